@@ -1,0 +1,1 @@
+//! Latency histograms on HdrHistogram.

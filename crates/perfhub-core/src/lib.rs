@@ -1,0 +1,25 @@
+//! The perfhub measurement kernel.
+//!
+//! Everything that turns numbers into conclusions lives here, and nothing
+//! else: no OS probing, no network, no terminal, no printing.
+//!
+//! - [`report`]: the versioned [`Report`](report::Report) model that every
+//!   capability writes and every adapter reads;
+//! - [`units`]: [`Unit`](units::Unit)s and their formatting;
+//! - [`stats`]: summaries, outliers, confidence intervals and two-sample tests;
+//! - [`complexity`]: empirical complexity fitting over a parameter scan;
+//! - [`histogram`]: latency histograms on HdrHistogram, with its log format;
+//! - [`budget`]: budget expressions such as `p95 < 200ms`, parsed and evaluated.
+#![deny(missing_docs)]
+
+pub mod budget;
+pub mod complexity;
+pub mod histogram;
+pub mod report;
+pub mod stats;
+pub mod units;
+
+pub use budget::{Budget, BudgetVerdict};
+pub use report::{Benchmark, Environment, Measurement, Note, Report, ReportKind};
+pub use stats::Summary;
+pub use units::{Quantity, Unit};

@@ -1,0 +1,475 @@
+//! The report model that every perfhub capability writes and every adapter reads.
+//!
+//! A [`Report`] holds [`Benchmark`]s (a command, an endpoint, a function: one
+//! subject that was measured), each with named [`Measurement`]s. A measurement
+//! keeps its raw samples where there are any, their [`Summary`], and its
+//! [`Unit`]. The report also records the [`Environment`] it was taken in, the
+//! verdicts of any budgets, and [`Note`]s such as "hardware counters not
+//! supported here": a degraded measurement is data, not an error.
+//!
+//! The JSON form is versioned by [`SCHEMA_VERSION`] and described by
+//! `docs/report-schema.json`, generated from these types by [`json_schema`].
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::budget::BudgetVerdict;
+use crate::stats::Summary;
+use crate::units::Unit;
+
+/// The version of the report format. Bumped on every incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Well-known metric names, shared by the capabilities that write them and
+/// the budgets and adapters that read them.
+pub mod metric {
+    /// Wall-clock time of one run.
+    pub const WALL_TIME: &str = "wall_time";
+    /// User-mode CPU time of one run.
+    pub const USER_TIME: &str = "user_time";
+    /// Kernel-mode CPU time of one run.
+    pub const SYSTEM_TIME: &str = "system_time";
+    /// Peak resident set size.
+    pub const MAX_RSS: &str = "max_rss";
+    /// Bytes read through read-like syscalls (`rchar`).
+    pub const READ_BYTES: &str = "read_bytes";
+    /// Bytes written through write-like syscalls (`wchar`).
+    pub const WRITE_BYTES: &str = "write_bytes";
+    /// Bytes fetched from storage (`read_bytes` in `/proc/<pid>/io`).
+    pub const STORAGE_READ_BYTES: &str = "storage_read_bytes";
+    /// Bytes sent to storage (`write_bytes` in `/proc/<pid>/io`).
+    pub const STORAGE_WRITE_BYTES: &str = "storage_write_bytes";
+    /// Read syscalls.
+    pub const READ_SYSCALLS: &str = "read_syscalls";
+    /// Write syscalls.
+    pub const WRITE_SYSCALLS: &str = "write_syscalls";
+    /// Voluntary context switches.
+    pub const VOLUNTARY_CONTEXT_SWITCHES: &str = "voluntary_context_switches";
+    /// Involuntary context switches.
+    pub const INVOLUNTARY_CONTEXT_SWITCHES: &str = "involuntary_context_switches";
+    /// Minor page faults.
+    pub const MINOR_PAGE_FAULTS: &str = "minor_page_faults";
+    /// Major page faults.
+    pub const MAJOR_PAGE_FAULTS: &str = "major_page_faults";
+    /// CPU time counted by the perf_event task-clock software counter.
+    pub const TASK_CLOCK: &str = "task_clock";
+    /// Page faults counted by perf_event.
+    pub const PAGE_FAULTS: &str = "page_faults";
+    /// Context switches counted by perf_event.
+    pub const CONTEXT_SWITCHES: &str = "context_switches";
+    /// CPU migrations counted by perf_event.
+    pub const CPU_MIGRATIONS: &str = "cpu_migrations";
+    /// Retired instructions (hardware counter).
+    pub const INSTRUCTIONS: &str = "instructions";
+    /// CPU cycles (hardware counter).
+    pub const CYCLES: &str = "cycles";
+    /// Request or operation latency.
+    pub const LATENCY: &str = "latency";
+    /// Fraction of requests or runs that failed.
+    pub const ERROR_RATE: &str = "error_rate";
+    /// Achieved throughput.
+    pub const THROUGHPUT: &str = "throughput";
+    /// CPU time divided by wall time (1.0 is one core fully busy).
+    pub const CPU_UTILIZATION: &str = "cpu_utilization";
+}
+
+/// One complete measurement record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    /// Always [`SCHEMA_VERSION`] when written by this version of perfhub.
+    pub schema_version: u32,
+    /// What wrote the report.
+    pub tool: Tool,
+    /// Which capability produced the report.
+    pub kind: ReportKind,
+    /// When the run started, as an RFC 3339 timestamp in UTC.
+    pub created: String,
+    /// The machine and software the report was taken on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<Environment>,
+    /// The measured subjects.
+    pub benchmarks: Vec<Benchmark>,
+    /// Comparisons between benchmarks (for example relative speed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comparisons: Vec<Comparison>,
+    /// Empirical complexity fits over parameter scans.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub complexity: Vec<crate::complexity::ComplexityAnalysis>,
+    /// Budget verdicts, one per budget and benchmark it applied to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub budgets: Vec<BudgetVerdict>,
+    /// Notes that apply to the whole report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<Note>,
+}
+
+impl Report {
+    /// An empty report of `kind` written at `created` (RFC 3339).
+    pub fn new(kind: ReportKind, created: impl Into<String>) -> Self {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool::default(),
+            kind,
+            created: created.into(),
+            environment: None,
+            benchmarks: Vec::new(),
+            comparisons: Vec::new(),
+            complexity: Vec::new(),
+            budgets: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Parses a report from JSON, refusing other schema versions.
+    pub fn from_json(text: &str) -> Result<Report, ReportError> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(ReportError::Json)?;
+        match value.get("schema_version").and_then(|v| v.as_u64()) {
+            Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+            Some(v) => return Err(ReportError::Version(v)),
+            None => return Err(ReportError::NotAReport),
+        }
+        serde_json::from_value(value).map_err(ReportError::Json)
+    }
+
+    /// The report as pretty-printed JSON.
+    pub fn to_json(&self) -> String {
+        // Serialization of these types cannot fail: all map keys are strings.
+        serde_json::to_string_pretty(self).expect("report serializes")
+    }
+
+    /// The benchmark called `name`, if any.
+    pub fn benchmark(&self, name: &str) -> Option<&Benchmark> {
+        self.benchmarks.iter().find(|b| b.name == name)
+    }
+
+    /// Whether every budget verdict in the report passed.
+    pub fn budgets_pass(&self) -> bool {
+        self.budgets.iter().all(|v| v.passed)
+    }
+}
+
+/// Errors reading a report.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReportError {
+    /// The text is not valid report JSON.
+    #[error("invalid report JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    /// The report was written by an incompatible version.
+    #[error(
+        "report schema version {0} is not supported (this perfhub reads version {SCHEMA_VERSION}); re-run the measurement with this version"
+    )]
+    Version(u64),
+    /// The JSON has no `schema_version`.
+    #[error("not a perfhub report: no `schema_version` field")]
+    NotAReport,
+}
+
+/// The program that wrote a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tool {
+    /// Program name.
+    pub name: String,
+    /// Program version.
+    pub version: String,
+}
+
+impl Default for Tool {
+    fn default() -> Self {
+        Tool {
+            name: "perfhub".to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+/// The capability that produced a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ReportKind {
+    /// `perfhub run`: command benchmarks.
+    Run,
+    /// A profile of a process or a region.
+    Profile,
+    /// An HTTP load test.
+    Load,
+    /// Imported micro-benchmark results (criterion, libtest, hyperfine).
+    Bench,
+    /// A comparison of two reports.
+    Compare,
+    /// Several capabilities run from one plan.
+    Check,
+}
+
+/// One measured subject: a command, an endpoint, a benchmark function.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Benchmark {
+    /// A unique name within the report.
+    pub name: String,
+    /// The command line, for benchmarks of commands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// Parameter values this benchmark was run with (for parameter scans).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, String>,
+    /// The metric that budgets without an explicit metric refer to.
+    pub primary_metric: String,
+    /// The measurements.
+    pub measurements: Vec<Measurement>,
+    /// Exit codes of the runs, for benchmarks of commands (`null` for a run
+    /// ended by a signal).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exit_codes: Vec<Option<i32>>,
+    /// Notes about this benchmark only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<Note>,
+}
+
+impl Benchmark {
+    /// A benchmark with no measurements yet.
+    pub fn new(name: impl Into<String>, primary_metric: impl Into<String>) -> Self {
+        Benchmark {
+            name: name.into(),
+            command: None,
+            parameters: BTreeMap::new(),
+            primary_metric: primary_metric.into(),
+            measurements: Vec::new(),
+            exit_codes: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// The measurement of `metric`, if any.
+    pub fn measurement(&self, metric: &str) -> Option<&Measurement> {
+        self.measurements.iter().find(|m| m.metric == metric)
+    }
+
+    /// The measurement of the primary metric, if present.
+    pub fn primary(&self) -> Option<&Measurement> {
+        self.measurement(&self.primary_metric)
+    }
+}
+
+/// A named metric with its unit, raw samples and summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Measurement {
+    /// The metric's name; see [`metric`] for the well-known ones.
+    pub metric: String,
+    /// The unit of every number in this measurement.
+    pub unit: Unit,
+    /// The raw samples, in order, where the capability keeps them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub samples: Vec<f64>,
+    /// A single value, for metrics that are not sampled (an error rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// Summary statistics of the samples or of the histogram.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Summary>,
+    /// An HdrHistogram in the V2 compressed encoding, base64, for metrics
+    /// recorded in a histogram (latencies, in the histogram's own unit
+    /// given by `histogram_unit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<String>,
+    /// The value of one histogram count in `unit` (1e-9 for nanoseconds
+    /// when `unit` is seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram_unit: Option<f64>,
+}
+
+impl Measurement {
+    /// A measurement of raw samples, summarized with `summary`.
+    pub fn from_samples(metric: impl Into<String>, unit: Unit, samples: Vec<f64>) -> Self {
+        let summary = Summary::of(&samples);
+        Measurement {
+            metric: metric.into(),
+            unit,
+            samples,
+            value: None,
+            summary,
+            histogram: None,
+            histogram_unit: None,
+        }
+    }
+
+    /// A single-valued measurement.
+    pub fn from_value(metric: impl Into<String>, unit: Unit, value: f64) -> Self {
+        Measurement {
+            metric: metric.into(),
+            unit,
+            samples: Vec::new(),
+            value: Some(value),
+            summary: None,
+            histogram: None,
+            histogram_unit: None,
+        }
+    }
+}
+
+/// A comparison of one benchmark against a reference benchmark.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Comparison {
+    /// The benchmark compared.
+    pub benchmark: String,
+    /// The reference it is compared with.
+    pub reference: String,
+    /// The metric compared.
+    pub metric: String,
+    /// `benchmark / reference` of the means.
+    pub ratio: f64,
+    /// The standard deviation of `ratio`, by propagation of uncertainty.
+    pub ratio_stddev: f64,
+    /// A confidence interval of the ratio, when one was computed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio_ci: Option<crate::stats::ConfidenceInterval>,
+    /// The p-value of a Mann-Whitney U test of the two sample sets, when computed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_value: Option<f64>,
+}
+
+/// How serious a note is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Context for the reader.
+    Info,
+    /// The numbers may mislead without it.
+    Warning,
+}
+
+/// A remark attached to a report or benchmark.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Note {
+    /// How serious it is.
+    pub severity: Severity,
+    /// A stable machine-readable code, such as `hardware_counters_unsupported`.
+    pub code: String,
+    /// The text for people.
+    pub message: String,
+}
+
+impl Note {
+    /// An informational note.
+    pub fn info(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Note {
+            severity: Severity::Info,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A warning.
+    pub fn warning(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Note {
+            severity: Severity::Warning,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The machine and software a report was taken on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// Host name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// Operating system name and version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    /// Kernel version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<String>,
+    /// CPU architecture.
+    pub arch: String,
+    /// CPU model name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_model: Option<String>,
+    /// Logical CPUs.
+    pub logical_cpus: u32,
+    /// Physical cores, where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub physical_cores: Option<u32>,
+    /// Total memory in bytes.
+    pub memory_bytes: u64,
+    /// `rustc --version`, where a compiler is on the PATH.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rustc: Option<String>,
+    /// The git commit of the working directory, where it is in a repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<String>,
+    /// The git branch, where there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_branch: Option<String>,
+    /// Whether the working tree had uncommitted changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_dirty: Option<bool>,
+    /// A stable short hash of the hardware and OS, for grouping history.
+    pub fingerprint: String,
+}
+
+/// The JSON schema of [`Report`], as written to `docs/report-schema.json`.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Report);
+    let mut text = serde_json::to_string_pretty(&schema).expect("schema serializes");
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample_report() -> Report {
+        let mut r = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z");
+        let mut b = Benchmark::new("sleep", metric::WALL_TIME);
+        b.command = Some("sleep 0.1".into());
+        b.measurements.push(Measurement::from_samples(
+            metric::WALL_TIME,
+            Unit::Seconds,
+            vec![0.1, 0.11, 0.105],
+        ));
+        b.exit_codes = vec![Some(0), Some(0), None];
+        r.benchmarks.push(b);
+        r.notes.push(Note::info(
+            "hardware_counters_unsupported",
+            "hardware counters are not supported here",
+        ));
+        r
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let r = sample_report();
+        let back = Report::from_json(&r.to_json()).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn refuses_other_versions_and_non_reports() {
+        let mut v: serde_json::Value = serde_json::from_str(&sample_report().to_json()).unwrap();
+        v["schema_version"] = 99.into();
+        let err = Report::from_json(&v.to_string()).unwrap_err();
+        assert!(err.to_string().contains("version 99"), "{err}");
+        let err = Report::from_json("{\"a\": 1}").unwrap_err();
+        assert!(matches!(err, ReportError::NotAReport));
+        assert!(Report::from_json("not json").is_err());
+    }
+
+    #[test]
+    fn refuses_unknown_fields() {
+        let mut v: serde_json::Value = serde_json::from_str(&sample_report().to_json()).unwrap();
+        v["surprise"] = 1.into();
+        assert!(Report::from_json(&v.to_string()).is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! Environment fingerprint and measured process spawning.

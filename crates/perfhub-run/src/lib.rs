@@ -1,0 +1,1 @@
+//! Benchmarking of commands.
