@@ -1,1 +1,18 @@
-//! Environment fingerprint and measured process spawning.
+//! perfhub's OS layer: everything that asks the operating system.
+//!
+//! - [`spawn`]: run a command and measure it ([`PreparedCommand::run`]):
+//!   wall and CPU time, peak RSS, `/proc/<pid>/io`, context switches, page
+//!   faults and perf_event counters;
+//! - [`counters`]: perf_event counters, with the reasons a machine refuses them;
+//! - [`env`]: the environment fingerprint that goes into every report;
+//! - [`procfs`]: readers of `/proc` files;
+//! - [`fs`]: atomic file writes.
+#![deny(missing_docs)]
+
+pub mod counters;
+pub mod env;
+pub mod fs;
+pub mod procfs;
+pub mod spawn;
+
+pub use spawn::{CommandSpec, Exit, PreparedCommand, ProcessRun, SpawnError};

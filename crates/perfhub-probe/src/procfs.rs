@@ -1,0 +1,93 @@
+//! Readers of the Linux `/proc` files that perfhub measures with.
+
+use std::io;
+
+/// The I/O accounting of a process, from `/proc/<pid>/io`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProcIo {
+    /// Bytes read through read-like syscalls, from any source.
+    pub rchar: u64,
+    /// Bytes written through write-like syscalls, to any destination.
+    pub wchar: u64,
+    /// Read-like syscalls.
+    pub syscr: u64,
+    /// Write-like syscalls.
+    pub syscw: u64,
+    /// Bytes fetched from the storage layer.
+    pub read_bytes: u64,
+    /// Bytes sent to the storage layer.
+    pub write_bytes: u64,
+}
+
+impl ProcIo {
+    /// Parses the text of an `io` file.
+    pub fn parse(text: &str) -> Option<ProcIo> {
+        let mut io = ProcIo::default();
+        let mut seen = 0;
+        for line in text.lines() {
+            let Some((key, value)) = line.split_once(':') else {
+                continue;
+            };
+            let Ok(value) = value.trim().parse::<u64>() else {
+                continue;
+            };
+            let slot = match key {
+                "rchar" => &mut io.rchar,
+                "wchar" => &mut io.wchar,
+                "syscr" => &mut io.syscr,
+                "syscw" => &mut io.syscw,
+                "read_bytes" => &mut io.read_bytes,
+                "write_bytes" => &mut io.write_bytes,
+                _ => continue,
+            };
+            *slot = value;
+            seen += 1;
+        }
+        (seen == 6).then_some(io)
+    }
+
+    /// Reads `/proc/<pid>/io`; `pid` 0 means this process.
+    pub fn read(pid: u32) -> io::Result<ProcIo> {
+        let path = if pid == 0 {
+            "/proc/self/io".to_string()
+        } else {
+            format!("/proc/{pid}/io")
+        };
+        let text = std::fs::read_to_string(path)?;
+        ProcIo::parse(&text)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unexpected /proc io format"))
+    }
+
+    /// The counts accumulated since `earlier`.
+    pub fn since(&self, earlier: &ProcIo) -> ProcIo {
+        ProcIo {
+            rchar: self.rchar.saturating_sub(earlier.rchar),
+            wchar: self.wchar.saturating_sub(earlier.wchar),
+            syscr: self.syscr.saturating_sub(earlier.syscr),
+            syscw: self.syscw.saturating_sub(earlier.syscw),
+            read_bytes: self.read_bytes.saturating_sub(earlier.read_bytes),
+            write_bytes: self.write_bytes.saturating_sub(earlier.write_bytes),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_kernel_format() {
+        let text = "rchar: 323934931\nwchar: 323929600\nsyscr: 632687\nsyscw: 632675\nread_bytes: 0\nwrite_bytes: 323932160\ncancelled_write_bytes: 0\n";
+        let io = ProcIo::parse(text).unwrap();
+        assert_eq!(io.rchar, 323934931);
+        assert_eq!(io.syscw, 632675);
+        assert_eq!(io.write_bytes, 323932160);
+        assert!(ProcIo::parse("rchar: 1\n").is_none());
+    }
+
+    #[test]
+    fn reads_this_process() {
+        let io = ProcIo::read(0).unwrap();
+        assert!(io.syscr > 0);
+    }
+}
