@@ -1,1 +1,4 @@
+//! End-to-end tests of the `perfhub` binary.
 
+mod run;
+mod support;

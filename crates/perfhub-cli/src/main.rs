@@ -1,1 +1,76 @@
-fn main() {}
+//! `perfhub`: benchmark and profile commands.
+//!
+//! The binary is thin: clap parses flags into library configs, one library
+//! call does the work, and the result is rendered here. It is the only
+//! crate that talks to a terminal.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd_run;
+mod exit_codes;
+mod render;
+
+/// Performance analysis and benchmarking.
+#[derive(Debug, Parser)]
+#[command(name = "perfhub", version, about, long_about = None, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Benchmark commands: time, CPU, memory, I/O and counters per run, with statistics.
+    Run(Box<cmd_run::RunArgs>),
+}
+
+/// How a subcommand ended, when it did not fail outright.
+pub enum Outcome {
+    /// All went well.
+    Success,
+    /// A budget was breached.
+    BudgetBreached,
+    /// A benchmarked command failed.
+    CommandFailed,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit_codes::USAGE as u8
+            } else {
+                0
+            });
+        }
+    };
+    let result = match cli.command {
+        Command::Run(args) => cmd_run::run(*args),
+    };
+    let code = match result {
+        Ok(Outcome::Success) => exit_codes::SUCCESS,
+        Ok(Outcome::BudgetBreached) => exit_codes::BUDGET_BREACHED,
+        Ok(Outcome::CommandFailed) => exit_codes::COMMAND_FAILED,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                exit_codes::SUCCESS
+            } else {
+                let _ = writeln!(std::io::stderr(), "perfhub: error: {e:#}");
+                exit_codes::ERROR
+            }
+        }
+    };
+    ExitCode::from(code as u8)
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -128,14 +128,20 @@ impl CounterPlan {
         let mut refused = Vec::new();
         for &kind in &self.wanted {
             let mut b = kind.builder();
-            b.observe_pid(pid).any_cpu().inherit(true).enable_on_exec(true);
+            b.observe_pid(pid)
+                .any_cpu()
+                .inherit(true)
+                .enable_on_exec(true);
             let result = b.build().or_else(|e| {
                 // A kernel that refuses kernel-mode counting may still count
                 // user mode.
                 if !kind.is_hardware() && is_permission(&e) {
                     let mut b = kind.builder();
                     b.exclude_kernel(true);
-                    b.observe_pid(pid).any_cpu().inherit(true).enable_on_exec(true);
+                    b.observe_pid(pid)
+                        .any_cpu()
+                        .inherit(true)
+                        .enable_on_exec(true);
                     b.build()
                 } else {
                     Err(e)
@@ -201,8 +207,13 @@ pub fn explain(e: &io::Error) -> String {
                 "refused: kernel.perf_event_paranoid is {paranoid}, or a seccomp profile or missing CAP_PERFMON forbids it; run as root or set kernel.perf_event_paranoid to 1 or lower"
             )
         }
-        Some(libc::ENOSYS) => "perf_event_open is not available (blocked by seccomp or not built into the kernel)".to_string(),
-        Some(libc::EMFILE) | Some(libc::ENFILE) => "no file descriptors left to open the counter".to_string(),
+        Some(libc::ENOSYS) => {
+            "perf_event_open is not available (blocked by seccomp or not built into the kernel)"
+                .to_string()
+        }
+        Some(libc::EMFILE) | Some(libc::ENFILE) => {
+            "no file descriptors left to open the counter".to_string()
+        }
         _ => format!("perf_event_open failed: {e}"),
     }
 }

@@ -43,7 +43,8 @@ pub fn collect(config: EnvConfig) -> Environment {
         env.rustc = command_line("rustc", &["--version"]);
         env.git_commit = command_line("git", &["rev-parse", "HEAD"]);
         if env.git_commit.is_some() {
-            env.git_branch = command_line("git", &["rev-parse", "--abbrev-ref", "HEAD"]).filter(|b| b != "HEAD");
+            env.git_branch =
+                command_line("git", &["rev-parse", "--abbrev-ref", "HEAD"]).filter(|b| b != "HEAD");
             env.git_dirty = Command::new("git")
                 .args(["status", "--porcelain", "--untracked-files=no"])
                 .output()

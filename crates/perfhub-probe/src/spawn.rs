@@ -64,7 +64,10 @@ pub struct CommandSpec {
 
 impl CommandSpec {
     /// A command with null standard streams.
-    pub fn new(program: impl Into<OsString>, args: impl IntoIterator<Item = impl Into<OsString>>) -> Self {
+    pub fn new(
+        program: impl Into<OsString>,
+        args: impl IntoIterator<Item = impl Into<OsString>>,
+    ) -> Self {
         CommandSpec {
             program: program.into(),
             args: args.into_iter().map(Into::into).collect(),
@@ -109,7 +112,10 @@ impl fmt::Display for Exit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Exit::Code(c) => write!(f, "exit code {c}"),
-            Exit::Signal { signal, core_dumped } => {
+            Exit::Signal {
+                signal,
+                core_dumped,
+            } => {
                 write!(f, "killed by signal {signal} ({})", signal_name(signal))?;
                 if core_dumped {
                     f.write_str(", core dumped")?;
@@ -258,7 +264,8 @@ pub fn resolve_program(program: &OsStr) -> Result<PathBuf, SpawnError> {
         }
         return Err(SpawnError::NotFound { program: display() });
     }
-    let path = std::env::var_os("PATH").unwrap_or_else(|| OsString::from("/usr/local/bin:/usr/bin:/bin"));
+    let path =
+        std::env::var_os("PATH").unwrap_or_else(|| OsString::from("/usr/local/bin:/usr/bin:/bin"));
     for dir in std::env::split_paths(&path) {
         let candidate = dir.join(program);
         if is_executable(&candidate) {
@@ -288,7 +295,11 @@ impl PreparedCommand {
                 envp.push(c);
             }
         }
-        let cwd = spec.cwd.as_deref().map(|p| cstring(p.as_os_str())).transpose()?;
+        let cwd = spec
+            .cwd
+            .as_deref()
+            .map(|p| cstring(p.as_os_str()))
+            .transpose()?;
         Ok(PreparedCommand {
             spec: spec.clone(),
             path,
@@ -327,7 +338,17 @@ impl PreparedCommand {
         }
         if pid == 0 {
             // SAFETY: all pointers were prepared before fork and stay alive.
-            unsafe { child_after_fork(&stdio, go_r.0, err_w.0, cwd, self.path.as_ptr(), &argv, &envp) }
+            unsafe {
+                child_after_fork(
+                    &stdio,
+                    go_r.0,
+                    err_w.0,
+                    cwd,
+                    self.path.as_ptr(),
+                    &argv,
+                    &envp,
+                )
+            }
         }
         drop(go_r);
         drop(err_w);
@@ -611,7 +632,11 @@ mod tests {
 
     #[test]
     fn reads_io_of_the_child_before_reaping() {
-        let r = run("dd", &["if=/dev/zero", "of=/dev/null", "bs=4096", "count=100"]).unwrap();
+        let r = run(
+            "dd",
+            &["if=/dev/zero", "of=/dev/null", "bs=4096", "count=100"],
+        )
+        .unwrap();
         let io = r.io.expect("io readable");
         assert!(io.rchar >= 409_600, "{io:?}");
         assert!(io.wchar >= 409_600, "{io:?}");
@@ -621,7 +646,17 @@ mod tests {
     #[test]
     fn reports_a_signal() {
         let r = run("sh", &["-c", "kill -SEGV $$"]).unwrap();
-        assert!(matches!(r.exit, Exit::Signal { signal: libc::SIGSEGV, .. }), "{:?}", r.exit);
+        assert!(
+            matches!(
+                r.exit,
+                Exit::Signal {
+                    signal: libc::SIGSEGV,
+                    ..
+                }
+            ),
+            "{:?}",
+            r.exit
+        );
         assert!(r.exit.to_string().contains("SIGSEGV"));
     }
 
@@ -644,10 +679,18 @@ mod tests {
     #[test]
     fn software_counters_count_the_child() {
         let mut plan = CounterPlan::new(&CounterKind::SOFTWARE);
-        let spec = CommandSpec::new("sh", ["-c", "i=0; while [ $i -lt 2000 ]; do i=$((i+1)); done"]);
+        let spec = CommandSpec::new(
+            "sh",
+            ["-c", "i=0; while [ $i -lt 2000 ]; do i=$((i+1)); done"],
+        );
         let r = PreparedCommand::new(&spec).unwrap().run(&mut plan).unwrap();
         if plan.unavailable().is_empty() {
-            let clock = r.counters.iter().find(|(k, _)| *k == CounterKind::TaskClock).unwrap().1;
+            let clock = r
+                .counters
+                .iter()
+                .find(|(k, _)| *k == CounterKind::TaskClock)
+                .unwrap()
+                .1;
             assert!(clock > 0);
         } else {
             // A machine that refuses them must say why.

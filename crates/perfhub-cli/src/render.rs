@@ -1,0 +1,261 @@
+//! Terminal rendering of reports.
+
+use std::io::{self, Write};
+
+use perfhub_core::report::{Severity, metric};
+use perfhub_core::{Benchmark, Report, Unit};
+
+struct Style {
+    color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn bold(&self, s: &str) -> String {
+        self.paint("1", s)
+    }
+    fn green(&self, s: &str) -> String {
+        self.paint("32", s)
+    }
+    fn red(&self, s: &str) -> String {
+        self.paint("31", s)
+    }
+    fn yellow(&self, s: &str) -> String {
+        self.paint("33", s)
+    }
+    fn dim(&self, s: &str) -> String {
+        self.paint("2", s)
+    }
+}
+
+fn fmt_s(v: f64) -> String {
+    Unit::Seconds.format(v)
+}
+
+/// `mean ± σ` with both in the mean's scale, as people compare them.
+fn mean_pm(mean: f64, sd: f64) -> (String, String) {
+    let (scale, unit) = match mean.abs() {
+        a if a < 1e-6 => (1e9, "ns"),
+        a if a < 1e-3 => (1e6, "µs"),
+        a if a < 1.0 => (1e3, "ms"),
+        _ => (1.0, "s"),
+    };
+    (
+        format!("{:.3} {unit}", mean * scale),
+        format!("{:.3} {unit}", sd * scale),
+    )
+}
+
+fn mean_of(b: &Benchmark, metric: &str) -> Option<f64> {
+    b.measurement(metric)?.summary.as_ref().map(|s| s.mean)
+}
+
+/// Prints the summary of a `perfhub run` report, hyperfine style.
+pub fn print_run(report: &Report, color: bool) -> io::Result<()> {
+    let st = Style { color };
+    let mut out = io::stdout().lock();
+    for (i, b) in report.benchmarks.iter().enumerate() {
+        writeln!(
+            out,
+            "{} {}",
+            st.bold(&format!("Benchmark {}:", i + 1)),
+            b.name
+        )?;
+        let Some(s) = b.primary().and_then(|m| m.summary.as_ref()) else {
+            writeln!(out, "  no completed runs")?;
+            print_notes(&mut out, &st, &b.notes, "  ")?;
+            writeln!(out)?;
+            continue;
+        };
+        let (mean, sd) = mean_pm(s.mean, s.stddev);
+        writeln!(
+            out,
+            "  Time (mean ± σ):   {} ± {}    [User: {}, System: {}]",
+            st.green(&mean),
+            st.green(&sd),
+            fmt_s(mean_of(b, metric::USER_TIME).unwrap_or(0.0)),
+            fmt_s(mean_of(b, metric::SYSTEM_TIME).unwrap_or(0.0)),
+        )?;
+        writeln!(
+            out,
+            "  Range (min … max): {} … {}    median {}    {} runs",
+            fmt_s(s.min),
+            fmt_s(s.max),
+            fmt_s(s.median),
+            s.n
+        )?;
+        if let Some(ci) = s.mean_ci {
+            writeln!(
+                out,
+                "  {:.0}% CI of mean:    {} … {}",
+                ci.level * 100.0,
+                fmt_s(ci.lower),
+                fmt_s(ci.upper)
+            )?;
+        }
+        let max = |m: &str| {
+            b.measurement(m)
+                .and_then(|m| m.summary.as_ref())
+                .map(|s| s.max)
+        };
+        let mean = |m: &str| mean_of(b, m);
+        if let Some(rss) = max(metric::MAX_RSS) {
+            write!(
+                out,
+                "  Memory:            {} max RSS",
+                Unit::Bytes.format(rss)
+            )?;
+            if let (Some(minor), Some(major)) = (
+                mean(metric::MINOR_PAGE_FAULTS),
+                mean(metric::MAJOR_PAGE_FAULTS),
+            ) {
+                write!(
+                    out,
+                    "    page faults {} minor, {} major",
+                    Unit::Count.format(minor.round()),
+                    Unit::Count.format(major.round())
+                )?;
+            }
+            writeln!(out)?;
+        }
+        if let (Some(r), Some(w)) = (mean(metric::READ_BYTES), mean(metric::WRITE_BYTES)) {
+            writeln!(
+                out,
+                "  I/O (mean):        {} read, {} written in {} + {} syscalls",
+                Unit::Bytes.format(r.round()),
+                Unit::Bytes.format(w.round()),
+                Unit::Count.format(mean(metric::READ_SYSCALLS).unwrap_or(0.0).round()),
+                Unit::Count.format(mean(metric::WRITE_SYSCALLS).unwrap_or(0.0).round()),
+            )?;
+        }
+        if let (Some(v), Some(iv)) = (
+            mean(metric::VOLUNTARY_CONTEXT_SWITCHES),
+            mean(metric::INVOLUNTARY_CONTEXT_SWITCHES),
+        ) {
+            writeln!(
+                out,
+                "  Context switches:  {} voluntary, {} involuntary (mean)",
+                Unit::Count.format(v.round()),
+                Unit::Count.format(iv.round())
+            )?;
+        }
+        let mut counters = Vec::new();
+        if let Some(tc) = mean(metric::TASK_CLOCK) {
+            counters.push(format!("task-clock {}", fmt_s(tc)));
+        }
+        for (m, label) in [
+            (metric::INSTRUCTIONS, "instructions"),
+            (metric::CYCLES, "cycles"),
+            (metric::PAGE_FAULTS, "page-faults"),
+            (metric::CONTEXT_SWITCHES, "context-switches"),
+            (metric::CPU_MIGRATIONS, "migrations"),
+        ] {
+            if let Some(v) = mean(m) {
+                counters.push(format!("{label} {}", Unit::Count.format(v.round())));
+            }
+        }
+        if !counters.is_empty() {
+            writeln!(out, "  Counters (mean):   {}", counters.join(", "))?;
+        }
+        print_notes(&mut out, &st, &b.notes, "  ")?;
+        writeln!(out)?;
+    }
+
+    if !report.comparisons.is_empty() {
+        let reference = &report.comparisons[0].reference;
+        writeln!(out, "{}", st.bold("Summary"))?;
+        writeln!(out, "  {} ran", st.bold(reference))?;
+        let mut cmps: Vec<_> = report.comparisons.iter().collect();
+        cmps.sort_by(|a, b| a.ratio.total_cmp(&b.ratio));
+        for c in cmps {
+            let p = match c.p_value {
+                Some(p) if p < 0.001 => "p < 0.001".to_string(),
+                Some(p) => format!("p = {p:.3}"),
+                None => String::new(),
+            };
+            let ci = c
+                .ratio_ci
+                .map(|ci| {
+                    format!(
+                        ", {:.0}% CI {:.2} … {:.2}",
+                        ci.level * 100.0,
+                        ci.lower,
+                        ci.upper
+                    )
+                })
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "    {} ± {} times faster than {}   {}",
+                st.green(&format!("{:.2}", c.ratio)),
+                st.green(&format!("{:.2}", c.ratio_stddev)),
+                st.bold(&c.benchmark),
+                st.dim(&format!("({p}{ci})"))
+            )?;
+        }
+        writeln!(out)?;
+    }
+
+    for a in &report.complexity {
+        writeln!(
+            out,
+            "{} over {}  ({})",
+            st.bold("Complexity"),
+            a.parameter,
+            a.metric
+        )?;
+        for (i, f) in a.fits.iter().take(3).enumerate() {
+            let line = format!("{:<11} R² = {:.4}", f.class.to_string(), f.r_squared);
+            if i == 0 {
+                writeln!(out, "  best fit: {}", st.green(&line))?;
+            } else {
+                writeln!(out, "  then:     {}", st.dim(&line))?;
+            }
+        }
+        writeln!(out)?;
+    }
+
+    if !report.budgets.is_empty() {
+        writeln!(out, "{}", st.bold("Budgets"))?;
+        for v in &report.budgets {
+            let mark = if v.passed {
+                st.green("pass")
+            } else {
+                st.red("FAIL")
+            };
+            writeln!(
+                out,
+                "  {mark}  {}  on {}: {} {} is {}",
+                v.budget,
+                v.benchmark,
+                v.statistic,
+                v.metric,
+                v.unit.format(v.actual)
+            )?;
+        }
+        writeln!(out)?;
+    }
+    print_notes(&mut out, &st, &report.notes, "")?;
+    Ok(())
+}
+
+fn print_notes(
+    out: &mut impl Write,
+    st: &Style,
+    notes: &[perfhub_core::Note],
+    indent: &str,
+) -> io::Result<()> {
+    for n in notes {
+        match n.severity {
+            Severity::Warning => writeln!(out, "{indent}{} {}", st.yellow("warning:"), n.message)?,
+            Severity::Info => writeln!(out, "{indent}{} {}", st.dim("note:"), n.message)?,
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,419 @@
+//! From raw runs to a [`Report`]: measurements, summaries, notes,
+//! comparisons between commands, complexity fits and budget verdicts.
+
+use perfhub_core::budget::{self, BudgetError};
+use perfhub_core::complexity;
+use perfhub_core::report::{Comparison, Environment, Note, metric};
+use perfhub_core::stats::{self, CompareConfig};
+use perfhub_core::{Benchmark, Measurement, Report, ReportKind, Unit};
+use perfhub_probe::counters::CounterKind;
+use perfhub_probe::spawn::ProcessRun;
+
+use crate::config::RunConfig;
+use crate::engine::{BenchmarkRuns, RawResults};
+
+/// A command faster than this is dominated by process start-up.
+const SHORT_COMMAND_SECS: f64 = 0.005;
+
+/// Builds the report of a finished (or stopped) run.
+///
+/// Budget evaluation errors (a budget naming a metric the report does not
+/// have) are returned beside the report, which is complete without them.
+pub fn build_report(
+    config: &RunConfig,
+    raw: &RawResults,
+    created: String,
+    environment: Option<Environment>,
+) -> (Report, Option<BudgetError>) {
+    let mut report = Report::new(ReportKind::Run, created);
+    report.environment = environment;
+    for b in &raw.benchmarks {
+        report.benchmarks.push(benchmark(b));
+    }
+    report.notes.extend(run_notes(raw));
+    report.comparisons = comparisons(&report, config.seed);
+    for fit in complexity_fits(config, raw) {
+        match fit {
+            Ok(a) => report.complexity.push(a),
+            Err(note) => report.notes.push(note),
+        }
+    }
+    let mut budget_error = None;
+    if !config.budgets.is_empty() {
+        match budget::evaluate(&config.budgets, &report) {
+            Ok(verdicts) => report.budgets = verdicts,
+            Err(e) => budget_error = Some(e),
+        }
+    }
+    (report, budget_error)
+}
+
+fn secs(runs: &[ProcessRun], f: impl Fn(&ProcessRun) -> std::time::Duration) -> Vec<f64> {
+    runs.iter().map(|r| f(r).as_secs_f64()).collect()
+}
+
+fn counts(runs: &[ProcessRun], f: impl Fn(&ProcessRun) -> u64) -> Vec<f64> {
+    runs.iter().map(|r| f(r) as f64).collect()
+}
+
+fn benchmark(b: &BenchmarkRuns) -> Benchmark {
+    let runs = &b.runs;
+    let mut out = Benchmark::new(b.planned.name.clone(), metric::WALL_TIME);
+    out.command = Some(b.planned.command.clone());
+    out.parameters = b.planned.parameters.clone();
+    out.exit_codes = runs.iter().map(|r| r.exit.code()).collect();
+    if runs.is_empty() {
+        out.notes.push(Note::warning(
+            "no_runs",
+            "no measured run completed for this command",
+        ));
+        return out;
+    }
+    let m = &mut out.measurements;
+    m.push(Measurement::from_samples(
+        metric::WALL_TIME,
+        Unit::Seconds,
+        secs(runs, |r| r.wall),
+    ));
+    m.push(Measurement::from_samples(
+        metric::USER_TIME,
+        Unit::Seconds,
+        secs(runs, |r| r.user),
+    ));
+    m.push(Measurement::from_samples(
+        metric::SYSTEM_TIME,
+        Unit::Seconds,
+        secs(runs, |r| r.system),
+    ));
+    let cpu: Vec<f64> = runs
+        .iter()
+        .map(|r| {
+            let wall = r.wall.as_secs_f64();
+            if wall > 0.0 {
+                (r.user + r.system).as_secs_f64() / wall
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    m.push(Measurement::from_samples(
+        metric::CPU_UTILIZATION,
+        Unit::Ratio,
+        cpu,
+    ));
+    m.push(Measurement::from_samples(
+        metric::MAX_RSS,
+        Unit::Bytes,
+        counts(runs, |r| r.max_rss_bytes),
+    ));
+    if runs.iter().all(|r| r.io.is_some()) {
+        let io = |f: fn(&perfhub_probe::procfs::ProcIo) -> u64| {
+            counts(runs, move |r| r.io.as_ref().map_or(0, f))
+        };
+        m.push(Measurement::from_samples(
+            metric::READ_BYTES,
+            Unit::Bytes,
+            io(|i| i.rchar),
+        ));
+        m.push(Measurement::from_samples(
+            metric::WRITE_BYTES,
+            Unit::Bytes,
+            io(|i| i.wchar),
+        ));
+        m.push(Measurement::from_samples(
+            metric::READ_SYSCALLS,
+            Unit::Count,
+            io(|i| i.syscr),
+        ));
+        m.push(Measurement::from_samples(
+            metric::WRITE_SYSCALLS,
+            Unit::Count,
+            io(|i| i.syscw),
+        ));
+        m.push(Measurement::from_samples(
+            metric::STORAGE_READ_BYTES,
+            Unit::Bytes,
+            io(|i| i.read_bytes),
+        ));
+        m.push(Measurement::from_samples(
+            metric::STORAGE_WRITE_BYTES,
+            Unit::Bytes,
+            io(|i| i.write_bytes),
+        ));
+    } else {
+        out.notes.push(Note::info(
+            "io_unavailable",
+            "/proc/<pid>/io could not be read for every run; I/O metrics are left out",
+        ));
+    }
+    let m = &mut out.measurements;
+    m.push(Measurement::from_samples(
+        metric::VOLUNTARY_CONTEXT_SWITCHES,
+        Unit::Count,
+        counts(runs, |r| r.voluntary_context_switches),
+    ));
+    m.push(Measurement::from_samples(
+        metric::INVOLUNTARY_CONTEXT_SWITCHES,
+        Unit::Count,
+        counts(runs, |r| r.involuntary_context_switches),
+    ));
+    m.push(Measurement::from_samples(
+        metric::MINOR_PAGE_FAULTS,
+        Unit::Count,
+        counts(runs, |r| r.minor_page_faults),
+    ));
+    m.push(Measurement::from_samples(
+        metric::MAJOR_PAGE_FAULTS,
+        Unit::Count,
+        counts(runs, |r| r.major_page_faults),
+    ));
+    for kind in [
+        CounterKind::TaskClock,
+        CounterKind::PageFaults,
+        CounterKind::ContextSwitches,
+        CounterKind::CpuMigrations,
+        CounterKind::Instructions,
+        CounterKind::Cycles,
+    ] {
+        let values: Vec<u64> = runs
+            .iter()
+            .filter_map(|r| r.counters.iter().find(|(k, _)| *k == kind).map(|(_, v)| *v))
+            .collect();
+        if values.len() != runs.len() {
+            continue;
+        }
+        let (unit, samples): (Unit, Vec<f64>) = match kind {
+            CounterKind::TaskClock => (
+                Unit::Seconds,
+                values.iter().map(|v| *v as f64 * 1e-9).collect(),
+            ),
+            _ => (Unit::Count, values.iter().map(|v| *v as f64).collect()),
+        };
+        m.push(Measurement::from_samples(kind.metric(), unit, samples));
+    }
+    let failed = runs.iter().filter(|r| !r.exit.success()).count();
+    m.push(Measurement::from_value(
+        metric::ERROR_RATE,
+        Unit::Ratio,
+        failed as f64 / runs.len() as f64,
+    ));
+    out.notes.extend(benchmark_notes(&out, runs));
+    out
+}
+
+fn benchmark_notes(b: &Benchmark, runs: &[ProcessRun]) -> Vec<Note> {
+    let mut notes = Vec::new();
+    let failed: Vec<_> = runs.iter().filter(|r| !r.exit.success()).collect();
+    if !failed.is_empty() {
+        let signals = failed.iter().filter(|r| r.exit.code().is_none()).count();
+        let mut msg = format!(
+            "{} of {} runs failed (first: {})",
+            failed.len(),
+            runs.len(),
+            failed[0].exit
+        );
+        if signals > 0 {
+            msg.push_str(&format!("; {signals} killed by a signal"));
+        }
+        notes.push(Note::warning("nonzero_exit", msg));
+    }
+    let Some(summary) = b.primary().and_then(|m| m.summary.as_ref()) else {
+        return notes;
+    };
+    let o = summary.outliers;
+    let outliers = o.low_mild + o.low_severe + o.high_mild + o.high_severe;
+    if summary.n >= 5
+        && (o.high_severe + o.low_severe > 0 || (summary.n >= 10 && outliers * 10 > summary.n))
+    {
+        notes.push(Note::warning(
+            "outliers",
+            format!(
+                "{outliers} of {} runs are statistical outliers ({} severe); other programs may have interfered: rerun on a quieter system, or use --warmup or --prepare",
+                summary.n,
+                o.high_severe + o.low_severe
+            ),
+        ));
+    }
+    if runs.len() >= 3 {
+        let first = runs[0].wall.as_secs_f64();
+        let rest: Vec<f64> = runs[1..].iter().map(|r| r.wall.as_secs_f64()).collect();
+        if let Some(med) = stats::median(&rest) {
+            if med > 0.0 && first > 2.0 * med && summary.stddev > 0.0 {
+                notes.push(Note::warning(
+                    "slow_first_run",
+                    format!(
+                        "the first run took {} against a median of {} for the rest, probably from cold caches; try --warmup 3 or a --prepare command",
+                        Unit::Seconds.format(first),
+                        Unit::Seconds.format(med)
+                    ),
+                ));
+            }
+        }
+    }
+    if summary.mean < SHORT_COMMAND_SECS {
+        notes.push(Note::info(
+            "short_command",
+            format!(
+                "the command takes under {} per run, so process start-up is a large part of what is measured",
+                Unit::Seconds.format(SHORT_COMMAND_SECS)
+            ),
+        ));
+    }
+    notes
+}
+
+fn run_notes(raw: &RawResults) -> Vec<Note> {
+    let mut notes = Vec::new();
+    if let Some(c) = raw.shell {
+        notes.push(Note::info(
+            "shell_correction",
+            format!(
+                "the mean start-up time of the shell ({} wall, {} user, {} system) was subtracted from every run",
+                Unit::Seconds.format(c.wall.as_secs_f64()),
+                Unit::Seconds.format(c.user.as_secs_f64()),
+                Unit::Seconds.format(c.system.as_secs_f64()),
+            ),
+        ));
+    }
+    let hw: Vec<_> = raw
+        .unavailable_counters
+        .iter()
+        .filter(|u| u.kind.is_hardware())
+        .collect();
+    if let Some(first) = hw.first() {
+        let names: Vec<&str> = hw.iter().map(|u| u.kind.metric()).collect();
+        notes.push(Note::info(
+            "hardware_counters_unsupported",
+            format!(
+                "hardware counters ({}) {}; they are left out of this report",
+                names.join(", "),
+                first.reason
+            ),
+        ));
+    }
+    let sw: Vec<_> = raw
+        .unavailable_counters
+        .iter()
+        .filter(|u| !u.kind.is_hardware())
+        .collect();
+    if let Some(first) = sw.first() {
+        let names: Vec<&str> = sw.iter().map(|u| u.kind.metric()).collect();
+        notes.push(Note::warning(
+            "software_counters_unavailable",
+            format!(
+                "perf_event software counters ({}) could not be opened: {}; times and faults still come from getrusage",
+                names.join(", "),
+                first.reason
+            ),
+        ));
+    }
+    if let Some(f) = &raw.failure {
+        notes.push(Note::warning(
+            "command_failed",
+            format!(
+                "{:?} ended with {}; the run stopped there (use --ignore-failure to measure failing commands)",
+                f.benchmark, f.exit
+            ),
+        ));
+    }
+    notes
+}
+
+fn wall_samples(b: &Benchmark) -> Option<&[f64]> {
+    b.measurement(metric::WALL_TIME)
+        .map(|m| m.samples.as_slice())
+        .filter(|s| !s.is_empty())
+}
+
+fn comparisons(report: &Report, seed: u64) -> Vec<Comparison> {
+    let with_samples: Vec<(&Benchmark, &[f64])> = report
+        .benchmarks
+        .iter()
+        .filter_map(|b| wall_samples(b).map(|s| (b, s)))
+        .collect();
+    if with_samples.len() < 2 {
+        return Vec::new();
+    }
+    let mean = |s: &[f64]| stats::mean(s).unwrap_or(f64::NAN);
+    let (fastest, fastest_samples) = with_samples
+        .iter()
+        .min_by(|a, b| mean(a.1).total_cmp(&mean(b.1)))
+        .copied()
+        .expect("two or more benchmarks");
+    let config = CompareConfig {
+        seed,
+        resamples: 2000,
+        ..CompareConfig::default()
+    };
+    let sd = |s: &[f64]| stats::stddev(s).unwrap_or(0.0);
+    with_samples
+        .iter()
+        .filter(|(b, _)| b.name != fastest.name)
+        .map(|(b, s)| {
+            let (ratio, ratio_stddev) = stats::ratio_with_uncertainty(
+                mean(s),
+                sd(s),
+                mean(fastest_samples),
+                sd(fastest_samples),
+            );
+            let cmp = stats::compare_samples(fastest_samples, s, &config);
+            Comparison {
+                benchmark: b.name.clone(),
+                reference: fastest.name.clone(),
+                metric: metric::WALL_TIME.to_string(),
+                ratio,
+                ratio_stddev,
+                ratio_ci: cmp.as_ref().map(|c| c.ratio_ci),
+                p_value: cmp.map(|c| c.p_value),
+            }
+        })
+        .collect()
+}
+
+fn complexity_fits(
+    config: &RunConfig,
+    raw: &RawResults,
+) -> Vec<Result<complexity::ComplexityAnalysis, Note>> {
+    let [scan] = config.params.as_slice() else {
+        return Vec::new();
+    };
+    let numeric = scan
+        .values
+        .iter()
+        .filter(|v| v.parse::<f64>().is_ok())
+        .count();
+    if numeric != scan.values.len() || numeric < 3 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (t, template) in config.commands.iter().enumerate() {
+        let mut points = Vec::new();
+        for b in raw.benchmarks.iter().filter(|b| b.planned.template == t) {
+            let Some(n) = b
+                .planned
+                .parameters
+                .get(&scan.name)
+                .and_then(|v| v.parse::<f64>().ok())
+            else {
+                continue;
+            };
+            points.extend(b.runs.iter().map(|r| (n, r.wall.as_secs_f64())));
+        }
+        let name = config
+            .names
+            .get(t)
+            .cloned()
+            .unwrap_or_else(|| template.display());
+        match complexity::fit_complexity(&scan.name, metric::WALL_TIME, &points) {
+            Ok(mut a) => {
+                a.metric = format!("{name}: {}", metric::WALL_TIME);
+                out.push(Ok(a));
+            }
+            Err(e) => out.push(Err(Note::info(
+                "complexity_not_fitted",
+                format!("no complexity fit for {name:?}: {e}"),
+            ))),
+        }
+    }
+    out
+}

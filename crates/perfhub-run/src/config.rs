@@ -1,0 +1,113 @@
+//! What to benchmark and how: the settings of `perfhub run`.
+
+use std::time::Duration;
+
+use perfhub_core::Budget;
+use perfhub_probe::spawn::{Input, Output};
+
+use crate::params::ParamScan;
+
+/// A command to benchmark, before parameters are substituted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandTemplate {
+    /// A command line: split into words like a shell would (without running
+    /// one), or handed whole to the shell when one is configured.
+    Line(String),
+    /// A program and its arguments, exactly as given (after `--`).
+    Argv(Vec<String>),
+}
+
+impl CommandTemplate {
+    /// The command as people read it.
+    pub fn display(&self) -> String {
+        match self {
+            CommandTemplate::Line(s) => s.clone(),
+            CommandTemplate::Argv(v) => shell_words::join(v),
+        }
+    }
+}
+
+/// How many measured runs to make.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RunCount {
+    /// Exactly this many.
+    Exact(u64),
+    /// Enough to fill `min_time`, but at least `min_runs` and at most
+    /// `max_runs` (hyperfine's defaults are 10 runs and 3 seconds).
+    Adaptive {
+        /// The fewest runs.
+        min_runs: u64,
+        /// The most runs, if bounded.
+        max_runs: Option<u64>,
+        /// The least total time to spend measuring.
+        min_time: Duration,
+    },
+}
+
+impl Default for RunCount {
+    fn default() -> Self {
+        RunCount::Adaptive {
+            min_runs: 10,
+            max_runs: None,
+            min_time: Duration::from_secs(3),
+        }
+    }
+}
+
+/// The full configuration of a command benchmark.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// The commands to compare.
+    pub commands: Vec<CommandTemplate>,
+    /// Display names for the commands, in order; missing ones default to the command line.
+    pub names: Vec<String>,
+    /// Parameter scans; every combination is a benchmark of every command.
+    pub params: Vec<ParamScan>,
+    /// Unmeasured runs before measuring.
+    pub warmup: u64,
+    /// How many measured runs.
+    pub runs: RunCount,
+    /// A shell command run before every run (warm-up and measured), not timed.
+    pub prepare: Option<String>,
+    /// A shell command run after all runs of each benchmark.
+    pub cleanup: Option<String>,
+    /// The shell used for command lines, `None` to run them without one.
+    /// `prepare` and `cleanup` always go through a shell (`sh` when `None`).
+    pub shell: Option<String>,
+    /// Keep going when a command exits non-zero.
+    pub ignore_failure: bool,
+    /// The commands' standard input.
+    pub stdin: Input,
+    /// The commands' standard output.
+    pub stdout: Output,
+    /// The commands' standard error.
+    pub stderr: Output,
+    /// Read perf_event counters.
+    pub counters: bool,
+    /// Budgets to evaluate on the result.
+    pub budgets: Vec<Budget>,
+    /// Seed for every randomized statistic, so reports are reproducible.
+    pub seed: u64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            commands: Vec::new(),
+            names: Vec::new(),
+            params: Vec::new(),
+            warmup: 0,
+            runs: RunCount::default(),
+            prepare: None,
+            cleanup: None,
+            shell: None,
+            ignore_failure: false,
+            stdin: Input::Null,
+            stdout: Output::Null,
+            stderr: Output::Null,
+            counters: true,
+            budgets: Vec::new(),
+            seed: 0x5eed,
+        }
+    }
+}

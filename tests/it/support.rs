@@ -1,0 +1,82 @@
+//! Helpers: the real `perfhub` binary, compiled fixture workloads, temp dirs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn target_dir() -> PathBuf {
+    // target/<profile>/deps/it-<hash>: the binaries sit in target/<profile>.
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+/// The `perfhub` binary, built (or brought up to date) on first use with the
+/// same profile as this test.
+pub fn perfhub_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let dir = target_dir();
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(root())
+            .args(["build", "--quiet", "-p", "perfhub-cli", "--bin", "perfhub"]);
+        if dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("cargo runs");
+        assert!(status.success(), "building perfhub failed");
+        let bin = dir.join("perfhub");
+        assert!(bin.exists(), "no perfhub binary at {}", bin.display());
+        bin
+    })
+}
+
+/// Runs `perfhub` with `args`.
+pub fn perfhub(args: &[&str]) -> Output {
+    Command::new(perfhub_bin())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("perfhub starts")
+}
+
+/// Standard error as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Standard output as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A fixture workload from `fixtures/workloads/<name>.rs`, compiled with
+/// `rustc -O` once per test run.
+pub fn workload(name: &str) -> PathBuf {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let out = dir.path().join(name);
+    if !out.exists() {
+        let src = root().join("fixtures/workloads").join(format!("{name}.rs"));
+        let tmp = dir.path().join(format!("{name}.building"));
+        let status = Command::new("rustc")
+            .args(["-O", "--edition", "2021", "-o"])
+            .arg(&tmp)
+            .arg(&src)
+            .status()
+            .expect("rustc runs");
+        assert!(status.success(), "compiling {} failed", src.display());
+        std::fs::rename(&tmp, &out).unwrap();
+    }
+    out
+}
