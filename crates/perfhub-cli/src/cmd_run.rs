@@ -218,10 +218,10 @@ fn into_config(args: &RunArgs) -> Result<RunConfig> {
             if args.min_runs == 0 {
                 bail!("--min-runs must be at least 1");
             }
-            if let Some(max) = args.max_runs {
-                if max < args.min_runs {
-                    bail!("--max-runs {max} is below --min-runs {}", args.min_runs);
-                }
+            if let Some(max) = args.max_runs
+                && max < args.min_runs
+            {
+                bail!("--max-runs {max} is below --min-runs {}", args.min_runs);
             }
             RunCount::Adaptive {
                 min_runs: args.min_runs,
@@ -245,13 +245,13 @@ fn into_config(args: &RunArgs) -> Result<RunConfig> {
         "inherit" => Output::Inherit,
         path => Output::File(PathBuf::from(path)),
     };
-    if let Some(input) = &args.input {
-        if !input.is_file() {
-            bail!(
-                "input file {} does not exist or is not a file",
-                input.display()
-            );
-        }
+    if let Some(input) = &args.input
+        && !input.is_file()
+    {
+        bail!(
+            "input file {} does not exist or is not a file",
+            input.display()
+        );
     }
     Ok(RunConfig {
         commands,
@@ -316,10 +316,10 @@ impl Progress for Bar {
         }
     }
     fn run_done(&mut self, _wall: Duration) {
-        if let Some(b) = &self.bar {
-            if b.position() < b.length().unwrap_or(0) {
-                b.inc(1);
-            }
+        if let Some(b) = &self.bar
+            && b.position() < b.length().unwrap_or(0)
+        {
+            b.inc(1);
         }
     }
     fn benchmark_finished(&mut self, _name: &str) {}

@@ -237,17 +237,19 @@ fn benchmark_notes(b: &Benchmark, runs: &[ProcessRun]) -> Vec<Note> {
     if runs.len() >= 3 {
         let first = runs[0].wall.as_secs_f64();
         let rest: Vec<f64> = runs[1..].iter().map(|r| r.wall.as_secs_f64()).collect();
-        if let Some(med) = stats::median(&rest) {
-            if med > 0.0 && first > 2.0 * med && summary.stddev > 0.0 {
-                notes.push(Note::warning(
-                    "slow_first_run",
-                    format!(
-                        "the first run took {} against a median of {} for the rest, probably from cold caches; try --warmup 3 or a --prepare command",
-                        Unit::Seconds.format(first),
-                        Unit::Seconds.format(med)
-                    ),
-                ));
-            }
+        if let Some(med) = stats::median(&rest)
+            && med > 0.0
+            && first > 2.0 * med
+            && summary.stddev > 0.0
+        {
+            notes.push(Note::warning(
+                "slow_first_run",
+                format!(
+                    "the first run took {} against a median of {} for the rest, probably from cold caches; try --warmup 3 or a --prepare command",
+                    Unit::Seconds.format(first),
+                    Unit::Seconds.format(med)
+                ),
+            ));
         }
     }
     if summary.mean < SHORT_COMMAND_SECS {
