@@ -1,10 +1,8 @@
 //! perf_event counters attached to a child process.
 //!
-//! Counters are opened on the child between `fork` and `exec` with
-//! `enable_on_exec` and `inherit`, so they count the benchmarked program and
-//! every process it starts, but none of perfhub's own work. Each kind that
-//! the machine refuses is dropped from the [`CounterPlan`] once, with the
-//! reason kept for the report.
+//! See [`CounterPlan`] for how the counters count a child and every process
+//! it starts, but none of perfhub's own work. Each kind that the machine
+//! refuses is dropped from the plan once, with the reason kept for the report.
 
 use std::io;
 
@@ -83,11 +81,56 @@ pub struct Unavailable {
     pub reason: String,
 }
 
-/// The counters still worth trying, and those already refused.
-#[derive(Debug, Clone)]
+/// The counters still worth trying, those already refused, and those open.
+///
+/// Counters are opened once, on the calling thread itself, disabled, with
+/// `inherit` and `enable_on_exec`: every child the thread spawns gets a copy
+/// that starts counting when the child calls `exec`, and adds its counts
+/// back when it exits. perfhub itself never execs, so its own work is never
+/// counted; a run's counts are the difference of two [`Snapshot`]s taken
+/// around it. This costs two reads per counter and run instead of an
+/// open and a close.
+#[derive(Debug)]
 pub struct CounterPlan {
     wanted: Vec<CounterKind>,
     unavailable: Vec<Unavailable>,
+    open: Option<Open>,
+}
+
+#[derive(Debug)]
+struct Open {
+    tid: libc::pid_t,
+    counters: Vec<(CounterKind, perf_event::Counter)>,
+    /// A non-inherited event kept open beside the counters; see
+    /// [`CounterPlan::open_on_this_thread`].
+    _unshared: Option<perf_event::Counter>,
+}
+
+/// Counter totals at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    values: Vec<(CounterKind, u64, u64, u64)>,
+}
+
+impl Snapshot {
+    /// The counts accumulated between `earlier` and this snapshot, scaled
+    /// for multiplexing where the kernel had to share the hardware.
+    pub fn since(&self, earlier: &Snapshot) -> Vec<(CounterKind, u64)> {
+        self.values
+            .iter()
+            .filter_map(|&(kind, count, enabled, running)| {
+                let &(_, c0, e0, r0) = earlier.values.iter().find(|v| v.0 == kind)?;
+                let count = count.checked_sub(c0)?;
+                let (en, run) = (enabled.saturating_sub(e0), running.saturating_sub(r0));
+                let value = if run > 0 && run < en {
+                    (count as f64 * en as f64 / run as f64) as u64
+                } else {
+                    count
+                };
+                Some((kind, value))
+            })
+            .collect()
+    }
 }
 
 impl CounterPlan {
@@ -96,6 +139,7 @@ impl CounterPlan {
         CounterPlan {
             wanted: kinds.to_vec(),
             unavailable: Vec::new(),
+            open: None,
         }
     }
 
@@ -116,39 +160,70 @@ impl CounterPlan {
         &self.unavailable
     }
 
-    /// Counters that opened so far (or have not been tried).
+    /// Counters that opened (or have not been tried yet).
     pub fn active(&self) -> &[CounterKind] {
         &self.wanted
     }
 
-    /// Opens the planned counters on `pid`, to start counting when it calls
-    /// `exec`. Kinds that fail are dropped from the plan for good.
-    pub fn open_for_exec(&mut self, pid: i32) -> Counters {
-        let mut opened = Vec::with_capacity(self.wanted.len());
+    /// The current totals of the children of this thread, opening the
+    /// counters on first use (and again if called from another thread).
+    /// Kinds that fail to open are dropped from the plan for good.
+    pub fn snapshot(&mut self) -> Snapshot {
+        if self.wanted.is_empty() {
+            return Snapshot::default();
+        }
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::gettid() };
+        if self.open.as_ref().is_none_or(|o| o.tid != tid) {
+            self.open = Some(self.open_on_this_thread(tid));
+        }
+        let open = self.open.as_mut().expect("opened above");
+        let values = open
+            .counters
+            .iter_mut()
+            .filter_map(|(kind, c)| {
+                let d = c.read_full().ok()?;
+                let ns = |t: Option<std::time::Duration>| t.map_or(0, |t| t.as_nanos() as u64);
+                Some((*kind, d.count(), ns(d.time_enabled()), ns(d.time_running())))
+            })
+            .collect();
+        Snapshot { values }
+    }
+
+    /// Opens the counters on the calling thread.
+    ///
+    /// One more event is opened without `inherit`. The kernel marks a
+    /// child's perf context as a clone of its parent's only when every event
+    /// was inherited, and swaps the contexts of clones at context switches
+    /// between parent and child as an optimization, which would move
+    /// perfhub's own disabled counters into the child and enable them on its
+    /// `exec`. With one event not inherited, the contexts are never clones,
+    /// each child keeps its own copies, and their counts add up exactly.
+    fn open_on_this_thread(&mut self, tid: libc::pid_t) -> Open {
+        let mut counters = Vec::with_capacity(self.wanted.len());
         let mut refused = Vec::new();
-        for &kind in &self.wanted {
+        let build = |kind: CounterKind, user_only: bool| {
             let mut b = kind.builder();
-            b.observe_pid(pid)
+            if user_only {
+                b.exclude_kernel(true);
+            }
+            b.observe_self()
                 .any_cpu()
                 .inherit(true)
                 .enable_on_exec(true);
-            let result = b.build().or_else(|e| {
-                // A kernel that refuses kernel-mode counting may still count
-                // user mode.
+            b.build()
+        };
+        for &kind in &self.wanted {
+            // A kernel that refuses kernel-mode counting may still count user mode.
+            let result = build(kind, false).or_else(|e| {
                 if !kind.is_hardware() && is_permission(&e) {
-                    let mut b = kind.builder();
-                    b.exclude_kernel(true);
-                    b.observe_pid(pid)
-                        .any_cpu()
-                        .inherit(true)
-                        .enable_on_exec(true);
-                    b.build()
+                    build(kind, true)
                 } else {
                     Err(e)
                 }
             });
             match result {
-                Ok(c) => opened.push((kind, c)),
+                Ok(c) => counters.push((kind, c)),
                 Err(e) => refused.push(Unavailable {
                     kind,
                     reason: explain(&e),
@@ -159,33 +234,18 @@ impl CounterPlan {
             self.wanted.retain(|k| *k != u.kind);
             self.unavailable.push(u);
         }
-        Counters { opened }
-    }
-}
-
-/// Counters open on one process.
-pub struct Counters {
-    opened: Vec<(CounterKind, perf_event::Counter)>,
-}
-
-impl Counters {
-    /// Reads every counter, scaled for multiplexing where the kernel had to
-    /// share the hardware.
-    pub fn read(&mut self) -> Vec<(CounterKind, u64)> {
-        let mut out = Vec::with_capacity(self.opened.len());
-        for (kind, counter) in &mut self.opened {
-            if let Ok(data) = counter.read_full() {
-                let count = data.count();
-                let value = match (data.time_enabled(), data.time_running()) {
-                    (Some(en), Some(run)) if !run.is_zero() && run < en => {
-                        (count as f64 * en.as_secs_f64() / run.as_secs_f64()) as u64
-                    }
-                    _ => count,
-                };
-                out.push((*kind, value));
-            }
+        let unshared = if counters.is_empty() {
+            None
+        } else {
+            let mut b = Builder::new(Software::DUMMY);
+            b.observe_self().any_cpu().inherit(false);
+            b.build().ok()
+        };
+        Open {
+            tid,
+            counters,
+            _unshared: unshared,
         }
-        out
     }
 }
 

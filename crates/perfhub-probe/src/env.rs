@@ -9,7 +9,8 @@ use sysinfo::{CpuRefreshKind, System};
 /// What to look up beyond the machine itself.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EnvConfig {
-    /// Skip `rustc --version` and `git` (both start a process).
+    /// Skip `rustc --version` and `git` (both start a process). Even when
+    /// not skipped, `rustc` is asked only inside a Cargo project.
     pub skip_tools: bool,
 }
 
@@ -40,7 +41,11 @@ pub fn collect(config: EnvConfig) -> Environment {
         ..Environment::default()
     };
     if !config.skip_tools {
-        env.rustc = command_line("rustc", &["--version"]);
+        // Starting rustc through rustup costs tens of milliseconds: ask only
+        // where the answer matters, inside a Cargo project.
+        if in_cargo_project() {
+            env.rustc = command_line("rustc", &["--version"]);
+        }
         env.git_commit = command_line("git", &["rev-parse", "HEAD"]);
         if env.git_commit.is_some() {
             env.git_branch =
@@ -77,6 +82,20 @@ pub fn fingerprint(env: &Environment) -> String {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     format!("{h:016x}")
+}
+
+fn in_cargo_project() -> bool {
+    let Ok(mut dir) = std::env::current_dir() else {
+        return false;
+    };
+    loop {
+        if dir.join("Cargo.toml").is_file() {
+            return true;
+        }
+        if !dir.pop() {
+            return false;
+        }
+    }
 }
 
 fn command_line(program: &str, args: &[&str]) -> Option<String> {

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Side-by-side comparison of `perfhub run` with hyperfine on this machine.
+
+For each command, both tools run it with R and with 2R runs, alternating
+tool order, for several repetitions. Reported per tool, as medians over
+repetitions:
+
+- the mean run time the tool reports (from the 2R-run invocation);
+- the overhead per run: the time the tool spends outside the measured child
+  for each extra run, (T(2R) - T(R) - sum of the extra runs' times) / R,
+  where T is the whole tool process's wall time;
+- the fixed cost: start-up, environment probing and writing the report,
+  T(R) - sum of its runs' times - R * overhead per run.
+
+Usage: scripts/compare-hyperfine.py [--reps N]   (needs hyperfine and rustc)
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def build():
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "perfhub-cli"], cwd=ROOT, check=True)
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    return os.path.join(target, "release", "perfhub")
+
+
+def compile_workload(tmp):
+    out = os.path.join(tmp, "linear")
+    subprocess.run(["rustc", "-O", "--edition", "2021", "-o", out,
+                    os.path.join(ROOT, "fixtures/workloads/linear.rs")], check=True)
+    return out
+
+
+def timed(cmd):
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def once(cmd, out):
+    total = timed(cmd)
+    r = json.load(open(out))["results"][0]
+    return total, r
+
+
+def measure(make_cmd, runs, out):
+    t1, r1 = once(make_cmd(runs), out)
+    t2, r2 = once(make_cmd(2 * runs), out)
+    outside1 = t1 - sum(r1["times"])
+    outside2 = t2 - sum(r2["times"])
+    per_run = (outside2 - outside1) / runs
+    fixed = outside1 - runs * per_run
+    return r2["mean"], r2["stddev"], per_run, fixed
+
+
+def run_hyperfine(argv, runs, out):
+    return measure(lambda n: ["hyperfine", "-N", "--style", "none", "--runs", str(n),
+                              "--export-json", out, "--", " ".join(argv)], runs, out)
+
+
+def run_perfhub(perfhub, argv, runs, out):
+    return measure(lambda n: [perfhub, "run", "--no-progress", "--runs", str(n),
+                              "--export-hyperfine-json", out, "--"] + argv, runs, out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=5)
+    args = ap.parse_args()
+    perfhub = build()
+    with tempfile.TemporaryDirectory() as tmp:
+        linear = compile_workload(tmp)
+        cases = [
+            ("sleep 0.05", ["sleep", "0.05"], 30),
+            ("true", ["true"], 300),
+            ("linear 100000000 (CPU-bound)", [linear, "100000000"], 15),
+        ]
+        out = os.path.join(tmp, "out.json")
+        rows = []
+        for label, argv, runs in cases:
+            res = {"hyperfine": [], "perfhub": []}
+            for rep in range(args.reps):
+                order = ["hyperfine", "perfhub"] if rep % 2 == 0 else ["perfhub", "hyperfine"]
+                for tool in order:
+                    if tool == "hyperfine":
+                        res[tool].append(run_hyperfine(argv, runs, out))
+                    else:
+                        res[tool].append(run_perfhub(perfhub, argv, runs, out))
+            med = {t: tuple(statistics.median(x[i] for x in v) for i in range(4))
+                   for t, v in res.items()}
+            h, p = med["hyperfine"], med["perfhub"]
+            diff = (p[0] - h[0]) / h[0] * 100
+            rows.append((label, runs, h, p, diff))
+        print(f"{args.reps} repetitions per tool, alternating order; medians over repetitions.\n")
+        print("| command | runs | hyperfine mean ± σ | perfhub mean ± σ | difference | overhead/run hyperfine | overhead/run perfhub | fixed cost hyperfine | fixed cost perfhub |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for label, runs, h, p, diff in rows:
+            ms = lambda s: f"{s * 1e3:.3f} ms"
+            print(f"| `{label}` | {runs}+{2 * runs} | {ms(h[0])} ± {ms(h[1])} | {ms(p[0])} ± {ms(p[1])} "
+                  f"| {diff:+.2f}% | {ms(h[2])} | {ms(p[2])} | {ms(h[3])} | {ms(p[3])} |")
+
+
+if __name__ == "__main__":
+    main()
