@@ -12,7 +12,12 @@ repetitions:
 - the fixed cost: start-up, environment probing and writing the report,
   T(R) - sum of its runs' times - R * overhead per run.
 
-Usage: scripts/compare-hyperfine.py [--reps N]   (needs hyperfine and rustc)
+Commands are given by absolute path: hyperfine looks a bare name up on PATH
+inside its timed window (one failed execve per PATH entry before the right
+one), which would add tens of microseconds to its `true`.
+
+Usage: scripts/compare-hyperfine.py [--reps N]   (needs hyperfine and rustc;
+run it outside a Cargo project, or perfhub also asks rustc for its version)
 """
 import argparse
 import json
@@ -78,8 +83,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         linear = compile_workload(tmp)
         cases = [
-            ("sleep 0.05", ["sleep", "0.05"], 30),
-            ("true", ["true"], 300),
+            ("sleep 0.05", ["/usr/bin/sleep", "0.05"], 30),
+            ("true", ["/usr/bin/true"], 300),
             ("linear 100000000 (CPU-bound)", [linear, "100000000"], 15),
         ]
         out = os.path.join(tmp, "out.json")

@@ -323,6 +323,9 @@ impl Progress for Bar {
         }
     }
     fn benchmark_finished(&mut self, _name: &str) {}
+    fn should_stop(&mut self) -> bool {
+        crate::interrupt::requested()
+    }
 }
 
 impl Drop for Bar {
@@ -356,6 +359,7 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
     }
     let show_progress =
         !args.no_progress && std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+    crate::interrupt::install();
     let outcome = {
         let mut bar = Bar::new(show_progress);
         perfhub_run::run(&config, &mut bar)?
@@ -364,6 +368,10 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
     write_exports(&args, &outcome.report)?;
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     render::print_run(&outcome.report, color)?;
+    if outcome.interrupted || crate::interrupt::requested() {
+        eprintln!("perfhub: interrupted; the runs completed so far were reported and exported");
+        return Ok(Outcome::Interrupted);
+    }
     if let Some(e) = outcome.budget_error {
         return Err(anyhow::Error::new(e).context("cannot evaluate budgets"));
     }

@@ -10,3 +10,5 @@ pub const USAGE: i32 = 2;
 pub const BUDGET_BREACHED: i32 = 3;
 /// A benchmarked command failed (non-zero exit or a signal) without `--ignore-failure`.
 pub const COMMAND_FAILED: i32 = 4;
+/// The user interrupted the run (Ctrl-C); what was measured was still reported.
+pub const INTERRUPTED: i32 = 130;

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 mod cmd_run;
 mod exit_codes;
+mod interrupt;
 mod render;
 
 /// Performance analysis and benchmarking.
@@ -35,6 +36,8 @@ pub enum Outcome {
     BudgetBreached,
     /// A benchmarked command failed.
     CommandFailed,
+    /// The user interrupted the run.
+    Interrupted,
 }
 
 fn main() -> ExitCode {
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Ok(Outcome::Success) => exit_codes::SUCCESS,
         Ok(Outcome::BudgetBreached) => exit_codes::BUDGET_BREACHED,
         Ok(Outcome::CommandFailed) => exit_codes::COMMAND_FAILED,
+        Ok(Outcome::Interrupted) => exit_codes::INTERRUPTED,
         Err(e) => {
             if is_broken_pipe(&e) {
                 exit_codes::SUCCESS

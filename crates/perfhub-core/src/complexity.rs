@@ -135,6 +135,9 @@ pub struct ComplexityFit {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ComplexityAnalysis {
+    /// What was measured (a command, a benchmark); empty when not named.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub subject: String,
     /// The parameter taken as the input size `n`.
     pub parameter: String,
     /// The metric whose cost was fitted.
@@ -278,6 +281,7 @@ pub fn fit_complexity(
         })
         .collect();
     Ok(ComplexityAnalysis {
+        subject: String::new(),
         parameter: parameter.to_string(),
         metric: metric.to_string(),
         best,

@@ -172,8 +172,11 @@ impl CounterPlan {
         if self.wanted.is_empty() {
             return Snapshot::default();
         }
-        // SAFETY: gettid has no preconditions.
-        let tid = unsafe { libc::gettid() };
+        thread_local! {
+            // SAFETY: gettid has no preconditions.
+            static TID: libc::pid_t = unsafe { libc::gettid() };
+        }
+        let tid = TID.with(|t| *t);
         if self.open.as_ref().is_none_or(|o| o.tid != tid) {
             self.open = Some(self.open_on_this_thread(tid));
         }

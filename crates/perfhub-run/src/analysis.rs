@@ -309,6 +309,12 @@ fn run_notes(raw: &RawResults) -> Vec<Note> {
             ),
         ));
     }
+    if raw.interrupted {
+        notes.push(Note::warning(
+            "interrupted",
+            "the run was interrupted; the report holds the runs completed before that",
+        ));
+    }
     if let Some(f) = &raw.failure {
         notes.push(Note::warning(
             "command_failed",
@@ -408,7 +414,7 @@ fn complexity_fits(
             .unwrap_or_else(|| template.display());
         match complexity::fit_complexity(&scan.name, metric::WALL_TIME, &points) {
             Ok(mut a) => {
-                a.metric = format!("{name}: {}", metric::WALL_TIME);
+                a.subject = name;
                 out.push(Ok(a));
             }
             Err(e) => out.push(Err(Note::info(

@@ -84,6 +84,10 @@ pub trait Progress {
     fn run_done(&mut self, _wall: Duration) {}
     /// The benchmark finished.
     fn benchmark_finished(&mut self, _name: &str) {}
+    /// Whether to stop before the next run (the user pressed Ctrl-C).
+    fn should_stop(&mut self) -> bool {
+        false
+    }
 }
 
 /// A [`Progress`] that ignores everything.
@@ -152,6 +156,8 @@ pub struct RawResults {
     pub counters_read: Vec<CounterKind>,
     /// The failure that stopped the run, if one did.
     pub failure: Option<CommandFailure>,
+    /// Whether [`Progress::should_stop`] ended the run early.
+    pub interrupted: bool,
 }
 
 /// Why a benchmark could not be run at all.
@@ -408,10 +414,16 @@ pub fn execute(
     let shell = measure_shell(config, exec)?;
     let mut results = Vec::with_capacity(planned.len());
     let mut failure = None;
+    let mut interrupted = false;
     'benchmarks: for p in planned {
         progress.benchmark_started(&p.name, config.warmup);
         let mut runs = Vec::new();
         for _ in 0..config.warmup {
+            if progress.should_stop() {
+                interrupted = true;
+                results.push(BenchmarkRuns { planned: p, runs });
+                break 'benchmarks;
+            }
             if let Some(prep) = &p.prepare {
                 run_hook(exec, "prepare", prep)?;
             }
@@ -432,6 +444,11 @@ pub fn execute(
         };
         let mut i = 0;
         while i < total {
+            if progress.should_stop() {
+                interrupted = true;
+                results.push(BenchmarkRuns { planned: p, runs });
+                break 'benchmarks;
+            }
             if let Some(prep) = &p.prepare {
                 run_hook(exec, "prepare", prep)?;
             }
@@ -495,6 +512,7 @@ pub fn execute(
         unavailable_counters: exec.unavailable_counters(),
         counters_read,
         failure,
+        interrupted,
     })
 }
 
@@ -723,6 +741,26 @@ mod tests {
             exec.calls.is_empty(),
             "nothing runs when a command is missing"
         );
+    }
+
+    #[test]
+    fn stopping_keeps_the_runs_made_so_far() {
+        struct StopAfter(u32);
+        impl Progress for StopAfter {
+            fn should_stop(&mut self) -> bool {
+                self.0 = self.0.saturating_sub(1);
+                self.0 == 0
+            }
+        }
+        let mut exec = MockExecutor::new(|_| Duration::from_millis(1));
+        let cfg = RunConfig {
+            runs: RunCount::Exact(10),
+            ..config(&["work", "other"])
+        };
+        let raw = execute(&cfg, &mut exec, &mut StopAfter(5)).unwrap();
+        assert!(raw.interrupted);
+        assert_eq!(raw.benchmarks.len(), 1);
+        assert_eq!(raw.benchmarks[0].runs.len(), 4);
     }
 
     #[test]

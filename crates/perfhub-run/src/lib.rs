@@ -41,6 +41,8 @@ pub struct RunOutcome {
     pub failure: Option<CommandFailure>,
     /// A budget that could not be evaluated, if any.
     pub budget_error: Option<BudgetError>,
+    /// Whether the run was stopped early through [`Progress::should_stop`].
+    pub interrupted: bool,
 }
 
 /// Runs the benchmarks of `config` on real processes and analyzes them,
@@ -55,5 +57,6 @@ pub fn run(config: &RunConfig, progress: &mut dyn Progress) -> Result<RunOutcome
         report,
         failure: raw.failure,
         budget_error,
+        interrupted: raw.interrupted,
     })
 }
