@@ -337,15 +337,20 @@ fn hardware_counters_are_reported_or_explained() {
     );
 }
 
-fn fitted_class(workload_name: &str, scan: &str) -> ComplexityClass {
-    let bin = workload(workload_name);
+/// Fits the complexity of `io_cost CLASS {n}` on its bytes written, which
+/// are an exact function of `n` (timing-free, so the test is deterministic;
+/// the CPU workloads are checked by timing in docs/benchmarks.md).
+fn fitted_class(class: &str, scan: &str) -> ComplexityClass {
+    let bin = workload("io_cost");
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("r.json");
-    let template = format!("{} {{n}}", bin.display());
+    let template = format!("{} {class} {{n}}", bin.display());
     let out = perfhub(&[
         "run",
         "--runs",
-        "3",
+        "2",
+        "--complexity-metric",
+        "write_bytes",
         "--param",
         scan,
         "--export-json",
@@ -353,15 +358,19 @@ fn fitted_class(workload_name: &str, scan: &str) -> ComplexityClass {
         &template,
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Complexity of"), "{}", stdout(&out));
     let report = read_report(&json);
     assert_eq!(report.complexity.len(), 1, "{:?}", report.notes);
-    report.complexity[0].best
+    let fit = &report.complexity[0];
+    assert_eq!(fit.metric, "write_bytes");
+    assert_eq!(fit.parameter, "n");
+    fit.best
 }
 
 #[test]
 fn complexity_of_a_linear_workload() {
     assert_eq!(
-        fitted_class("linear", "n=4000000..64000000:*2"),
+        fitted_class("linear", "n=1000..512000:*2"),
         ComplexityClass::Linear
     );
 }
@@ -369,7 +378,7 @@ fn complexity_of_a_linear_workload() {
 #[test]
 fn complexity_of_an_n_log_n_workload() {
     assert_eq!(
-        fitted_class("nlogn", "n=100000..1600000:*2"),
+        fitted_class("nlogn", "n=1000..512000:*2"),
         ComplexityClass::Linearithmic
     );
 }
@@ -377,7 +386,92 @@ fn complexity_of_an_n_log_n_workload() {
 #[test]
 fn complexity_of_a_quadratic_workload() {
     assert_eq!(
-        fitted_class("quadratic", "n=1000..16000:*2"),
+        fitted_class("quadratic", "n=100..3200:*2"),
         ComplexityClass::Quadratic
     );
+}
+
+#[test]
+fn a_complexity_metric_the_report_lacks_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let out = perfhub(&[
+        "run",
+        "--runs",
+        "2",
+        "--complexity-metric",
+        "no_such_metric",
+        "--param",
+        "n=1,2,3",
+        "--export-json",
+        json.to_str().unwrap(),
+        "true {n}",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = read_report(&json);
+    assert!(report.complexity.is_empty());
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.code == "complexity_not_fitted"),
+        "{:?}",
+        report.notes
+    );
+}
+
+#[test]
+fn counters_are_skipped_for_very_short_commands_unless_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let run = |args: &[&str]| {
+        let mut all = vec![
+            "run",
+            "--runs",
+            "3",
+            "--export-json",
+            json.to_str().unwrap(),
+        ];
+        all.extend_from_slice(args);
+        let out = perfhub(&all);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        read_report(&json)
+    };
+    let software_refused = |r: &Report| {
+        r.notes
+            .iter()
+            .any(|n| n.code == "software_counters_unavailable")
+    };
+
+    let auto_short = run(&["true"]);
+    let b = &auto_short.benchmarks[0];
+    assert!(b.measurement("task_clock").is_none());
+    assert!(
+        b.notes.iter().any(|n| n.code == "counters_skipped"),
+        "{:?}",
+        b.notes
+    );
+
+    let always = run(&["--counters", "always", "true"]);
+    if !software_refused(&always) {
+        assert!(always.benchmarks[0].measurement("task_clock").is_some());
+    }
+
+    let auto_long = run(&["sleep 0.01"]);
+    if !software_refused(&auto_long) {
+        let b = &auto_long.benchmarks[0];
+        assert!(b.measurement("task_clock").is_some(), "{:?}", b.notes);
+        assert!(
+            b.measurement("page_faults")
+                .unwrap()
+                .summary
+                .as_ref()
+                .unwrap()
+                .mean
+                > 10.0
+        );
+    }
+
+    let never = run(&["--counters", "never", "sleep 0.01"]);
+    assert!(never.benchmarks[0].measurement("task_clock").is_none());
 }

@@ -47,7 +47,6 @@ pub fn perfhub(args: &[&str]) -> Output {
         .output()
         .expect("perfhub starts")
 }
-
 /// Standard error as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

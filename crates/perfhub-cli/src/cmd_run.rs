@@ -9,7 +9,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use perfhub_core::{Budget, Report};
 use perfhub_probe::spawn::{Input, Output};
-use perfhub_run::{CommandTemplate, ParamScan, Progress, RunConfig, RunCount, export};
+use perfhub_run::{CommandTemplate, CounterMode, ParamScan, Progress, RunConfig, RunCount, export};
 
 use crate::{Outcome, render};
 
@@ -84,9 +84,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "WHERE", default_value = "null")]
     output: String,
 
-    /// Do not open perf_event counters.
-    #[arg(long)]
-    no_counters: bool,
+    /// When to read perf_event counters: auto (for commands taking 5 ms or more, where their own cost does not show), always or never.
+    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
+    counters: String,
 
     /// A budget such as 'mean < 120ms' or 'max_rss < 64MiB'; exit code 3 when one is breached.
     #[arg(short, long = "budget", value_name = "EXPR")]
@@ -111,6 +111,10 @@ pub struct RunArgs {
     /// Seed for the randomized statistics (bootstrap), for reproducible reports.
     #[arg(long, value_name = "N", default_value_t = 0x5eed)]
     seed: u64,
+
+    /// The metric a parameter scan's complexity fit explains, e.g. max_rss for memory complexity.
+    #[arg(long, value_name = "METRIC", default_value = "wall_time")]
+    complexity_metric: String,
 
     /// Never show a progress bar.
     #[arg(long)]
@@ -266,9 +270,14 @@ fn into_config(args: &RunArgs) -> Result<RunConfig> {
         stdin: args.input.clone().map_or(Input::Null, Input::File),
         stderr: output.clone(),
         stdout: output,
-        counters: !args.no_counters,
+        counters: match args.counters.as_str() {
+            "always" => CounterMode::Always,
+            "never" => CounterMode::Never,
+            _ => CounterMode::Auto,
+        },
         budgets,
         seed: args.seed,
+        complexity_metric: args.complexity_metric.clone(),
     })
 }
 

@@ -205,10 +205,11 @@ pub fn print_run(report: &Report, color: bool) -> io::Result<()> {
     for a in &report.complexity {
         writeln!(
             out,
-            "{} over {}  ({})",
+            "{} of {} ({}) over {}",
             st.bold("Complexity"),
-            a.parameter,
-            a.metric
+            a.subject,
+            a.metric,
+            a.parameter
         )?;
         for (i, f) in a.fits.iter().take(3).enumerate() {
             let line = format!("{:<11} R² = {:.4}", f.class.to_string(), f.r_squared);

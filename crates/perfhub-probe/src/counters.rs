@@ -95,6 +95,7 @@ pub struct CounterPlan {
     wanted: Vec<CounterKind>,
     unavailable: Vec<Unavailable>,
     open: Option<Open>,
+    suspended: bool,
 }
 
 #[derive(Debug)]
@@ -140,6 +141,7 @@ impl CounterPlan {
             wanted: kinds.to_vec(),
             unavailable: Vec::new(),
             open: None,
+            suspended: false,
         }
     }
 
@@ -153,6 +155,15 @@ impl CounterPlan {
     /// A plan that opens nothing.
     pub fn none() -> Self {
         CounterPlan::new(&[])
+    }
+
+    /// Closes the counters until `set_suspended(false)`: children spawned
+    /// meanwhile carry no perf events at all, and snapshots are empty.
+    pub fn set_suspended(&mut self, suspended: bool) {
+        self.suspended = suspended;
+        if suspended {
+            self.open = None;
+        }
     }
 
     /// Counters refused so far.
@@ -169,7 +180,7 @@ impl CounterPlan {
     /// counters on first use (and again if called from another thread).
     /// Kinds that fail to open are dropped from the plan for good.
     pub fn snapshot(&mut self) -> Snapshot {
-        if self.wanted.is_empty() {
+        if self.wanted.is_empty() || self.suspended {
             return Snapshot::default();
         }
         thread_local! {

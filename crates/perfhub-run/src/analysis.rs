@@ -32,7 +32,7 @@ pub fn build_report(
     }
     report.notes.extend(run_notes(raw));
     report.comparisons = comparisons(&report, config.seed);
-    for fit in complexity_fits(config, raw) {
+    for fit in complexity_fits(config, raw, &report) {
         match fit {
             Ok(a) => report.complexity.push(a),
             Err(note) => report.notes.push(note),
@@ -198,6 +198,15 @@ fn benchmark(b: &BenchmarkRuns) -> Benchmark {
         failed as f64 / runs.len() as f64,
     ));
     out.notes.extend(benchmark_notes(&out, runs));
+    if b.counters_skipped {
+        out.notes.push(Note::info(
+            "counters_skipped",
+            format!(
+                "perf_event counters were not read: a run takes under {}, where their own cost would show in the times (use --counters always to read them anyway)",
+                Unit::Seconds.format(crate::config::AUTO_COUNTER_MIN_RUN.as_secs_f64())
+            ),
+        ));
+    }
     out
 }
 
@@ -381,6 +390,7 @@ fn comparisons(report: &Report, seed: u64) -> Vec<Comparison> {
 fn complexity_fits(
     config: &RunConfig,
     raw: &RawResults,
+    report: &Report,
 ) -> Vec<Result<complexity::ComplexityAnalysis, Note>> {
     let [scan] = config.params.as_slice() else {
         return Vec::new();
@@ -396,7 +406,12 @@ fn complexity_fits(
     let mut out = Vec::new();
     for (t, template) in config.commands.iter().enumerate() {
         let mut points = Vec::new();
-        for b in raw.benchmarks.iter().filter(|b| b.planned.template == t) {
+        let metric = config.complexity_metric.as_str();
+        // The report lists the benchmarks in the order they were run.
+        for (b, measured) in raw.benchmarks.iter().zip(&report.benchmarks) {
+            if b.planned.template != t {
+                continue;
+            }
             let Some(n) = b
                 .planned
                 .parameters
@@ -405,14 +420,16 @@ fn complexity_fits(
             else {
                 continue;
             };
-            points.extend(b.runs.iter().map(|r| (n, r.wall.as_secs_f64())));
+            if let Some(m) = measured.measurement(metric) {
+                points.extend(m.samples.iter().map(|&y| (n, y)));
+            }
         }
         let name = config
             .names
             .get(t)
             .cloned()
             .unwrap_or_else(|| template.display());
-        match complexity::fit_complexity(&scan.name, metric::WALL_TIME, &points) {
+        match complexity::fit_complexity(&scan.name, metric, &points) {
             Ok(mut a) => {
                 a.subject = name;
                 out.push(Ok(a));

@@ -54,6 +54,23 @@ impl Default for RunCount {
     }
 }
 
+/// When to read perf_event counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CounterMode {
+    /// For commands whose first run takes at least
+    /// [`AUTO_COUNTER_MIN_RUN`]: below that, the counters' own cost (about
+    /// 25 µs a run on a VM) would show in the measured time.
+    #[default]
+    Auto,
+    /// For every command.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The shortest first run for which [`CounterMode::Auto`] keeps counters.
+pub const AUTO_COUNTER_MIN_RUN: Duration = Duration::from_millis(5);
+
 /// The full configuration of a command benchmark.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
@@ -82,12 +99,15 @@ pub struct RunConfig {
     pub stdout: Output,
     /// The commands' standard error.
     pub stderr: Output,
-    /// Read perf_event counters.
-    pub counters: bool,
+    /// When to read perf_event counters.
+    pub counters: CounterMode,
     /// Budgets to evaluate on the result.
     pub budgets: Vec<Budget>,
     /// Seed for every randomized statistic, so reports are reproducible.
     pub seed: u64,
+    /// The metric whose growth a parameter scan's complexity fit explains
+    /// (`wall_time` by default; `max_rss` gives memory complexity).
+    pub complexity_metric: String,
 }
 
 impl Default for RunConfig {
@@ -105,9 +125,10 @@ impl Default for RunConfig {
             stdin: Input::Null,
             stdout: Output::Null,
             stderr: Output::Null,
-            counters: true,
+            counters: CounterMode::Auto,
             budgets: Vec::new(),
             seed: 0x5eed,
+            complexity_metric: perfhub_core::report::metric::WALL_TIME.to_string(),
         }
     }
 }

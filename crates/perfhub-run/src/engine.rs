@@ -10,7 +10,7 @@ use perfhub_probe::spawn::{
     CommandSpec, Exit, Input, Output, PreparedCommand, ProcessRun, SpawnError,
 };
 
-use crate::config::{CommandTemplate, RunConfig, RunCount};
+use crate::config::{AUTO_COUNTER_MIN_RUN, CommandTemplate, CounterMode, RunConfig, RunCount};
 use crate::params;
 
 /// Runs commands and measures them. [`ProcessExecutor`] is the real one;
@@ -22,6 +22,8 @@ pub trait Executor {
     fn execute(&mut self, spec: &CommandSpec) -> Result<ProcessRun, SpawnError>;
     /// The perf_event counters this executor could not open, and why.
     fn unavailable_counters(&self) -> Vec<Unavailable>;
+    /// Turns counting on or off for the runs that follow.
+    fn set_counting(&mut self, _on: bool) {}
 }
 
 /// Runs real processes through [`PreparedCommand`].
@@ -68,6 +70,10 @@ impl Executor for ProcessExecutor {
 
     fn unavailable_counters(&self) -> Vec<Unavailable> {
         self.plan.unavailable().to_vec()
+    }
+
+    fn set_counting(&mut self, on: bool) {
+        self.plan.set_suspended(!on);
     }
 }
 
@@ -121,6 +127,9 @@ pub struct BenchmarkRuns {
     pub planned: Planned,
     /// The measured runs, in order.
     pub runs: Vec<ProcessRun>,
+    /// Whether counters were switched off for this benchmark because its
+    /// runs are too short ([`CounterMode::Auto`]).
+    pub counters_skipped: bool,
 }
 
 /// The mean cost of starting the shell, subtracted from every run.
@@ -395,6 +404,29 @@ fn measure_shell(
     }))
 }
 
+/// After a benchmark's first run, switches counters off for the rest of it
+/// when [`CounterMode::Auto`] finds the command too short.
+fn decide_counters(
+    config: &RunConfig,
+    exec: &mut dyn Executor,
+    wall: Duration,
+    runs: &mut [ProcessRun],
+    first_run_seen: &mut bool,
+    skipped: &mut bool,
+) {
+    if std::mem::replace(first_run_seen, true) {
+        return;
+    }
+    if config.counters == CounterMode::Auto && wall < AUTO_COUNTER_MIN_RUN {
+        exec.set_counting(false);
+        *skipped = true;
+        // Runs keep counters all or none: drop any already read.
+        for r in runs.iter_mut() {
+            r.counters.clear();
+        }
+    }
+}
+
 /// Runs every planned benchmark and returns the raw measurements.
 ///
 /// Errors that make the whole run meaningless (a missing program, a failing
@@ -418,23 +450,42 @@ pub fn execute(
     'benchmarks: for p in planned {
         progress.benchmark_started(&p.name, config.warmup);
         let mut runs = Vec::new();
+        let mut counters_skipped = false;
+        exec.set_counting(config.counters != CounterMode::Never);
+        let mut first_run_seen = false;
         for _ in 0..config.warmup {
             if progress.should_stop() {
                 interrupted = true;
-                results.push(BenchmarkRuns { planned: p, runs });
+                results.push(BenchmarkRuns {
+                    planned: p,
+                    runs,
+                    counters_skipped,
+                });
                 break 'benchmarks;
             }
             if let Some(prep) = &p.prepare {
                 run_hook(exec, "prepare", prep)?;
             }
             let r = exec.execute(&p.spec).map_err(spawn_err(&p.command))?;
+            decide_counters(
+                config,
+                exec,
+                r.wall,
+                &mut runs,
+                &mut first_run_seen,
+                &mut counters_skipped,
+            );
             progress.warmup_done();
             if !r.exit.success() && !config.ignore_failure {
                 failure = Some(CommandFailure {
                     benchmark: p.name.clone(),
                     exit: r.exit,
                 });
-                results.push(BenchmarkRuns { planned: p, runs });
+                results.push(BenchmarkRuns {
+                    planned: p,
+                    runs,
+                    counters_skipped,
+                });
                 break 'benchmarks;
             }
         }
@@ -446,13 +497,28 @@ pub fn execute(
         while i < total {
             if progress.should_stop() {
                 interrupted = true;
-                results.push(BenchmarkRuns { planned: p, runs });
+                results.push(BenchmarkRuns {
+                    planned: p,
+                    runs,
+                    counters_skipped,
+                });
                 break 'benchmarks;
             }
             if let Some(prep) = &p.prepare {
                 run_hook(exec, "prepare", prep)?;
             }
             let mut r = exec.execute(&p.spec).map_err(spawn_err(&p.command))?;
+            decide_counters(
+                config,
+                exec,
+                r.wall,
+                &mut runs,
+                &mut first_run_seen,
+                &mut counters_skipped,
+            );
+            if counters_skipped {
+                r.counters.clear();
+            }
             if let Some(c) = shell {
                 r.wall = r.wall.saturating_sub(c.wall);
                 r.user = r.user.saturating_sub(c.user);
@@ -483,7 +549,11 @@ pub fn execute(
                     benchmark: p.name.clone(),
                     exit,
                 });
-                results.push(BenchmarkRuns { planned: p, runs });
+                results.push(BenchmarkRuns {
+                    planned: p,
+                    runs,
+                    counters_skipped,
+                });
                 break 'benchmarks;
             }
         }
@@ -491,8 +561,13 @@ pub fn execute(
             run_hook(exec, "cleanup", cleanup)?;
         }
         progress.benchmark_finished(&p.name);
-        results.push(BenchmarkRuns { planned: p, runs });
+        results.push(BenchmarkRuns {
+            planned: p,
+            runs,
+            counters_skipped,
+        });
     }
+    exec.set_counting(false);
     let counters_read = {
         let mut kinds: Vec<CounterKind> = Vec::new();
         for b in &results {

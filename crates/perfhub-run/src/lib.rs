@@ -25,7 +25,7 @@ pub mod engine;
 pub mod export;
 pub mod params;
 
-pub use config::{CommandTemplate, RunConfig, RunCount};
+pub use config::{CommandTemplate, CounterMode, RunConfig, RunCount};
 pub use engine::{CommandFailure, Executor, NoProgress, ProcessExecutor, Progress, RunError};
 pub use params::ParamScan;
 
@@ -49,7 +49,7 @@ pub struct RunOutcome {
 /// recording the environment of this machine.
 pub fn run(config: &RunConfig, progress: &mut dyn Progress) -> Result<RunOutcome, RunError> {
     let created = perfhub_probe::env::now_rfc3339();
-    let mut executor = ProcessExecutor::new(config.counters);
+    let mut executor = ProcessExecutor::new(config.counters != CounterMode::Never);
     let raw = engine::execute(config, &mut executor, progress)?;
     let env = perfhub_probe::env::collect(perfhub_probe::env::EnvConfig::default());
     let (report, budget_error) = analysis::build_report(config, &raw, created, Some(env));
