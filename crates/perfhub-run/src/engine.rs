@@ -404,6 +404,113 @@ fn measure_shell(
     }))
 }
 
+/// Why a benchmark's runs ended early.
+enum Stop {
+    /// [`Progress::should_stop`] asked to stop.
+    Interrupted,
+    /// The command failed without `ignore_failure`.
+    Failed(Exit),
+}
+
+/// The runs of the benchmark being measured.
+#[derive(Default)]
+struct BenchmarkState {
+    runs: Vec<ProcessRun>,
+    counters_skipped: bool,
+    first_run_seen: bool,
+}
+
+/// One run (warm-up or measured) after its prepare command; `None` when
+/// asked to stop first.
+fn one_run(
+    config: &RunConfig,
+    exec: &mut dyn Executor,
+    progress: &mut dyn Progress,
+    p: &Planned,
+    state: &mut BenchmarkState,
+) -> Result<Option<ProcessRun>, RunError> {
+    if progress.should_stop() {
+        return Ok(None);
+    }
+    if let Some(prep) = &p.prepare {
+        run_hook(exec, "prepare", prep)?;
+    }
+    let mut r = exec.execute(&p.spec).map_err(spawn_err(&p.command))?;
+    decide_counters(
+        config,
+        exec,
+        r.wall,
+        &mut state.runs,
+        &mut state.first_run_seen,
+        &mut state.counters_skipped,
+    );
+    if state.counters_skipped {
+        r.counters.clear();
+    }
+    Ok(Some(r))
+}
+
+/// Warm-up and measured runs of one benchmark, into `state`.
+fn measure_benchmark(
+    config: &RunConfig,
+    exec: &mut dyn Executor,
+    progress: &mut dyn Progress,
+    shell: Option<ShellCorrection>,
+    p: &Planned,
+    state: &mut BenchmarkState,
+) -> Result<Option<Stop>, RunError> {
+    exec.set_counting(config.counters != CounterMode::Never);
+    let failed = |exit: Exit| !exit.success() && !config.ignore_failure;
+    for _ in 0..config.warmup {
+        let Some(r) = one_run(config, exec, progress, p, state)? else {
+            return Ok(Some(Stop::Interrupted));
+        };
+        progress.warmup_done();
+        if failed(r.exit) {
+            return Ok(Some(Stop::Failed(r.exit)));
+        }
+    }
+    let mut total = match config.runs {
+        RunCount::Exact(n) => n,
+        RunCount::Adaptive { min_runs, .. } => min_runs.max(1),
+    };
+    let mut i = 0;
+    while i < total {
+        let Some(mut r) = one_run(config, exec, progress, p, state)? else {
+            return Ok(Some(Stop::Interrupted));
+        };
+        if let Some(c) = shell {
+            r.wall = r.wall.saturating_sub(c.wall);
+            r.user = r.user.saturating_sub(c.user);
+            r.system = r.system.saturating_sub(c.system);
+        }
+        if i == 0 {
+            if let RunCount::Adaptive {
+                min_runs,
+                max_runs,
+                min_time,
+            } = config.runs
+            {
+                let per_run = r.wall.as_secs_f64().max(1e-6);
+                let wanted = (min_time.as_secs_f64() / per_run).ceil() as u64;
+                total = wanted.max(min_runs.max(1));
+                if let Some(max) = max_runs {
+                    total = total.min(max.max(1));
+                }
+            }
+            progress.runs_planned(total);
+        }
+        progress.run_done(r.wall);
+        let exit = r.exit;
+        state.runs.push(r);
+        i += 1;
+        if failed(exit) {
+            return Ok(Some(Stop::Failed(exit)));
+        }
+    }
+    Ok(None)
+}
+
 /// After a benchmark's first run, switches counters off for the rest of it
 /// when [`CounterMode::Auto`] finds the command too short.
 fn decide_counters(
@@ -447,125 +554,36 @@ pub fn execute(
     let mut results = Vec::with_capacity(planned.len());
     let mut failure = None;
     let mut interrupted = false;
-    'benchmarks: for p in planned {
+    for p in planned {
         progress.benchmark_started(&p.name, config.warmup);
-        let mut runs = Vec::new();
-        let mut counters_skipped = false;
-        exec.set_counting(config.counters != CounterMode::Never);
-        let mut first_run_seen = false;
-        for _ in 0..config.warmup {
-            if progress.should_stop() {
-                interrupted = true;
-                results.push(BenchmarkRuns {
-                    planned: p,
-                    runs,
-                    counters_skipped,
-                });
-                break 'benchmarks;
+        let mut state = BenchmarkState::default();
+        let stop = measure_benchmark(config, exec, progress, shell, &p, &mut state)?;
+        if stop.is_none() {
+            if let Some(cleanup) = &p.cleanup {
+                run_hook(exec, "cleanup", cleanup)?;
             }
-            if let Some(prep) = &p.prepare {
-                run_hook(exec, "prepare", prep)?;
-            }
-            let r = exec.execute(&p.spec).map_err(spawn_err(&p.command))?;
-            decide_counters(
-                config,
-                exec,
-                r.wall,
-                &mut runs,
-                &mut first_run_seen,
-                &mut counters_skipped,
-            );
-            progress.warmup_done();
-            if !r.exit.success() && !config.ignore_failure {
-                failure = Some(CommandFailure {
-                    benchmark: p.name.clone(),
-                    exit: r.exit,
-                });
-                results.push(BenchmarkRuns {
-                    planned: p,
-                    runs,
-                    counters_skipped,
-                });
-                break 'benchmarks;
-            }
+            progress.benchmark_finished(&p.name);
         }
-        let mut total = match config.runs {
-            RunCount::Exact(n) => n,
-            RunCount::Adaptive { min_runs, .. } => min_runs.max(1),
-        };
-        let mut i = 0;
-        while i < total {
-            if progress.should_stop() {
-                interrupted = true;
-                results.push(BenchmarkRuns {
-                    planned: p,
-                    runs,
-                    counters_skipped,
-                });
-                break 'benchmarks;
-            }
-            if let Some(prep) = &p.prepare {
-                run_hook(exec, "prepare", prep)?;
-            }
-            let mut r = exec.execute(&p.spec).map_err(spawn_err(&p.command))?;
-            decide_counters(
-                config,
-                exec,
-                r.wall,
-                &mut runs,
-                &mut first_run_seen,
-                &mut counters_skipped,
-            );
-            if counters_skipped {
-                r.counters.clear();
-            }
-            if let Some(c) = shell {
-                r.wall = r.wall.saturating_sub(c.wall);
-                r.user = r.user.saturating_sub(c.user);
-                r.system = r.system.saturating_sub(c.system);
-            }
-            if i == 0 {
-                if let RunCount::Adaptive {
-                    min_runs,
-                    max_runs,
-                    min_time,
-                } = config.runs
-                {
-                    let per_run = r.wall.as_secs_f64().max(1e-6);
-                    let wanted = (min_time.as_secs_f64() / per_run).ceil() as u64;
-                    total = wanted.max(min_runs.max(1));
-                    if let Some(max) = max_runs {
-                        total = total.min(max.max(1));
-                    }
-                }
-                progress.runs_planned(total);
-            }
-            progress.run_done(r.wall);
-            let exit = r.exit;
-            runs.push(r);
-            i += 1;
-            if !exit.success() && !config.ignore_failure {
-                failure = Some(CommandFailure {
-                    benchmark: p.name.clone(),
-                    exit,
-                });
-                results.push(BenchmarkRuns {
-                    planned: p,
-                    runs,
-                    counters_skipped,
-                });
-                break 'benchmarks;
-            }
-        }
-        if let Some(cleanup) = &p.cleanup {
-            run_hook(exec, "cleanup", cleanup)?;
-        }
-        progress.benchmark_finished(&p.name);
+        let name = p.name.clone();
         results.push(BenchmarkRuns {
             planned: p,
-            runs,
-            counters_skipped,
+            runs: state.runs,
+            counters_skipped: state.counters_skipped,
         });
+        match stop {
+            None => {}
+            Some(Stop::Interrupted) => {
+                interrupted = true;
+                break;
+            }
+            Some(Stop::Failed(exit)) => {
+                failure = Some(CommandFailure {
+                    benchmark: name,
+                    exit,
+                });
+                break;
+            }
+        }
     }
     exec.set_counting(false);
     let counters_read = {
