@@ -12,6 +12,9 @@ use perfhub_probe::spawn::ProcessRun;
 use crate::config::RunConfig;
 use crate::engine::{BenchmarkRuns, RawResults};
 
+/// Runs this many scaled MADs from the median earn an outlier warning.
+const OUTLIER_WARNING_Z: f64 = 14.0;
+
 /// A command faster than this is dominated by process start-up.
 const SHORT_COMMAND_SECS: f64 = 0.005;
 
@@ -229,17 +232,20 @@ fn benchmark_notes(b: &Benchmark, runs: &[ProcessRun]) -> Vec<Note> {
     let Some(summary) = b.primary().and_then(|m| m.summary.as_ref()) else {
         return notes;
     };
-    let o = summary.outliers;
-    let outliers = o.low_mild + o.low_severe + o.high_mild + o.high_severe;
-    if summary.n >= 5
-        && (o.high_severe + o.low_severe > 0 || (summary.n >= 10 && outliers * 10 > summary.n))
-    {
+    // Tukey's fences flag a few runs of almost any timing distribution,
+    // whose tail is long; a warning needs runs far from the rest by the
+    // median absolute deviation, which the tail does not move.
+    let walls: Vec<f64> = runs.iter().map(|r| r.wall.as_secs_f64()).collect();
+    let extreme = stats::modified_z_scores(&walls)
+        .iter()
+        .filter(|z| z.abs() > OUTLIER_WARNING_Z)
+        .count();
+    if summary.n >= 5 && extreme > 0 {
         notes.push(Note::warning(
             "outliers",
             format!(
-                "{outliers} of {} runs are statistical outliers ({} severe); other programs may have interfered: rerun on a quieter system, or use --warmup or --prepare",
+                "{extreme} of {} runs are far outside the rest (modified z-score above {OUTLIER_WARNING_Z}); other programs may have interfered: rerun on a quieter system, or use --warmup or --prepare",
                 summary.n,
-                o.high_severe + o.low_severe
             ),
         ));
     }
@@ -441,4 +447,115 @@ fn complexity_fits(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use perfhub_probe::spawn::Exit;
+
+    use super::*;
+    use crate::engine::{Planned, plan};
+    use crate::{CommandTemplate, RunConfig};
+
+    fn run_of(ms: f64, exit: Exit) -> ProcessRun {
+        ProcessRun {
+            wall: Duration::from_secs_f64(ms / 1e3),
+            user: Duration::from_secs_f64(ms / 2e3),
+            system: Duration::ZERO,
+            max_rss_bytes: 4 << 20,
+            io: None,
+            voluntary_context_switches: 0,
+            involuntary_context_switches: 0,
+            minor_page_faults: 0,
+            major_page_faults: 0,
+            exit,
+            counters: Vec::new(),
+        }
+    }
+
+    fn report_of(walls_ms: &[&[f64]]) -> Report {
+        let config = RunConfig {
+            commands: (0..walls_ms.len())
+                .map(|i| CommandTemplate::Line(format!("cmd{i}")))
+                .collect(),
+            ..RunConfig::default()
+        };
+        let planned: Vec<Planned> = plan(&config).unwrap();
+        let raw = RawResults {
+            benchmarks: planned
+                .into_iter()
+                .zip(walls_ms)
+                .map(|(planned, walls)| BenchmarkRuns {
+                    planned,
+                    runs: walls.iter().map(|&w| run_of(w, Exit::Code(0))).collect(),
+                    counters_skipped: false,
+                })
+                .collect(),
+            shell: None,
+            unavailable_counters: Vec::new(),
+            counters_read: Vec::new(),
+            failure: None,
+            interrupted: false,
+        };
+        build_report(&config, &raw, "2026-01-01T00:00:00Z".into(), None).0
+    }
+
+    fn codes(b: &Benchmark) -> Vec<&str> {
+        b.notes.iter().map(|n| n.code.as_str()).collect()
+    }
+
+    #[test]
+    fn warns_of_far_outliers_but_not_of_a_long_tail() {
+        let mut far = vec![10.0; 19];
+        far.iter_mut()
+            .enumerate()
+            .for_each(|(i, w)| *w += i as f64 * 0.01);
+        far.push(100.0);
+        let r = report_of(&[&far]);
+        assert!(codes(&r.benchmarks[0]).contains(&"outliers"));
+
+        let tail: Vec<f64> = (0..20).map(|i| 10.0 + (i as f64).powi(2) * 0.005).collect();
+        let r = report_of(&[&tail]);
+        assert!(
+            !codes(&r.benchmarks[0]).contains(&"outliers"),
+            "{:?}",
+            r.benchmarks[0].notes
+        );
+    }
+
+    #[test]
+    fn compares_every_command_with_the_fastest() {
+        let fast: Vec<f64> = (0..10).map(|i| 10.0 + i as f64 * 0.1).collect();
+        let slow: Vec<f64> = fast.iter().map(|w| w * 2.0).collect();
+        let r = report_of(&[&slow, &fast]);
+        assert_eq!(r.comparisons.len(), 1);
+        let c = &r.comparisons[0];
+        assert_eq!(c.reference, "cmd1");
+        assert_eq!(c.benchmark, "cmd0");
+        assert!((c.ratio - 2.0).abs() < 1e-9, "{}", c.ratio);
+        assert!(c.p_value.unwrap() < 0.001);
+        let ci = c.ratio_ci.unwrap();
+        assert!(ci.lower <= 2.0 && 2.0 <= ci.upper);
+    }
+
+    #[test]
+    fn error_rate_and_first_run_notes() {
+        let mut walls = vec![30.0];
+        walls.extend(std::iter::repeat_n(10.0, 9));
+        let r = report_of(&[&walls]);
+        let b = &r.benchmarks[0];
+        assert!(codes(b).contains(&"slow_first_run"), "{:?}", b.notes);
+        assert_eq!(b.measurement(metric::ERROR_RATE).unwrap().value, Some(0.0));
+        assert_eq!(
+            b.measurement(metric::CPU_UTILIZATION)
+                .unwrap()
+                .summary
+                .as_ref()
+                .unwrap()
+                .mean,
+            0.5
+        );
+    }
 }
