@@ -74,13 +74,13 @@ mod tests {
     #[test]
     fn adds_and_totals() {
         let mut p = StackProfile::new(WeightUnit::Samples);
-        p.add(vec!["main".into(), "a".into()], 3);
-        p.add(vec!["main".into(), "b".into()], 1);
-        p.add(vec!["main".into(), "a".into()], 2);
+        p.add(vec!["main".into(), "alpha".into()], 3);
+        p.add(vec!["main".into(), "beta".into()], 1);
+        p.add(vec!["main".into(), "alpha".into()], 2);
         p.add(vec!["main".into()], 0);
         assert_eq!(p.total(), 6);
         assert_eq!(p.stacks.len(), 2);
-        assert_eq!(p.inclusive_weight("a"), 5);
+        assert_eq!(p.inclusive_weight("alpha"), 5);
         assert_eq!(p.inclusive_weight("main"), 6);
     }
 }
