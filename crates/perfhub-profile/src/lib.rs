@@ -1,0 +1,7 @@
+//! Profiling a region of the running program: CPU samples, allocations and I/O.
+//!
+//! - [`alloc`]: the [`Tracking`](alloc::Tracking) global allocator, exact
+//!   allocation counts and sampled allocation call sites;
+#![deny(missing_docs)]
+
+pub mod alloc;
