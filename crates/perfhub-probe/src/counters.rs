@@ -270,8 +270,11 @@ fn is_permission(e: &io::Error) -> bool {
 /// Words for why perf_event_open refused, with what would fix it.
 pub fn explain(e: &io::Error) -> String {
     match e.raw_os_error() {
-        Some(libc::ENOENT) | Some(libc::EOPNOTSUPP) | Some(libc::EINVAL) => {
+        Some(libc::ENOENT) | Some(libc::EOPNOTSUPP) => {
             "not supported here (the CPU or hypervisor exposes no such counter)".to_string()
+        }
+        Some(libc::EINVAL) => {
+            "the kernel rejected the event's configuration (EINVAL): the counter or one of its options is not supported here".to_string()
         }
         Some(libc::EACCES) | Some(libc::EPERM) => {
             let paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")

@@ -1,0 +1,103 @@
+//! CPU sampling names the hot functions of this program with the right shares.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use perfhub_profile::cpu::{CpuProfileConfig, CpuSampler};
+
+#[inline(never)]
+fn spin(iterations: u64) -> u64 {
+    let mut acc = 1u64;
+    for i in 0..iterations {
+        acc = black_box(acc.wrapping_mul(6364136223846793005).wrapping_add(i));
+    }
+    acc
+}
+
+// Each hot function does something after its last call, so that release
+// builds cannot turn the call into a jump and leave no frame of their own.
+#[inline(never)]
+fn hot_one_share(iterations: u64) -> u64 {
+    black_box(spin(iterations))
+}
+
+#[inline(never)]
+fn hot_three_shares(iterations: u64) -> u64 {
+    black_box(spin(iterations) ^ spin(iterations) ^ spin(iterations))
+}
+
+/// The sampler sees every thread of the process, other tests' included:
+/// profiles in this file are taken one at a time.
+static ONE_PROFILE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Iterations of `spin` that take about `seconds` here.
+fn calibrate(seconds: f64) -> u64 {
+    let start = Instant::now();
+    black_box(spin(2_000_000));
+    let per_iter = start.elapsed().as_secs_f64() / 2e6;
+    (seconds / per_iter) as u64
+}
+
+#[test]
+fn shares_of_two_hot_functions_are_within_five_points() {
+    let _one = ONE_PROFILE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let unit = calibrate(0.3);
+    let sampler =
+        CpuSampler::start(CpuProfileConfig { frequency_hz: 1000 }).expect("sampling starts");
+    black_box(hot_one_share(unit));
+    black_box(hot_three_shares(unit));
+    let profile = sampler.finish();
+
+    let one = profile.stacks.inclusive_weight("hot_one_share") as f64;
+    let three = profile.stacks.inclusive_weight("hot_three_shares") as f64;
+    let total = one + three;
+    assert!(
+        total >= 300.0,
+        "too few samples in the hot functions: {total} of {}",
+        profile.samples
+    );
+    let share = three / total;
+    assert!(
+        (share - 0.75).abs() < 0.05,
+        "hot_three_shares has {:.1}% of the hot samples, expected 75% ± 5: {:#?}",
+        share * 100.0,
+        profile
+            .stacks
+            .stacks
+            .iter()
+            .filter(|(_, w)| **w > 5)
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn threads_started_during_the_profile_are_sampled() {
+    let _one = ONE_PROFILE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let unit = calibrate(0.2);
+    let sampler =
+        CpuSampler::start(CpuProfileConfig { frequency_hz: 1000 }).expect("sampling starts");
+    let handle = std::thread::spawn(move || black_box(hot_three_shares(unit)));
+    black_box(handle.join().unwrap());
+    let profile = sampler.finish();
+    assert!(
+        profile.stacks.inclusive_weight("hot_three_shares") > 100,
+        "{} samples: {:?}",
+        profile.samples,
+        profile.stacks.stacks.keys().take(5).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn refuses_out_of_range_frequencies() {
+    assert!(CpuSampler::start(CpuProfileConfig { frequency_hz: 0 }).is_err());
+    assert!(
+        CpuSampler::start(CpuProfileConfig {
+            frequency_hz: 1_000_000
+        })
+        .is_err()
+    );
+}
