@@ -3,7 +3,13 @@
 //! - [`alloc`]: the [`Tracking`](alloc::Tracking) global allocator, exact
 //!   allocation counts and sampled allocation call sites;
 //! - [`cpu`]: sampling every thread with perf_event_open, no signal handlers;
+//! - [`io`]: bytes and syscalls of the region, per process and per thread;
+//! - [`Profiler`]: all of it for one region, summarized as a perfhub report.
 #![deny(missing_docs)]
 
 pub mod alloc;
 pub mod cpu;
+pub mod io;
+mod profiler;
+
+pub use profiler::{Profile, ProfileConfig, ProfileError, Profiler};

@@ -101,3 +101,42 @@ fn refuses_out_of_range_frequencies() {
         .is_err()
     );
 }
+
+#[test]
+fn a_profile_reports_cpu_and_io_of_the_region() {
+    use perfhub_profile::{ProfileConfig, Profiler};
+    let _one = ONE_PROFILE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let unit = calibrate(0.1);
+    let path = std::env::temp_dir().join(format!("perfhub-profile-io-{}", std::process::id()));
+    let profiler = Profiler::start(ProfileConfig {
+        name: "region".into(),
+        cpu: Some(CpuProfileConfig { frequency_hz: 500 }),
+    })
+    .expect("profiling starts");
+    black_box(hot_one_share(unit));
+    std::fs::write(&path, vec![1u8; 300_000]).unwrap();
+    let profile = profiler.finish();
+    std::fs::remove_file(&path).unwrap();
+
+    let report = profile.to_report("2026-01-01T00:00:00Z");
+    let b = report.benchmark("region").unwrap();
+    let value = |m: &str| {
+        b.measurement(m)
+            .and_then(|m| m.value)
+            .unwrap_or_else(|| panic!("no {m}"))
+    };
+    assert!(value("cpu_samples") >= 10.0);
+    assert!(value("user_time") > 0.05);
+    assert!(value("write_bytes") >= 300_000.0);
+    assert!(b.notes.iter().any(|n| n.code == "cpu_sampling"));
+    assert!(
+        profile
+            .cpu
+            .unwrap()
+            .stacks
+            .inclusive_weight("hot_one_share")
+            > 10
+    );
+}

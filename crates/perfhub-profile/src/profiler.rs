@@ -1,0 +1,182 @@
+//! The [`Profiler`]: CPU samples and I/O of a region, in one profile and one report.
+
+use std::time::{Duration, Instant};
+
+use perfhub_core::report::{Benchmark, Measurement, Note, Report, ReportKind, metric};
+use perfhub_core::units::Unit;
+
+use crate::cpu::{CpuProfile, CpuProfileConfig, CpuProfileError, CpuSampler};
+use crate::io::{IoProfile, IoSnapshot};
+
+/// What to profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileConfig {
+    /// A name for the profiled region, used in the report.
+    pub name: String,
+    /// CPU sampling, or `None` for no CPU profile.
+    pub cpu: Option<CpuProfileConfig>,
+}
+
+impl Default for ProfileConfig {
+    fn default() -> Self {
+        ProfileConfig {
+            name: "profile".to_string(),
+            cpu: Some(CpuProfileConfig::default()),
+        }
+    }
+}
+
+/// Why a profile could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProfileError {
+    /// CPU sampling could not start.
+    #[error(transparent)]
+    Cpu(#[from] CpuProfileError),
+}
+
+/// A running profile of this process; [`Profiler::finish`] ends it.
+pub struct Profiler {
+    config: ProfileConfig,
+    cpu: Option<CpuSampler>,
+    io: IoSnapshot,
+    rusage: (Duration, Duration),
+    started: Instant,
+}
+
+/// What a region did.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// The region's name.
+    pub name: String,
+    /// Wall time of the region.
+    pub wall: Duration,
+    /// User CPU time of the process during the region.
+    pub user: Duration,
+    /// System CPU time of the process during the region.
+    pub system: Duration,
+    /// CPU samples, when CPU profiling was on.
+    pub cpu: Option<CpuProfile>,
+    /// I/O of the process and its threads.
+    pub io: IoProfile,
+}
+
+fn rusage_self() -> (Duration, Duration) {
+    // SAFETY: a zeroed rusage is a valid out-parameter.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_SELF with a valid pointer.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec.max(0) as u64) + Duration::from_micros(t.tv_usec.max(0) as u64)
+    };
+    (tv(u.ru_utime), tv(u.ru_stime))
+}
+
+impl Profiler {
+    /// Starts profiling the whole process.
+    pub fn start(config: ProfileConfig) -> Result<Profiler, ProfileError> {
+        let io = IoSnapshot::take();
+        let rusage = rusage_self();
+        let cpu = config.cpu.map(CpuSampler::start).transpose()?;
+        Ok(Profiler {
+            config,
+            cpu,
+            io,
+            rusage,
+            started: Instant::now(),
+        })
+    }
+
+    /// Stops profiling and returns what was measured.
+    pub fn finish(self) -> Profile {
+        let cpu = self.cpu.map(CpuSampler::finish);
+        let wall = self.started.elapsed();
+        let (user, system) = rusage_self();
+        let io = self.io.until(&IoSnapshot::take());
+        Profile {
+            name: self.config.name,
+            wall,
+            user: user.saturating_sub(self.rusage.0),
+            system: system.saturating_sub(self.rusage.1),
+            cpu,
+            io,
+        }
+    }
+}
+
+impl Profile {
+    /// The profile's summary as a perfhub report: CPU time, samples and I/O
+    /// of the region, with notes on how the samples were taken.
+    pub fn to_report(&self, created: impl Into<String>) -> Report {
+        let mut report = Report::new(ReportKind::Profile, created);
+        let mut b = Benchmark::new(self.name.clone(), metric::WALL_TIME);
+        let m = &mut b.measurements;
+        m.push(Measurement::from_value(
+            metric::WALL_TIME,
+            Unit::Seconds,
+            self.wall.as_secs_f64(),
+        ));
+        m.push(Measurement::from_value(
+            metric::USER_TIME,
+            Unit::Seconds,
+            self.user.as_secs_f64(),
+        ));
+        m.push(Measurement::from_value(
+            metric::SYSTEM_TIME,
+            Unit::Seconds,
+            self.system.as_secs_f64(),
+        ));
+        if let Some(cpu) = &self.cpu {
+            m.push(Measurement::from_value(
+                "cpu_samples",
+                Unit::Count,
+                cpu.samples as f64,
+            ));
+            b.notes
+                .push(Note::info("cpu_sampling", cpu.mechanism.clone()));
+            if cpu.lost > 0 {
+                b.notes.push(Note::warning(
+                    "lost_samples",
+                    format!(
+                        "the kernel dropped {} samples because a buffer was full",
+                        cpu.lost
+                    ),
+                ));
+            }
+        }
+        if let Some(io) = &self.io.process {
+            m.push(Measurement::from_value(
+                metric::READ_BYTES,
+                Unit::Bytes,
+                io.rchar as f64,
+            ));
+            m.push(Measurement::from_value(
+                metric::WRITE_BYTES,
+                Unit::Bytes,
+                io.wchar as f64,
+            ));
+            m.push(Measurement::from_value(
+                metric::READ_SYSCALLS,
+                Unit::Count,
+                io.syscr as f64,
+            ));
+            m.push(Measurement::from_value(
+                metric::WRITE_SYSCALLS,
+                Unit::Count,
+                io.syscw as f64,
+            ));
+            m.push(Measurement::from_value(
+                metric::STORAGE_READ_BYTES,
+                Unit::Bytes,
+                io.read_bytes as f64,
+            ));
+            m.push(Measurement::from_value(
+                metric::STORAGE_WRITE_BYTES,
+                Unit::Bytes,
+                io.write_bytes as f64,
+            ));
+        }
+        report.benchmarks.push(b);
+        report
+    }
+}
