@@ -51,7 +51,7 @@ fn main() {
                 "none" => walls[m].push(timed(iterations).as_secs_f64()),
                 "perfhub" => {
                     let t0 = Instant::now();
-                    let sampler = CpuSampler::start(CpuProfileConfig { frequency_hz: hz })
+                    let sampler = CpuSampler::start(CpuProfileConfig::at(hz))
                         .expect("perfhub sampler starts");
                     let t_start = t0.elapsed();
                     walls[m].push(timed(iterations).as_secs_f64());

@@ -9,6 +9,11 @@
 //! SIGPROF-based profilers deadlock (an unwinder that takes a lock or
 //! allocates, interrupted inside malloc).
 //!
+//! Where perf_event_open is refused (a container's default seccomp profile,
+//! `kernel.perf_event_paranoid` too high), the sampler falls back to SIGPROF
+//! with frame-pointer unwinding in the handler, through the `pprof` crate,
+//! and the profile says which mechanism it used and why.
+//!
 //! Call chains are only as good as the frame pointers: build with
 //! `-C force-frame-pointers=yes` (and ideally a standard library built the
 //! same way) for full stacks. Without them the leaf function is still exact,
@@ -31,12 +36,39 @@ pub struct CpuProfileConfig {
     /// Samples per second of CPU time, per thread (99 Hz by default, to stay
     /// out of lock-step with periodic work; up to a few kHz).
     pub frequency_hz: u64,
+    /// Which sampling mechanism to use.
+    pub mechanism: Mechanism,
 }
 
 impl Default for CpuProfileConfig {
     fn default() -> Self {
-        CpuProfileConfig { frequency_hz: 99 }
+        CpuProfileConfig {
+            frequency_hz: 99,
+            mechanism: Mechanism::Auto,
+        }
     }
+}
+
+impl CpuProfileConfig {
+    /// The default configuration at `frequency_hz`.
+    pub fn at(frequency_hz: u64) -> Self {
+        CpuProfileConfig {
+            frequency_hz,
+            ..CpuProfileConfig::default()
+        }
+    }
+}
+
+/// How CPU samples are taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mechanism {
+    /// perf_event_open where the kernel allows it, else SIGPROF.
+    #[default]
+    Auto,
+    /// perf_event_open only; an error where it is refused.
+    PerfEvent,
+    /// SIGPROF with frame-pointer unwinding in the signal handler.
+    Signal,
 }
 
 /// The most samples per second perfhub asks for; the kernel may cap lower
@@ -53,6 +85,9 @@ pub enum CpuProfileError {
     /// The kernel refused perf_event_open.
     #[error("perf_event_open refused CPU sampling: {0}")]
     Refused(String),
+    /// The signal-based sampler could not start.
+    #[error("cannot start SIGPROF sampling: {0}")]
+    Signal(String),
     /// Listing this process's threads or setting up the buffers failed.
     #[error("cannot set up CPU sampling: {0}")]
     Io(#[from] io::Error),
@@ -68,10 +103,20 @@ struct RawSamples {
 
 /// A running CPU sampler; [`CpuSampler::finish`] stops it.
 pub struct CpuSampler {
-    stop: Arc<AtomicBool>,
-    drain: Option<JoinHandle<RawSamples>>,
+    backend: Backend,
     config: CpuProfileConfig,
     started: Instant,
+}
+
+enum Backend {
+    Perf {
+        stop: Arc<AtomicBool>,
+        drain: Option<JoinHandle<RawSamples>>,
+    },
+    Signal {
+        guard: Box<pprof::ProfilerGuard<'static>>,
+        why: String,
+    },
 }
 
 /// The result of CPU sampling.
@@ -151,6 +196,36 @@ impl CpuSampler {
         if config.frequency_hz == 0 || config.frequency_hz > MAX_FREQUENCY_HZ {
             return Err(CpuProfileError::Frequency(config.frequency_hz));
         }
+        let backend = match config.mechanism {
+            Mechanism::PerfEvent => Self::start_perf(config)?,
+            Mechanism::Signal => Self::start_signal(config, "asked for".to_string())?,
+            Mechanism::Auto => match Self::start_perf(config) {
+                Ok(b) => b,
+                Err(CpuProfileError::Refused(why)) => {
+                    Self::start_signal(config, format!("perf_event_open was refused: {why}"))?
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        Ok(CpuSampler {
+            backend,
+            config,
+            started: Instant::now(),
+        })
+    }
+
+    fn start_signal(config: CpuProfileConfig, why: String) -> Result<Backend, CpuProfileError> {
+        let guard = pprof::ProfilerGuardBuilder::default()
+            .frequency(config.frequency_hz as i32)
+            .build()
+            .map_err(|e| CpuProfileError::Signal(e.to_string()))?;
+        Ok(Backend::Signal {
+            guard: Box::new(guard),
+            why,
+        })
+    }
+
+    fn start_perf(config: CpuProfileConfig) -> Result<Backend, CpuProfileError> {
         let mut samplers = Vec::new();
         let cpus = online_cpus()?;
         for tid in thread_ids()? {
@@ -172,48 +247,70 @@ impl CpuSampler {
         let drain = std::thread::Builder::new()
             .name("perfhub-cpu-drain".into())
             .spawn(move || drain_loop(samplers, &flag))?;
-        Ok(CpuSampler {
+        Ok(Backend::Perf {
             stop,
             drain: Some(drain),
-            config,
-            started: Instant::now(),
         })
     }
 
     /// Stops sampling and symbolizes what was collected.
     pub fn finish(mut self) -> CpuProfile {
-        self.stop.store(true, Ordering::SeqCst);
-        let raw = self
-            .drain
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
-        let duration = self.started.elapsed();
+        let hz = self.config.frequency_hz;
         let mut stacks = StackProfile::new(WeightUnit::Samples);
-        stacks.period = Some(1_000_000_000 / self.config.frequency_hz);
-        let mut names = Symbolizer::default();
-        for (chain, count) in &raw.chains {
-            stacks.add(names.stack(chain), *count);
-        }
+        stacks.period = Some(1_000_000_000 / hz);
+        let (samples, lost, mechanism) = match &mut self.backend {
+            Backend::Perf { stop, drain } => {
+                stop.store(true, Ordering::SeqCst);
+                let raw = drain.take().and_then(|h| h.join().ok()).unwrap_or_default();
+                let mut names = Symbolizer::default();
+                for (chain, count) in &raw.chains {
+                    stacks.add(names.stack(chain), *count);
+                }
+                let how = format!(
+                    "perf_event_open: software cpu-clock at {hz} Hz per thread, kernel frame-pointer call chains"
+                );
+                (raw.samples, raw.lost, how)
+            }
+            Backend::Signal { guard, why } => {
+                let mut samples = 0;
+                if let Ok(report) = guard.report().build() {
+                    for (frames, count) in &report.data {
+                        let count = (*count).max(0) as u64;
+                        samples += count;
+                        // Leaf first, each with its inlined frames innermost first.
+                        let stack = frames
+                            .frames
+                            .iter()
+                            .rev()
+                            .flat_map(|inlined| inlined.iter().rev().map(|s| s.name()))
+                            .collect();
+                        stacks.add(stack, count);
+                    }
+                }
+                let how = format!(
+                    "SIGPROF at {hz} Hz with frame-pointer unwinding in the handler (pprof-rs), because {why}"
+                );
+                (samples, 0, how)
+            }
+        };
         CpuProfile {
             stacks,
-            samples: raw.samples,
-            lost: raw.lost,
-            duration,
-            frequency_hz: self.config.frequency_hz,
-            mechanism: format!(
-                "perf_event_open: software cpu-clock at {} Hz per thread, kernel frame-pointer call chains",
-                self.config.frequency_hz
-            ),
+            samples,
+            lost,
+            duration: self.started.elapsed(),
+            frequency_hz: hz,
+            mechanism,
         }
     }
 }
 
 impl Drop for CpuSampler {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(h) = self.drain.take() {
-            let _ = h.join();
+        if let Backend::Perf { stop, drain } = &mut self.backend {
+            stop.store(true, Ordering::SeqCst);
+            if let Some(h) = drain.take() {
+                let _ = h.join();
+            }
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use perfhub_profile::cpu::{CpuProfileConfig, CpuSampler};
+use perfhub_profile::cpu::{CpuProfileConfig, CpuSampler, Mechanism};
 
 #[inline(never)]
 fn spin(iterations: u64) -> u64 {
@@ -38,14 +38,22 @@ fn calibrate(seconds: f64) -> u64 {
     (seconds / per_iter) as u64
 }
 
-#[test]
-fn shares_of_two_hot_functions_are_within_five_points() {
+fn check_shares(mechanism: Mechanism) {
     let _one = ONE_PROFILE_AT_A_TIME
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    let unit = calibrate(0.3);
-    let sampler =
-        CpuSampler::start(CpuProfileConfig { frequency_hz: 1000 }).expect("sampling starts");
+    // SIGPROF timers fire at most at the kernel's tick rate (under 100 Hz
+    // measured here), far below the 1 kHz asked for: that sampler gets more
+    // time and, with fewer samples, a wider tolerance (3.5 standard errors).
+    let (unit, min_samples, tolerance) = match mechanism {
+        Mechanism::Signal => (calibrate(1.0), 150.0, 0.10),
+        _ => (calibrate(0.3), 300.0, 0.05),
+    };
+    let config = CpuProfileConfig {
+        frequency_hz: 1000,
+        mechanism,
+    };
+    let sampler = CpuSampler::start(config).expect("sampling starts");
     black_box(hot_one_share(unit));
     black_box(hot_three_shares(unit));
     let profile = sampler.finish();
@@ -54,15 +62,16 @@ fn shares_of_two_hot_functions_are_within_five_points() {
     let three = profile.stacks.inclusive_weight("hot_three_shares") as f64;
     let total = one + three;
     assert!(
-        total >= 300.0,
+        total >= min_samples,
         "too few samples in the hot functions: {total} of {}",
         profile.samples
     );
     let share = three / total;
     assert!(
-        (share - 0.75).abs() < 0.05,
-        "hot_three_shares has {:.1}% of the hot samples, expected 75% ± 5: {:#?}",
+        (share - 0.75).abs() < tolerance,
+        "hot_three_shares has {:.1}% of the hot samples, expected 75% ± {}: {:#?}",
         share * 100.0,
+        tolerance * 100.0,
         profile
             .stacks
             .stacks
@@ -70,6 +79,26 @@ fn shares_of_two_hot_functions_are_within_five_points() {
             .filter(|(_, w)| **w > 5)
             .collect::<Vec<_>>()
     );
+    let expected = match mechanism {
+        Mechanism::Signal => "SIGPROF",
+        _ => "perf_event_open",
+    };
+    assert!(
+        profile.mechanism.starts_with(expected),
+        "{}",
+        profile.mechanism
+    );
+}
+
+#[test]
+fn shares_of_two_hot_functions_are_within_five_points() {
+    check_shares(Mechanism::PerfEvent);
+}
+
+/// The fallback where perf_event_open is refused, forced here.
+#[test]
+fn the_signal_fallback_finds_the_same_shares() {
+    check_shares(Mechanism::Signal);
 }
 
 #[test]
@@ -78,8 +107,7 @@ fn threads_started_during_the_profile_are_sampled() {
         .lock()
         .unwrap_or_else(|e| e.into_inner());
     let unit = calibrate(0.2);
-    let sampler =
-        CpuSampler::start(CpuProfileConfig { frequency_hz: 1000 }).expect("sampling starts");
+    let sampler = CpuSampler::start(CpuProfileConfig::at(1000)).expect("sampling starts");
     let handle = std::thread::spawn(move || black_box(hot_three_shares(unit)));
     black_box(handle.join().unwrap());
     let profile = sampler.finish();
@@ -93,13 +121,8 @@ fn threads_started_during_the_profile_are_sampled() {
 
 #[test]
 fn refuses_out_of_range_frequencies() {
-    assert!(CpuSampler::start(CpuProfileConfig { frequency_hz: 0 }).is_err());
-    assert!(
-        CpuSampler::start(CpuProfileConfig {
-            frequency_hz: 1_000_000
-        })
-        .is_err()
-    );
+    assert!(CpuSampler::start(CpuProfileConfig::at(0)).is_err());
+    assert!(CpuSampler::start(CpuProfileConfig::at(1_000_000)).is_err());
 }
 
 #[test]
@@ -112,7 +135,7 @@ fn a_profile_reports_cpu_and_io_of_the_region() {
     let path = std::env::temp_dir().join(format!("perfhub-profile-io-{}", std::process::id()));
     let profiler = Profiler::start(ProfileConfig {
         name: "region".into(),
-        cpu: Some(CpuProfileConfig { frequency_hz: 500 }),
+        cpu: Some(CpuProfileConfig::at(500)),
     })
     .expect("profiling starts");
     black_box(hot_one_share(unit));
