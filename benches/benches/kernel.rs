@@ -7,6 +7,7 @@ use perfhub_core::histogram::LatencyHistogram;
 use perfhub_core::report::{Benchmark, Measurement, Report, ReportKind, metric};
 use perfhub_core::stats::{self, CompareConfig, Statistic, Summary};
 use perfhub_core::units::Unit;
+use perfhub_profile::criterion::FlameGraphProfiler;
 
 /// Deterministic samples shaped like run times: a base with a long tail.
 fn samples(n: usize, seed: u64) -> Vec<f64> {
@@ -111,5 +112,11 @@ fn report_serialization(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, statistics, histograms, report_serialization);
+criterion_group! {
+    name = benches;
+    // `cargo xtask bench -- --profile-time 5` draws a flame graph of each
+    // benchmark under target/criterion/<benchmark>/profile/.
+    config = Criterion::default().with_profiler(FlameGraphProfiler::new(997));
+    targets = statistics, histograms, report_serialization
+}
 criterion_main!(benches);

@@ -1,6 +1,9 @@
 //! The [`Profiler`]: CPU samples and I/O of a region, in one profile and one report.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
+
+use perfhub_flame::{FlameOptions, StackProfile};
 
 use perfhub_core::report::{Benchmark, Measurement, Note, Report, ReportKind, metric};
 use perfhub_core::units::Unit;
@@ -104,7 +107,71 @@ impl Profiler {
     }
 }
 
+/// Why a profile could not be written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// The profile has no CPU samples to draw.
+    #[error(
+        "the profile has no CPU samples: was CPU profiling on, and did the region run long enough?"
+    )]
+    NoCpuSamples,
+    /// Rendering failed.
+    #[error(transparent)]
+    Flame(#[from] perfhub_flame::FlameError),
+    /// Writing the file failed.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    perfhub_probe::fs::write_atomic(path, bytes).map_err(|source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 impl Profile {
+    fn cpu_stacks(&self) -> Result<&StackProfile, WriteError> {
+        match &self.cpu {
+            Some(cpu) if cpu.stacks.total() > 0 => Ok(&cpu.stacks),
+            _ => Err(WriteError::NoCpuSamples),
+        }
+    }
+
+    /// Writes the CPU flame graph (interactive SVG) to `path`, atomically.
+    pub fn write_flamegraph(&self, path: impl AsRef<Path>) -> Result<(), WriteError> {
+        let mut svg = Vec::new();
+        let options = FlameOptions::new(format!("CPU: {}", self.name));
+        perfhub_flame::write_flamegraph(self.cpu_stacks()?, &options, &mut svg)?;
+        write_file(path.as_ref(), &svg)
+    }
+
+    /// Writes the CPU samples as folded stacks to `path`, atomically.
+    pub fn write_folded(&self, path: impl AsRef<Path>) -> Result<(), WriteError> {
+        write_file(
+            path.as_ref(),
+            perfhub_flame::to_folded(self.cpu_stacks()?).as_bytes(),
+        )
+    }
+
+    /// Writes the CPU samples as a gzip-compressed pprof profile to `path`.
+    pub fn write_pprof(&self, path: impl AsRef<Path>) -> Result<(), WriteError> {
+        write_file(path.as_ref(), &perfhub_flame::to_pprof(self.cpu_stacks()?))
+    }
+
+    /// Writes the CPU samples as speedscope JSON to `path`.
+    pub fn write_speedscope(&self, path: impl AsRef<Path>) -> Result<(), WriteError> {
+        let json = perfhub_flame::to_speedscope(self.cpu_stacks()?, &self.name);
+        write_file(path.as_ref(), json.as_bytes())
+    }
+
     /// The profile's summary as a perfhub report: CPU time, samples and I/O
     /// of the region, with notes on how the samples were taken.
     pub fn to_report(&self, created: impl Into<String>) -> Report {
