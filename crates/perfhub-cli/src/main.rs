@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod cmd_flame;
 mod cmd_run;
 mod exit_codes;
 mod interrupt;
@@ -26,6 +27,10 @@ struct Cli {
 enum Command {
     /// Benchmark commands: time, CPU, memory, I/O and counters per run, with statistics.
     Run(Box<cmd_run::RunArgs>),
+    /// Draw a flame graph (SVG) of folded stacks or a pprof profile.
+    Flamegraph(cmd_flame::FlamegraphArgs),
+    /// Draw a differential flame graph (SVG) between two profiles.
+    Diff(cmd_flame::DiffArgs),
 }
 
 /// How a subcommand ended, when it did not fail outright.
@@ -54,6 +59,8 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => cmd_run::run(*args),
+        Command::Flamegraph(args) => cmd_flame::flamegraph(args),
+        Command::Diff(args) => cmd_flame::diff(args),
     };
     let code = match result {
         Ok(Outcome::Success) => exit_codes::SUCCESS,

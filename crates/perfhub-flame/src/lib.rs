@@ -3,8 +3,32 @@
 //! A [`StackProfile`] is a set of call stacks (root first) with a weight
 //! each: samples for CPU profiles, bytes or allocations for heap profiles.
 //! Every perfhub profiler produces one, and every output format is written
-//! from one.
+//! from one:
+//!
+//! - folded stacks ([`to_folded`], [`parse_folded`]), the lingua franca of
+//!   flame graph tools;
+//! - flame graphs and differential flame graphs as interactive SVG
+//!   ([`write_flamegraph`], [`write_diff_flamegraph`], drawn by inferno
+//!   with [`FlameOptions`]);
+//! - pprof's gzip-compressed protobuf ([`to_pprof`], [`from_pprof`]), for
+//!   `go tool pprof`, Pyroscope and Parca;
+//! - speedscope's JSON ([`to_speedscope`]).
+//!
+//! [`read_profile`] reads folded stacks or pprof, whichever the bytes are.
+//! Every failure is a [`FlameError`].
 #![deny(missing_docs)]
+
+mod error;
+mod folded;
+mod pprof;
+mod speedscope;
+mod svg;
+
+pub use error::{FlameError, FoldedProblem};
+pub use folded::{SEMICOLON_REPLACEMENT, parse_folded, to_folded};
+pub use pprof::{from_pprof, to_pprof};
+pub use speedscope::{SPEEDSCOPE_SCHEMA_URL, to_speedscope};
+pub use svg::{FlameOptions, write_diff_flamegraph, write_flamegraph};
 
 use std::collections::BTreeMap;
 
@@ -67,6 +91,48 @@ impl StackProfile {
     }
 }
 
+/// The name written for a frame, or a whole stack, that has none.
+pub const UNKNOWN_FRAME: &str = "[unknown]";
+
+/// The formats [`read_profile`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InputFormat {
+    /// Folded stacks (text).
+    Folded,
+    /// pprof protobuf, gzip-compressed or raw.
+    Pprof,
+}
+
+/// Tells folded stacks from pprof by content: gzip's magic bytes mean
+/// pprof; so do control bytes, which raw protobuf is full of and text
+/// never holds; anything else is folded stacks.
+pub fn detect_format(bytes: &[u8]) -> InputFormat {
+    if bytes.starts_with(&pprof::GZIP_MAGIC) {
+        return InputFormat::Pprof;
+    }
+    // Control bytes other than tab and line breaks never appear in text,
+    // and fill protobuf (field tags and lengths); a stray non-UTF-8
+    // byte in text is left for the folded parser to report at its line.
+    let head = &bytes[..bytes.len().min(4096)];
+    if head
+        .iter()
+        .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
+    {
+        InputFormat::Pprof
+    } else {
+        InputFormat::Folded
+    }
+}
+
+/// Reads a profile in any format [`detect_format`] recognizes.
+pub fn read_profile(bytes: &[u8]) -> Result<StackProfile, FlameError> {
+    match detect_format(bytes) {
+        InputFormat::Folded => folded::parse_folded_bytes(bytes),
+        InputFormat::Pprof => from_pprof(bytes),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +148,32 @@ mod tests {
         assert_eq!(p.stacks.len(), 2);
         assert_eq!(p.inclusive_weight("alpha"), 5);
         assert_eq!(p.inclusive_weight("main"), 6);
+    }
+
+    #[test]
+    fn detects_the_format_by_content() {
+        let mut p = StackProfile::new(WeightUnit::Samples);
+        p.add(vec!["main".into(), "<Vec<T> as Drop>::drop".into()], 3);
+        let pprof = to_pprof(&p);
+        assert_eq!(detect_format(&pprof), InputFormat::Pprof);
+        assert_eq!(read_profile(&pprof).unwrap(), p);
+
+        let mut raw = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&pprof[..]), &mut raw)
+            .unwrap();
+        assert_eq!(detect_format(&raw), InputFormat::Pprof);
+        assert_eq!(read_profile(&raw).unwrap(), p);
+
+        let folded = to_folded(&p);
+        assert_eq!(detect_format(folded.as_bytes()), InputFormat::Folded);
+        assert_eq!(read_profile(folded.as_bytes()).unwrap().stacks, p.stacks);
+        assert_eq!(
+            detect_format("日本語;関数 1\n".as_bytes()),
+            InputFormat::Folded
+        );
+        assert_eq!(detect_format(b""), InputFormat::Folded);
+        // Text with a stray bad byte is still text, refused at its line.
+        let e = read_profile(b"main;a 1\nmain;\xff 2\n").unwrap_err();
+        assert_eq!(e.to_string(), "line 2: not UTF-8 text");
     }
 }
