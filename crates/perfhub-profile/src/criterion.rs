@@ -65,6 +65,7 @@ impl criterion::profiler::Profiler for FlameGraphProfiler {
         let config = ProfileConfig {
             name: benchmark_id.to_string(),
             cpu: Some(CpuProfileConfig::at(self.frequency_hz)),
+            heap: None,
         };
         match Profiler::start(config) {
             Ok(p) => self.active = Some(p),

@@ -8,6 +8,7 @@ use perfhub_flame::{FlameOptions, StackProfile};
 use perfhub_core::report::{Benchmark, Measurement, Note, Report, ReportKind, metric};
 use perfhub_core::units::Unit;
 
+use crate::alloc::{HeapProfile, HeapProfileConfig, HeapProfileError, HeapProfiler};
 use crate::cpu::{CpuProfile, CpuProfileConfig, CpuProfileError, CpuSampler};
 use crate::io::{IoProfile, IoSnapshot};
 
@@ -18,6 +19,10 @@ pub struct ProfileConfig {
     pub name: String,
     /// CPU sampling, or `None` for no CPU profile.
     pub cpu: Option<CpuProfileConfig>,
+    /// Allocation call-site sampling, or `None`. It needs
+    /// [`Tracking`](crate::alloc::Tracking) as the global allocator; without
+    /// it the profile carries a note instead of allocation figures.
+    pub heap: Option<HeapProfileConfig>,
 }
 
 impl Default for ProfileConfig {
@@ -25,6 +30,7 @@ impl Default for ProfileConfig {
         ProfileConfig {
             name: "profile".to_string(),
             cpu: Some(CpuProfileConfig::default()),
+            heap: Some(HeapProfileConfig::default()),
         }
     }
 }
@@ -36,12 +42,17 @@ pub enum ProfileError {
     /// CPU sampling could not start.
     #[error(transparent)]
     Cpu(#[from] CpuProfileError),
+    /// Allocation sampling could not start.
+    #[error(transparent)]
+    Heap(#[from] HeapProfileError),
 }
 
 /// A running profile of this process; [`Profiler::finish`] ends it.
 pub struct Profiler {
     config: ProfileConfig,
     cpu: Option<CpuSampler>,
+    heap: Option<HeapProfiler>,
+    heap_note: Option<String>,
     io: IoSnapshot,
     rusage: (Duration, Duration),
     started: Instant,
@@ -60,6 +71,11 @@ pub struct Profile {
     pub system: Duration,
     /// CPU samples, when CPU profiling was on.
     pub cpu: Option<CpuProfile>,
+    /// Allocations, when the tracking allocator is installed and heap
+    /// profiling was on.
+    pub heap: Option<HeapProfile>,
+    /// Why there is no heap profile although one was asked for.
+    pub heap_note: Option<String>,
     /// I/O of the process and its threads.
     pub io: IoProfile,
 }
@@ -80,10 +96,26 @@ impl Profiler {
     pub fn start(config: ProfileConfig) -> Result<Profiler, ProfileError> {
         let io = IoSnapshot::take();
         let rusage = rusage_self();
+        let (heap, heap_note) = match config.heap {
+            None => (None, None),
+            Some(h) => match HeapProfiler::start(h) {
+                Ok(p) => (Some(p), None),
+                Err(HeapProfileError::NotInstalled) => (
+                    None,
+                    Some(format!(
+                        "no allocation profile: {}",
+                        HeapProfileError::NotInstalled
+                    )),
+                ),
+                Err(e) => return Err(e.into()),
+            },
+        };
         let cpu = config.cpu.map(CpuSampler::start).transpose()?;
         Ok(Profiler {
             config,
             cpu,
+            heap,
+            heap_note,
             io,
             rusage,
             started: Instant::now(),
@@ -93,6 +125,7 @@ impl Profiler {
     /// Stops profiling and returns what was measured.
     pub fn finish(self) -> Profile {
         let cpu = self.cpu.map(CpuSampler::finish);
+        let heap = self.heap.map(HeapProfiler::finish);
         let wall = self.started.elapsed();
         let (user, system) = rusage_self();
         let io = self.io.until(&IoSnapshot::take());
@@ -102,6 +135,8 @@ impl Profiler {
             user: user.saturating_sub(self.rusage.0),
             system: system.saturating_sub(self.rusage.1),
             cpu,
+            heap,
+            heap_note: self.heap_note,
             io,
         }
     }
@@ -116,6 +151,12 @@ pub enum WriteError {
         "the profile has no CPU samples: was CPU profiling on, and did the region run long enough?"
     )]
     NoCpuSamples,
+    /// The profile has no allocation profile (the tracking allocator is not
+    /// installed, or heap profiling was off).
+    #[error(
+        "the profile has no allocation profile: install perfhub's Tracking global allocator and keep heap profiling on"
+    )]
+    NoHeapProfile,
     /// Rendering failed.
     #[error(transparent)]
     Flame(#[from] perfhub_flame::FlameError),
@@ -150,6 +191,25 @@ impl Profile {
         let mut svg = Vec::new();
         let options = FlameOptions::new(format!("CPU: {}", self.name));
         perfhub_flame::write_flamegraph(self.cpu_stacks()?, &options, &mut svg)?;
+        write_file(path.as_ref(), &svg)
+    }
+
+    /// Writes the heap flame graph of bytes allocated by call site to
+    /// `path`; with `live_at_peak`, of the bytes live at the peak instead.
+    pub fn write_heap_flamegraph(
+        &self,
+        path: impl AsRef<Path>,
+        live_at_peak: bool,
+    ) -> Result<(), WriteError> {
+        let heap = self.heap.as_ref().ok_or(WriteError::NoHeapProfile)?;
+        let (stacks, what) = if live_at_peak {
+            (&heap.live_at_peak, "live bytes at the peak")
+        } else {
+            (&heap.allocated, "bytes allocated")
+        };
+        let mut svg = Vec::new();
+        let options = FlameOptions::new(format!("Heap, {what}: {}", self.name));
+        perfhub_flame::write_flamegraph(stacks, &options, &mut svg)?;
         write_file(path.as_ref(), &svg)
     }
 
@@ -210,6 +270,40 @@ impl Profile {
                     ),
                 ));
             }
+        }
+        if let Some(heap) = &self.heap {
+            let d = &heap.stats;
+            m.push(Measurement::from_value(
+                "allocations",
+                Unit::Count,
+                d.allocations as f64,
+            ));
+            m.push(Measurement::from_value(
+                "frees",
+                Unit::Count,
+                d.frees as f64,
+            ));
+            m.push(Measurement::from_value(
+                "bytes_allocated",
+                Unit::Bytes,
+                d.bytes_allocated as f64,
+            ));
+            m.push(Measurement::from_value(
+                "peak_live_bytes",
+                Unit::Bytes,
+                d.peak_live_bytes as f64,
+            ));
+            b.notes.push(Note::info(
+                "heap_sampling",
+                format!(
+                    "allocation call sites sampled every {} on average ({} samples); counts and bytes are exact",
+                    Unit::Bytes.format(heap.sample_interval_bytes as f64),
+                    heap.samples
+                ),
+            ));
+        }
+        if let Some(note) = &self.heap_note {
+            b.notes.push(Note::info("heap_unavailable", note.clone()));
         }
         if let Some(io) = &self.io.process {
             m.push(Measurement::from_value(

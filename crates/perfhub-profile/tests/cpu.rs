@@ -136,6 +136,7 @@ fn a_profile_reports_cpu_and_io_of_the_region() {
     let profiler = Profiler::start(ProfileConfig {
         name: "region".into(),
         cpu: Some(CpuProfileConfig::at(500)),
+        heap: None,
     })
     .expect("profiling starts");
     black_box(hot_one_share(unit));

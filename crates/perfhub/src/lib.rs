@@ -13,10 +13,10 @@
 
 pub use perfhub_core as core;
 pub use perfhub_core::{Report, budget, histogram, report, stats, units};
-#[cfg(feature = "probe")]
-pub use perfhub_probe as probe;
 #[cfg(feature = "profile")]
 pub use perfhub_flame as flame;
+#[cfg(feature = "probe")]
+pub use perfhub_probe as probe;
 #[cfg(feature = "profile")]
 pub use perfhub_profile as profile;
 #[cfg(feature = "profile")]

@@ -56,6 +56,7 @@ impl Counters {
         }
     }
 
+    #[inline(always)]
     fn net(&self) -> i64 {
         self.bytes_allocated
             .load(Relaxed)
@@ -162,8 +163,18 @@ impl ThreadState {
 }
 
 thread_local! {
-    pub(super) static THREAD: ThreadState = const { ThreadState::new() };
+    static THREAD: ThreadState = const { ThreadState::new() };
     static RELEASE: SlotRelease = const { SlotRelease };
+}
+
+/// The calling thread's state, without a closure (which keeps the
+/// allocator's fast path small enough to inline).
+#[inline(always)]
+pub(super) fn thread() -> &'static ThreadState {
+    // SAFETY: `THREAD` is const-initialized and has no destructor, so it is
+    // never torn down and stays at one address for the thread's whole life.
+    // `ThreadState` is not `Sync`, so the reference cannot leave the thread.
+    THREAD.with(|t| unsafe { &*(t as *const ThreadState) })
 }
 
 /// Gives the thread's slot back when the thread exits.
@@ -171,7 +182,8 @@ struct SlotRelease;
 
 impl Drop for SlotRelease {
     fn drop(&mut self) {
-        THREAD.with(|t| {
+        {
+            let t = thread();
             if t.shared.get() || t.slot.get().is_null() {
                 return;
             }
@@ -192,7 +204,7 @@ impl Drop for SlotRelease {
             }
             counters.peak_net.store(0, Relaxed);
             counters.claimed.store(false, Release);
-        });
+        }
     }
 }
 
@@ -336,7 +348,8 @@ impl ThreadMark {
     /// Starts measuring the calling thread; the thread's peak restarts at its
     /// current net bytes.
     pub(super) fn start() -> ThreadMark {
-        THREAD.with(|t| {
+        {
+            let t = thread();
             let counters = t.counters(false);
             let shared = t.shared.get();
             let net0 = counters.net();
@@ -351,7 +364,7 @@ impl ThreadMark {
                 net0,
                 saved_peak,
             }
-        })
+        }
     }
 
     /// The counts since the start, and the thread's peak above its start.
@@ -390,7 +403,9 @@ static PEAKS: Mutex<PeakBook> = Mutex::new(PeakBook {
 });
 
 fn peaks() -> MutexGuard<'static, PeakBook> {
-    PEAKS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    PEAKS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl PeakBook {

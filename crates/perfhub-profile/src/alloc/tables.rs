@@ -167,6 +167,7 @@ impl PtrTable {
     }
 
     /// The pointers held.
+    #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.len
     }
@@ -262,14 +263,17 @@ impl PtrFilter {
         }
     }
 
+    #[inline(always)]
     fn counter(&self, ptr: usize) -> &AtomicU8 {
-        // The high bits, where the pointer table uses the low ones.
-        let i = (mix(ptr as u64) >> 32) as usize & (self.counts.len() - 1);
+        // Fibonacci hashing of the pointer without its alignment bits: one
+        // multiply on every free, and unrelated to the pointer table's hash.
+        let h = ((ptr as u64) >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let i = (h >> 32) as usize & (self.counts.len() - 1);
         &self.counts[i]
     }
 
     /// Whether `ptr` may have been sampled.
-    #[inline]
+    #[inline(always)]
     pub(super) fn may_contain(&self, ptr: usize) -> bool {
         self.counter(ptr).load(Relaxed) != 0
     }
