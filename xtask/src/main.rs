@@ -1,6 +1,7 @@
 //! Project automation: `cargo xtask <task>`.
 //!
-//! - `ci`: everything CI checks (format, clippy with `-D warnings`, tidy, the report schema, all tests);
+//! - `ci`: everything CI checks (format, clippy with `-D warnings`, tidy, the report schema, all
+//!   tests, and the CPU profiler's tests again in a release build);
 //! - `tidy`: the layer rules of ARCHITECTURE.md, read from every `Cargo.toml`;
 //! - `schema [--check]`: write (or check) `docs/report-schema.json`;
 //! - `bench [ARGS]`: run perfhub's own criterion benchmarks in `benches/`.
@@ -106,6 +107,20 @@ fn ci() -> Result<()> {
     schema(&project_root(), true)?;
     run("cargo", &["build", "--workspace", "--bins", "--locked"])?;
     run("cargo", &["test", "--workspace", "--locked"])?;
+    // Profiles must name the hot functions with the right shares in
+    // optimized builds too, where inlining and tail calls change the frames.
+    run(
+        "cargo",
+        &[
+            "test",
+            "--release",
+            "--locked",
+            "-p",
+            "perfhub-profile",
+            "--test",
+            "cpu",
+        ],
+    )?;
     eprintln!("ci: all checks passed");
     Ok(())
 }
