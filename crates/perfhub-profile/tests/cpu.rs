@@ -67,6 +67,10 @@ fn check_shares(mechanism: Mechanism) {
         profile.samples
     );
     let share = three / total;
+    eprintln!(
+        "{mechanism:?}: hot_three_shares {:.1}% of {total} hot samples (expected 75%)",
+        share * 100.0
+    );
     assert!(
         (share - 0.75).abs() < tolerance,
         "hot_three_shares has {:.1}% of the hot samples, expected 75% ± {}: {:#?}",
