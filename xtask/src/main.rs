@@ -1,6 +1,6 @@
 //! Project automation: `cargo xtask <task>`.
 //!
-//! - `ci`: everything CI checks (format, clippy with `-D warnings`, tidy, the report schema, all
+//! - `ci`: everything CI checks (format, clippy with `-D warnings`, tidy, the report schema, docs, all
 //!   tests, and the CPU profiler's tests again in a release build);
 //! - `tidy`: the layer rules of ARCHITECTURE.md, read from every `Cargo.toml`;
 //! - `schema [--check]`: write (or check) `docs/report-schema.json`;
@@ -105,6 +105,16 @@ fn ci() -> Result<()> {
     )?;
     report_tidy(&tidy::check(&project_root())?)?;
     schema(&project_root(), true)?;
+    // Broken intra-doc links fail too.
+    eprintln!("$ RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --workspace --locked");
+    let status = Command::new("cargo")
+        .args(["doc", "--no-deps", "--workspace", "--locked", "--quiet"])
+        .env("RUSTDOCFLAGS", "-D warnings")
+        .status()
+        .context("cannot start cargo doc")?;
+    if !status.success() {
+        bail!("`cargo doc` failed ({status})");
+    }
     run("cargo", &["build", "--workspace", "--bins", "--locked"])?;
     run("cargo", &["test", "--workspace", "--locked"])?;
     // Profiles must name the hot functions with the right shares in

@@ -3,9 +3,9 @@
 //! Everything that turns numbers into conclusions lives here, and nothing
 //! else: no OS probing, no network, no terminal, no printing.
 //!
-//! - [`report`]: the versioned [`Report`](report::Report) model that every
+//! - [`report`]: the versioned [`Report`] model that every
 //!   capability writes and every adapter reads;
-//! - [`units`]: [`Unit`](units::Unit)s and their formatting;
+//! - [`units`]: [`Unit`]s and their formatting;
 //! - [`stats`]: summaries, outliers, confidence intervals and two-sample tests;
 //! - [`complexity`]: empirical complexity fitting over a parameter scan;
 //! - [`histogram`]: latency histograms on HdrHistogram, with its log format;

@@ -4,8 +4,9 @@
 //!   wall and CPU time, peak RSS, `/proc/<pid>/io`, context switches, page
 //!   faults and perf_event counters;
 //! - [`counters`]: perf_event counters, with the reasons a machine refuses them;
-//! - [`env`]: the environment fingerprint that goes into every report;
+//! - [`env`](mod@env): the environment fingerprint that goes into every report;
 //! - [`procfs`]: readers of `/proc` files;
+//! - [`timeline`]: a resource timeline of a process tree, sampled from `/proc`;
 //! - [`fs`]: atomic file writes.
 #![deny(missing_docs)]
 
@@ -14,5 +15,6 @@ pub mod env;
 pub mod fs;
 pub mod procfs;
 pub mod spawn;
+pub mod timeline;
 
 pub use spawn::{CommandSpec, Exit, PreparedCommand, ProcessRun, SpawnError};

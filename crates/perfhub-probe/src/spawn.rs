@@ -5,7 +5,7 @@
 //! Linux offers, and the one hyperfine uses too. The clock starts just before
 //! the spawn and stops when the kernel reports the exit. perf_event counters
 //! are inherited from the spawning thread (see
-//! [`CounterPlan`](crate::counters::CounterPlan)). After the child exits,
+//! `CounterPlan` in [`counters`](crate::counters)). After the child exits,
 //! perfhub reads `/proc/<pid>/io` before reaping it (`waitid` with
 //! `WNOWAIT`), then takes its resource usage from `wait4`.
 

@@ -3,7 +3,7 @@
 //! A [`RunConfig`] says what to run; [`run`] plans the benchmarks (every
 //! command for every parameter combination), runs them through an
 //! [`Executor`] while reporting to a [`Progress`], and turns the runs into a
-//! perfhub [`Report`](perfhub_core::Report) with [`analysis::build_report`].
+//! perfhub `Report` with [`analysis::build_report`].
 //! [`export`] writes hyperfine's JSON, Markdown and CSV.
 //!
 //! ```no_run
