@@ -151,7 +151,7 @@ fn thread_ids() -> io::Result<Vec<i32>> {
 }
 
 /// The online CPUs, from `/sys/devices/system/cpu/online` (such as `0-3,6`).
-fn online_cpus() -> io::Result<Vec<usize>> {
+pub(crate) fn online_cpus() -> io::Result<Vec<usize>> {
     let text = std::fs::read_to_string("/sys/devices/system/cpu/online")?;
     let mut cpus = Vec::new();
     for part in text.trim().split(',').filter(|p| !p.is_empty()) {

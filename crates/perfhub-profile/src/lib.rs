@@ -4,6 +4,7 @@
 //!   allocation counts and sampled allocation call sites;
 //! - [`cpu`]: sampling every thread with perf_event_open, no signal handlers;
 //! - [`io`]: bytes and syscalls of the region, per process and per thread;
+//! - [`process`]: sampling another command and everything it starts;
 //! - [`Profiler`]: all of it for one region, summarized as a perfhub report,
 //!   written as a flame graph, folded stacks, pprof or speedscope;
 //! - `criterion` (feature `criterion`): a flame graph per criterion benchmark.
@@ -14,6 +15,7 @@ pub mod cpu;
 #[cfg(feature = "criterion")]
 pub mod criterion;
 pub mod io;
+pub mod process;
 mod profiler;
 
 pub use profiler::{Profile, ProfileConfig, ProfileError, Profiler, WriteError};
