@@ -140,6 +140,17 @@ pub struct CpuProfile {
 /// address space.
 const PERF_CONTEXT_MAX: u64 = (-4095i64) as u64;
 
+/// The user-space addresses of a kernel call chain (leaf first), without
+/// the `PERF_CONTEXT_*` markers; `None` when nothing is left.
+pub(crate) fn user_chain(chain: &[u64]) -> Option<Vec<u64>> {
+    let chain: Vec<u64> = chain
+        .iter()
+        .copied()
+        .filter(|&a| a < PERF_CONTEXT_MAX)
+        .collect();
+    (!chain.is_empty()).then_some(chain)
+}
+
 fn thread_ids() -> io::Result<Vec<i32>> {
     let mut tids = Vec::new();
     for entry in std::fs::read_dir("/proc/self/task")? {
@@ -346,17 +357,9 @@ fn drain_one(sampler: &mut Sampler, own_tid: u32, raw: &mut RawSamples) {
                 if sample.tid() == Some(own_tid) {
                     continue;
                 }
-                let Some(chain) = sample.callchain() else {
+                let Some(chain) = sample.callchain().and_then(user_chain) else {
                     continue;
                 };
-                let chain: Vec<u64> = chain
-                    .iter()
-                    .copied()
-                    .filter(|&a| a < PERF_CONTEXT_MAX)
-                    .collect();
-                if chain.is_empty() {
-                    continue;
-                }
                 raw.samples += 1;
                 *raw.chains.entry(chain).or_insert(0) += 1;
             }

@@ -94,8 +94,6 @@ struct Raw {
     lost: u64,
 }
 
-const PERF_CONTEXT_MAX: u64 = (-4095i64) as u64;
-
 fn open(cpu: usize, hz: u64) -> io::Result<Sampler> {
     let mut b = Builder::new(Software::CPU_CLOCK);
     b.observe_self()
@@ -184,17 +182,12 @@ fn drain_one(sampler: &mut Sampler, raw: &mut Raw) {
         let misc = record.misc();
         match record.parse_record() {
             Ok(Record::Sample(sample)) => {
-                let (Some(pid), Some(chain)) = (sample.pid(), sample.callchain()) else {
+                let (Some(pid), Some(chain)) = (
+                    sample.pid(),
+                    sample.callchain().and_then(crate::cpu::user_chain),
+                ) else {
                     continue;
                 };
-                let chain: Vec<u64> = chain
-                    .iter()
-                    .copied()
-                    .filter(|&a| a < PERF_CONTEXT_MAX)
-                    .collect();
-                if chain.is_empty() {
-                    continue;
-                }
                 raw.samples += 1;
                 *raw.chains.entry((pid, chain)).or_insert(0) += 1;
             }
