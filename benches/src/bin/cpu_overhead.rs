@@ -11,14 +11,10 @@ use std::time::{Duration, Instant};
 
 use perfhub_profile::cpu::{CpuProfileConfig, CpuSampler};
 
-#[inline(never)]
-fn workload(iterations: u64) -> u64 {
-    let mut acc = 1u64;
-    for i in 0..iterations {
-        acc = black_box(acc.wrapping_mul(6364136223846793005).wrapping_add(i));
-    }
-    acc
-}
+#[path = "../../../fixtures/workloads/hot_fns.rs"]
+#[allow(dead_code)]
+mod hot_fns;
+use hot_fns::spin as workload;
 
 fn timed(iterations: u64) -> Duration {
     let start = Instant::now();

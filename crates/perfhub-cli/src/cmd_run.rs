@@ -331,7 +331,6 @@ impl Progress for Bar {
             b.inc(1);
         }
     }
-    fn benchmark_finished(&mut self, _name: &str) {}
     fn should_stop(&mut self) -> bool {
         crate::interrupt::requested()
     }

@@ -2,6 +2,9 @@
 
 use std::io;
 
+use perfhub_core::report::metric;
+use perfhub_core::units::Unit;
+
 /// The I/O accounting of a process, from `/proc/<pid>/io`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProcIo {
@@ -63,6 +66,18 @@ impl ProcIo {
             .ok()
             .and_then(ProcIo::parse)
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unexpected /proc io format"))
+    }
+
+    /// Each counter with its report metric name and unit, in report order.
+    pub fn metrics(&self) -> [(&'static str, Unit, u64); 6] {
+        [
+            (metric::READ_BYTES, Unit::Bytes, self.rchar),
+            (metric::WRITE_BYTES, Unit::Bytes, self.wchar),
+            (metric::READ_SYSCALLS, Unit::Count, self.syscr),
+            (metric::WRITE_SYSCALLS, Unit::Count, self.syscw),
+            (metric::STORAGE_READ_BYTES, Unit::Bytes, self.read_bytes),
+            (metric::STORAGE_WRITE_BYTES, Unit::Bytes, self.write_bytes),
+        ]
     }
 
     /// The counts accumulated since `earlier`.

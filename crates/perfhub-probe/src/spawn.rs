@@ -398,6 +398,15 @@ fn wait4(pid: libc::pid_t) -> Result<(libc::c_int, libc::rusage), SpawnError> {
     }
 }
 
+/// User and system CPU time of this process so far (`getrusage(RUSAGE_SELF)`).
+pub fn own_cpu_time() -> (Duration, Duration) {
+    // SAFETY: a zeroed rusage is a valid out-parameter.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_SELF with a valid pointer.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    (timeval(u.ru_utime), timeval(u.ru_stime))
+}
+
 fn timeval(tv: libc::timeval) -> Duration {
     Duration::from_secs(tv.tv_sec.max(0) as u64) + Duration::from_micros(tv.tv_usec.max(0) as u64)
 }

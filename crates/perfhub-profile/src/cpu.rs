@@ -326,10 +326,21 @@ impl Drop for CpuSampler {
     }
 }
 
-fn drain_loop(mut samplers: Vec<Sampler>, stop: &AtomicBool) -> RawSamples {
+fn drain_loop(samplers: Vec<Sampler>, stop: &AtomicBool) -> RawSamples {
     // SAFETY: gettid has no preconditions.
     let own_tid = unsafe { libc::gettid() } as u32;
     let mut raw = RawSamples::default();
+    drain_until_stopped(samplers, stop, |s| drain_one(s, own_tid, &mut raw));
+    raw
+}
+
+/// Reads every buffer with `drain` every 10 ms until `stop` is set, then
+/// disables the events and reads what is left once more.
+pub(crate) fn drain_until_stopped(
+    mut samplers: Vec<Sampler>,
+    stop: &AtomicBool,
+    mut drain: impl FnMut(&mut Sampler),
+) {
     loop {
         let stopping = stop.load(Ordering::SeqCst);
         if stopping {
@@ -338,10 +349,10 @@ fn drain_loop(mut samplers: Vec<Sampler>, stop: &AtomicBool) -> RawSamples {
             }
         }
         for s in &mut samplers {
-            drain_one(s, own_tid, &mut raw);
+            drain(s);
         }
         if stopping {
-            return raw;
+            return;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -373,6 +384,8 @@ fn drain_one(sampler: &mut Sampler, own_tid: u32, raw: &mut RawSamples) {
 #[derive(Default)]
 struct Symbolizer {
     cache: HashMap<u64, Vec<String>>,
+    /// `/proc/self/maps`, read once, the first time an address has no symbol.
+    maps: Option<String>,
 }
 
 impl Symbolizer {
@@ -391,6 +404,7 @@ impl Symbolizer {
 
     /// Innermost (inlined) frame first.
     fn names(&mut self, addr: u64) -> &[String] {
+        let maps = &mut self.maps;
         self.cache.entry(addr).or_insert_with(|| {
             let mut names = Vec::new();
             backtrace::resolve(addr as usize as *mut std::ffi::c_void, |symbol| {
@@ -399,7 +413,10 @@ impl Symbolizer {
                 }
             });
             if names.is_empty() {
-                names.push(module_offset(addr));
+                let maps = maps.get_or_insert_with(|| {
+                    std::fs::read_to_string("/proc/self/maps").unwrap_or_default()
+                });
+                names.push(module_offset(maps, addr));
             }
             names
         })
@@ -407,8 +424,7 @@ impl Symbolizer {
 }
 
 /// `module+0xoffset` for an address no symbol covers, from /proc/self/maps.
-fn module_offset(addr: u64) -> String {
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+fn module_offset(maps: &str, addr: u64) -> String {
     for line in maps.lines() {
         let mut parts = line.split_whitespace();
         let (Some(range), Some(_perms), Some(offset)) = (parts.next(), parts.next(), parts.next())

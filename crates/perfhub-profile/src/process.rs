@@ -160,18 +160,10 @@ pub fn profile_command(
     })
 }
 
-fn drain_loop(mut samplers: Vec<Sampler>, stop: &AtomicBool) -> Raw {
+fn drain_loop(samplers: Vec<Sampler>, stop: &AtomicBool) -> Raw {
     let mut raw = Raw::default();
-    loop {
-        let stopping = stop.load(Ordering::SeqCst);
-        for s in &mut samplers {
-            drain_one(s, &mut raw);
-        }
-        if stopping {
-            return raw;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    crate::cpu::drain_until_stopped(samplers, stop, |s| drain_one(s, &mut raw));
+    raw
 }
 
 fn drain_one(sampler: &mut Sampler, raw: &mut Raw) {

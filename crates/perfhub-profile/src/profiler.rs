@@ -80,22 +80,11 @@ pub struct Profile {
     pub io: IoProfile,
 }
 
-fn rusage_self() -> (Duration, Duration) {
-    // SAFETY: a zeroed rusage is a valid out-parameter.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: RUSAGE_SELF with a valid pointer.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
-    let tv = |t: libc::timeval| {
-        Duration::from_secs(t.tv_sec.max(0) as u64) + Duration::from_micros(t.tv_usec.max(0) as u64)
-    };
-    (tv(u.ru_utime), tv(u.ru_stime))
-}
-
 impl Profiler {
     /// Starts profiling the whole process.
     pub fn start(config: ProfileConfig) -> Result<Profiler, ProfileError> {
         let io = IoSnapshot::take();
-        let rusage = rusage_self();
+        let rusage = perfhub_probe::spawn::own_cpu_time();
         let (heap, heap_note) = match config.heap {
             None => (None, None),
             Some(h) => match HeapProfiler::start(h) {
@@ -127,7 +116,7 @@ impl Profiler {
         let cpu = self.cpu.map(CpuSampler::finish);
         let heap = self.heap.map(HeapProfiler::finish);
         let wall = self.started.elapsed();
-        let (user, system) = rusage_self();
+        let (user, system) = perfhub_probe::spawn::own_cpu_time();
         let io = self.io.until(&IoSnapshot::take());
         Profile {
             name: self.config.name,
@@ -306,36 +295,9 @@ impl Profile {
             b.notes.push(Note::info("heap_unavailable", note.clone()));
         }
         if let Some(io) = &self.io.process {
-            m.push(Measurement::from_value(
-                metric::READ_BYTES,
-                Unit::Bytes,
-                io.rchar as f64,
-            ));
-            m.push(Measurement::from_value(
-                metric::WRITE_BYTES,
-                Unit::Bytes,
-                io.wchar as f64,
-            ));
-            m.push(Measurement::from_value(
-                metric::READ_SYSCALLS,
-                Unit::Count,
-                io.syscr as f64,
-            ));
-            m.push(Measurement::from_value(
-                metric::WRITE_SYSCALLS,
-                Unit::Count,
-                io.syscw as f64,
-            ));
-            m.push(Measurement::from_value(
-                metric::STORAGE_READ_BYTES,
-                Unit::Bytes,
-                io.read_bytes as f64,
-            ));
-            m.push(Measurement::from_value(
-                metric::STORAGE_WRITE_BYTES,
-                Unit::Bytes,
-                io.write_bytes as f64,
-            ));
+            for (name, unit, value) in io.metrics() {
+                m.push(Measurement::from_value(name, unit, value as f64));
+            }
         }
         report.benchmarks.push(b);
         report

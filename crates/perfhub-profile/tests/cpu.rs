@@ -5,26 +5,9 @@ use std::time::Instant;
 
 use perfhub_profile::cpu::{CpuProfileConfig, CpuSampler, Mechanism};
 
-#[inline(never)]
-fn spin(iterations: u64) -> u64 {
-    let mut acc = 1u64;
-    for i in 0..iterations {
-        acc = black_box(acc.wrapping_mul(6364136223846793005).wrapping_add(i));
-    }
-    acc
-}
-
-// Each hot function does something after its last call, so that release
-// builds cannot turn the call into a jump and leave no frame of their own.
-#[inline(never)]
-fn hot_one_share(iterations: u64) -> u64 {
-    black_box(spin(iterations))
-}
-
-#[inline(never)]
-fn hot_three_shares(iterations: u64) -> u64 {
-    black_box(spin(iterations) ^ spin(iterations) ^ spin(iterations))
-}
+#[path = "../../../fixtures/workloads/hot_fns.rs"]
+mod hot_fns;
+use hot_fns::{hot_one_share, hot_three_shares, spin};
 
 /// The sampler sees every thread of the process, other tests' included:
 /// profiles in this file are taken one at a time.

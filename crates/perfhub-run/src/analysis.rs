@@ -7,6 +7,7 @@ use perfhub_core::report::{Comparison, Environment, Note, metric};
 use perfhub_core::stats::{self, CompareConfig};
 use perfhub_core::{Benchmark, Measurement, Report, ReportKind, Unit};
 use perfhub_probe::counters::CounterKind;
+use perfhub_probe::procfs::ProcIo;
 use perfhub_probe::spawn::ProcessRun;
 
 use crate::config::RunConfig;
@@ -109,40 +110,12 @@ fn benchmark(b: &BenchmarkRuns) -> Benchmark {
         Unit::Bytes,
         counts(runs, |r| r.max_rss_bytes),
     ));
-    if runs.iter().all(|r| r.io.is_some()) {
-        let io = |f: fn(&perfhub_probe::procfs::ProcIo) -> u64| {
-            counts(runs, move |r| r.io.as_ref().map_or(0, f))
-        };
-        m.push(Measurement::from_samples(
-            metric::READ_BYTES,
-            Unit::Bytes,
-            io(|i| i.rchar),
-        ));
-        m.push(Measurement::from_samples(
-            metric::WRITE_BYTES,
-            Unit::Bytes,
-            io(|i| i.wchar),
-        ));
-        m.push(Measurement::from_samples(
-            metric::READ_SYSCALLS,
-            Unit::Count,
-            io(|i| i.syscr),
-        ));
-        m.push(Measurement::from_samples(
-            metric::WRITE_SYSCALLS,
-            Unit::Count,
-            io(|i| i.syscw),
-        ));
-        m.push(Measurement::from_samples(
-            metric::STORAGE_READ_BYTES,
-            Unit::Bytes,
-            io(|i| i.read_bytes),
-        ));
-        m.push(Measurement::from_samples(
-            metric::STORAGE_WRITE_BYTES,
-            Unit::Bytes,
-            io(|i| i.write_bytes),
-        ));
+    let ios: Option<Vec<_>> = runs.iter().map(|r| r.io.map(|io| io.metrics())).collect();
+    if let Some(ios) = ios {
+        for (i, (name, unit, _)) in ProcIo::default().metrics().into_iter().enumerate() {
+            let samples = ios.iter().map(|io| io[i].2 as f64).collect();
+            m.push(Measurement::from_samples(name, unit, samples));
+        }
     } else {
         out.notes.push(Note::info(
             "io_unavailable",
@@ -495,7 +468,6 @@ mod tests {
                 .collect(),
             shell: None,
             unavailable_counters: Vec::new(),
-            counters_read: Vec::new(),
             failure: None,
             interrupted: false,
         };

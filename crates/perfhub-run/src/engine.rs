@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
 use std::time::Duration;
 
-use perfhub_probe::counters::{CounterKind, CounterPlan, Unavailable};
+use perfhub_probe::counters::{CounterPlan, Unavailable};
 use perfhub_probe::spawn::{
     CommandSpec, Exit, Input, Output, PreparedCommand, ProcessRun, SpawnError,
 };
@@ -161,8 +161,6 @@ pub struct RawResults {
     pub shell: Option<ShellCorrection>,
     /// Counters the machine refused.
     pub unavailable_counters: Vec<Unavailable>,
-    /// Counters that were read.
-    pub counters_read: Vec<CounterKind>,
     /// The failure that stopped the run, if one did.
     pub failure: Option<CommandFailure>,
     /// Whether [`Progress::should_stop`] ended the run early.
@@ -586,24 +584,10 @@ pub fn execute(
         }
     }
     exec.set_counting(false);
-    let counters_read = {
-        let mut kinds: Vec<CounterKind> = Vec::new();
-        for b in &results {
-            for r in &b.runs {
-                for (k, _) in &r.counters {
-                    if !kinds.contains(k) {
-                        kinds.push(*k);
-                    }
-                }
-            }
-        }
-        kinds
-    };
     Ok(RawResults {
         benchmarks: results,
         shell,
         unavailable_counters: exec.unavailable_counters(),
-        counters_read,
         failure,
         interrupted,
     })

@@ -111,7 +111,7 @@ fn time_scale(report: &Report) -> (f64, &'static str) {
 fn relative(report: &Report, name: &str) -> String {
     match report.comparisons.iter().find(|c| c.benchmark == name) {
         Some(c) => format!("{:.2} ± {:.2}", c.ratio, c.ratio_stddev),
-        None if report.comparisons.is_empty() => "1.00".to_string(),
+        // The reference, or the only benchmark.
         None => "1.00".to_string(),
     }
 }
