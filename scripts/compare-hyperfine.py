@@ -5,7 +5,9 @@ For each command, both tools run it with R and with 2R runs, alternating
 tool order, for several repetitions. Reported per tool, as medians over
 repetitions:
 
-- the mean run time the tool reports (from the 2R-run invocation);
+- the mean run time the tool reports (from the 2R-run invocation), and the
+  difference between the tools' means paired by repetition (the two ran
+  back to back), as the median and range over repetitions;
 - the overhead per run: the time the tool spends outside the measured child
   for each extra run, (T(2R) - T(R) - sum of the extra runs' times) / R,
   where T is the whole tool process's wall time;
@@ -101,15 +103,19 @@ def main():
             med = {t: tuple(statistics.median(x[i] for x in v) for i in range(4))
                    for t, v in res.items()}
             h, p = med["hyperfine"], med["perfhub"]
-            diff = (p[0] - h[0]) / h[0] * 100
-            rows.append((label, runs, h, p, diff))
+            # Paired by repetition: the two tools ran back to back, so the
+            # machine's drift between repetitions cancels out.
+            diffs = sorted((pp[0] - hh[0]) / hh[0] * 100
+                           for hh, pp in zip(res["hyperfine"], res["perfhub"]))
+            diff = statistics.median(diffs)
+            rows.append((label, runs, h, p, diff, diffs[0], diffs[-1]))
         print(f"{args.reps} repetitions per tool, alternating order; medians over repetitions.\n")
-        print("| command | runs | hyperfine mean ± σ | perfhub mean ± σ | difference | overhead/run hyperfine | overhead/run perfhub | fixed cost hyperfine | fixed cost perfhub |")
+        print("| command | runs | hyperfine mean ± σ | perfhub mean ± σ | paired difference (range) | overhead/run hyperfine | overhead/run perfhub | fixed cost hyperfine | fixed cost perfhub |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for label, runs, h, p, diff in rows:
+        for label, runs, h, p, diff, lo, hi in rows:
             ms = lambda s: f"{s * 1e3:.3f} ms"
             print(f"| `{label}` | {runs}+{2 * runs} | {ms(h[0])} ± {ms(h[1])} | {ms(p[0])} ± {ms(p[1])} "
-                  f"| {diff:+.2f}% | {ms(h[2])} | {ms(p[2])} | {ms(h[3])} | {ms(p[3])} |")
+                  f"| {diff:+.2f}% ({lo:+.1f}% to {hi:+.1f}%) | {ms(h[2])} | {ms(p[2])} | {ms(h[3])} | {ms(p[3])} |")
 
 
 if __name__ == "__main__":

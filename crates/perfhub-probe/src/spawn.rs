@@ -3,7 +3,8 @@
 //! The child is started with `std::process::Command`, which uses
 //! `posix_spawn` (a `vfork`-style clone) where it can, the cheapest start
 //! Linux offers, and the one hyperfine uses too. The clock starts just before
-//! the spawn and stops when the kernel reports the exit. perf_event counters
+//! the spawn and stops when the child is reaped; it is paused while perfhub
+//! reads the child's accounting in between. perf_event counters
 //! are inherited from the spawning thread (see
 //! `CounterPlan` in [`counters`](crate::counters)). After the child exits,
 //! perfhub reads `/proc/<pid>/io` before reaping it (`waitid` with
@@ -156,7 +157,8 @@ pub fn signal_name(signal: i32) -> &'static str {
 /// Everything measured about one run of a command.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessRun {
-    /// From just before the spawn to the exit notification.
+    /// From just before the spawn to the reaping of the child, less the
+    /// time perfhub spends reading the child's accounting in between.
     pub wall: Duration,
     /// User-mode CPU time of the process and its reaped descendants.
     pub user: Duration,
@@ -333,10 +335,15 @@ impl PreparedCommand {
         // neither waits nor kills.
         drop(child);
         wait_exited_keep_zombie(pid)?;
-        let wall = start.elapsed();
+        let exited = start.elapsed();
+        // perfhub's own reads happen while the child is a zombie, and the
+        // clock is paused for them: the window is spawn to reap, as
+        // hyperfine times it, less perfhub's bookkeeping.
         let io = ProcIo::read(pid as u32).ok();
         let counters = plan.snapshot().since(&before);
+        let reap = Instant::now();
         let (status, usage) = wait4(pid)?;
+        let wall = exited + reap.elapsed();
         Ok(ProcessRun {
             wall,
             user: timeval(usage.ru_utime),
