@@ -60,16 +60,24 @@ pub fn stdout(o: &Output) -> String {
 /// A fixture workload from `fixtures/workloads/<name>.rs`, compiled with
 /// `rustc -O` once per test run.
 pub fn workload(name: &str) -> PathBuf {
+    workload_built(name, "", &[])
+}
+
+/// A fixture workload compiled with `rustc -O` and `flags`, once per test
+/// run and `variant` (a name for that set of flags).
+pub fn workload_built(name: &str, variant: &str, flags: &[&str]) -> PathBuf {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let out = dir.path().join(name);
+    let out = dir.path().join(format!("{name}{variant}"));
     if !out.exists() {
         let src = root().join("fixtures/workloads").join(format!("{name}.rs"));
-        let tmp = dir.path().join(format!("{name}.building"));
+        let tmp = dir.path().join(format!("{name}{variant}.building"));
         let status = Command::new("rustc")
-            .args(["-O", "--edition", "2021", "-o"])
+            .args(["-O", "--edition", "2021"])
+            .args(flags)
+            .arg("-o")
             .arg(&tmp)
             .arg(&src)
             .status()
@@ -78,4 +86,56 @@ pub fn workload(name: &str) -> PathBuf {
         std::fs::rename(&tmp, &out).unwrap();
     }
     out
+}
+
+/// Makes `cmd`'s process (and everything it starts) run under a seccomp
+/// filter that fails `perf_event_open` with `errno`, as a container's
+/// default seccomp profile does: a real refusal by the kernel, for tests of
+/// what perfhub does when it cannot sample.
+pub fn refuse_perf_event_open(cmd: &mut Command, errno: i32) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs between fork and exec and only makes two
+    // prctl calls on data prepared on its stack: no allocation, no locks.
+    unsafe {
+        cmd.pre_exec(move || install_seccomp_refusal(errno));
+    }
+}
+
+fn install_seccomp_refusal(errno: i32) -> std::io::Result<()> {
+    // linux/audit.h, linux/seccomp.h, linux/filter.h; x86_64 only.
+    const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
+    const NR_PERF_EVENT_OPEN: u32 = 298;
+    const RET_ALLOW: u32 = 0x7fff_0000;
+    const RET_ERRNO: u32 = 0x0005_0000;
+    const LD_W_ABS: u16 = 0x20;
+    const JEQ_K: u16 = 0x15;
+    const RET_K: u16 = 0x06;
+    let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+    let filter = [
+        // seccomp_data.arch is at offset 4, .nr at 0.
+        op(LD_W_ABS, 0, 0, 4),
+        op(JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
+        op(RET_K, 0, 0, RET_ALLOW),
+        op(LD_W_ABS, 0, 0, 0),
+        op(JEQ_K, 0, 1, NR_PERF_EVENT_OPEN),
+        op(RET_K, 0, 0, RET_ERRNO | (errno as u32 & 0xffff)),
+        op(RET_K, 0, 0, RET_ALLOW),
+    ];
+    let program = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: plain prctl calls; `program` outlives them.
+    unsafe {
+        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+            || libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER,
+                &program as *const libc::sock_fprog,
+            ) != 0
+        {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd_flame;
+mod cmd_profile;
 mod cmd_run;
 mod exit_codes;
 mod interrupt;
@@ -27,6 +28,8 @@ struct Cli {
 enum Command {
     /// Benchmark commands: time, CPU, memory, I/O and counters per run, with statistics.
     Run(Box<cmd_run::RunArgs>),
+    /// Profile a command or a running process: flame graph, resource timeline, report.
+    Profile(Box<cmd_profile::ProfileArgs>),
     /// Draw a flame graph (SVG) of folded stacks or a pprof profile.
     Flamegraph(cmd_flame::FlamegraphArgs),
     /// Draw a differential flame graph (SVG) between two profiles.
@@ -43,6 +46,8 @@ pub enum Outcome {
     CommandFailed,
     /// The user interrupted the run.
     Interrupted,
+    /// Exit with this code: a profiled command's own status.
+    Exit(u8),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +64,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => cmd_run::run(*args),
+        Command::Profile(args) => cmd_profile::profile(*args),
         Command::Flamegraph(args) => cmd_flame::flamegraph(args),
         Command::Diff(args) => cmd_flame::diff(args),
     };
@@ -67,6 +73,7 @@ fn main() -> ExitCode {
         Ok(Outcome::BudgetBreached) => exit_codes::BUDGET_BREACHED,
         Ok(Outcome::CommandFailed) => exit_codes::COMMAND_FAILED,
         Ok(Outcome::Interrupted) => exit_codes::INTERRUPTED,
+        Ok(Outcome::Exit(code)) => i32::from(code),
         Err(e) => {
             if is_broken_pipe(&e) {
                 exit_codes::SUCCESS

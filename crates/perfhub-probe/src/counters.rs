@@ -9,6 +9,8 @@ use std::io;
 use perf_event::Builder;
 use perf_event::events::{Hardware, Software};
 
+use crate::perf_access::{self, AccessFacts, KernelMode};
+
 /// A perf_event counter perfhub knows how to open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CounterKind {
@@ -228,19 +230,27 @@ impl CounterPlan {
             b.build()
         };
         for &kind in &self.wanted {
+            // Software counters count kernel mode too; hardware ones do not.
+            let first_mode = if kind.is_hardware() {
+                KernelMode::Excluded
+            } else {
+                KernelMode::Included
+            };
             // A kernel that refuses kernel-mode counting may still count user mode.
-            let result = build(kind, false).or_else(|e| {
-                if !kind.is_hardware() && is_permission(&e) {
-                    build(kind, true)
-                } else {
-                    Err(e)
-                }
-            });
+            let result = build(kind, false)
+                .map_err(|e| (e, first_mode))
+                .or_else(|(e, mode)| {
+                    if !kind.is_hardware() && is_permission(&e) {
+                        build(kind, true).map_err(|e| (e, KernelMode::Excluded))
+                    } else {
+                        Err((e, mode))
+                    }
+                });
             match result {
                 Ok(c) => counters.push((kind, c)),
-                Err(e) => refused.push(Unavailable {
+                Err((e, mode)) => refused.push(Unavailable {
                     kind,
-                    reason: explain(&e),
+                    reason: explain_event(&e, mode),
                 }),
             }
         }
@@ -268,29 +278,22 @@ fn is_permission(e: &io::Error) -> bool {
 }
 
 /// Words for why perf_event_open refused, with what would fix it.
+///
+/// An OS error is diagnosed from its errno and the facts of this process
+/// (`kernel.perf_event_paranoid`, seccomp mode, capabilities); see
+/// [`perf_access::diagnose`].
 pub fn explain(e: &io::Error) -> String {
+    explain_event(e, KernelMode::Unknown)
+}
+
+/// [`explain`] for an event whose kernel-mode setting is known: pass
+/// [`KernelMode::Excluded`] when a user-only retry was refused too, so that
+/// `kernel.perf_event_paranoid` 2 is not blamed for it.
+pub fn explain_event(e: &io::Error, kernel: KernelMode) -> String {
     match e.raw_os_error() {
-        Some(libc::ENOENT) | Some(libc::EOPNOTSUPP) => {
-            "not supported here (the CPU or hypervisor exposes no such counter)".to_string()
-        }
-        Some(libc::EINVAL) => {
-            "the kernel rejected the event's configuration (EINVAL): the counter or one of its options is not supported here".to_string()
-        }
-        Some(libc::EACCES) | Some(libc::EPERM) => {
-            let paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
-                .map(|s| s.trim().to_string())
-                .unwrap_or_else(|_| "unknown".to_string());
-            format!(
-                "refused: kernel.perf_event_paranoid is {paranoid}, or a seccomp profile or missing CAP_PERFMON forbids it; run as root or set kernel.perf_event_paranoid to 1 or lower"
-            )
-        }
-        Some(libc::ENOSYS) => {
-            "perf_event_open is not available (blocked by seccomp or not built into the kernel)"
-                .to_string()
-        }
-        Some(libc::EMFILE) | Some(libc::ENFILE) => {
-            "no file descriptors left to open the counter".to_string()
-        }
-        _ => format!("perf_event_open failed: {e}"),
+        Some(errno) => perf_access::diagnose_event(errno, &AccessFacts::read(), kernel),
+        None => format!(
+            "perf_event_open could not be set up: {e}; this is not a refusal by the kernel but a configuration perfhub should not have asked for; fix: report it with this message"
+        ),
     }
 }

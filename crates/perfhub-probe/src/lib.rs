@@ -4,6 +4,8 @@
 //!   wall and CPU time, peak RSS, `/proc/<pid>/io`, context switches, page
 //!   faults and perf_event counters;
 //! - [`counters`]: perf_event counters, with the reasons a machine refuses them;
+//! - [`perf_access`]: why the kernel refused `perf_event_open` (paranoid
+//!   level, seccomp, capabilities), and what would fix it;
 //! - [`env`](mod@env): the environment fingerprint that goes into every report;
 //! - [`procfs`]: readers of `/proc` files;
 //! - [`timeline`]: a resource timeline of a process tree, sampled from `/proc`;
@@ -13,6 +15,7 @@
 pub mod counters;
 pub mod env;
 pub mod fs;
+pub mod perf_access;
 pub mod procfs;
 pub mod spawn;
 pub mod timeline;

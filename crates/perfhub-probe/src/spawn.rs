@@ -315,6 +315,18 @@ impl PreparedCommand {
 
     /// Runs the command once, measuring it, with the counters in `plan`.
     pub fn run(&self, plan: &mut CounterPlan) -> Result<ProcessRun, SpawnError> {
+        self.run_observed(plan, |_| {})
+    }
+
+    /// Like [`PreparedCommand::run`], calling `on_spawn` with the child's
+    /// pid as soon as it is started, so that a caller can watch the child
+    /// (its `/proc` entries, say) while it runs. The time `on_spawn` takes
+    /// is inside the timed window.
+    pub fn run_observed(
+        &self,
+        plan: &mut CounterPlan,
+        on_spawn: impl FnOnce(u32),
+    ) -> Result<ProcessRun, SpawnError> {
         let mut cmd = Command::new(&self.path);
         cmd.arg0(&self.spec.program)
             .args(&self.spec.args)
@@ -334,6 +346,7 @@ impl PreparedCommand {
         // The child is reaped by wait4 below, not by `Child`, whose drop
         // neither waits nor kills.
         drop(child);
+        on_spawn(pid as u32);
         wait_exited_keep_zombie(pid)?;
         let exited = start.elapsed();
         // perfhub's own reads happen while the child is a zombie, and the

@@ -364,7 +364,50 @@ impl Sampler {
     /// tick that are still alive (a descendant whose parent exited is
     /// reparented out of the tree, but still belongs to it), and every
     /// descendant of those.
+    ///
+    /// Descendants are found through each thread's `children` file, which
+    /// costs in proportion to the tree; where the kernel has no such file,
+    /// through the parent pid of every process on the machine.
     fn scan_tree(&self) -> Vec<(u32, ProcStat)> {
+        let mut starts: Vec<(u32, u64)> = self
+            .seen
+            .iter()
+            .map(|(pid, seen)| (*pid, seen.starttime))
+            .collect();
+        starts.push((self.root_pid, self.root_start));
+        let children_files =
+            std::path::Path::new(&format!("/proc/self/task/{}/children", std::process::id()))
+                .exists();
+        let mut tree: Vec<(u32, ProcStat)> = if children_files {
+            self.walk_children(&starts)
+        } else {
+            self.walk_all_processes(&starts)
+        };
+        tree.sort_unstable_by_key(|&(pid, _)| pid);
+        tree
+    }
+
+    fn walk_children(&self, starts: &[(u32, u64)]) -> Vec<(u32, ProcStat)> {
+        let mut stack: Vec<u32> = starts
+            .iter()
+            .filter(|(pid, start)| read_stat(*pid).is_some_and(|s| s.starttime == *start))
+            .map(|(pid, _)| *pid)
+            .collect();
+        let mut members = HashMap::new();
+        while let Some(pid) = stack.pop() {
+            if members.contains_key(&pid) {
+                continue;
+            }
+            let Some(stat) = read_stat(pid).filter(|s| !s.is_dead()) else {
+                continue;
+            };
+            members.insert(pid, stat);
+            stack.extend(children(pid));
+        }
+        members.into_iter().collect()
+    }
+
+    fn walk_all_processes(&self, starts: &[(u32, u64)]) -> Vec<(u32, ProcStat)> {
         let Ok(dir) = std::fs::read_dir("/proc") else {
             return Vec::new();
         };
@@ -377,28 +420,36 @@ impl Sampler {
         for (&pid, stat) in &all {
             children.entry(stat.ppid).or_default().push(pid);
         }
-        let is_same =
-            |pid: u32, starttime: u64| all.get(&pid).is_some_and(|s| s.starttime == starttime);
-        let mut stack: Vec<u32> = self
-            .seen
+        let mut stack: Vec<u32> = starts
             .iter()
-            .filter(|(pid, seen)| is_same(**pid, seen.starttime))
+            .filter(|(pid, start)| all.get(pid).is_some_and(|s| s.starttime == *start))
             .map(|(pid, _)| *pid)
             .collect();
-        if is_same(self.root_pid, self.root_start) {
-            stack.push(self.root_pid);
-        }
         let mut members = HashSet::new();
         while let Some(pid) = stack.pop() {
             if members.insert(pid) {
                 stack.extend(children.get(&pid).into_iter().flatten().copied());
             }
         }
-        let mut tree: Vec<(u32, ProcStat)> =
-            members.into_iter().map(|pid| (pid, all[&pid])).collect();
-        tree.sort_unstable_by_key(|&(pid, _)| pid);
-        tree
+        members.into_iter().map(|pid| (pid, all[&pid])).collect()
     }
+}
+
+/// The children of every thread of `pid`, from `/proc/<pid>/task/*/children`.
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for task in tasks.flatten() {
+        if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
+            out.extend(
+                text.split_whitespace()
+                    .filter_map(|c| c.parse::<u32>().ok()),
+            );
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,0 +1,700 @@
+//! Profiling another command, or a running process, from the outside: CPU
+//! samples of every thread and every process it starts, a resource timeline
+//! of the process tree, and what `perfhub run` measures of the same run.
+//!
+//! The sampling events are opened on the spawning thread itself, one per
+//! CPU, disabled, with `inherit` and `enable_on_exec`: the command (spawned
+//! with `posix_spawn`) and everything it starts inherit them, and they start
+//! counting at its `exec`, so perfhub's own start-up is never sampled.
+//! Inherited events write into the spawning thread's ring buffers; a drain
+//! thread reads the samples and the `mmap2`, `fork` and `comm` records that
+//! say which file each address belongs to (see `record`). After the command
+//! exits, the addresses are turned into file offsets and symbolized with
+//! `blazesym` (ELF symbols and DWARF, inlined frames included) without
+//! starting any other tool; addresses no symbol covers are shown as
+//! `module+0xoffset` (see `symbolize`).
+//!
+//! Call chains come from the kernel's frame-pointer walk by default; with
+//! [`CallGraph::Dwarf`] the kernel copies each sample's user stack instead
+//! and the drain thread unwinds it with the binaries' DWARF call-frame
+//! information (`framehop`), for code built without frame pointers.
+//!
+//! When the kernel refuses perf_event_open, [`profile_command`] says why and
+//! falls back to `perf record` where it is installed and works, else to the
+//! resource timeline alone; [`CommandProfile::sampler`] says which ran.
+
+mod offcpu;
+mod perf_record;
+mod record;
+mod symbolize;
+mod unwind;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use perfhub_core::report::{Benchmark, Measurement, Note, Report, ReportKind, metric};
+use perfhub_core::units::Unit;
+use perfhub_flame::{FlameOptions, StackProfile};
+use perfhub_probe::counters::CounterPlan;
+use perfhub_probe::spawn::{CommandSpec, Exit, PreparedCommand, ProcessRun, SpawnError};
+use perfhub_probe::timeline::{self, Timeline, TimelineConfig, TimelineError, TimelinePoint};
+
+use crate::WriteError;
+
+/// A file mapped into a process, as a `mmap2` record or `/proc/<pid>/maps`
+/// tells it.
+#[derive(Debug, Clone)]
+pub(crate) struct Mapping {
+    pub start: u64,
+    pub end: u64,
+    pub pgoff: u64,
+    pub path: PathBuf,
+}
+
+/// How call chains are collected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CallGraph {
+    /// The kernel walks the frame pointers at each sample: cheap, and exact
+    /// for code built with frame pointers.
+    #[default]
+    FramePointer,
+    /// The kernel copies the top `stack_bytes` of the user stack at each
+    /// sample, and perfhub unwinds it with the binaries' DWARF call-frame
+    /// information: for code built without frame pointers, at a higher cost.
+    Dwarf {
+        /// How many bytes of stack each sample copies (at most 65,528).
+        stack_bytes: u32,
+    },
+}
+
+impl CallGraph {
+    /// DWARF unwinding with 16 KiB of stack per sample.
+    pub const DWARF: CallGraph = CallGraph::Dwarf {
+        stack_bytes: 16 * 1024,
+    };
+}
+
+/// Which sampler to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SamplerChoice {
+    /// perf_event_open, else `perf record`, else the timeline alone.
+    #[default]
+    Auto,
+    /// perf_event_open only: a refusal is an error.
+    PerfEvent,
+    /// `perf record` (the command only, not `-p`).
+    PerfRecord,
+    /// No CPU samples: the resource timeline and totals only.
+    TimelineOnly,
+}
+
+/// The sampler that produced a profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SamplerUsed {
+    /// perfhub's own perf_event_open sampler.
+    PerfEvent,
+    /// `perf record`, post-processed with `perf script`.
+    PerfRecord,
+    /// None: the profile holds the timeline and totals only.
+    TimelineOnly,
+}
+
+impl SamplerUsed {
+    /// A short name, such as `perf_event_open`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SamplerUsed::PerfEvent => "perf_event_open",
+            SamplerUsed::PerfRecord => "perf record",
+            SamplerUsed::TimelineOnly => "timeline only",
+        }
+    }
+}
+
+/// How to profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandProfileConfig {
+    /// Samples per second of CPU time, per thread.
+    pub frequency_hz: u64,
+    /// How call chains are collected.
+    pub call_graph: CallGraph,
+    /// Whether to also record where threads wait off the CPU (blocked in a
+    /// syscall, or preempted), from context-switch events.
+    pub off_cpu: bool,
+    /// How often the resource timeline samples `/proc`.
+    pub timeline: TimelineConfig,
+    /// Which sampler to use.
+    pub sampler: SamplerChoice,
+}
+
+impl Default for CommandProfileConfig {
+    fn default() -> Self {
+        CommandProfileConfig {
+            frequency_hz: 999,
+            call_graph: CallGraph::FramePointer,
+            off_cpu: false,
+            timeline: TimelineConfig::default(),
+            sampler: SamplerChoice::Auto,
+        }
+    }
+}
+
+/// Why a command or process could not be profiled.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandProfileError {
+    /// A frequency of 0 or above the maximum.
+    #[error("sampling frequency {0} Hz is out of range (1 to {max} Hz)", max = crate::cpu::MAX_FREQUENCY_HZ)]
+    Frequency(u64),
+    /// A DWARF stack size of 0, above the kernel's limit or not a multiple
+    /// of 8.
+    #[error("DWARF stack copy of {0} bytes is out of range: give a multiple of 8 from 8 to 65528")]
+    StackSize(u32),
+    /// The kernel refused perf_event_open and no fallback was allowed.
+    #[error("perf_event_open refused sampling: {0}")]
+    Refused(String),
+    /// `perf record` was asked for and failed or is missing.
+    #[error("perf record: {0}")]
+    PerfRecord(String),
+    /// The command could not be started.
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+    /// The process to attach to does not exist.
+    #[error("no process with pid {0}: check the pid with `ps`, or profile a command instead")]
+    NoSuchProcess(u32),
+    /// The timeline could not start.
+    #[error(transparent)]
+    Timeline(#[from] TimelineError),
+    /// Setting up the sampler failed.
+    #[error("cannot set up sampling: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The profile of one command run, or of a process over a while.
+#[derive(Debug, Clone)]
+pub struct CommandProfile {
+    /// What was profiled: the command line, or `pid N (comm)`.
+    pub name: String,
+    /// CPU samples by call stack (root first), symbolized; each stack starts
+    /// with the process's command name. Empty for a timeline-only profile.
+    pub stacks: StackProfile,
+    /// Off-CPU time by call stack, in nanoseconds, when asked for.
+    pub off_cpu: Option<StackProfile>,
+    /// Samples taken.
+    pub samples: u64,
+    /// Samples the kernel dropped because a buffer was full.
+    pub lost: u64,
+    /// Samples whose call chain could not be recovered at all.
+    pub unwind_failures: u64,
+    /// What `perfhub run` measures of the same run (a command only).
+    pub run: Option<ProcessRun>,
+    /// How the command ended (a command only).
+    pub exit: Option<Exit>,
+    /// How long the profile ran.
+    pub wall: Duration,
+    /// The resource timeline of the process tree.
+    pub timeline: Vec<TimelinePoint>,
+    /// The sampler that ran.
+    pub sampler: SamplerUsed,
+    /// How the samples were taken, in words.
+    pub mechanism: String,
+    /// Why a better sampler was not used, where one was not.
+    pub fallback_reason: Option<String>,
+    /// Time spent symbolizing in all: loading the binaries' symbols, which
+    /// starts while the command runs, and naming the addresses.
+    pub symbolize_time: Duration,
+    /// Of that, the time spent after the command ended.
+    pub symbolize_wait: Duration,
+}
+
+fn validate(config: &CommandProfileConfig) -> Result<(), CommandProfileError> {
+    if config.frequency_hz == 0 || config.frequency_hz > crate::cpu::MAX_FREQUENCY_HZ {
+        return Err(CommandProfileError::Frequency(config.frequency_hz));
+    }
+    if let CallGraph::Dwarf { stack_bytes } = config.call_graph
+        && (stack_bytes == 0 || stack_bytes > 65528 || stack_bytes % 8 != 0)
+    {
+        return Err(CommandProfileError::StackSize(stack_bytes));
+    }
+    Ok(())
+}
+
+fn describe(config: &CommandProfileConfig, recording: &record::Recording, what: &str) -> String {
+    let kernel = recording.kernel_included();
+    let chains = match config.call_graph {
+        CallGraph::FramePointer => "frame-pointer call chains".to_string(),
+        CallGraph::Dwarf { stack_bytes } => format!(
+            "DWARF call-frame unwinding of {} KiB user-stack copies",
+            stack_bytes / 1024
+        ),
+    };
+    let modes = if kernel {
+        "user and kernel mode (time in the kernel is charged to the user call chain that entered it)"
+    } else {
+        "user mode only (the kernel refused kernel-mode sampling: kernel.perf_event_paranoid is 2 or higher)"
+    };
+    let event = if recording.cycles() {
+        "hardware CPU cycles"
+    } else {
+        "software cpu-clock (this machine has no hardware cycle counter)"
+    };
+    format!(
+        "{event} at {} Hz per thread, {what}; {modes}; {chains}",
+        config.frequency_hz
+    )
+}
+
+/// Runs `spec` once and profiles it.
+pub fn profile_command(
+    spec: &CommandSpec,
+    config: CommandProfileConfig,
+) -> Result<CommandProfile, CommandProfileError> {
+    validate(&config)?;
+    let command = PreparedCommand::new(spec)?;
+    let name = command_line(spec);
+    let mut fallback_reason = None;
+    if matches!(
+        config.sampler,
+        SamplerChoice::Auto | SamplerChoice::PerfEvent
+    ) {
+        match record::Recording::inherited(&config) {
+            Ok(recording) => {
+                let mechanism = describe(
+                    &config,
+                    &recording,
+                    "inherited by every process the command starts, enabled at exec",
+                );
+                let mut timeline = None;
+                let started = Instant::now();
+                let run = command.run_observed(&mut CounterPlan::none(), |pid| {
+                    timeline = Timeline::start(pid, config.timeline).ok();
+                });
+                let wall = started.elapsed();
+                let points = timeline.map(Timeline::finish).unwrap_or_default();
+                let run = run?;
+                return Ok(from_recording(
+                    name,
+                    recording,
+                    &config,
+                    Some(run),
+                    wall,
+                    points,
+                    mechanism,
+                ));
+            }
+            Err(e) if config.sampler == SamplerChoice::Auto => {
+                fallback_reason = Some(format!(
+                    "perf_event_open refused sampling: {}",
+                    perfhub_probe::counters::explain(&e)
+                ));
+            }
+            Err(e) => {
+                return Err(CommandProfileError::Refused(
+                    perfhub_probe::counters::explain(&e),
+                ));
+            }
+        }
+    }
+    if matches!(
+        config.sampler,
+        SamplerChoice::Auto | SamplerChoice::PerfRecord
+    ) {
+        match perf_record::perf_available() {
+            Some(perf) => {
+                let mut timeline = None;
+                let result = perf_record::record(
+                    &perf,
+                    spec,
+                    config.frequency_hz,
+                    matches!(config.call_graph, CallGraph::Dwarf { .. }),
+                    |pid| timeline = Timeline::start(pid, config.timeline).ok(),
+                );
+                let points = timeline.map(Timeline::finish).unwrap_or_default();
+                match result {
+                    Ok(r) => {
+                        return Ok(CommandProfile {
+                            name,
+                            samples: r.samples,
+                            stacks: r.stacks,
+                            off_cpu: None,
+                            lost: 0,
+                            unwind_failures: 0,
+                            run: None,
+                            exit: Some(r.exit),
+                            wall: r.wall,
+                            timeline: points,
+                            sampler: SamplerUsed::PerfRecord,
+                            mechanism: format!(
+                                "perf record ({}) at {} Hz, symbolized by perf script; the timeline includes perf itself",
+                                r.perf_version, config.frequency_hz
+                            ),
+                            fallback_reason,
+                            symbolize_time: Duration::ZERO,
+                            symbolize_wait: Duration::ZERO,
+                        });
+                    }
+                    // `perf record` itself failed: it stops before the
+                    // command runs when it cannot sample, so the command
+                    // can still be run once more, for the timeline.
+                    Err(
+                        e @ perf_record::PerfRecordError::Failed {
+                            stage: "record", ..
+                        },
+                    ) if config.sampler == SamplerChoice::Auto => {
+                        let why = format!("perf record could not stand in: {e}");
+                        fallback_reason = Some(match fallback_reason {
+                            Some(before) => format!("{before}; {why}"),
+                            None => why,
+                        });
+                    }
+                    // Anything later (the command ran, its samples were
+                    // lost): running it again would run it twice.
+                    Err(e) => return Err(CommandProfileError::PerfRecord(e.to_string())),
+                }
+            }
+            None if config.sampler == SamplerChoice::PerfRecord => {
+                return Err(CommandProfileError::PerfRecord(
+                    "perf is not installed or does not work here (`perf --version` failed); install it (Debian: apt-get install linux-perf)".into(),
+                ));
+            }
+            None => {
+                let why = "perf is not installed, so `perf record` could not stand in";
+                fallback_reason = Some(match fallback_reason {
+                    Some(before) => format!("{before}; {why}"),
+                    None => why.to_string(),
+                });
+            }
+        }
+    }
+    // The timeline alone, with the totals `perfhub run` reports.
+    let mut timeline = None;
+    let started = Instant::now();
+    let run = command.run_observed(&mut CounterPlan::none(), |pid| {
+        timeline = Timeline::start(pid, config.timeline).ok();
+    });
+    let wall = started.elapsed();
+    let points = timeline.map(Timeline::finish).unwrap_or_default();
+    let run = run?;
+    Ok(CommandProfile {
+        name,
+        stacks: StackProfile::new(perfhub_flame::WeightUnit::Samples),
+        off_cpu: None,
+        samples: 0,
+        lost: 0,
+        unwind_failures: 0,
+        exit: Some(run.exit),
+        run: Some(run),
+        wall,
+        timeline: points,
+        sampler: SamplerUsed::TimelineOnly,
+        mechanism: "no CPU sampling: resource timeline and totals only".into(),
+        fallback_reason,
+        symbolize_time: Duration::ZERO,
+        symbolize_wait: Duration::ZERO,
+    })
+}
+
+/// Profiles the running process `pid` (all its threads, and what they start
+/// while sampled) for `duration`, until it exits, or until `should_stop`
+/// says so (checked every 20 ms).
+pub fn profile_pid(
+    pid: u32,
+    duration: Duration,
+    config: CommandProfileConfig,
+    should_stop: &dyn Fn() -> bool,
+) -> Result<CommandProfile, CommandProfileError> {
+    validate(&config)?;
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .map_err(|_| CommandProfileError::NoSuchProcess(pid))?;
+    let name = format!("pid {pid} ({})", comm.trim());
+    let timeline = Timeline::start(pid, config.timeline).map_err(|e| match e {
+        TimelineError::NoSuchProcess(p) => CommandProfileError::NoSuchProcess(p),
+        e => e.into(),
+    })?;
+    let started = Instant::now();
+    let (sampler, mechanism, fallback_reason, recording) = match config.sampler {
+        SamplerChoice::TimelineOnly => (
+            SamplerUsed::TimelineOnly,
+            "no CPU sampling: resource timeline only".to_string(),
+            None,
+            None,
+        ),
+        SamplerChoice::PerfRecord => {
+            return Err(CommandProfileError::PerfRecord(
+                "attaching to a pid is done with perfhub's own sampler; give --sampler auto or perf-event".into(),
+            ));
+        }
+        SamplerChoice::Auto | SamplerChoice::PerfEvent => {
+            match record::Recording::attached(pid, &config) {
+                Ok(r) => (
+                    SamplerUsed::PerfEvent,
+                    describe(
+                        &config,
+                        &r,
+                        "on every thread of the process and what they start after attaching",
+                    ),
+                    None,
+                    Some(r),
+                ),
+                Err(e) if config.sampler == SamplerChoice::Auto => (
+                    SamplerUsed::TimelineOnly,
+                    "no CPU sampling: resource timeline only".to_string(),
+                    Some(format!(
+                        "perf_event_open refused sampling: {}",
+                        perfhub_probe::counters::explain(&e)
+                    )),
+                    None,
+                ),
+                Err(e) => {
+                    return Err(CommandProfileError::Refused(
+                        perfhub_probe::counters::explain(&e),
+                    ));
+                }
+            }
+        }
+    };
+    // Until the duration is over or the process is gone.
+    let deadline = started + duration;
+    while Instant::now() < deadline && timeline.is_sampling() && !should_stop() {
+        std::thread::sleep((deadline - Instant::now()).min(Duration::from_millis(20)));
+    }
+    let wall = started.elapsed();
+    let points = timeline.finish();
+    match recording {
+        Some(recording) => Ok(from_recording(
+            name, recording, &config, None, wall, points, mechanism,
+        )),
+        None => Ok(CommandProfile {
+            name,
+            stacks: StackProfile::new(perfhub_flame::WeightUnit::Samples),
+            off_cpu: None,
+            samples: 0,
+            lost: 0,
+            unwind_failures: 0,
+            run: None,
+            exit: None,
+            wall,
+            timeline: points,
+            sampler,
+            mechanism,
+            fallback_reason,
+            symbolize_time: Duration::ZERO,
+            symbolize_wait: Duration::ZERO,
+        }),
+    }
+}
+
+fn from_recording(
+    name: String,
+    recording: record::Recording,
+    config: &CommandProfileConfig,
+    run: Option<ProcessRun>,
+    wall: Duration,
+    timeline: Vec<TimelinePoint>,
+    mechanism: String,
+) -> CommandProfile {
+    let done = recording.finish(config.off_cpu);
+    let mut stacks = done.stacks;
+    stacks.period = Some(1_000_000_000 / config.frequency_hz);
+    let raw = done.raw;
+    CommandProfile {
+        name,
+        stacks,
+        off_cpu: done.off_cpu,
+        samples: raw.samples,
+        lost: raw.lost,
+        unwind_failures: raw.unwind_failures,
+        exit: run.as_ref().map(|r| r.exit),
+        run,
+        wall,
+        timeline,
+        sampler: SamplerUsed::PerfEvent,
+        mechanism,
+        fallback_reason: None,
+        symbolize_time: done.total,
+        symbolize_wait: done.after,
+    }
+}
+
+fn command_line(spec: &CommandSpec) -> String {
+    std::iter::once(&spec.program)
+        .chain(&spec.args)
+        .map(|a| shell_quote(&a.to_string_lossy()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// The files [`CommandProfile::write_outputs`] writes into a directory.
+pub const OUTPUT_FILES: [&str; 5] = [
+    "flamegraph.svg",
+    "stacks.folded",
+    "profile.pb.gz",
+    "profile.speedscope.json",
+    "report.json",
+];
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    perfhub_probe::fs::write_atomic(path, bytes).map_err(|source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+impl CommandProfile {
+    /// Writes everything into `dir` (created if missing): the flame graph
+    /// SVG, folded stacks, pprof and speedscope profiles (where there are CPU
+    /// samples), the off-CPU flame graph and folded stacks (where asked for),
+    /// and the report as JSON. Returns the paths written.
+    pub fn write_outputs(&self, dir: &Path, report: &Report) -> Result<Vec<PathBuf>, WriteError> {
+        std::fs::create_dir_all(dir).map_err(|source| WriteError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let mut written = Vec::new();
+        let mut put = |name: &str, bytes: &[u8]| -> Result<(), WriteError> {
+            let path = dir.join(name);
+            write_file(&path, bytes)?;
+            written.push(path);
+            Ok(())
+        };
+        if self.stacks.total() > 0 {
+            let mut svg = Vec::new();
+            let options = FlameOptions::new(format!("CPU: {}", self.name));
+            perfhub_flame::write_flamegraph(&self.stacks, &options, &mut svg)?;
+            put("flamegraph.svg", &svg)?;
+            put(
+                "stacks.folded",
+                perfhub_flame::to_folded(&self.stacks).as_bytes(),
+            )?;
+            put("profile.pb.gz", &perfhub_flame::to_pprof(&self.stacks))?;
+            put(
+                "profile.speedscope.json",
+                perfhub_flame::to_speedscope(&self.stacks, &self.name).as_bytes(),
+            )?;
+        }
+        if let Some(off) = self.off_cpu.as_ref().filter(|p| p.total() > 0) {
+            let mut svg = Vec::new();
+            let options = FlameOptions::new(format!("Off-CPU time: {}", self.name));
+            perfhub_flame::write_flamegraph(off, &options, &mut svg)?;
+            put("offcpu.svg", &svg)?;
+            put("offcpu.folded", perfhub_flame::to_folded(off).as_bytes())?;
+        }
+        let json = serde_json::to_vec_pretty(report).map_err(|e| WriteError::Io {
+            path: dir.join("report.json"),
+            source: e.into(),
+        })?;
+        put("report.json", &json)?;
+        Ok(written)
+    }
+
+    /// The profile as a perfhub report: the totals `perfhub run` reports,
+    /// sample counts, the resource timeline (sampled measurements
+    /// `cpu_utilization`, `rss`, `read_rate`, `write_rate`, `threads`), and
+    /// notes on how it was taken.
+    pub fn to_report(&self, created: impl Into<String>) -> Report {
+        let mut report = Report::new(ReportKind::Profile, created);
+        let mut b = Benchmark::new(self.name.clone(), metric::WALL_TIME);
+        let m = &mut b.measurements;
+        m.push(Measurement::from_value(
+            metric::WALL_TIME,
+            Unit::Seconds,
+            self.wall.as_secs_f64(),
+        ));
+        if let Some(run) = &self.run {
+            m.push(Measurement::from_value(
+                metric::USER_TIME,
+                Unit::Seconds,
+                run.user.as_secs_f64(),
+            ));
+            m.push(Measurement::from_value(
+                metric::SYSTEM_TIME,
+                Unit::Seconds,
+                run.system.as_secs_f64(),
+            ));
+            let counts = [
+                (metric::MAX_RSS, Unit::Bytes, run.max_rss_bytes),
+                (
+                    metric::VOLUNTARY_CONTEXT_SWITCHES,
+                    Unit::Count,
+                    run.voluntary_context_switches,
+                ),
+                (
+                    metric::INVOLUNTARY_CONTEXT_SWITCHES,
+                    Unit::Count,
+                    run.involuntary_context_switches,
+                ),
+                (
+                    metric::MINOR_PAGE_FAULTS,
+                    Unit::Count,
+                    run.minor_page_faults,
+                ),
+                (
+                    metric::MAJOR_PAGE_FAULTS,
+                    Unit::Count,
+                    run.major_page_faults,
+                ),
+            ];
+            for (name, unit, value) in counts {
+                m.push(Measurement::from_value(name, unit, value as f64));
+            }
+            if let Some(io) = &run.io {
+                for (name, unit, value) in io.metrics() {
+                    m.push(Measurement::from_value(name, unit, value as f64));
+                }
+            }
+        }
+        if self.sampler != SamplerUsed::TimelineOnly {
+            m.push(Measurement::from_value(
+                "cpu_samples",
+                Unit::Count,
+                self.samples as f64,
+            ));
+        }
+        if !self.timeline.is_empty() {
+            m.extend(timeline::to_measurements(&self.timeline));
+        }
+        b.notes.push(Note::info(
+            "sampler",
+            format!("{}: {}", self.sampler.name(), self.mechanism),
+        ));
+        if let Some(why) = &self.fallback_reason {
+            b.notes.push(Note::warning("sampler_fallback", why.clone()));
+        }
+        if self.lost > 0 {
+            b.notes.push(Note::warning(
+                "lost_samples",
+                format!(
+                    "the kernel dropped {} samples because a buffer was full",
+                    self.lost
+                ),
+            ));
+        }
+        if self.unwind_failures > 0 {
+            b.notes.push(Note::warning(
+                "unwind_failures",
+                format!(
+                    "{} samples had no recoverable call chain and are left out",
+                    self.unwind_failures
+                ),
+            ));
+        }
+        if let Some(exit) = self.exit.filter(|e| !e.success()) {
+            b.notes.push(Note::warning(
+                "command_failed",
+                format!("the command ended with {exit}; the profile covers what it ran"),
+            ));
+        }
+        report.benchmarks.push(b);
+        report
+    }
+}

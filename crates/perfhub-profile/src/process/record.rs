@@ -1,0 +1,565 @@
+//! Opening the sampling events and draining their ring buffers.
+//!
+//! A drain thread reads every buffer in rounds, every 10 ms. Records of one
+//! process can land in different CPUs' buffers, and a round reads the
+//! buffers one after the other, so within a round the side-band records
+//! (`mmap2`, `fork`, `comm`) are applied first and the samples after them:
+//! a sample never waits for a mapping that sits in a buffer read later in
+//! the same round.
+
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use perf_event::events::Software;
+use perf_event::{Builder, Counter, SampleFlag, Sampler};
+
+use super::symbolize::{Loader, Named, SymbolizerThread, symbolize_here};
+use super::unwind::{DwarfUnwinder, REGS_MASK, UserRegs, user_regs};
+use super::{CallGraph, CommandProfileConfig, Mapping};
+
+/// PERF_RECORD_MISC_COMM_EXEC: the comm record comes from an exec.
+const COMM_EXEC: u16 = 1 << 13;
+/// PERF_RECORD_MISC_SWITCH_OUT: the switch record is a switch-out.
+pub(super) const SWITCH_OUT: u16 = 1 << 13;
+/// PERF_RECORD_MISC_SWITCH_OUT_PREEMPT: the task was preempted, not blocked.
+pub(super) const SWITCH_OUT_PREEMPT: u16 = 1 << 14;
+/// PERF_RECORD_SWITCH.
+const RECORD_SWITCH: u32 = 14;
+
+/// What the drain thread collected: call chains per process, and what is
+/// needed to name their addresses.
+#[derive(Debug, Default)]
+pub(crate) struct Raw {
+    /// Per pid, the call chains (leaf first) and their counts.
+    pub chains: HashMap<(u32, Vec<u64>), u64>,
+    /// Per pid, the file mappings, oldest first.
+    pub maps: HashMap<u32, Vec<Mapping>>,
+    /// Per pid, the command name.
+    pub comms: HashMap<u32, String>,
+    pub samples: u64,
+    pub lost: u64,
+    pub unwind_failures: u64,
+    /// Context switches, for the off-CPU profile.
+    pub switches: Vec<Switch>,
+}
+
+/// One side of a context switch of one thread.
+#[derive(Debug, Clone)]
+pub(crate) struct Switch {
+    pub pid: u32,
+    pub tid: u32,
+    pub time: u64,
+    pub kind: SwitchKind,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum SwitchKind {
+    /// The thread left the CPU here (leaf-first user call chain).
+    Out(Vec<u64>),
+    /// The kernel's switch-out record: whether it was a preemption.
+    OutRecord { preempted: bool },
+    /// The thread came back onto the CPU.
+    In,
+}
+
+/// Running samplers and their drain thread.
+pub(crate) struct Recording {
+    stop: Arc<AtomicBool>,
+    drain: Option<JoinHandle<Raw>>,
+    symbolizer: Option<SymbolizerThread>,
+    kernel: bool,
+    cycles: bool,
+    /// Keeps the children's perf contexts from being clones of the spawning
+    /// thread's, which the kernel would swap at context switches (see
+    /// `perfhub_probe::counters::CounterPlan`).
+    _unshared: Option<Counter>,
+}
+
+struct Plan {
+    frequency_hz: u64,
+    dwarf: Option<u32>,
+    off_cpu: bool,
+    /// Whether samples are taken in kernel mode too (charged to the user
+    /// call chain that entered the kernel). Context switches happen in the
+    /// kernel, so the off-CPU event needs it.
+    kernel: bool,
+    /// Whether to sample CPU cycles (a hardware counter) rather than the
+    /// software cpu-clock.
+    cycles: bool,
+}
+
+impl Plan {
+    fn of(config: &CommandProfileConfig) -> Plan {
+        Plan {
+            frequency_hz: config.frequency_hz,
+            dwarf: match config.call_graph {
+                CallGraph::FramePointer => None,
+                CallGraph::Dwarf { stack_bytes } => Some(stack_bytes),
+            },
+            off_cpu: config.off_cpu,
+            kernel: true,
+            cycles: true,
+        }
+    }
+
+    fn builder(&self) -> Builder<'static> {
+        if self.cycles {
+            Builder::new(perf_event::events::Hardware::CPU_CYCLES)
+        } else {
+            Builder::new(Software::CPU_CLOCK)
+        }
+    }
+
+    /// Opens the samplers with `open`, stepping down from cycles to the
+    /// cpu-clock where the machine has no cycle counter, and from user and
+    /// kernel mode to user mode where the kernel allows only that.
+    fn open_with(
+        &mut self,
+        open: impl Fn(&Plan) -> io::Result<Vec<(Sampler, bool)>>,
+    ) -> io::Result<Vec<(Sampler, bool)>> {
+        loop {
+            match open(self) {
+                Err(e) if self.cycles && is_unsupported(&e) => self.cycles = false,
+                Err(e) if self.kernel && !self.off_cpu && is_refusal(&e) => self.kernel = false,
+                r => return r,
+            }
+        }
+    }
+
+    fn pages(&self) -> usize {
+        // A DWARF sample carries its stack copy: give the buffer room for
+        // a round of them.
+        if self.dwarf.is_some() { 512 } else { 64 }
+    }
+
+    fn cpu_clock(&self, b: &mut Builder<'_>) {
+        b.sample_frequency(self.frequency_hz)
+            .exclude_kernel(!self.kernel);
+        let mut flags = SampleFlag::TID | SampleFlag::TIME;
+        match self.dwarf {
+            None => flags |= SampleFlag::CALLCHAIN,
+            Some(bytes) => {
+                flags |= SampleFlag::REGS_USER | SampleFlag::STACK_USER;
+                b.sample_regs_user(REGS_MASK).sample_stack_user(bytes);
+            }
+        }
+        b.sample(flags)
+            .exclude_callchain_kernel(true)
+            .mmap(true)
+            .mmap2(true)
+            .comm(true)
+            .task(true)
+            .sample_id_all(true)
+            .context_switch(self.off_cpu)
+            .wakeup_events(1);
+    }
+
+    fn switches(&self, b: &mut Builder<'_>) {
+        b.sample_period(1)
+            .exclude_kernel(false)
+            .sample(SampleFlag::TID | SampleFlag::TIME | SampleFlag::CALLCHAIN)
+            .exclude_callchain_kernel(true)
+            .sample_id_all(true);
+    }
+}
+
+impl Recording {
+    /// Events on this thread, per CPU, inherited by what it spawns next and
+    /// enabled when that execs.
+    pub fn inherited(config: &CommandProfileConfig) -> io::Result<Recording> {
+        let mut plan = Plan::of(config);
+        let samplers = plan.open_with(Recording::open_inherited)?;
+        let mut unshared = Builder::new(Software::DUMMY);
+        unshared.observe_self().any_cpu().inherit(false);
+        let unshared = unshared.build()?;
+        Recording::start(samplers, plan, Vec::new(), Some(unshared))
+    }
+
+    fn open_inherited(plan: &Plan) -> io::Result<Vec<(Sampler, bool)>> {
+        let mut samplers = Vec::new();
+        for cpu in crate::cpu::online_cpus()? {
+            let mut b = plan.builder();
+            b.observe_self()
+                .one_cpu(cpu)
+                .inherit(true)
+                .enable_on_exec(true);
+            plan.cpu_clock(&mut b);
+            samplers.push((b.build()?.sampled(plan.pages() * 4096)?, false));
+            if plan.off_cpu {
+                let mut b = Builder::new(Software::CONTEXT_SWITCHES);
+                b.observe_self()
+                    .one_cpu(cpu)
+                    .inherit(true)
+                    .enable_on_exec(true);
+                plan.switches(&mut b);
+                samplers.push((b.build()?.sampled(64 * 4096)?, true));
+            }
+        }
+        Ok(samplers)
+    }
+
+    /// Events on every thread of `pid`, per CPU, enabled now and inherited
+    /// by the threads and processes they start.
+    pub fn attached(pid: u32, config: &CommandProfileConfig) -> io::Result<Recording> {
+        let mut plan = Plan::of(config);
+        let mut samplers = plan.open_with(|p| Recording::open_attached(pid, p))?;
+        // What is mapped already: the kernel reports only new mappings.
+        let maps = read_maps(pid);
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .map(|c| c.trim().to_string())
+            .unwrap_or_default();
+        let known = vec![(pid, maps, comm)];
+        for (s, _) in &mut samplers {
+            s.enable()?;
+        }
+        Recording::start(samplers, plan, known, None)
+    }
+
+    fn open_attached(pid: u32, plan: &Plan) -> io::Result<Vec<(Sampler, bool)>> {
+        let cpus = crate::cpu::online_cpus()?;
+        let mut tids: Vec<i32> = Vec::new();
+        for entry in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+            if let Some(tid) = entry?.file_name().to_str().and_then(|s| s.parse().ok()) {
+                tids.push(tid);
+            }
+        }
+        let mut samplers = Vec::new();
+        for &tid in &tids {
+            for &cpu in &cpus {
+                let mut b = plan.builder();
+                b.observe_pid(tid).one_cpu(cpu).inherit(true);
+                plan.cpu_clock(&mut b);
+                // Per thread and CPU: keep each buffer small.
+                let pages = if plan.dwarf.is_some() { 128 } else { 8 };
+                samplers.push((b.build()?.sampled(pages * 4096)?, false));
+                if plan.off_cpu {
+                    let mut b = Builder::new(Software::CONTEXT_SWITCHES);
+                    b.observe_pid(tid).one_cpu(cpu).inherit(true);
+                    plan.switches(&mut b);
+                    samplers.push((b.build()?.sampled(8 * 4096)?, true));
+                }
+            }
+        }
+        Ok(samplers)
+    }
+
+    /// Whether samples include time in kernel mode.
+    pub fn kernel_included(&self) -> bool {
+        self.kernel
+    }
+
+    /// Whether the samples count CPU cycles (else the software cpu-clock).
+    pub fn cycles(&self) -> bool {
+        self.cycles
+    }
+
+    fn start(
+        samplers: Vec<(Sampler, bool)>,
+        plan: Plan,
+        known: Vec<(u32, Vec<Mapping>, String)>,
+        unshared: Option<Counter>,
+    ) -> io::Result<Recording> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let (kernel, cycles) = (plan.kernel, plan.cycles);
+        let symbolizer = SymbolizerThread::start()?;
+        let loader = symbolizer.loader();
+        let drain = std::thread::Builder::new()
+            .name("perfhub-profile-drain".into())
+            .spawn(move || {
+                let mut drain = Drain::new(plan.dwarf.is_some(), loader);
+                for (pid, maps, comm) in known {
+                    for m in maps {
+                        drain.add_mapping(pid, m);
+                    }
+                    drain.raw.comms.insert(pid, comm);
+                }
+                drain.run(samplers, &flag)
+            })?;
+        Ok(Recording {
+            stop,
+            drain: Some(drain),
+            symbolizer: Some(symbolizer),
+            kernel,
+            cycles,
+            _unshared: unshared,
+        })
+    }
+
+    /// Stops sampling, drains what is left and names it, with an off-CPU
+    /// profile or not.
+    pub fn finish(mut self, off_cpu: bool) -> Named {
+        self.stop.store(true, Ordering::SeqCst);
+        let raw = self
+            .drain
+            .take()
+            .and_then(|d| d.join().ok())
+            .unwrap_or_default();
+        match self.symbolizer.take() {
+            Some(s) => s.finish(raw, off_cpu),
+            None => symbolize_here(raw, off_cpu, std::time::Instant::now()),
+        }
+    }
+}
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(d) = self.drain.take() {
+            let _ = d.join();
+        }
+    }
+}
+
+fn is_unsupported(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOENT) | Some(libc::EOPNOTSUPP) | Some(libc::ENODEV) | Some(libc::EINVAL)
+    )
+}
+
+fn is_refusal(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EACCES) | Some(libc::EPERM))
+}
+
+/// The executable file mappings of a running process.
+fn read_maps(pid: u32) -> Vec<Mapping> {
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/maps")) else {
+        return Vec::new();
+    };
+    text.lines().filter_map(parse_maps_line).collect()
+}
+
+/// One line of `/proc/<pid>/maps`, if it maps a file executable:
+/// `start-end perms offset dev inode path`.
+fn parse_maps_line(line: &str) -> Option<Mapping> {
+    let mut fields = line.split_whitespace();
+    let range = fields.next()?;
+    let perms = fields.next()?;
+    let offset = fields.next()?;
+    let _dev = fields.next()?;
+    let _inode = fields.next()?;
+    let path = fields.collect::<Vec<_>>().join(" ");
+    if !perms.contains('x') || !path.starts_with('/') {
+        return None;
+    }
+    let (start, end) = range.split_once('-')?;
+    Some(Mapping {
+        start: u64::from_str_radix(start, 16).ok()?,
+        end: u64::from_str_radix(end, 16).ok()?,
+        pgoff: u64::from_str_radix(offset, 16).ok()?,
+        path: PathBuf::from(path),
+    })
+}
+
+/// A sample waiting for the end of its round to be unwound.
+struct Pending {
+    pid: u32,
+    regs: UserRegs,
+    stack: Vec<u8>,
+}
+
+struct Drain {
+    raw: Raw,
+    unwinder: Option<DwarfUnwinder>,
+    pending: Vec<Pending>,
+    loader: Loader,
+    loading: HashSet<PathBuf>,
+}
+
+impl Drain {
+    fn new(dwarf: bool, loader: Loader) -> Drain {
+        Drain {
+            raw: Raw::default(),
+            unwinder: dwarf.then(DwarfUnwinder::new),
+            pending: Vec::new(),
+            loader,
+            loading: HashSet::new(),
+        }
+    }
+
+    fn add_mapping(&mut self, pid: u32, m: Mapping) {
+        if self.loading.insert(m.path.clone()) {
+            self.loader.load(m.path.clone(), m.pgoff);
+        }
+        if let Some(u) = &mut self.unwinder {
+            u.add_mapping(pid, &m);
+        }
+        self.raw.maps.entry(pid).or_default().push(m);
+    }
+
+    fn run(mut self, mut samplers: Vec<(Sampler, bool)>, stop: &AtomicBool) -> Raw {
+        loop {
+            let stopping = stop.load(Ordering::SeqCst);
+            if stopping {
+                for (s, _) in &mut samplers {
+                    let _ = s.disable();
+                }
+            }
+            for (s, switches) in &mut samplers {
+                self.read(s, *switches);
+            }
+            self.end_round();
+            if stopping {
+                return self.raw;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Reads one buffer; `switches` marks the context-switch event's.
+    fn read(&mut self, sampler: &mut Sampler, switches: bool) {
+        use perf_event::data::Record;
+        while let Some(record) = sampler.next_record() {
+            let misc = record.misc();
+            if record.ty() == RECORD_SWITCH {
+                // The parsed form drops the sample id; it is the record's
+                // whole body here: pid, tid (u32 each), then time (u64).
+                let body = record.to_contiguous();
+                if body.len() >= 16 {
+                    let u32_at = |i: usize| u32::from_ne_bytes(body[i..i + 4].try_into().unwrap());
+                    let time = u64::from_ne_bytes(body[8..16].try_into().unwrap());
+                    let kind = if misc & SWITCH_OUT != 0 {
+                        SwitchKind::OutRecord {
+                            preempted: misc & SWITCH_OUT_PREEMPT != 0,
+                        }
+                    } else {
+                        SwitchKind::In
+                    };
+                    self.raw.switches.push(Switch {
+                        pid: u32_at(0),
+                        tid: u32_at(4),
+                        time,
+                        kind,
+                    });
+                }
+                continue;
+            }
+            match record.parse_record() {
+                Ok(Record::Sample(sample)) => {
+                    let (Some(pid), Some(tid)) = (sample.pid(), sample.tid()) else {
+                        continue;
+                    };
+                    if switches {
+                        if let (Some(time), Some(chain)) = (
+                            sample.time(),
+                            sample.callchain().and_then(crate::cpu::user_chain),
+                        ) {
+                            self.raw.switches.push(Switch {
+                                pid,
+                                tid,
+                                time,
+                                kind: SwitchKind::Out(chain),
+                            });
+                        }
+                        continue;
+                    }
+                    if self.unwinder.is_some() {
+                        let regs = sample.regs_user().and_then(|r| user_regs(&r.regs));
+                        match (regs, sample.stack_user()) {
+                            (Some(regs), Some(stack)) => self.pending.push(Pending {
+                                pid,
+                                regs,
+                                stack: stack.to_vec(),
+                            }),
+                            // A sample taken in the kernel with no user
+                            // registers (a kernel thread, or exit).
+                            _ => self.raw.unwind_failures += 1,
+                        }
+                        continue;
+                    }
+                    match sample.callchain().and_then(crate::cpu::user_chain) {
+                        Some(chain) => {
+                            self.raw.samples += 1;
+                            *self.raw.chains.entry((pid, chain)).or_insert(0) += 1;
+                        }
+                        None => self.raw.unwind_failures += 1,
+                    }
+                }
+                Ok(Record::Mmap2(m)) => {
+                    if m.prot & libc::PROT_EXEC as u32 == 0 {
+                        continue;
+                    }
+                    let path = PathBuf::from(m.filename_os());
+                    self.add_mapping(
+                        m.pid,
+                        Mapping {
+                            start: m.addr,
+                            end: m.addr + m.len,
+                            pgoff: m.pgoff,
+                            path,
+                        },
+                    );
+                }
+                // A fork only fills in what the child does not have yet (its
+                // own records may have been read first), and an exec keeps
+                // the old mappings (lookups prefer the newest that matches).
+                Ok(Record::Fork(f)) if f.pid != f.ppid => {
+                    if let Some(parent) = self.raw.maps.get(&f.ppid).cloned() {
+                        self.raw.maps.entry(f.pid).or_insert(parent);
+                    }
+                    if let Some(name) = self.raw.comms.get(&f.ppid).cloned() {
+                        self.raw.comms.entry(f.pid).or_insert(name);
+                    }
+                    if let Some(u) = &mut self.unwinder {
+                        u.fork(f.ppid, f.pid);
+                    }
+                }
+                Ok(Record::Comm(c)) => {
+                    let name = String::from_utf8_lossy(&c.comm).into_owned();
+                    if misc & COMM_EXEC != 0 {
+                        self.raw.comms.insert(c.pid, name);
+                        if self.unwinder.is_some() {
+                            // Samples taken before the exec belong to the
+                            // old program: unwind them first.
+                            self.end_round();
+                        }
+                        if let Some(u) = &mut self.unwinder {
+                            u.exec(c.pid);
+                        }
+                    } else {
+                        self.raw.comms.entry(c.pid).or_insert(name);
+                    }
+                }
+                Ok(Record::Lost(l)) => self.raw.lost += l.lost,
+                _ => {}
+            }
+        }
+    }
+
+    fn end_round(&mut self) {
+        let Some(unwinder) = &mut self.unwinder else {
+            return;
+        };
+        for p in self.pending.drain(..) {
+            let chain = unwinder.unwind(p.pid, p.regs, &p.stack);
+            self.raw.samples += 1;
+            *self.raw.chains.entry((p.pid, chain)).or_insert(0) += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_executable_file_mappings_only() {
+        let m =
+            parse_maps_line("55d0c8a00000-55d0c8a21000 r-xp 00002000 fd:01 1234 /usr/bin/my prog")
+                .unwrap();
+        assert_eq!(m.start, 0x55d0c8a00000);
+        assert_eq!(m.end, 0x55d0c8a21000);
+        assert_eq!(m.pgoff, 0x2000);
+        assert_eq!(m.path, PathBuf::from("/usr/bin/my prog"));
+        assert!(parse_maps_line("7ffd1000-7ffd2000 rw-p 00000000 00:00 0 [stack]").is_none());
+        assert!(parse_maps_line("7ffd1000-7ffd2000 r-xp 00000000 00:00 0 [vdso]").is_none());
+        assert!(parse_maps_line("7f00-7f10 r--p 00000000 fd:01 1 /lib/x.so").is_none());
+        assert!(parse_maps_line("garbage").is_none());
+    }
+}

@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Side-by-side comparison of `perfhub profile` with `perf record` on this machine.
+
+Three measurements, each figure a median over repetitions, the tools run
+alternately in the same session:
+
+1. Overhead. A half-second CPU-bound program (fixtures/workloads/hot.rs) is
+   timed as a whole process: bare; under `perfhub profile -F 999` (start-up,
+   sampling, symbolizing and writing every output included); under
+   `perf record -F 999 -g`; and under `perf record -g` followed by
+   `perf script`, which is what a flame graph from perf needs.
+2. Shares. The same program, built with and without frame pointers: the
+   share of `hot_three_shares` in the samples of the two hot functions
+   (truth: 75%), as perfhub and perf record find it. With frame pointers both
+   walk them; without, perfhub unwinds with DWARF (`--call-graph dwarf`) and
+   perf record with `--call-graph dwarf`, and, for contrast, perf record -g.
+3. Symbolization. `perfhub profile -F 4999` of a release build of perfhub
+   itself benchmarking `true` 4000 times: over 10,000 samples spread over a
+   20 MB Rust binary with debug line tables, libc and the loader; the time
+   perfhub reports for symbolizing them.
+
+Usage: scripts/compare-perf-record.py [--reps N]   (needs perf from Debian's
+linux-perf, rustc, and a release build of perfhub, which it makes)
+"""
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+UNITS = "110"  # about half a second of hot.rs on this machine
+
+
+def build():
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "perfhub-cli"], cwd=ROOT, check=True)
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    return os.path.join(target, "release", "perfhub")
+
+
+def compile_hot(tmp, frame_pointers):
+    out = os.path.join(tmp, "hot-fp" if frame_pointers else "hot-nofp")
+    fp = "yes" if frame_pointers else "no"
+    subprocess.run(["rustc", "-O", "-g", "-C", f"force-frame-pointers={fp}", "--edition", "2021",
+                    "-o", out, os.path.join(ROOT, "fixtures/workloads/hot.rs")], check=True)
+    return out
+
+
+def timed(cmd, **kw):
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+    return time.perf_counter() - start
+
+
+def shares_of_folded(lines):
+    """Share of hot_three_shares among the two hot functions' samples."""
+    one = three = 0
+    for stack, weight in lines:
+        frames = stack.split(";")
+        has = lambda name: any(f == name or f.endswith("::" + name) for f in frames)
+        if has("hot_one_share"):
+            one += weight
+        if has("hot_three_shares"):
+            three += weight
+    return three / (one + three) if one + three else float("nan"), one + three
+
+
+def perfhub_shares(perfhub, binary, tmp, dwarf):
+    out = os.path.join(tmp, "ph")
+    cmd = [perfhub, "profile", "-F", "999", "-o", out]
+    if dwarf:
+        cmd += ["--call-graph", "dwarf"]
+    subprocess.run(cmd + ["--", binary, UNITS], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    lines = []
+    for line in open(os.path.join(out, "stacks.folded")):
+        stack, weight = line.rstrip("\n").rsplit(" ", 1)
+        lines.append((stack, int(weight)))
+    return shares_of_folded(lines)
+
+
+def perf_script_stacks(data):
+    text = subprocess.run(["perf", "script", "-i", data, "-F", "comm,ip,sym"], check=True,
+                          capture_output=True, text=True).stdout
+    stacks = []
+    for block in text.split("\n\n"):
+        frames = [m.group(1) for m in re.finditer(r"^\s+[0-9a-f]+ (.+)$", block, re.M)]
+        if frames:
+            # perf lists the leaf first.
+            stacks.append((";".join(reversed([re.sub(r"\+0x[0-9a-f]+$", "", f) for f in frames])), 1))
+    return stacks
+
+
+def perf_shares(binary, tmp, call_graph):
+    data = os.path.join(tmp, "perf.data")
+    subprocess.run(["perf", "record", "-q", "-F", "999", "--call-graph", call_graph, "-o", data,
+                    "--", binary, UNITS], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return shares_of_folded(perf_script_stacks(data))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=7)
+    args = ap.parse_args()
+    if shutil.which("perf") is None:
+        raise SystemExit("perf is not installed (Debian: apt-get install linux-perf)")
+    perfhub = build()
+    with tempfile.TemporaryDirectory() as tmp:
+        fp = compile_hot(tmp, True)
+        nofp = compile_hot(tmp, False)
+        data = os.path.join(tmp, "perf.data")
+        out = os.path.join(tmp, "out")
+
+        def perf_record_and_script():
+            t = timed(["perf", "record", "-q", "-F", "999", "-g", "-o", data, "--", fp, UNITS])
+            start = time.perf_counter()
+            with open(os.path.join(tmp, "script.txt"), "w") as f:
+                subprocess.run(["perf", "script", "-i", data], check=True, stdout=f,
+                               stderr=subprocess.DEVNULL)
+            return t + time.perf_counter() - start
+
+        cases = {
+            "bare": lambda: timed([fp, UNITS]),
+            "perfhub profile -F 999": lambda: timed([perfhub, "profile", "-F", "999", "-o", out,
+                                                     "--", fp, UNITS]),
+            "perf record -F 999 -g": lambda: timed(["perf", "record", "-q", "-F", "999", "-g",
+                                                    "-o", data, "--", fp, UNITS]),
+            "perf record -g, then perf script": perf_record_and_script,
+        }
+        times = {k: [] for k in cases}
+        for rep in range(args.reps):
+            order = list(cases) if rep % 2 == 0 else list(reversed(cases))
+            for k in order:
+                times[k].append(cases[k]())
+        bare = statistics.median(times["bare"])
+        print(f"Overhead: {args.reps} repetitions, alternating order; medians of whole-process wall time.\n")
+        print("| run | wall time | overhead over bare |")
+        print("|---|---:|---:|")
+        for k, v in times.items():
+            m = statistics.median(v)
+            print(f"| {k} | {m * 1e3:.1f} ms | {(m / bare - 1) * 100:+.1f}% |")
+
+        print("\nShares of hot_three_shares among the hot functions' samples (truth 75%), "
+              f"median of {args.reps}:\n")
+        print("| binary | perfhub | perf record | samples (perfhub / perf) |")
+        print("|---|---:|---:|---:|")
+        rows = [("frame pointers (`-g` / default)", fp, False, "fp"),
+                ("no frame pointers (`--call-graph dwarf`, both)", nofp, True, "dwarf"),
+                ("no frame pointers (perfhub dwarf, perf `-g`)", nofp, True, "fp")]
+        for label, binary, dwarf, perf_cg in rows:
+            ph, pf = [], []
+            for _ in range(args.reps):
+                ph.append(perfhub_shares(perfhub, binary, tmp, dwarf))
+                pf.append(perf_shares(binary, tmp, perf_cg))
+            s = lambda xs: statistics.median(x[0] for x in xs) * 100
+            n = lambda xs: int(statistics.median(x[1] for x in xs))
+            print(f"| {label} | {s(ph):.1f}% | {s(pf):.1f}% | {n(ph)} / {n(pf)} |")
+
+        print("\nSymbolization of a large profile (perfhub profile -F 4999 of `perfhub run` "
+              f"benchmarking `true`), {args.reps} repetitions:\n")
+        sym, samples = [], []
+        for _ in range(args.reps):
+            r = subprocess.run([perfhub, "profile", "-F", "4999", "-o", out, "--", perfhub, "run",
+                                "--runs", "4000", "--warmup", "0", "--no-progress",
+                                "--export-json", os.path.join(tmp, "r.json"), "--", "/usr/bin/true"],
+                               check=True, capture_output=True, text=True, cwd=tmp)
+            m = re.search(r"samples\s+(\d+).*symbolized in ([\d.]+) (ms|s)", r.stderr)
+            samples.append(int(m.group(1)))
+            sym.append(float(m.group(2)) / (1000 if m.group(3) == "ms" else 1))
+        print("| samples (median) | symbolization time (median) | range |")
+        print("|---:|---:|---:|")
+        print(f"| {int(statistics.median(samples))} | {statistics.median(sym) * 1e3:.0f} ms "
+              f"| {min(sym) * 1e3:.0f} to {max(sym) * 1e3:.0f} ms |")
+
+
+if __name__ == "__main__":
+    main()

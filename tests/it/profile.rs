@@ -1,0 +1,328 @@
+//! `perfhub profile`: hot functions, threads, forks, crashes, attaching,
+//! refusals and the outputs it writes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+
+use perfhub_core::report::Report;
+
+use crate::support::{perfhub_bin, refuse_perf_event_open, stderr, workload_built};
+
+/// Profiles sample everything the machine's two cores run for the command:
+/// one at a time keeps the shares clean.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// `fixtures/workloads/hot.rs` with frame pointers and debug info.
+fn hot() -> PathBuf {
+    workload_built("hot", "-fp", &["-g", "-C", "force-frame-pointers=yes"])
+}
+
+/// The same program without frame pointers (rustc's default on x86_64).
+fn hot_without_frame_pointers() -> PathBuf {
+    workload_built("hot", "-nofp", &["-g", "-C", "force-frame-pointers=no"])
+}
+
+fn profile(args: &[&str], refuse: Option<i32>) -> (Output, tempfile::TempDir) {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut cmd = Command::new(perfhub_bin());
+    cmd.arg("profile")
+        .arg("-o")
+        .arg(&out)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    if let Some(errno) = refuse {
+        refuse_perf_event_open(&mut cmd, errno);
+    }
+    (cmd.output().expect("perfhub starts"), dir)
+}
+
+fn out(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("out")
+}
+
+/// Inclusive weight of each of the two hot functions in folded stacks.
+fn hot_weights(folded: &Path) -> (u64, u64) {
+    let text = std::fs::read_to_string(folded).unwrap();
+    let (mut one, mut three) = (0, 0);
+    for line in text.lines() {
+        let (stack, weight) = line.rsplit_once(' ').unwrap();
+        let weight: u64 = weight.parse().unwrap();
+        // With debug info, names carry their module path
+        // (`hot::hot_fns::hot_one_share`).
+        let has = |name: &str| {
+            stack
+                .split(';')
+                .any(|f| f == name || f.ends_with(&format!("::{name}")))
+        };
+        if has("hot_one_share") {
+            one += weight;
+        }
+        if has("hot_three_shares") {
+            three += weight;
+        }
+    }
+    (one, three)
+}
+
+fn assert_three_to_one(folded: &Path) {
+    let (one, three) = hot_weights(folded);
+    let total = (one + three) as f64;
+    let share = three as f64 / total;
+    assert!(total > 100.0, "only {total} samples in the hot functions");
+    assert!(
+        (share - 0.75).abs() < 0.05,
+        "hot_three_shares has {:.1}% of {total} samples",
+        share * 100.0
+    );
+}
+
+fn report(dir: &tempfile::TempDir) -> Report {
+    let text = std::fs::read_to_string(out(dir).join("report.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn names_the_hot_functions_and_writes_every_output() {
+    let hot = hot();
+    let (o, dir) = profile(&["--", hot.to_str().unwrap(), "300"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for file in [
+        "flamegraph.svg",
+        "stacks.folded",
+        "profile.pb.gz",
+        "profile.speedscope.json",
+        "report.json",
+    ] {
+        assert!(out(&dir).join(file).is_file(), "{file} missing");
+    }
+    assert_three_to_one(&out(&dir).join("stacks.folded"));
+    let svg = std::fs::read_to_string(out(&dir).join("flamegraph.svg")).unwrap();
+    assert!(svg.contains("hot_three_shares"));
+    let r = report(&dir);
+    let b = &r.benchmarks[0];
+    let metrics: Vec<&str> = b.measurements.iter().map(|m| m.metric.as_str()).collect();
+    for m in [
+        "wall_time",
+        "user_time",
+        "max_rss",
+        "cpu_samples",
+        "cpu_utilization",
+        "rss",
+        "threads",
+    ] {
+        assert!(metrics.contains(&m), "{m} missing from {metrics:?}");
+    }
+    // The timeline saw the busy process.
+    let cpu = b
+        .measurements
+        .iter()
+        .find(|m| m.metric == "cpu_utilization")
+        .unwrap();
+    assert!(cpu.samples.iter().any(|&c| c > 0.5), "{:?}", cpu.samples);
+    assert!(
+        b.notes
+            .iter()
+            .any(|n| n.code == "sampler" && n.message.contains("perf_event_open"))
+    );
+    let summary = stderr(&o);
+    assert!(summary.contains("hottest functions"), "{summary}");
+}
+
+#[test]
+fn samples_every_thread_and_every_forked_process() {
+    let hot = hot();
+    let (o, dir) = profile(&["--", hot.to_str().unwrap(), "300", "4"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_three_to_one(&out(&dir).join("stacks.folded"));
+
+    let script = format!("{0} 150 & {0} 150; wait", hot.display());
+    let (o, dir) = profile(&["--", "sh", "-c", &script], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_three_to_one(&out(&dir).join("stacks.folded"));
+    let r = report(&dir);
+    let procs = r.benchmarks[0]
+        .measurements
+        .iter()
+        .find(|m| m.metric == "threads")
+        .unwrap();
+    assert!(
+        procs.samples.iter().any(|&t| t >= 2.0),
+        "{:?}",
+        procs.samples
+    );
+}
+
+#[test]
+fn unwinds_code_without_frame_pointers_with_dwarf() {
+    let hot = hot_without_frame_pointers();
+    let (o, dir) = profile(
+        &["--call-graph", "dwarf", "--", hot.to_str().unwrap(), "300"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_three_to_one(&out(&dir).join("stacks.folded"));
+    // Call chains reach the root of the worker thread (through libc, which
+    // has no frame pointers either) from the hot functions.
+    let folded = std::fs::read_to_string(out(&dir).join("stacks.folded")).unwrap();
+    assert!(
+        folded
+            .lines()
+            .any(|l| l.contains(";start_thread;") && l.contains("hot_three_shares")),
+        "{}",
+        &folded[..folded.len().min(2000)]
+    );
+}
+
+#[test]
+fn passes_the_exit_status_through_and_keeps_a_crashed_profile() {
+    let (o, _dir) = profile(&["--", "sh", "-c", "exit 3"], None);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+
+    let hot = hot();
+    let script = format!("{} 150; kill -SEGV $$", hot.display());
+    let (o, dir) = profile(&["--", "sh", "-c", &script], None);
+    assert_eq!(o.status.code(), Some(128 + 11), "{}", stderr(&o));
+    assert!(stderr(&o).contains("SIGSEGV"), "{}", stderr(&o));
+    let (one, three) = hot_weights(&out(&dir).join("stacks.folded"));
+    assert!(one + three > 50, "{one} + {three}");
+    let r = report(&dir);
+    assert!(
+        r.benchmarks[0]
+            .notes
+            .iter()
+            .any(|n| n.code == "command_failed")
+    );
+}
+
+#[test]
+fn a_missing_command_or_pid_is_a_clear_error() {
+    let (o, dir) = profile(&["--", "perfhub-no-such-command"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("command not found: \"perfhub-no-such-command\""),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out(&dir).exists());
+
+    // pid_max is at most 2^22.
+    let (o, _dir) = profile(&["-p", "4999999", "--duration", "1s"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("no process with pid 4999999"),
+        "{}",
+        stderr(&o)
+    );
+
+    let (o, _dir) = profile(&[], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("nothing to profile"), "{}", stderr(&o));
+}
+
+#[test]
+fn attaches_to_a_running_process() {
+    let hot = hot();
+    let mut child = Command::new(&hot).arg("2000").spawn().unwrap();
+    let pid = child.id().to_string();
+    let (o, dir) = profile(&["-p", &pid, "--duration", "1s"], None);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Within one second the program runs hot_one_share or hot_three_shares,
+    // or both: whichever, it is named.
+    let (one, three) = hot_weights(&out(&dir).join("stacks.folded"));
+    assert!(one + three > 200, "{one} + {three}: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("pid {pid} (hot")),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn says_why_when_perf_event_open_is_refused_and_falls_back() {
+    let hot = hot();
+    // The seccomp filter refuses perf_event_open to perfhub and to anything
+    // it starts, `perf record` included: the timeline is what is left.
+    let (o, dir) = profile(&["--", hot.to_str().unwrap(), "100"], Some(libc::EACCES));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let summary = stderr(&o);
+    assert!(summary.contains("seccomp"), "{summary}");
+    assert!(summary.contains("timeline only"), "{summary}");
+    let r = report(&dir);
+    let notes = &r.benchmarks[0].notes;
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.code == "sampler_fallback" && n.message.contains("seccomp")),
+        "{notes:?}"
+    );
+    let metrics: Vec<&str> = r.benchmarks[0]
+        .measurements
+        .iter()
+        .map(|m| m.metric.as_str())
+        .collect();
+    assert!(metrics.contains(&"cpu_utilization") && metrics.contains(&"user_time"));
+    assert!(!out(&dir).join("flamegraph.svg").exists());
+
+    // Asked for perf_event_open only, the refusal is an error that says why.
+    let (o, _dir) = profile(
+        &["--sampler", "perf-event", "--", hot.to_str().unwrap(), "10"],
+        Some(libc::EPERM),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("seccomp"), "{}", stderr(&o));
+}
+
+#[test]
+fn records_off_cpu_time_where_threads_wait() {
+    let (o, dir) = profile(&["--off-cpu", "--", "sh", "-c", "sleep 0.3"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let folded = std::fs::read_to_string(out(&dir).join("offcpu.folded")).unwrap();
+    let slept: u64 = folded
+        .lines()
+        .filter(|l| l.starts_with("sleep;[blocked]") && l.contains("nanosleep"))
+        .map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
+        .sum();
+    // 300 ms asleep, in nanoseconds, give or take scheduling.
+    assert!(
+        (250_000_000..600_000_000).contains(&slept),
+        "{slept} ns asleep: {folded}"
+    );
+}
+
+#[test]
+fn perf_record_stands_in_when_asked() {
+    let hot = hot();
+    let (o, dir) = profile(
+        &[
+            "--sampler",
+            "perf-record",
+            "--",
+            hot.to_str().unwrap(),
+            "300",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("perf record"), "{}", stderr(&o));
+    assert_three_to_one(&out(&dir).join("stacks.folded"));
+    let r = report(&dir);
+    assert!(
+        r.benchmarks[0]
+            .notes
+            .iter()
+            .any(|n| n.code == "sampler" && n.message.starts_with("perf record"))
+    );
+
+    // The command's status passes through perf too.
+    let (o, _dir) = profile(
+        &["--sampler", "perf-record", "--", "sh", "-c", "exit 5"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+}
