@@ -88,54 +88,18 @@ pub fn workload_built(name: &str, variant: &str, flags: &[&str]) -> PathBuf {
     out
 }
 
+#[path = "../../crates/perfhub-probe/tests/support/seccomp.rs"]
+mod seccomp;
+
 /// Makes `cmd`'s process (and everything it starts) run under a seccomp
 /// filter that fails `perf_event_open` with `errno`, as a container's
 /// default seccomp profile does: a real refusal by the kernel, for tests of
 /// what perfhub does when it cannot sample.
 pub fn refuse_perf_event_open(cmd: &mut Command, errno: i32) {
     use std::os::unix::process::CommandExt;
-    // SAFETY: the closure runs between fork and exec and only makes two
-    // prctl calls on data prepared on its stack: no allocation, no locks.
+    // SAFETY: the installer runs between fork and exec, allocates nothing
+    // and makes only prctl calls.
     unsafe {
-        cmd.pre_exec(move || install_seccomp_refusal(errno));
+        cmd.pre_exec(move || seccomp::install_perf_event_open_refusal(errno));
     }
-}
-
-fn install_seccomp_refusal(errno: i32) -> std::io::Result<()> {
-    // linux/audit.h, linux/seccomp.h, linux/filter.h; x86_64 only.
-    const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
-    const NR_PERF_EVENT_OPEN: u32 = 298;
-    const RET_ALLOW: u32 = 0x7fff_0000;
-    const RET_ERRNO: u32 = 0x0005_0000;
-    const LD_W_ABS: u16 = 0x20;
-    const JEQ_K: u16 = 0x15;
-    const RET_K: u16 = 0x06;
-    let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
-    let filter = [
-        // seccomp_data.arch is at offset 4, .nr at 0.
-        op(LD_W_ABS, 0, 0, 4),
-        op(JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
-        op(RET_K, 0, 0, RET_ALLOW),
-        op(LD_W_ABS, 0, 0, 0),
-        op(JEQ_K, 0, 1, NR_PERF_EVENT_OPEN),
-        op(RET_K, 0, 0, RET_ERRNO | (errno as u32 & 0xffff)),
-        op(RET_K, 0, 0, RET_ALLOW),
-    ];
-    let program = libc::sock_fprog {
-        len: filter.len() as u16,
-        filter: filter.as_ptr() as *mut libc::sock_filter,
-    };
-    // SAFETY: plain prctl calls; `program` outlives them.
-    unsafe {
-        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
-            || libc::prctl(
-                libc::PR_SET_SECCOMP,
-                libc::SECCOMP_MODE_FILTER,
-                &program as *const libc::sock_fprog,
-            ) != 0
-        {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
 }

@@ -402,7 +402,7 @@ mod tests {
     fn missing_events_say_not_supported_here_and_mention_virtual_machines() {
         for errno in [libc::ENOENT, libc::EOPNOTSUPP] {
             let m = diagnose(errno, &user(Some(2)));
-            // perfhub-run writes "hardware counters (...) {reason}".
+            // Also read as "hardware counters (...) are unavailable: {reason}".
             assert!(m.starts_with("not supported here"), "{m}");
             assert!(m.contains("virtual machine"), "{m}");
             assert!(m.contains("-cpu host"), "{m}");

@@ -275,7 +275,7 @@ fn run_notes(raw: &RawResults) -> Vec<Note> {
         notes.push(Note::info(
             "hardware_counters_unsupported",
             format!(
-                "hardware counters ({}) {}; they are left out of this report",
+                "hardware counters ({}) are unavailable: {}; they are left out of this report",
                 names.join(", "),
                 first.reason
             ),

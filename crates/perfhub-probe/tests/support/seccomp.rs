@@ -1,8 +1,8 @@
 //! A seccomp filter that makes `perf_event_open` fail, to simulate a
 //! machine that refuses it (a container's seccomp profile) in tests.
 //!
-//! [`install_perf_event_open_refusal`] is self-contained (it needs only the
-//! `libc` crate) so that other test suites can copy it as is.
+//! [`install_perf_event_open_refusal`] needs only the `libc` crate; the
+//! end-to-end tests of the `perfhub` binary include this file too.
 
 /// Installs, in the calling process, a seccomp filter under which every
 /// `perf_event_open` fails with `errno` and every other system call is
