@@ -15,15 +15,20 @@ alternately in the same session:
    walk them; without, perfhub unwinds with DWARF (`--call-graph dwarf`) and
    perf record with `--call-graph dwarf`, and, for contrast, perf record -g.
 3. Symbolization. `perfhub profile -F 4999` of a release build of perfhub
-   itself benchmarking `true` 4000 times: over 10,000 samples spread over a
-   20 MB Rust binary with debug line tables, libc and the loader; the time
-   perfhub reports for symbolizing them.
+   itself drawing a flame graph of 300,000 random stacks: over 10,000
+   samples spread over hundreds of functions of a 30 MB Rust binary with
+   debug info; the time perfhub reports for symbolizing them. By default the
+   profiled binary is the release build (`debug = "line-tables-only"`);
+   `--profiled-binary` names another, such as a build with full debug info
+   (CARGO_PROFILE_RELEASE_DEBUG=full).
 
-Usage: scripts/compare-perf-record.py [--reps N]   (needs perf from Debian's
-linux-perf, rustc, and a release build of perfhub, which it makes)
+Usage: scripts/compare-perf-record.py [--reps N] [--profiled-binary PATH]
+(needs perf from Debian's linux-perf, rustc, and a release build of perfhub,
+which it makes)
 """
 import argparse
 import os
+import random
 import re
 import shutil
 import statistics
@@ -105,6 +110,7 @@ def perf_shares(binary, tmp, call_graph):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--profiled-binary", help="the perfhub binary profiled in the symbolization test")
     args = ap.parse_args()
     if shutil.which("perf") is None:
         raise SystemExit("perf is not installed (Debian: apt-get install linux-perf)")
@@ -130,6 +136,12 @@ def main():
             "perf record -F 999 -g": lambda: timed(["perf", "record", "-q", "-F", "999", "-g",
                                                     "-o", data, "--", fp, UNITS]),
             "perf record -g, then perf script": perf_record_and_script,
+            "bare, no frame pointers": lambda: timed([nofp, UNITS]),
+            "perfhub profile -F 999 --call-graph dwarf (no frame pointers)": lambda: timed(
+                [perfhub, "profile", "-F", "999", "--call-graph", "dwarf", "-o", out, "--", nofp, UNITS]),
+            "perf record -F 999 --call-graph dwarf (no frame pointers)": lambda: timed(
+                ["perf", "record", "-q", "-F", "999", "--call-graph", "dwarf", "-o", data, "--", nofp,
+                 UNITS]),
         }
         times = {k: [] for k in cases}
         for rep in range(args.reps):
@@ -137,12 +149,14 @@ def main():
             for k in order:
                 times[k].append(cases[k]())
         bare = statistics.median(times["bare"])
+        bare_nofp = statistics.median(times["bare, no frame pointers"])
         print(f"Overhead: {args.reps} repetitions, alternating order; medians of whole-process wall time.\n")
         print("| run | wall time | overhead over bare |")
         print("|---|---:|---:|")
         for k, v in times.items():
             m = statistics.median(v)
-            print(f"| {k} | {m * 1e3:.1f} ms | {(m / bare - 1) * 100:+.1f}% |")
+            base = bare_nofp if "no frame pointers" in k else bare
+            print(f"| {k} | {m * 1e3:.1f} ms | {(m / base - 1) * 100:+.1f}% |")
 
         print("\nShares of hot_three_shares among the hot functions' samples (truth 75%), "
               f"median of {args.reps}:\n")
@@ -160,21 +174,42 @@ def main():
             n = lambda xs: int(statistics.median(x[1] for x in xs))
             print(f"| {label} | {s(ph):.1f}% | {s(pf):.1f}% | {n(ph)} / {n(pf)} |")
 
-        print("\nSymbolization of a large profile (perfhub profile -F 4999 of `perfhub run` "
-              f"benchmarking `true`), {args.reps} repetitions:\n")
-        sym, samples = [], []
+        profiled = args.profiled_binary or perfhub
+        big = os.path.join(tmp, "big.folded")
+        write_random_stacks(big, 300_000)
+        print(f"\nSymbolization of a large profile (perfhub profile -F 4999 of `{os.path.basename(profiled)} "
+              f"flamegraph` on 300,000 stacks, {os.path.getsize(profiled) / 1e6:.0f} MB binary), "
+              f"{args.reps} repetitions:\n")
+        sym, after, samples, own = [], [], [], []
         for _ in range(args.reps):
-            r = subprocess.run([perfhub, "profile", "-F", "4999", "-o", out, "--", perfhub, "run",
-                                "--runs", "4000", "--warmup", "0", "--no-progress",
-                                "--export-json", os.path.join(tmp, "r.json"), "--", "/usr/bin/true"],
+            r = subprocess.run([perfhub, "profile", "-F", "4999", "-o", out, "--", profiled,
+                                "flamegraph", big, "-o", os.path.join(tmp, "big.svg")],
                                check=True, capture_output=True, text=True, cwd=tmp)
-            m = re.search(r"samples\s+(\d+).*symbolized in ([\d.]+) (ms|s)", r.stderr)
+            m = re.search(r"samples\s+(\d+).*symbolized in ([\d.]+) (µs|ms|s) \(([\d.]+) (µs|ms|s) after",
+                          r.stderr)
+            scale = {"µs": 1e-6, "ms": 1e-3, "s": 1}
             samples.append(int(m.group(1)))
-            sym.append(float(m.group(2)) / (1000 if m.group(3) == "ms" else 1))
-        print("| samples (median) | symbolization time (median) | range |")
-        print("|---:|---:|---:|")
-        print(f"| {int(statistics.median(samples))} | {statistics.median(sym) * 1e3:.0f} ms "
-              f"| {min(sym) * 1e3:.0f} to {max(sym) * 1e3:.0f} ms |")
+            sym.append(float(m.group(2)) * scale[m.group(3)])
+            after.append(float(m.group(4)) * scale[m.group(5)])
+            frames = set()
+            for line in open(os.path.join(out, "stacks.folded")):
+                stack, _ = line.rstrip("\n").rsplit(" ", 1)
+                frames.update(stack.split(";"))
+            own.append(len(frames))
+        print("| samples | distinct frames | symbolization time, in all | of which after the command ended |")
+        print("|---:|---:|---:|---:|")
+        print(f"| {int(statistics.median(samples))} | {int(statistics.median(own))} "
+              f"| {statistics.median(sym) * 1e3:.0f} ms ({min(sym) * 1e3:.0f} to {max(sym) * 1e3:.0f}) "
+              f"| {statistics.median(after) * 1e3:.1f} ms |")
+
+
+def write_random_stacks(path, n):
+    rng = random.Random(42)
+    names = [f"module_{i // 50}::function_{i}" for i in range(5000)]
+    with open(path, "w") as f:
+        for _ in range(n):
+            depth = rng.randint(3, 40)
+            f.write(";".join(rng.choice(names) for _ in range(depth)) + f" {rng.randint(1, 1000)}\n")
 
 
 if __name__ == "__main__":

@@ -15,23 +15,19 @@
 
 use std::collections::HashMap;
 
-use blazesym::symbolize::Symbolizer;
-
 use perfhub_flame::{StackProfile, WeightUnit};
 
 use super::record::{Raw, Switch, SwitchKind};
-use super::symbolize::symbolize_weighted;
+use super::symbolize::Namer;
 
 /// The off-CPU profile of `raw`, in nanoseconds per call stack.
-pub(crate) fn profile(symbolizer: &Symbolizer, raw: &Raw) -> StackProfile {
+pub(crate) fn profile(namer: &mut Namer, raw: &Raw) -> StackProfile {
     let (blocked, preempted) = intervals(&raw.switches);
     // Each stack starts with the command name; the kind of wait goes right
     // after it.
     let mut out = StackProfile::new(WeightUnit::Nanoseconds);
     for (kind, chains) in [("[blocked]", &blocked), ("[preempted]", &preempted)] {
-        for (stack, weight) in
-            symbolize_weighted(symbolizer, raw, chains, WeightUnit::Nanoseconds).stacks
-        {
+        for (stack, weight) in namer.stacks(raw, chains, WeightUnit::Nanoseconds).stacks {
             let mut it = stack.into_iter();
             let mut frames: Vec<String> = it.next().into_iter().collect();
             frames.push(kind.to_string());

@@ -7,6 +7,7 @@
 //! a sample never waits for a mapping that sits in a buffer read later in
 //! the same round.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::PathBuf;
@@ -18,7 +19,7 @@ use std::time::Duration;
 use perf_event::events::Software;
 use perf_event::{Builder, Counter, SampleFlag, Sampler};
 
-use super::symbolize::{Loader, Named, SymbolizerThread, symbolize_here};
+use super::symbolize::{Loader, Named, SymbolizerThread, locate, lookup_address, symbolize_here};
 use super::unwind::{DwarfUnwinder, REGS_MASK, UserRegs, user_regs};
 use super::{CallGraph, CommandProfileConfig, Mapping};
 
@@ -298,7 +299,10 @@ impl Recording {
         let raw = self
             .drain
             .take()
-            .and_then(|d| d.join().ok())
+            .and_then(|d| {
+                d.thread().unpark();
+                d.join().ok()
+            })
             .unwrap_or_default();
         match self.symbolizer.take() {
             Some(s) => s.finish(raw, off_cpu),
@@ -311,6 +315,7 @@ impl Drop for Recording {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(d) = self.drain.take() {
+            d.thread().unpark();
             let _ = d.join();
         }
     }
@@ -370,6 +375,10 @@ struct Drain {
     pending: Vec<Pending>,
     loader: Loader,
     loading: HashSet<PathBuf>,
+    /// Chains first seen this round, whose addresses are named next.
+    new_chains: Vec<(u32, Vec<u64>)>,
+    /// Addresses sent for naming already.
+    sent: HashSet<(PathBuf, u64)>,
 }
 
 impl Drain {
@@ -380,6 +389,8 @@ impl Drain {
             pending: Vec::new(),
             loader,
             loading: HashSet::new(),
+            new_chains: Vec::new(),
+            sent: HashSet::new(),
         }
     }
 
@@ -408,7 +419,9 @@ impl Drain {
             if stopping {
                 return self.raw;
             }
-            std::thread::sleep(Duration::from_millis(10));
+            // Woken early by `Recording::finish`, so that the last round
+            // starts as soon as the command has ended.
+            std::thread::park_timeout(Duration::from_millis(10));
         }
     }
 
@@ -476,7 +489,7 @@ impl Drain {
                     match sample.callchain().and_then(crate::cpu::user_chain) {
                         Some(chain) => {
                             self.raw.samples += 1;
-                            *self.raw.chains.entry((pid, chain)).or_insert(0) += 1;
+                            self.add_chain(pid, chain);
                         }
                         None => self.raw.unwind_failures += 1,
                     }
@@ -532,14 +545,42 @@ impl Drain {
         }
     }
 
+    fn add_chain(&mut self, pid: u32, chain: Vec<u64>) {
+        match self.raw.chains.entry((pid, chain)) {
+            Entry::Occupied(mut e) => *e.get_mut() += 1,
+            Entry::Vacant(e) => {
+                self.new_chains.push(e.key().clone());
+                e.insert(1);
+            }
+        }
+    }
+
     fn end_round(&mut self) {
-        let Some(unwinder) = &mut self.unwinder else {
-            return;
-        };
-        for p in self.pending.drain(..) {
-            let chain = unwinder.unwind(p.pid, p.regs, &p.stack);
-            self.raw.samples += 1;
-            *self.raw.chains.entry((p.pid, chain)).or_insert(0) += 1;
+        if let Some(unwinder) = &mut self.unwinder {
+            let pending = std::mem::take(&mut self.pending);
+            let chains: Vec<_> = pending
+                .into_iter()
+                .map(|p| (p.pid, unwinder.unwind(p.pid, p.regs, &p.stack)))
+                .collect();
+            for (pid, chain) in chains {
+                self.raw.samples += 1;
+                self.add_chain(pid, chain);
+            }
+        }
+        // The symbolizer names the round's new addresses while the command
+        // runs on, so little is left to name when it ends.
+        let mut batches: HashMap<PathBuf, Vec<u64>> = HashMap::new();
+        for (pid, chain) in self.new_chains.drain(..) {
+            for (i, &addr) in chain.iter().enumerate() {
+                if let Some(key) = locate(&self.raw.maps, pid, lookup_address(i, addr))
+                    && self.sent.insert(key.clone())
+                {
+                    batches.entry(key.0).or_default().push(key.1);
+                }
+            }
+        }
+        for (path, offsets) in batches {
+            self.loader.name(path, offsets);
         }
     }
 }

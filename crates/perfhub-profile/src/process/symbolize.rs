@@ -27,6 +27,8 @@ use super::record::Raw;
 enum Job {
     /// Load this file's symbols now; the offset is one of its code.
     Load(PathBuf, u64),
+    /// Name these offsets of this file now.
+    Name(PathBuf, Vec<u64>),
     /// Name everything, with an off-CPU profile or not.
     Finish(Box<Raw>, bool),
 }
@@ -55,6 +57,11 @@ impl Loader {
     pub fn load(&self, path: PathBuf, offset: u64) {
         // A closed channel means the profile is over: nothing to load.
         let _ = self.tx.send(Job::Load(path, offset));
+    }
+
+    /// Asks for these offsets of `path` to be named now.
+    pub fn name(&self, path: PathBuf, offsets: Vec<u64>) {
+        let _ = self.tx.send(Job::Name(path, offsets));
     }
 }
 
@@ -98,91 +105,103 @@ impl SymbolizerThread {
 
 /// Names `raw` on this thread, without anything loaded beforehand.
 pub(crate) fn symbolize_here(raw: Raw, off_cpu: bool, started: Instant) -> Named {
-    let symbolizer = Symbolizer::new();
-    let stacks = symbolize_weighted(&symbolizer, &raw, &raw.chains, WeightUnit::Samples);
-    let off_cpu = off_cpu.then(|| super::offcpu::profile(&symbolizer, &raw));
+    finish(&mut Namer::new(), raw, off_cpu, started, Duration::ZERO)
+}
+
+fn finish(namer: &mut Namer, raw: Raw, off_cpu: bool, started: Instant, before: Duration) -> Named {
+    let stacks = namer.stacks(&raw, &raw.chains, WeightUnit::Samples);
+    let off_cpu = off_cpu.then(|| super::offcpu::profile(namer, &raw));
+    let after = started.elapsed();
     Named {
         raw,
         stacks,
         off_cpu,
-        total: started.elapsed(),
-        after: started.elapsed(),
+        total: before + after,
+        after,
     }
 }
 
 fn serve(rx: &Receiver<Job>) -> Option<Named> {
-    let symbolizer = Symbolizer::new();
+    let mut namer = Namer::new();
     let mut loaded = HashSet::new();
     let mut total = Duration::ZERO;
     while let Ok(job) = rx.recv() {
+        let started = Instant::now();
         match job {
             Job::Load(path, offset) => {
-                if loaded.insert(path.clone()) && path.is_file() {
-                    let started = Instant::now();
-                    // The result is not needed: the symbolizer keeps the
+                if loaded.insert(path.clone()) {
+                    // The name is not needed yet: the symbolizer keeps the
                     // parsed file for the real lookups.
-                    let _ = symbolizer
-                        .symbolize(&Source::Elf(Elf::new(&path)), Input::FileOffset(&[offset]));
-                    total += started.elapsed();
+                    namer.name(&path, &[offset]);
                 }
             }
+            Job::Name(path, offsets) => namer.name(&path, &offsets),
             Job::Finish(raw, with_off_cpu) => {
-                let started = Instant::now();
-                let stacks =
-                    symbolize_weighted(&symbolizer, &raw, &raw.chains, WeightUnit::Samples);
-                let off_cpu = with_off_cpu.then(|| super::offcpu::profile(&symbolizer, &raw));
-                let after = started.elapsed();
-                return Some(Named {
-                    raw: *raw,
-                    stacks,
-                    off_cpu,
-                    total: total + after,
-                    after,
-                });
+                return Some(finish(&mut namer, *raw, with_off_cpu, started, total));
             }
         }
+        total += started.elapsed();
     }
     None
 }
 
-/// Names every address of `chains` (per pid, leaf first, with weights in
-/// `unit`) with `raw`'s mappings and command names, one blazesym call per
-/// file.
-pub(crate) fn symbolize_weighted(
-    symbolizer: &Symbolizer,
-    raw: &Raw,
-    chains: &HashMap<(u32, Vec<u64>), u64>,
-    unit: WeightUnit,
-) -> StackProfile {
-    let mut cache: HashMap<(PathBuf, u64), Vec<String>> = HashMap::new();
-    // Resolve each file's offsets in one call: blazesym parses a file once.
-    let mut wanted: HashMap<PathBuf, Vec<u64>> = HashMap::new();
-    let locate = |pid: u32, addr: u64| -> Option<(PathBuf, u64)> {
-        // The latest mapping covering the address wins.
-        raw.maps
-            .get(&pid)?
-            .iter()
-            .rev()
-            .find(|m| (m.start..m.end).contains(&addr))
-            .map(|m| (m.path.clone(), addr - m.start + m.pgoff))
-    };
-    for (pid, chain) in chains.keys() {
-        for (i, &addr) in chain.iter().enumerate() {
-            let a = if i == 0 { addr } else { addr.saturating_sub(1) };
-            if let Some((path, off)) = locate(*pid, a) {
-                wanted.entry(path).or_default().push(off);
-            }
+/// The file and file offset that `addr` of `pid` falls in; the latest
+/// mapping covering it wins.
+pub(crate) fn locate(
+    maps: &HashMap<u32, Vec<super::Mapping>>,
+    pid: u32,
+    addr: u64,
+) -> Option<(PathBuf, u64)> {
+    maps.get(&pid)?
+        .iter()
+        .rev()
+        .find(|m| (m.start..m.end).contains(&addr))
+        .map(|m| (m.path.clone(), addr - m.start + m.pgoff))
+}
+
+/// The address to name for the `i`th entry of a leaf-first chain: a return
+/// address points after its call, so the call itself is one byte before.
+pub(crate) fn lookup_address(i: usize, addr: u64) -> u64 {
+    if i == 0 { addr } else { addr.saturating_sub(1) }
+}
+
+/// Names file offsets, remembering every name it found.
+pub(crate) struct Namer {
+    symbolizer: Symbolizer,
+    names: HashMap<(PathBuf, u64), Vec<String>>,
+}
+
+impl Namer {
+    pub fn new() -> Namer {
+        Namer {
+            symbolizer: Symbolizer::new(),
+            names: HashMap::new(),
         }
     }
-    for (path, mut offsets) in wanted {
+
+    /// Names the offsets of `path` not named yet, in one blazesym call:
+    /// blazesym parses a file once.
+    pub fn name(&mut self, path: &std::path::Path, offsets: &[u64]) {
+        let mut offsets: Vec<u64> = offsets
+            .iter()
+            .copied()
+            .filter(|off| !self.names.contains_key(&(path.to_path_buf(), *off)))
+            .collect();
+        if offsets.is_empty() {
+            return;
+        }
         offsets.sort_unstable();
         offsets.dedup();
         let module = path
             .file_name()
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_default();
+        let unknown = |off: &u64| vec![format!("{module}+{off:#x}")];
         let names: Vec<Vec<String>> = if path.is_file() {
-            match symbolizer.symbolize(&Source::Elf(Elf::new(&path)), Input::FileOffset(&offsets)) {
+            match self
+                .symbolizer
+                .symbolize(&Source::Elf(Elf::new(path)), Input::FileOffset(&offsets))
+            {
                 Ok(results) => results
                     .into_iter()
                     .zip(&offsets)
@@ -192,43 +211,56 @@ pub(crate) fn symbolize_weighted(
                             frames.extend(sym.inlined.iter().map(|f| f.name.to_string()));
                             frames
                         }
-                        Symbolized::Unknown(_) => vec![format!("{module}+{off:#x}")],
+                        Symbolized::Unknown(_) => unknown(off),
                     })
                     .collect(),
-                Err(_) => offsets
-                    .iter()
-                    .map(|off| vec![format!("{module}+{off:#x}")])
-                    .collect(),
+                Err(_) => offsets.iter().map(unknown).collect(),
             }
         } else {
-            offsets
-                .iter()
-                .map(|off| vec![format!("{module}+{off:#x}")])
-                .collect()
+            offsets.iter().map(unknown).collect()
         };
         for (off, frames) in offsets.iter().zip(names) {
-            cache.insert((path.clone(), *off), frames);
+            self.names.insert((path.to_path_buf(), *off), frames);
         }
     }
-    let mut stacks = StackProfile::new(unit);
-    for ((pid, chain), count) in chains {
-        let mut frames = vec![
-            raw.comms
-                .get(pid)
-                .cloned()
-                .unwrap_or_else(|| format!("pid {pid}")),
-        ];
-        for (i, &addr) in chain.iter().enumerate().rev() {
-            let a = if i == 0 { addr } else { addr.saturating_sub(1) };
-            match locate(*pid, a) {
-                Some(key) => match cache.get(&key) {
-                    Some(names) => frames.extend(names.iter().cloned()),
-                    None => frames.push(format!("{:#x}", addr)),
-                },
-                None => frames.push(format!("{addr:#x}")),
+
+    /// Names every address of `chains` (per pid, leaf first, with weights
+    /// in `unit`) with `raw`'s mappings and command names.
+    pub fn stacks(
+        &mut self,
+        raw: &Raw,
+        chains: &HashMap<(u32, Vec<u64>), u64>,
+        unit: WeightUnit,
+    ) -> StackProfile {
+        let mut wanted: HashMap<PathBuf, Vec<u64>> = HashMap::new();
+        for (pid, chain) in chains.keys() {
+            for (i, &addr) in chain.iter().enumerate() {
+                if let Some((path, off)) = locate(&raw.maps, *pid, lookup_address(i, addr)) {
+                    wanted.entry(path).or_default().push(off);
+                }
             }
         }
-        stacks.add(frames, *count);
+        for (path, offsets) in wanted {
+            self.name(&path, &offsets);
+        }
+        let mut stacks = StackProfile::new(unit);
+        for ((pid, chain), count) in chains {
+            let mut frames = vec![
+                raw.comms
+                    .get(pid)
+                    .cloned()
+                    .unwrap_or_else(|| format!("pid {pid}")),
+            ];
+            for (i, &addr) in chain.iter().enumerate().rev() {
+                match locate(&raw.maps, *pid, lookup_address(i, addr))
+                    .and_then(|key| self.names.get(&key))
+                {
+                    Some(names) => frames.extend(names.iter().cloned()),
+                    None => frames.push(format!("{addr:#x}")),
+                }
+            }
+            stacks.add(frames, *count);
+        }
+        stacks
     }
-    stacks
 }
