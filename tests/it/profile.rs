@@ -100,6 +100,13 @@ fn names_the_hot_functions_and_writes_every_output() {
         assert!(out(&dir).join(file).is_file(), "{file} missing");
     }
     assert_three_to_one(&out(&dir).join("stacks.folded"));
+    // Sampling starts at the command's exec: nothing of perfhub's own.
+    let folded = std::fs::read_to_string(out(&dir).join("stacks.folded")).unwrap();
+    assert!(
+        folded.lines().all(|l| l.starts_with("hot-fp;")),
+        "{}",
+        &folded[..folded.len().min(2000)]
+    );
     let svg = std::fs::read_to_string(out(&dir).join("flamegraph.svg")).unwrap();
     assert!(svg.contains("hot_three_shares"));
     let r = report(&dir);
