@@ -279,20 +279,26 @@ fn open(path: &Path, write: bool) -> Result<File, SpawnError> {
     })
 }
 
-fn input(i: &Input) -> Result<Stdio, SpawnError> {
-    Ok(match i {
-        Input::Null => Stdio::null(),
-        Input::Inherit => Stdio::inherit(),
-        Input::File(p) => open(p, false)?.into(),
-    })
+impl Input {
+    /// The child's standard input; a file is opened afresh.
+    pub fn stdio(&self) -> Result<Stdio, SpawnError> {
+        Ok(match self {
+            Input::Null => Stdio::null(),
+            Input::Inherit => Stdio::inherit(),
+            Input::File(p) => open(p, false)?.into(),
+        })
+    }
 }
 
-fn output(o: &Output) -> Result<Stdio, SpawnError> {
-    Ok(match o {
-        Output::Null => Stdio::null(),
-        Output::Inherit => Stdio::inherit(),
-        Output::File(p) => open(p, true)?.into(),
-    })
+impl Output {
+    /// The child's standard output or error; a file is truncated.
+    pub fn stdio(&self) -> Result<Stdio, SpawnError> {
+        Ok(match self {
+            Output::Null => Stdio::null(),
+            Output::Inherit => Stdio::inherit(),
+            Output::File(p) => open(p, true)?.into(),
+        })
+    }
 }
 
 impl PreparedCommand {
@@ -330,9 +336,9 @@ impl PreparedCommand {
         let mut cmd = Command::new(&self.path);
         cmd.arg0(&self.spec.program)
             .args(&self.spec.args)
-            .stdin(input(&self.spec.stdin)?)
-            .stdout(output(&self.spec.stdout)?)
-            .stderr(output(&self.spec.stderr)?);
+            .stdin(self.spec.stdin.stdio()?)
+            .stdout(self.spec.stdout.stdio()?)
+            .stderr(self.spec.stderr.stdio()?);
         if let Some(dir) = &self.spec.cwd {
             cmd.current_dir(dir);
         }

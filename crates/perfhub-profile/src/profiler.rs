@@ -160,7 +160,33 @@ pub enum WriteError {
     },
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+/// Wall time, and user and system CPU time where known, as measurements.
+pub(crate) fn times(
+    wall: std::time::Duration,
+    cpu: Option<(std::time::Duration, std::time::Duration)>,
+) -> Vec<Measurement> {
+    let mut m = vec![Measurement::from_value(
+        metric::WALL_TIME,
+        Unit::Seconds,
+        wall.as_secs_f64(),
+    )];
+    if let Some((user, system)) = cpu {
+        m.push(Measurement::from_value(
+            metric::USER_TIME,
+            Unit::Seconds,
+            user.as_secs_f64(),
+        ));
+        m.push(Measurement::from_value(
+            metric::SYSTEM_TIME,
+            Unit::Seconds,
+            system.as_secs_f64(),
+        ));
+    }
+    m
+}
+
+/// Writes `bytes` to `path` atomically.
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     perfhub_probe::fs::write_atomic(path, bytes).map_err(|source| WriteError::Io {
         path: path.to_path_buf(),
         source,
@@ -227,21 +253,7 @@ impl Profile {
         let mut report = Report::new(ReportKind::Profile, created);
         let mut b = Benchmark::new(self.name.clone(), metric::WALL_TIME);
         let m = &mut b.measurements;
-        m.push(Measurement::from_value(
-            metric::WALL_TIME,
-            Unit::Seconds,
-            self.wall.as_secs_f64(),
-        ));
-        m.push(Measurement::from_value(
-            metric::USER_TIME,
-            Unit::Seconds,
-            self.user.as_secs_f64(),
-        ));
-        m.push(Measurement::from_value(
-            metric::SYSTEM_TIME,
-            Unit::Seconds,
-            self.system.as_secs_f64(),
-        ));
+        m.extend(times(self.wall, Some((self.user, self.system))));
         if let Some(cpu) = &self.cpu {
             m.push(Measurement::from_value(
                 "cpu_samples",

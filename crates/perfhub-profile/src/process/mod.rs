@@ -40,6 +40,7 @@ use perfhub_probe::spawn::{CommandSpec, Exit, PreparedCommand, ProcessRun, Spawn
 use perfhub_probe::timeline::{self, Timeline, TimelineConfig, TimelineError, TimelinePoint};
 
 use crate::WriteError;
+use crate::profiler::write_file;
 
 /// A file mapped into a process, as a `mmap2` record or `/proc/<pid>/maps`
 /// tells it.
@@ -263,13 +264,7 @@ pub fn profile_command(
                     &recording,
                     "inherited by every process the command starts, enabled at exec",
                 );
-                let mut timeline = None;
-                let started = Instant::now();
-                let run = command.run_observed(&mut CounterPlan::none(), |pid| {
-                    timeline = Timeline::start(pid, config.timeline).ok();
-                });
-                let wall = started.elapsed();
-                let points = timeline.map(Timeline::finish).unwrap_or_default();
+                let (run, wall, points) = run_with_timeline(&command, config.timeline);
                 let run = run?;
                 return Ok(from_recording(
                     name,
@@ -340,11 +335,10 @@ pub fn profile_command(
                             stage: "record", ..
                         },
                     ) if config.sampler == SamplerChoice::Auto => {
-                        let why = format!("perf record could not stand in: {e}");
-                        fallback_reason = Some(match fallback_reason {
-                            Some(before) => format!("{before}; {why}"),
-                            None => why,
-                        });
+                        add_reason(
+                            &mut fallback_reason,
+                            format!("perf record could not stand in: {e}"),
+                        );
                     }
                     // Anything later (the command ran, its samples were
                     // lost): running it again would run it twice.
@@ -357,40 +351,49 @@ pub fn profile_command(
                 ));
             }
             None => {
-                let why = "perf is not installed, so `perf record` could not stand in";
-                fallback_reason = Some(match fallback_reason {
-                    Some(before) => format!("{before}; {why}"),
-                    None => why.to_string(),
-                });
+                add_reason(
+                    &mut fallback_reason,
+                    "perf is not installed, so `perf record` could not stand in".into(),
+                );
             }
         }
     }
     // The timeline alone, with the totals `perfhub run` reports.
+    let (run, wall, points) = run_with_timeline(&command, config.timeline);
+    let run = run?;
+    Ok(CommandProfile::without_samples(
+        name,
+        Some(run),
+        wall,
+        points,
+        fallback_reason,
+    ))
+}
+
+/// Runs `command` once with a timeline of its process tree.
+fn run_with_timeline(
+    command: &PreparedCommand,
+    config: TimelineConfig,
+) -> (Result<ProcessRun, SpawnError>, Duration, Vec<TimelinePoint>) {
     let mut timeline = None;
     let started = Instant::now();
     let run = command.run_observed(&mut CounterPlan::none(), |pid| {
-        timeline = Timeline::start(pid, config.timeline).ok();
+        timeline = Timeline::start(pid, config).ok();
     });
     let wall = started.elapsed();
-    let points = timeline.map(Timeline::finish).unwrap_or_default();
-    let run = run?;
-    Ok(CommandProfile {
-        name,
-        stacks: StackProfile::new(perfhub_flame::WeightUnit::Samples),
-        off_cpu: None,
-        samples: 0,
-        lost: 0,
-        unwind_failures: 0,
-        exit: Some(run.exit),
-        run: Some(run),
+    (
+        run,
         wall,
-        timeline: points,
-        sampler: SamplerUsed::TimelineOnly,
-        mechanism: "no CPU sampling: resource timeline and totals only".into(),
-        fallback_reason,
-        symbolize_time: Duration::ZERO,
-        symbolize_wait: Duration::ZERO,
-    })
+        timeline.map(Timeline::finish).unwrap_or_default(),
+    )
+}
+
+/// `reason`, after whatever was said before.
+fn add_reason(said: &mut Option<String>, reason: String) {
+    *said = Some(match said.take() {
+        Some(before) => format!("{before}; {reason}"),
+        None => reason,
+    });
 }
 
 /// Profiles the running process `pid` (all its threads, and what they start
@@ -411,13 +414,8 @@ pub fn profile_pid(
         e => e.into(),
     })?;
     let started = Instant::now();
-    let (sampler, mechanism, fallback_reason, recording) = match config.sampler {
-        SamplerChoice::TimelineOnly => (
-            SamplerUsed::TimelineOnly,
-            "no CPU sampling: resource timeline only".to_string(),
-            None,
-            None,
-        ),
+    let (mechanism, fallback_reason, recording) = match config.sampler {
+        SamplerChoice::TimelineOnly => (String::new(), None, None),
         SamplerChoice::PerfRecord => {
             return Err(CommandProfileError::PerfRecord(
                 "attaching to a pid is done with perfhub's own sampler; give --sampler auto or perf-event".into(),
@@ -426,7 +424,6 @@ pub fn profile_pid(
         SamplerChoice::Auto | SamplerChoice::PerfEvent => {
             match record::Recording::attached(pid, &config) {
                 Ok(r) => (
-                    SamplerUsed::PerfEvent,
                     describe(
                         &config,
                         &r,
@@ -436,8 +433,7 @@ pub fn profile_pid(
                     Some(r),
                 ),
                 Err(e) if config.sampler == SamplerChoice::Auto => (
-                    SamplerUsed::TimelineOnly,
-                    "no CPU sampling: resource timeline only".to_string(),
+                    String::new(),
                     Some(format!(
                         "perf_event_open refused sampling: {}",
                         perfhub_probe::counters::explain(&e)
@@ -463,23 +459,13 @@ pub fn profile_pid(
         Some(recording) => Ok(from_recording(
             name, recording, &config, None, wall, points, mechanism,
         )),
-        None => Ok(CommandProfile {
+        None => Ok(CommandProfile::without_samples(
             name,
-            stacks: StackProfile::new(perfhub_flame::WeightUnit::Samples),
-            off_cpu: None,
-            samples: 0,
-            lost: 0,
-            unwind_failures: 0,
-            run: None,
-            exit: None,
+            None,
             wall,
-            timeline: points,
-            sampler,
-            mechanism,
+            points,
             fallback_reason,
-            symbolize_time: Duration::ZERO,
-            symbolize_wait: Duration::ZERO,
-        }),
+        )),
     }
 }
 
@@ -543,14 +529,34 @@ pub const OUTPUT_FILES: [&str; 5] = [
     "report.json",
 ];
 
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
-    perfhub_probe::fs::write_atomic(path, bytes).map_err(|source| WriteError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
 impl CommandProfile {
+    /// A profile of the timeline and totals alone.
+    fn without_samples(
+        name: String,
+        run: Option<ProcessRun>,
+        wall: Duration,
+        timeline: Vec<TimelinePoint>,
+        fallback_reason: Option<String>,
+    ) -> CommandProfile {
+        CommandProfile {
+            name,
+            stacks: StackProfile::new(perfhub_flame::WeightUnit::Samples),
+            off_cpu: None,
+            samples: 0,
+            lost: 0,
+            unwind_failures: 0,
+            exit: run.as_ref().map(|r| r.exit),
+            run,
+            wall,
+            timeline,
+            sampler: SamplerUsed::TimelineOnly,
+            mechanism: "no CPU sampling: resource timeline and totals only".into(),
+            fallback_reason,
+            symbolize_time: Duration::ZERO,
+            symbolize_wait: Duration::ZERO,
+        }
+    }
+
     /// Writes everything into `dir` (created if missing): the flame graph
     /// SVG, folded stacks, pprof and speedscope profiles (where there are CPU
     /// samples), the off-CPU flame graph and folded stacks (where asked for),
@@ -605,22 +611,11 @@ impl CommandProfile {
         let mut report = Report::new(ReportKind::Profile, created);
         let mut b = Benchmark::new(self.name.clone(), metric::WALL_TIME);
         let m = &mut b.measurements;
-        m.push(Measurement::from_value(
-            metric::WALL_TIME,
-            Unit::Seconds,
-            self.wall.as_secs_f64(),
+        m.extend(crate::profiler::times(
+            self.wall,
+            self.run.as_ref().map(|r| (r.user, r.system)),
         ));
         if let Some(run) = &self.run {
-            m.push(Measurement::from_value(
-                metric::USER_TIME,
-                Unit::Seconds,
-                run.user.as_secs_f64(),
-            ));
-            m.push(Measurement::from_value(
-                metric::SYSTEM_TIME,
-                Unit::Seconds,
-                run.system.as_secs_f64(),
-            ));
             let counts = [
                 (metric::MAX_RSS, Unit::Bytes, run.max_rss_bytes),
                 (

@@ -59,7 +59,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use perfhub_flame::{StackProfile, WeightUnit};
-use perfhub_probe::spawn::{self, CommandSpec, Exit, Input, Output, PreparedCommand, SpawnError};
+use perfhub_probe::spawn::{self, CommandSpec, Exit, Output, PreparedCommand, SpawnError};
 
 /// The fields `perf script` prints, which [`parse_script`] reads.
 const SCRIPT_FIELDS: &str = "comm,pid,tid,time,ip,sym,dso";
@@ -234,8 +234,8 @@ pub(crate) fn record(
         .arg(core_limit_blocks(core_limit()?.rlim_cur))
         .arg(&program)
         .args(&spec.args)
-        .stdin(input(&spec.stdin)?)
-        .stdout(output(&spec.stdout)?)
+        .stdin(spec.stdin.stdio()?)
+        .stdout(spec.stdout.stdio()?)
         .stderr(File::create(&record_log)?);
     if let Some(cwd) = &spec.cwd {
         cmd.current_dir(cwd);
@@ -334,43 +334,17 @@ fn core_limit_blocks(bytes: libc::rlim_t) -> String {
     }
 }
 
-/// The command's standard input, as `perfhub run` opens it.
-fn input(i: &Input) -> Result<Stdio, SpawnError> {
-    Ok(match i {
-        Input::Null => Stdio::null(),
-        Input::Inherit => Stdio::inherit(),
-        Input::File(p) => open(p, false)?.into(),
-    })
-}
-
-/// The command's standard output, as `perfhub run` opens it.
-fn output(o: &Output) -> Result<Stdio, SpawnError> {
-    Ok(match o {
-        Output::Null => Stdio::null(),
-        Output::Inherit => Stdio::inherit(),
-        Output::File(p) => open(p, true)?.into(),
-    })
-}
-
-/// Opens a redirection file: truncated for writing, or for reading.
-fn open(path: &Path, write: bool) -> Result<File, SpawnError> {
-    let r = if write {
-        File::create(path)
-    } else {
-        File::open(path)
-    };
-    r.map_err(|source| SpawnError::Stdio {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
 /// A descriptor (3 or above, close-on-exec) for the command's standard error.
 fn stderr_fd(o: &Output) -> Result<OwnedFd, PerfRecordError> {
     let fd: OwnedFd = match o {
         Output::Null => File::options().write(true).open("/dev/null")?.into(),
         Output::Inherit => io::stderr().as_fd().try_clone_to_owned()?,
-        Output::File(p) => open(p, true)?.into(),
+        Output::File(p) => File::create(p)
+            .map_err(|source| SpawnError::Stdio {
+                path: p.clone(),
+                source,
+            })?
+            .into(),
     };
     if fd.as_raw_fd() >= 3 {
         return Ok(fd);
