@@ -1,0 +1,11 @@
+//! HTTP load tests toward latency budgets.
+//!
+//! - [`request`]: what to send and what to check in each response;
+//! - [`engine`]: the closed (connections, as fast as answers come) and open
+//!   (a target arrival rate, latency from each request's intended send time)
+//!   models, with histograms per worker merged at the end;
+//! - [`serve`]: a target server with a configurable latency distribution,
+//!   error rate and stalls, so tests and demos need no outside service.
+#![deny(missing_docs)]
+
+pub mod request;
