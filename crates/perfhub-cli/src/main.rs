@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd_flame;
+mod cmd_load;
 mod cmd_profile;
 mod cmd_run;
 mod exit_codes;
@@ -30,6 +31,8 @@ enum Command {
     Run(Box<cmd_run::RunArgs>),
     /// Profile a command or a running process: flame graph, resource timeline, report.
     Profile(Box<cmd_profile::ProfileArgs>),
+    /// Load-test an HTTP service toward latency budgets (open or closed model).
+    Load(Box<cmd_load::LoadArgs>),
     /// Draw a flame graph (SVG) of folded stacks or a pprof profile.
     Flamegraph(cmd_flame::FlamegraphArgs),
     /// Draw a differential flame graph (SVG) between two profiles.
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => cmd_run::run(*args),
         Command::Profile(args) => cmd_profile::profile(*args),
+        Command::Load(args) => cmd_load::load(*args),
         Command::Flamegraph(args) => cmd_flame::flamegraph(args),
         Command::Diff(args) => cmd_flame::diff(args),
     };

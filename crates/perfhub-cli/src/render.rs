@@ -222,6 +222,10 @@ pub fn print_run(report: &Report, color: bool) -> io::Result<()> {
         writeln!(out)?;
     }
 
+    print_budgets_and_notes(&mut out, &st, report)
+}
+
+fn print_budgets_and_notes(out: &mut impl Write, st: &Style, report: &Report) -> io::Result<()> {
     if !report.budgets.is_empty() {
         writeln!(out, "{}", st.bold("Budgets"))?;
         for v in &report.budgets {
@@ -242,8 +246,97 @@ pub fn print_run(report: &Report, color: bool) -> io::Result<()> {
         }
         writeln!(out)?;
     }
-    print_notes(&mut out, &st, &report.notes, "")?;
+    print_notes(out, st, &report.notes, "")?;
     Ok(())
+}
+
+/// Prints the summary of a `perfhub load` report: per benchmark, requests,
+/// rates, latency percentiles (and service time beside them), errors and
+/// statuses; then budgets and notes.
+pub fn print_load(report: &Report, color: bool) -> io::Result<()> {
+    let st = Style { color };
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    for b in &report.benchmarks {
+        writeln!(out, "{}", st.bold(&b.name))?;
+        if let Some(cmd) = &b.command {
+            writeln!(out, "  {}", st.dim(cmd))?;
+        }
+        let value = |m: &str| b.measurement(m).and_then(|m| m.value);
+        let count = |m: &str| value(m).unwrap_or(0.0) as u64;
+        let mut line = format!(
+            "  requests {}   errors {}   check failures {}   error rate {}",
+            count("requests"),
+            count("errors"),
+            count("check_failures"),
+            Unit::Ratio.format(value(metric::ERROR_RATE).unwrap_or(0.0))
+        );
+        if let Some(t) = value(metric::THROUGHPUT) {
+            line += &format!("   throughput {}", Unit::PerSecond.format(t));
+        }
+        writeln!(out, "{line}")?;
+        if let (Some(target), Some(achieved)) = (value("target_rate"), value("achieved_rate")) {
+            writeln!(
+                out,
+                "  rate     {} achieved of {} targeted   late {}   dropped {}",
+                Unit::PerSecond.format(achieved),
+                Unit::PerSecond.format(target),
+                count("late"),
+                count("dropped")
+            )?;
+        }
+        let latency = b
+            .measurement(metric::LATENCY)
+            .and_then(|m| m.summary.as_ref());
+        let service = b
+            .measurement("service_time")
+            .and_then(|m| m.summary.as_ref());
+        if let Some(l) = latency {
+            let p = |s: &perfhub_core::stats::Summary, k: &str| {
+                s.percentiles.get(k).map_or("-".to_string(), |v| fmt_s(*v))
+            };
+            writeln!(
+                out,
+                "  {:<14}{:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+                "", "p50", "p90", "p95", "p99", "p99.9", "max"
+            )?;
+            for (label, s) in [("latency", Some(l)), ("service time", service)] {
+                if let Some(s) = s {
+                    writeln!(
+                        out,
+                        "  {:<14}{:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+                        label,
+                        p(s, "p50"),
+                        p(s, "p90"),
+                        p(s, "p95"),
+                        p(s, "p99"),
+                        p(s, "p99.9"),
+                        fmt_s(s.max)
+                    )?;
+                }
+            }
+        }
+        let tally = |prefix: &str| {
+            b.measurements
+                .iter()
+                .filter_map(|m| {
+                    let key = m.metric.strip_prefix(prefix)?;
+                    Some(format!("{key} × {}", m.value.unwrap_or(0.0) as u64))
+                })
+                .collect::<Vec<_>>()
+        };
+        let statuses = tally("status.");
+        if !statuses.is_empty() {
+            writeln!(out, "  statuses {}", statuses.join(", "))?;
+        }
+        let errors = tally("errors.");
+        if !errors.is_empty() {
+            writeln!(out, "  {} {}", st.yellow("errors  "), errors.join(", "))?;
+        }
+        print_notes(&mut out, &st, &b.notes, "  ")?;
+        writeln!(out)?;
+    }
+    print_budgets_and_notes(&mut out, &st, report)
 }
 
 fn print_notes(

@@ -8,4 +8,10 @@
 //!   error rate and stalls, so tests and demos need no outside service.
 #![deny(missing_docs)]
 
+pub mod engine;
+mod http1;
+pub mod merge;
+pub mod report;
 pub mod request;
+
+pub use http1::ErrorKind;

@@ -1,0 +1,417 @@
+//! `perfhub load`: HTTP load tests toward latency budgets, and
+//! `perfhub load merge` for tests run by several processes.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use perfhub_core::budget::Budget;
+use perfhub_core::histogram::{IntervalEntry, LatencyHistogram, write_interval_log};
+use perfhub_core::report::Report;
+use perfhub_load::engine::{Interval, LoadConfig, Model, Progress, Quiet, Segment, Stage, run};
+use perfhub_load::report::{build_report, evaluate_budgets};
+use perfhub_load::request::{Check, Method, RequestSpec, parse_url};
+use perfhub_probe::env::{EnvConfig, collect, now_rfc3339};
+
+use crate::Outcome;
+use crate::cmd_run::parse_duration;
+
+/// Load-test an HTTP service toward latency budgets.
+#[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "Without --rate, each connection sends as soon as its previous response is in (closed model, like wrk). With --rate (or --stage), requests arrive on a schedule and latency is measured from each request's intended send time, so a server that stalls is charged for every request it held up (coordinated omission corrected, like wrk2); the service time from the actual send is shown beside it.\n\nBudgets use perfhub's syntax (--budget 'p95 < 200ms', --budget 'error_rate < 0.1%') or k6's (--threshold 'p(95)<200'); exit code 3 when one is breached, 1 when perfhub itself fails. Requests go to loopback addresses only.\n\nExamples:\n  perfhub load http://127.0.0.1:8080/ --connections 64 --duration 30s\n  perfhub load http://127.0.0.1:8080/api --rate 5000 --duration 1m --budget 'p95 < 200ms' --budget 'error_rate < 0.1%'\n  perfhub load http://127.0.0.1:8080/ --stage 30s:1000 --stage 1m:1000 --stage 30s:0\n  perfhub load http://127.0.0.1:8080/ --rate 20000 --segment 1/4 --export-json part1.json\n  perfhub load merge part*.json --budget 'p99 < 1s'"
+)]
+pub struct LoadArgs {
+    #[command(subcommand)]
+    command: Option<LoadCommand>,
+
+    /// The URL to load (http:// on a loopback address).
+    #[arg(value_name = "URL", required = true)]
+    url: Option<String>,
+
+    /// Keep-alive connections.
+    #[arg(short, long, value_name = "N", default_value_t = 64)]
+    connections: usize,
+
+    /// How long to send requests.
+    #[arg(short, long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    duration: Duration,
+
+    /// A constant arrival rate, requests per second (open model).
+    #[arg(short, long, value_name = "PER_SECOND")]
+    rate: Option<f64>,
+
+    /// A ramp stage DURATION:RATE, such as 30s:1000 (open model; repeat
+    /// for several, starting from --rate or 0).
+    #[arg(long = "stage", value_name = "DURATION:RATE", value_parser = parse_stage)]
+    stages: Vec<Stage>,
+
+    /// A pause after each response before the next request (closed model).
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    think_time: Duration,
+
+    /// Worker threads (default: one per core).
+    #[arg(short, long, value_name = "N")]
+    threads: Option<usize>,
+
+    /// Longest wait for a connection or a whole response.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    timeout: Duration,
+
+    /// The HTTP method.
+    #[arg(short = 'X', long, value_name = "METHOD", default_value = "GET")]
+    method: String,
+
+    /// A request header, "Name: value" (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    headers: Vec<String>,
+
+    /// The request body.
+    #[arg(long, value_name = "TEXT", conflicts_with = "body_file")]
+    body: Option<String>,
+
+    /// The request body, from a file.
+    #[arg(long, value_name = "FILE")]
+    body_file: Option<PathBuf>,
+
+    /// Statuses that pass the check, such as 200 or 200-299 (repeatable;
+    /// default 200-399).
+    #[arg(long = "expect-status", value_name = "CODES", value_parser = parse_status_range)]
+    expect_status: Vec<(u16, u16)>,
+
+    /// Text each response body must contain.
+    #[arg(long, value_name = "TEXT")]
+    expect_body: Option<String>,
+
+    /// A header each response must have.
+    #[arg(long, value_name = "NAME")]
+    expect_header: Option<String>,
+
+    /// A budget in perfhub's syntax, such as 'p95 < 200ms' (repeatable).
+    #[arg(short, long = "budget", value_name = "BUDGET")]
+    budgets: Vec<String>,
+
+    /// A threshold in k6's syntax, such as 'p(95)<200' (repeatable).
+    #[arg(long = "threshold", value_name = "THRESHOLD")]
+    thresholds: Vec<String>,
+
+    /// Run this share of the test: segment i of N (each sends every N-th
+    /// request of the schedule); merge the reports with `perfhub load merge`.
+    #[arg(long, value_name = "i/N", value_parser = Segment::parse)]
+    segment: Option<Segment>,
+
+    /// Write the report (JSON) here.
+    #[arg(long, value_name = "FILE")]
+    export_json: Option<PathBuf>,
+
+    /// Write the latency histograms here, in the HdrHistogram interval log
+    /// format: one per second, then the whole run per endpoint (tagged).
+    #[arg(long, value_name = "FILE")]
+    hdr_log: Option<PathBuf>,
+
+    /// No live progress, even on a terminal.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum LoadCommand {
+    /// Merge the reports of a test run in segments: histograms merged
+    /// exactly, counts added, budgets evaluated on the result.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+struct MergeArgs {
+    /// The segments' reports (from --export-json).
+    #[arg(value_name = "REPORT", required = true)]
+    reports: Vec<PathBuf>,
+
+    /// A budget in perfhub's syntax (repeatable).
+    #[arg(short, long = "budget", value_name = "BUDGET")]
+    budgets: Vec<String>,
+
+    /// A threshold in k6's syntax (repeatable).
+    #[arg(long = "threshold", value_name = "THRESHOLD")]
+    thresholds: Vec<String>,
+
+    /// Write the merged report here.
+    #[arg(long, value_name = "FILE")]
+    export_json: Option<PathBuf>,
+}
+
+fn parse_stage(text: &str) -> Result<Stage, String> {
+    let bad =
+        |why: String| format!("bad stage {text:?}: {why}; give DURATION:RATE, such as 30s:1000");
+    let (d, r) = text.split_once(':').ok_or_else(|| bad("no ':'".into()))?;
+    let duration = parse_duration(d).map_err(bad)?;
+    let target: f64 = r
+        .trim()
+        .parse()
+        .map_err(|_| bad(format!("{r:?} is not a rate")))?;
+    Ok(Stage { duration, target })
+}
+
+fn parse_status_range(text: &str) -> Result<(u16, u16), String> {
+    let bad = || format!("bad status {text:?}: give a code such as 200 or a range such as 200-299");
+    let code = |s: &str| {
+        s.trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|c| (100..=599).contains(c))
+            .ok_or_else(bad)
+    };
+    match text.split_once('-') {
+        Some((a, b)) => {
+            let (a, b) = (code(a)?, code(b)?);
+            if a > b {
+                return Err(bad());
+            }
+            Ok((a, b))
+        }
+        None => {
+            let c = code(text)?;
+            Ok((c, c))
+        }
+    }
+}
+
+fn parse_budgets(budgets: &[String], thresholds: &[String]) -> Result<Vec<Budget>> {
+    budgets
+        .iter()
+        .chain(thresholds)
+        .map(|text| {
+            Budget::parse(text).map_err(|e| {
+                anyhow::anyhow!(
+                    "bad budget {text:?}: {}\n  {}\n  {}",
+                    e.message(),
+                    e.input(),
+                    e.caret_line()
+                )
+            })
+        })
+        .collect()
+}
+
+fn request_of(args: &LoadArgs, url: &str) -> Result<RequestSpec> {
+    let mut spec = RequestSpec::get(parse_url(url)?);
+    spec.method = Method::parse(&args.method)?;
+    for h in &args.headers {
+        let (name, value) = h
+            .split_once(':')
+            .filter(|(n, _)| !n.trim().is_empty())
+            .with_context(|| format!("bad header {h:?}: give \"Name: value\""))?;
+        spec.headers
+            .push((name.trim().to_string(), value.trim().to_string()));
+    }
+    if let Some(body) = &args.body {
+        spec.body = body.clone().into_bytes();
+    }
+    if let Some(path) = &args.body_file {
+        spec.body =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    }
+    if !args.expect_status.is_empty() {
+        spec.checks = vec![Check::Status(args.expect_status.clone())];
+    }
+    if let Some(text) = &args.expect_body {
+        spec.checks.push(Check::BodyContains(text.clone()));
+    }
+    if let Some(name) = &args.expect_header {
+        spec.checks.push(Check::HeaderPresent(name.clone()));
+    }
+    Ok(spec)
+}
+
+/// Live progress on a terminal: rate, p95 and errors per second.
+struct Live {
+    show: bool,
+    completed: u64,
+}
+
+impl Progress for Live {
+    fn interval(&mut self, i: &Interval) {
+        self.completed += i.latency.len();
+        if self.show {
+            eprint!(
+                "\r\x1b[K{:>5.0}s  {:>8} req/s  p95 {:>9}  errors {}  total {}",
+                (i.start + i.length).as_secs_f64(),
+                (i.latency.len() as f64 / i.length.as_secs_f64()).round(),
+                perfhub_core::units::Unit::Seconds
+                    .format(i.latency.value_at_quantile(0.95).as_secs_f64()),
+                i.errors,
+                self.completed
+            );
+        }
+    }
+
+    fn should_stop(&mut self) -> bool {
+        crate::interrupt::requested()
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        if self.show {
+            eprint!("\r\x1b[K");
+        }
+    }
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    perfhub_probe::fs::write_atomic(path, bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// A tag for the interval log: no spaces or commas.
+fn tag(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_whitespace() || c == ',' {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Runs `perfhub load` or `perfhub load merge`.
+pub fn load(args: LoadArgs) -> Result<Outcome> {
+    if let Some(LoadCommand::Merge(m)) = &args.command {
+        return merge(m);
+    }
+    let Some(url) = &args.url else {
+        bail!("give the URL to load, such as http://127.0.0.1:8080/");
+    };
+    let budgets = parse_budgets(&args.budgets, &args.thresholds)?;
+    let spec = request_of(&args, url)?;
+    let model = match (args.rate, args.stages.is_empty()) {
+        (None, true) => Model::Closed {
+            think_time: args.think_time,
+        },
+        (rate, _) => Model::Open {
+            start: rate.unwrap_or(0.0),
+            stages: args.stages.clone(),
+        },
+    };
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let config = LoadConfig {
+        requests: vec![spec],
+        sequence: false,
+        model,
+        duration: args.duration,
+        connections: args.connections,
+        threads,
+        timeout: args.timeout,
+        segment: args.segment.unwrap_or(Segment::WHOLE),
+        interval: Duration::from_secs(1),
+    };
+    crate::interrupt::install();
+    let environment = std::thread::spawn(|| collect(EnvConfig::default()));
+    let show = !args.no_progress && std::io::stderr().is_terminal();
+    let outcome = if show {
+        let mut live = Live { show, completed: 0 };
+        run(&config, &mut live)?
+    } else {
+        let mut quiet = QuietStop;
+        run(&config, &mut quiet)?
+    };
+    let mut report = build_report(&config, &outcome, now_rfc3339());
+    report.environment = environment.join().ok();
+    let budget_result = evaluate_budgets(&report, &budgets, &[]);
+    if let Ok(verdicts) = &budget_result {
+        report.budgets = verdicts.clone();
+    }
+    // What was measured is written before anything can fail.
+    if let Some(path) = &args.export_json {
+        write(path, (report.to_json() + "\n").as_bytes())?;
+    }
+    if let Some(path) = &args.hdr_log {
+        let mut entries: Vec<IntervalEntry> = outcome
+            .intervals
+            .iter()
+            .map(|i| IntervalEntry {
+                tag: None,
+                start_offset: i.start,
+                duration: i.length,
+                histogram: i.latency.clone(),
+            })
+            .collect();
+        let whole = |name: &str, h: &LatencyHistogram| IntervalEntry {
+            tag: Some(tag(name)),
+            start_offset: Duration::ZERO,
+            duration: outcome.duration,
+            histogram: h.clone(),
+        };
+        for (spec, e) in config.requests.iter().zip(&outcome.stats.endpoints) {
+            if config.requests.len() > 1 {
+                entries.push(whole(&spec.name, &e.latency));
+            }
+        }
+        entries.push(whole("total", &outcome.stats.total().latency));
+        let mut bytes = Vec::new();
+        let start = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64() - outcome.elapsed.as_secs_f64())
+            .ok();
+        write_interval_log(&mut bytes, &entries, start)
+            .context("cannot encode the histogram log")?;
+        write(path, &bytes)?;
+    }
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    crate::render::print_load(&report, color)?;
+    let verdicts = budget_result.context("cannot evaluate budgets")?;
+    if crate::interrupt::requested() {
+        return Ok(Outcome::Interrupted);
+    }
+    if verdicts.iter().any(|v| !v.passed) {
+        return Ok(Outcome::BudgetBreached);
+    }
+    Ok(Outcome::Success)
+}
+
+/// Stops on Ctrl-C, shows nothing.
+struct QuietStop;
+
+impl Progress for QuietStop {
+    fn interval(&mut self, i: &Interval) {
+        Quiet.interval(i);
+    }
+
+    fn should_stop(&mut self) -> bool {
+        crate::interrupt::requested()
+    }
+}
+
+fn merge(args: &MergeArgs) -> Result<Outcome> {
+    let budgets = parse_budgets(&args.budgets, &args.thresholds)?;
+    let mut reports = Vec::new();
+    for path in &args.reports {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let report = Report::from_json(&text)
+            .with_context(|| format!("{} is not a perfhub report", path.display()))?;
+        reports.push((path.clone(), report));
+    }
+    let mut merged = perfhub_load::merge::merge_reports(&reports, now_rfc3339())?;
+    let verdicts = evaluate_budgets(&merged, &budgets, &[]).context("cannot evaluate budgets")?;
+    merged.budgets = verdicts.clone();
+    if let Some(path) = &args.export_json {
+        write(path, (merged.to_json() + "\n").as_bytes())?;
+    }
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    crate::render::print_load(&merged, color)?;
+    if verdicts.iter().any(|v| !v.passed) {
+        return Ok(Outcome::BudgetBreached);
+    }
+    Ok(Outcome::Success)
+}

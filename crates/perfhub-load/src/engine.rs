@@ -1,0 +1,884 @@
+//! The load engine: worker threads, each a single-threaded tokio runtime
+//! driving its share of the connections.
+//!
+//! - **Closed model** ([`Model::Closed`]): each connection sends its next
+//!   request as soon as the previous response is in (wrk's model), after an
+//!   optional think time. Latency is the service time: nothing else is
+//!   knowable in a closed model.
+//! - **Open model** ([`Model::Open`]): requests arrive on a schedule, the
+//!   n-th at the time the cumulative rate reaches n (constant, or ramping
+//!   linearly through stages). Requests are dealt round-robin to the
+//!   connections; a connection sends each at its intended time or, when it
+//!   is still busy with an earlier one, as soon as it is free. Latency is
+//!   measured from the intended time, so a stalled server is charged for
+//!   every request it held up (coordinated omission corrected, as wrk2
+//!   does); the service time, from the actual send, is recorded beside it.
+//!   A request sent more than the timer's resolution (1 ms) after its
+//!   intended time is counted as late, and that 1 ms of timer slack is not
+//!   charged to the server. Requests due before the end that were never sent
+//!   (their connection was still busy when the time ran out) are counted as
+//!   dropped.
+//!
+//! Each worker records into its own histograms; per interval (1 s) it sends
+//! a histogram of that interval to the coordinating thread, which merges
+//! them for live progress and the interval log. Nothing is kept per
+//! request, so memory stays flat however long the run.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use perfhub_core::histogram::LatencyHistogram;
+use tokio::net::TcpStream;
+
+use crate::http1::{ErrorKind, Prepared, Reader};
+use crate::request::RequestSpec;
+
+/// A stage of a ramping arrival rate: from the previous stage's end rate
+/// (or `start` for the first) to `target`, linearly, over `duration`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stage {
+    /// How long the stage lasts.
+    pub duration: Duration,
+    /// The rate at the end of the stage, requests per second.
+    pub target: f64,
+}
+
+/// How requests are paced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Model {
+    /// Each connection sends as soon as its previous response is in, after
+    /// `think_time`.
+    Closed {
+        /// A pause between a response and the next request.
+        think_time: Duration,
+    },
+    /// Requests arrive on a schedule: `start` requests per second, then
+    /// through each stage in turn; with no stages, `start` throughout.
+    Open {
+        /// The rate at the start, requests per second.
+        start: f64,
+        /// Ramps after the start; empty for a constant rate.
+        stages: Vec<Stage>,
+    },
+}
+
+/// This process's share of a test run by several: worker `index` of
+/// `count` sends every `count`-th request of the schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    /// From 0.
+    pub index: u32,
+    /// At least 1.
+    pub count: u32,
+}
+
+impl Segment {
+    /// The whole test.
+    pub const WHOLE: Segment = Segment { index: 0, count: 1 };
+
+    /// Parses `i/N` with 1 <= i <= N (one-based, as people count workers).
+    pub fn parse(text: &str) -> Result<Segment, String> {
+        let bad = || format!("bad segment {text:?}: give i/N with 1 <= i <= N, such as 2/4");
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let i: u32 = i.trim().parse().map_err(|_| bad())?;
+        let n: u32 = n.trim().parse().map_err(|_| bad())?;
+        if n == 0 || i == 0 || i > n {
+            return Err(bad());
+        }
+        Ok(Segment {
+            index: i - 1,
+            count: n,
+        })
+    }
+}
+
+/// A load test.
+#[derive(Debug, Clone)]
+pub struct LoadConfig {
+    /// The requests, at least one.
+    pub requests: Vec<RequestSpec>,
+    /// Run the requests in order on each connection, rather than mixed by
+    /// weight.
+    pub sequence: bool,
+    /// How requests are paced.
+    pub model: Model,
+    /// How long to send (in the open model, the stages' total when longer).
+    pub duration: Duration,
+    /// Keep-alive connections, at least 1.
+    pub connections: usize,
+    /// Worker threads, at least 1.
+    pub threads: usize,
+    /// Longest wait for a connection or a whole response.
+    pub timeout: Duration,
+    /// This process's share of a test run by several.
+    pub segment: Segment,
+    /// How often workers report progress and interval histograms.
+    pub interval: Duration,
+}
+
+/// Why a load test cannot run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// A setting is out of range.
+    #[error("{0}")]
+    Config(String),
+    /// The target's address does not resolve.
+    #[error("cannot resolve {host}: {source}; check the host name")]
+    Resolve {
+        /// The host and port.
+        host: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The target is not on this machine.
+    #[error(
+        "{host} resolves to {addr}, which is not a loopback address: perfhub load sends only to 127.0.0.0/8 or ::1 here"
+    )]
+    NotLoopback {
+        /// The host.
+        host: String,
+        /// The address it resolved to.
+        addr: std::net::IpAddr,
+    },
+    /// An HTTPS URL: not supported by this build.
+    #[error("{0}: https is not supported yet; use an http:// URL")]
+    Https(String),
+    /// A worker thread could not start.
+    #[error("cannot start a worker: {0}")]
+    Thread(#[source] std::io::Error),
+}
+
+/// What one endpoint saw.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointStats {
+    /// Latency from the intended send time (open model) or the send (closed).
+    pub latency: LatencyHistogram,
+    /// Time from the actual send to the whole response.
+    pub service: LatencyHistogram,
+    /// Requests with a whole response.
+    pub responses: u64,
+    /// Requests that failed (no whole response).
+    pub errors: u64,
+    /// Responses that failed a check.
+    pub check_failures: u64,
+    /// Responses by status code.
+    pub statuses: BTreeMap<u16, u64>,
+}
+
+impl EndpointStats {
+    fn merge(&mut self, other: &EndpointStats) {
+        // Both histograms use the default precision, so merging cannot fail.
+        let _ = self.latency.merge(&other.latency);
+        let _ = self.service.merge(&other.service);
+        self.responses += other.responses;
+        self.errors += other.errors;
+        self.check_failures += other.check_failures;
+        for (s, n) in &other.statuses {
+            *self.statuses.entry(*s).or_insert(0) += n;
+        }
+    }
+}
+
+/// Everything a load test counted.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Per request spec, in the config's order.
+    pub endpoints: Vec<EndpointStats>,
+    /// Failed requests by kind.
+    pub errors: BTreeMap<ErrorKind, u64>,
+    /// Requests sent.
+    pub sent: u64,
+    /// Requests sent more than 1 ms after their intended time.
+    pub late: u64,
+    /// Requests due before the end that were never sent.
+    pub dropped: u64,
+    /// Bytes written.
+    pub bytes_sent: u64,
+    /// Bytes read.
+    pub bytes_received: u64,
+}
+
+impl Stats {
+    fn new(endpoints: usize) -> Stats {
+        Stats {
+            endpoints: vec![EndpointStats::default(); endpoints],
+            ..Stats::default()
+        }
+    }
+
+    fn merge(&mut self, other: &Stats) {
+        for (a, b) in self.endpoints.iter_mut().zip(&other.endpoints) {
+            a.merge(b);
+        }
+        for (k, n) in &other.errors {
+            *self.errors.entry(*k).or_insert(0) += n;
+        }
+        self.sent += other.sent;
+        self.late += other.late;
+        self.dropped += other.dropped;
+        self.bytes_sent += other.bytes_sent;
+        self.bytes_received += other.bytes_received;
+    }
+
+    /// All endpoints together.
+    pub fn total(&self) -> EndpointStats {
+        let mut t = EndpointStats::default();
+        for e in &self.endpoints {
+            t.merge(e);
+        }
+        t
+    }
+}
+
+/// One interval of the run, all workers merged.
+#[derive(Debug, Clone)]
+pub struct Interval {
+    /// Since the start of the run.
+    pub start: Duration,
+    /// Its length.
+    pub length: Duration,
+    /// Latencies of the responses completed in it.
+    pub latency: LatencyHistogram,
+    /// Requests that failed in it.
+    pub errors: u64,
+}
+
+/// Live progress, called once per interval from the coordinating thread.
+pub trait Progress {
+    /// The interval just ended.
+    fn interval(&mut self, interval: &Interval);
+    /// Whether to stop early (Ctrl-C, or a budget breached).
+    fn should_stop(&mut self) -> bool {
+        false
+    }
+}
+
+/// No progress display.
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn interval(&mut self, _: &Interval) {}
+}
+
+/// The result of a load test.
+#[derive(Debug, Clone)]
+pub struct LoadOutcome {
+    /// Everything counted.
+    pub stats: Stats,
+    /// Per interval.
+    pub intervals: Vec<Interval>,
+    /// From the first request's schedule to the last response.
+    pub elapsed: Duration,
+    /// How long requests were sent for.
+    pub duration: Duration,
+    /// The rate aimed at, on average over the run (open model, this
+    /// process's share).
+    pub target_rate: Option<f64>,
+    /// Whether the run stopped early.
+    pub stopped_early: bool,
+}
+
+/// The arrival schedule of the open model.
+#[derive(Debug, Clone)]
+pub(crate) struct Schedule {
+    /// (start time, start rate, end rate, length, arrivals before it).
+    stages: Vec<(f64, f64, f64, f64, f64)>,
+    end: f64,
+}
+
+impl Schedule {
+    pub fn new(start: f64, stages: &[Stage], duration: Duration) -> Schedule {
+        let mut out = Vec::new();
+        let (mut t, mut rate, mut before) = (0.0, start, 0.0);
+        for s in stages {
+            let len = s.duration.as_secs_f64();
+            out.push((t, rate, s.target, len, before));
+            before += (rate + s.target) / 2.0 * len;
+            t += len;
+            rate = s.target;
+        }
+        let end = t.max(duration.as_secs_f64());
+        if end > t {
+            out.push((t, rate, rate, end - t, before));
+        }
+        Schedule { stages: out, end }
+    }
+
+    /// How many arrivals are due before the end.
+    pub fn total(&self) -> f64 {
+        self.stages.last().map_or(0.0, |&(_, r0, r1, len, before)| {
+            before + (r0 + r1) / 2.0 * len
+        })
+    }
+
+    /// The time of arrival `n` (from 0), in seconds; `None` at or after the
+    /// end.
+    pub fn time_of(&self, n: u64) -> Option<f64> {
+        let n = n as f64;
+        for &(t0, r0, r1, len, before) in &self.stages {
+            let after = before + (r0 + r1) / 2.0 * len;
+            if n >= after {
+                continue;
+            }
+            let m = n - before;
+            let a = (r1 - r0) / (2.0 * len);
+            let t = if a.abs() < 1e-12 {
+                if r0 <= 0.0 {
+                    continue;
+                }
+                m / r0
+            } else {
+                // a t² + r0 t - m = 0, the root in [0, len].
+                let disc = (r0 * r0 + 4.0 * a * m).max(0.0);
+                (-r0 + disc.sqrt()) / (2.0 * a)
+            };
+            let t = t0 + t.clamp(0.0, len);
+            return (t < self.end).then_some(t);
+        }
+        None
+    }
+}
+
+/// The order in which a connection sends the requests: each spec repeated
+/// by its weight, interleaved so that a mix of 3:1 sends A A B A A A B ...
+/// evenly, not in runs.
+fn mix(requests: &[RequestSpec], sequence: bool) -> Vec<usize> {
+    if sequence {
+        return (0..requests.len()).collect();
+    }
+    let total: u64 = requests.iter().map(|r| u64::from(r.weight.max(1))).sum();
+    let mut credit = vec![0i64; requests.len()];
+    let mut out = Vec::with_capacity(total as usize);
+    // Smooth weighted round robin.
+    for _ in 0..total {
+        let mut best = 0;
+        for (i, r) in requests.iter().enumerate() {
+            credit[i] += i64::from(r.weight.max(1));
+            if credit[i] > credit[best] {
+                best = i;
+            }
+        }
+        credit[best] -= total as i64;
+        out.push(best);
+    }
+    out
+}
+
+struct Shared {
+    stats: Stats,
+    interval: LatencyHistogram,
+    interval_errors: u64,
+}
+
+type SharedStats = Rc<RefCell<Shared>>;
+
+struct Plan {
+    config: LoadConfig,
+    prepared: Vec<Prepared>,
+    mix: Vec<usize>,
+    addr: std::net::SocketAddr,
+    schedule: Option<Schedule>,
+    t0: Instant,
+    end: Instant,
+}
+
+/// Runs a load test.
+pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutcome, LoadError> {
+    validate(config)?;
+    let addr = resolve(&config.requests[0])?;
+    let duration = match &config.model {
+        Model::Closed { .. } => config.duration,
+        Model::Open { stages, .. } => config.duration.max(stages.iter().map(|s| s.duration).sum()),
+    };
+    let schedule = match &config.model {
+        Model::Closed { .. } => None,
+        Model::Open { start, stages } => Some(Schedule::new(*start, stages, duration)),
+    };
+    let target_rate = schedule
+        .as_ref()
+        .map(|s| s.total() / duration.as_secs_f64() / f64::from(config.segment.count));
+    // A short head start lets every worker connect before the first
+    // request is due.
+    let t0 = Instant::now() + Duration::from_millis(50);
+    let plan = Arc::new(Plan {
+        prepared: config.requests.iter().map(Prepared::new).collect(),
+        mix: mix(&config.requests, config.sequence),
+        addr,
+        schedule,
+        t0,
+        end: t0 + duration,
+        config: config.clone(),
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel::<(usize, u64, LatencyHistogram, u64)>();
+    let threads = config.threads.min(config.connections).max(1);
+    let mut handles = Vec::new();
+    for w in 0..threads {
+        let conns: Vec<usize> = (w..config.connections).step_by(threads).collect();
+        let plan = Arc::clone(&plan);
+        let stop = Arc::clone(&stop);
+        let tx = tx.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("perfhub-load-{w}"))
+            .spawn(move || worker(w, &plan, &conns, &stop, &tx))
+            .map_err(LoadError::Thread)?;
+        handles.push(handle);
+    }
+    drop(tx);
+
+    // Intervals: workers send (worker, interval number, histogram, errors).
+    let interval_len = config.interval;
+    let mut pending: BTreeMap<u64, (usize, LatencyHistogram, u64)> = BTreeMap::new();
+    let mut intervals = Vec::new();
+    let mut stopped_early = false;
+    loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok((_, k, h, errors)) => {
+                let e = pending
+                    .entry(k)
+                    .or_insert_with(|| (0, LatencyHistogram::new(), 0));
+                e.0 += 1;
+                let _ = e.1.merge(&h);
+                e.2 += errors;
+                while let Some(entry) = pending.first_entry() {
+                    if entry.get().0 < threads {
+                        break;
+                    }
+                    let (k, (_, latency, errors)) = entry.remove_entry();
+                    let interval = Interval {
+                        start: interval_len * k as u32,
+                        length: interval_len,
+                        latency,
+                        errors,
+                    };
+                    progress.interval(&interval);
+                    intervals.push(interval);
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if !stopped_early && progress.should_stop() {
+            stopped_early = true;
+            stop.store(true, Ordering::SeqCst);
+        }
+    }
+    // What is left of the last, partial interval.
+    for (k, (_, latency, errors)) in pending {
+        let start = interval_len * k as u32;
+        let interval = Interval {
+            start,
+            length: interval_len,
+            latency,
+            errors,
+        };
+        intervals.push(interval);
+    }
+    let mut stats = Stats::new(config.requests.len());
+    for h in handles {
+        if let Ok(s) = h.join() {
+            stats.merge(&s);
+        }
+    }
+    let elapsed = Instant::now().saturating_duration_since(t0);
+    Ok(LoadOutcome {
+        stats,
+        intervals,
+        elapsed,
+        duration: if stopped_early {
+            elapsed.min(duration)
+        } else {
+            duration
+        },
+        target_rate,
+        stopped_early,
+    })
+}
+
+fn validate(config: &LoadConfig) -> Result<(), LoadError> {
+    let bad = |m: &str| Err(LoadError::Config(m.to_string()));
+    if config.requests.is_empty() {
+        return bad("no requests: give a URL or a scenario file");
+    }
+    if config.connections == 0 {
+        return bad("--connections must be at least 1");
+    }
+    if config.threads == 0 {
+        return bad("--threads must be at least 1");
+    }
+    if config.timeout.is_zero() {
+        return bad("--timeout must be more than 0");
+    }
+    if config.interval < Duration::from_millis(100) {
+        return bad("the reporting interval must be at least 100ms");
+    }
+    if config.segment.count == 0 || config.segment.index >= config.segment.count {
+        return bad("bad segment: give i/N with 1 <= i <= N");
+    }
+    match &config.model {
+        Model::Closed { .. } if config.duration.is_zero() => bad("--duration must be more than 0"),
+        Model::Open { start, stages } => {
+            if !start.is_finite() || *start < 0.0 {
+                return bad("--rate must be a number of requests per second, 0 or more");
+            }
+            if stages
+                .iter()
+                .any(|s| !s.target.is_finite() || s.target < 0.0 || s.duration.is_zero())
+            {
+                return bad(
+                    "each stage needs a duration above 0 and a target rate of 0 or more, such as 30s:1000",
+                );
+            }
+            let total: Duration = stages.iter().map(|s| s.duration).sum();
+            if config.duration.max(total).is_zero() {
+                return bad("--duration must be more than 0");
+            }
+            if *start == 0.0 && stages.iter().all(|s| s.target == 0.0) {
+                return bad("the rate is 0 throughout: nothing would be sent");
+            }
+            Ok(())
+        }
+        Model::Closed { .. } => Ok(()),
+    }
+}
+
+fn resolve(spec: &RequestSpec) -> Result<std::net::SocketAddr, LoadError> {
+    use std::net::ToSocketAddrs;
+    let url = &spec.url;
+    if url.scheme() == "https" {
+        return Err(LoadError::Https(url.to_string()));
+    }
+    let host = url.host_str().unwrap_or_default();
+    let port = url.port_or_known_default().unwrap_or(80);
+    let name = format!(
+        "{}:{port}",
+        host.trim_start_matches('[').trim_end_matches(']')
+    );
+    let addr = (name.as_str(), port)
+        .to_socket_addrs()
+        .or_else(|_| name.to_socket_addrs())
+        .map_err(|source| LoadError::Resolve {
+            host: name.clone(),
+            source,
+        })?
+        .next()
+        .ok_or_else(|| LoadError::Resolve {
+            host: name.clone(),
+            source: std::io::Error::other("no address"),
+        })?;
+    if !addr.ip().is_loopback() {
+        return Err(LoadError::NotLoopback {
+            host: name,
+            addr: addr.ip(),
+        });
+    }
+    Ok(addr)
+}
+
+fn worker(
+    index: usize,
+    plan: &Arc<Plan>,
+    conns: &[usize],
+    stop: &Arc<AtomicBool>,
+    tx: &mpsc::Sender<(usize, u64, LatencyHistogram, u64)>,
+) -> Stats {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(_) => return Stats::new(plan.config.requests.len()),
+    };
+    let shared: SharedStats = Rc::new(RefCell::new(Shared {
+        stats: Stats::new(plan.config.requests.len()),
+        interval: LatencyHistogram::new(),
+        interval_errors: 0,
+    }));
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, async {
+        let mut tasks = Vec::new();
+        for &c in conns {
+            let plan = Arc::clone(plan);
+            let shared = Rc::clone(&shared);
+            let stop = Arc::clone(stop);
+            tasks.push(tokio::task::spawn_local(async move {
+                connection(c, &plan, &shared, &stop).await;
+            }));
+        }
+        // Interval reports, until every connection is done.
+        let reporter = {
+            let shared = Rc::clone(&shared);
+            let plan = Arc::clone(plan);
+            let tx = tx.clone();
+            tokio::task::spawn_local(async move {
+                let mut k = 0u64;
+                loop {
+                    let due = plan.t0 + plan.config.interval * (k as u32 + 1);
+                    tokio::time::sleep_until(due.into()).await;
+                    let (h, e) = {
+                        let mut s = shared.borrow_mut();
+                        let h = std::mem::take(&mut s.interval);
+                        (h, std::mem::take(&mut s.interval_errors))
+                    };
+                    if tx.send((index, k, h, e)).is_err() {
+                        return;
+                    }
+                    k += 1;
+                }
+            })
+        };
+        for t in tasks {
+            let _ = t.await;
+        }
+        reporter.abort();
+        let k = ((Instant::now().saturating_duration_since(plan.t0)).as_nanos()
+            / plan.config.interval.as_nanos().max(1)) as u64;
+        let (h, e) = {
+            let mut s = shared.borrow_mut();
+            (
+                std::mem::take(&mut s.interval),
+                std::mem::take(&mut s.interval_errors),
+            )
+        };
+        let _ = tx.send((index, k, h, e));
+    });
+    shared.borrow().stats.clone()
+}
+
+/// The slack the timer is allowed: tokio's timer wheel has 1 ms resolution.
+const TIMER_SLACK: Duration = Duration::from_millis(1);
+
+async fn connection(c: usize, plan: &Plan, shared: &SharedStats, stop: &AtomicBool) {
+    let config = &plan.config;
+    let mut stream: Option<TcpStream> = None;
+    let mut reader = Reader::new();
+    let conns = config.connections as u64;
+    let seg = config.segment;
+    let mut j: u64 = 0;
+    tokio::time::sleep_until(plan.t0.into()).await;
+    loop {
+        let (intended, which) = match &plan.schedule {
+            Some(schedule) => {
+                let n = u64::from(seg.index) + u64::from(seg.count) * (c as u64 + conns * j);
+                let Some(t) = schedule.time_of(n) else {
+                    return;
+                };
+                let intended = plan.t0 + Duration::from_secs_f64(t);
+                let now = Instant::now();
+                if now >= plan.end || stop.load(Ordering::Relaxed) {
+                    // Due before the end and never sent.
+                    let mut dropped = 0;
+                    let mut k = j;
+                    loop {
+                        let n =
+                            u64::from(seg.index) + u64::from(seg.count) * (c as u64 + conns * k);
+                        if schedule.time_of(n).is_none() {
+                            break;
+                        }
+                        dropped += 1;
+                        k += 1;
+                    }
+                    shared.borrow_mut().stats.dropped += dropped;
+                    return;
+                }
+                if intended > now {
+                    tokio::time::sleep_until(intended.into()).await;
+                }
+                (Some(intended), plan.mix[(j as usize) % plan.mix.len()])
+            }
+            None => {
+                if Instant::now() >= plan.end || stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                (None, plan.mix[(c + j as usize) % plan.mix.len()])
+            }
+        };
+        j += 1;
+        let request = &plan.prepared[which];
+        let sent_at = Instant::now();
+        let result = tokio::time::timeout(
+            config.timeout,
+            exchange(&mut stream, &mut reader, plan.addr, request),
+        )
+        .await
+        .unwrap_or(Err(ErrorKind::Timeout));
+        let done = Instant::now();
+        let late_by = intended.map_or(Duration::ZERO, |i| sent_at.saturating_duration_since(i));
+        let backoff = record(
+            shared,
+            which,
+            sent_at,
+            done,
+            late_by,
+            result,
+            &mut stream,
+            &mut reader,
+        );
+        // A refused or failing target is not hammered in a loop: a
+        // closed-model connection waits a little before the next try (an
+        // open-model one waits for its schedule anyway).
+        if backoff && plan.schedule.is_none() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        }
+        if let Model::Closed { think_time } = &config.model
+            && !think_time.is_zero()
+        {
+            tokio::time::sleep(*think_time).await;
+        }
+    }
+}
+
+/// Counts one request's outcome; true when the connection could not be made.
+#[allow(clippy::too_many_arguments)]
+fn record(
+    shared: &SharedStats,
+    which: usize,
+    sent_at: Instant,
+    done: Instant,
+    late_by: Duration,
+    result: Result<(crate::http1::Response, u64), ErrorKind>,
+    stream: &mut Option<TcpStream>,
+    reader: &mut Reader,
+) -> bool {
+    let mut guard = shared.borrow_mut();
+    let s = &mut *guard;
+    s.stats.sent += 1;
+    if late_by > TIMER_SLACK {
+        s.stats.late += 1;
+    }
+    match result {
+        Ok((response, sent_bytes)) => {
+            let service = done.duration_since(sent_at);
+            let latency = service + late_by.saturating_sub(TIMER_SLACK);
+            let e = &mut s.stats.endpoints[which];
+            e.latency.record(latency);
+            e.service.record(service);
+            e.responses += 1;
+            if !response.checks_passed {
+                e.check_failures += 1;
+            }
+            *e.statuses.entry(response.status).or_insert(0) += 1;
+            s.interval.record(latency);
+            s.stats.bytes_sent += sent_bytes;
+            s.stats.bytes_received += response.bytes;
+            if response.close {
+                *stream = None;
+            }
+            false
+        }
+        Err(kind) => {
+            s.stats.endpoints[which].errors += 1;
+            *s.stats.errors.entry(kind).or_insert(0) += 1;
+            s.interval_errors += 1;
+            *stream = None;
+            *reader = Reader::new();
+            matches!(kind, ErrorKind::ConnectRefused | ErrorKind::Connect)
+        }
+    }
+}
+
+async fn exchange(
+    stream: &mut Option<TcpStream>,
+    reader: &mut Reader,
+    addr: std::net::SocketAddr,
+    request: &Prepared,
+) -> Result<(crate::http1::Response, u64), ErrorKind> {
+    if stream.is_none() {
+        let s = TcpStream::connect(addr)
+            .await
+            .map_err(|e| match ErrorKind::of(&e) {
+                ErrorKind::ConnectRefused => ErrorKind::ConnectRefused,
+                ErrorKind::Timeout => ErrorKind::Timeout,
+                _ => ErrorKind::Connect,
+            })?;
+        let _ = s.set_nodelay(true);
+        *stream = Some(s);
+    }
+    let Some(s) = stream.as_mut() else {
+        return Err(ErrorKind::Connect);
+    };
+    let sent = crate::http1::send(s, request).await?;
+    let response = reader.read_response(s, request).await?;
+    Ok((response, sent))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_constant_schedule_spaces_arrivals_evenly() {
+        let s = Schedule::new(100.0, &[], Duration::from_secs(2));
+        assert_eq!(s.total(), 200.0);
+        assert_eq!(s.time_of(0), Some(0.0));
+        assert!((s.time_of(50).unwrap() - 0.5).abs() < 1e-9);
+        assert!((s.time_of(199).unwrap() - 1.99).abs() < 1e-9);
+        assert_eq!(s.time_of(200), None);
+    }
+
+    #[test]
+    fn a_ramp_follows_the_integral_of_the_rate() {
+        // 0 to 100/s over 10 s: 500 arrivals; the n-th at sqrt(n / 5).
+        let s = Schedule::new(
+            0.0,
+            &[Stage {
+                duration: Duration::from_secs(10),
+                target: 100.0,
+            }],
+            Duration::ZERO,
+        );
+        assert!((s.total() - 500.0).abs() < 1e-9);
+        for n in [1u64, 20, 125, 499] {
+            let t = s.time_of(n).unwrap();
+            assert!((t - (n as f64 / 5.0).sqrt()).abs() < 1e-6, "{n}: {t}");
+        }
+        assert_eq!(s.time_of(500), None);
+        // Then a hold at 100/s for the rest of a 12 s run.
+        let s = Schedule::new(
+            0.0,
+            &[Stage {
+                duration: Duration::from_secs(10),
+                target: 100.0,
+            }],
+            Duration::from_secs(12),
+        );
+        assert!((s.total() - 700.0).abs() < 1e-9);
+        assert!((s.time_of(600).unwrap() - 11.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn weights_interleave() {
+        let url = crate::request::parse_url("http://127.0.0.1/").unwrap();
+        let mut a = RequestSpec::get(url.clone());
+        a.weight = 3;
+        let b = RequestSpec::get(url);
+        let m = mix(&[a, b], false);
+        assert_eq!(m.len(), 4);
+        assert_eq!(m.iter().filter(|&&i| i == 0).count(), 3);
+        // Spread out, not in a run of three.
+        assert_eq!(m, [0, 0, 1, 0]);
+    }
+
+    #[test]
+    fn segments_are_one_based() {
+        assert_eq!(
+            Segment::parse("1/4").unwrap(),
+            Segment { index: 0, count: 4 }
+        );
+        assert_eq!(
+            Segment::parse("4/4").unwrap(),
+            Segment { index: 3, count: 4 }
+        );
+        for bad in ["0/4", "5/4", "1/0", "x", "1-4"] {
+            assert!(Segment::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

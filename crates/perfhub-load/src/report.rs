@@ -1,0 +1,192 @@
+//! A load test's outcome as a perfhub report, and its budgets.
+//!
+//! One benchmark per endpoint and one named `total`, each with:
+//! `latency` (from the intended send time in the open model; a histogram,
+//! the primary metric), `service_time` (from the actual send), `requests`,
+//! `errors`, `check_failures`, `error_rate` (failed requests and failed
+//! checks over requests: a response with an unexpected status fails the
+//! default check) and `throughput` (responses per second). `total` also has
+//! the target and achieved rates, late and dropped requests, bytes, and
+//! counts per error kind (`errors.timeout`, ...) and status
+//! (`status.200`, ...).
+
+use perfhub_core::budget::{Budget, BudgetError, BudgetVerdict};
+use perfhub_core::report::{Benchmark, Measurement, Note, Report, ReportKind, metric};
+use perfhub_core::units::Unit;
+
+use crate::engine::{EndpointStats, LoadConfig, LoadOutcome, Model};
+
+/// The name of the benchmark holding all endpoints together.
+pub const TOTAL: &str = "total";
+
+fn count(name: &str, value: u64) -> Measurement {
+    Measurement::from_value(name, Unit::Count, value as f64)
+}
+
+fn endpoint(name: &str, e: &EndpointStats, seconds: f64) -> Benchmark {
+    let mut b = Benchmark::new(name, metric::LATENCY);
+    let requests = e.responses + e.errors;
+    let m = &mut b.measurements;
+    m.push(e.latency.to_measurement(metric::LATENCY));
+    m.push(e.service.to_measurement("service_time"));
+    m.push(count("requests", requests));
+    m.push(count("errors", e.errors));
+    m.push(count("check_failures", e.check_failures));
+    let failed = e.errors + e.check_failures;
+    m.push(Measurement::from_value(
+        metric::ERROR_RATE,
+        Unit::Ratio,
+        if requests == 0 {
+            0.0
+        } else {
+            failed as f64 / requests as f64
+        },
+    ));
+    m.push(Measurement::from_value(
+        metric::THROUGHPUT,
+        Unit::PerSecond,
+        e.responses as f64 / seconds.max(1e-9),
+    ));
+    b
+}
+
+/// The report of a load test: one benchmark per endpoint, then `total`.
+pub fn build_report(
+    config: &LoadConfig,
+    outcome: &LoadOutcome,
+    created: impl Into<String>,
+) -> Report {
+    let mut report = Report::new(ReportKind::Load, created);
+    let seconds = outcome.duration.as_secs_f64();
+    let stats = &outcome.stats;
+    if config.requests.len() > 1 {
+        for (spec, e) in config.requests.iter().zip(&stats.endpoints) {
+            let mut b = endpoint(&spec.name, e, seconds);
+            b.command = Some(format!("{} {}", spec.method.as_str(), spec.url));
+            report.benchmarks.push(b);
+        }
+    }
+    let total = stats.total();
+    let mut b = endpoint(TOTAL, &total, seconds);
+    if let [spec] = config.requests.as_slice() {
+        b.command = Some(format!("{} {}", spec.method.as_str(), spec.url));
+    }
+    let m = &mut b.measurements;
+    if let Some(rate) = outcome.target_rate {
+        m.push(Measurement::from_value(
+            "target_rate",
+            Unit::PerSecond,
+            rate,
+        ));
+    }
+    m.push(Measurement::from_value(
+        "achieved_rate",
+        Unit::PerSecond,
+        stats.sent as f64 / seconds.max(1e-9),
+    ));
+    m.push(count("sent", stats.sent));
+    m.push(count("late", stats.late));
+    m.push(count("dropped", stats.dropped));
+    m.push(Measurement::from_value(
+        "bytes_sent",
+        Unit::Bytes,
+        stats.bytes_sent as f64,
+    ));
+    m.push(Measurement::from_value(
+        "bytes_received",
+        Unit::Bytes,
+        stats.bytes_received as f64,
+    ));
+    for (kind, n) in &stats.errors {
+        m.push(count(&format!("errors.{}", kind.name()), *n));
+    }
+    for (status, n) in &total.statuses {
+        m.push(count(&format!("status.{status}"), *n));
+    }
+    let model = match &config.model {
+        Model::Closed { think_time } if think_time.is_zero() => format!(
+            "closed model: {} connections, each sending as soon as its previous response is in; latency is service time (a closed model cannot see coordinated omission)",
+            config.connections
+        ),
+        Model::Closed { think_time } => format!(
+            "closed model: {} connections with {} of think time",
+            config.connections,
+            Unit::Seconds.format(think_time.as_secs_f64())
+        ),
+        Model::Open { .. } => format!(
+            "open model on {} connections: latency is measured from each request's intended send time (coordinated omission corrected); service_time from the actual send",
+            config.connections
+        ),
+    };
+    b.notes.push(Note::info("load_model", model));
+    if config.segment.count > 1 {
+        b.notes.push(Note::info(
+            "segment",
+            format!(
+                "segment {}/{} of a distributed test: merge the segments' reports with `perfhub load merge`",
+                config.segment.index + 1,
+                config.segment.count
+            ),
+        ));
+    }
+    if stats.late > 0 {
+        b.notes.push(Note::warning(
+            "late_requests",
+            format!(
+                "{} of {} requests were sent more than 1 ms after their intended time: the target or the client could not keep up, and their latency includes the wait",
+                stats.late, stats.sent
+            ),
+        ));
+    }
+    if stats.dropped > 0 {
+        b.notes.push(Note::warning(
+            "dropped_requests",
+            format!(
+                "{} requests due before the end were never sent: their connections were still waiting on earlier ones",
+                stats.dropped
+            ),
+        ));
+    }
+    if outcome.stopped_early {
+        b.notes.push(Note::warning(
+            "stopped_early",
+            "the test stopped early; the figures cover what ran",
+        ));
+    }
+    report.benchmarks.push(b);
+    report
+}
+
+/// Evaluates `overall` budgets on the `total` benchmark and each endpoint's
+/// own budgets on that endpoint.
+pub fn evaluate_budgets(
+    report: &Report,
+    overall: &[Budget],
+    per_endpoint: &[(String, Vec<Budget>)],
+) -> Result<Vec<BudgetVerdict>, BudgetError> {
+    let mut verdicts = Vec::new();
+    let only = |name: &str| {
+        let mut r = report.clone();
+        r.benchmarks.retain(|b| b.name == name);
+        r
+    };
+    let total = only(TOTAL);
+    for budget in overall {
+        verdicts.extend(budget.evaluate(&total)?);
+    }
+    for (name, budgets) in per_endpoint {
+        // With one endpoint, its numbers are the total's.
+        let mut scoped = only(name);
+        if scoped.benchmarks.is_empty() {
+            scoped = total.clone();
+        }
+        for budget in budgets {
+            let mut v = budget.evaluate(&scoped)?;
+            for verdict in &mut v {
+                verdict.benchmark = name.clone();
+            }
+            verdicts.extend(v);
+        }
+    }
+    Ok(verdicts)
+}
