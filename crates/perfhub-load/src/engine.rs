@@ -807,6 +807,16 @@ async fn exchange(
     };
     let sent = crate::http1::send(s, request).await?;
     let response = reader.read_response(s, request).await?;
+    if reader.is_empty() {
+        // The whole response is read, and a server sends nothing unasked:
+        // the socket is empty. Telling tokio so (without a system call)
+        // makes the next read wait for the kernel's readiness event rather
+        // than first trying a read that would fail with WouldBlock, which
+        // saves a system call per request.
+        let _ = s.try_io(tokio::io::Interest::READABLE, || {
+            Err::<(), _>(std::io::ErrorKind::WouldBlock.into())
+        });
+    }
     Ok((response, sent))
 }
 

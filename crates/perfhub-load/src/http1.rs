@@ -128,6 +128,11 @@ impl Reader {
         }
     }
 
+    /// Whether no bytes are left over after the last response.
+    pub fn is_empty(&self) -> bool {
+        self.filled == 0
+    }
+
     async fn fill<S: AsyncRead + Unpin>(&mut self, stream: &mut S) -> Result<(), ErrorKind> {
         if self.filled == self.buf.len() {
             self.buf.resize(self.buf.len() * 2, 0);
