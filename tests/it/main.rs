@@ -1,6 +1,7 @@
 //! End-to-end tests of the `perfhub` binary.
 
 mod flame;
+mod load;
 mod profile;
 mod run;
 mod support;

@@ -13,6 +13,7 @@ mod cmd_flame;
 mod cmd_load;
 mod cmd_profile;
 mod cmd_run;
+mod cmd_serve;
 mod exit_codes;
 mod interrupt;
 mod render;
@@ -33,6 +34,8 @@ enum Command {
     Profile(Box<cmd_profile::ProfileArgs>),
     /// Load-test an HTTP service toward latency budgets (open or closed model).
     Load(Box<cmd_load::LoadArgs>),
+    /// Serve HTTP on loopback with a chosen latency, error rate and stalls: a target for load tests.
+    Serve(cmd_serve::ServeArgs),
     /// Draw a flame graph (SVG) of folded stacks or a pprof profile.
     Flamegraph(cmd_flame::FlamegraphArgs),
     /// Draw a differential flame graph (SVG) between two profiles.
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd_run::run(*args),
         Command::Profile(args) => cmd_profile::profile(*args),
         Command::Load(args) => cmd_load::load(*args),
+        Command::Serve(args) => cmd_serve::serve(args),
         Command::Flamegraph(args) => cmd_flame::flamegraph(args),
         Command::Diff(args) => cmd_flame::diff(args),
     };

@@ -9,9 +9,12 @@
 #![deny(missing_docs)]
 
 pub mod engine;
+pub mod goose;
 mod http1;
 pub mod merge;
 pub mod report;
 pub mod request;
+pub mod scenario;
+pub mod serve;
 
 pub use http1::ErrorKind;

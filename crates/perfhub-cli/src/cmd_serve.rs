@@ -1,0 +1,93 @@
+//! `perfhub serve`: the target server for load tests and demos.
+
+use std::net::SocketAddr;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use perfhub_load::serve::{Fault, ServeConfig, Server, parse_latency, parse_stall};
+
+use crate::Outcome;
+
+/// Serve HTTP on loopback with a chosen latency, error rate and stalls.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Every path answers 200 with a small body; /status/CODE answers CODE; /stats answers the counts served so far as JSON. It runs until interrupted.\n\nExamples:\n  perfhub serve --port 8080 --latency 5ms\n  perfhub serve --latency lognormal:median=5ms,p99=50ms --error-rate 0.1%\n  perfhub serve --stall 1s/5s        # pause 1 s every 5 s: coordinated omission made visible\n  perfhub serve --fault reset        # every connection reset after its request"
+)]
+pub struct ServeArgs {
+    /// The loopback address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    bind: std::net::IpAddr,
+
+    /// The port (0 picks a free one, printed at start).
+    #[arg(short, long, value_name = "PORT", default_value_t = 8080)]
+    port: u16,
+
+    /// Per-request latency: none, 5ms, 1ms..10ms, or
+    /// lognormal:median=5ms,p99=50ms.
+    #[arg(long, value_name = "LATENCY", default_value = "none")]
+    latency: String,
+
+    /// The share of responses answered 500, such as 0.1% or 0.001.
+    #[arg(long, value_name = "RATE", default_value = "0", value_parser = parse_rate)]
+    error_rate: f64,
+
+    /// A periodic stall of the whole server, PAUSE/EVERY, such as 1s/5s.
+    #[arg(long, value_name = "PAUSE/EVERY")]
+    stall: Option<String>,
+
+    /// A fault on every connection: reset (closed with a reset after the
+    /// request) or hang (never answered).
+    #[arg(long, value_name = "FAULT", value_parser = ["reset", "hang"])]
+    fault: Option<String>,
+
+    /// The size of the 200 response body, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 13)]
+    body_bytes: usize,
+
+    /// The seed of the random latencies and errors.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    seed: u64,
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    let bad =
+        || format!("bad rate {text:?}: give a fraction such as 0.001 or a percentage such as 0.1%");
+    let v = match text.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map_err(|_| bad())? / 100.0,
+        None => text.trim().parse::<f64>().map_err(|_| bad())?,
+    };
+    if !(0.0..=1.0).contains(&v) {
+        return Err(bad());
+    }
+    Ok(v)
+}
+
+/// Runs `perfhub serve` until interrupted.
+pub fn serve(args: ServeArgs) -> Result<Outcome> {
+    let config = ServeConfig {
+        latency: parse_latency(&args.latency)?,
+        error_rate: args.error_rate,
+        stall: args.stall.as_deref().map(parse_stall).transpose()?,
+        fault: match args.fault.as_deref() {
+            Some("reset") => Some(Fault::Reset),
+            Some("hang") => Some(Fault::Hang),
+            _ => None,
+        },
+        body_bytes: args.body_bytes,
+        seed: args.seed,
+    };
+    crate::interrupt::install();
+    let server = Server::start(SocketAddr::new(args.bind, args.port), config)
+        .with_context(|| format!("cannot serve on {}:{}", args.bind, args.port))?;
+    eprintln!(
+        "perfhub serve: listening on http://{}/ (Ctrl-C stops)",
+        server.addr()
+    );
+    while !crate::interrupt::requested() {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let served = server.requests_served();
+    server.stop();
+    eprintln!("perfhub serve: stopped after {served} requests");
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,1298 @@
+//! Scenario files: a load test described in TOML when flags are not enough.
+//!
+//! A scenario names the requests to send, how to mix them, the load to put
+//! on the target and the budgets the results must meet. Flags given on the
+//! command line override the `[load]` defaults.
+//!
+//! # Format
+//!
+//! ```toml
+//! # Top-level keys come before the first [table] (TOML puts a key written
+//! # after a table header into that table).
+//! mode = "weighted"          # or "sequence": each virtual user runs the
+//!                            # requests in file order, again and again
+//! budgets = ["p95 < 200ms", "error_rate < 0.1%"]   # the whole test
+//!
+//! [variables]                # ${name} in url, header values and body
+//! host = "http://127.0.0.1:8080"
+//! token = "abc"
+//! user_id = 42               # numbers and booleans become their text
+//!
+//! [load]                     # defaults; command-line flags override them
+//! rate = 500                 # requests/s (open model) ...
+//! connections = 32           # ... over this many connections; without a
+//!                            # rate, connections alone is the closed model
+//! duration = "30s"           # ns, us, ms, s, m or h; a bare number is seconds
+//! timeout = "2s"
+//!
+//! [[request]]
+//! name = "home"              # default: the URL's path ("POST /login" for
+//!                            # other methods than GET)
+//! url = "${host}/"
+//! weight = 3                 # share of a weighted mix, at least 1 (default 1)
+//! budgets = ["p(99)<300ms"]  # this endpoint alone
+//! checks = { status = [200, "3xx"], body_contains = "Welcome", header = "content-type" }
+//!
+//! [[request]]
+//! name = "login"
+//! method = "POST"            # default GET
+//! url = "${host}/login"
+//! headers = { "content-type" = "application/json", authorization = "Bearer ${token}" }
+//! body = '{"user":"a","id":${user_id}}'
+//! ```
+//!
+//! - Budgets use perfhub's or k6's syntax (see [`perfhub_core::budget`]) and
+//!   are checked when the file is read.
+//! - `checks.status` lists codes (`200`), classes (`"2xx"`) and inclusive
+//!   ranges (`"200-299"`), all within 100..=599; an empty list checks no
+//!   status. Without `status`, a response must be 2xx or 3xx. `header` is a
+//!   name or a list of names the response must have.
+//! - `Host`, `Content-Length` and `Connection` are set by perfhub and cannot
+//!   be given in `headers`.
+//! - `${name}` must name a `[variables]` entry; `$$` is a literal `$`.
+//!   Variables are not expanded inside other variables. `mode` and `budgets`
+//!   are not allowed as variable names, as they are almost always top-level
+//!   keys written after `[variables]` by mistake.
+//! - Every table refuses unknown keys.
+//!
+//! # Errors
+//!
+//! Every [`ScenarioError`] names the file, the line and column, and the key,
+//! such as `scenario.toml:12:7: request[1].url: bad URL "htp:/x": ...`.
+//! Array entries count from 0: `request[1]` is the second `[[request]]`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+use std::time::Duration;
+
+use perfhub_core::budget::Budget;
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::request::{Check, Method, RequestSpec, parse_url};
+
+/// How virtual users pick the next request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Each request is drawn at random in proportion to its weight.
+    #[default]
+    Weighted,
+    /// Each virtual user runs the requests in file order, then starts over.
+    Sequence,
+}
+
+/// The `[load]` table: defaults that command-line flags override.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadDefaults {
+    /// The target arrival rate in requests per second (the open model).
+    pub rate: Option<f64>,
+    /// The number of connections (the closed model when there is no rate).
+    pub connections: Option<u32>,
+    /// How long the test runs.
+    pub duration: Option<Duration>,
+    /// How long one request may take before it counts as failed.
+    pub timeout: Option<Duration>,
+}
+
+/// A parsed, validated scenario file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// The requests, in file order, with variables substituted.
+    pub requests: Vec<RequestSpec>,
+    /// How virtual users pick requests.
+    pub mode: Mode,
+    /// Load defaults from `[load]`.
+    pub load: LoadDefaults,
+    /// Budgets for the whole test, as written (each one parses).
+    pub budgets: Vec<String>,
+}
+
+/// Why a scenario file is unusable, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// The file name, as given.
+    pub file: String,
+    /// The line, from 1; `None` when the file could not be read at all.
+    pub line: Option<usize>,
+    /// The column in characters, from 1; `None` when unknown.
+    pub column: Option<usize>,
+    /// The key, such as `request[1].url` or `load.duration`; empty when the
+    /// problem is not under one key (a TOML syntax error, say).
+    pub key: String,
+    /// What is wrong and, where it helps, how to fix it.
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        f.write_str(": ")?;
+        if !self.key.is_empty() {
+            write!(f, "{}: ", self.key)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// Reads and validates the scenario file at `path`.
+pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioError> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| ScenarioError {
+        file: file.clone(),
+        line: None,
+        column: None,
+        key: String::new(),
+        message: format!("cannot read the scenario file: {e}"),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let valid = String::from_utf8_lossy(&e.as_bytes()[..offset]).into_owned();
+        let (line, column) = position(&valid, offset);
+        ScenarioError {
+            file: file.clone(),
+            line: Some(line),
+            column: Some(column),
+            key: String::new(),
+            message: "the file is not UTF-8 text".into(),
+        }
+    })?;
+    parse_scenario(&text, &file)
+}
+
+/// Parses and validates a scenario from `text`; `file_name` is used in
+/// errors only.
+///
+/// ```
+/// use perfhub_load::scenario::{Mode, parse_scenario};
+///
+/// let text = r#"
+/// mode = "sequence"
+/// [variables]
+/// host = "http://127.0.0.1:8080"
+/// [[request]]
+/// url = "${host}/health"
+/// "#;
+/// let scenario = parse_scenario(text, "smoke.toml").unwrap();
+/// assert_eq!(scenario.mode, Mode::Sequence);
+/// assert_eq!(scenario.requests[0].url.as_str(), "http://127.0.0.1:8080/health");
+///
+/// let err = parse_scenario("[[request]]\nurl = \"${hots}/\"\n", "smoke.toml").unwrap_err();
+/// assert_eq!(err.to_string(), "smoke.toml:2:8: request[0].url: undefined variable `hots`; \
+///     define it under [variables] (no variables are defined)");
+/// ```
+pub fn parse_scenario(text: &str, file_name: &str) -> Result<Scenario, ScenarioError> {
+    let ctx = Ctx {
+        text,
+        file: file_name,
+    };
+    let raw: RawScenario = toml::from_str(text).map_err(|e| ctx.toml_error(&e))?;
+    ctx.validate(raw)
+}
+
+// ---------------------------------------------------------------------------
+// The file as deserialized, with spans for everything validated afterwards.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    #[serde(default)]
+    mode: Mode,
+    #[serde(default)]
+    budgets: Vec<Spanned<String>>,
+    #[serde(default)]
+    variables: BTreeMap<String, Spanned<toml::Value>>,
+    #[serde(default)]
+    load: Option<RawLoad>,
+    #[serde(default)]
+    request: Vec<Spanned<RawRequest>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLoad {
+    rate: Option<Spanned<f64>>,
+    connections: Option<Spanned<i64>>,
+    duration: Option<Spanned<toml::Value>>,
+    timeout: Option<Spanned<toml::Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRequest {
+    name: Option<Spanned<String>>,
+    method: Option<Spanned<String>>,
+    url: Spanned<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, Spanned<String>>,
+    body: Option<Spanned<String>>,
+    weight: Option<Spanned<i64>>,
+    #[serde(default)]
+    budgets: Vec<Spanned<String>>,
+    checks: Option<RawChecks>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChecks {
+    status: Option<Vec<Spanned<toml::Value>>>,
+    body_contains: Option<Spanned<String>>,
+    header: Option<Spanned<toml::Value>>,
+}
+
+/// Names that are top-level keys, refused as variables (see the module docs).
+const RESERVED_VARIABLES: [&str; 2] = ["mode", "budgets"];
+
+/// Headers perfhub writes itself.
+const RESERVED_HEADERS: [&str; 3] = ["host", "content-length", "connection"];
+
+// ---------------------------------------------------------------------------
+// Validation.
+
+struct Ctx<'a> {
+    text: &'a str,
+    file: &'a str,
+}
+
+impl Ctx<'_> {
+    /// An error at byte `offset` of the file (or nowhere in particular).
+    fn error_at(
+        &self,
+        offset: Option<usize>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ScenarioError {
+        let (line, column) = match offset {
+            Some(o) => {
+                let (l, c) = position(self.text, o);
+                (Some(l), Some(c))
+            }
+            None => (None, None),
+        };
+        ScenarioError {
+            file: self.file.to_string(),
+            line,
+            column,
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    /// An error at the start of `span`.
+    fn error(
+        &self,
+        span: &Range<usize>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ScenarioError {
+        self.error_at(Some(span.start), key, message)
+    }
+
+    /// The error toml gives, with the key its span falls under.
+    fn toml_error(&self, e: &toml::de::Error) -> ScenarioError {
+        let message = e.message().trim().to_string();
+        let Some(span) = e.span() else {
+            return self.error_at(Some(0), "", message);
+        };
+        let key = key_path_at(self.text, span.start);
+        let message = with_hint(&key, message);
+        self.error(&span, key, message)
+    }
+
+    /// The byte offset of `needle` inside the source of the value at `span`,
+    /// so an error can point into a string rather than at its quote. Falls
+    /// back to the value's start when the text is escaped differently.
+    fn offset_in(&self, span: &Range<usize>, needle: &str) -> usize {
+        self.text
+            .get(span.clone())
+            .and_then(|source| source.find(needle))
+            .map_or(span.start, |i| span.start + i)
+    }
+
+    fn validate(&self, raw: RawScenario) -> Result<Scenario, ScenarioError> {
+        let variables = self.variables(&raw.variables)?;
+        let budgets = self.budgets(&raw.budgets, "budgets")?;
+        let load = match &raw.load {
+            Some(load) => self.load(load)?,
+            None => LoadDefaults::default(),
+        };
+        if raw.request.is_empty() {
+            return Err(self.error_at(
+                Some(self.text.len()),
+                "request",
+                "a scenario needs at least one request: add a [[request]] table with a url",
+            ));
+        }
+        let mut requests: Vec<RequestSpec> = Vec::with_capacity(raw.request.len());
+        let mut names: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for (i, spanned) in raw.request.iter().enumerate() {
+            let prefix = format!("request[{i}]");
+            let spec = self.request(spanned.get_ref(), &prefix, &variables)?;
+            let name_span = spanned
+                .get_ref()
+                .name
+                .as_ref()
+                .map_or_else(|| spanned.get_ref().url.span(), Spanned::span);
+            if let Some((first, first_offset)) = names.get(&spec.name) {
+                let (first_line, _) = position(self.text, *first_offset);
+                return Err(self.error(
+                    &name_span,
+                    format!("{prefix}.name"),
+                    format!(
+                        "duplicate request name {:?}: request[{first}] (line {first_line}) has it too; give each request its own name",
+                        spec.name
+                    ),
+                ));
+            }
+            names.insert(spec.name.clone(), (i, name_span.start));
+            requests.push(spec);
+        }
+        Ok(Scenario {
+            requests,
+            mode: raw.mode,
+            load,
+            budgets,
+        })
+    }
+
+    fn variables(
+        &self,
+        raw: &BTreeMap<String, Spanned<toml::Value>>,
+    ) -> Result<BTreeMap<String, String>, ScenarioError> {
+        let mut out = BTreeMap::new();
+        for (name, value) in raw {
+            let key = format!("variables.{}", toml_key(name));
+            if RESERVED_VARIABLES.contains(&name.as_str()) {
+                return Err(self.error(
+                    &value.span(),
+                    key,
+                    format!(
+                        "`{name}` is a top-level key, not a variable: move it above the first [table] (TOML puts a key written after [variables] into that table)"
+                    ),
+                ));
+            }
+            if !is_variable_name(name) {
+                return Err(self.error(
+                    &value.span(),
+                    key,
+                    format!(
+                        "bad variable name {name:?}: use letters, digits, `_` and `-`, not starting with a digit"
+                    ),
+                ));
+            }
+            let text = match value.get_ref() {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                other => {
+                    return Err(self.error(
+                        &value.span(),
+                        key,
+                        format!(
+                            "a variable must be a string, number or boolean, not {}",
+                            describe(other)
+                        ),
+                    ));
+                }
+            };
+            out.insert(name.clone(), text);
+        }
+        Ok(out)
+    }
+
+    fn budgets(&self, raw: &[Spanned<String>], prefix: &str) -> Result<Vec<String>, ScenarioError> {
+        let mut out = Vec::with_capacity(raw.len());
+        for (i, budget) in raw.iter().enumerate() {
+            let text = budget.get_ref();
+            if let Err(e) = Budget::parse(text) {
+                let start = self.offset_in(&budget.span(), text);
+                let offset = if start == budget.span().start {
+                    start
+                } else {
+                    start + e.span().start
+                };
+                return Err(self.error_at(Some(offset), format!("{prefix}[{i}]"), e.to_string()));
+            }
+            out.push(text.clone());
+        }
+        Ok(out)
+    }
+
+    fn load(&self, raw: &RawLoad) -> Result<LoadDefaults, ScenarioError> {
+        let mut out = LoadDefaults::default();
+        if let Some(rate) = &raw.rate {
+            let r = *rate.get_ref();
+            if !(r.is_finite() && r > 0.0) {
+                return Err(self.error(
+                    &rate.span(),
+                    "load.rate",
+                    format!("the rate must be a positive number of requests per second, not {r}"),
+                ));
+            }
+            out.rate = Some(r);
+        }
+        if let Some(connections) = &raw.connections {
+            let c = *connections.get_ref();
+            out.connections = Some(u32::try_from(c).ok().filter(|&c| c >= 1).ok_or_else(|| {
+                self.error(
+                    &connections.span(),
+                    "load.connections",
+                    format!("connections must be at least 1 (and fit in 32 bits), not {c}"),
+                )
+            })?);
+        }
+        if let Some(duration) = &raw.duration {
+            out.duration = Some(self.duration(duration, "load.duration")?);
+        }
+        if let Some(timeout) = &raw.timeout {
+            out.timeout = Some(self.duration(timeout, "load.timeout")?);
+        }
+        Ok(out)
+    }
+
+    fn duration(&self, raw: &Spanned<toml::Value>, key: &str) -> Result<Duration, ScenarioError> {
+        let parsed = match raw.get_ref() {
+            toml::Value::String(s) => parse_duration(s),
+            toml::Value::Integer(i) => u64::try_from(*i)
+                .map(Duration::from_secs)
+                .map_err(|_| format!("{i} is negative")),
+            toml::Value::Float(f) => {
+                Duration::try_from_secs_f64(*f).map_err(|_| format!("{f} is out of range"))
+            }
+            other => Err(format!("expected a duration, found {}", describe(other))),
+        };
+        let d = parsed.map_err(|reason| {
+            self.error(
+                &raw.span(),
+                key,
+                format!("{reason}; give a duration such as \"30s\", \"500ms\" or \"2m\""),
+            )
+        })?;
+        if d.is_zero() {
+            return Err(self.error(&raw.span(), key, "the duration must be more than 0"));
+        }
+        Ok(d)
+    }
+
+    /// Substitutes variables in the string value `raw`, pointing errors at
+    /// the `${...}` in the file.
+    fn expand(
+        &self,
+        raw: &Spanned<String>,
+        key: &str,
+        variables: &BTreeMap<String, String>,
+    ) -> Result<String, ScenarioError> {
+        substitute(raw.get_ref(), variables).map_err(|e| {
+            let span = raw.span();
+            let (needle, message) = match &e {
+                SubstError::Undefined(name) => {
+                    let defined = if variables.is_empty() {
+                        "no variables are defined".to_string()
+                    } else {
+                        format!(
+                            "defined: {}",
+                            variables.keys().cloned().collect::<Vec<_>>().join(", ")
+                        )
+                    };
+                    (
+                        format!("${{{name}}}"),
+                        format!(
+                            "undefined variable `{name}`; define it under [variables] ({defined})"
+                        ),
+                    )
+                }
+                SubstError::BadName(name) => (
+                    format!("${{{name}}}"),
+                    format!(
+                        "bad variable reference `${{{name}}}`: a name has letters, digits, `_` and `-`; write `$$` for a literal `$`"
+                    ),
+                ),
+                SubstError::Unterminated => (
+                    "${".to_string(),
+                    "unterminated `${`: close it with `}`, or write `$${` for a literal `${`"
+                        .to_string(),
+                ),
+            };
+            self.error_at(Some(self.offset_in(&span, &needle)), key, message)
+        })
+    }
+
+    fn request(
+        &self,
+        raw: &RawRequest,
+        prefix: &str,
+        variables: &BTreeMap<String, String>,
+    ) -> Result<RequestSpec, ScenarioError> {
+        let url_key = format!("{prefix}.url");
+        let url_text = self.expand(&raw.url, &url_key, variables)?;
+        let url = parse_url(&url_text)
+            .map_err(|e| self.error(&raw.url.span(), &url_key, e.to_string()))?;
+
+        let method = match &raw.method {
+            Some(m) => Method::parse(m.get_ref())
+                .map_err(|e| self.error(&m.span(), format!("{prefix}.method"), e.to_string()))?,
+            None => Method::get(),
+        };
+
+        let name = match &raw.name {
+            Some(n) => {
+                let name = n.get_ref().trim();
+                if name.is_empty() {
+                    return Err(self.error(
+                        &n.span(),
+                        format!("{prefix}.name"),
+                        "the name is empty; leave it out to name the request after its path",
+                    ));
+                }
+                name.to_string()
+            }
+            None if method == Method::get() => url.path().to_string(),
+            None => format!("{} {}", method.as_str(), url.path()),
+        };
+
+        let mut headers = Vec::with_capacity(raw.headers.len());
+        for (header, value) in &raw.headers {
+            let key = format!("{prefix}.headers.{}", toml_key(header));
+            if header.is_empty() || !header.bytes().all(is_token_byte) {
+                return Err(self.error(
+                    &value.span(),
+                    key,
+                    format!("bad header name {header:?}: use letters, digits and !#$%&'*+-.^_`|~"),
+                ));
+            }
+            if RESERVED_HEADERS.contains(&header.to_ascii_lowercase().as_str()) {
+                return Err(self.error(
+                    &value.span(),
+                    key,
+                    format!("{header} is set by perfhub (from the URL and body); leave it out"),
+                ));
+            }
+            let text = self.expand(value, &key, variables)?;
+            if text.contains(['\r', '\n']) {
+                return Err(self.error(
+                    &value.span(),
+                    key,
+                    "a header value cannot contain a line break",
+                ));
+            }
+            headers.push((header.clone(), text));
+        }
+
+        let body = match &raw.body {
+            Some(b) => self
+                .expand(b, &format!("{prefix}.body"), variables)?
+                .into_bytes(),
+            None => Vec::new(),
+        };
+
+        let weight = match &raw.weight {
+            Some(w) => {
+                let v = *w.get_ref();
+                u32::try_from(v).ok().filter(|&v| v >= 1).ok_or_else(|| {
+                    self.error(
+                        &w.span(),
+                        format!("{prefix}.weight"),
+                        format!("the weight must be a whole number from 1 up, not {v}"),
+                    )
+                })?
+            }
+            None => 1,
+        };
+
+        let budgets = self.budgets(&raw.budgets, &format!("{prefix}.budgets"))?;
+        let checks = self.checks(raw.checks.as_ref(), prefix)?;
+
+        Ok(RequestSpec {
+            name,
+            method,
+            url,
+            headers,
+            body,
+            checks,
+            weight,
+            budgets,
+        })
+    }
+
+    fn checks(&self, raw: Option<&RawChecks>, prefix: &str) -> Result<Vec<Check>, ScenarioError> {
+        let default_status = Check::Status(vec![(200, 399)]);
+        let Some(raw) = raw else {
+            return Ok(vec![default_status]);
+        };
+        let mut checks = Vec::new();
+        match &raw.status {
+            None => checks.push(default_status),
+            Some(list) if list.is_empty() => {}
+            Some(list) => {
+                let mut ranges = Vec::with_capacity(list.len());
+                for (i, entry) in list.iter().enumerate() {
+                    let range = status_range(entry.get_ref()).map_err(|reason| {
+                        self.error(
+                            &entry.span(),
+                            format!("{prefix}.checks.status[{i}]"),
+                            reason,
+                        )
+                    })?;
+                    ranges.push(range);
+                }
+                checks.push(Check::Status(ranges));
+            }
+        }
+        if let Some(text) = &raw.body_contains {
+            if text.get_ref().is_empty() {
+                return Err(self.error(
+                    &text.span(),
+                    format!("{prefix}.checks.body_contains"),
+                    "the text to look for is empty",
+                ));
+            }
+            checks.push(Check::BodyContains(text.get_ref().clone()));
+        }
+        if let Some(header) = &raw.header {
+            let key = format!("{prefix}.checks.header");
+            let names: Vec<&toml::Value> = match header.get_ref() {
+                toml::Value::Array(items) => items.iter().collect(),
+                single => vec![single],
+            };
+            for name in names {
+                match name {
+                    toml::Value::String(s) if !s.is_empty() && s.bytes().all(is_token_byte) => {
+                        checks.push(Check::HeaderPresent(s.clone()));
+                    }
+                    toml::Value::String(s) => {
+                        return Err(self.error(
+                            &header.span(),
+                            key,
+                            format!("bad header name {s:?}"),
+                        ));
+                    }
+                    other => {
+                        return Err(self.error(
+                            &header.span(),
+                            key,
+                            format!(
+                                "expected a header name or a list of them, found {}",
+                                describe(other)
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(checks)
+    }
+}
+
+/// Adds advice to toml's message where a common mistake explains it.
+fn with_hint(key: &str, message: String) -> String {
+    for top in ["budgets", "mode"] {
+        if message.starts_with(&format!("unknown field `{top}`")) && key.contains('.') {
+            return format!(
+                "{message}; `{top}` is a top-level key: move it above the first [table] (TOML puts a key written after a [table] header into that table)"
+            );
+        }
+    }
+    message
+}
+
+/// The inclusive status range an entry of `checks.status` stands for.
+fn status_range(value: &toml::Value) -> Result<(u16, u16), String> {
+    let in_range = |code: i64| -> Result<u16, String> {
+        u16::try_from(code)
+            .ok()
+            .filter(|c| (100..=599).contains(c))
+            .ok_or_else(|| format!("status {code} is not an HTTP status (100 to 599)"))
+    };
+    match value {
+        toml::Value::Integer(code) => {
+            let c = in_range(*code)?;
+            Ok((c, c))
+        }
+        toml::Value::String(s) => {
+            let t = s.trim();
+            let bad = || {
+                format!(
+                    "bad status {s:?}: give a code (200), a class (\"2xx\") or a range (\"200-299\")"
+                )
+            };
+            if let Some(class) = t.strip_suffix("xx").or_else(|| t.strip_suffix("XX")) {
+                let digit: i64 = class.parse().map_err(|_| bad())?;
+                if class.len() != 1 {
+                    return Err(bad());
+                }
+                let lo = in_range(digit * 100)?;
+                return Ok((lo, lo + 99));
+            }
+            if let Some((a, b)) = t.split_once('-') {
+                let lo = in_range(a.trim().parse().map_err(|_| bad())?)?;
+                let hi = in_range(b.trim().parse().map_err(|_| bad())?)?;
+                if lo > hi {
+                    return Err(format!("the status range {s:?} is empty ({lo} > {hi})"));
+                }
+                return Ok((lo, hi));
+            }
+            let c = in_range(t.parse().map_err(|_| bad())?)?;
+            Ok((c, c))
+        }
+        other => Err(format!(
+            "expected a status code or a string such as \"2xx\", found {}",
+            describe(other)
+        )),
+    }
+}
+
+/// Parses `30s`, `500ms`, `1.5m`, `250us`, `2h` or a bare number of seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration"))?;
+    let scale = match unit.trim() {
+        "" | "s" => 1.0,
+        "ms" => 1e-3,
+        "us" | "µs" => 1e-6,
+        "ns" => 1e-9,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        other => {
+            return Err(format!(
+                "unknown time unit {other:?} in {s:?} (use ns, us, ms, s, m or h)"
+            ));
+        }
+    };
+    Duration::try_from_secs_f64(value * scale).map_err(|_| format!("{s:?} is out of range"))
+}
+
+#[derive(Debug, PartialEq)]
+enum SubstError {
+    Undefined(String),
+    BadName(String),
+    Unterminated,
+}
+
+/// Replaces `${name}` with the variable's value and `$$` with `$`.
+fn substitute(text: &str, variables: &BTreeMap<String, String>) -> Result<String, SubstError> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+        } else if let Some(tail) = after.strip_prefix('{') {
+            let end = tail.find('}').ok_or(SubstError::Unterminated)?;
+            let name = &tail[..end];
+            if !is_variable_name(name) {
+                return Err(SubstError::BadName(name.to_string()));
+            }
+            let value = variables
+                .get(name)
+                .ok_or_else(|| SubstError::Undefined(name.to_string()))?;
+            out.push_str(value);
+            rest = &tail[end + 1..];
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// A `tchar` of RFC 9110: what a header name is made of.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+fn describe(value: &toml::Value) -> &'static str {
+    match value {
+        toml::Value::String(_) => "a string",
+        toml::Value::Integer(_) => "an integer",
+        toml::Value::Float(_) => "a float",
+        toml::Value::Boolean(_) => "a boolean",
+        toml::Value::Datetime(_) => "a date-time",
+        toml::Value::Array(_) => "an array",
+        toml::Value::Table(_) => "a table",
+    }
+}
+
+/// The 1-based line and character column of byte `offset` in `text`.
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+/// A key as written in a path: bare when TOML allows it, quoted otherwise.
+fn toml_key(key: &str) -> String {
+    if !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        key.to_string()
+    } else {
+        format!("{key:?}")
+    }
+}
+
+/// One step of a key path.
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+fn render_path(steps: &[Step]) -> String {
+    let mut out = String::new();
+    for step in steps {
+        match step {
+            Step::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(&toml_key(k));
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// The path of the most specific key or value whose span holds byte
+/// `offset`, such as `request[1].weight`; empty when the document does not
+/// parse or nothing holds it.
+fn key_path_at(text: &str, offset: usize) -> String {
+    let Ok(root) = DeTable::parse(text) else {
+        return String::new();
+    };
+    let mut best: Option<(usize, String)> = None;
+    let mut path = Vec::new();
+    visit_table(root.get_ref(), offset, &mut path, &mut best);
+    best.map(|(_, p)| p).unwrap_or_default()
+}
+
+fn consider(span: &Range<usize>, offset: usize, path: &[Step], best: &mut Option<(usize, String)>) {
+    let holds = span.start <= offset && offset < span.end.max(span.start + 1);
+    if !holds {
+        return;
+    }
+    let len = span.end.saturating_sub(span.start);
+    // The smallest span wins; among equal spans the deeper path, seen later.
+    if best.as_ref().is_none_or(|(l, _)| len <= *l) {
+        *best = Some((len, render_path(path)));
+    }
+}
+
+fn visit_table(
+    table: &DeTable<'_>,
+    offset: usize,
+    path: &mut Vec<Step>,
+    best: &mut Option<(usize, String)>,
+) {
+    for (key, value) in table {
+        path.push(Step::Key(key.get_ref().to_string()));
+        consider(&key.span(), offset, path, best);
+        consider(&value.span(), offset, path, best);
+        visit_value(value.get_ref(), offset, path, best);
+        path.pop();
+    }
+}
+
+fn visit_value(
+    value: &DeValue<'_>,
+    offset: usize,
+    path: &mut Vec<Step>,
+    best: &mut Option<(usize, String)>,
+) {
+    match value {
+        DeValue::Table(t) => visit_table(t, offset, path, best),
+        DeValue::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push(Step::Index(i));
+                consider(&item.span(), offset, path, best);
+                visit_value(item.get_ref(), offset, path, best);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = r#"# A complete scenario.
+mode = "weighted"
+budgets = ["p95 < 200ms", "error_rate < 0.1%"]
+
+[variables]
+host = "http://127.0.0.1:8080"
+token = "abc"
+user_id = 42
+
+[load]
+rate = 500
+connections = 32
+duration = "30s"
+timeout = "2s"
+
+[[request]]
+name = "home"
+url = "${host}/"
+weight = 3
+budgets = ["p(99)<300ms"]
+checks = { status = [200, "3xx"], body_contains = "Welcome", header = "content-type" }
+
+[[request]]
+name = "login"
+method = "post"
+url = "${host}/login?next=$$home"
+headers = { "content-type" = "application/json", authorization = "Bearer ${token}" }
+body = '{"user":"a","id":${user_id}}'
+"#;
+
+    fn err(text: &str) -> ScenarioError {
+        parse_scenario(text, "scenario.toml").unwrap_err()
+    }
+
+    /// Asserts the error's line, key and that its message contains `needle`.
+    fn assert_err(e: &ScenarioError, line: usize, key: &str, needle: &str) {
+        assert_eq!(e.file, "scenario.toml", "{e}");
+        assert_eq!(e.line, Some(line), "{e}");
+        assert!(e.column.is_some(), "{e}");
+        assert_eq!(e.key, key, "{e}");
+        assert!(e.message.contains(needle), "{e}");
+    }
+
+    #[test]
+    fn a_complete_scenario_parses() {
+        let s = parse_scenario(FULL, "scenario.toml").unwrap();
+        assert_eq!(s.mode, Mode::Weighted);
+        assert_eq!(s.budgets, ["p95 < 200ms", "error_rate < 0.1%"]);
+        assert_eq!(
+            s.load,
+            LoadDefaults {
+                rate: Some(500.0),
+                connections: Some(32),
+                duration: Some(Duration::from_secs(30)),
+                timeout: Some(Duration::from_secs(2)),
+            }
+        );
+        assert_eq!(s.requests.len(), 2);
+
+        let home = &s.requests[0];
+        assert_eq!(home.name, "home");
+        assert_eq!(home.method.as_str(), "GET");
+        assert_eq!(home.url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(home.weight, 3);
+        assert_eq!(home.budgets, ["p(99)<300ms"]);
+        assert_eq!(
+            home.checks,
+            [
+                Check::Status(vec![(200, 200), (300, 399)]),
+                Check::BodyContains("Welcome".into()),
+                Check::HeaderPresent("content-type".into()),
+            ]
+        );
+        assert!(home.headers.is_empty() && home.body.is_empty());
+
+        let login = &s.requests[1];
+        assert_eq!(login.method.as_str(), "POST");
+        assert_eq!(login.url.as_str(), "http://127.0.0.1:8080/login?next=$home");
+        assert_eq!(
+            login.headers,
+            [
+                ("authorization".to_string(), "Bearer abc".to_string()),
+                ("content-type".to_string(), "application/json".to_string()),
+            ]
+        );
+        assert_eq!(login.body, br#"{"user":"a","id":42}"#);
+        assert_eq!(login.weight, 1);
+        assert_eq!(login.checks, [Check::Status(vec![(200, 399)])]);
+    }
+
+    #[test]
+    fn defaults_and_sequence_mode() {
+        let s = parse_scenario(
+            r#"mode = "sequence"
+[[request]]
+url = "http://h/a"
+[[request]]
+method = "DELETE"
+url = "http://h/a"
+checks = { status = [] }
+"#,
+            "s.toml",
+        )
+        .unwrap();
+        assert_eq!(s.mode, Mode::Sequence);
+        assert_eq!(s.load, LoadDefaults::default());
+        assert!(s.budgets.is_empty());
+        assert_eq!(s.requests[0].name, "/a");
+        assert_eq!(s.requests[1].name, "DELETE /a");
+        assert!(s.requests[1].checks.is_empty());
+    }
+
+    #[test]
+    fn variables_are_substituted_in_url_headers_and_body() {
+        let s = parse_scenario(
+            r#"[variables]
+base = "https://api.example.com"
+v = 2
+flag = true
+[[request]]
+url = "${base}/v${v}/items"
+headers = { x-flag = "${flag}" }
+body = "$${not_a_var} ${v}$"
+"#,
+            "s.toml",
+        )
+        .unwrap();
+        let r = &s.requests[0];
+        assert_eq!(r.url.as_str(), "https://api.example.com/v2/items");
+        assert_eq!(r.headers, [("x-flag".to_string(), "true".to_string())]);
+        assert_eq!(r.body, b"${not_a_var} 2$");
+    }
+
+    #[test]
+    fn undefined_variable_names_it_and_points_at_it() {
+        let e =
+            err("[variables]\nhost = \"http://h\"\n[[request]]\nurl = \"${host}/${missing}\"\n");
+        assert_err(&e, 4, "request[0].url", "undefined variable `missing`");
+        assert!(e.message.contains("defined: host"), "{e}");
+        assert_eq!(e.column, Some(16), "{e}");
+
+        let e = err("[[request]]\nurl = \"http://h/\"\nheaders = { a = \"${nope\" }\n");
+        assert_err(&e, 3, "request[0].headers.a", "unterminated `${`");
+        let e = err("[[request]]\nurl = \"http://h/\"\nbody = \"${no pe}\"\n");
+        assert_err(&e, 3, "request[0].body", "bad variable reference");
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_with_their_key() {
+        let e = err(
+            "[[request]]\nurl = \"http://h/\"\n\n[[request]]\nurl = \"http://h/b\"\nwieght = 2\n",
+        );
+        assert_err(&e, 6, "request[1].wieght", "unknown field `wieght`");
+        assert_eq!(e.column, Some(1));
+
+        let e =
+            err("[load]\nrate = 5\nbudgets = [\"p95 < 1s\"]\n[[request]]\nurl = \"http://h/\"\n");
+        assert_err(&e, 3, "load.budgets", "move it above the first [table]");
+
+        let e = err("[[request]]\nurl = \"http://h/\"\nchecks = { staus = [200] }\n");
+        assert_err(&e, 3, "request[0].checks.staus", "unknown field `staus`");
+
+        let e = err("colour = 1\n[[request]]\nurl = \"http://h/\"\n");
+        assert_err(&e, 1, "colour", "unknown field `colour`");
+    }
+
+    #[test]
+    fn wrong_types_name_the_key() {
+        let e = err("[load]\nconnections = \"many\"\n[[request]]\nurl = \"http://h/\"\n");
+        assert_err(&e, 2, "load.connections", "invalid type");
+
+        let e = err("[[request]]\nurl = \"http://h/\"\n[[request]]\nurl = 5\n");
+        assert_err(&e, 4, "request[1].url", "invalid type");
+
+        let e = err("mode = \"random\"\n[[request]]\nurl = \"http://h/\"\n");
+        assert_err(&e, 1, "mode", "unknown variant `random`");
+
+        let e = err("[[request]]\nname = \"a\"\n");
+        assert_err(&e, 1, "request[0]", "missing field `url`");
+    }
+
+    #[test]
+    fn bad_urls_methods_and_weights() {
+        let e = err("[[request]]\nname = \"x\"\nurl = \"htp:/x\"\n");
+        assert_err(&e, 3, "request[0].url", "bad URL \"htp:/x\"");
+        assert_eq!(
+            e.to_string().split(": ").take(3).collect::<Vec<_>>(),
+            ["scenario.toml:3:7", "request[0].url", "bad URL \"htp:/x\""]
+        );
+
+        let e = err("[[request]]\nurl = \"http://h/\"\nmethod = \"GE T\"\n");
+        assert_err(&e, 3, "request[0].method", "bad HTTP method");
+
+        let e = err("[[request]]\nurl = \"http://h/\"\nweight = 0\n");
+        assert_err(&e, 3, "request[0].weight", "from 1 up, not 0");
+
+        let e = err("[[request]]\nurl = \"http://h/\"\nheaders = { Host = \"x\" }\n");
+        assert_err(&e, 3, "request[0].headers.Host", "set by perfhub");
+
+        let e = err("[[request]]\nurl = \"http://h/\"\nheaders = { \"a b\" = \"x\" }\n");
+        assert_err(&e, 3, "request[0].headers.\"a b\"", "bad header name");
+    }
+
+    #[test]
+    fn bad_budgets_point_into_the_expression() {
+        let e = err(
+            "budgets = [\"p95 < 200ms\", \"p95 < 200 parsecs\"]\n[[request]]\nurl = \"http://h/\"\n",
+        );
+        assert_err(&e, 1, "budgets[1]", "invalid budget \"p95 < 200 parsecs\"");
+        // The column of "parsecs" inside the second string.
+        assert_eq!(e.column, Some(38), "{e}");
+
+        let e = err("[[request]]\nurl = \"http://h/\"\nbudgets = [\"p(99) <\"]\n");
+        assert_err(&e, 3, "request[0].budgets[0]", "invalid budget");
+    }
+
+    #[test]
+    fn bad_status_codes_and_load_values() {
+        let e = err("[[request]]\nurl = \"http://h/\"\nchecks = { status = [200, 700] }\n");
+        assert_err(
+            &e,
+            3,
+            "request[0].checks.status[1]",
+            "status 700 is not an HTTP status",
+        );
+        let e = err("[[request]]\nurl = \"http://h/\"\nchecks = { status = [\"2xy\"] }\n");
+        assert_err(&e, 3, "request[0].checks.status[0]", "bad status \"2xy\"");
+        let e = err("[[request]]\nurl = \"http://h/\"\nchecks = { status = [\"299-200\"] }\n");
+        assert_err(&e, 3, "request[0].checks.status[0]", "is empty");
+
+        let e = err("[load]\nduration = \"30 parsecs\"\n[[request]]\nurl = \"http://h/\"\n");
+        assert_err(&e, 2, "load.duration", "unknown time unit");
+        let e = err("[load]\ntimeout = \"0s\"\n[[request]]\nurl = \"http://h/\"\n");
+        assert_err(&e, 2, "load.timeout", "more than 0");
+        let e = err("[load]\nrate = -1\n[[request]]\nurl = \"http://h/\"\n");
+        assert_err(&e, 2, "load.rate", "positive");
+        let e = err("[load]\nconnections = 0\n[[request]]\nurl = \"http://h/\"\n");
+        assert_err(&e, 2, "load.connections", "at least 1");
+        let s = parse_scenario(
+            "[load]\nduration = 90\ntimeout = 0.5\n[[request]]\nurl = \"http://h/\"\n",
+            "s.toml",
+        )
+        .unwrap();
+        assert_eq!(s.load.duration, Some(Duration::from_secs(90)));
+        assert_eq!(s.load.timeout, Some(Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn duplicate_names_point_at_the_second() {
+        let e = err(
+            "[[request]]\nname = \"a\"\nurl = \"http://h/1\"\n[[request]]\nname = \"a\"\nurl = \"http://h/2\"\n",
+        );
+        assert_err(&e, 5, "request[1].name", "duplicate request name \"a\"");
+        assert!(e.message.contains("request[0] (line 2)"), "{e}");
+
+        // Default names collide too, and the error points at the URL.
+        let e = err("[[request]]\nurl = \"http://h/x\"\n[[request]]\nurl = \"http://h/x?b=1\"\n");
+        assert_err(&e, 4, "request[1].name", "duplicate request name \"/x\"");
+    }
+
+    #[test]
+    fn misplaced_top_level_keys_and_missing_requests() {
+        let e = err(
+            "[variables]\nhost = \"http://h\"\nmode = \"sequence\"\n[[request]]\nurl = \"${host}/\"\n",
+        );
+        assert_err(&e, 3, "variables.mode", "top-level key");
+        let e = err("[variables]\nlist = [1]\n[[request]]\nurl = \"http://h/\"\n");
+        assert_err(&e, 2, "variables.list", "not an array");
+
+        let e = err("[load]\nrate = 10\n");
+        assert_err(&e, 3, "request", "at least one request");
+    }
+
+    #[test]
+    fn syntax_errors_have_a_position() {
+        let e = err("[[request]]\nurl = \"http://h/\n");
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.column.is_some());
+        assert!(e.to_string().starts_with("scenario.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn load_scenario_reads_files_and_names_them() {
+        let dir = std::env::temp_dir().join(format!("perfhub-scenario-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.toml");
+        std::fs::write(&good, FULL).unwrap();
+        assert_eq!(load_scenario(&good).unwrap().requests.len(), 2);
+
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, "[[request]]\nurl = \"ftp://h/\"\n").unwrap();
+        let e = load_scenario(&bad).unwrap_err();
+        assert_eq!(e.file, bad.display().to_string());
+        assert_eq!((e.line, e.key.as_str()), (Some(2), "request[0].url"));
+
+        let missing = dir.join("missing.toml");
+        let e = load_scenario(&missing).unwrap_err();
+        assert_eq!(e.line, None);
+        assert!(
+            e.to_string().contains("cannot read the scenario file"),
+            "{e}"
+        );
+
+        let binary = dir.join("binary.toml");
+        std::fs::write(&binary, b"# ok\n\xff\xfe").unwrap();
+        let e = load_scenario(&binary).unwrap_err();
+        assert_eq!((e.line, e.column), (Some(2), Some(1)));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_documented_example_parses() {
+        let source = include_str!("scenario.rs");
+        let open = "//! ```toml\n";
+        let start = source.find(open).unwrap() + open.len();
+        let end = start + source[start..].find("//! ```\n").unwrap();
+        let example: String = source[start..end]
+            .lines()
+            .map(|l| {
+                let l = l.strip_prefix("//!").unwrap_or(l);
+                format!("{}\n", l.strip_prefix(' ').unwrap_or(l))
+            })
+            .collect();
+        let s = parse_scenario(&example, "example.toml").unwrap();
+        assert_eq!(s.requests.len(), 2);
+        assert_eq!(s.requests[1].body, br#"{"user":"a","id":42}"#);
+        assert_eq!(s.load.rate, Some(500.0));
+    }
+
+    #[test]
+    fn substitution_rules() {
+        let vars: BTreeMap<String, String> = [("a".to_string(), "1".to_string())].into();
+        assert_eq!(substitute("x${a}y$$z$", &vars).unwrap(), "x1y$z$");
+        assert_eq!(
+            substitute("${b}", &vars),
+            Err(SubstError::Undefined("b".into()))
+        );
+        assert_eq!(substitute("${a", &vars), Err(SubstError::Unterminated));
+        assert_eq!(
+            substitute("${}", &vars),
+            Err(SubstError::BadName(String::new()))
+        );
+    }
+}

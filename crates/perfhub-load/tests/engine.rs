@@ -1,0 +1,235 @@
+//! The load engine against perfhub's own target server: rates, coordinated
+//! omission, faults.
+
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use perfhub_load::ErrorKind;
+use perfhub_load::engine::{LoadConfig, LoadOutcome, Model, Quiet, Segment, run};
+use perfhub_load::request::{RequestSpec, parse_url};
+use perfhub_load::serve::{Fault, Latency, ServeConfig, Server, Stall};
+
+/// One test at a time: each measures rates and latencies on a two-core
+/// machine.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn loopback() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+fn config(addr: SocketAddr, model: Model, duration: Duration) -> LoadConfig {
+    LoadConfig {
+        requests: vec![RequestSpec::get(
+            parse_url(&format!("http://{addr}/")).unwrap(),
+        )],
+        sequence: false,
+        model,
+        duration,
+        connections: 16,
+        threads: 1,
+        timeout: Duration::from_secs(2),
+        segment: Segment::WHOLE,
+        interval: Duration::from_secs(1),
+    }
+}
+
+fn open(rate: f64) -> Model {
+    Model::Open {
+        start: rate,
+        stages: Vec::new(),
+    }
+}
+
+fn load(config: &LoadConfig) -> LoadOutcome {
+    run(config, &mut Quiet).unwrap()
+}
+
+#[test]
+fn open_model_rates_are_kept() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let server = Server::start(loopback(), ServeConfig::default()).unwrap();
+    for rate in [1000.0, 5000.0] {
+        let c = config(server.addr(), open(rate), Duration::from_secs(2));
+        let out = load(&c);
+        let expected = rate * 2.0;
+        let sent = out.stats.sent as f64;
+        assert!(
+            (sent - expected).abs() <= expected * 0.01,
+            "{rate}/s: sent {sent} of {expected}, dropped {}, late {}",
+            out.stats.dropped,
+            out.stats.late
+        );
+        let total = out.stats.total();
+        assert_eq!(total.responses, out.stats.sent);
+        assert_eq!(total.errors, 0);
+        assert_eq!(total.statuses.get(&200), Some(&total.responses));
+    }
+}
+
+#[test]
+fn a_stalling_server_is_charged_for_every_request_it_held_up() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // Pause 200 ms every second: a fifth of the arrivals land in a pause
+    // and wait for its end, uniformly 0 to 200 ms, so P(latency > x) is
+    // (0.2 - x) / 1 and the p99 is 190 ms.
+    let serve = ServeConfig {
+        stall: Some(Stall {
+            every: Duration::from_secs(1),
+            pause: Duration::from_millis(200),
+        }),
+        ..ServeConfig::default()
+    };
+    let server = Server::start(loopback(), serve).unwrap();
+    let c = config(server.addr(), open(500.0), Duration::from_secs(4));
+    let out = load(&c);
+    let total = out.stats.total();
+    let q = |h: &perfhub_core::histogram::LatencyHistogram, q: f64| {
+        h.value_at_quantile(q).as_secs_f64()
+    };
+    let p99 = q(&total.latency, 0.99);
+    assert!(
+        (p99 - 0.19).abs() <= 0.019,
+        "corrected p99 {p99:.3} s, analytic 0.190 s"
+    );
+    let p90 = q(&total.latency, 0.90);
+    assert!(
+        (p90 - 0.10).abs() <= 0.015,
+        "corrected p90 {p90:.3} s, analytic 0.100 s"
+    );
+    // Without the correction, the requests that waited behind a stalled one
+    // look fast: only those in flight when a pause began show it.
+    let service_p90 = q(&total.service, 0.90);
+    assert!(service_p90 < 0.01, "service time p90 {service_p90:.3} s");
+    assert!(out.stats.late > 0);
+}
+
+#[test]
+fn segments_add_up_to_the_whole_schedule() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let server = Server::start(loopback(), ServeConfig::default()).unwrap();
+    let mut sent = 0;
+    for i in 0..4 {
+        let mut c = config(server.addr(), open(800.0), Duration::from_secs(1));
+        c.segment = Segment { index: i, count: 4 };
+        sent += load(&c).stats.sent;
+    }
+    assert_eq!(sent, 800);
+}
+
+#[test]
+fn faults_are_counted_by_kind() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // Refused: a port nothing listens on.
+    let closed = {
+        let l = std::net::TcpListener::bind(loopback()).unwrap();
+        l.local_addr().unwrap()
+    };
+    let out = load(&config(closed, open(100.0), Duration::from_millis(500)));
+    assert!(
+        out.stats
+            .errors
+            .get(&ErrorKind::ConnectRefused)
+            .copied()
+            .unwrap_or(0)
+            > 0
+    );
+    assert_eq!(out.stats.total().responses, 0);
+
+    let reset = Server::start(
+        loopback(),
+        ServeConfig {
+            fault: Some(Fault::Reset),
+            ..ServeConfig::default()
+        },
+    )
+    .unwrap();
+    let out = load(&config(
+        reset.addr(),
+        open(100.0),
+        Duration::from_millis(500),
+    ));
+    let resets = out
+        .stats
+        .errors
+        .get(&ErrorKind::Reset)
+        .copied()
+        .unwrap_or(0)
+        + out
+            .stats
+            .errors
+            .get(&ErrorKind::Closed)
+            .copied()
+            .unwrap_or(0);
+    assert!(resets > 0, "{:?}", out.stats.errors);
+
+    let hang = Server::start(
+        loopback(),
+        ServeConfig {
+            fault: Some(Fault::Hang),
+            ..ServeConfig::default()
+        },
+    )
+    .unwrap();
+    let mut c = config(hang.addr(), open(50.0), Duration::from_millis(500));
+    c.timeout = Duration::from_millis(200);
+    let out = load(&c);
+    assert!(
+        out.stats
+            .errors
+            .get(&ErrorKind::Timeout)
+            .copied()
+            .unwrap_or(0)
+            > 0
+    );
+
+    let failing = Server::start(
+        loopback(),
+        ServeConfig {
+            error_rate: 1.0,
+            latency: Latency::None,
+            ..ServeConfig::default()
+        },
+    )
+    .unwrap();
+    let out = load(&config(
+        failing.addr(),
+        open(200.0),
+        Duration::from_millis(500),
+    ));
+    let total = out.stats.total();
+    assert!(total.responses > 0);
+    assert_eq!(total.check_failures, total.responses);
+    assert_eq!(total.statuses.get(&500), Some(&total.responses));
+}
+
+#[test]
+fn the_closed_model_keeps_every_connection_busy() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let server = Server::start(
+        loopback(),
+        ServeConfig {
+            latency: Latency::Fixed(Duration::from_millis(10)),
+            ..ServeConfig::default()
+        },
+    )
+    .unwrap();
+    let c = config(
+        server.addr(),
+        Model::Closed {
+            think_time: Duration::ZERO,
+        },
+        Duration::from_secs(1),
+    );
+    let out = load(&c);
+    let total = out.stats.total();
+    // 16 connections, 10 ms each: about 1,600 in a second.
+    assert!(
+        (1000..=1700).contains(&total.responses),
+        "{} responses",
+        total.responses
+    );
+    let p50 = total.latency.value_at_quantile(0.5);
+    assert!(p50 >= Duration::from_millis(10), "{p50:?}");
+    assert_eq!(server.requests_served(), total.responses);
+}

@@ -1,0 +1,288 @@
+//! `perfhub load` and `perfhub serve` end to end: budgets and exit codes,
+//! faults that still leave a report, segments merged, bad input.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
+
+use perfhub_core::report::Report;
+
+use crate::support::{perfhub, perfhub_bin, stderr};
+
+/// One load test at a time on a two-core machine.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// A `perfhub serve` process on a free loopback port, stopped on drop.
+struct Serve {
+    child: Child,
+    url: String,
+}
+
+impl Serve {
+    fn start(args: &[&str]) -> Serve {
+        let mut child = Command::new(perfhub_bin())
+            .args(["serve", "--port", "0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stderr.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in {line:?}"))
+            .to_string();
+        Serve { child, url }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        // SIGTERM: the server stops cleanly.
+        // SAFETY: kill on our own child's pid.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+fn report(path: &Path) -> Report {
+    Report::from_json(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn value(r: &Report, bench: &str, metric: &str) -> f64 {
+    r.benchmarks
+        .iter()
+        .find(|b| b.name == bench)
+        .and_then(|b| b.measurement(metric))
+        .and_then(|m| m.value)
+        .unwrap_or(0.0)
+}
+
+fn percentile(r: &Report, q: &str) -> f64 {
+    let total = r.benchmarks.iter().find(|b| b.name == "total").unwrap();
+    total
+        .measurement("latency")
+        .unwrap()
+        .summary
+        .as_ref()
+        .unwrap()
+        .percentiles[q]
+}
+
+fn load(args: &[&str]) -> Output {
+    let mut all = vec!["load"];
+    all.extend_from_slice(args);
+    all.push("--no-progress");
+    perfhub(&all)
+}
+
+#[test]
+fn budgets_decide_the_exit_code_and_the_report_is_written() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let serve = Serve::start(&["--latency", "2ms"]);
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let hlog = dir.path().join("r.hlog");
+    let o = load(&[
+        &serve.url,
+        "--rate",
+        "200",
+        "-d",
+        "1s",
+        "--budget",
+        "p95 < 1s",
+        "--threshold",
+        "p(99)<1000",
+        "--budget",
+        "error_rate < 0.1%",
+        "--export-json",
+        json.to_str().unwrap(),
+        "--hdr-log",
+        hlog.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = report(&json);
+    assert_eq!(r.budgets.len(), 3);
+    assert!(r.budgets.iter().all(|v| v.passed));
+    assert_eq!(value(&r, "total", "requests"), 200.0);
+    assert!(percentile(&r, "p50") >= 0.002);
+    let log = std::fs::read_to_string(&hlog).unwrap();
+    assert!(log.starts_with("#[Logged with perfhub"), "{log}");
+    assert!(log.contains("Tag=total,"), "{log}");
+
+    let o = load(&[
+        &serve.url,
+        "--rate",
+        "100",
+        "-d",
+        "1s",
+        "--budget",
+        "p95 < 1us",
+        "--export-json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let r = report(&json);
+    assert!(r.budgets.iter().any(|v| !v.passed));
+}
+
+#[test]
+fn every_fault_is_counted_and_still_reported() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let json = json.to_str().unwrap();
+    let closed_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let refused = format!("http://127.0.0.1:{closed_port}/");
+    let reset = Serve::start(&["--fault", "reset"]);
+    let hang = Serve::start(&["--fault", "hang"]);
+    let failing = Serve::start(&["--error-rate", "1"]);
+    for (url, kind, extra) in [
+        (refused.as_str(), "errors.connect_refused", None),
+        (reset.url.as_str(), "errors.connection_reset", None),
+        (hang.url.as_str(), "errors.timeout", Some("200ms")),
+        (failing.url.as_str(), "status.500", None),
+    ] {
+        let mut args = vec![
+            url,
+            "--rate",
+            "50",
+            "-d",
+            "500ms",
+            "--budget",
+            "error_rate < 0.1%",
+            "--export-json",
+            json,
+        ];
+        if let Some(t) = extra {
+            args.extend(["--timeout", t]);
+        }
+        let o = load(&args);
+        // The budget on errors is breached: exit code 3, report written.
+        assert_eq!(o.status.code(), Some(3), "{kind}: {}", stderr(&o));
+        let r = report(Path::new(json));
+        let seen = value(&r, "total", kind);
+        let closed = value(&r, "total", "errors.connection_closed");
+        assert!(
+            seen + closed > 0.0,
+            "{kind}: {:?}",
+            r.benchmarks[0].measurements
+        );
+        assert_eq!(value(&r, "total", "error_rate"), 1.0, "{kind}");
+    }
+}
+
+#[test]
+fn segments_merge_into_the_single_test() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let serve = Serve::start(&["--latency", "5ms"]);
+    let dir = tempfile::tempdir().unwrap();
+    let parts: Vec<String> = (1..=4)
+        .map(|i| {
+            dir.path()
+                .join(format!("part{i}.json"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    // Four worker processes at once, each a quarter of 400/s for 2 s.
+    let workers: Vec<Child> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| {
+            Command::new(perfhub_bin())
+                .args([
+                    "load",
+                    &serve.url,
+                    "--rate",
+                    "400",
+                    "-d",
+                    "2s",
+                    "-c",
+                    "8",
+                    "-t",
+                    "1",
+                    "--no-progress",
+                    "--segment",
+                    &format!("{}/4", i + 1),
+                    "--export-json",
+                    part,
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut w in workers {
+        assert!(w.wait().unwrap().success());
+    }
+    let merged = dir.path().join("merged.json");
+    let mut args = vec!["load", "merge"];
+    args.extend(parts.iter().map(String::as_str));
+    args.extend([
+        "--budget",
+        "p99 < 10s",
+        "--export-json",
+        merged.to_str().unwrap(),
+    ]);
+    let o = perfhub(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let m = report(&merged);
+    // Exactly the single test's schedule: 400/s for 2 s.
+    assert_eq!(value(&m, "total", "requests"), 800.0);
+    let parts_sum: f64 = parts
+        .iter()
+        .map(|p| value(&report(Path::new(p)), "total", "status.200"))
+        .sum();
+    assert_eq!(value(&m, "total", "status.200"), parts_sum);
+
+    let single = dir.path().join("single.json");
+    let o = load(&[
+        &serve.url,
+        "--rate",
+        "400",
+        "-d",
+        "2s",
+        "-c",
+        "32",
+        "--export-json",
+        single.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = report(&single);
+    // The same service, the same load: the median agrees to well within
+    // the server's timer granularity.
+    let (a, b) = (percentile(&m, "p50"), percentile(&s, "p50"));
+    assert!((a - b).abs() < 0.002, "merged p50 {a}, single p50 {b}");
+}
+
+#[test]
+fn bad_input_is_refused_with_the_reason() {
+    let o = load(&["ftp://127.0.0.1/"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("only http and https"), "{}", stderr(&o));
+
+    let o = load(&["http://127.0.0.1:9/", "--threshold", "p(95)<<200"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("bad budget"), "{}", stderr(&o));
+
+    let o = load(&["http://127.0.0.1:9/", "--stage", "30s"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("DURATION:RATE"), "{}", stderr(&o));
+
+    let o = perfhub(&["serve", "--bind", "10.0.0.1", "--port", "0"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("loopback"), "{}", stderr(&o));
+}
