@@ -286,3 +286,96 @@ fn bad_input_is_refused_with_the_reason() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("loopback"), "{}", stderr(&o));
 }
+
+#[test]
+fn scenario_files_run_and_their_errors_name_file_line_and_key() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let serve = Serve::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(
+        &good,
+        format!(
+            r#"budgets = ["error_rate < 0.1%"]
+
+[variables]
+host = "{}"
+
+[load]
+rate = 200
+duration = "1s"
+connections = 8
+
+[[request]]
+name = "home"
+url = "${{host}}"
+weight = 3
+budgets = ["p95 < 1s"]
+
+[[request]]
+name = "missing"
+url = "${{host}}status/404"
+checks = {{ status = [404] }}
+"#,
+            serve.url
+        ),
+    )
+    .unwrap();
+    let json = dir.path().join("r.json");
+    let o = load(&[
+        "--scenario",
+        good.to_str().unwrap(),
+        "--export-json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = report(&json);
+    assert_eq!(value(&r, "total", "requests"), 200.0);
+    assert_eq!(value(&r, "home", "requests"), 150.0);
+    assert_eq!(value(&r, "missing", "status.404"), 50.0);
+    assert_eq!(value(&r, "missing", "check_failures"), 0.0);
+    assert!(r.budgets.iter().any(|v| v.benchmark == "home" && v.passed));
+
+    for (text, line, key) in [
+        (
+            "[[request]]\nurl = \"http://127.0.0.1/\"\nwieght = 2\n",
+            3,
+            "wieght",
+        ),
+        ("[[request]]\nurl = \"htp:/x\"\n", 2, "url"),
+        (
+            "budgets = [\"p95 < 200 parsecs\"]\n[[request]]\nurl = \"http://127.0.0.1/\"\n",
+            1,
+            "budgets",
+        ),
+    ] {
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, text).unwrap();
+        let o = load(&["--scenario", bad.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "{text}");
+        let err = stderr(&o);
+        assert!(err.contains(&format!("bad.toml:{line}:")), "{text}: {err}");
+        assert!(err.contains(key), "{text}: {err}");
+    }
+}
+
+#[test]
+fn goose_reports_import_with_budgets() {
+    let fixture = crate::support::root().join("fixtures/goose/report.json");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("g.json");
+    let o = perfhub(&[
+        "import",
+        "goose",
+        fixture.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--budget",
+        "error_rate < 0.1%",
+    ]);
+    // POST login failed 11% of its requests: the budget is breached.
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let r = report(&out);
+    assert_eq!(value(&r, "total", "requests"), 2840.0);
+    assert!(r.budgets.iter().any(|v| !v.passed));
+}

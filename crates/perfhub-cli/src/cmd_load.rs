@@ -13,6 +13,7 @@ use perfhub_core::report::Report;
 use perfhub_load::engine::{Interval, LoadConfig, Model, Progress, Quiet, Segment, Stage, run};
 use perfhub_load::report::{build_report, evaluate_budgets};
 use perfhub_load::request::{Check, Method, RequestSpec, parse_url};
+use perfhub_load::scenario::{LoadDefaults, Mode, load_scenario};
 use perfhub_probe::env::{EnvConfig, collect, now_rfc3339};
 
 use crate::Outcome;
@@ -30,16 +31,25 @@ pub struct LoadArgs {
     command: Option<LoadCommand>,
 
     /// The URL to load (http:// on a loopback address).
-    #[arg(value_name = "URL", required = true)]
+    #[arg(
+        value_name = "URL",
+        required_unless_present = "scenario",
+        conflicts_with = "scenario"
+    )]
     url: Option<String>,
 
-    /// Keep-alive connections.
-    #[arg(short, long, value_name = "N", default_value_t = 64)]
-    connections: usize,
+    /// A scenario file (TOML): named requests with weights or in sequence,
+    /// variables, budgets per endpoint; flags override its [load] table.
+    #[arg(short, long, value_name = "FILE")]
+    scenario: Option<PathBuf>,
 
-    /// How long to send requests.
-    #[arg(short, long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
-    duration: Duration,
+    /// Keep-alive connections [default: 64].
+    #[arg(short, long, value_name = "N")]
+    connections: Option<usize>,
+
+    /// How long to send requests [default: 10s].
+    #[arg(short, long, value_name = "DURATION", value_parser = parse_duration)]
+    duration: Option<Duration>,
 
     /// A constant arrival rate, requests per second (open model).
     #[arg(short, long, value_name = "PER_SECOND")]
@@ -58,9 +68,9 @@ pub struct LoadArgs {
     #[arg(short, long, value_name = "N")]
     threads: Option<usize>,
 
-    /// Longest wait for a connection or a whole response.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
-    timeout: Duration,
+    /// Longest wait for a connection or a whole response [default: 5s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
 
     /// The HTTP method.
     #[arg(short = 'X', long, value_name = "METHOD", default_value = "GET")]
@@ -285,12 +295,38 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
     if let Some(LoadCommand::Merge(m)) = &args.command {
         return merge(m);
     }
-    let Some(url) = &args.url else {
-        bail!("give the URL to load, such as http://127.0.0.1:8080/");
+    let mut budgets = parse_budgets(&args.budgets, &args.thresholds)?;
+    let mut per_endpoint = Vec::new();
+    let (requests, sequence, defaults) = match (&args.scenario, &args.url) {
+        (Some(path), _) => {
+            let scenario = load_scenario(path)?;
+            for text in &scenario.budgets {
+                budgets.push(Budget::parse(text).map_err(|e| {
+                    anyhow::anyhow!("{}: bad budget {text:?}: {}", path.display(), e.message())
+                })?);
+            }
+            for r in &scenario.requests {
+                if !r.budgets.is_empty() {
+                    per_endpoint.push((r.name.clone(), parse_budgets(&r.budgets, &[])?));
+                }
+            }
+            (
+                scenario.requests,
+                scenario.mode == Mode::Sequence,
+                scenario.load,
+            )
+        }
+        (None, Some(url)) => (
+            vec![request_of(&args, url)?],
+            false,
+            LoadDefaults::default(),
+        ),
+        (None, None) => {
+            bail!("give the URL to load, such as http://127.0.0.1:8080/, or --scenario FILE")
+        }
     };
-    let budgets = parse_budgets(&args.budgets, &args.thresholds)?;
-    let spec = request_of(&args, url)?;
-    let model = match (args.rate, args.stages.is_empty()) {
+    let rate = args.rate.or(defaults.rate);
+    let model = match (rate, args.stages.is_empty()) {
         (None, true) => Model::Closed {
             think_time: args.think_time,
         },
@@ -305,13 +341,22 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
             .unwrap_or(1)
     });
     let config = LoadConfig {
-        requests: vec![spec],
-        sequence: false,
+        requests,
+        sequence,
         model,
-        duration: args.duration,
-        connections: args.connections,
+        duration: args
+            .duration
+            .or(defaults.duration)
+            .unwrap_or(Duration::from_secs(10)),
+        connections: args
+            .connections
+            .or(defaults.connections.map(|c| c as usize))
+            .unwrap_or(64),
         threads,
-        timeout: args.timeout,
+        timeout: args
+            .timeout
+            .or(defaults.timeout)
+            .unwrap_or(Duration::from_secs(5)),
         segment: args.segment.unwrap_or(Segment::WHOLE),
         interval: Duration::from_secs(1),
     };
@@ -327,7 +372,7 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
     };
     let mut report = build_report(&config, &outcome, now_rfc3339());
     report.environment = environment.join().ok();
-    let budget_result = evaluate_budgets(&report, &budgets, &[]);
+    let budget_result = evaluate_budgets(&report, &budgets, &per_endpoint);
     if let Ok(verdicts) = &budget_result {
         report.budgets = verdicts.clone();
     }

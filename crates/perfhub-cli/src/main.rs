@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd_flame;
+mod cmd_import;
 mod cmd_load;
 mod cmd_profile;
 mod cmd_run;
@@ -36,6 +37,8 @@ enum Command {
     Load(Box<cmd_load::LoadArgs>),
     /// Serve HTTP on loopback with a chosen latency, error rate and stalls: a target for load tests.
     Serve(cmd_serve::ServeArgs),
+    /// Turn another tool's results (goose) into a perfhub report.
+    Import(cmd_import::ImportArgs),
     /// Draw a flame graph (SVG) of folded stacks or a pprof profile.
     Flamegraph(cmd_flame::FlamegraphArgs),
     /// Draw a differential flame graph (SVG) between two profiles.
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
         Command::Profile(args) => cmd_profile::profile(*args),
         Command::Load(args) => cmd_load::load(*args),
         Command::Serve(args) => cmd_serve::serve(args),
+        Command::Import(args) => cmd_import::import(args),
         Command::Flamegraph(args) => cmd_flame::flamegraph(args),
         Command::Diff(args) => cmd_flame::diff(args),
     };

@@ -691,7 +691,12 @@ async fn connection(c: usize, plan: &Plan, shared: &SharedStats, stop: &AtomicBo
                 if intended > now {
                     tokio::time::sleep_until(intended.into()).await;
                 }
-                (Some(intended), plan.mix[(j as usize) % plan.mix.len()])
+                // By the arrival's place in the whole schedule, so that every
+                // segment and connection together keep the weights exactly.
+                (
+                    Some(intended),
+                    plan.mix[(n % plan.mix.len() as u64) as usize],
+                )
             }
             None => {
                 if Instant::now() >= plan.end || stop.load(Ordering::Relaxed) {

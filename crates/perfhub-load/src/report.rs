@@ -5,10 +5,10 @@
 //! the primary metric), `service_time` (from the actual send), `requests`,
 //! `errors`, `check_failures`, `error_rate` (failed requests and failed
 //! checks over requests: a response with an unexpected status fails the
-//! default check) and `throughput` (responses per second). `total` also has
-//! the target and achieved rates, late and dropped requests, bytes, and
-//! counts per error kind (`errors.timeout`, ...) and status
-//! (`status.200`, ...).
+//! default check), `throughput` (responses per second) and counts per status
+//! (`status.200`, ...). `total` also has the target and achieved rates, late
+//! and dropped requests, bytes, and counts per error kind
+//! (`errors.timeout`, ...).
 
 use perfhub_core::budget::{Budget, BudgetError, BudgetVerdict};
 use perfhub_core::report::{Benchmark, Measurement, Note, Report, ReportKind, metric};
@@ -47,6 +47,9 @@ fn endpoint(name: &str, e: &EndpointStats, seconds: f64) -> Benchmark {
         Unit::PerSecond,
         e.responses as f64 / seconds.max(1e-9),
     ));
+    for (status, n) in &e.statuses {
+        m.push(count(&format!("status.{status}"), *n));
+    }
     b
 }
 
@@ -99,9 +102,6 @@ pub fn build_report(
     ));
     for (kind, n) in &stats.errors {
         m.push(count(&format!("errors.{}", kind.name()), *n));
-    }
-    for (status, n) in &total.statuses {
-        m.push(count(&format!("status.{status}"), *n));
     }
     let model = match &config.model {
         Model::Closed { think_time } if think_time.is_zero() => format!(

@@ -78,7 +78,8 @@ use crate::request::{Check, Method, RequestSpec, parse_url};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
-    /// Each request is drawn at random in proportion to its weight.
+    /// Requests are mixed in proportion to their weights, interleaved
+    /// evenly on each connection.
     #[default]
     Weighted,
     /// Each virtual user runs the requests in file order, then starts over.
