@@ -371,6 +371,17 @@ fn mix(requests: &[RequestSpec], sequence: bool) -> Vec<usize> {
     out
 }
 
+/// What the worker's watchdog knows of one connection's request in flight.
+#[derive(Default)]
+struct Watch {
+    /// When the request in flight times out.
+    deadline: std::cell::Cell<Option<Instant>>,
+    /// The connection's socket, to shut down when it does.
+    fd: std::cell::Cell<Option<std::os::fd::RawFd>>,
+    /// Set by the watchdog: the request timed out.
+    fired: std::cell::Cell<bool>,
+}
+
 struct Shared {
     stats: Stats,
     interval: LatencyHistogram,
@@ -604,14 +615,39 @@ fn worker(
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async {
         let mut tasks = Vec::new();
-        for &c in conns {
+        let watches: Vec<Rc<Watch>> = conns.iter().map(|_| Rc::new(Watch::default())).collect();
+        for (&c, watch) in conns.iter().zip(&watches) {
             let plan = Arc::clone(plan);
             let shared = Rc::clone(&shared);
             let stop = Arc::clone(stop);
+            let watch = Rc::clone(watch);
             tasks.push(tokio::task::spawn_local(async move {
-                connection(c, &plan, &shared, &stop).await;
+                connection(c, &plan, &shared, &stop, &watch).await;
             }));
         }
+        // Timeouts: rather than a timer per request, one watchdog per worker
+        // looks at every request in flight every 10 ms and shuts down the
+        // socket of one that is overdue; its read then fails, and the
+        // request counts as timed out.
+        let watchdog = tokio::task::spawn_local(async move {
+            loop {
+                tokio::time::sleep(WATCHDOG_PERIOD).await;
+                let now = Instant::now();
+                for w in &watches {
+                    if let (Some(deadline), Some(fd)) = (w.deadline.get(), w.fd.get())
+                        && now >= deadline
+                    {
+                        w.fired.set(true);
+                        w.deadline.set(None);
+                        // SAFETY: shutdown on a socket the connection task
+                        // still owns (fd is cleared before it is closed).
+                        unsafe {
+                            libc::shutdown(fd, libc::SHUT_RDWR);
+                        }
+                    }
+                }
+            }
+        });
         // Interval reports, until every connection is done.
         let reporter = {
             let shared = Rc::clone(&shared);
@@ -638,6 +674,7 @@ fn worker(
             let _ = t.await;
         }
         reporter.abort();
+        watchdog.abort();
         let k = ((Instant::now().saturating_duration_since(plan.t0)).as_nanos()
             / plan.config.interval.as_nanos().max(1)) as u64;
         let (h, e) = {
@@ -655,7 +692,11 @@ fn worker(
 /// The slack the timer is allowed: tokio's timer wheel has 1 ms resolution.
 const TIMER_SLACK: Duration = Duration::from_millis(1);
 
-async fn connection(c: usize, plan: &Plan, shared: &SharedStats, stop: &AtomicBool) {
+/// How often the watchdog looks for overdue requests: timeouts fire up to
+/// this much late.
+const WATCHDOG_PERIOD: Duration = Duration::from_millis(10);
+
+async fn connection(c: usize, plan: &Plan, shared: &SharedStats, stop: &AtomicBool, watch: &Watch) {
     let config = &plan.config;
     let mut stream: Option<TcpStream> = None;
     let mut reader = Reader::new();
@@ -708,14 +749,25 @@ async fn connection(c: usize, plan: &Plan, shared: &SharedStats, stop: &AtomicBo
         j += 1;
         let request = &plan.prepared[which];
         let sent_at = Instant::now();
-        let result = tokio::time::timeout(
+        watch.deadline.set(Some(sent_at + config.timeout));
+        let mut result = exchange(
+            &mut stream,
+            &mut reader,
+            plan.addr,
+            request,
             config.timeout,
-            exchange(&mut stream, &mut reader, plan.addr, request),
+            watch,
         )
-        .await
-        .unwrap_or(Err(ErrorKind::Timeout));
+        .await;
+        watch.deadline.set(None);
+        if watch.fired.replace(false) {
+            result = Err(ErrorKind::Timeout);
+        }
         let done = Instant::now();
         let late_by = intended.map_or(Duration::ZERO, |i| sent_at.saturating_duration_since(i));
+        if stream.is_none() {
+            watch.fd.set(None);
+        }
         let backoff = record(
             shared,
             which,
@@ -795,16 +847,21 @@ async fn exchange(
     reader: &mut Reader,
     addr: std::net::SocketAddr,
     request: &Prepared,
+    timeout: Duration,
+    watch: &Watch,
 ) -> Result<(crate::http1::Response, u64), ErrorKind> {
     if stream.is_none() {
-        let s = TcpStream::connect(addr)
+        // Connecting is rare: a timer of its own is cheap enough here.
+        let s = tokio::time::timeout(timeout, TcpStream::connect(addr))
             .await
+            .map_err(|_| ErrorKind::Timeout)?
             .map_err(|e| match ErrorKind::of(&e) {
                 ErrorKind::ConnectRefused => ErrorKind::ConnectRefused,
                 ErrorKind::Timeout => ErrorKind::Timeout,
                 _ => ErrorKind::Connect,
             })?;
         let _ = s.set_nodelay(true);
+        watch.fd.set(Some(std::os::fd::AsRawFd::as_raw_fd(&s)));
         *stream = Some(s);
     }
     let Some(s) = stream.as_mut() else {
