@@ -133,7 +133,7 @@ pub fn build_report(
         b.notes.push(Note::warning(
             "late_requests",
             format!(
-                "{} of {} requests were sent more than 1 ms after their intended time: the target or the client could not keep up, and their latency includes the wait",
+                "{} of {} requests were sent more than 2 ms (the timer's slack) after their intended time: the target or the client could not keep up, and their latency includes the wait",
                 stats.late, stats.sent
             ),
         ));
