@@ -379,3 +379,37 @@ fn goose_reports_import_with_budgets() {
     assert_eq!(value(&r, "total", "requests"), 2840.0);
     assert!(r.budgets.iter().any(|v| !v.passed));
 }
+
+#[test]
+fn a_budget_breached_over_a_window_stops_the_test() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let serve = Serve::start(&["--latency", "50ms"]);
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let started = std::time::Instant::now();
+    let o = load(&[
+        &serve.url,
+        "--rate",
+        "100",
+        "-d",
+        "60s",
+        "--budget",
+        "p95 < 10ms",
+        "--abort-on-breach",
+        "2s",
+        "--export-json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    // Far sooner than the 60 s asked for.
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    let r = report(&json);
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.code == "budget_breached_early" && n.message.contains("p95 < 10ms")),
+        "{:?}",
+        r.notes
+    );
+    assert!(value(&r, "total", "requests") < 1000.0);
+}

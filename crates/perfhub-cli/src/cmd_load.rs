@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use perfhub_core::budget::Budget;
 use perfhub_core::histogram::{IntervalEntry, LatencyHistogram, write_interval_log};
 use perfhub_core::report::Report;
-use perfhub_load::engine::{Interval, LoadConfig, Model, Progress, Quiet, Segment, Stage, run};
+use perfhub_load::engine::{Interval, LoadConfig, Model, Progress, Segment, Stage, run};
 use perfhub_load::report::{build_report, evaluate_budgets};
 use perfhub_load::request::{Check, Method, RequestSpec, parse_url};
 use perfhub_load::scenario::{LoadDefaults, Mode, load_scenario};
@@ -108,6 +108,11 @@ pub struct LoadArgs {
     /// A threshold in k6's syntax, such as 'p(95)<200' (repeatable).
     #[arg(long = "threshold", value_name = "THRESHOLD")]
     thresholds: Vec<String>,
+
+    /// Stop as soon as an overall budget is breached over the last WINDOW
+    /// of the run (such as 10s), evaluated every second; exit code 3.
+    #[arg(long, value_name = "WINDOW", value_parser = parse_duration)]
+    abort_on_breach: Option<Duration>,
 
     /// Run this share of the test: segment i of N (each sends every N-th
     /// request of the schedule); merge the reports with `perfhub load merge`.
@@ -237,13 +242,78 @@ fn request_of(args: &LoadArgs, url: &str) -> Result<RequestSpec> {
     Ok(spec)
 }
 
-/// Live progress on a terminal: rate, p95 and errors per second.
-struct Live {
+/// Watches the run interval by interval: live progress on a terminal
+/// (rate, p95, errors), Ctrl-C, and with `--abort-on-breach`, the overall
+/// budgets over the last window of the run.
+struct Monitor {
     show: bool,
     completed: u64,
+    window: Option<Duration>,
+    budgets: Vec<Budget>,
+    recent: std::collections::VecDeque<Interval>,
+    /// The budget breached over a window, and when.
+    breach: Option<String>,
 }
 
-impl Progress for Live {
+impl Monitor {
+    /// The overall budgets on the last window's responses and errors.
+    fn check_window(&mut self) {
+        let Some(window) = self.window else {
+            return;
+        };
+        let (Some(first), Some(last)) = (self.recent.front(), self.recent.back()) else {
+            return;
+        };
+        if last.start + last.length < first.start + window {
+            // Not a whole window yet.
+            return;
+        }
+        let mut latency = LatencyHistogram::new();
+        let mut errors = 0;
+        for i in &self.recent {
+            let _ = latency.merge(&i.latency);
+            errors += i.errors;
+        }
+        let requests = latency.len() + errors;
+        let mut b =
+            perfhub_core::report::Benchmark::new("total", perfhub_core::report::metric::LATENCY);
+        b.measurements
+            .push(latency.to_measurement(perfhub_core::report::metric::LATENCY));
+        b.measurements
+            .push(perfhub_core::report::Measurement::from_value(
+                perfhub_core::report::metric::ERROR_RATE,
+                perfhub_core::units::Unit::Ratio,
+                if requests == 0 {
+                    0.0
+                } else {
+                    errors as f64 / requests as f64
+                },
+            ));
+        let mut r = Report::new(perfhub_core::report::ReportKind::Load, "");
+        r.benchmarks.push(b);
+        for budget in &self.budgets {
+            // A budget on a metric the window does not have is left to the
+            // end of the run.
+            let Ok(verdicts) = budget.evaluate(&r) else {
+                continue;
+            };
+            if let Some(v) = verdicts.iter().find(|v| !v.passed) {
+                self.breach = Some(format!(
+                    "`{}` was breached over the {} ending at {:.0} s ({} {} was {}): the test stopped early",
+                    v.budget,
+                    perfhub_core::units::Unit::Seconds.format(window.as_secs_f64()),
+                    (last.start + last.length).as_secs_f64(),
+                    v.statistic,
+                    v.metric,
+                    v.unit.format(v.actual)
+                ));
+                return;
+            }
+        }
+    }
+}
+
+impl Progress for Monitor {
     fn interval(&mut self, i: &Interval) {
         self.completed += i.latency.len();
         if self.show {
@@ -257,14 +327,27 @@ impl Progress for Live {
                 self.completed
             );
         }
+        if let Some(window) = self.window {
+            self.recent.push_back(i.clone());
+            while self
+                .recent
+                .front()
+                .is_some_and(|f| f.start + window < i.start + i.length)
+            {
+                self.recent.pop_front();
+            }
+            if self.breach.is_none() {
+                self.check_window();
+            }
+        }
     }
 
     fn should_stop(&mut self) -> bool {
-        crate::interrupt::requested()
+        crate::interrupt::requested() || self.breach.is_some()
     }
 }
 
-impl Drop for Live {
+impl Drop for Monitor {
     fn drop(&mut self) {
         if self.show {
             eprint!("\r\x1b[K");
@@ -363,14 +446,24 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
     crate::interrupt::install();
     let environment = std::thread::spawn(|| collect(EnvConfig::default()));
     let show = !args.no_progress && std::io::stderr().is_terminal();
-    let outcome = if show {
-        let mut live = Live { show, completed: 0 };
-        run(&config, &mut live)?
-    } else {
-        let mut quiet = QuietStop;
-        run(&config, &mut quiet)?
+    let mut monitor = Monitor {
+        show,
+        completed: 0,
+        window: args.abort_on_breach,
+        budgets: budgets.clone(),
+        recent: std::collections::VecDeque::new(),
+        breach: None,
     };
+    let outcome = run(&config, &mut monitor)?;
+    let breach = monitor.breach.take();
+    drop(monitor);
     let mut report = build_report(&config, &outcome, now_rfc3339());
+    if let Some(why) = &breach {
+        report.notes.push(perfhub_core::report::Note::warning(
+            "budget_breached_early",
+            why.clone(),
+        ));
+    }
     report.environment = environment.join().ok();
     let budget_result = evaluate_budgets(&report, &budgets, &per_endpoint);
     if let Ok(verdicts) = &budget_result {
@@ -418,23 +511,10 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
     if crate::interrupt::requested() {
         return Ok(Outcome::Interrupted);
     }
-    if verdicts.iter().any(|v| !v.passed) {
+    if breach.is_some() || verdicts.iter().any(|v| !v.passed) {
         return Ok(Outcome::BudgetBreached);
     }
     Ok(Outcome::Success)
-}
-
-/// Stops on Ctrl-C, shows nothing.
-struct QuietStop;
-
-impl Progress for QuietStop {
-    fn interval(&mut self, i: &Interval) {
-        Quiet.interval(i);
-    }
-
-    fn should_stop(&mut self) -> bool {
-        crate::interrupt::requested()
-    }
 }
 
 fn merge(args: &MergeArgs) -> Result<Outcome> {
