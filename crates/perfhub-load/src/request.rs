@@ -1,6 +1,65 @@
 //! What a load test sends, and what it checks in each response.
 
-use url::Url;
+use std::fmt;
+
+/// An `http://` or `https://` URL: all a load test needs of one, parsed
+/// by hand rather than with a general URL library.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Url {
+    https: bool,
+    /// Lower case; an IPv6 address keeps its brackets.
+    host: String,
+    port: Option<u16>,
+    /// From the first `/`; `/` when the URL has none.
+    path: String,
+    query: Option<String>,
+}
+
+impl Url {
+    /// `http` or `https`.
+    pub fn scheme(&self) -> &str {
+        if self.https { "https" } else { "http" }
+    }
+
+    /// The host: a name, an IPv4 address, or an IPv6 address in brackets.
+    pub fn host_str(&self) -> Option<&str> {
+        Some(&self.host)
+    }
+
+    /// The port, where the URL gives one.
+    pub fn port(&self) -> Option<u16> {
+        self.port
+    }
+
+    /// The port, or the scheme's (80 or 443).
+    pub fn port_or_known_default(&self) -> Option<u16> {
+        Some(self.port.unwrap_or(if self.https { 443 } else { 80 }))
+    }
+
+    /// The path, from its `/`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The query, without its `?`.
+    pub fn query(&self) -> Option<&str> {
+        self.query.as_deref()
+    }
+}
+
+impl fmt::Display for Url {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}", self.scheme(), self.host)?;
+        if let Some(p) = self.port {
+            write!(f, ":{p}")?;
+        }
+        f.write_str(&self.path)?;
+        if let Some(q) = &self.query {
+            write!(f, "?{q}")?;
+        }
+        Ok(())
+    }
+}
 
 /// An HTTP method.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,28 +151,128 @@ pub enum RequestError {
     Method(String),
 }
 
-/// Parses a target URL: `http` or `https`, with a host.
+/// Parses a target URL: `http` or `https`, a host, an optional port, path
+/// and query; a `#fragment` is dropped, as a client never sends it.
 pub fn parse_url(text: &str) -> Result<Url, RequestError> {
-    let bad = |reason: String| RequestError::Url {
+    let bad = |reason: &str| RequestError::Url {
         url: text.to_string(),
-        reason,
+        reason: reason.to_string(),
     };
-    let url = Url::parse(text).map_err(|e| bad(e.to_string()))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(bad(format!(
-            "the scheme is {:?}, and only http and https are supported",
-            url.scheme()
+    if let Some(c) = text.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad(&format!(
+            "it contains {c:?}; percent-encode it (a space is %20)"
         )));
     }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(bad("it has no host".into()));
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return Err(bad("it has no scheme: begin it with http:// or https://"));
+    };
+    let https = match scheme.to_ascii_lowercase().as_str() {
+        "http" => false,
+        "https" => true,
+        other => {
+            return Err(bad(&format!(
+                "the scheme is {other:?}, and only http and https are supported"
+            )));
+        }
+    };
+    let rest = rest.split('#').next().unwrap_or("");
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    if authority.contains('@') {
+        return Err(bad(
+            "it has user information before the host; give credentials in a header instead",
+        ));
     }
-    Ok(url)
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (addr, after) = v6
+            .split_once(']')
+            .ok_or_else(|| bad("an IPv6 address needs its closing bracket"))?;
+        if addr.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(bad(&format!("{addr:?} is not an IPv6 address")));
+        }
+        let port = match after {
+            "" => None,
+            p => Some(
+                p.strip_prefix(':')
+                    .ok_or_else(|| bad("junk after the IPv6 address"))?,
+            ),
+        };
+        (format!("[{}]", addr.to_ascii_lowercase()), port)
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h.to_ascii_lowercase(), Some(p)),
+            None => (authority.to_ascii_lowercase(), None),
+        }
+    };
+    if host.is_empty() {
+        return Err(bad("it has no host"));
+    }
+    if !host.starts_with('[')
+        && !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_')
+    {
+        return Err(bad(&format!("{host:?} is not a host name or address")));
+    }
+    let port = match port {
+        None => None,
+        Some(p) => Some(
+            p.parse::<u16>()
+                .ok()
+                .filter(|&p| p > 0)
+                .ok_or_else(|| bad(&format!("the port {p:?} is not a number from 1 to 65535")))?,
+        ),
+    };
+    let (path, query) = match tail.split_once('?') {
+        Some((p, q)) => (p, Some(q.to_string())),
+        None => (tail, None),
+    };
+    Ok(Url {
+        https,
+        host,
+        port,
+        path: if path.is_empty() {
+            "/".into()
+        } else {
+            path.to_string()
+        },
+        query,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_the_parts_a_client_needs() {
+        let u = parse_url("HTTP://LocalHost:8080/a/b?c=d&e#frag").unwrap();
+        assert_eq!(
+            (u.scheme(), u.host_str(), u.port(), u.path(), u.query()),
+            ("http", Some("localhost"), Some(8080), "/a/b", Some("c=d&e"))
+        );
+        assert_eq!(u.to_string(), "http://localhost:8080/a/b?c=d&e");
+        let u = parse_url("https://[::1]/").unwrap();
+        assert_eq!(
+            (u.host_str(), u.port_or_known_default()),
+            (Some("[::1]"), Some(443))
+        );
+        let u = parse_url("http://127.0.0.1?x").unwrap();
+        assert_eq!((u.path(), u.query()), ("/", Some("x")));
+        for bad in [
+            "http://h:0/",
+            "http://h:99999/",
+            "http://h:x/",
+            "http://u@h/",
+            "http://[::1/",
+            "http://[zz]/",
+            "http://a b/",
+            "http://h/a b",
+            "http://h^/",
+        ] {
+            assert!(parse_url(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn urls_must_be_http_with_a_host() {

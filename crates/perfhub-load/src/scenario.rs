@@ -187,7 +187,7 @@ pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioError> {
 /// "#;
 /// let scenario = parse_scenario(text, "smoke.toml").unwrap();
 /// assert_eq!(scenario.mode, Mode::Sequence);
-/// assert_eq!(scenario.requests[0].url.as_str(), "http://127.0.0.1:8080/health");
+/// assert_eq!(scenario.requests[0].url.to_string(), "http://127.0.0.1:8080/health");
 ///
 /// let err = parse_scenario("[[request]]\nurl = \"${hots}/\"\n", "smoke.toml").unwrap_err();
 /// assert_eq!(err.to_string(), "smoke.toml:2:8: request[0].url: undefined variable `hots`; \
@@ -1015,7 +1015,7 @@ body = '{"user":"a","id":${user_id}}'
         let home = &s.requests[0];
         assert_eq!(home.name, "home");
         assert_eq!(home.method.as_str(), "GET");
-        assert_eq!(home.url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(home.url.to_string(), "http://127.0.0.1:8080/");
         assert_eq!(home.weight, 3);
         assert_eq!(home.budgets, ["p(99)<300ms"]);
         assert_eq!(
@@ -1030,7 +1030,10 @@ body = '{"user":"a","id":${user_id}}'
 
         let login = &s.requests[1];
         assert_eq!(login.method.as_str(), "POST");
-        assert_eq!(login.url.as_str(), "http://127.0.0.1:8080/login?next=$home");
+        assert_eq!(
+            login.url.to_string(),
+            "http://127.0.0.1:8080/login?next=$home"
+        );
         assert_eq!(
             login.headers,
             [
@@ -1081,7 +1084,7 @@ body = "$${not_a_var} ${v}$"
         )
         .unwrap();
         let r = &s.requests[0];
-        assert_eq!(r.url.as_str(), "https://api.example.com/v2/items");
+        assert_eq!(r.url.to_string(), "https://api.example.com/v2/items");
         assert_eq!(r.headers, [("x-flag".to_string(), "true".to_string())]);
         assert_eq!(r.body, b"${not_a_var} 2$");
     }
