@@ -35,7 +35,7 @@ impl Serve {
             .unwrap();
         let url = line
             .split_whitespace()
-            .find(|w| w.starts_with("http://"))
+            .find(|w| w.starts_with("http"))
             .unwrap_or_else(|| panic!("no URL in {line:?}"))
             .to_string();
         Serve { child, url }
@@ -412,4 +412,33 @@ fn a_budget_breached_over_a_window_stops_the_test() {
         r.notes
     );
     assert!(value(&r, "total", "requests") < 1000.0);
+}
+
+#[test]
+fn https_with_the_servers_own_certificate() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("cert.pem");
+    let serve = Serve::start(&["--tls", "--cert-out", cert.to_str().unwrap()]);
+    assert!(serve.url.starts_with("https://"), "{}", serve.url);
+    let json = dir.path().join("r.json");
+    let o = load(&[
+        &serve.url,
+        "--rate",
+        "100",
+        "-d",
+        "1s",
+        "--cacert",
+        cert.to_str().unwrap(),
+        "--budget",
+        "error_rate < 0.1%",
+        "--export-json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(value(&report(&json), "total", "status.200"), 100.0);
+
+    let o = load(&[&serve.url, "-d", "1s", "--cacert", "/nonexistent/ca.pem"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("/nonexistent/ca.pem"), "{}", stderr(&o));
 }

@@ -30,7 +30,7 @@ pub struct LoadArgs {
     #[command(subcommand)]
     command: Option<LoadCommand>,
 
-    /// The URL to load (http:// on a loopback address).
+    /// The URL to load (http:// or https:// on a loopback address).
     #[arg(
         value_name = "URL",
         required_unless_present = "scenario",
@@ -71,6 +71,15 @@ pub struct LoadArgs {
     /// Longest wait for a connection or a whole response [default: 5s].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
+
+    /// Trust the certificates in this PEM file too, for an https:// target
+    /// (such as the one `perfhub serve --tls --cert-out FILE` writes).
+    #[arg(long, value_name = "FILE")]
+    cacert: Option<PathBuf>,
+
+    /// Do not verify an https:// target's certificate at all.
+    #[arg(long)]
+    insecure: bool,
 
     /// The HTTP method.
     #[arg(short = 'X', long, value_name = "METHOD", default_value = "GET")]
@@ -442,6 +451,10 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
             .unwrap_or(Duration::from_secs(5)),
         segment: args.segment.unwrap_or(Segment::WHOLE),
         interval: Duration::from_secs(1),
+        tls: perfhub_load::tls::TlsOptions {
+            ca_file: args.cacert.clone(),
+            insecure: args.insecure,
+        },
     };
     crate::interrupt::install();
     let environment = std::thread::spawn(|| collect(EnvConfig::default()));

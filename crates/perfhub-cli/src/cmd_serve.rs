@@ -11,7 +11,7 @@ use crate::Outcome;
 /// Serve HTTP on loopback with a chosen latency, error rate and stalls.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Every path answers 200 with a small body; /status/CODE answers CODE; /stats answers the counts served so far as JSON. It runs until interrupted.\n\nExamples:\n  perfhub serve --port 8080 --latency 5ms\n  perfhub serve --latency lognormal:median=5ms,p99=50ms --error-rate 0.1%\n  perfhub serve --stall 1s/5s        # pause 1 s every 5 s: coordinated omission made visible\n  perfhub serve --fault reset        # every connection reset after its request"
+    after_help = "Every path answers 200 with a small body; /status/CODE answers CODE; /stats answers the counts served so far as JSON. It runs until interrupted.\n\nExamples:\n  perfhub serve --port 8080 --latency 5ms\n  perfhub serve --latency lognormal:median=5ms,p99=50ms --error-rate 0.1%\n  perfhub serve --stall 1s/5s        # pause 1 s every 5 s: coordinated omission made visible\n  perfhub serve --fault reset        # every connection reset after its request\n  perfhub serve --tls --cert-out cert.pem   # HTTPS; then perfhub load https://127.0.0.1:8080/ --cacert cert.pem"
 )]
 pub struct ServeArgs {
     /// The loopback address to listen on.
@@ -44,6 +44,15 @@ pub struct ServeArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 13)]
     body_bytes: usize,
 
+    /// Serve HTTPS, with a self-signed certificate made at start.
+    #[arg(long)]
+    tls: bool,
+
+    /// With --tls, write the certificate (PEM) here, for clients to trust
+    /// (`perfhub load --cacert FILE`).
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    cert_out: Option<std::path::PathBuf>,
+
     /// The seed of the random latencies and errors.
     #[arg(long, value_name = "N", default_value_t = 0)]
     seed: u64,
@@ -75,12 +84,18 @@ pub fn serve(args: ServeArgs) -> Result<Outcome> {
         },
         body_bytes: args.body_bytes,
         seed: args.seed,
+        tls: args.tls,
     };
     crate::interrupt::install();
     let server = Server::start(SocketAddr::new(args.bind, args.port), config)
         .with_context(|| format!("cannot serve on {}:{}", args.bind, args.port))?;
+    if let (Some(path), Some(pem)) = (&args.cert_out, server.certificate_pem()) {
+        perfhub_probe::fs::write_atomic(path, pem.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let scheme = if args.tls { "https" } else { "http" };
     eprintln!(
-        "perfhub serve: listening on http://{}/ (Ctrl-C stops)",
+        "perfhub serve: listening on {scheme}://{}/ (Ctrl-C stops)",
         server.addr()
     );
     while !crate::interrupt::requested() {

@@ -39,6 +39,7 @@ use tokio::net::TcpStream;
 
 use crate::http1::{ErrorKind, Prepared, Reader};
 use crate::request::RequestSpec;
+use crate::tls::Stream;
 
 /// A stage of a ramping arrival rate: from the previous stage's end rate
 /// (or `start` for the first) to `target`, linearly, over `duration`.
@@ -121,6 +122,8 @@ pub struct LoadConfig {
     pub segment: Segment,
     /// How often workers report progress and interval histograms.
     pub interval: Duration,
+    /// How `https://` targets are trusted.
+    pub tls: crate::tls::TlsOptions,
 }
 
 /// Why a load test cannot run.
@@ -149,9 +152,9 @@ pub enum LoadError {
         /// The address it resolved to.
         addr: std::net::IpAddr,
     },
-    /// An HTTPS URL: not supported by this build.
-    #[error("{0}: https is not supported yet; use an http:// URL")]
-    Https(String),
+    /// TLS cannot be set up.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     /// A worker thread could not start.
     #[error("cannot start a worker: {0}")]
     Thread(#[source] std::io::Error),
@@ -395,6 +398,8 @@ type SharedStats = Rc<RefCell<Shared>>;
 
 struct Plan {
     config: LoadConfig,
+    /// For an `https://` target: the connector and the name to verify.
+    tls: Option<(crate::tls::Client, String)>,
     prepared: Vec<Prepared>,
     mix: Vec<usize>,
     addr: std::net::SocketAddr,
@@ -421,7 +426,17 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
     // A short head start lets every worker connect before the first
     // request is due.
     let t0 = Instant::now() + Duration::from_millis(50);
+    let first = &config.requests[0].url;
+    let tls = if first.scheme() == "https" {
+        Some((
+            crate::tls::Client::new(&config.tls)?,
+            first.host_str().unwrap_or_default().to_string(),
+        ))
+    } else {
+        None
+    };
     let plan = Arc::new(Plan {
+        tls,
         prepared: config.requests.iter().map(Prepared::new).collect(),
         mix: mix(&config.requests, config.sequence),
         addr,
@@ -566,9 +581,6 @@ fn validate(config: &LoadConfig) -> Result<(), LoadError> {
 fn resolve(spec: &RequestSpec) -> Result<std::net::SocketAddr, LoadError> {
     use std::net::ToSocketAddrs;
     let url = &spec.url;
-    if url.scheme() == "https" {
-        return Err(LoadError::Https(url.to_string()));
-    }
     let host = url.host_str().unwrap_or_default();
     let port = url.port_or_known_default().unwrap_or(80);
     let name = format!(
@@ -704,7 +716,7 @@ const WATCHDOG_PERIOD: Duration = Duration::from_millis(10);
 
 async fn connection(c: usize, plan: &Plan, shared: &SharedStats, stop: &AtomicBool, watch: &Watch) {
     let config = &plan.config;
-    let mut stream: Option<TcpStream> = None;
+    let mut stream: Option<Stream> = None;
     let mut reader = Reader::new();
     let conns = config.connections as u64;
     let seg = config.segment;
@@ -756,15 +768,7 @@ async fn connection(c: usize, plan: &Plan, shared: &SharedStats, stop: &AtomicBo
         let request = &plan.prepared[which];
         let sent_at = Instant::now();
         watch.deadline.set(Some(sent_at + config.timeout));
-        let mut result = exchange(
-            &mut stream,
-            &mut reader,
-            plan.addr,
-            request,
-            config.timeout,
-            watch,
-        )
-        .await;
+        let mut result = exchange(&mut stream, &mut reader, plan, request, watch).await;
         watch.deadline.set(None);
         if watch.fired.replace(false) {
             result = Err(ErrorKind::Timeout);
@@ -808,7 +812,7 @@ fn record(
     done: Instant,
     late_by: Duration,
     result: Result<(crate::http1::Response, u64), ErrorKind>,
-    stream: &mut Option<TcpStream>,
+    stream: &mut Option<Stream>,
     reader: &mut Reader,
 ) -> bool {
     let mut guard = shared.borrow_mut();
@@ -849,25 +853,32 @@ fn record(
 }
 
 async fn exchange(
-    stream: &mut Option<TcpStream>,
+    stream: &mut Option<Stream>,
     reader: &mut Reader,
-    addr: std::net::SocketAddr,
+    plan: &Plan,
     request: &Prepared,
-    timeout: Duration,
     watch: &Watch,
 ) -> Result<(crate::http1::Response, u64), ErrorKind> {
     if stream.is_none() {
         // Connecting is rare: a timer of its own is cheap enough here.
-        let s = tokio::time::timeout(timeout, TcpStream::connect(addr))
+        let connect = async {
+            let tcp = TcpStream::connect(plan.addr)
+                .await
+                .map_err(|e| match ErrorKind::of(&e) {
+                    ErrorKind::ConnectRefused => ErrorKind::ConnectRefused,
+                    ErrorKind::Timeout => ErrorKind::Timeout,
+                    _ => ErrorKind::Connect,
+                })?;
+            let _ = tcp.set_nodelay(true);
+            watch.fd.set(Some(std::os::fd::AsRawFd::as_raw_fd(&tcp)));
+            match &plan.tls {
+                None => Ok(Stream::Plain(tcp)),
+                Some((client, host)) => client.connect(host, tcp).await.map_err(|_| ErrorKind::Tls),
+            }
+        };
+        let s = tokio::time::timeout(plan.config.timeout, connect)
             .await
-            .map_err(|_| ErrorKind::Timeout)?
-            .map_err(|e| match ErrorKind::of(&e) {
-                ErrorKind::ConnectRefused => ErrorKind::ConnectRefused,
-                ErrorKind::Timeout => ErrorKind::Timeout,
-                _ => ErrorKind::Connect,
-            })?;
-        let _ = s.set_nodelay(true);
-        watch.fd.set(Some(std::os::fd::AsRawFd::as_raw_fd(&s)));
+            .map_err(|_| ErrorKind::Timeout)??;
         *stream = Some(s);
     }
     let Some(s) = stream.as_mut() else {
@@ -875,13 +886,14 @@ async fn exchange(
     };
     let sent = crate::http1::send(s, request).await?;
     let response = reader.read_response(s, request).await?;
-    if reader.is_empty() {
+    if let (true, Stream::Plain(tcp)) = (reader.is_empty(), &*s) {
         // The whole response is read, and a server sends nothing unasked:
         // the socket is empty. Telling tokio so (without a system call)
         // makes the next read wait for the kernel's readiness event rather
         // than first trying a read that would fail with WouldBlock, which
-        // saves a system call per request.
-        let _ = s.try_io(tokio::io::Interest::READABLE, || {
+        // saves a system call per request. (Not under TLS, whose layer may
+        // hold bytes of its own.)
+        let _ = tcp.try_io(tokio::io::Interest::READABLE, || {
             Err::<(), _>(std::io::ErrorKind::WouldBlock.into())
         });
     }

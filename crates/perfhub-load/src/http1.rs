@@ -67,6 +67,8 @@ pub enum ErrorKind {
     Closed,
     /// No whole response within the timeout.
     Timeout,
+    /// The TLS handshake failed (an untrusted certificate, say).
+    Tls,
     /// A response perfhub cannot read as HTTP/1.1.
     Protocol,
     /// Another I/O error.
@@ -82,6 +84,7 @@ impl ErrorKind {
             ErrorKind::Reset => "connection_reset",
             ErrorKind::Closed => "connection_closed",
             ErrorKind::Timeout => "timeout",
+            ErrorKind::Tls => "tls_error",
             ErrorKind::Protocol => "protocol_error",
             ErrorKind::Io => "io_error",
         }
@@ -371,6 +374,8 @@ pub(crate) async fn send<S: AsyncWrite + Unpin>(
         .write_all(&request.bytes)
         .await
         .map_err(|e| ErrorKind::of(&e))?;
+    // A no-op on plain TCP; under TLS, sends what the TLS layer holds.
+    stream.flush().await.map_err(|e| ErrorKind::of(&e))?;
     Ok(request.bytes.len() as u64)
 }
 

@@ -16,5 +16,6 @@ pub mod report;
 pub mod request;
 pub mod scenario;
 pub mod serve;
+pub mod tls;
 
 pub use http1::ErrorKind;

@@ -41,7 +41,9 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpSocket;
+
+use crate::tls::Stream;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -244,6 +246,9 @@ pub struct ServeConfig {
     /// The seed of the random choices (latencies, errors); connection `n`
     /// draws from stream `n` of a ChaCha8 generator with this seed.
     pub seed: u64,
+    /// Serve HTTPS with a self-signed certificate made at start (see
+    /// [`Server::certificate_pem`]).
+    pub tls: bool,
 }
 
 impl Default for ServeConfig {
@@ -255,6 +260,7 @@ impl Default for ServeConfig {
             fault: None,
             body_bytes: HELLO.len(),
             seed: 0,
+            tls: false,
         }
     }
 }
@@ -494,6 +500,7 @@ impl Shared {
 /// A running target server; dropping it stops it (see [`Server::stop`]).
 pub struct Server {
     addr: SocketAddr,
+    certificate: Option<String>,
     shared: Arc<Shared>,
     shutdown: watch::Sender<bool>,
     thread: Option<JoinHandle<()>>,
@@ -522,6 +529,12 @@ impl Server {
             return Err(ServeError::NotLoopback(addr).into());
         }
         config.validate()?;
+        let identity = if config.tls {
+            Some(crate::tls::SelfSigned::new().map_err(io::Error::other)?)
+        } else {
+            None
+        };
+        let certificate = identity.as_ref().map(|i| i.certificate_pem().to_string());
         let shared = Arc::new(Shared::new());
         let (shutdown, shutdown_rx) = watch::channel(false);
         // The runtime is built, and dropped, on the server thread: a runtime
@@ -555,7 +568,7 @@ impl Server {
                 let ok = local.is_ok();
                 let _ = ready_tx.send(local.map(|addr| (addr, started)));
                 if ok {
-                    runtime.block_on(accept_loop(listener, ctx, shutdown_rx));
+                    runtime.block_on(accept_loop(listener, ctx, shutdown_rx, identity));
                 }
             })?;
         let ready = ready_rx
@@ -570,11 +583,18 @@ impl Server {
         };
         Ok(Server {
             addr,
+            certificate,
             shared,
             shutdown,
             thread: Some(thread),
             started,
         })
+    }
+
+    /// With TLS, the server's self-signed certificate, PEM-encoded: what a
+    /// client should trust (`perfhub load --cacert`).
+    pub fn certificate_pem(&self) -> Option<&str> {
+        self.certificate.as_deref()
     }
 
     /// The address the server listens on (with the port chosen when `0` was
@@ -810,6 +830,7 @@ async fn accept_loop(
     listener: tokio::net::TcpListener,
     ctx: Arc<Ctx>,
     mut shutdown: watch::Receiver<bool>,
+    identity: Option<crate::tls::SelfSigned>,
 ) {
     // Every connection holds a sender; `recv` ends once all are gone.
     let (alive, mut all_closed) = mpsc::channel::<()>(1);
@@ -819,8 +840,19 @@ async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let _ = stream.set_nodelay(true);
-                    let conn = Conn::new(stream, ctx.clone(), next_id, shutdown.clone());
-                    tokio::spawn(conn.run(alive.clone()));
+                    let (ctx, id, shutdown, alive) = (ctx.clone(), next_id, shutdown.clone(), alive.clone());
+                    let identity = identity.clone();
+                    tokio::spawn(async move {
+                        let stream = match identity {
+                            None => Stream::Plain(stream),
+                            // A failed handshake just ends the connection.
+                            Some(identity) => match identity.accept(stream).await {
+                                Ok(s) => s,
+                                Err(_) => return,
+                            },
+                        };
+                        Conn::new(stream, ctx, id, shutdown).run(alive).await;
+                    });
                     next_id += 1;
                 }
                 // Out of file descriptors, say: wait rather than spin.
@@ -952,7 +984,7 @@ struct Closed;
 
 /// One connection: its buffers, its random stream and its pending responses.
 struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     ctx: Arc<Ctx>,
     shutdown: watch::Receiver<bool>,
     rng: ChaCha8Rng,
@@ -968,7 +1000,7 @@ struct Conn {
 }
 
 impl Conn {
-    fn new(stream: TcpStream, ctx: Arc<Ctx>, id: u64, shutdown: watch::Receiver<bool>) -> Conn {
+    fn new(stream: Stream, ctx: Arc<Ctx>, id: u64, shutdown: watch::Receiver<bool>) -> Conn {
         let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
         rng.set_stream(id);
         Conn {
@@ -1046,7 +1078,7 @@ impl Conn {
             None => {}
             Some(Fault::Reset) => {
                 self.flush().await?;
-                let _ = self.stream.set_zero_linger();
+                let _ = self.stream.tcp().set_zero_linger();
                 return Err(Closed);
             }
             Some(Fault::Hang) => {
@@ -1130,6 +1162,7 @@ impl Conn {
             self.ctx.shared.record(status);
         }
         self.stream.write_all(&self.out).await.map_err(|_| Closed)?;
+        self.stream.flush().await.map_err(|_| Closed)?;
         self.out.clear();
         // Do not keep a large buffer for the connection's lifetime.
         if self.out.capacity() > 4 * FLUSH_AT {

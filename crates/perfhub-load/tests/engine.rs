@@ -31,6 +31,7 @@ fn config(addr: SocketAddr, model: Model, duration: Duration) -> LoadConfig {
         timeout: Duration::from_secs(2),
         segment: Segment::WHOLE,
         interval: Duration::from_secs(1),
+        tls: Default::default(),
     }
 }
 
@@ -232,4 +233,53 @@ fn the_closed_model_keeps_every_connection_busy() {
     let p50 = total.latency.value_at_quantile(0.5);
     assert!(p50 >= Duration::from_millis(10), "{p50:?}");
     assert_eq!(server.requests_served(), total.responses);
+}
+
+#[test]
+fn https_targets_are_verified_against_the_given_certificates() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let server = Server::start(
+        loopback(),
+        ServeConfig {
+            tls: true,
+            ..ServeConfig::default()
+        },
+    )
+    .unwrap();
+    let pem = server.certificate_pem().unwrap();
+    let ca = std::env::temp_dir().join(format!("perfhub-test-ca-{}.pem", std::process::id()));
+    std::fs::write(&ca, pem).unwrap();
+    let https = |tls: perfhub_load::tls::TlsOptions| {
+        let mut c = config(server.addr(), open(200.0), Duration::from_millis(500));
+        c.requests[0].url = parse_url(&format!("https://{}/", server.addr())).unwrap();
+        c.tls = tls;
+        load(&c)
+    };
+    let trusted = https(perfhub_load::tls::TlsOptions {
+        ca_file: Some(ca.clone()),
+        insecure: false,
+    });
+    std::fs::remove_file(&ca).unwrap();
+    let total = trusted.stats.total();
+    assert_eq!(total.responses, 100, "{:?}", trusted.stats.errors);
+    assert_eq!(total.errors, 0);
+
+    // A self-signed certificate nobody vouches for is refused...
+    let untrusted = https(perfhub_load::tls::TlsOptions::default());
+    assert_eq!(untrusted.stats.total().responses, 0);
+    assert!(
+        untrusted
+            .stats
+            .errors
+            .get(&ErrorKind::Tls)
+            .copied()
+            .unwrap_or(0)
+            > 0
+    );
+    // ...unless verification is off.
+    let insecure = https(perfhub_load::tls::TlsOptions {
+        ca_file: None,
+        insecure: true,
+    });
+    assert_eq!(insecure.stats.total().responses, 100);
 }
