@@ -1,13 +1,18 @@
 //! A flame graph per criterion benchmark.
 //!
-//! ```ignore
+//! ```no_run
 //! use perfhub_profile::criterion::FlameGraphProfiler;
+//!
+//! fn my_bench(c: &mut criterion::Criterion) {
+//!     c.bench_function("sum", |b| b.iter(|| (0..100u64).sum::<u64>()));
+//! }
 //!
 //! criterion::criterion_group! {
 //!     name = benches;
 //!     config = criterion::Criterion::default().with_profiler(FlameGraphProfiler::default());
 //!     targets = my_bench
 //! }
+//! criterion::criterion_main!(benches);
 //! ```
 //!
 //! Then `cargo bench -- --profile-time 5` profiles each benchmark for five
