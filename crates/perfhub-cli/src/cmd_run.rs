@@ -121,31 +121,7 @@ pub struct RunArgs {
     no_progress: bool,
 }
 
-/// Parses `3s`, `500ms`, `1.5m`, `250us` or a plain number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration (try 3s, 500ms or 2m)"))?;
-    let scale = match unit.trim() {
-        "" | "s" => 1.0,
-        "ms" => 1e-3,
-        "us" | "µs" => 1e-6,
-        "ns" => 1e-9,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        other => {
-            return Err(format!(
-                "unknown time unit {other:?} in {s:?} (use ns, us, ms, s, m or h)"
-            ));
-        }
-    };
-    Duration::try_from_secs_f64(v * scale).map_err(|_| format!("{s:?} is out of range"))
-}
+pub use perfhub_core::units::parse_duration;
 
 fn exports(args: &RunArgs) -> Vec<&Path> {
     [

@@ -190,6 +190,34 @@ fn sig(v: f64) -> String {
     }
 }
 
+/// Parses a duration as people write one on a command line or in a file:
+/// `3s`, `500ms`, `1.5m`, `250us`, `2h`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{t:?} is not a duration (try 3s, 500ms or 2m)"))?;
+    let scale = match unit.trim() {
+        "" | "s" => 1.0,
+        "ms" => 1e-3,
+        "us" | "µs" => 1e-6,
+        "ns" => 1e-9,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        other => {
+            return Err(format!(
+                "unknown time unit {other:?} in {t:?} (use ns, us, ms, s, m or h)"
+            ));
+        }
+    };
+    std::time::Duration::try_from_secs_f64(value * scale)
+        .map_err(|_| format!("{t:?} is out of range"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

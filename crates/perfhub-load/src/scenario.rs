@@ -61,6 +61,7 @@
 //! such as `scenario.toml:12:7: request[1].url: bad URL "htp:/x": ...`.
 //! Array entries count from 0: `request[1]` is the second `[[request]]`.
 
+use perfhub_core::units::parse_duration;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
@@ -752,32 +753,6 @@ fn status_range(value: &toml::Value) -> Result<(u16, u16), String> {
             describe(other)
         )),
     }
-}
-
-/// Parses `30s`, `500ms`, `1.5m`, `250us`, `2h` or a bare number of seconds.
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration"))?;
-    let scale = match unit.trim() {
-        "" | "s" => 1.0,
-        "ms" => 1e-3,
-        "us" | "µs" => 1e-6,
-        "ns" => 1e-9,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        other => {
-            return Err(format!(
-                "unknown time unit {other:?} in {s:?} (use ns, us, ms, s, m or h)"
-            ));
-        }
-    };
-    Duration::try_from_secs_f64(value * scale).map_err(|_| format!("{s:?} is out of range"))
 }
 
 #[derive(Debug, PartialEq)]
