@@ -442,3 +442,133 @@ fn https_with_the_servers_own_certificate() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("/nonexistent/ca.pem"), "{}", stderr(&o));
 }
+
+/// An nginx on a free loopback port with HTTP/2, over plain TCP (h2c with
+/// prior knowledge) and over TLS (ALPN), logging each request's protocol.
+struct Nginx {
+    child: Child,
+    dir: tempfile::TempDir,
+    h2c: u16,
+    h2: u16,
+}
+
+impl Nginx {
+    fn start() -> Nginx {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir(d.join("www")).unwrap();
+        std::fs::write(d.join("www/index.html"), "Hello, world\n").unwrap();
+        let openssl = Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            ])
+            .args([
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+            ])
+            // A certificate that is its own trust anchor must not be a CA:
+            // webpki refuses a CA certificate as a server's.
+            .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+            .arg("-keyout")
+            .arg(d.join("key.pem"))
+            .arg("-out")
+            .arg(d.join("cert.pem"))
+            .output()
+            .expect("openssl runs (Debian package openssl)");
+        assert!(
+            openssl.status.success(),
+            "{}",
+            String::from_utf8_lossy(&openssl.stderr)
+        );
+        let free = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        };
+        let (h2c, h2) = (free(), free());
+        let conf = format!(
+            "worker_processes 1; daemon off; error_log {d}/error.log; pid {d}/nginx.pid;
+             events {{ worker_connections 256; }}
+             http {{
+               log_format p '$server_protocol $status'; access_log {d}/access.log p;
+               client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d};
+               uwsgi_temp_path {d}; scgi_temp_path {d};
+               server {{ listen 127.0.0.1:{h2c} http2; root {d}/www; }}
+               server {{ listen 127.0.0.1:{h2} ssl http2; root {d}/www;
+                        ssl_certificate {d}/cert.pem; ssl_certificate_key {d}/key.pem; }}
+             }}",
+            d = d.display()
+        );
+        std::fs::write(d.join("nginx.conf"), conf).unwrap();
+        let child = Command::new("nginx")
+            .arg("-c")
+            .arg(d.join("nginx.conf"))
+            .arg("-p")
+            .arg(d)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx runs (Debian package nginx)");
+        // Until both ports accept.
+        for _ in 0..100 {
+            if [h2c, h2]
+                .iter()
+                .all(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok())
+            {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Nginx {
+            child,
+            dir,
+            h2c,
+            h2,
+        }
+    }
+
+    fn protocols(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn http2_with_prior_knowledge_and_over_tls() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let nginx = Nginx::start();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let cert = nginx.dir.path().join("cert.pem");
+    let h2c = format!("http://127.0.0.1:{}/index.html", nginx.h2c);
+    let h2 = format!("https://127.0.0.1:{}/index.html", nginx.h2);
+    for args in [
+        vec![h2c.as_str(), "--http2"],
+        vec![h2.as_str(), "--http2", "--cacert", cert.to_str().unwrap()],
+    ] {
+        let mut all = args.clone();
+        all.extend(["--rate", "50", "-d", "1s", "--expect-body", "Hello"]);
+        all.extend(["--export-json", json.to_str().unwrap()]);
+        let o = load(&all);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        let r = report(&json);
+        assert_eq!(value(&r, "total", "status.200"), 50.0, "{args:?}");
+        assert_eq!(value(&r, "total", "check_failures"), 0.0, "{args:?}");
+    }
+    let log = nginx.protocols();
+    assert_eq!(
+        log.lines().filter(|l| *l == "HTTP/2.0 200").count(),
+        100,
+        "{log}"
+    );
+}

@@ -81,6 +81,12 @@ pub struct LoadArgs {
     #[arg(long)]
     insecure: bool,
 
+    /// Speak HTTP/2: by ALPN over https://, with prior knowledge (h2c) over
+    /// http://. Each connection keeps one request in flight, as with
+    /// HTTP/1.1.
+    #[arg(long)]
+    http2: bool,
+
     /// The HTTP method.
     #[arg(short = 'X', long, value_name = "METHOD", default_value = "GET")]
     method: String,
@@ -455,6 +461,7 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
             ca_file: args.cacert.clone(),
             insecure: args.insecure,
         },
+        http2: args.http2,
     };
     crate::interrupt::install();
     let environment = std::thread::spawn(|| collect(EnvConfig::default()));

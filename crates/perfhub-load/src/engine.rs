@@ -124,6 +124,9 @@ pub struct LoadConfig {
     pub interval: Duration,
     /// How `https://` targets are trusted.
     pub tls: crate::tls::TlsOptions,
+    /// Speak HTTP/2: negotiated by ALPN over TLS, with prior knowledge
+    /// (h2c) over plain TCP.
+    pub http2: bool,
 }
 
 /// Why a load test cannot run.
@@ -289,6 +292,8 @@ pub struct LoadOutcome {
     pub target_rate: Option<f64>,
     /// Whether the run stopped early.
     pub stopped_early: bool,
+    /// Why TLS handshakes failed, where they did (the first one's reason).
+    pub tls_failure: Option<String>,
 }
 
 /// The arrival schedule of the open model.
@@ -398,6 +403,10 @@ type SharedStats = Rc<RefCell<Shared>>;
 
 struct Plan {
     config: LoadConfig,
+    /// Why the first TLS handshake that failed did, for the report.
+    tls_failure: std::sync::Mutex<Option<String>>,
+    /// The requests in HTTP/2's form, when speaking it.
+    prepared2: Option<Vec<crate::http2::Prepared2>>,
     /// For an `https://` target: the connector and the name to verify.
     tls: Option<(crate::tls::Client, String)>,
     prepared: Vec<Prepared>,
@@ -429,13 +438,27 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
     let first = &config.requests[0].url;
     let tls = if first.scheme() == "https" {
         Some((
-            crate::tls::Client::new(&config.tls)?,
+            crate::tls::Client::new(&config.tls, config.http2)?,
             first.host_str().unwrap_or_default().to_string(),
         ))
     } else {
         None
     };
+    let prepared2 = if config.http2 {
+        Some(
+            config
+                .requests
+                .iter()
+                .map(crate::http2::Prepared2::new)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| LoadError::Config(format!("cannot send this over HTTP/2: {e}")))?,
+        )
+    } else {
+        None
+    };
     let plan = Arc::new(Plan {
+        tls_failure: std::sync::Mutex::new(None),
+        prepared2,
         tls,
         prepared: config.requests.iter().map(Prepared::new).collect(),
         mix: mix(&config.requests, config.sequence),
@@ -528,6 +551,7 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
         },
         target_rate,
         stopped_early,
+        tls_failure: plan.tls_failure.lock().ok().and_then(|f| f.clone()),
     })
 }
 
@@ -717,6 +741,7 @@ const WATCHDOG_PERIOD: Duration = Duration::from_millis(10);
 async fn connection(c: usize, plan: &Plan, shared: &SharedStats, stop: &AtomicBool, watch: &Watch) {
     let config = &plan.config;
     let mut stream: Option<Stream> = None;
+    let mut h2: Option<crate::http2::Connection> = None;
     let mut reader = Reader::new();
     let conns = config.connections as u64;
     let seg = config.segment;
@@ -768,14 +793,20 @@ async fn connection(c: usize, plan: &Plan, shared: &SharedStats, stop: &AtomicBo
         let request = &plan.prepared[which];
         let sent_at = Instant::now();
         watch.deadline.set(Some(sent_at + config.timeout));
-        let mut result = exchange(&mut stream, &mut reader, plan, request, watch).await;
+        let mut result = match &plan.prepared2 {
+            Some(p2) => exchange2(&mut h2, plan, &p2[which], watch).await,
+            None => exchange(&mut stream, &mut reader, plan, request, watch).await,
+        };
         watch.deadline.set(None);
         if watch.fired.replace(false) {
             result = Err(ErrorKind::Timeout);
         }
         let done = Instant::now();
         let late_by = intended.map_or(Duration::ZERO, |i| sent_at.saturating_duration_since(i));
-        if stream.is_none() {
+        if result.is_err() {
+            h2 = None;
+        }
+        if stream.is_none() && h2.is_none() {
             watch.fd.set(None);
         }
         let backoff = record(
@@ -852,6 +883,56 @@ fn record(
     }
 }
 
+/// A new connection to the target, TLS included; connecting is rare, so a
+/// timer of its own is cheap enough here.
+async fn connect(plan: &Plan, watch: &Watch) -> Result<Stream, ErrorKind> {
+    let connect = async {
+        let tcp = TcpStream::connect(plan.addr)
+            .await
+            .map_err(|e| match ErrorKind::of(&e) {
+                ErrorKind::ConnectRefused => ErrorKind::ConnectRefused,
+                ErrorKind::Timeout => ErrorKind::Timeout,
+                _ => ErrorKind::Connect,
+            })?;
+        let _ = tcp.set_nodelay(true);
+        watch.fd.set(Some(std::os::fd::AsRawFd::as_raw_fd(&tcp)));
+        match &plan.tls {
+            None => Ok(Stream::Plain(tcp)),
+            Some((client, host)) => client.connect(host, tcp).await.map_err(|e| {
+                if let Ok(mut first) = plan.tls_failure.lock() {
+                    first.get_or_insert_with(|| e.to_string());
+                }
+                ErrorKind::Tls
+            }),
+        }
+    };
+    tokio::time::timeout(plan.config.timeout, connect)
+        .await
+        .map_err(|_| ErrorKind::Timeout)?
+}
+
+/// One request over HTTP/2.
+async fn exchange2(
+    h2: &mut Option<crate::http2::Connection>,
+    plan: &Plan,
+    request: &crate::http2::Prepared2,
+    watch: &Watch,
+) -> Result<(crate::http1::Response, u64), ErrorKind> {
+    if h2.is_none() {
+        let stream = connect(plan, watch).await?;
+        let handshake = crate::http2::Connection::handshake(stream);
+        *h2 = Some(
+            tokio::time::timeout(plan.config.timeout, handshake)
+                .await
+                .map_err(|_| ErrorKind::Timeout)??,
+        );
+    }
+    match h2.as_mut() {
+        Some(conn) => conn.exchange(request).await,
+        None => Err(ErrorKind::Connect),
+    }
+}
+
 async fn exchange(
     stream: &mut Option<Stream>,
     reader: &mut Reader,
@@ -860,26 +941,7 @@ async fn exchange(
     watch: &Watch,
 ) -> Result<(crate::http1::Response, u64), ErrorKind> {
     if stream.is_none() {
-        // Connecting is rare: a timer of its own is cheap enough here.
-        let connect = async {
-            let tcp = TcpStream::connect(plan.addr)
-                .await
-                .map_err(|e| match ErrorKind::of(&e) {
-                    ErrorKind::ConnectRefused => ErrorKind::ConnectRefused,
-                    ErrorKind::Timeout => ErrorKind::Timeout,
-                    _ => ErrorKind::Connect,
-                })?;
-            let _ = tcp.set_nodelay(true);
-            watch.fd.set(Some(std::os::fd::AsRawFd::as_raw_fd(&tcp)));
-            match &plan.tls {
-                None => Ok(Stream::Plain(tcp)),
-                Some((client, host)) => client.connect(host, tcp).await.map_err(|_| ErrorKind::Tls),
-            }
-        };
-        let s = tokio::time::timeout(plan.config.timeout, connect)
-            .await
-            .map_err(|_| ErrorKind::Timeout)??;
-        *stream = Some(s);
+        *stream = Some(connect(plan, watch).await?);
     }
     let Some(s) = stream.as_mut() else {
         return Err(ErrorKind::Connect);

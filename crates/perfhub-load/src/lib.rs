@@ -11,6 +11,7 @@
 pub mod engine;
 pub mod goose;
 mod http1;
+mod http2;
 pub mod merge;
 pub mod report;
 pub mod request;

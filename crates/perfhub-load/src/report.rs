@@ -147,6 +147,12 @@ pub fn build_report(
             ),
         ));
     }
+    if let Some(why) = &outcome.tls_failure {
+        b.notes.push(Note::warning(
+            "tls_failure",
+            format!("TLS handshakes failed: {why}; trust the server's certificate with --cacert FILE, or skip the check with --insecure"),
+        ));
+    }
     if outcome.stopped_early {
         b.notes.push(Note::warning(
             "stopped_early",

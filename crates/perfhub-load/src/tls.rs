@@ -59,7 +59,8 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    pub fn new(options: &TlsOptions) -> Result<Client, TlsError> {
+    /// A connector offering `h2` by ALPN with `http2`, else `http/1.1`.
+    pub fn new(options: &TlsOptions, http2: bool) -> Result<Client, TlsError> {
         let builder = ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsError::Config(e.to_string()))?;
@@ -93,7 +94,11 @@ impl Client {
             }
             builder.with_root_certificates(roots).with_no_client_auth()
         };
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config.alpn_protocols = if http2 {
+            vec![b"h2".to_vec()]
+        } else {
+            vec![b"http/1.1".to_vec()]
+        };
         Ok(Client {
             connector: tokio_rustls::TlsConnector::from(Arc::new(config)),
         })

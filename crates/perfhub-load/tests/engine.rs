@@ -32,6 +32,7 @@ fn config(addr: SocketAddr, model: Model, duration: Duration) -> LoadConfig {
         segment: Segment::WHOLE,
         interval: Duration::from_secs(1),
         tls: Default::default(),
+        http2: false,
     }
 }
 

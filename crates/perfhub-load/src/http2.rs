@@ -1,0 +1,131 @@
+//! HTTP/2 on the wire (the `h2` crate): one HTTP/2 connection per load
+//! connection, one request in flight on it at a time, as with HTTP/1.1, so
+//! that `--connections` means the same in both.
+
+use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::http1::{ErrorKind, Response};
+use crate::request::{Check, RequestSpec};
+
+/// A request in the form `h2` sends.
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared2 {
+    method: http::Method,
+    uri: http::Uri,
+    headers: http::HeaderMap,
+    body: Bytes,
+    checks: Vec<Check>,
+}
+
+impl Prepared2 {
+    pub fn new(spec: &RequestSpec) -> Result<Prepared2, String> {
+        let method = http::Method::from_bytes(spec.method.as_str().as_bytes())
+            .map_err(|e| format!("{}: {e}", spec.method.as_str()))?;
+        let uri: http::Uri = spec
+            .url
+            .to_string()
+            .parse()
+            .map_err(|e| format!("{}: {e}", spec.url))?;
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in &spec.headers {
+            let name = http::HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
+                .map_err(|e| format!("header {name:?}: {e}"))?;
+            let value =
+                http::HeaderValue::from_str(value).map_err(|e| format!("header {name}: {e}"))?;
+            headers.append(name, value);
+        }
+        Ok(Prepared2 {
+            method,
+            uri,
+            headers,
+            body: Bytes::from(spec.body.clone()),
+            checks: spec.checks.clone(),
+        })
+    }
+}
+
+/// An HTTP/2 connection's sending half.
+pub(crate) struct Connection {
+    send: h2::client::SendRequest<Bytes>,
+}
+
+fn kind(e: &h2::Error) -> ErrorKind {
+    match e.get_io() {
+        Some(io) => ErrorKind::of(io),
+        None if e.is_go_away() || e.is_reset() => ErrorKind::Reset,
+        None => ErrorKind::Protocol,
+    }
+}
+
+impl Connection {
+    /// The HTTP/2 handshake over `io`; the connection's driver runs as a
+    /// task on the current `LocalSet`.
+    pub async fn handshake<S>(io: S) -> Result<Connection, ErrorKind>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + 'static,
+    {
+        let (send, driver) = h2::client::handshake(io).await.map_err(|e| kind(&e))?;
+        tokio::task::spawn_local(async move {
+            let _ = driver.await;
+        });
+        Ok(Connection { send })
+    }
+
+    /// Sends one request and reads its whole response.
+    pub async fn exchange(&mut self, request: &Prepared2) -> Result<(Response, u64), ErrorKind> {
+        let mut send = self.send.clone().ready().await.map_err(|e| kind(&e))?;
+        let mut head = http::Request::new(());
+        *head.method_mut() = request.method.clone();
+        *head.uri_mut() = request.uri.clone();
+        *head.headers_mut() = request.headers.clone();
+        let end = request.body.is_empty();
+        let (response, mut body_tx) = send.send_request(head, end).map_err(|e| kind(&e))?;
+        if !end {
+            body_tx
+                .send_data(request.body.clone(), true)
+                .map_err(|e| kind(&e))?;
+        }
+        let response = response.await.map_err(|e| kind(&e))?;
+        let status = response.status().as_u16();
+        let mut header_ok = true;
+        for check in &request.checks {
+            if let Check::HeaderPresent(name) = check {
+                header_ok &= response
+                    .headers()
+                    .contains_key(name.to_ascii_lowercase().as_str());
+            }
+        }
+        let needle = request.checks.iter().find_map(|c| match c {
+            Check::BodyContains(text) => Some(text.as_bytes()),
+            _ => None,
+        });
+        let mut found = needle.is_none();
+        let mut seen: Vec<u8> = Vec::new();
+        let mut bytes = 0u64;
+        let mut body = response.into_body();
+        while let Some(chunk) = body.data().await {
+            let chunk = chunk.map_err(|e| kind(&e))?;
+            bytes += chunk.len() as u64;
+            if let Some(needle) = needle.filter(|_| !found) {
+                seen.extend_from_slice(&chunk);
+                found = seen.windows(needle.len()).any(|w| w == needle);
+            }
+            let _ = body.flow_control().release_capacity(chunk.len());
+        }
+        let status_ok = request.checks.iter().all(|c| match c {
+            Check::Status(ranges) => ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&status)),
+            _ => true,
+        });
+        self.send = send;
+        Ok((
+            Response {
+                status,
+                bytes,
+                checks_passed: status_ok && header_ok && found,
+                close: false,
+            },
+            request.body.len() as u64,
+        ))
+    }
+}
