@@ -4,7 +4,7 @@
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::request::{Check, RequestSpec};
+use crate::request::{BodySearch, Check, RequestSpec};
 
 /// A request serialized once, sent many times.
 #[derive(Debug, Clone)]
@@ -171,15 +171,12 @@ impl Reader {
                     let mut length = None;
                     let mut chunked = false;
                     let mut close = parsed.version == Some(0);
-                    let mut header_ok = true;
-                    for check in &request.checks {
-                        if let Check::HeaderPresent(name) = check {
-                            header_ok &= parsed
-                                .headers
-                                .iter()
-                                .any(|h| h.name.eq_ignore_ascii_case(name));
-                        }
-                    }
+                    let header_ok = Check::headers_present(&request.checks, |name| {
+                        parsed
+                            .headers
+                            .iter()
+                            .any(|h| h.name.eq_ignore_ascii_case(name))
+                    });
                     for h in parsed.headers.iter() {
                         if h.name.eq_ignore_ascii_case("content-length") {
                             length = std::str::from_utf8(h.value)
@@ -225,25 +222,16 @@ impl Reader {
                 Err(_) => return Err(ErrorKind::Protocol),
             }
         };
-        let needle = request.checks.iter().find_map(|c| match c {
-            Check::BodyContains(text) => Some(text.as_bytes()),
-            _ => None,
-        });
-        let mut found = needle.is_none();
-        // The body: consumed as it arrives; with a body check, the window
-        // searched keeps the needle's length minus one byte of the previous
-        // read so a match across two reads is found.
+        // The body: consumed as it arrives, and searched on the way.
+        let mut search = BodySearch::new(&request.checks);
         self.consume(head_len);
         let mut total = head_len as u64;
         let close = match body {
             Body::Length(n) => {
                 let mut left = n;
-                let mut carry: Vec<u8> = Vec::new();
                 loop {
                     let take = (self.filled as u64).min(left) as usize;
-                    if let Some(needle) = needle.filter(|_| !found) {
-                        found = search(&mut carry, &self.buf[..take], needle);
-                    }
+                    search.feed(&self.buf[..take]);
                     self.consume(take);
                     left -= take as u64;
                     total += take as u64;
@@ -253,23 +241,17 @@ impl Reader {
                     self.fill(stream).await?;
                 }
             }
-            Body::UntilClose => {
-                let mut carry: Vec<u8> = Vec::new();
-                loop {
-                    if let Some(needle) = needle.filter(|_| !found) {
-                        found = search(&mut carry, &self.buf[..self.filled], needle);
-                    }
-                    total += self.filled as u64;
-                    self.filled = 0;
-                    match self.fill(stream).await {
-                        Ok(()) => {}
-                        Err(ErrorKind::Closed) => break true,
-                        Err(e) => return Err(e),
-                    }
+            Body::UntilClose => loop {
+                search.feed(&self.buf[..self.filled]);
+                total += self.filled as u64;
+                self.filled = 0;
+                match self.fill(stream).await {
+                    Ok(()) => {}
+                    Err(ErrorKind::Closed) => break true,
+                    Err(e) => return Err(e),
                 }
-            }
+            },
             Body::Chunked => {
-                let mut carry: Vec<u8> = Vec::new();
                 loop {
                     // A chunk-size line.
                     let line_end = loop {
@@ -317,9 +299,7 @@ impl Reader {
                     loop {
                         let take = (self.filled as u64).min(left) as usize;
                         let data = take.min(left.saturating_sub(2) as usize);
-                        if let Some(needle) = needle.filter(|_| !found) {
-                            found = search(&mut carry, &self.buf[..data], needle);
-                        }
+                        search.feed(&self.buf[..data]);
                         self.consume(take);
                         left -= take as u64;
                         total += take as u64;
@@ -331,14 +311,12 @@ impl Reader {
                 }
             }
         };
-        let status_ok = request.checks.iter().all(|c| match c {
-            Check::Status(ranges) => ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&status)),
-            _ => true,
-        });
         Ok(Response {
             status,
             bytes: total,
-            checks_passed: status_ok && header_ok && found,
+            checks_passed: Check::status_passes(&request.checks, status)
+                && header_ok
+                && search.found(),
             close,
         })
     }
@@ -348,21 +326,6 @@ enum Body {
     Length(u64),
     Chunked,
     UntilClose,
-}
-
-/// Whether `needle` is in `carry` followed by `data`; keeps the tail of
-/// the two in `carry` for the next call. Allocates only with a body check.
-fn search(carry: &mut Vec<u8>, data: &[u8], needle: &[u8]) -> bool {
-    if needle.is_empty() {
-        return true;
-    }
-    carry.extend_from_slice(data);
-    let found = carry.windows(needle.len()).any(|w| w == needle);
-    let keep = needle.len() - 1;
-    if carry.len() > keep {
-        carry.drain(..carry.len() - keep);
-    }
-    found
 }
 
 /// Sends `request` on `stream`.
@@ -471,12 +434,5 @@ mod tests {
             );
             assert_eq!(read(b"HTTP/1.1 200", &p).await, Err(ErrorKind::Closed));
         });
-    }
-
-    #[test]
-    fn finds_a_needle_split_across_reads() {
-        let mut carry = Vec::new();
-        assert!(!search(&mut carry, b"abcHel", b"Hello"));
-        assert!(search(&mut carry, b"lo!", b"Hello"));
     }
 }

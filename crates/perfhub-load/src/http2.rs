@@ -6,7 +6,7 @@ use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::http1::{ErrorKind, Response};
-use crate::request::{Check, RequestSpec};
+use crate::request::{BodySearch, Check, RequestSpec};
 
 /// A request in the form `h2` sends.
 #[derive(Debug, Clone)]
@@ -88,41 +88,28 @@ impl Connection {
         }
         let response = response.await.map_err(|e| kind(&e))?;
         let status = response.status().as_u16();
-        let mut header_ok = true;
-        for check in &request.checks {
-            if let Check::HeaderPresent(name) = check {
-                header_ok &= response
-                    .headers()
-                    .contains_key(name.to_ascii_lowercase().as_str());
-            }
-        }
-        let needle = request.checks.iter().find_map(|c| match c {
-            Check::BodyContains(text) => Some(text.as_bytes()),
-            _ => None,
+        let header_ok = Check::headers_present(&request.checks, |name| {
+            response
+                .headers()
+                .contains_key(name.to_ascii_lowercase().as_str())
         });
-        let mut found = needle.is_none();
-        let mut seen: Vec<u8> = Vec::new();
+        let mut search = BodySearch::new(&request.checks);
         let mut bytes = 0u64;
         let mut body = response.into_body();
         while let Some(chunk) = body.data().await {
             let chunk = chunk.map_err(|e| kind(&e))?;
             bytes += chunk.len() as u64;
-            if let Some(needle) = needle.filter(|_| !found) {
-                seen.extend_from_slice(&chunk);
-                found = seen.windows(needle.len()).any(|w| w == needle);
-            }
+            search.feed(&chunk);
             let _ = body.flow_control().release_capacity(chunk.len());
         }
-        let status_ok = request.checks.iter().all(|c| match c {
-            Check::Status(ranges) => ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&status)),
-            _ => true,
-        });
         self.send = send;
         Ok((
             Response {
                 status,
                 bytes,
-                checks_passed: status_ok && header_ok && found,
+                checks_passed: Check::status_passes(&request.checks, status)
+                    && header_ok
+                    && search.found(),
                 close: false,
             },
             request.body.len() as u64,

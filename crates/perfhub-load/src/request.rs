@@ -96,6 +96,68 @@ pub enum Check {
     HeaderPresent(String),
 }
 
+impl Check {
+    /// Whether `status` passes every status check among `checks`.
+    pub(crate) fn status_passes(checks: &[Check], status: u16) -> bool {
+        checks.iter().all(|c| match c {
+            Check::Status(ranges) => ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&status)),
+            _ => true,
+        })
+    }
+
+    /// Whether every header check among `checks` passes, `has` telling
+    /// whether the response has a header (named as the check gives it).
+    pub(crate) fn headers_present(checks: &[Check], has: impl Fn(&str) -> bool) -> bool {
+        checks.iter().all(|c| match c {
+            Check::HeaderPresent(name) => has(name),
+            _ => true,
+        })
+    }
+}
+
+/// The body check of a request, fed the body as it arrives. It keeps only
+/// the needle's length less one byte of what came before, so a match split
+/// across two pieces is found without keeping the body; it allocates only
+/// when there is a body check.
+pub(crate) struct BodySearch<'a> {
+    needle: Option<&'a [u8]>,
+    carry: Vec<u8>,
+    found: bool,
+}
+
+impl<'a> BodySearch<'a> {
+    /// The search for `checks`' body check; without one it has passed.
+    pub fn new(checks: &'a [Check]) -> BodySearch<'a> {
+        let needle = checks.iter().find_map(|c| match c {
+            Check::BodyContains(text) => Some(text.as_bytes()),
+            _ => None,
+        });
+        BodySearch {
+            needle,
+            carry: Vec::new(),
+            found: needle.is_none_or(<[u8]>::is_empty),
+        }
+    }
+
+    /// The next piece of the body.
+    pub fn feed(&mut self, data: &[u8]) {
+        let Some(needle) = self.needle.filter(|_| !self.found) else {
+            return;
+        };
+        self.carry.extend_from_slice(data);
+        self.found = self.carry.windows(needle.len()).any(|w| w == needle);
+        let keep = needle.len() - 1;
+        if self.carry.len() > keep {
+            self.carry.drain(..self.carry.len() - keep);
+        }
+    }
+
+    /// Whether the needle was found (or there is none).
+    pub fn found(&self) -> bool {
+        self.found
+    }
+}
+
 /// One kind of request: where, how, and what to check.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestSpec {
@@ -283,6 +345,17 @@ mod tests {
         let e = parse_url("127.0.0.1:80").unwrap_err();
         assert!(e.to_string().contains("bad URL"), "{e}");
         assert!(parse_url("http://").is_err());
+    }
+
+    #[test]
+    fn finds_a_needle_split_across_pieces() {
+        let checks = [Check::BodyContains("Hello".into())];
+        let mut search = BodySearch::new(&checks);
+        search.feed(b"abcHel");
+        assert!(!search.found());
+        search.feed(b"lo!");
+        assert!(search.found());
+        assert!(BodySearch::new(&[]).found());
     }
 
     #[test]
