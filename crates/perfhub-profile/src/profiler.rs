@@ -160,6 +160,16 @@ pub enum WriteError {
     },
 }
 
+/// The warning that the kernel dropped `lost` samples, if it dropped any.
+pub(crate) fn lost_samples_note(lost: u64) -> Option<Note> {
+    (lost > 0).then(|| {
+        Note::warning(
+            "lost_samples",
+            format!("the kernel dropped {lost} samples because a buffer was full"),
+        )
+    })
+}
+
 /// Wall time, and user and system CPU time where known, as measurements.
 pub(crate) fn times(
     wall: std::time::Duration,
@@ -262,15 +272,7 @@ impl Profile {
             ));
             b.notes
                 .push(Note::info("cpu_sampling", cpu.mechanism.clone()));
-            if cpu.lost > 0 {
-                b.notes.push(Note::warning(
-                    "lost_samples",
-                    format!(
-                        "the kernel dropped {} samples because a buffer was full",
-                        cpu.lost
-                    ),
-                ));
-            }
+            b.notes.extend(lost_samples_note(cpu.lost));
         }
         if let Some(heap) = &self.heap {
             let d = &heap.stats;

@@ -665,15 +665,8 @@ impl CommandProfile {
         if let Some(why) = &self.fallback_reason {
             b.notes.push(Note::warning("sampler_fallback", why.clone()));
         }
-        if self.lost > 0 {
-            b.notes.push(Note::warning(
-                "lost_samples",
-                format!(
-                    "the kernel dropped {} samples because a buffer was full",
-                    self.lost
-                ),
-            ));
-        }
+        b.notes
+            .extend(crate::profiler::lost_samples_note(self.lost));
         if self.unwind_failures > 0 {
             b.notes.push(Note::warning(
                 "unwind_failures",
