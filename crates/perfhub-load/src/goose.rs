@@ -347,6 +347,23 @@ const PERCENTILES: [(&str, &str); 8] = [
 
 /// The percentiles of one row of `raw_response_metrics` or
 /// `co_response_metrics`, in milliseconds.
+/// The percentiles goose computed for the row `key` of `rows`, none when it
+/// has no such row.
+fn percentiles_at(
+    rows: &BTreeMap<(String, String), Node<'_>>,
+    key: &(String, String),
+) -> Result<Vec<(&'static str, u64)>, GooseError> {
+    rows.get(key).map_or(Ok(Vec::new()), read_percentiles)
+}
+
+/// A row's `requests_per_second`, where it has one.
+fn per_second(row: &Node<'_>) -> Result<Option<f64>, GooseError> {
+    Ok(match row.get_opt("requests_per_second")? {
+        Some(v) => v.float()?,
+        None => None,
+    })
+}
+
 fn read_percentiles(row: &Node<'_>) -> Result<Vec<(&'static str, u64)>, GooseError> {
     let mut out = Vec::new();
     for (field, name) in PERCENTILES {
@@ -494,20 +511,11 @@ impl GooseData {
             requests.push(RequestData {
                 requests: row.get("number_of_requests")?.count()?,
                 failures: row.get("number_of_failures")?.count()?,
-                per_second: match row.get_opt("requests_per_second")? {
-                    Some(v) => v.float()?,
-                    None => None,
-                },
+                per_second: per_second(&row)?,
                 timing,
-                percentiles: match responses.get(&rk) {
-                    Some(r) => read_percentiles(r)?,
-                    None => Vec::new(),
-                },
+                percentiles: percentiles_at(&responses, &rk)?,
                 co_timing,
-                co_percentiles: match co_responses.get(&rk) {
-                    Some(r) => read_percentiles(r)?,
-                    None => Vec::new(),
-                },
+                co_percentiles: percentiles_at(&co_responses, &rk)?,
                 statuses,
                 method,
                 name,
@@ -587,20 +595,11 @@ impl GooseData {
             name: TOTAL.to_string(),
             requests: row.get("number_of_requests")?.count()?,
             failures: row.get("number_of_failures")?.count()?,
-            per_second: match row.get_opt("requests_per_second")? {
-                Some(v) => v.float()?,
-                None => None,
-            },
+            per_second: per_second(&row)?,
             timing,
-            percentiles: match responses.get(&key) {
-                Some(r) => read_percentiles(r)?,
-                None => Vec::new(),
-            },
+            percentiles: percentiles_at(responses, &key)?,
             co_timing,
-            co_percentiles: match co_responses.get(&key) {
-                Some(r) => read_percentiles(r)?,
-                None => Vec::new(),
-            },
+            co_percentiles: percentiles_at(co_responses, &key)?,
             statuses,
         })
     }
