@@ -259,11 +259,6 @@ pub fn profile_command(
     ) {
         match record::Recording::inherited(&config) {
             Ok(recording) => {
-                let mechanism = describe(
-                    &config,
-                    &recording,
-                    "inherited by every process the command starts, enabled at exec",
-                );
                 let (run, wall, points) = run_with_timeline(&command, config.timeline);
                 let run = run?;
                 return Ok(from_recording(
@@ -273,7 +268,7 @@ pub fn profile_command(
                     Some(run),
                     wall,
                     points,
-                    mechanism,
+                    "inherited by every process the command starts, enabled at exec",
                 ));
             }
             Err(e) if config.sampler == SamplerChoice::Auto => {
@@ -414,8 +409,8 @@ pub fn profile_pid(
         e => e.into(),
     })?;
     let started = Instant::now();
-    let (mechanism, fallback_reason, recording) = match config.sampler {
-        SamplerChoice::TimelineOnly => (String::new(), None, None),
+    let (fallback_reason, recording) = match config.sampler {
+        SamplerChoice::TimelineOnly => (None, None),
         SamplerChoice::PerfRecord => {
             return Err(CommandProfileError::PerfRecord(
                 "attaching to a pid is done with perfhub's own sampler; give --sampler auto or perf-event".into(),
@@ -423,17 +418,8 @@ pub fn profile_pid(
         }
         SamplerChoice::Auto | SamplerChoice::PerfEvent => {
             match record::Recording::attached(pid, &config) {
-                Ok(r) => (
-                    describe(
-                        &config,
-                        &r,
-                        "on every thread of the process and what they start after attaching",
-                    ),
-                    None,
-                    Some(r),
-                ),
+                Ok(r) => (None, Some(r)),
                 Err(e) if config.sampler == SamplerChoice::Auto => (
-                    String::new(),
                     Some(format!(
                         "perf_event_open refused sampling: {}",
                         perfhub_probe::counters::explain(&e)
@@ -457,7 +443,13 @@ pub fn profile_pid(
     let points = timeline.finish();
     match recording {
         Some(recording) => Ok(from_recording(
-            name, recording, &config, None, wall, points, mechanism,
+            name,
+            recording,
+            &config,
+            None,
+            wall,
+            points,
+            "on every thread of the process and what they start after attaching",
         )),
         None => Ok(CommandProfile::without_samples(
             name,
@@ -469,6 +461,8 @@ pub fn profile_pid(
     }
 }
 
+/// The profile of a finished recording; `reach` says what was sampled, for
+/// the mechanism's description.
 fn from_recording(
     name: String,
     recording: record::Recording,
@@ -476,8 +470,9 @@ fn from_recording(
     run: Option<ProcessRun>,
     wall: Duration,
     timeline: Vec<TimelinePoint>,
-    mechanism: String,
+    reach: &str,
 ) -> CommandProfile {
+    let mechanism = describe(config, &recording, reach);
     let done = recording.finish(config.off_cpu);
     let mut stacks = done.stacks;
     stacks.period = Some(1_000_000_000 / config.frequency_hz);

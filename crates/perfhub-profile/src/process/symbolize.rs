@@ -11,7 +11,7 @@
 //! thread loads each executable file as soon as the drain thread sees it
 //! mapped, and names the addresses once the command has ended.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -123,18 +123,13 @@ fn finish(namer: &mut Namer, raw: Raw, off_cpu: bool, started: Instant, before: 
 
 fn serve(rx: &Receiver<Job>) -> Option<Named> {
     let mut namer = Namer::new();
-    let mut loaded = HashSet::new();
     let mut total = Duration::ZERO;
     while let Ok(job) = rx.recv() {
         let started = Instant::now();
         match job {
-            Job::Load(path, offset) => {
-                if loaded.insert(path.clone()) {
-                    // The name is not needed yet: the symbolizer keeps the
-                    // parsed file for the real lookups.
-                    namer.name(&path, &[offset]);
-                }
-            }
+            // The drain thread asks once per file. The name is not needed
+            // yet: the symbolizer keeps the parsed file for the real lookups.
+            Job::Load(path, offset) => namer.name(&path, &[offset]),
             Job::Name(path, offsets) => namer.name(&path, &offsets),
             Job::Finish(raw, with_off_cpu) => {
                 return Some(finish(&mut namer, *raw, with_off_cpu, started, total));
