@@ -223,30 +223,39 @@ impl Recording {
 
     fn open_attached(pid: u32, plan: &Plan) -> io::Result<Vec<(Sampler, bool)>> {
         let cpus = crate::cpu::online_cpus()?;
-        let mut tids: Vec<i32> = Vec::new();
-        for entry in std::fs::read_dir(format!("/proc/{pid}/task"))? {
-            if let Some(tid) = entry?.file_name().to_str().and_then(|s| s.parse().ok()) {
-                tids.push(tid);
-            }
-        }
         let mut samplers = Vec::new();
-        for &tid in &tids {
-            for &cpu in &cpus {
-                let mut b = plan.builder();
-                b.observe_pid(tid).one_cpu(cpu).inherit(true);
-                plan.cpu_clock(&mut b);
-                // Per thread and CPU: keep each buffer small.
-                let pages = if plan.dwarf.is_some() { 128 } else { 8 };
-                samplers.push((b.build()?.sampled(pages * 4096)?, false));
-                if plan.off_cpu {
-                    let mut b = Builder::new(Software::CONTEXT_SWITCHES);
+        let mut covered: HashSet<i32> = HashSet::new();
+        // A thread started after the listing, by a thread whose events were
+        // not open yet, inherits nothing: list again until no thread is new.
+        loop {
+            let mut new = Vec::new();
+            for entry in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+                if let Some(tid) = entry?.file_name().to_str().and_then(|s| s.parse().ok())
+                    && covered.insert(tid)
+                {
+                    new.push(tid);
+                }
+            }
+            if new.is_empty() {
+                return Ok(samplers);
+            }
+            for tid in new {
+                for &cpu in &cpus {
+                    let mut b = plan.builder();
                     b.observe_pid(tid).one_cpu(cpu).inherit(true);
-                    plan.switches(&mut b);
-                    samplers.push((b.build()?.sampled(8 * 4096)?, true));
+                    plan.cpu_clock(&mut b);
+                    // Per thread and CPU: keep each buffer small.
+                    let pages = if plan.dwarf.is_some() { 128 } else { 8 };
+                    samplers.push((b.build()?.sampled(pages * 4096)?, false));
+                    if plan.off_cpu {
+                        let mut b = Builder::new(Software::CONTEXT_SWITCHES);
+                        b.observe_pid(tid).one_cpu(cpu).inherit(true);
+                        plan.switches(&mut b);
+                        samplers.push((b.build()?.sampled(8 * 4096)?, true));
+                    }
                 }
             }
         }
-        Ok(samplers)
     }
 
     /// Whether samples include time in kernel mode.
