@@ -25,6 +25,11 @@ fn hot_without_frame_pointers() -> PathBuf {
 
 fn profile(args: &[&str], refuse: Option<i32>) -> (Output, tempfile::TempDir) {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    profile_unlocked(args, refuse)
+}
+
+/// [`profile`] for a caller that holds [`ONE_AT_A_TIME`] already.
+fn profile_unlocked(args: &[&str], refuse: Option<i32>) -> (Output, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let mut cmd = Command::new(perfhub_bin());
@@ -233,9 +238,13 @@ fn a_missing_command_or_pid_is_a_clear_error() {
 #[test]
 fn attaches_to_a_running_process() {
     let hot = hot();
+    // The program runs for seconds, not for ever: it must not finish while
+    // this test waits for its turn or for perfhub to be built.
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    perfhub_bin();
     let mut child = Command::new(&hot).arg("2000").spawn().unwrap();
     let pid = child.id().to_string();
-    let (o, dir) = profile(&["-p", &pid, "--duration", "1s"], None);
+    let (o, dir) = profile_unlocked(&["-p", &pid, "--duration", "1s"], None);
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
