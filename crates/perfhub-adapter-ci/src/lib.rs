@@ -1,0 +1,1 @@
+//! perfhub results for CI services.

@@ -1,0 +1,1 @@
+//! The interleaved A/B regression gate.

@@ -1,0 +1,1 @@
+//! Other benchmark tools' results as perfhub reports.
