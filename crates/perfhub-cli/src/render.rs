@@ -194,7 +194,7 @@ pub fn print_run(report: &Report, color: bool) -> io::Result<()> {
                 out,
                 "    {} ± {} times faster than {}   {}",
                 st.green(&format!("{:.2}", c.ratio)),
-                st.green(&format!("{:.2}", c.ratio_stddev)),
+                st.green(&format!("{:.2}", c.ratio_stddev.unwrap_or(0.0))),
                 st.bold(&c.benchmark),
                 st.dim(&format!("({p}{ci})"))
             )?;

@@ -9,10 +9,13 @@
 //! - [`stats`]: summaries, outliers, confidence intervals and two-sample tests;
 //! - [`complexity`]: empirical complexity fitting over a parameter scan;
 //! - [`histogram`]: latency histograms on HdrHistogram, with its log format;
-//! - [`budget`]: budget expressions such as `p95 < 200ms`, parsed and evaluated.
+//! - [`budget`]: budget expressions such as `p95 < 200ms`, parsed and evaluated;
+//! - [`compare`]: change detection between a base and a head, independent or
+//!   paired, with significance and a minimum effect size.
 #![deny(missing_docs)]
 
 pub mod budget;
+pub mod compare;
 pub mod complexity;
 pub mod histogram;
 pub mod report;

@@ -325,14 +325,31 @@ pub struct Comparison {
     pub metric: String,
     /// `benchmark / reference` of the means.
     pub ratio: f64,
-    /// The standard deviation of `ratio`, by propagation of uncertainty.
-    pub ratio_stddev: f64,
+    /// The standard deviation of `ratio`, by propagation of uncertainty,
+    /// where it was computed (comparisons of independent commands).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio_stddev: Option<f64>,
     /// A confidence interval of the ratio, when one was computed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ratio_ci: Option<crate::stats::ConfidenceInterval>,
     /// The p-value of a Mann-Whitney U test of the two sample sets, when computed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p_value: Option<f64>,
+    /// The verdict of a change detection (`perfhub compare`, `perfhub ab`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<crate::compare::Verdict>,
+    /// The minimum relative effect the verdict required, such as 0.03.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_effect: Option<f64>,
+    /// The reference's value of the compared statistic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_value: Option<f64>,
+    /// The benchmark's value of the compared statistic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_value: Option<f64>,
+    /// How the change was estimated, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
 }
 
 /// How serious a note is.

@@ -709,6 +709,75 @@ pub fn compare_samples(
     })
 }
 
+/// The change between paired measurements: the geometric mean of the
+/// per-pair ratios `head[i] / base[i]`, with a t interval and a paired
+/// t-test computed on their logarithms.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PairedRatio {
+    /// The geometric mean of `head[i] / base[i]`.
+    pub ratio: f64,
+    /// The t interval of that ratio (of the mean log ratio, exponentiated).
+    pub ratio_ci: ConfidenceInterval,
+    /// The two-sided p-value of a paired t-test of the log ratios against 0.
+    pub p_value: f64,
+    /// The number of pairs.
+    pub pairs: usize,
+}
+
+/// Compares paired measurements such as the rounds of an interleaved A/B
+/// run, where `base[i]` and `head[i]` were taken back to back: the noise
+/// they share (the machine's state at that moment) cancels in their ratio.
+///
+/// The log ratios are taken as normal: their mean and a t interval at
+/// `level` give the geometric-mean ratio and its interval, and a one-sample
+/// t-test of the mean against 0 gives the p-value. When every pair has the
+/// same ratio (deterministic metrics such as instruction counts), the
+/// interval is that ratio and the p-value is 1 if it is 1, else 0.
+///
+/// `None` with fewer than 2 pairs, sets of different lengths, a value that
+/// is not finite and positive, or `level` not strictly between 0 and 1.
+pub fn paired_ratio(base: &[f64], head: &[f64], level: f64) -> Option<PairedRatio> {
+    let n = base.len();
+    if n < 2 || head.len() != n || !valid_level(level) {
+        return None;
+    }
+    let positive = |x: &f64| x.is_finite() && *x > 0.0;
+    if !base.iter().all(positive) || !head.iter().all(positive) {
+        return None;
+    }
+    let logs: Vec<f64> = base.iter().zip(head).map(|(b, h)| (h / b).ln()).collect();
+    let m = mean(&logs)?;
+    let sd = stddev(&logs)?;
+    let ratio = m.exp();
+    let scale = m.abs().max(1.0);
+    if sd <= 1e-12 * scale {
+        return Some(PairedRatio {
+            ratio,
+            ratio_ci: ConfidenceInterval {
+                level,
+                lower: ratio,
+                upper: ratio,
+            },
+            p_value: if m.abs() <= 1e-12 { 1.0 } else { 0.0 },
+            pairs: n,
+        });
+    }
+    let ci = t_interval(m, sd, n, level)?;
+    let t = m.abs() / (sd / (n as f64).sqrt());
+    let p_value = (2.0 * student_t_sf(t, (n - 1) as f64)).min(1.0);
+    Some(PairedRatio {
+        ratio,
+        ratio_ci: ConfidenceInterval {
+            level,
+            lower: ci.lower.exp(),
+            upper: ci.upper.exp(),
+        },
+        p_value,
+        pairs: n,
+    })
+}
+
 /// The ratio `mean_a / mean_b` and its standard deviation by first-order
 /// propagation of uncertainty (as hyperfine's relative speed):
 /// `ratio * sqrt((sd_a / mean_a)^2 + (sd_b / mean_b)^2)`.
@@ -1086,6 +1155,24 @@ fn mad_about(samples: &[f64], center: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn paired_ratio_of_a_known_set() {
+        // log ratios ln(1.1), ln(1.2), ln(1.0): mean 0.0925, sd 0.0912.
+        let p = paired_ratio(&[1.0, 2.0, 4.0], &[1.1, 2.4, 4.0], 0.95).unwrap();
+        let logs = [1.1f64.ln(), 1.2f64.ln(), 0.0];
+        let m = logs.iter().sum::<f64>() / 3.0;
+        assert!((p.ratio - m.exp()).abs() < 1e-12);
+        assert!(p.ratio_ci.lower < 1.0 && p.ratio_ci.upper > p.ratio);
+        // t = m / (sd / sqrt 3) = 1.758 with 2 degrees of freedom:
+        // p = 1 - t / sqrt(t^2 + 2) = 0.2209.
+        assert!((p.p_value - 0.220_871_5).abs() < 1e-6, "{}", p.p_value);
+        assert_eq!(p.pairs, 3);
+        assert!(paired_ratio(&[1.0], &[1.0], 0.95).is_none());
+        assert!(paired_ratio(&[1.0, 2.0], &[1.0], 0.95).is_none());
+        assert!(paired_ratio(&[1.0, 0.0], &[1.0, 1.0], 0.95).is_none());
+    }
+
     use super::*;
 
     /// Asserts `|actual - expected| <= tol * max(1, |expected|)`.

@@ -358,9 +358,14 @@ fn comparisons(report: &Report, seed: u64) -> Vec<Comparison> {
                 reference: fastest.name.clone(),
                 metric: metric::WALL_TIME.to_string(),
                 ratio,
-                ratio_stddev,
+                ratio_stddev: Some(ratio_stddev),
                 ratio_ci: cmp.as_ref().map(|c| c.ratio_ci),
                 p_value: cmp.map(|c| c.p_value),
+                verdict: None,
+                min_effect: None,
+                base_value: None,
+                head_value: None,
+                method: None,
             }
         })
         .collect()

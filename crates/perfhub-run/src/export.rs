@@ -110,7 +110,7 @@ fn time_scale(report: &Report) -> (f64, &'static str) {
 
 fn relative(report: &Report, name: &str) -> String {
     match report.comparisons.iter().find(|c| c.benchmark == name) {
-        Some(c) => format!("{:.2} ± {:.2}", c.ratio, c.ratio_stddev),
+        Some(c) => format!("{:.2} ± {:.2}", c.ratio, c.ratio_stddev.unwrap_or(0.0)),
         // The reference, or the only benchmark.
         None => "1.00".to_string(),
     }

@@ -1,0 +1,617 @@
+//! Change detection between a base and a head: per benchmark, the change of
+//! its primary metric with a confidence interval, and a verdict that needs
+//! both statistical significance and a minimum effect size.
+//!
+//! Significance alone cries wolf: with a hundred samples, a 0.5% shift that
+//! a busy neighbour caused is "significant". A minimum effect alone cries
+//! wolf too: one noisy run moves a mean by 5%. A change is a regression
+//! (or an improvement) only when its confidence interval excludes "no
+//! change" *and* its point estimate moves by at least the minimum effect.
+//!
+//! Two ways in:
+//! - [`compare_reports`]: two independent reports (a stored run against
+//!   this one), each benchmark's raw samples resampled by the bootstrap;
+//! - [`compare_paired`]: rounds of an interleaved A/B run, where each
+//!   round's base and head ran back to back; the ratios of the pairs are
+//!   tested ([`crate::stats::paired_ratio`]), so the drift of a shared
+//!   machine cancels.
+
+use serde::{Deserialize, Serialize};
+
+use crate::report::{Benchmark, Comparison, Measurement, Note, Report, ReportKind, metric};
+use crate::stats::{CompareConfig, ConfidenceInterval, Statistic, compare_samples, paired_ratio};
+use crate::units::Unit;
+
+/// The default minimum effect size: 3%.
+pub const DEFAULT_MIN_EFFECT: f64 = 0.03;
+
+/// What a change means for the benchmark.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Significantly better, by at least the minimum effect.
+    Improved,
+    /// Not significant, or smaller than the minimum effect.
+    Unchanged,
+    /// Significantly worse, by at least the minimum effect.
+    Regressed,
+}
+
+impl Verdict {
+    /// The verdict's name, as written in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Improved => "improved",
+            Verdict::Unchanged => "unchanged",
+            Verdict::Regressed => "regressed",
+        }
+    }
+}
+
+/// How changes are judged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeCriteria {
+    /// The smallest relative change that counts, such as 0.03 for 3%.
+    pub min_effect: f64,
+    /// Per-benchmark minimum effects: the first pattern that matches a
+    /// benchmark's name wins (see [`pattern_matches`]).
+    pub overrides: Vec<(String, f64)>,
+    /// The confidence level of the intervals; a change is significant when
+    /// its interval excludes a ratio of 1.
+    pub level: f64,
+    /// The statistic compared between independent reports.
+    pub statistic: Statistic,
+    /// Bootstrap resamples, for independent reports.
+    pub resamples: usize,
+    /// The bootstrap's seed.
+    pub seed: u64,
+}
+
+impl Default for ChangeCriteria {
+    fn default() -> Self {
+        let c = CompareConfig::default();
+        ChangeCriteria {
+            min_effect: DEFAULT_MIN_EFFECT,
+            overrides: Vec::new(),
+            level: c.level,
+            statistic: c.statistic,
+            resamples: c.resamples,
+            seed: c.seed,
+        }
+    }
+}
+
+impl ChangeCriteria {
+    /// The minimum effect for `benchmark`.
+    pub fn min_effect_for(&self, benchmark: &str) -> f64 {
+        self.overrides
+            .iter()
+            .find(|(p, _)| pattern_matches(p, benchmark))
+            .map_or(self.min_effect, |(_, e)| *e)
+    }
+}
+
+/// Whether `pattern` matches `name`: `*` matches any run of characters
+/// (slashes included), everything else matches itself.
+pub fn pattern_matches(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !name.starts_with(first) || name.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    if !name.ends_with(last) {
+        return false;
+    }
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Whether a smaller value of `metric` is better (times, memory, errors)
+/// or a larger one (throughput, rates, scores).
+pub fn smaller_is_better(metric_name: &str) -> bool {
+    !(metric_name == metric::THROUGHPUT
+        || metric_name.ends_with("_rate") && metric_name != metric::ERROR_RATE
+        || metric_name.contains("throughput")
+        || metric_name.contains("score"))
+}
+
+/// One benchmark's change from base to head.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// The benchmark's name.
+    pub benchmark: String,
+    /// The metric compared (the head's primary metric).
+    pub metric: String,
+    /// The metric's unit.
+    pub unit: Unit,
+    /// The base's central value (the compared statistic).
+    pub base: f64,
+    /// The head's central value.
+    pub head: f64,
+    /// `head / base`.
+    pub ratio: f64,
+    /// The interval of `ratio`.
+    pub ratio_ci: ConfidenceInterval,
+    /// The p-value of the test behind the interval, where there is one.
+    pub p_value: Option<f64>,
+    /// The minimum effect applied.
+    pub min_effect: f64,
+    /// Whether smaller values are better for this metric.
+    pub smaller_is_better: bool,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// How the change was estimated, for people: "bootstrap of 100 + 100
+    /// samples", "12 paired rounds".
+    pub method: String,
+}
+
+impl Change {
+    /// The relative change `ratio - 1`: +0.05 is 5% more.
+    pub fn relative(&self) -> f64 {
+        self.ratio - 1.0
+    }
+}
+
+/// The verdict for a ratio and its interval.
+pub fn verdict(
+    ratio: f64,
+    ci: &ConfidenceInterval,
+    min_effect: f64,
+    smaller_is_better: bool,
+) -> Verdict {
+    let significant = !ci.contains(1.0);
+    let large = (ratio - 1.0).abs() >= min_effect;
+    if !(significant && large) {
+        return Verdict::Unchanged;
+    }
+    if (ratio > 1.0) == smaller_is_better {
+        Verdict::Regressed
+    } else {
+        Verdict::Improved
+    }
+}
+
+/// The result of comparing a base with a head.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChangeSet {
+    /// The benchmarks found in both, in the head's order.
+    pub changes: Vec<Change>,
+    /// Benchmarks of the base that the head lacks.
+    pub only_in_base: Vec<String>,
+    /// Benchmarks of the head that the base lacks.
+    pub only_in_head: Vec<String>,
+    /// Benchmarks in both that could not be compared, and why.
+    pub skipped: Vec<(String, String)>,
+}
+
+impl ChangeSet {
+    /// The changes with this verdict.
+    pub fn with_verdict(&self, verdict: Verdict) -> impl Iterator<Item = &Change> {
+        self.changes.iter().filter(move |c| c.verdict == verdict)
+    }
+
+    /// Whether some benchmark regressed.
+    pub fn regressed(&self) -> bool {
+        self.with_verdict(Verdict::Regressed).next().is_some()
+    }
+
+    /// The comparison as a perfhub report of kind `compare`: the head's
+    /// benchmarks with one [`Comparison`] each (reference `base`) carrying
+    /// the verdict, and notes for what could not be compared.
+    pub fn to_report(&self, head: &Report, created: impl Into<String>) -> Report {
+        let mut report = Report::new(ReportKind::Compare, created);
+        report.environment = head.environment.clone();
+        report.benchmarks = head
+            .benchmarks
+            .iter()
+            .filter(|b| self.changes.iter().any(|c| c.benchmark == b.name))
+            .cloned()
+            .collect();
+        report.comparisons = self
+            .changes
+            .iter()
+            .map(|c| Comparison {
+                benchmark: c.benchmark.clone(),
+                reference: "base".to_string(),
+                metric: c.metric.clone(),
+                ratio: c.ratio,
+                ratio_stddev: None,
+                ratio_ci: Some(c.ratio_ci),
+                p_value: c.p_value,
+                verdict: Some(c.verdict),
+                min_effect: Some(c.min_effect),
+                base_value: Some(c.base),
+                head_value: Some(c.head),
+                method: Some(c.method.clone()),
+            })
+            .collect();
+        for name in &self.only_in_base {
+            report.notes.push(Note::warning(
+                "benchmark_missing_in_head",
+                format!("{name}: in the base but not in the head, not compared"),
+            ));
+        }
+        for name in &self.only_in_head {
+            report.notes.push(Note::info(
+                "benchmark_new_in_head",
+                format!("{name}: new in the head, nothing to compare with"),
+            ));
+        }
+        for (name, why) in &self.skipped {
+            report.notes.push(Note::warning(
+                "benchmark_not_compared",
+                format!("{name}: not compared: {why}"),
+            ));
+        }
+        report
+    }
+}
+
+/// The measurement compared for a benchmark: its primary metric.
+fn primary(b: &Benchmark) -> Option<&Measurement> {
+    b.primary()
+}
+
+/// The values of a measurement: its samples, else its single value.
+fn values(m: &Measurement) -> Vec<f64> {
+    if !m.samples.is_empty() {
+        m.samples.clone()
+    } else if let Some(v) = m.value {
+        vec![v]
+    } else if let Some(s) = &m.summary {
+        vec![s.mean]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Compares two independent reports benchmark by benchmark (matched by
+/// name), on the head's primary metric.
+///
+/// With raw samples on both sides, the ratio of the chosen statistic gets a
+/// bootstrap interval and a Mann-Whitney p-value. With a single value on
+/// either side (a libtest line), no interval can be computed: the interval
+/// is the point, and the verdict is `unchanged` whatever the ratio, since
+/// one value cannot show significance; the method says so.
+pub fn compare_reports(base: &Report, head: &Report, criteria: &ChangeCriteria) -> ChangeSet {
+    let mut set = ChangeSet::default();
+    for hb in &head.benchmarks {
+        let Some(bb) = base.benchmark(&hb.name) else {
+            set.only_in_head.push(hb.name.clone());
+            continue;
+        };
+        let Some(hm) = primary(hb) else {
+            set.skipped.push((hb.name.clone(), "the head has no primary measurement".into()));
+            continue;
+        };
+        let Some(bm) = bb.measurement(&hm.metric) else {
+            set.skipped.push((
+                hb.name.clone(),
+                format!("the base has no `{}` measurement", hm.metric),
+            ));
+            continue;
+        };
+        if bm.unit != hm.unit {
+            set.skipped.push((
+                hb.name.clone(),
+                format!("units differ: {:?} in the base, {:?} in the head", bm.unit, hm.unit),
+            ));
+            continue;
+        }
+        let (bv, hv) = (values(bm), values(hm));
+        let min_effect = criteria.min_effect_for(&hb.name);
+        let sib = smaller_is_better(&hm.metric);
+        let (Some(b), Some(h)) = (
+            criteria.statistic.compute(&bv),
+            criteria.statistic.compute(&hv),
+        ) else {
+            set.skipped.push((hb.name.clone(), "no finite values".into()));
+            continue;
+        };
+        if b <= 0.0 {
+            set.skipped.push((hb.name.clone(), "the base's value is not positive".into()));
+            continue;
+        }
+        let stat_name = match criteria.statistic {
+            Statistic::Mean => "mean",
+            Statistic::Median => "median",
+        };
+        let change = if bv.len() >= 2 && hv.len() >= 2 {
+            let cfg = CompareConfig {
+                statistic: criteria.statistic,
+                level: criteria.level,
+                resamples: criteria.resamples,
+                seed: criteria.seed,
+            };
+            match compare_samples(&bv, &hv, &cfg) {
+                Some(c) => Change {
+                    benchmark: hb.name.clone(),
+                    metric: hm.metric.clone(),
+                    unit: hm.unit,
+                    base: b,
+                    head: h,
+                    ratio: c.ratio,
+                    verdict: verdict(c.ratio, &c.ratio_ci, min_effect, sib),
+                    ratio_ci: c.ratio_ci,
+                    p_value: Some(c.p_value),
+                    min_effect,
+                    smaller_is_better: sib,
+                    method: format!(
+                        "bootstrap of the {stat_name}, {} base and {} head samples",
+                        bv.len(),
+                        hv.len()
+                    ),
+                },
+                None => {
+                    set.skipped.push((hb.name.clone(), "the samples cannot be compared".into()));
+                    continue;
+                }
+            }
+        } else {
+            let ratio = h / b;
+            Change {
+                benchmark: hb.name.clone(),
+                metric: hm.metric.clone(),
+                unit: hm.unit,
+                base: b,
+                head: h,
+                ratio,
+                ratio_ci: ConfidenceInterval {
+                    level: criteria.level,
+                    lower: ratio,
+                    upper: ratio,
+                },
+                p_value: None,
+                min_effect,
+                smaller_is_better: sib,
+                verdict: Verdict::Unchanged,
+                method: "single values: no significance test possible, so never a regression"
+                    .to_string(),
+            }
+        };
+        set.changes.push(change);
+    }
+    for bb in &base.benchmarks {
+        if head.benchmark(&bb.name).is_none() {
+            set.only_in_base.push(bb.name.clone());
+        }
+    }
+    set
+}
+
+/// One benchmark's values over the rounds of an interleaved A/B run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairedSeries {
+    /// The benchmark's name.
+    pub benchmark: String,
+    /// The metric.
+    pub metric: String,
+    /// Its unit.
+    pub unit: Unit,
+    /// The base's value in each round.
+    pub base: Vec<f64>,
+    /// The head's value in each round, in the same order.
+    pub head: Vec<f64>,
+}
+
+/// Compares paired rounds (see [`paired_ratio`]): the geometric mean of the
+/// per-round ratios, its t interval, and the verdict.
+///
+/// Series with fewer than two complete rounds, or with values that are not
+/// positive, are skipped with the reason.
+pub fn compare_paired(series: &[PairedSeries], criteria: &ChangeCriteria) -> ChangeSet {
+    let mut set = ChangeSet::default();
+    for s in series {
+        let Some(p) = paired_ratio(&s.base, &s.head, criteria.level) else {
+            let why = if s.base.len() != s.head.len() {
+                format!("{} base rounds but {} head rounds", s.base.len(), s.head.len())
+            } else if s.base.len() < 2 {
+                format!("{} complete round(s); at least 2 are needed", s.base.len())
+            } else {
+                "a round's value is not a positive number".to_string()
+            };
+            set.skipped.push((s.benchmark.clone(), why));
+            continue;
+        };
+        let min_effect = criteria.min_effect_for(&s.benchmark);
+        let sib = smaller_is_better(&s.metric);
+        let gm = |v: &[f64]| (v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp();
+        set.changes.push(Change {
+            benchmark: s.benchmark.clone(),
+            metric: s.metric.clone(),
+            unit: s.unit,
+            base: gm(&s.base),
+            head: gm(&s.head),
+            ratio: p.ratio,
+            ratio_ci: p.ratio_ci,
+            p_value: Some(p.p_value),
+            min_effect,
+            smaller_is_better: sib,
+            verdict: verdict(p.ratio, &p.ratio_ci, min_effect, sib),
+            method: format!("{} paired rounds", p.pairs),
+        });
+    }
+    set
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(benches: &[(&str, Vec<f64>)]) -> Report {
+        let mut r = Report::new(ReportKind::Bench, "2026-01-01T00:00:00Z");
+        for (name, samples) in benches {
+            let mut b = Benchmark::new(*name, metric::WALL_TIME);
+            b.measurements.push(Measurement::from_samples(
+                metric::WALL_TIME,
+                Unit::Seconds,
+                samples.clone(),
+            ));
+            r.benchmarks.push(b);
+        }
+        r
+    }
+
+    /// Deterministic jittered samples around `center` (±2%).
+    fn around(center: f64, n: usize, phase: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| center * (1.0 + 0.02 * (((i * 7 + phase) % 13) as f64 / 6.0 - 1.0)))
+            .collect()
+    }
+
+    #[test]
+    fn a_large_significant_slowdown_regresses() {
+        let base = report(&[("a", around(1.0, 50, 0))]);
+        let head = report(&[("a", around(1.10, 50, 3))]);
+        let set = compare_reports(&base, &head, &ChangeCriteria::default());
+        assert_eq!(set.changes.len(), 1);
+        let c = &set.changes[0];
+        assert_eq!(c.verdict, Verdict::Regressed);
+        assert!((c.ratio - 1.10).abs() < 0.01, "{}", c.ratio);
+        assert!(c.ratio_ci.lower > 1.0);
+        assert!(set.regressed());
+    }
+
+    #[test]
+    fn a_significant_change_below_the_minimum_effect_is_unchanged() {
+        let base = report(&[("a", around(1.0, 200, 0))]);
+        let head = report(&[("a", around(1.015, 200, 0))]);
+        let set = compare_reports(&base, &head, &ChangeCriteria::default());
+        let c = &set.changes[0];
+        assert!(!c.ratio_ci.contains(1.0), "significant: {:?}", c.ratio_ci);
+        assert_eq!(c.verdict, Verdict::Unchanged);
+        // A per-benchmark threshold of 1% makes it count.
+        let strict = ChangeCriteria {
+            overrides: vec![("a*".into(), 0.01)],
+            ..ChangeCriteria::default()
+        };
+        let set = compare_reports(&base, &head, &strict);
+        assert_eq!(set.changes[0].verdict, Verdict::Regressed);
+        assert_eq!(set.changes[0].min_effect, 0.01);
+    }
+
+    #[test]
+    fn a_large_but_noisy_change_is_unchanged() {
+        let base = report(&[("a", vec![1.0, 2.0, 0.5, 1.5])]);
+        let head = report(&[("a", vec![1.2, 2.1, 0.6, 1.6])]);
+        let set = compare_reports(&base, &head, &ChangeCriteria::default());
+        assert_eq!(set.changes[0].verdict, Verdict::Unchanged);
+    }
+
+    #[test]
+    fn faster_is_improved_and_throughput_is_inverted() {
+        let base = report(&[("a", around(1.0, 50, 0))]);
+        let head = report(&[("a", around(0.8, 50, 0))]);
+        let set = compare_reports(&base, &head, &ChangeCriteria::default());
+        assert_eq!(set.changes[0].verdict, Verdict::Improved);
+        assert!(smaller_is_better(metric::WALL_TIME));
+        assert!(!smaller_is_better(metric::THROUGHPUT));
+        assert!(smaller_is_better(metric::ERROR_RATE));
+    }
+
+    #[test]
+    fn missing_and_new_benchmarks_are_listed() {
+        let base = report(&[("a", around(1.0, 10, 0)), ("gone", around(1.0, 10, 0))]);
+        let head = report(&[("a", around(1.0, 10, 0)), ("new", around(1.0, 10, 0))]);
+        let set = compare_reports(&base, &head, &ChangeCriteria::default());
+        assert_eq!(set.only_in_base, vec!["gone".to_string()]);
+        assert_eq!(set.only_in_head, vec!["new".to_string()]);
+        let r = set.to_report(&head, "2026-01-01T00:00:00Z");
+        assert_eq!(r.comparisons.len(), 1);
+        assert_eq!(r.comparisons[0].verdict, Some(Verdict::Unchanged));
+        assert!(r.notes.iter().any(|n| n.code == "benchmark_missing_in_head"));
+        // The report round-trips through JSON.
+        let back = Report::from_json(&r.to_json()).unwrap();
+        assert_eq!(back.comparisons[0].verdict, Some(Verdict::Unchanged));
+    }
+
+    #[test]
+    fn single_values_never_regress() {
+        let base = report(&[("a", vec![1.0])]);
+        let head = report(&[("a", vec![2.0])]);
+        let set = compare_reports(&base, &head, &ChangeCriteria::default());
+        assert_eq!(set.changes[0].verdict, Verdict::Unchanged);
+        assert!(set.changes[0].method.contains("single values"));
+    }
+
+    #[test]
+    fn paired_rounds_cancel_shared_drift() {
+        // The machine drifts by ±30% between rounds, but head is 5% slower
+        // than base within every round.
+        let drift = [1.0, 1.3, 0.8, 1.1, 0.9, 1.25, 0.75, 1.05];
+        let base: Vec<f64> = drift.iter().map(|d| d * 1.0).collect();
+        let head: Vec<f64> = drift
+            .iter()
+            .enumerate()
+            .map(|(i, d)| d * 1.05 * (1.0 + 0.002 * (i % 3) as f64))
+            .collect();
+        let series = [PairedSeries {
+            benchmark: "a".into(),
+            metric: metric::WALL_TIME.into(),
+            unit: Unit::Seconds,
+            base: base.clone(),
+            head,
+        }];
+        let set = compare_paired(&series, &ChangeCriteria::default());
+        let c = &set.changes[0];
+        assert_eq!(c.verdict, Verdict::Regressed, "{c:?}");
+        assert!((c.ratio - 1.052).abs() < 0.005);
+        // Unpaired, the same numbers show nothing.
+        let set = compare_reports(
+            &report(&[("a", base)]),
+            &report(&[("a", series[0].head.clone())]),
+            &ChangeCriteria::default(),
+        );
+        assert_eq!(set.changes[0].verdict, Verdict::Unchanged);
+    }
+
+    #[test]
+    fn identical_paired_rounds_are_unchanged() {
+        let v = vec![5.0e6, 5.0e6, 5.0e6];
+        let series = [PairedSeries {
+            benchmark: "instr".into(),
+            metric: metric::INSTRUCTIONS.into(),
+            unit: Unit::Count,
+            base: v.clone(),
+            head: v,
+        }];
+        let set = compare_paired(&series, &ChangeCriteria::default());
+        assert_eq!(set.changes[0].verdict, Verdict::Unchanged);
+        assert_eq!(set.changes[0].p_value, Some(1.0));
+    }
+
+    #[test]
+    fn paired_series_with_too_few_rounds_are_skipped_with_the_reason() {
+        let series = [PairedSeries {
+            benchmark: "a".into(),
+            metric: metric::WALL_TIME.into(),
+            unit: Unit::Seconds,
+            base: vec![1.0],
+            head: vec![1.0],
+        }];
+        let set = compare_paired(&series, &ChangeCriteria::default());
+        assert!(set.changes.is_empty());
+        assert!(set.skipped[0].1.contains("at least 2"));
+    }
+
+    #[test]
+    fn patterns() {
+        assert!(pattern_matches("fib/*", "fib/20"));
+        assert!(pattern_matches("*sort*", "group/sort_1000"));
+        assert!(pattern_matches("exact", "exact"));
+        assert!(!pattern_matches("fib/*", "sort/20"));
+        assert!(!pattern_matches("a*b", "ab_"));
+        assert!(pattern_matches("*", "anything"));
+    }
+}
