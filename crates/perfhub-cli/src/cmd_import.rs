@@ -17,8 +17,39 @@ pub struct ImportArgs {
 
 #[derive(Debug, Subcommand)]
 enum ImportSource {
+    /// criterion's results directory (`target/criterion`): per-iteration times of every benchmark.
+    Criterion(BenchArgs),
+    /// cargo-criterion's `--message-format=json` output.
+    CargoCriterion(BenchArgs),
+    /// libtest `bench:` lines (`cargo +nightly bench` output).
+    Libtest(BenchArgs),
+    /// hyperfine's `--export-json` file.
+    Hyperfine(BenchArgs),
+    /// Any of criterion, cargo-criterion, libtest or hyperfine, told apart by the content.
+    Auto(BenchArgs),
     /// A goose load test's JSON report (`--report-file report.json`, goose 0.18 or later).
     Goose(GooseArgs),
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// The results: a directory for criterion, a file otherwise.
+    #[arg(value_name = "PATH")]
+    input: PathBuf,
+
+    /// Write the perfhub report here.
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+
+    /// criterion only: read this saved baseline (`--save-baseline NAME`)
+    /// instead of the latest run (`new`).
+    #[arg(long, value_name = "NAME")]
+    baseline: Option<String>,
+
+    /// A budget to evaluate on the result (repeatable), such as
+    /// `'mean < 2ms'`; exit code 3 when one is breached.
+    #[arg(short, long = "budget", value_name = "BUDGET")]
+    budgets: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -39,9 +70,46 @@ struct GooseArgs {
 
 /// Runs `perfhub import`.
 pub fn import(args: ImportArgs) -> Result<Outcome> {
+    use perfhub_import::Format;
     match args.source {
+        ImportSource::Criterion(a) => bench(&a, Some(Format::Criterion)),
+        ImportSource::CargoCriterion(a) => bench(&a, Some(Format::CargoCriterion)),
+        ImportSource::Libtest(a) => bench(&a, Some(Format::Libtest)),
+        ImportSource::Hyperfine(a) => bench(&a, Some(Format::Hyperfine)),
+        ImportSource::Auto(a) => bench(&a, None),
         ImportSource::Goose(g) => goose(&g),
     }
+}
+
+fn parse_budgets(budgets: &[String]) -> Result<Vec<Budget>> {
+    budgets
+        .iter()
+        .map(|b| Budget::parse(b).map_err(|e| anyhow::anyhow!("bad budget {b:?}: {}", e.message())))
+        .collect()
+}
+
+fn bench(args: &BenchArgs, format: Option<perfhub_import::Format>) -> Result<Outcome> {
+    let format = match format {
+        Some(f) => f,
+        None => perfhub_import::detect(&args.input)?,
+    };
+    let budgets = parse_budgets(&args.budgets)?;
+    let options = perfhub_import::ImportOptions::new(perfhub_probe::env::now_rfc3339());
+    let mut report =
+        perfhub_import::import(&args.input, format, args.baseline.as_deref(), &options)?;
+    report.environment = Some(perfhub_probe::env::collect(Default::default()));
+    report.budgets = perfhub_core::budget::evaluate(&budgets, &report)
+        .context("cannot evaluate budgets")?;
+    perfhub_probe::fs::write_atomic(&args.output, (report.to_json() + "\n").as_bytes())
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
+        && std::env::var_os("NO_COLOR").is_none();
+    crate::render::print_run(&report, color)?;
+    crate::github::publish_if_in_actions(&report)?;
+    if !report.budgets_pass() {
+        return Ok(Outcome::BudgetBreached);
+    }
+    Ok(Outcome::Success)
 }
 
 fn goose(args: &GooseArgs) -> Result<Outcome> {
@@ -49,11 +117,7 @@ fn goose(args: &GooseArgs) -> Result<Outcome> {
         .with_context(|| format!("cannot read {}", args.input.display()))?;
     let mut report = perfhub_load::goose::import_goose(&text)
         .with_context(|| format!("{}", args.input.display()))?;
-    let budgets = args
-        .budgets
-        .iter()
-        .map(|b| Budget::parse(b).map_err(|e| anyhow::anyhow!("bad budget {b:?}: {}", e.message())))
-        .collect::<Result<Vec<_>>>()?;
+    let budgets = parse_budgets(&args.budgets)?;
     report.budgets = perfhub_load::report::evaluate_budgets(&report, &budgets, &[])
         .context("cannot evaluate budgets")?;
     perfhub_probe::fs::write_atomic(&args.output, (report.to_json() + "\n").as_bytes())

@@ -10,5 +10,8 @@ pub const USAGE: i32 = 2;
 pub const BUDGET_BREACHED: i32 = 3;
 /// A benchmarked command failed (non-zero exit or a signal) without `--ignore-failure`.
 pub const COMMAND_FAILED: i32 = 4;
+/// A comparison (`perfhub compare`, `perfhub ab`) found a benchmark that
+/// regressed: significantly slower by at least the minimum effect.
+pub const REGRESSED: i32 = 5;
 /// The user interrupted the run (Ctrl-C); what was measured was still reported.
 pub const INTERRUPTED: i32 = 130;

@@ -10,12 +10,14 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd_flame;
+mod cmd_gate;
 mod cmd_import;
 mod cmd_load;
 mod cmd_profile;
 mod cmd_run;
 mod cmd_serve;
 mod exit_codes;
+mod github;
 mod interrupt;
 mod render;
 
@@ -37,8 +39,12 @@ enum Command {
     Load(Box<cmd_load::LoadArgs>),
     /// Serve HTTP on loopback with a chosen latency, error rate and stalls: a target for load tests.
     Serve(cmd_serve::ServeArgs),
-    /// Turn another tool's results (goose) into a perfhub report.
+    /// Turn another tool's results (criterion, cargo-criterion, libtest, hyperfine, goose) into a perfhub report.
     Import(cmd_import::ImportArgs),
+    /// Compare two reports: per benchmark, the change, its interval and a verdict.
+    Compare(cmd_gate::CompareArgs),
+    /// The interleaved A/B regression gate: base and head built side by side and run alternately.
+    Ab(Box<cmd_gate::AbArgs>),
     /// Draw a flame graph (SVG) of folded stacks or a pprof profile.
     Flamegraph(cmd_flame::FlamegraphArgs),
     /// Draw a differential flame graph (SVG) between two profiles.
@@ -55,6 +61,8 @@ pub enum Outcome {
     CommandFailed,
     /// The user interrupted the run.
     Interrupted,
+    /// A comparison found a regression.
+    Regressed,
     /// Exit with this code: a profiled command's own status.
     Exit(u8),
 }
@@ -77,6 +85,8 @@ fn main() -> ExitCode {
         Command::Load(args) => cmd_load::load(*args),
         Command::Serve(args) => cmd_serve::serve(args),
         Command::Import(args) => cmd_import::import(args),
+        Command::Compare(args) => cmd_gate::compare(args),
+        Command::Ab(args) => cmd_gate::ab(*args),
         Command::Flamegraph(args) => cmd_flame::flamegraph(args),
         Command::Diff(args) => cmd_flame::diff(args),
     };
@@ -85,6 +95,7 @@ fn main() -> ExitCode {
         Ok(Outcome::BudgetBreached) => exit_codes::BUDGET_BREACHED,
         Ok(Outcome::CommandFailed) => exit_codes::COMMAND_FAILED,
         Ok(Outcome::Interrupted) => exit_codes::INTERRUPTED,
+        Ok(Outcome::Regressed) => exit_codes::REGRESSED,
         Ok(Outcome::Exit(code)) => i32::from(code),
         Err(e) => {
             if is_broken_pipe(&e) {

@@ -74,21 +74,33 @@ pub fn print_run(report: &Report, color: bool) -> io::Result<()> {
             continue;
         };
         let (mean, sd) = mean_pm(s.mean, s.stddev);
+        // Imported micro-benchmarks have no CPU times: say nothing rather
+        // than "0 s".
+        let cpu = match (
+            mean_of(b, metric::USER_TIME),
+            mean_of(b, metric::SYSTEM_TIME),
+        ) {
+            (Some(u), Some(s)) => format!("    [User: {}, System: {}]", fmt_s(u), fmt_s(s)),
+            _ => String::new(),
+        };
         writeln!(
             out,
-            "  Time (mean ± σ):   {} ± {}    [User: {}, System: {}]",
+            "  Time (mean ± σ):   {} ± {}{cpu}",
             st.green(&mean),
             st.green(&sd),
-            fmt_s(mean_of(b, metric::USER_TIME).unwrap_or(0.0)),
-            fmt_s(mean_of(b, metric::SYSTEM_TIME).unwrap_or(0.0)),
         )?;
         writeln!(
             out,
-            "  Range (min … max): {} … {}    median {}    {} runs",
+            "  Range (min … max): {} … {}    median {}    {} {}",
             fmt_s(s.min),
             fmt_s(s.max),
             fmt_s(s.median),
-            s.n
+            s.n,
+            if report.kind == perfhub_core::ReportKind::Bench {
+                "samples"
+            } else {
+                "runs"
+            }
         )?;
         if let Some(ci) = s.mean_ci {
             writeln!(
@@ -352,4 +364,108 @@ fn print_notes(
         }
     }
     Ok(())
+}
+
+/// Prints the comparisons of a `perfhub compare` or `perfhub ab` report: per
+/// benchmark, base and head, the change with its interval, and the verdict.
+pub fn print_changes(report: &Report, color: bool) -> io::Result<()> {
+    use perfhub_core::compare::Verdict;
+    let st = Style { color };
+    let mut out = io::stdout().lock();
+    let rows: Vec<[String; 5]> = report
+        .comparisons
+        .iter()
+        .map(|c| {
+            let unit = report
+                .benchmark(&c.benchmark)
+                .and_then(|b| b.measurement(&c.metric))
+                .map_or(Unit::Count, |m| m.unit);
+            let fmt = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| unit.format(v));
+            let change = match c.ratio_ci {
+                Some(ci) => format!(
+                    "{:+.2}% [{:+.2}%, {:+.2}%]",
+                    (c.ratio - 1.0) * 100.0,
+                    (ci.lower - 1.0) * 100.0,
+                    (ci.upper - 1.0) * 100.0
+                ),
+                None => format!("{:+.2}%", (c.ratio - 1.0) * 100.0),
+            };
+            let verdict = c.verdict.map_or("-", Verdict::as_str).to_string();
+            [
+                c.benchmark.clone(),
+                fmt(c.base_value),
+                fmt(c.head_value),
+                change,
+                verdict,
+            ]
+        })
+        .collect();
+    let headers = ["benchmark", "base", "head", "change [95% CI]", "verdict"];
+    let mut widths = headers.map(str::len);
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let pad = |s: &str, w: usize| format!("{s}{}", " ".repeat(w.saturating_sub(s.chars().count())));
+    let line: Vec<String> = headers.iter().zip(widths).map(|(h, w)| pad(h, w)).collect();
+    writeln!(out, "{}", st.bold(line.join("  ").trim_end()))?;
+    for r in &rows {
+        let cells: Vec<String> = r
+            .iter()
+            .zip(widths)
+            .enumerate()
+            .map(|(i, (cell, w))| {
+                let padded = pad(cell, w);
+                if i == 4 {
+                    match cell.as_str() {
+                        "regressed" => st.red(&padded),
+                        "improved" => st.green(&padded),
+                        _ => st.dim(&padded),
+                    }
+                } else {
+                    padded
+                }
+            })
+            .collect();
+        writeln!(out, "{}", cells.join("  ").trim_end())?;
+    }
+    let count = |v: Verdict| {
+        report
+            .comparisons
+            .iter()
+            .filter(|c| c.verdict == Some(v))
+            .count()
+    };
+    let (reg, imp, unc) = (
+        count(Verdict::Regressed),
+        count(Verdict::Improved),
+        count(Verdict::Unchanged),
+    );
+    writeln!(out)?;
+    let headline = format!("{reg} regressed, {imp} improved, {unc} unchanged");
+    writeln!(
+        out,
+        "{}",
+        if reg > 0 {
+            st.red(&headline)
+        } else {
+            st.green(&headline)
+        }
+    )?;
+    if let Some(c) = report.comparisons.first() {
+        if let Some(e) = c.min_effect {
+            writeln!(
+                out,
+                "{}",
+                st.dim(&format!(
+                    "a change counts when its interval excludes 0 and it is at least {:.1}% ({})",
+                    e * 100.0,
+                    c.method.as_deref().unwrap_or("")
+                ))
+            )?;
+        }
+    }
+    writeln!(out)?;
+    print_budgets_and_notes(&mut out, &st, report)
 }

@@ -1,1 +1,202 @@
 //! Other benchmark tools' results as perfhub reports.
+//!
+//! Each importer reads one tool's output and returns a [`Report`] of kind
+//! [`ReportKind::Bench`](perfhub_core::ReportKind::Bench) whose benchmarks
+//! have [`WALL_TIME`](perfhub_core::report::metric::WALL_TIME), in seconds
+//! per iteration, as their primary metric, with the raw samples where the
+//! tool keeps them:
+//!
+//! - [`import_criterion_dir`]: criterion's `target/criterion` tree
+//!   (`benchmark.json`, `sample.json` and `estimates.json` per benchmark and
+//!   baseline);
+//! - [`parse_cargo_criterion`]: cargo-criterion's `--message-format=json`
+//!   stream;
+//! - [`parse_libtest`]: libtest's `test NAME ... bench: N ns/iter (+/- D)`
+//!   lines (one value per benchmark, no samples);
+//! - [`parse_hyperfine`]: hyperfine's `--export-json` file;
+//! - [`detect`] tells these apart, and [`import`] reads any of them.
+//!
+//! The importers are pure apart from reading their input: the caller passes
+//! the report's timestamp in [`ImportOptions`] and fills in the
+//! [`Environment`](perfhub_core::Environment). Every error is an
+//! [`ImportError`] naming the file (and line) and the field that is wrong.
+#![deny(missing_docs)]
+
+mod cargo_criterion;
+mod criterion;
+mod error;
+mod hyperfine;
+mod json;
+mod libtest;
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use perfhub_core::Report;
+
+pub use cargo_criterion::{import_cargo_criterion, parse_cargo_criterion};
+pub use criterion::{DEFAULT_BASELINE, import_criterion_dir};
+pub use error::{ImportError, Location};
+pub use hyperfine::{import_hyperfine, parse_hyperfine};
+pub use libtest::{import_libtest, parse_libtest};
+
+/// Names of the metrics the importers write besides the well-known ones in
+/// [`perfhub_core::report::metric`].
+pub mod metric {
+    /// Criterion's bootstrap estimate of the slope of total time over
+    /// iterations (its headline figure in linear sampling mode), seconds.
+    pub const CRITERION_SLOPE: &str = "criterion_slope";
+    /// Criterion's bootstrap estimate of the mean time per iteration, seconds.
+    pub const CRITERION_MEAN: &str = "criterion_mean";
+    /// Criterion's bootstrap estimate of the median time per iteration, seconds.
+    pub const CRITERION_MEDIAN: &str = "criterion_median";
+    /// Criterion's bootstrap estimate of the standard deviation, seconds.
+    pub const CRITERION_STD_DEV: &str = "criterion_std_dev";
+    /// Criterion's bootstrap estimate of the median absolute deviation, seconds.
+    pub const CRITERION_MEDIAN_ABS_DEV: &str = "criterion_median_abs_dev";
+    /// cargo-criterion's typical value (the slope where there is one, else
+    /// the mean), seconds.
+    pub const CRITERION_TYPICAL: &str = "criterion_typical";
+    /// Bytes per second, beside [`THROUGHPUT`](perfhub_core::report::metric::THROUGHPUT)
+    /// in elements per second, for criterion's `ElementsAndBytes` throughput.
+    pub const BYTE_THROUGHPUT: &str = "byte_throughput";
+    /// libtest's `+/-` figure: the range (max − min) of its winsorized
+    /// per-iteration samples, seconds.
+    pub const LIBTEST_RANGE: &str = "libtest_range";
+}
+
+/// What the caller supplies so that the importers stay pure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// The report's `created` timestamp (RFC 3339). None of the formats
+    /// records when its run started in a form every version keeps, so the
+    /// caller decides (typically the input's modification time, or now).
+    pub created: String,
+}
+
+impl ImportOptions {
+    /// Options dating the report `created` (RFC 3339).
+    pub fn new(created: impl Into<String>) -> Self {
+        ImportOptions {
+            created: created.into(),
+        }
+    }
+}
+
+/// An input format the importers read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Format {
+    /// A criterion output directory (`target/criterion`).
+    Criterion,
+    /// cargo-criterion's `--message-format=json` stream.
+    CargoCriterion,
+    /// libtest's `cargo bench` text output.
+    Libtest,
+    /// hyperfine's `--export-json` file.
+    Hyperfine,
+}
+
+impl Format {
+    /// Every format, in the order [`detect`] tries them.
+    pub const ALL: [Format; 4] = [
+        Format::Criterion,
+        Format::CargoCriterion,
+        Format::Hyperfine,
+        Format::Libtest,
+    ];
+
+    /// The format's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Criterion => "criterion",
+            Format::CargoCriterion => "cargo-criterion",
+            Format::Libtest => "libtest",
+            Format::Hyperfine => "hyperfine",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+                format!("unknown format {s:?} (expected {})", names.join(", "))
+            })
+    }
+}
+
+/// Which format `path` holds: a directory is criterion's output; a file is
+/// told apart by its content (see [`detect_text`]).
+pub fn detect(path: &Path) -> Result<Format, ImportError> {
+    let meta = std::fs::metadata(path).map_err(|e| ImportError::read(path, e))?;
+    if meta.is_dir() {
+        return Ok(Format::Criterion);
+    }
+    let text = json::read_text(path)?;
+    detect_text(&text).ok_or_else(|| ImportError::UnknownFormat {
+        path: path.to_path_buf(),
+    })
+}
+
+/// Which format `text` is in: a JSON object with a `results` array is
+/// hyperfine's export, JSON lines with a `reason` are cargo-criterion's
+/// stream, and text with a `test NAME ... bench:` line is libtest's output.
+pub fn detect_text(text: &str) -> Option<Format> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{')
+        && let Ok(serde_json::Value::Object(o)) = serde_json::from_str(trimmed)
+    {
+        if o.get("results").is_some_and(|r| r.is_array()) {
+            return Some(Format::Hyperfine);
+        }
+        return o.contains_key("reason").then_some(Format::CargoCriterion);
+    }
+    // cargo-criterion's stream, perhaps with cargo's own lines around it.
+    let first_object = text.lines().find(|l| l.trim_start().starts_with('{'));
+    if let Some(Ok(serde_json::Value::Object(o))) =
+        first_object.map(serde_json::from_str::<serde_json::Value>)
+        && o.contains_key("reason")
+    {
+        return Some(Format::CargoCriterion);
+    }
+    text.lines()
+        .any(libtest::is_bench_line)
+        .then_some(Format::Libtest)
+}
+
+/// Imports `path` as `format`. `baseline` selects a criterion baseline
+/// (`new` when `None`) and is refused for the other formats, which have none.
+pub fn import(
+    path: &Path,
+    format: Format,
+    baseline: Option<&str>,
+    options: &ImportOptions,
+) -> Result<Report, ImportError> {
+    if format != Format::Criterion
+        && let Some(name) = baseline
+    {
+        return Err(ImportError::BaselineNotApplicable {
+            format,
+            baseline: name.to_string(),
+        });
+    }
+    match format {
+        Format::Criterion => import_criterion_dir(path, baseline, options),
+        Format::CargoCriterion => import_cargo_criterion(path, options),
+        Format::Libtest => import_libtest(path, options),
+        Format::Hyperfine => import_hyperfine(path, options),
+    }
+}

@@ -57,6 +57,8 @@ pub struct CommandSpec {
     pub args: Vec<OsString>,
     /// The working directory, if not perfhub's own.
     pub cwd: Option<PathBuf>,
+    /// Variables set in the child's environment, on top of perfhub's own.
+    pub env: Vec<(OsString, OsString)>,
     /// Standard input.
     pub stdin: Input,
     /// Standard output.
@@ -75,6 +77,7 @@ impl CommandSpec {
             program: program.into(),
             args: args.into_iter().map(Into::into).collect(),
             cwd: None,
+            env: Vec::new(),
             stdin: Input::Null,
             stdout: Output::Null,
             stderr: Output::Null,
@@ -342,6 +345,7 @@ impl PreparedCommand {
         if let Some(dir) = &self.spec.cwd {
             cmd.current_dir(dir);
         }
+        cmd.envs(self.spec.env.iter().map(|(k, v)| (k, v)));
         let before = plan.snapshot();
         let start = Instant::now();
         let child = cmd.spawn().map_err(|source| SpawnError::Exec {

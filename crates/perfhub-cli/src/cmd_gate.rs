@@ -1,0 +1,323 @@
+//! `perfhub compare` and `perfhub ab`: change detection and the A/B gate.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use perfhub_core::compare::{ChangeCriteria, compare_reports};
+use perfhub_core::report::Report;
+use perfhub_core::stats::Statistic;
+use perfhub_gate::{AbConfig, AbProgress, ResultFormat, Side};
+
+use crate::Outcome;
+
+/// How changes are judged: shared by `compare` and `ab`.
+#[derive(Debug, Args)]
+pub struct CriteriaArgs {
+    /// The smallest change that counts as a regression or an improvement,
+    /// such as `3%` or `0.03`; smaller changes are "unchanged" however
+    /// significant.
+    #[arg(long, value_name = "EFFECT", default_value = "3%")]
+    min_effect: String,
+
+    /// A minimum effect for the benchmarks matching a pattern (`*` matches
+    /// anything), such as `'fib/*=5%'`; repeatable, the first match wins.
+    #[arg(long, value_name = "PATTERN=EFFECT")]
+    min_effect_for: Vec<String>,
+
+    /// The confidence level of the intervals; a change is significant when
+    /// its interval excludes 0.
+    #[arg(long, value_name = "LEVEL", default_value_t = 0.95)]
+    level: f64,
+}
+
+impl CriteriaArgs {
+    fn criteria(&self) -> Result<ChangeCriteria> {
+        if !(self.level > 0.0 && self.level < 1.0) {
+            bail!(
+                "--level {}: give a confidence level between 0 and 1, such as 0.95",
+                self.level
+            );
+        }
+        let mut criteria = ChangeCriteria {
+            min_effect: parse_effect(&self.min_effect).context("--min-effect")?,
+            level: self.level,
+            ..ChangeCriteria::default()
+        };
+        for o in &self.min_effect_for {
+            let Some((pattern, effect)) = o.rsplit_once('=') else {
+                bail!("--min-effect-for {o:?}: write PATTERN=EFFECT, such as 'fib/*=5%'");
+            };
+            let effect = parse_effect(effect).with_context(|| format!("--min-effect-for {o:?}"))?;
+            criteria.overrides.push((pattern.to_string(), effect));
+        }
+        Ok(criteria)
+    }
+}
+
+/// `3%` or `0.03` as 0.03.
+fn parse_effect(s: &str) -> Result<f64> {
+    let t = s.trim();
+    let v = match t.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
+        None => t.parse::<f64>(),
+    }
+    .map_err(|_| anyhow::anyhow!("{s:?} is not an effect size: write a percentage such as 3%"))?;
+    if !(0.0..1.0).contains(&v) {
+        bail!("{s:?}: the effect size must be at least 0% and below 100%");
+    }
+    Ok(v)
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum StatisticArg {
+    Mean,
+    Median,
+}
+
+/// Compare two reports benchmark by benchmark.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The base report (perfhub JSON: `perfhub run`, `perfhub import`, ...).
+    #[arg(value_name = "BASE")]
+    base: PathBuf,
+
+    /// The head report.
+    #[arg(value_name = "HEAD")]
+    head: PathBuf,
+
+    #[command(flatten)]
+    criteria: CriteriaArgs,
+
+    /// The statistic compared.
+    #[arg(long, value_enum, default_value = "mean")]
+    statistic: StatisticArg,
+
+    /// Write the comparison as a perfhub report (kind `compare`).
+    #[arg(long, value_name = "FILE")]
+    export_json: Option<PathBuf>,
+
+    /// Exit 0 even when something regressed (the verdicts are still shown).
+    #[arg(long)]
+    no_fail: bool,
+}
+
+fn read_report(path: &Path) -> Result<Report> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Report::from_json(&text).with_context(|| {
+        format!(
+            "{}: not a perfhub report (import other tools' results first with `perfhub import`)",
+            path.display()
+        )
+    })
+}
+
+/// Runs `perfhub compare`.
+pub fn compare(args: CompareArgs) -> Result<Outcome> {
+    let base = read_report(&args.base)?;
+    let head = read_report(&args.head)?;
+    let mut criteria = args.criteria.criteria()?;
+    criteria.statistic = match args.statistic {
+        StatisticArg::Mean => Statistic::Mean,
+        StatisticArg::Median => Statistic::Median,
+    };
+    let set = compare_reports(&base, &head, &criteria);
+    if set.changes.is_empty() {
+        bail!(
+            "{} and {} have no benchmark in common (base: {}; head: {})",
+            args.base.display(),
+            args.head.display(),
+            names(&base),
+            names(&head)
+        );
+    }
+    let report = set.to_report(&head, perfhub_probe::env::now_rfc3339());
+    finish(&report, args.export_json.as_deref(), args.no_fail)
+}
+
+fn names(r: &Report) -> String {
+    let n: Vec<&str> = r.benchmarks.iter().map(|b| b.name.as_str()).collect();
+    if n.is_empty() {
+        "none".into()
+    } else {
+        n.join(", ")
+    }
+}
+
+/// Writes the report, prints the table, publishes to GitHub Actions when
+/// running there, and maps the verdicts to an outcome.
+fn finish(report: &Report, export: Option<&Path>, no_fail: bool) -> Result<Outcome> {
+    if let Some(path) = export {
+        perfhub_probe::fs::write_atomic(path, (report.to_json() + "\n").as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let color =
+        std::io::IsTerminal::is_terminal(&std::io::stdout()) && std::env::var_os("NO_COLOR").is_none();
+    crate::render::print_changes(report, color)?;
+    crate::github::publish_if_in_actions(report)?;
+    let regressed = report
+        .comparisons
+        .iter()
+        .any(|c| c.verdict == Some(perfhub_core::compare::Verdict::Regressed));
+    if regressed && !no_fail {
+        return Ok(Outcome::Regressed);
+    }
+    Ok(Outcome::Success)
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FormatArg {
+    /// criterion benches (results read from the directory perfhub gives
+    /// criterion as `CRITERION_HOME`).
+    Criterion,
+    /// libtest `bench:` lines on standard output.
+    Libtest,
+    /// The command's instruction count: hardware counter, else callgrind.
+    Instructions,
+}
+
+/// The interleaved A/B gate: base and head built side by side, run alternately.
+#[derive(Debug, Args)]
+pub struct AbArgs {
+    /// The base revision (commit, branch, tag): checked out into a temporary
+    /// git worktree and built there; the head is the working directory as
+    /// it is.
+    #[arg(long, value_name = "REV")]
+    base: String,
+
+    /// Rounds; each runs base and head once, in a random order.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    rounds: usize,
+
+    /// The build command, run once in each side before the rounds (default:
+    /// for `cargo bench ...`, the same with `--no-run`; otherwise none).
+    #[arg(long, value_name = "COMMAND")]
+    build: Option<String>,
+
+    /// What the bench command produces.
+    #[arg(long, value_enum, default_value = "criterion")]
+    format: FormatArg,
+
+    /// Where the base's cargo artifacts go (default: `perfhub-ab-base`
+    /// inside the head's target directory, reused by the next run).
+    #[arg(long, value_name = "DIR")]
+    base_target_dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    criteria: CriteriaArgs,
+
+    /// The seed of the rounds' order.
+    #[arg(long, default_value_t = 0x5eed)]
+    seed: u64,
+
+    /// Write the comparison as a perfhub report (kind `compare`), with
+    /// every round's values.
+    #[arg(long, value_name = "FILE")]
+    export_json: Option<PathBuf>,
+
+    /// Exit 0 even when something regressed.
+    #[arg(long)]
+    no_fail: bool,
+
+    /// The bench command, after `--`, such as `-- cargo bench --bench kernel`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    command: Vec<OsString>,
+}
+
+struct StderrProgress;
+
+impl AbProgress for StderrProgress {
+    fn building(&mut self, side: Side, command: &str) {
+        eprintln!("perfhub ab: building {} ({command})", side.as_str());
+    }
+    fn running(&mut self, round: usize, rounds: usize, side: Side) {
+        eprint!("perfhub ab: round {round}/{rounds}: {}", side.as_str());
+        let _ = std::io::stderr().flush();
+    }
+    fn finished(&mut self, _: usize, _: Side, elapsed: Duration) {
+        eprintln!(" {:.1} s", elapsed.as_secs_f64());
+    }
+}
+
+/// Runs `perfhub ab`.
+pub fn ab(args: AbArgs) -> Result<Outcome> {
+    let build = match &args.build {
+        Some(b) => Some(
+            shell_words::split(b)
+                .with_context(|| format!("--build {b:?}: unbalanced quotes"))?
+                .into_iter()
+                .map(OsString::from)
+                .collect(),
+        ),
+        None => None,
+    };
+    let config = AbConfig {
+        dir: std::env::current_dir().context("cannot read the working directory")?,
+        base: args.base.clone(),
+        rounds: args.rounds,
+        command: args.command.clone(),
+        build,
+        format: match args.format {
+            FormatArg::Criterion => ResultFormat::Criterion,
+            FormatArg::Libtest => ResultFormat::Libtest,
+            FormatArg::Instructions => ResultFormat::Instructions,
+        },
+        base_target_dir: args.base_target_dir.clone(),
+        criteria: args.criteria.criteria()?,
+        seed: args.seed,
+        created: perfhub_probe::env::now_rfc3339(),
+    };
+    if config.format == ResultFormat::Instructions {
+        eprintln!(
+            "perfhub ab: counting instructions with {}",
+            perfhub_gate::InstructionCounter::detect().describe()
+        );
+    }
+    let outcome = perfhub_gate::run_ab(&config, &mut StderrProgress)?;
+    let mut report = outcome.report;
+    report.environment = Some(perfhub_probe::env::collect(Default::default()));
+    if outcome.changes.changes.is_empty() {
+        let why: Vec<String> = outcome
+            .changes
+            .skipped
+            .iter()
+            .map(|(n, w)| format!("{n}: {w}"))
+            .collect();
+        if let Some(path) = &args.export_json {
+            perfhub_probe::fs::write_atomic(path, (report.to_json() + "\n").as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        bail!(
+            "no benchmark could be compared{}",
+            if why.is_empty() {
+                ": the command produced no results in the expected format".to_string()
+            } else {
+                format!(": {}", why.join("; "))
+            }
+        );
+    }
+    let result = finish(&report, args.export_json.as_deref(), args.no_fail)?;
+    if let Some(why) = outcome.interrupted_by {
+        bail!("the A/B run stopped early ({why}); the rounds that completed were reported");
+    }
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn effects() {
+        assert_eq!(parse_effect("3%").unwrap(), 0.03);
+        assert_eq!(parse_effect("0.05").unwrap(), 0.05);
+        assert_eq!(parse_effect(" 2.5 % ").unwrap(), 0.025);
+        assert!(parse_effect("x").is_err());
+        assert!(parse_effect("150%").is_err());
+        assert!(parse_effect("-1%").is_err());
+    }
+}

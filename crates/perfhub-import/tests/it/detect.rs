@@ -1,0 +1,74 @@
+use std::fs;
+
+use perfhub_import::{Format, ImportError, detect, detect_text, import};
+
+use crate::{assert_message, fixture, options};
+
+#[test]
+fn each_fixture_is_recognized_and_imports() {
+    for (rel, format) in [
+        ("criterion/criterion-0.8.2", Format::Criterion),
+        (
+            "criterion/cargo-criterion-1.1.0.jsonl",
+            Format::CargoCriterion,
+        ),
+        ("criterion/libtest/nightly-2026-05-19.txt", Format::Libtest),
+        (
+            "criterion/libtest/handwritten-integer-form.txt",
+            Format::Libtest,
+        ),
+        ("hyperfine/export-1.15.json", Format::Hyperfine),
+    ] {
+        let path = fixture(rel);
+        assert_eq!(detect(&path).unwrap(), format, "{rel}");
+        let report = import(&path, format, None, &options()).unwrap();
+        assert!(!report.benchmarks.is_empty());
+    }
+}
+
+#[test]
+fn format_names_round_trip() {
+    for f in Format::ALL {
+        assert_eq!(f.name().parse::<Format>().unwrap(), f);
+    }
+    let err = "gbench".parse::<Format>().unwrap_err();
+    assert!(
+        err.contains("criterion, cargo-criterion, hyperfine, libtest"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_text_is_refused_with_the_file_named() {
+    assert_eq!(detect_text("hello\nworld\n"), None);
+    assert_eq!(detect_text("{\"a\": 1}"), None);
+    let stream =
+        "   Compiling x v0.1.0\n{\"reason\":\"group-complete\"}\n{\"reason\":\"group-complete\"}\n";
+    assert_eq!(detect_text(stream), Some(Format::CargoCriterion));
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("notes.txt");
+    fs::write(&path, "hello\n").unwrap();
+    let err = detect(&path).unwrap_err();
+    assert!(matches!(err, ImportError::UnknownFormat { .. }));
+    assert_message(
+        &err,
+        &[&path.display().to_string(), "cannot tell which format"],
+    );
+    let err = detect(&tmp.path().join("absent.json")).unwrap_err();
+    assert_message(&err, &["absent.json: missing"]);
+}
+
+#[test]
+fn a_baseline_applies_to_criterion_only() {
+    let err = import(
+        &fixture("hyperfine/export-1.15.json"),
+        Format::Hyperfine,
+        Some("main"),
+        &options(),
+    )
+    .unwrap_err();
+    assert_message(
+        &err,
+        &["--baseline `main` applies only to criterion directories, not to hyperfine output"],
+    );
+}
