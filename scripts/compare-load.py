@@ -90,6 +90,10 @@ def main():
     perfhub = build()
     url = f"http://127.0.0.1:{PORT}/index.html"
     with tempfile.TemporaryDirectory() as tmp:
+        # TemporaryDirectory is mode 0700: nginx's worker (user nobody or
+        # www-data) could not read the file and every response would be a
+        # 403 page.
+        os.chmod(tmp, 0o755)
         os.makedirs(os.path.join(tmp, "www"))
         with open(os.path.join(tmp, "www", "index.html"), "w") as f:
             f.write("Hello, world\n")
@@ -100,10 +104,14 @@ def main():
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             time.sleep(0.5)
+            with urllib.request.urlopen(url) as r:
+                body = r.read()
+                if r.status != 200 or body != b"Hello, world\n":
+                    raise SystemExit(f"nginx answered {r.status} {body[:60]!r}, not the test file")
             d = str(args.duration)
             tools = {
                 "perfhub load": [perfhub, "load", url, "-c", "64", "-t", "1", "-d", f"{d}s",
-                                 "--no-progress"],
+                                 "--no-progress", "--expect-status", "200"],
                 "wrk": ["wrk", "-t", "1", "-c", "64", "-d", f"{d}s", url],
             }
             if os.path.exists(oha):

@@ -4,7 +4,10 @@
 //!   tests, and the CPU profiler's tests again in a release build);
 //! - `tidy`: the layer rules of ARCHITECTURE.md, read from every `Cargo.toml`;
 //! - `schema [--check]`: write (or check) `docs/report-schema.json`;
-//! - `bench [ARGS]`: run perfhub's own criterion benchmarks in `benches/`.
+//! - `bench [ARGS]`: run perfhub's own criterion benchmarks in `benches/`;
+//! - `bench --against REV [--rounds N] [ARGS]`: run the kernel benchmarks
+//!   through perfhub's A/B gate (`perfhub ab`) against the revision REV, and
+//!   exit 5 when one regressed.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,6 +27,9 @@ fn main() -> Result<()> {
             report_tidy(&problems)
         }
         Some("schema") => schema(&root, args.get(1).map(String::as_str) == Some("--check")),
+        Some("bench") if args.get(1).is_some_and(|a| a.starts_with("--against")) => {
+            bench_against(&root, &args[1..])
+        }
         Some("bench") => run(
             "cargo",
             &[
@@ -33,10 +39,72 @@ fn main() -> Result<()> {
             .concat(),
         ),
         _ => {
-            eprintln!("usage: cargo xtask <ci | tidy | schema [--check] | bench [criterion args]>");
+            eprintln!(
+                "usage: cargo xtask <ci | tidy | schema [--check] | bench [--against REV [--rounds N]] [criterion args]>"
+            );
             std::process::exit(2);
         }
     }
+}
+
+/// `cargo xtask bench --against REV [--rounds N] [criterion args]`.
+fn bench_against(root: &Path, args: &[String]) -> Result<()> {
+    let mut rest = args.iter();
+    let mut rev = None;
+    let mut rounds = "10".to_string();
+    let mut criterion_args: Vec<String> = Vec::new();
+    while let Some(a) = rest.next() {
+        if let Some(v) = a.strip_prefix("--against=") {
+            rev = Some(v.to_string());
+        } else if a == "--against" {
+            rev = rest.next().cloned();
+        } else if let Some(v) = a.strip_prefix("--rounds=") {
+            rounds = v.to_string();
+        } else if a == "--rounds" {
+            rounds = rest.next().cloned().context("--rounds needs a number")?;
+        } else {
+            criterion_args.push(a.clone());
+        }
+    }
+    let rev = rev.context("--against needs a git revision, such as origin/main")?;
+    if criterion_args.is_empty() {
+        // Short runs: the gate's power comes from the rounds, not from
+        // long measurements within one run.
+        criterion_args = ["--warm-up-time", "0.5", "--measurement-time", "1"]
+            .map(String::from)
+            .to_vec();
+    }
+    run("cargo", &["build", "--release", "-q", "-p", "perfhub-cli"])?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let perfhub = target.join("release/perfhub");
+    let export = target.join("perfhub-ab.json");
+    let mut argv: Vec<String> = vec![
+        "ab".into(),
+        "--base".into(),
+        rev,
+        "--rounds".into(),
+        rounds,
+        "--export-json".into(),
+        export.display().to_string(),
+        "--".into(),
+        "cargo".into(),
+        "bench".into(),
+        "-q".into(),
+        "-p".into(),
+        "perfhub-benches".into(),
+        "--bench".into(),
+        "kernel".into(),
+        "--".into(),
+    ];
+    argv.extend(criterion_args);
+    eprintln!("$ {} {}", perfhub.display(), argv.join(" "));
+    let status = Command::new(&perfhub)
+        .args(&argv)
+        .status()
+        .with_context(|| format!("cannot start {}", perfhub.display()))?;
+    std::process::exit(status.code().unwrap_or(1));
 }
 
 fn to_refs(v: &[String]) -> Vec<&str> {

@@ -459,7 +459,8 @@ pub fn print_changes(report: &Report, color: bool) -> io::Result<()> {
                 out,
                 "{}",
                 st.dim(&format!(
-                    "a change counts when its interval excludes 0 and it is at least {:.1}% ({})",
+                    "a change counts when it is significant (interval excludes 0, Holm-adjusted p below {:.2}) and at least {:.1}% ({})",
+                    1.0 - c.ratio_ci.map_or(0.95, |ci| ci.level),
                     e * 100.0,
                     c.method.as_deref().unwrap_or("")
                 ))

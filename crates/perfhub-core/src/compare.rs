@@ -8,6 +8,13 @@
 //! (or an improvement) only when its confidence interval excludes "no
 //! change" *and* its point estimate moves by at least the minimum effect.
 //!
+//! Many benchmarks compared at once make some "significant" by chance: at
+//! 95% confidence, one in twenty identical benchmarks. The p-values of one
+//! comparison are therefore adjusted together (Holm's step-down method,
+//! which bounds the chance of any false alarm among them by `1 - level`),
+//! and a change is significant only when its interval excludes "no change"
+//! and its adjusted p-value is below `1 - level`.
+//!
 //! Two ways in:
 //! - [`compare_reports`]: two independent reports (a stored run against
 //!   this one), each benchmark's raw samples resampled by the bootstrap;
@@ -145,6 +152,9 @@ pub struct Change {
     pub ratio_ci: ConfidenceInterval,
     /// The p-value of the test behind the interval, where there is one.
     pub p_value: Option<f64>,
+    /// `p_value` adjusted for the number of benchmarks compared together
+    /// (Holm).
+    pub p_adjusted: Option<f64>,
     /// The minimum effect applied.
     pub min_effect: f64,
     /// Whether smaller values are better for this metric.
@@ -163,14 +173,8 @@ impl Change {
     }
 }
 
-/// The verdict for a ratio and its interval.
-pub fn verdict(
-    ratio: f64,
-    ci: &ConfidenceInterval,
-    min_effect: f64,
-    smaller_is_better: bool,
-) -> Verdict {
-    let significant = !ci.contains(1.0);
+/// The verdict for a ratio, given whether it is significant.
+pub fn verdict(ratio: f64, significant: bool, min_effect: f64, smaller_is_better: bool) -> Verdict {
     let large = (ratio - 1.0).abs() >= min_effect;
     if !(significant && large) {
         return Verdict::Unchanged;
@@ -179,6 +183,44 @@ pub fn verdict(
         Verdict::Regressed
     } else {
         Verdict::Improved
+    }
+}
+
+/// Holm's step-down adjustment of `p` (family-wise error control): sorted
+/// ascending, the i-th of m is multiplied by `m - i`, made monotone, and
+/// capped at 1. Returned in the input's order.
+pub fn holm_adjust(p: &[f64]) -> Vec<f64> {
+    let m = p.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let mut adjusted = vec![0.0; m];
+    let mut running: f64 = 0.0;
+    for (i, &k) in order.iter().enumerate() {
+        let v = ((m - i) as f64 * p[k]).min(1.0);
+        running = running.max(v);
+        adjusted[k] = running;
+    }
+    adjusted
+}
+
+/// Adjusts the p-values of the set together and sets every verdict:
+/// significant when the interval excludes 1 and the adjusted p-value is
+/// below `1 - level`.
+fn decide(set: &mut ChangeSet, level: f64) {
+    let tested: Vec<usize> = (0..set.changes.len())
+        .filter(|&i| set.changes[i].p_value.is_some())
+        .collect();
+    let p: Vec<f64> = tested
+        .iter()
+        .map(|&i| set.changes[i].p_value.unwrap_or(1.0))
+        .collect();
+    for (&i, adj) in tested.iter().zip(holm_adjust(&p)) {
+        set.changes[i].p_adjusted = Some(adj);
+    }
+    for c in &mut set.changes {
+        let significant =
+            !c.ratio_ci.contains(1.0) && c.p_adjusted.is_some_and(|p| p < 1.0 - level);
+        c.verdict = verdict(c.ratio, significant, c.min_effect, c.smaller_is_better);
     }
 }
 
@@ -229,6 +271,7 @@ impl ChangeSet {
                 ratio_stddev: None,
                 ratio_ci: Some(c.ratio_ci),
                 p_value: c.p_value,
+                p_adjusted: c.p_adjusted,
                 verdict: Some(c.verdict),
                 min_effect: Some(c.min_effect),
                 base_value: Some(c.base),
@@ -342,9 +385,10 @@ pub fn compare_reports(base: &Report, head: &Report, criteria: &ChangeCriteria) 
                     base: b,
                     head: h,
                     ratio: c.ratio,
-                    verdict: verdict(c.ratio, &c.ratio_ci, min_effect, sib),
+                    verdict: Verdict::Unchanged,
                     ratio_ci: c.ratio_ci,
                     p_value: Some(c.p_value),
+                    p_adjusted: None,
                     min_effect,
                     smaller_is_better: sib,
                     method: format!(
@@ -373,6 +417,7 @@ pub fn compare_reports(base: &Report, head: &Report, criteria: &ChangeCriteria) 
                     upper: ratio,
                 },
                 p_value: None,
+                p_adjusted: None,
                 min_effect,
                 smaller_is_better: sib,
                 verdict: Verdict::Unchanged,
@@ -387,6 +432,7 @@ pub fn compare_reports(base: &Report, head: &Report, criteria: &ChangeCriteria) 
             set.only_in_base.push(bb.name.clone());
         }
     }
+    decide(&mut set, criteria.level);
     set
 }
 
@@ -436,12 +482,14 @@ pub fn compare_paired(series: &[PairedSeries], criteria: &ChangeCriteria) -> Cha
             ratio: p.ratio,
             ratio_ci: p.ratio_ci,
             p_value: Some(p.p_value),
+            p_adjusted: None,
             min_effect,
             smaller_is_better: sib,
-            verdict: verdict(p.ratio, &p.ratio_ci, min_effect, sib),
+            verdict: Verdict::Unchanged,
             method: format!("{} paired rounds", p.pairs),
         });
     }
+    decide(&mut set, criteria.level);
     set
 }
 
@@ -603,6 +651,45 @@ mod tests {
         let set = compare_paired(&series, &ChangeCriteria::default());
         assert!(set.changes.is_empty());
         assert!(set.skipped[0].1.contains("at least 2"));
+    }
+
+    #[test]
+    fn holm() {
+        let adj = holm_adjust(&[0.01, 0.04, 0.03, 0.5]);
+        // Sorted: 0.01 * 4, 0.03 * 3, 0.04 * 2, 0.5 * 1, made monotone.
+        assert_eq!(adj, vec![0.04, 0.09, 0.09, 0.5]);
+        assert!(holm_adjust(&[]).is_empty());
+        assert_eq!(holm_adjust(&[0.6, 0.6]), vec![1.0, 1.0]);
+    }
+
+    #[test]
+    fn a_borderline_change_among_many_is_not_significant_after_adjustment() {
+        // One benchmark 4% slower with p just under 0.05 on its own, among
+        // nine unchanged ones: after Holm's adjustment it is not a
+        // regression.
+        let drift = [1.0, 1.02, 0.99, 1.01, 0.98];
+        let ratios = |i: usize| -> [f64; 5] {
+            if i == 0 {
+                [1.04, 1.00, 1.08, 1.03, 1.05]
+            } else {
+                let e = 0.01 * (i % 3) as f64;
+                [1.0 + e, 1.0 - e, 1.01, 0.99, 1.0]
+            }
+        };
+        let series: Vec<PairedSeries> = (0..10)
+            .map(|i| PairedSeries {
+                benchmark: format!("b{i}"),
+                metric: metric::WALL_TIME.into(),
+                unit: Unit::Seconds,
+                base: drift.to_vec(),
+                head: drift.iter().zip(ratios(i)).map(|(d, r)| d * r).collect(),
+            })
+            .collect();
+        let set = compare_paired(&series, &ChangeCriteria::default());
+        let first = &set.changes[0];
+        assert!(first.p_value.unwrap() < 0.05, "{first:?}");
+        assert!(first.p_adjusted.unwrap() >= 0.05, "{first:?}");
+        assert_eq!(first.verdict, Verdict::Unchanged);
     }
 
     #[test]

@@ -335,6 +335,9 @@ pub struct Comparison {
     /// The p-value of a Mann-Whitney U test of the two sample sets, when computed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p_value: Option<f64>,
+    /// The p-value adjusted for the benchmarks compared together (Holm).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_adjusted: Option<f64>,
     /// The verdict of a change detection (`perfhub compare`, `perfhub ab`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict: Option<crate::compare::Verdict>,

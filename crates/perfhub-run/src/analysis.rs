@@ -361,6 +361,7 @@ fn comparisons(report: &Report, seed: u64) -> Vec<Comparison> {
                 ratio_stddev: Some(ratio_stddev),
                 ratio_ci: cmp.as_ref().map(|c| c.ratio_ci),
                 p_value: cmp.map(|c| c.p_value),
+                p_adjusted: None,
                 verdict: None,
                 min_effect: None,
                 base_value: None,
