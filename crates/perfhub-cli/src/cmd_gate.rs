@@ -155,8 +155,8 @@ fn finish(report: &Report, export: Option<&Path>, no_fail: bool) -> Result<Outco
         perfhub_probe::fs::write_atomic(path, (report.to_json() + "\n").as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let color =
-        std::io::IsTerminal::is_terminal(&std::io::stdout()) && std::env::var_os("NO_COLOR").is_none();
+    let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
+        && std::env::var_os("NO_COLOR").is_none();
     crate::render::print_changes(report, color)?;
     crate::github::publish_if_in_actions(report)?;
     let regressed = report

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod cmd_export;
 mod cmd_flame;
 mod cmd_gate;
 mod cmd_import;
@@ -45,6 +46,8 @@ enum Command {
     Compare(cmd_gate::CompareArgs),
     /// The interleaved A/B regression gate: base and head built side by side and run alternately.
     Ab(Box<cmd_gate::AbArgs>),
+    /// Write a report in another service's format (Bencher, github-action-benchmark).
+    Export(cmd_export::ExportArgs),
     /// Draw a flame graph (SVG) of folded stacks or a pprof profile.
     Flamegraph(cmd_flame::FlamegraphArgs),
     /// Draw a differential flame graph (SVG) between two profiles.
@@ -87,6 +90,7 @@ fn main() -> ExitCode {
         Command::Import(args) => cmd_import::import(args),
         Command::Compare(args) => cmd_gate::compare(args),
         Command::Ab(args) => cmd_gate::ab(*args),
+        Command::Export(args) => cmd_export::export(args),
         Command::Flamegraph(args) => cmd_flame::flamegraph(args),
         Command::Diff(args) => cmd_flame::diff(args),
     };

@@ -453,9 +453,10 @@ pub fn print_changes(report: &Report, color: bool) -> io::Result<()> {
             st.green(&headline)
         }
     )?;
-    if let Some(c) = report.comparisons.first() {
-        if let Some(e) = c.min_effect {
-            writeln!(
+    if let Some(c) = report.comparisons.first()
+        && let Some(e) = c.min_effect
+    {
+        writeln!(
                 out,
                 "{}",
                 st.dim(&format!(
@@ -465,7 +466,6 @@ pub fn print_changes(report: &Report, color: bool) -> io::Result<()> {
                     c.method.as_deref().unwrap_or("")
                 ))
             )?;
-        }
     }
     writeln!(out)?;
     print_budgets_and_notes(&mut out, &st, report)
