@@ -1,6 +1,7 @@
 //! End-to-end tests of the `perfhub` binary.
 
 mod flame;
+mod gate;
 mod load;
 mod profile;
 mod run;

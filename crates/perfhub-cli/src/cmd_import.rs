@@ -98,8 +98,8 @@ fn bench(args: &BenchArgs, format: Option<perfhub_import::Format>) -> Result<Out
     let mut report =
         perfhub_import::import(&args.input, format, args.baseline.as_deref(), &options)?;
     report.environment = Some(perfhub_probe::env::collect(Default::default()));
-    report.budgets = perfhub_core::budget::evaluate(&budgets, &report)
-        .context("cannot evaluate budgets")?;
+    report.budgets =
+        perfhub_core::budget::evaluate(&budgets, &report).context("cannot evaluate budgets")?;
     perfhub_probe::fs::write_atomic(&args.output, (report.to_json() + "\n").as_bytes())
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     let color = std::io::IsTerminal::is_terminal(&std::io::stdout())

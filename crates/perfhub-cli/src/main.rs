@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 mod cmd_export;
 mod cmd_flame;
 mod cmd_gate;
+mod cmd_history;
 mod cmd_import;
 mod cmd_load;
 mod cmd_profile;
@@ -46,6 +47,8 @@ enum Command {
     Compare(cmd_gate::CompareArgs),
     /// The interleaved A/B regression gate: base and head built side by side and run alternately.
     Ab(Box<cmd_gate::AbArgs>),
+    /// Record reports into the history (SQLite or PostgreSQL) and show their trends.
+    History(cmd_history::HistoryArgs),
     /// Write a report in another service's format (Bencher, github-action-benchmark).
     Export(cmd_export::ExportArgs),
     /// Draw a flame graph (SVG) of folded stacks or a pprof profile.
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => cmd_gate::compare(args),
         Command::Ab(args) => cmd_gate::ab(*args),
         Command::Export(args) => cmd_export::export(args),
+        Command::History(args) => cmd_history::history(args),
         Command::Flamegraph(args) => cmd_flame::flamegraph(args),
         Command::Diff(args) => cmd_flame::diff(args),
     };

@@ -32,7 +32,9 @@ pub enum InstructionCounter {
 impl InstructionCounter {
     /// The hardware counter if the machine opens it, else callgrind.
     pub fn detect() -> InstructionCounter {
-        let plan = CounterPlan::new(&[CounterKind::Instructions]);
+        let mut plan = CounterPlan::new(&[CounterKind::Instructions]);
+        // The plan opens its counters on the first snapshot.
+        let _ = plan.snapshot();
         match plan.unavailable().first() {
             None if plan.active().contains(&CounterKind::Instructions) => {
                 InstructionCounter::Hardware

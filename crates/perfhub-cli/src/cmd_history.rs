@@ -1,0 +1,357 @@
+//! `perfhub history`: record reports into the history, list runs, show trends.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use perfhub_core::report::Report;
+use perfhub_history::chart::short_commit;
+use perfhub_history::{
+    DEFAULT_LOCATION, HistoryStore, RunFilter, RunMeta, Series, SeriesFilter, sparkline, svg_chart,
+};
+
+use crate::Outcome;
+
+/// Record reports into the history and show their trends.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(subcommand)]
+    action: HistoryAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum HistoryAction {
+    /// Record a report as one run of the history.
+    Record(RecordArgs),
+    /// List recorded runs, newest first.
+    List(ListArgs),
+    /// Show each benchmark's trend: latest value, change and a sparkline.
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+struct Location {
+    /// The history: an SQLite file or a postgres:// URL [default: $PERFHUB_HISTORY, else
+    /// .perfhub/history.db].
+    #[arg(long = "history", value_name = "LOCATION")]
+    history: Option<String>,
+}
+
+impl Location {
+    fn resolve(&self) -> String {
+        self.history
+            .clone()
+            .or_else(|| std::env::var("PERFHUB_HISTORY").ok())
+            .filter(|l| !l.is_empty())
+            .unwrap_or_else(|| DEFAULT_LOCATION.to_string())
+    }
+
+    fn open(&self) -> Result<HistoryStore> {
+        let location = self.resolve();
+        HistoryStore::open(&location).context("cannot open the history")
+    }
+}
+
+#[derive(Debug, Args)]
+struct RecordArgs {
+    /// The perfhub report (JSON) to record.
+    #[arg(value_name = "REPORT")]
+    report: PathBuf,
+
+    #[command(flatten)]
+    location: Location,
+
+    /// The commit measured [default: the report's, else `git rev-parse HEAD` here].
+    #[arg(long, value_name = "SHA")]
+    commit: Option<String>,
+
+    /// The branch measured [default: the report's, else `git branch --show-current` here].
+    #[arg(long, value_name = "NAME")]
+    branch: Option<String>,
+
+    /// The machine's fingerprint [default: the report's environment fingerprint].
+    #[arg(long, value_name = "FINGERPRINT")]
+    machine: Option<String>,
+
+    /// When the run was taken, RFC 3339 [default: the report's creation time].
+    #[arg(long, value_name = "TIME")]
+    time: Option<String>,
+
+    /// Where the run came from (a CI job, a message) [default: the report's file name].
+    #[arg(long, value_name = "TEXT")]
+    source: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    #[command(flatten)]
+    location: Location,
+
+    /// Only runs with a benchmark whose name contains this text.
+    #[arg(short, long, value_name = "NAME")]
+    benchmark: Option<String>,
+
+    /// Only runs on this branch.
+    #[arg(long, value_name = "NAME")]
+    branch: Option<String>,
+
+    /// Only runs on this machine (fingerprint).
+    #[arg(long, value_name = "FINGERPRINT")]
+    machine: Option<String>,
+
+    /// Only runs of this commit (a prefix is enough).
+    #[arg(long, value_name = "SHA")]
+    commit: Option<String>,
+
+    /// Show at most this many runs, the newest.
+    #[arg(short = 'n', long, value_name = "N", default_value_t = 20)]
+    limit: usize,
+}
+
+#[derive(Debug, Args)]
+struct ShowArgs {
+    #[command(flatten)]
+    location: Location,
+
+    /// Benchmarks whose name contains this text (repeatable) [default: all].
+    #[arg(short, long = "benchmark", value_name = "NAME")]
+    benchmarks: Vec<String>,
+
+    /// The metric to show [default: each benchmark's primary metric].
+    #[arg(short, long, value_name = "METRIC")]
+    metric: Option<String>,
+
+    /// Only runs on this branch.
+    #[arg(long, value_name = "NAME")]
+    branch: Option<String>,
+
+    /// Only runs on this machine (fingerprint).
+    #[arg(long, value_name = "FINGERPRINT")]
+    machine: Option<String>,
+
+    /// The newest N runs of each benchmark.
+    #[arg(short = 'n', long, value_name = "N", default_value_t = 30)]
+    limit: usize,
+
+    /// Also draw the trends as an SVG line chart into this file.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
+}
+
+/// Runs `perfhub history`.
+pub fn history(args: HistoryArgs) -> Result<Outcome> {
+    match args.action {
+        HistoryAction::Record(a) => record(&a),
+        HistoryAction::List(a) => list(&a),
+        HistoryAction::Show(a) => show(&a),
+    }
+}
+
+fn record(args: &RecordArgs) -> Result<Outcome> {
+    let text = std::fs::read_to_string(&args.report)
+        .with_context(|| format!("cannot read {}", args.report.display()))?;
+    let report =
+        Report::from_json(&text).with_context(|| format!("{}", args.report.display()))?;
+    let from_report = RunMeta::from_report(&report);
+    let meta = RunMeta {
+        commit: args
+            .commit
+            .clone()
+            .or(from_report.commit)
+            .or_else(|| git(&["rev-parse", "HEAD"])),
+        branch: args
+            .branch
+            .clone()
+            .or(from_report.branch)
+            .or_else(|| git(&["branch", "--show-current"])),
+        machine: args.machine.clone().or(from_report.machine),
+        time: args.time.clone().or(from_report.time),
+        source: args
+            .source
+            .clone()
+            .or_else(|| Some(args.report.display().to_string())),
+    };
+    let mut store = args.location.open()?;
+    let id = store
+        .record(&report, &meta)
+        .with_context(|| format!("cannot record {}", args.report.display()))?;
+    let mut out = io::stdout().lock();
+    writeln!(
+        out,
+        "recorded run {id} ({} benchmarks, commit {}, branch {}) in {}",
+        report.benchmarks.len(),
+        meta.commit.as_deref().map_or("unknown", short_commit),
+        meta.branch.as_deref().unwrap_or("unknown"),
+        store.location()
+    )?;
+    Ok(Outcome::Success)
+}
+
+/// One line of git's output in the current directory, if git answers.
+fn git(args: &[&str]) -> Option<String> {
+    let output = Command::new("git").args(args).output().ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let line = String::from_utf8(output.stdout).ok()?.trim().to_string();
+    (!line.is_empty()).then_some(line)
+}
+
+fn list(args: &ListArgs) -> Result<Outcome> {
+    let mut store = args.location.open()?;
+    let runs = store
+        .runs(&RunFilter {
+            branch: args.branch.clone(),
+            machine: args.machine.clone(),
+            commit: args.commit.clone(),
+            benchmark: args.benchmark.clone(),
+            limit: Some(args.limit),
+        })
+        .context("cannot read the history")?;
+    let mut out = io::stdout().lock();
+    if runs.is_empty() {
+        writeln!(out, "no runs match in {}", store.location())?;
+        return Ok(Outcome::Success);
+    }
+    let header = [
+        "RUN",
+        "TIME",
+        "COMMIT",
+        "BRANCH",
+        "MACHINE",
+        "KIND",
+        "BENCHMARKS",
+    ];
+    let rows: Vec<[String; 7]> = runs
+        .iter()
+        .map(|r| {
+            [
+                r.id.to_string(),
+                r.time.clone(),
+                r.commit.as_deref().map_or("-", short_commit).to_string(),
+                r.branch.clone().unwrap_or_else(|| "-".into()),
+                r.machine.clone().unwrap_or_else(|| "-".into()),
+                r.kind.clone(),
+                r.benchmarks.to_string(),
+            ]
+        })
+        .collect();
+    let header = header.map(str::to_string);
+    print_table(&mut out, &header, &rows)?;
+    Ok(Outcome::Success)
+}
+
+fn show(args: &ShowArgs) -> Result<Outcome> {
+    let mut store = args.location.open()?;
+    let filter = SeriesFilter {
+        branch: args.branch.clone(),
+        machine: args.machine.clone(),
+        limit: Some(args.limit),
+    };
+    let keys = store
+        .series_keys(&filter)
+        .context("cannot read the history")?;
+    let keys: Vec<_> = keys
+        .into_iter()
+        .filter(|k| {
+            args.benchmarks.is_empty() || args.benchmarks.iter().any(|b| k.benchmark.contains(b))
+        })
+        .filter(|k| match &args.metric {
+            Some(m) => &k.metric == m,
+            None => k.primary,
+        })
+        .collect();
+    if keys.is_empty() {
+        let what = match &args.metric {
+            Some(m) => format!("metric {m}"),
+            None => "primary metric".to_string(),
+        };
+        bail!(
+            "no benchmark with a recorded {what} matches in {}",
+            store.location()
+        );
+    }
+    let mut all = Vec::new();
+    for k in &keys {
+        let series = store
+            .series(&k.benchmark, &k.metric, &filter)
+            .context("cannot read the history")?;
+        all.push(series);
+    }
+
+    let mut out = io::stdout().lock();
+    let header = ["BENCHMARK", "METRIC", "LATEST", "CHANGE", "RUNS", "TREND"].map(str::to_string);
+    let rows: Vec<[String; 6]> = all.iter().map(trend_row).collect();
+    print_table(&mut out, &header, &rows)?;
+
+    if let Some(path) = &args.svg {
+        let unit = all
+            .iter()
+            .find_map(|s| s.points.last())
+            .map(|p| p.unit);
+        let (drawn, left_out): (Vec<Series>, Vec<Series>) = all
+            .into_iter()
+            .partition(|s| s.points.last().map(|p| p.unit) == unit);
+        if !left_out.is_empty() {
+            let names: Vec<&str> = left_out.iter().map(|s| s.benchmark.as_str()).collect();
+            let _ = writeln!(
+                io::stderr(),
+                "perfhub: warning: the chart has one unit; left out {}",
+                names.join(", ")
+            );
+        }
+        perfhub_probe::fs::write_atomic(path, svg_chart(&drawn).as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        writeln!(out, "chart written to {}", path.display())?;
+    }
+    Ok(Outcome::Success)
+}
+
+/// Benchmark, metric, latest value, change from the run before, runs and sparkline.
+fn trend_row(s: &Series) -> [String; 6] {
+    let values: Vec<f64> = s.points.iter().map(|p| p.value).collect();
+    let latest = s.points.last();
+    let change = match s.points.len().checked_sub(2).map(|i| &s.points[i]) {
+        Some(prev) if prev.value != 0.0 => {
+            let latest = latest.map_or(f64::NAN, |p| p.value);
+            format!("{:+.1}%", (latest / prev.value - 1.0) * 100.0)
+        }
+        _ => "-".to_string(),
+    };
+    [
+        s.benchmark.clone(),
+        s.metric.clone(),
+        latest.map_or("-".to_string(), |p| p.unit.format(p.value)),
+        change,
+        s.points.len().to_string(),
+        sparkline(&values),
+    ]
+}
+
+/// Columns padded to their widest cell, the last one unpadded.
+fn print_table<const N: usize>(
+    out: &mut impl Write,
+    header: &[String; N],
+    rows: &[[String; N]],
+) -> io::Result<()> {
+    let mut widths = [0usize; N];
+    for row in std::iter::once(header).chain(rows) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(header).chain(rows) {
+        let mut line = String::new();
+        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+            if i + 1 == N {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}

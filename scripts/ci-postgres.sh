@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# A PostgreSQL server on loopback for perfhub-history's tests (Debian 12, as root).
+#
+# Installs PostgreSQL when it is missing, creates or reuses the newest
+# cluster, makes it listen on 127.0.0.1 only, starts it (or leaves it
+# running), and creates or updates a `perfhub` role that may create
+# databases. Idempotent: run it on a cold machine or again on a warm one.
+#
+# Prints the URL the tests take on stdout (progress goes to stderr):
+#
+#     export PERFHUB_TEST_POSTGRES="$(scripts/ci-postgres.sh)"
+#
+# Settings: PERFHUB_PG_PORT (5432), PERFHUB_PG_PASSWORD (perfhub).
+set -euo pipefail
+
+port="${PERFHUB_PG_PORT:-5432}"
+password="${PERFHUB_PG_PASSWORD:-perfhub}"
+log() { echo "ci-postgres: $*" >&2; }
+
+if [ "$(id -u)" -ne 0 ]; then
+    log "run me as root (I install packages and manage the cluster)"
+    exit 1
+fi
+
+if ! command -v pg_ctlcluster >/dev/null || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    log "installing postgresql"
+    apt-get update -qq
+    # Debian's package creates and starts a `main` cluster on install where
+    # it can; the rest of this script copes with either outcome.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+
+version="$(ls /usr/lib/postgresql | sort -V | tail -n 1)"
+cluster=main
+conf_dir="/etc/postgresql/$version/$cluster"
+if [ ! -f "$conf_dir/postgresql.conf" ]; then
+    log "creating cluster $version/$cluster"
+    pg_createcluster "$version" "$cluster" --port "$port" >/dev/null
+fi
+
+# Loopback only, on the chosen port. Debian's postgresql.conf reads conf.d/.
+wanted="$(printf "listen_addresses = '127.0.0.1'\nport = %s\n" "$port")"
+mkdir -p "$conf_dir/conf.d"
+changed=0
+if [ "$(cat "$conf_dir/conf.d/perfhub.conf" 2>/dev/null)" != "$wanted" ]; then
+    printf '%s\n' "$wanted" >"$conf_dir/conf.d/perfhub.conf"
+    changed=1
+fi
+
+# pg_lsclusters: Ver Cluster Port Status Owner Data-directory Log-file
+status="$(pg_lsclusters --no-header | awk -v v="$version" -v c="$cluster" '$1 == v && $2 == c { print $4 }')"
+case "$status" in
+    online*)
+        if [ "$changed" -eq 1 ]; then
+            log "restarting cluster $version/$cluster with the new settings"
+            pg_ctlcluster "$version" "$cluster" restart
+        fi
+        ;;
+    *)
+        log "starting cluster $version/$cluster on 127.0.0.1:$port"
+        pg_ctlcluster "$version" "$cluster" start
+        ;;
+esac
+
+for _ in $(seq 1 60); do
+    if pg_isready -q -h 127.0.0.1 -p "$port"; then
+        break
+    fi
+    sleep 0.5
+done
+if ! pg_isready -q -h 127.0.0.1 -p "$port"; then
+    log "the server does not answer on 127.0.0.1:$port; its log:"
+    tail -n 30 "/var/log/postgresql/postgresql-$version-$cluster.log" >&2 || true
+    exit 1
+fi
+
+# The role the tests connect as: password login over loopback TCP (Debian's
+# pg_hba.conf asks for scram-sha-256 on 127.0.0.1), allowed to create the
+# throwaway databases each test uses.
+escaped_password="${password//\'/\'\'}"
+runuser -u postgres -- psql -q -X -p "$port" -v ON_ERROR_STOP=1 -d postgres >/dev/null <<SQL
+DO \$\$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'perfhub') THEN
+        CREATE ROLE perfhub LOGIN CREATEDB PASSWORD '$escaped_password';
+    ELSE
+        ALTER ROLE perfhub LOGIN CREATEDB PASSWORD '$escaped_password';
+    END IF;
+END
+\$\$;
+SQL
+
+url="postgres://perfhub:$password@127.0.0.1:$port/postgres"
+if ! PGPASSWORD="$password" psql -q -X -h 127.0.0.1 -p "$port" -U perfhub -d postgres -c 'SELECT 1' >/dev/null; then
+    log "cannot log in as perfhub over 127.0.0.1:$port"
+    exit 1
+fi
+log "ready: postgres://perfhub:***@127.0.0.1:$port/postgres"
+echo "$url"

@@ -1,0 +1,373 @@
+//! `perfhub import`, `compare`, `ab` and `export` end to end: verdicts and
+//! exit codes, the A/B gate on real git worktrees, GitHub Actions files.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use perfhub_core::report::Report;
+
+use crate::support::{perfhub, perfhub_bin, root, stderr, stdout};
+
+const REGRESSED: i32 = 5;
+
+fn read(path: &Path) -> Report {
+    Report::from_json(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A report of benchmarks with the given samples, as perfhub writes it.
+fn bench_report(dir: &Path, name: &str, benches: &[(&str, Vec<f64>)]) -> std::path::PathBuf {
+    let benchmarks: Vec<serde_json::Value> = benches
+        .iter()
+        .map(|(n, s)| {
+            serde_json::json!({
+                "name": n,
+                "primary_metric": "wall_time",
+                "measurements": [{"metric": "wall_time", "unit": "seconds", "samples": s}]
+            })
+        })
+        .collect();
+    let json = serde_json::json!({
+        "schema_version": 1,
+        "tool": {"name": "perfhub", "version": "0.1.0"},
+        "kind": "bench",
+        "created": "2026-01-01T00:00:00Z",
+        "benchmarks": benchmarks,
+    });
+    let path = dir.join(name);
+    std::fs::write(&path, json.to_string()).unwrap();
+    path
+}
+
+fn jitter(center: f64, n: usize, phase: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| center * (1.0 + 0.01 * (((i * 7 + phase) % 11) as f64 / 5.0 - 1.0)))
+        .collect()
+}
+
+#[test]
+fn import_criterion_reads_every_benchmark_of_a_real_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let fixture = root().join("fixtures/criterion/criterion-0.8.2");
+    let o = perfhub(&[
+        "import",
+        "criterion",
+        fixture.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = read(&out);
+    let names: Vec<&str> = r.benchmarks.iter().map(|b| b.name.as_str()).collect();
+    assert!(names.contains(&"fibonacci/fib/20"), "{names:?}");
+    assert!(names.contains(&"sum_1000"), "{names:?}");
+    let b = r.benchmark("sum_1000").unwrap();
+    assert_eq!(b.primary().unwrap().samples.len(), 20);
+    assert!(r.environment.is_some());
+    // auto detection gives the same benchmarks.
+    let auto = dir.path().join("a.json");
+    let o = perfhub(&[
+        "import",
+        "auto",
+        fixture.to_str().unwrap(),
+        "-o",
+        auto.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(read(&auto).benchmarks.len(), r.benchmarks.len());
+}
+
+#[test]
+fn import_of_a_missing_directory_names_it() {
+    let o = perfhub(&["import", "criterion", "/nonexistent/criterion", "-o", "/tmp/x.json"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("/nonexistent/criterion"), "{}", stderr(&o));
+}
+
+#[test]
+fn compare_exits_5_on_a_regression_and_0_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = bench_report(
+        dir.path(),
+        "base.json",
+        &[("fast", jitter(1e-3, 40, 0)), ("same", jitter(2e-3, 40, 1))],
+    );
+    let head = bench_report(
+        dir.path(),
+        "head.json",
+        &[("fast", jitter(1.2e-3, 40, 3)), ("same", jitter(2e-3, 40, 5))],
+    );
+    let out = dir.path().join("cmp.json");
+    let o = perfhub(&[
+        "compare",
+        base.to_str().unwrap(),
+        head.to_str().unwrap(),
+        "--export-json",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(REGRESSED), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("1 regressed, 0 improved, 1 unchanged"), "{text}");
+    let r = read(&out);
+    let fast = r.comparisons.iter().find(|c| c.benchmark == "fast").unwrap();
+    assert_eq!(
+        fast.verdict,
+        Some(perfhub_core::compare::Verdict::Regressed)
+    );
+    assert!((fast.ratio - 1.2).abs() < 0.01);
+
+    // A 25% threshold for `fast*` makes the 20% change count as unchanged.
+    let o = perfhub(&[
+        "compare",
+        base.to_str().unwrap(),
+        head.to_str().unwrap(),
+        "--min-effect-for",
+        "fast*=25%",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    // --no-fail reports but exits 0.
+    let o = perfhub(&[
+        "compare",
+        base.to_str().unwrap(),
+        head.to_str().unwrap(),
+        "--no-fail",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn compare_refuses_bad_input_with_the_file_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, "{\"not\": \"a report\"}").unwrap();
+    let good = bench_report(dir.path(), "good.json", &[("a", vec![1.0, 2.0])]);
+    let o = perfhub(&["compare", junk.to_str().unwrap(), good.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("junk.json"), "{}", stderr(&o));
+    let other = bench_report(dir.path(), "other.json", &[("b", vec![1.0, 2.0])]);
+    let o = perfhub(&["compare", good.to_str().unwrap(), other.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no benchmark in common"), "{}", stderr(&o));
+    let o = perfhub(&[
+        "compare",
+        good.to_str().unwrap(),
+        good.to_str().unwrap(),
+        "--min-effect",
+        "lots",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--min-effect"), "{}", stderr(&o));
+}
+
+#[test]
+fn compare_in_github_actions_writes_annotations_summary_and_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = bench_report(dir.path(), "base.json", &[("slow,er: x", jitter(1e-3, 40, 0))]);
+    let head = bench_report(dir.path(), "head.json", &[("slow,er: x", jitter(1.5e-3, 40, 2))]);
+    let summary = dir.path().join("summary.md");
+    std::fs::write(&summary, "earlier step\n").unwrap();
+    let outputs = dir.path().join("outputs");
+    let o = Command::new(perfhub_bin())
+        .args(["compare", base.to_str().unwrap(), head.to_str().unwrap()])
+        .env("NO_COLOR", "1")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_OUTPUT", &outputs)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(REGRESSED), "{}", stderr(&o));
+    let annotation = stdout(&o)
+        .lines()
+        .find(|l| l.starts_with("::error"))
+        .unwrap_or_else(|| panic!("no annotation in {}", stdout(&o)))
+        .to_string();
+    // Property values escape `,` and `:`.
+    assert!(annotation.contains("slow%2Cer%3A x"), "{annotation}");
+    let s = std::fs::read_to_string(&summary).unwrap();
+    assert!(s.starts_with("earlier step\n"), "appended, not replaced: {s}");
+    assert!(s.contains("regressed"), "{s}");
+    let out = std::fs::read_to_string(&outputs).unwrap();
+    assert!(out.contains("regressed=1\n"), "{out}");
+    assert!(out.contains("summary<<ghadelimiter_"), "{out}");
+}
+
+#[test]
+fn export_writes_bencher_and_github_action_benchmark_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = bench_report(dir.path(), "r.json", &[("a", vec![1e-6, 3e-6])]);
+    let bmf = dir.path().join("bmf.json");
+    let o = perfhub(&[
+        "export",
+        "--to",
+        "bencher",
+        r.to_str().unwrap(),
+        "-o",
+        bmf.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&bmf).unwrap()).unwrap();
+    let ns = v["a"]["latency"]["value"].as_f64().unwrap();
+    assert!((ns - 2000.0).abs() < 1e-6, "{v}");
+    let gab = dir.path().join("gab.json");
+    let o = perfhub(&[
+        "export",
+        "--to",
+        "github-action-benchmark",
+        r.to_str().unwrap(),
+        "-o",
+        gab.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&gab).unwrap()).unwrap();
+    assert_eq!(v[0]["name"], "a");
+    assert_eq!(v[0]["unit"], "ns");
+}
+
+/// A git repository with one committed file, `bench.sh`, whose output is
+/// `body`; returns the directory.
+fn repo_with(body: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "git {args:?}: {}", stderr(&o));
+    };
+    git(&["init", "-q"]);
+    std::fs::write(dir.path().join("bench.sh"), body).unwrap();
+    git(&["add", "bench.sh"]);
+    git(&["commit", "-q", "-m", "base"]);
+    dir
+}
+
+fn ab(dir: &Path, extra: &[&str], command: &[&str]) -> Output {
+    Command::new(perfhub_bin())
+        .arg("ab")
+        .args(extra)
+        .arg("--")
+        .args(command)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn ab_finds_a_regression_in_the_working_tree_and_none_in_identical_code() {
+    let libtest = |ns: u32| {
+        format!(
+            "echo 'test parse ... bench:       {ns} ns/iter (+/- 3)'\n\
+             echo 'test fixed ... bench:       500 ns/iter (+/- 3)'\n"
+        )
+    };
+    let dir = repo_with(&libtest(1000));
+    let out = dir.path().join("aa.json");
+    let o = ab(
+        dir.path(),
+        &[
+            "--base",
+            "HEAD",
+            "--rounds",
+            "3",
+            "--format",
+            "libtest",
+            "--export-json",
+            out.to_str().unwrap(),
+        ],
+        &["sh", "bench.sh"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("0 regressed, 0 improved, 2 unchanged"), "{}", stdout(&o));
+    let r = read(&out);
+    let parse = r.benchmark("parse").unwrap();
+    assert_eq!(parse.primary().unwrap().samples.len(), 3, "one value per round");
+    assert!(r.notes.iter().any(|n| n.code == "ab_rounds"));
+
+    // An uncommitted change that makes `parse` 20% slower.
+    std::fs::write(dir.path().join("bench.sh"), libtest(1200)).unwrap();
+    let o = ab(
+        dir.path(),
+        &["--base", "HEAD", "--rounds", "3", "--format", "libtest"],
+        &["sh", "bench.sh"],
+    );
+    assert_eq!(o.status.code(), Some(REGRESSED), "{}{}", stdout(&o), stderr(&o));
+    let text = stdout(&o);
+    let line = text.lines().find(|l| l.starts_with("parse")).unwrap();
+    assert!(line.contains("+20.00%") && line.ends_with("regressed"), "{line}");
+    // The temporary worktree is gone.
+    let list = Command::new("git")
+        .args(["worktree", "list"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&list).lines().count(), 1, "{}", stdout(&list));
+}
+
+#[test]
+fn ab_counts_instructions_deterministically() {
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        // perf_event hardware counters would serve instead; this machine
+        // class has none, so valgrind is installed by .ci/run.
+        panic!("valgrind is needed for instruction counts on this machine: apt-get install valgrind");
+    }
+    let dir = repo_with("seq 2000 > /dev/null\n");
+    std::fs::write(dir.path().join("bench.sh"), "seq 200000 > /dev/null\n").unwrap();
+    let out = dir.path().join("i.json");
+    let o = ab(
+        dir.path(),
+        &[
+            "--base",
+            "HEAD",
+            "--rounds",
+            "2",
+            "--format",
+            "instructions",
+            "--export-json",
+            out.to_str().unwrap(),
+        ],
+        &["sh", "bench.sh"],
+    );
+    assert_eq!(o.status.code(), Some(REGRESSED), "{}{}", stdout(&o), stderr(&o));
+    let r = read(&out);
+    let b = &r.benchmarks[0];
+    let head = &b.measurement("instructions").unwrap().samples;
+    let base = &b.measurement("base.instructions").unwrap().samples;
+    assert_eq!(head[0], head[1], "the same count in every round");
+    assert_eq!(base[0], base[1]);
+    assert!(head[0] > base[0] * 2.0, "{head:?} vs {base:?}");
+}
+
+#[test]
+fn ab_outside_a_repository_or_with_an_unknown_revision_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = ab(dir.path(), &["--base", "HEAD", "--format", "libtest"], &["true"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("not inside a git repository"), "{}", stderr(&o));
+    let repo = repo_with("true\n");
+    let o = ab(repo.path(), &["--base", "no-such-branch", "--format", "libtest"], &["true"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("unknown revision \"no-such-branch\""), "{}", stderr(&o));
+    let o = ab(repo.path(), &["--base", "HEAD", "--rounds", "1", "--format", "libtest"], &["true"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("at least 2 rounds"), "{}", stderr(&o));
+}
+
+#[test]
+fn ab_reports_a_failing_bench_command_with_its_output() {
+    let repo = repo_with("echo 'compile error: oops' >&2; exit 3\n");
+    let o = ab(
+        repo.path(),
+        &["--base", "HEAD", "--rounds", "2", "--format", "libtest"],
+        &["sh", "bench.sh"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("sh bench.sh") && e.contains("compile error: oops"), "{e}");
+}
