@@ -79,9 +79,19 @@ fn import_criterion_reads_every_benchmark_of_a_real_run() {
 
 #[test]
 fn import_of_a_missing_directory_names_it() {
-    let o = perfhub(&["import", "criterion", "/nonexistent/criterion", "-o", "/tmp/x.json"]);
+    let o = perfhub(&[
+        "import",
+        "criterion",
+        "/nonexistent/criterion",
+        "-o",
+        "/tmp/x.json",
+    ]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("/nonexistent/criterion"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("/nonexistent/criterion"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -95,7 +105,10 @@ fn compare_exits_5_on_a_regression_and_0_otherwise() {
     let head = bench_report(
         dir.path(),
         "head.json",
-        &[("fast", jitter(1.2e-3, 40, 3)), ("same", jitter(2e-3, 40, 5))],
+        &[
+            ("fast", jitter(1.2e-3, 40, 3)),
+            ("same", jitter(2e-3, 40, 5)),
+        ],
     );
     let out = dir.path().join("cmp.json");
     let o = perfhub(&[
@@ -107,9 +120,16 @@ fn compare_exits_5_on_a_regression_and_0_otherwise() {
     ]);
     assert_eq!(o.status.code(), Some(REGRESSED), "{}", stderr(&o));
     let text = stdout(&o);
-    assert!(text.contains("1 regressed, 0 improved, 1 unchanged"), "{text}");
+    assert!(
+        text.contains("1 regressed, 0 improved, 1 unchanged"),
+        "{text}"
+    );
     let r = read(&out);
-    let fast = r.comparisons.iter().find(|c| c.benchmark == "fast").unwrap();
+    let fast = r
+        .comparisons
+        .iter()
+        .find(|c| c.benchmark == "fast")
+        .unwrap();
     assert_eq!(
         fast.verdict,
         Some(perfhub_core::compare::Verdict::Regressed)
@@ -147,7 +167,11 @@ fn compare_refuses_bad_input_with_the_file_named() {
     let other = bench_report(dir.path(), "other.json", &[("b", vec![1.0, 2.0])]);
     let o = perfhub(&["compare", good.to_str().unwrap(), other.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("no benchmark in common"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no benchmark in common"),
+        "{}",
+        stderr(&o)
+    );
     let o = perfhub(&[
         "compare",
         good.to_str().unwrap(),
@@ -162,8 +186,16 @@ fn compare_refuses_bad_input_with_the_file_named() {
 #[test]
 fn compare_in_github_actions_writes_annotations_summary_and_outputs() {
     let dir = tempfile::tempdir().unwrap();
-    let base = bench_report(dir.path(), "base.json", &[("slow,er: x", jitter(1e-3, 40, 0))]);
-    let head = bench_report(dir.path(), "head.json", &[("slow,er: x", jitter(1.5e-3, 40, 2))]);
+    let base = bench_report(
+        dir.path(),
+        "base.json",
+        &[("slow,er: x", jitter(1e-3, 40, 0))],
+    );
+    let head = bench_report(
+        dir.path(),
+        "head.json",
+        &[("slow,er: x", jitter(1.5e-3, 40, 2))],
+    );
     let summary = dir.path().join("summary.md");
     std::fs::write(&summary, "earlier step\n").unwrap();
     let outputs = dir.path().join("outputs");
@@ -184,7 +216,10 @@ fn compare_in_github_actions_writes_annotations_summary_and_outputs() {
     // Property values escape `,` and `:`.
     assert!(annotation.contains("slow%2Cer%3A x"), "{annotation}");
     let s = std::fs::read_to_string(&summary).unwrap();
-    assert!(s.starts_with("earlier step\n"), "appended, not replaced: {s}");
+    assert!(
+        s.starts_with("earlier step\n"),
+        "appended, not replaced: {s}"
+    );
     assert!(s.contains("regressed"), "{s}");
     let out = std::fs::read_to_string(&outputs).unwrap();
     assert!(out.contains("regressed=1\n"), "{out}");
@@ -205,7 +240,8 @@ fn export_writes_bencher_and_github_action_benchmark_json() {
         bmf.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&bmf).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&bmf).unwrap()).unwrap();
     let ns = v["a"]["latency"]["value"].as_f64().unwrap();
     assert!((ns - 2000.0).abs() < 1e-6, "{v}");
     let gab = dir.path().join("gab.json");
@@ -218,7 +254,8 @@ fn export_writes_bencher_and_github_action_benchmark_json() {
         gab.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&gab).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&gab).unwrap()).unwrap();
     assert_eq!(v[0]["name"], "a");
     assert_eq!(v[0]["unit"], "ns");
 }
@@ -284,10 +321,18 @@ fn ab_finds_a_regression_in_the_working_tree_and_none_in_identical_code() {
         &["sh", "bench.sh"],
     );
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    assert!(stdout(&o).contains("0 regressed, 0 improved, 2 unchanged"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("0 regressed, 0 improved, 2 unchanged"),
+        "{}",
+        stdout(&o)
+    );
     let r = read(&out);
     let parse = r.benchmark("parse").unwrap();
-    assert_eq!(parse.primary().unwrap().samples.len(), 3, "one value per round");
+    assert_eq!(
+        parse.primary().unwrap().samples.len(),
+        3,
+        "one value per round"
+    );
     assert!(r.notes.iter().any(|n| n.code == "ab_rounds"));
 
     // An uncommitted change that makes `parse` 20% slower.
@@ -297,10 +342,19 @@ fn ab_finds_a_regression_in_the_working_tree_and_none_in_identical_code() {
         &["--base", "HEAD", "--rounds", "3", "--format", "libtest"],
         &["sh", "bench.sh"],
     );
-    assert_eq!(o.status.code(), Some(REGRESSED), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(REGRESSED),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
     let text = stdout(&o);
     let line = text.lines().find(|l| l.starts_with("parse")).unwrap();
-    assert!(line.contains("+20.00%") && line.ends_with("regressed"), "{line}");
+    assert!(
+        line.contains("+20.00%") && line.ends_with("regressed"),
+        "{line}"
+    );
     // The temporary worktree is gone.
     let list = Command::new("git")
         .args(["worktree", "list"])
@@ -315,7 +369,9 @@ fn ab_counts_instructions_deterministically() {
     if Command::new("valgrind").arg("--version").output().is_err() {
         // perf_event hardware counters would serve instead; this machine
         // class has none, so valgrind is installed by .ci/run.
-        panic!("valgrind is needed for instruction counts on this machine: apt-get install valgrind");
+        panic!(
+            "valgrind is needed for instruction counts on this machine: apt-get install valgrind"
+        );
     }
     let dir = repo_with("seq 2000 > /dev/null\n");
     std::fs::write(dir.path().join("bench.sh"), "seq 200000 > /dev/null\n").unwrap();
@@ -334,7 +390,13 @@ fn ab_counts_instructions_deterministically() {
         ],
         &["sh", "bench.sh"],
     );
-    assert_eq!(o.status.code(), Some(REGRESSED), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(REGRESSED),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
     let r = read(&out);
     let b = &r.benchmarks[0];
     let head = &b.measurement("instructions").unwrap().samples;
@@ -347,14 +409,34 @@ fn ab_counts_instructions_deterministically() {
 #[test]
 fn ab_outside_a_repository_or_with_an_unknown_revision_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let o = ab(dir.path(), &["--base", "HEAD", "--format", "libtest"], &["true"]);
+    let o = ab(
+        dir.path(),
+        &["--base", "HEAD", "--format", "libtest"],
+        &["true"],
+    );
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("not inside a git repository"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not inside a git repository"),
+        "{}",
+        stderr(&o)
+    );
     let repo = repo_with("true\n");
-    let o = ab(repo.path(), &["--base", "no-such-branch", "--format", "libtest"], &["true"]);
+    let o = ab(
+        repo.path(),
+        &["--base", "no-such-branch", "--format", "libtest"],
+        &["true"],
+    );
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("unknown revision \"no-such-branch\""), "{}", stderr(&o));
-    let o = ab(repo.path(), &["--base", "HEAD", "--rounds", "1", "--format", "libtest"], &["true"]);
+    assert!(
+        stderr(&o).contains("unknown revision \"no-such-branch\""),
+        "{}",
+        stderr(&o)
+    );
+    let o = ab(
+        repo.path(),
+        &["--base", "HEAD", "--rounds", "1", "--format", "libtest"],
+        &["true"],
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("at least 2 rounds"), "{}", stderr(&o));
 }
@@ -369,5 +451,8 @@ fn ab_reports_a_failing_bench_command_with_its_output() {
     );
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
-    assert!(e.contains("sh bench.sh") && e.contains("compile error: oops"), "{e}");
+    assert!(
+        e.contains("sh bench.sh") && e.contains("compile error: oops"),
+        "{e}"
+    );
 }

@@ -152,8 +152,7 @@ pub fn history(args: HistoryArgs) -> Result<Outcome> {
 fn record(args: &RecordArgs) -> Result<Outcome> {
     let text = std::fs::read_to_string(&args.report)
         .with_context(|| format!("cannot read {}", args.report.display()))?;
-    let report =
-        Report::from_json(&text).with_context(|| format!("{}", args.report.display()))?;
+    let report = Report::from_json(&text).with_context(|| format!("{}", args.report.display()))?;
     let from_report = RunMeta::from_report(&report);
     let meta = RunMeta {
         commit: args
@@ -287,10 +286,7 @@ fn show(args: &ShowArgs) -> Result<Outcome> {
     print_table(&mut out, &header, &rows)?;
 
     if let Some(path) = &args.svg {
-        let unit = all
-            .iter()
-            .find_map(|s| s.points.last())
-            .map(|p| p.unit);
+        let unit = all.iter().find_map(|s| s.points.last()).map(|p| p.unit);
         let (drawn, left_out): (Vec<Series>, Vec<Series>) = all
             .into_iter()
             .partition(|s| s.points.last().map(|p| p.unit) == unit);

@@ -33,9 +33,7 @@ use crate::units::Unit;
 pub const DEFAULT_MIN_EFFECT: f64 = 0.03;
 
 /// What a change means for the benchmark.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Significantly better, by at least the minimum effect.
@@ -335,7 +333,10 @@ pub fn compare_reports(base: &Report, head: &Report, criteria: &ChangeCriteria) 
             continue;
         };
         let Some(hm) = primary(hb) else {
-            set.skipped.push((hb.name.clone(), "the head has no primary measurement".into()));
+            set.skipped.push((
+                hb.name.clone(),
+                "the head has no primary measurement".into(),
+            ));
             continue;
         };
         let Some(bm) = bb.measurement(&hm.metric) else {
@@ -348,7 +349,10 @@ pub fn compare_reports(base: &Report, head: &Report, criteria: &ChangeCriteria) 
         if bm.unit != hm.unit {
             set.skipped.push((
                 hb.name.clone(),
-                format!("units differ: {:?} in the base, {:?} in the head", bm.unit, hm.unit),
+                format!(
+                    "units differ: {:?} in the base, {:?} in the head",
+                    bm.unit, hm.unit
+                ),
             ));
             continue;
         }
@@ -359,11 +363,13 @@ pub fn compare_reports(base: &Report, head: &Report, criteria: &ChangeCriteria) 
             criteria.statistic.compute(&bv),
             criteria.statistic.compute(&hv),
         ) else {
-            set.skipped.push((hb.name.clone(), "no finite values".into()));
+            set.skipped
+                .push((hb.name.clone(), "no finite values".into()));
             continue;
         };
         if b <= 0.0 {
-            set.skipped.push((hb.name.clone(), "the base's value is not positive".into()));
+            set.skipped
+                .push((hb.name.clone(), "the base's value is not positive".into()));
             continue;
         }
         let stat_name = match criteria.statistic {
@@ -398,7 +404,8 @@ pub fn compare_reports(base: &Report, head: &Report, criteria: &ChangeCriteria) 
                     ),
                 },
                 None => {
-                    set.skipped.push((hb.name.clone(), "the samples cannot be compared".into()));
+                    set.skipped
+                        .push((hb.name.clone(), "the samples cannot be compared".into()));
                     continue;
                 }
             }
@@ -461,7 +468,11 @@ pub fn compare_paired(series: &[PairedSeries], criteria: &ChangeCriteria) -> Cha
     for s in series {
         let Some(p) = paired_ratio(&s.base, &s.head, criteria.level) else {
             let why = if s.base.len() != s.head.len() {
-                format!("{} base rounds but {} head rounds", s.base.len(), s.head.len())
+                format!(
+                    "{} base rounds but {} head rounds",
+                    s.base.len(),
+                    s.head.len()
+                )
             } else if s.base.len() < 2 {
                 format!("{} complete round(s); at least 2 are needed", s.base.len())
             } else {
@@ -578,7 +589,11 @@ mod tests {
         let r = set.to_report(&head, "2026-01-01T00:00:00Z");
         assert_eq!(r.comparisons.len(), 1);
         assert_eq!(r.comparisons[0].verdict, Some(Verdict::Unchanged));
-        assert!(r.notes.iter().any(|n| n.code == "benchmark_missing_in_head"));
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.code == "benchmark_missing_in_head")
+        );
         // The report round-trips through JSON.
         let back = Report::from_json(&r.to_json()).unwrap();
         assert_eq!(back.comparisons[0].verdict, Some(Verdict::Unchanged));

@@ -396,12 +396,9 @@ fn run_side(
             // its own baseline (`base/`), which is not touched.
             remove_new_dirs(criterion_home);
             let output = run_logged(&config.command, side, scratch, "run")?;
-            let report = perfhub_import::import_criterion_dir(
-                criterion_home,
-                None,
-                &import_options(config),
-            )
-            .map_err(import_error)?;
+            let report =
+                perfhub_import::import_criterion_dir(criterion_home, None, &import_options(config))
+                    .map_err(import_error)?;
             (report, output)
         }
         (ResultFormat::Libtest, _) => {
@@ -563,7 +560,15 @@ mod tests {
 
     #[test]
     fn cargo_bench_is_built_with_no_run_before_its_own_arguments() {
-        let c = config(&["cargo", "bench", "--bench", "k", "--", "--warm-up-time", "1"]);
+        let c = config(&[
+            "cargo",
+            "bench",
+            "--bench",
+            "k",
+            "--",
+            "--warm-up-time",
+            "1",
+        ]);
         assert_eq!(
             build_command(&c).unwrap(),
             ["cargo", "bench", "--bench", "k", "--no-run"]

@@ -49,21 +49,24 @@ pub struct Checkout {
 impl Checkout {
     /// The checkout that contains `dir`.
     pub fn of(dir: &Path) -> Result<Checkout, GateError> {
-        let toplevel = PathBuf::from(git(dir, ["rev-parse", "--show-toplevel"]).map_err(|e| {
-            match e {
+        let toplevel = PathBuf::from(git(dir, ["rev-parse", "--show-toplevel"]).map_err(
+            |e| match e {
                 GateError::Git { message, .. } => GateError::NotARepository {
                     dir: dir.to_path_buf(),
                     message,
                 },
                 other => other,
-            }
-        })?);
+            },
+        )?);
         let dir = dir.canonicalize().map_err(|e| GateError::Io {
             path: dir.to_path_buf(),
             source: e,
         })?;
         let top = toplevel.canonicalize().unwrap_or_else(|_| toplevel.clone());
-        let subdir = dir.strip_prefix(&top).unwrap_or(Path::new("")).to_path_buf();
+        let subdir = dir
+            .strip_prefix(&top)
+            .unwrap_or(Path::new(""))
+            .to_path_buf();
         Ok(Checkout {
             toplevel: top,
             subdir,
@@ -74,7 +77,12 @@ impl Checkout {
     pub fn resolve(&self, rev: &str) -> Result<String, GateError> {
         git(
             &self.toplevel,
-            ["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")],
+            [
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{rev}^{{commit}}"),
+            ],
         )
         .map_err(|_| GateError::UnknownRevision {
             rev: rev.to_string(),
