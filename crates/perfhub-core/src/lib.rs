@@ -10,6 +10,8 @@
 //! - [`complexity`]: empirical complexity fitting over a parameter scan;
 //! - [`histogram`]: latency histograms on HdrHistogram, with its log format;
 //! - [`budget`]: budget expressions such as `p95 < 200ms`, parsed and evaluated;
+//! - [`score`]: the Performance Score, latency, CPU and memory efficiency
+//!   normalized to 0-100 against default targets;
 //! - [`compare`]: change detection between a base and a head, independent or
 //!   paired, with significance and a minimum effect size.
 #![deny(missing_docs)]
@@ -19,6 +21,7 @@ pub mod compare;
 pub mod complexity;
 pub mod histogram;
 pub mod report;
+pub mod score;
 pub mod stats;
 pub mod units;
 
