@@ -117,10 +117,7 @@ fn memory_efficiency(b: &Benchmark) -> Option<f64> {
 }
 
 /// The first benchmark (in order) for which `f` gives a finite value.
-fn first<'a>(
-    report: &'a Report,
-    f: impl Fn(&Benchmark) -> Option<f64>,
-) -> Option<(&'a Benchmark, f64)> {
+fn first(report: &Report, f: impl Fn(&Benchmark) -> Option<f64>) -> Option<(&Benchmark, f64)> {
     report
         .benchmarks
         .iter()
@@ -254,8 +251,8 @@ mod tests {
             Unit::Bytes,
             vec![50.0, 100.0, 75.0],
         ));
-        let s = performance_score(&report(vec![load, proc_]), &ScoreTargets::default(), None)
-            .unwrap();
+        let s =
+            performance_score(&report(vec![load, proc_]), &ScoreTargets::default(), None).unwrap();
         assert_eq!(s.component("latency").unwrap().score, 100.0);
         assert!((s.component("cpu_efficiency").unwrap().score - 80.0).abs() < 1e-9);
         let mem = s.component("memory_efficiency").unwrap().score;
