@@ -1,0 +1,1 @@
+//! perfhub reports for research.
