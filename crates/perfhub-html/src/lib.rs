@@ -1,0 +1,1 @@
+//! perfhub's self-contained HTML report.
