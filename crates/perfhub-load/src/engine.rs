@@ -540,6 +540,13 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
         }
     }
     let elapsed = Instant::now().saturating_duration_since(t0);
+    // The last intervals end with the run, not a whole interval later.
+    for i in &mut intervals {
+        i.length = i
+            .length
+            .min(elapsed.saturating_sub(i.start))
+            .max(Duration::from_millis(1));
+    }
     Ok(LoadOutcome {
         stats,
         intervals,

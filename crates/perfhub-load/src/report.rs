@@ -8,7 +8,10 @@
 //! default check), `throughput` (responses per second) and counts per status
 //! (`status.200`, ...). `total` also has the target and achieved rates, late
 //! and dropped requests, bytes, and counts per error kind
-//! (`errors.timeout`, ...).
+//! (`errors.timeout`, ...), and the run over time, one sample per reporting
+//! interval: `interval_throughput` (responses per second), `interval_errors`
+//! (failed requests), `interval_p95` (latency of the interval's responses;
+//! 0 for an interval without one) and `interval_seconds` (the length).
 
 use perfhub_core::budget::{Budget, BudgetError, BudgetVerdict};
 use perfhub_core::report::{Benchmark, Measurement, Note, Report, ReportKind, metric};
@@ -102,6 +105,43 @@ pub fn build_report(
     ));
     for (kind, n) in &stats.errors {
         m.push(count(&format!("errors.{}", kind.name()), *n));
+    }
+    if !outcome.intervals.is_empty() {
+        let secs = |i: &crate::engine::Interval| i.length.as_secs_f64().max(1e-9);
+        m.push(Measurement::from_samples(
+            "interval_throughput",
+            Unit::PerSecond,
+            outcome
+                .intervals
+                .iter()
+                .map(|i| i.latency.len() as f64 / secs(i))
+                .collect(),
+        ));
+        m.push(Measurement::from_samples(
+            "interval_errors",
+            Unit::Count,
+            outcome.intervals.iter().map(|i| i.errors as f64).collect(),
+        ));
+        m.push(Measurement::from_samples(
+            "interval_p95",
+            Unit::Seconds,
+            outcome
+                .intervals
+                .iter()
+                .map(|i| {
+                    if i.latency.is_empty() {
+                        0.0
+                    } else {
+                        i.latency.value_at_quantile(0.95).as_secs_f64()
+                    }
+                })
+                .collect(),
+        ));
+        m.push(Measurement::from_value(
+            "interval_seconds",
+            Unit::Seconds,
+            outcome.intervals[0].length.as_secs_f64(),
+        ));
     }
     let model = match &config.model {
         Model::Closed { think_time } if think_time.is_zero() => format!(
