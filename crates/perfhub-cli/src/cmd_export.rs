@@ -1,61 +1,208 @@
-//! `perfhub export`: a report in another service's format.
+//! `perfhub export`: a report (or a profile) delivered to another service.
+//!
+//! Tokens come from environment variables only (`MLFLOW_TRACKING_TOKEN`,
+//! `PYROSCOPE_AUTH_TOKEN`), never from flags, so they stay out of shell
+//! history and process lists; the adapters never print them.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use perfhub_core::report::Report;
+use perfhub_core::units::parse_duration;
 
 use crate::Outcome;
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Destination {
-    /// Bencher Metric Format JSON, for `bencher run --adapter json`.
+    /// Bencher Metric Format JSON, for `bencher run --adapter json` (-o FILE).
     Bencher,
     /// github-action-benchmark's `customSmallerIsBetter` (or, with
-    /// `--bigger-is-better`, `customBiggerIsBetter`) JSON.
+    /// `--bigger-is-better`, `customBiggerIsBetter`) JSON (-o FILE).
     GithubActionBenchmark,
+    /// An MLflow tracking server: a run with the report's metrics, params
+    /// and tags (--url, --experiment; token from MLFLOW_TRACKING_TOKEN).
+    Mlflow,
+    /// A Pyroscope-compatible `/ingest` endpoint: the INPUT is a profile
+    /// (`perfhub profile` output directory, folded stacks or pprof) (--url,
+    /// --app; token from PYROSCOPE_AUTH_TOKEN).
+    Pyroscope,
 }
 
-/// Write a report in another service's format.
+/// Deliver a report to another service or format.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Where the results go.
     #[arg(long = "to", value_enum, value_name = "DESTINATION")]
     to: Destination,
 
-    /// The perfhub report.
-    #[arg(value_name = "REPORT")]
+    /// The perfhub report (for pyroscope: a profile).
+    #[arg(value_name = "INPUT")]
     input: PathBuf,
 
-    /// The file to write.
+    /// The file to write, for file formats.
     #[arg(short, long, value_name = "FILE")]
-    output: PathBuf,
+    output: Option<PathBuf>,
 
     /// github-action-benchmark only: write the metrics where bigger is
     /// better (throughput) instead of those where smaller is (times).
     #[arg(long)]
     bigger_is_better: bool,
+
+    /// The service's base URL (MLflow tracking server, Pyroscope server).
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+
+    /// MLflow: the experiment's name (created when missing).
+    #[arg(long, value_name = "NAME", default_value = "perfhub")]
+    experiment: String,
+
+    /// MLflow: the run's name.
+    #[arg(long, value_name = "NAME")]
+    run_name: Option<String>,
+
+    /// Pyroscope: the application's name.
+    #[arg(long, value_name = "NAME")]
+    app: Option<String>,
+
+    /// Pyroscope: a label `KEY=VALUE` (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    label: Vec<String>,
+
+    /// Pyroscope with a file INPUT: how long the profile covers, ending at
+    /// the file's modification time.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    duration: Duration,
+
+    /// Network destinations: the time allowed for each request.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    timeout: Duration,
+
+    /// Network destinations: retries of a failed request, where a retry is safe.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    retries: u32,
+}
+
+fn read_report(path: &Path) -> Result<Report> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Report::from_json(&text).with_context(|| format!("{}: not a perfhub report", path.display()))
+}
+
+fn output(args: &ExportArgs) -> Result<&Path> {
+    args.output.as_deref().with_context(|| {
+        format!(
+            "--to {}: give the file to write with -o FILE",
+            args.to.to_possible_value().map_or("?".into(), |v| v.get_name().to_string())
+        )
+    })
+}
+
+fn url(args: &ExportArgs) -> Result<&str> {
+    args.url.as_deref().with_context(|| {
+        format!(
+            "--to {}: give the server's URL with --url",
+            args.to.to_possible_value().map_or("?".into(), |v| v.get_name().to_string())
+        )
+    })
+}
+
+fn write(path: &Path, text: String) -> Result<()> {
+    perfhub_probe::fs::write_atomic(path, (text + "\n").as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn token(var: &str) -> Option<String> {
+    std::env::var(var).ok().filter(|t| !t.is_empty())
 }
 
 /// Runs `perfhub export`.
 pub fn export(args: ExportArgs) -> Result<Outcome> {
-    let text = std::fs::read_to_string(&args.input)
-        .with_context(|| format!("cannot read {}", args.input.display()))?;
-    let report = Report::from_json(&text)
-        .with_context(|| format!("{}: not a perfhub report", args.input.display()))?;
-    let json = match args.to {
-        Destination::Bencher => perfhub_adapter_ci::bmf::to_bmf_json(&report)?,
+    match args.to {
+        Destination::Bencher => {
+            let report = read_report(&args.input)?;
+            write(output(&args)?, perfhub_adapter_ci::bmf::to_bmf_json(&report)?)?;
+        }
         Destination::GithubActionBenchmark => {
+            let report = read_report(&args.input)?;
             let gab = perfhub_adapter_ci::gab::to_gab(&report);
-            if args.bigger_is_better {
+            let json = if args.bigger_is_better {
                 gab.bigger_is_better_json()?
             } else {
                 gab.smaller_is_better_json()?
-            }
+            };
+            write(output(&args)?, json)?;
         }
-    };
-    perfhub_probe::fs::write_atomic(&args.output, (json + "\n").as_bytes())
-        .with_context(|| format!("cannot write {}", args.output.display()))?;
+        Destination::Mlflow => {
+            use perfhub_adapter_mlflow::{MlflowConfig, TOKEN_ENV, log_report};
+            let report = read_report(&args.input)?;
+            let mut cfg = MlflowConfig::new(url(&args)?, args.experiment.clone());
+            cfg.run_name = args.run_name.clone();
+            cfg.token = token(TOKEN_ENV);
+            cfg.timeout = args.timeout;
+            cfg.retries = args.retries;
+            let run = log_report(&cfg, &report)
+                .with_context(|| format!("cannot log {} to MLflow", args.input.display()))?;
+            eprintln!("logged to MLflow: run {} ({})", run.run_id, run.url);
+        }
+        Destination::Pyroscope => pyroscope(&args)?,
+    }
     Ok(Outcome::Success)
+}
+
+fn pyroscope(args: &ExportArgs) -> Result<()> {
+    use perfhub_adapter_pyroscope::{PyroscopeConfig, TOKEN_ENV, upload_folded, upload_pprof};
+    let app = args
+        .app
+        .as_deref()
+        .context("--to pyroscope: give the application's name with --app")?;
+    let mut labels = BTreeMap::new();
+    for l in &args.label {
+        let Some((k, v)) = l.split_once('=') else {
+            bail!("--label {l:?}: write KEY=VALUE");
+        };
+        labels.insert(k.to_string(), v.to_string());
+    }
+    // A `perfhub profile` directory gives the times from its report.
+    let (file, from, until) = if args.input.is_dir() {
+        let report = read_report(&args.input.join("report.json"))?;
+        let folded = args.input.join("stacks.folded");
+        let wall = report
+            .benchmarks
+            .first()
+            .and_then(|b| b.measurement(perfhub_core::report::metric::WALL_TIME))
+            .and_then(|m| m.value.or(m.summary.as_ref().map(|s| s.mean)))
+            .unwrap_or(args.duration.as_secs_f64());
+        let until = std::fs::metadata(&folded)
+            .and_then(|m| m.modified())
+            .unwrap_or_else(|_| SystemTime::now());
+        let from = until
+            .checked_sub(Duration::from_secs_f64(wall.max(1.0)))
+            .unwrap_or(until);
+        (folded, from, until)
+    } else {
+        let until = std::fs::metadata(&args.input)
+            .and_then(|m| m.modified())
+            .with_context(|| format!("cannot read {}", args.input.display()))?;
+        (args.input.clone(), until.checked_sub(args.duration).unwrap_or(until), until)
+    };
+    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    let mut cfg = PyroscopeConfig::new(url(args)?, app, from, until);
+    cfg.labels = labels;
+    cfg.token = token(TOKEN_ENV);
+    cfg.timeout = args.timeout;
+    cfg.retries = args.retries;
+    let is_pprof = bytes.starts_with(&[0x1f, 0x8b]) || file.extension().is_some_and(|e| e == "pb");
+    if is_pprof {
+        upload_pprof(&cfg, &bytes)
+    } else {
+        let text = String::from_utf8(bytes)
+            .with_context(|| format!("{}: neither pprof nor folded stacks", file.display()))?;
+        upload_folded(&cfg, &text)
+    }
+    .with_context(|| format!("cannot upload {} to Pyroscope", file.display()))?;
+    eprintln!("uploaded {} to Pyroscope as {app}", file.display());
+    Ok(())
 }

@@ -101,6 +101,9 @@ pub struct Report {
     /// Budget verdicts, one per budget and benchmark it applied to.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub budgets: Vec<BudgetVerdict>,
+    /// The Performance Score, where it was computed (`perfhub check`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performance_score: Option<crate::score::PerformanceScore>,
     /// Notes that apply to the whole report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<Note>,
@@ -119,6 +122,7 @@ impl Report {
             comparisons: Vec::new(),
             complexity: Vec::new(),
             budgets: Vec::new(),
+            performance_score: None,
             notes: Vec::new(),
         }
     }

@@ -709,6 +709,24 @@ fn with_hint(key: &str, message: String) -> String {
     message
 }
 
+/// Locates a TOML deserialization error of any file (not only scenarios):
+/// its line, column and the key path it falls under. Other perfhub
+/// configuration files (`perfhub.toml`) report their errors the same way.
+pub fn locate_toml_error(text: &str, file: &str, e: &toml::de::Error) -> ScenarioError {
+    Ctx { text, file }.toml_error(e)
+}
+
+/// An error at byte `offset` of a TOML file, under `key`.
+pub fn error_at_offset(
+    text: &str,
+    file: &str,
+    offset: usize,
+    key: impl Into<String>,
+    message: impl Into<String>,
+) -> ScenarioError {
+    Ctx { text, file }.error_at(Some(offset), key, message)
+}
+
 /// The inclusive status range an entry of `checks.status` stands for.
 fn status_range(value: &toml::Value) -> Result<(u16, u16), String> {
     let in_range = |code: i64| -> Result<u16, String> {

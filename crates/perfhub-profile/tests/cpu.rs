@@ -13,11 +13,31 @@ use hot_fns::{hot_one_share, hot_three_shares, spin};
 /// profiles in this file are taken one at a time.
 static ONE_PROFILE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// Iterations of `spin` that take about `seconds` here.
+/// This thread's CPU time in seconds.
+fn thread_cpu_seconds() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid out-pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+/// Iterations of `spin` that take about `seconds` of this thread's CPU
+/// time: measured in CPU time, not wall time, so a busy machine (where the
+/// thread gets a fraction of a core) still gets a workload worth the
+/// samples the tests count on.
 fn calibrate(seconds: f64) -> u64 {
-    let start = Instant::now();
+    let start = thread_cpu_seconds();
+    let wall = Instant::now();
     black_box(spin(2_000_000));
-    let per_iter = start.elapsed().as_secs_f64() / 2e6;
+    let cpu = thread_cpu_seconds() - start;
+    let per_iter = if cpu > 0.0 {
+        cpu
+    } else {
+        wall.elapsed().as_secs_f64()
+    } / 2e6;
     (seconds / per_iter) as u64
 }
 
