@@ -34,11 +34,12 @@ def main():
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--out", default="/tmp/perfhub-ab-aa")
+    ap.add_argument("--first", type=int, default=1, help="number of the first run (to add runs to an earlier set)")
     args = ap.parse_args()
     perfhub = build()
     os.makedirs(args.out, exist_ok=True)
     rows = []
-    for i in range(args.runs):
+    for i in range(args.first - 1, args.first - 1 + args.runs):
         out = os.path.join(args.out, f"run-{i + 1:02}.json")
         started = time.time()
         p = subprocess.run(

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `perfhub` binary.
 
+mod check;
 mod flame;
 mod gate;
 mod load;

@@ -8,6 +8,9 @@
 //! - `bench --against REV [--rounds N] [ARGS]`: run the kernel benchmarks
 //!   through perfhub's A/B gate (`perfhub ab`) against the revision REV, and
 //!   exit 5 when one regressed.
+//!
+//! `ci` ends with the browser test: `perfhub check` on the demo plan
+//! (`perfhub.toml`), and its `report.html` opened in headless Chromium.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -199,7 +202,68 @@ fn ci() -> Result<()> {
             "cpu",
         ],
     )?;
+    browser()?;
     eprintln!("ci: all checks passed");
+    Ok(())
+}
+
+/// README's main job (`perfhub check` on the demo plan), then its
+/// `report.html` opened in headless Chromium by tests/browser: no console
+/// errors, every chart drawn, the flame graph's search working, no network.
+/// The screenshots go to the target directory, for CI to keep.
+fn browser() -> Result<()> {
+    let root = project_root();
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() {
+        bail!(
+            "the browser test needs Chromium at {chromium}: run scripts/ci-browser.sh (as root), or set CHROMIUM"
+        );
+    }
+    run(
+        "cargo",
+        &[
+            "run",
+            "--locked",
+            "-q",
+            "-p",
+            "perfhub-cli",
+            "--",
+            "check",
+            "--config",
+            "perfhub.toml",
+        ],
+    )?;
+    let browser_dir = root.join("tests/browser");
+    if !browser_dir.join("node_modules/playwright-core").exists() {
+        eprintln!("$ (cd tests/browser && npm ci)");
+        let status = Command::new("npm")
+            .args(["ci", "--silent"])
+            .current_dir(&browser_dir)
+            .status()
+            .context("cannot start npm: install Node.js and npm")?;
+        if !status.success() {
+            bail!("`npm ci` in tests/browser failed ({status})");
+        }
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let shot = target.join("report-screenshot.png");
+    let page = root.join("perfhub-report/report.html");
+    eprintln!("$ node tests/browser/report.test.mjs {}", page.display());
+    let status = Command::new("node")
+        .arg("report.test.mjs")
+        .arg(&page)
+        .current_dir(&browser_dir)
+        .env("CHROMIUM", &chromium)
+        .env("PERFHUB_SCREENSHOT", &shot)
+        .env("PERFHUB_FLAME_FRAME", "hot_three_shares")
+        .status()
+        .context("cannot start node")?;
+    if !status.success() {
+        bail!("the browser test failed ({status})");
+    }
+    eprintln!("ci: screenshots in {}", target.display());
     Ok(())
 }
 

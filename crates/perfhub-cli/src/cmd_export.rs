@@ -29,6 +29,27 @@ enum Destination {
     /// (`perfhub profile` output directory, folded stacks or pprof) (--url,
     /// --app; token from PYROSCOPE_AUTH_TOKEN).
     Pyroscope,
+    /// Prometheus text exposition 0.0.4 (-o FILE).
+    Prometheus,
+    /// OpenMetrics 1.0 text (-o FILE).
+    Openmetrics,
+    /// A Prometheus Pushgateway: PUT to /metrics/job/JOB[/LABEL/VALUE...]
+    /// (--url, --job, --label for the grouping key).
+    Pushgateway,
+    /// A node_exporter textfile: DIR/JOB.prom, written atomically (-o DIR, --job).
+    Textfile,
+    /// Budget breaches and regressions as iCalendar VTODOs (-o FILE.ics).
+    Ical,
+    /// Budget breaches and regressions as Taskwarrior import JSON (-o FILE).
+    Taskwarrior,
+    /// Budget breaches and regressions as todo.txt lines (-o FILE).
+    Todotxt,
+    /// A Markdown weekly performance review of one or more reports (-o FILE.md).
+    Review,
+    /// A Frictionless Data Package v2: datapackage.json and CSVs (-o DIR).
+    Datapackage,
+    /// The data package wrapped as an RO-Crate with provenance (-o DIR).
+    Rocrate,
 }
 
 /// Deliver a report to another service or format.
@@ -38,11 +59,19 @@ pub struct ExportArgs {
     #[arg(long = "to", value_enum, value_name = "DESTINATION")]
     to: Destination,
 
-    /// The perfhub report (for pyroscope: a profile).
-    #[arg(value_name = "INPUT")]
+    /// The perfhub report (for pyroscope: a profile; for the task and
+    /// review destinations: one or more reports).
+    #[arg(value_name = "INPUT", required = true, num_args = 1..)]
+    inputs: Vec<PathBuf>,
+
+    /// The tasks' project (ical, taskwarrior, todotxt).
+    #[arg(long, value_name = "NAME", default_value = "perfhub")]
+    project: String,
+
+    #[arg(skip)]
     input: PathBuf,
 
-    /// The file to write, for file formats.
+    /// The file (or, for datapackage and rocrate, the directory) to write.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
 
@@ -67,7 +96,12 @@ pub struct ExportArgs {
     #[arg(long, value_name = "NAME")]
     app: Option<String>,
 
-    /// Pyroscope: a label `KEY=VALUE` (repeatable).
+    /// Pushgateway and textfile: the job's name.
+    #[arg(long, value_name = "NAME", default_value = "perfhub")]
+    job: String,
+
+    /// Pyroscope: a label; Pushgateway: a grouping label; `KEY=VALUE`
+    /// (repeatable).
     #[arg(long, value_name = "KEY=VALUE")]
     label: Vec<String>,
 
@@ -95,7 +129,9 @@ fn output(args: &ExportArgs) -> Result<&Path> {
     args.output.as_deref().with_context(|| {
         format!(
             "--to {}: give the file to write with -o FILE",
-            args.to.to_possible_value().map_or("?".into(), |v| v.get_name().to_string())
+            args.to
+                .to_possible_value()
+                .map_or("?".into(), |v| v.get_name().to_string())
         )
     })
 }
@@ -104,7 +140,9 @@ fn url(args: &ExportArgs) -> Result<&str> {
     args.url.as_deref().with_context(|| {
         format!(
             "--to {}: give the server's URL with --url",
-            args.to.to_possible_value().map_or("?".into(), |v| v.get_name().to_string())
+            args.to
+                .to_possible_value()
+                .map_or("?".into(), |v| v.get_name().to_string())
         )
     })
 }
@@ -119,11 +157,25 @@ fn token(var: &str) -> Option<String> {
 }
 
 /// Runs `perfhub export`.
-pub fn export(args: ExportArgs) -> Result<Outcome> {
+pub fn export(mut args: ExportArgs) -> Result<Outcome> {
+    let many = matches!(
+        args.to,
+        Destination::Ical | Destination::Taskwarrior | Destination::Todotxt | Destination::Review
+    );
+    if !many && args.inputs.len() != 1 {
+        bail!(
+            "this destination takes one input, not {}",
+            args.inputs.len()
+        );
+    }
+    args.input = args.inputs[0].clone();
     match args.to {
         Destination::Bencher => {
             let report = read_report(&args.input)?;
-            write(output(&args)?, perfhub_adapter_ci::bmf::to_bmf_json(&report)?)?;
+            write(
+                output(&args)?,
+                perfhub_adapter_ci::bmf::to_bmf_json(&report)?,
+            )?;
         }
         Destination::GithubActionBenchmark => {
             let report = read_report(&args.input)?;
@@ -148,6 +200,90 @@ pub fn export(args: ExportArgs) -> Result<Outcome> {
             eprintln!("logged to MLflow: run {} ({})", run.run_id, run.url);
         }
         Destination::Pyroscope => pyroscope(&args)?,
+        Destination::Prometheus | Destination::Openmetrics => {
+            use perfhub_adapter_prometheus::{Format, exposition};
+            let report = read_report(&args.input)?;
+            let format = if args.to == Destination::Prometheus {
+                Format::Prometheus
+            } else {
+                Format::OpenMetrics
+            };
+            let text = exposition(std::slice::from_ref(&report), format);
+            let path = output(&args)?;
+            perfhub_probe::fs::write_atomic(path, text.as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        Destination::Pushgateway => {
+            use perfhub_adapter_prometheus::{PushConfig, push};
+            let report = read_report(&args.input)?;
+            let mut cfg = PushConfig::new(url(&args)?, args.job.clone());
+            for l in &args.label {
+                let Some((k, v)) = l.split_once('=') else {
+                    bail!("--label {l:?}: write KEY=VALUE");
+                };
+                cfg.grouping.push((k.to_string(), v.to_string()));
+            }
+            cfg.timeout = args.timeout;
+            cfg.retries = args.retries;
+            let pushed = push(&cfg, &report).with_context(|| {
+                format!("cannot push {} to the Pushgateway", args.input.display())
+            })?;
+            eprintln!("pushed to {} ({} attempt(s))", pushed.url, pushed.attempts);
+        }
+        Destination::Textfile => {
+            let report = read_report(&args.input)?;
+            let dir = output(&args)?;
+            let path = perfhub_adapter_prometheus::write_textfile(dir, &args.job, &report)?;
+            eprintln!("wrote {}", path.display());
+        }
+        Destination::Ical
+        | Destination::Taskwarrior
+        | Destination::Todotxt
+        | Destination::Review => {
+            use perfhub_adapter_workflow::{
+                TaskOptions, ical_todos, taskwarrior_json, todo_txt, weekly_review,
+            };
+            let reports = args
+                .inputs
+                .iter()
+                .map(|p| read_report(p))
+                .collect::<Result<Vec<_>>>()?;
+            let options = TaskOptions {
+                project: args.project.clone(),
+                ..TaskOptions::default()
+            };
+            let text = match args.to {
+                Destination::Ical => ical_todos(&reports, &options)?,
+                Destination::Taskwarrior => taskwarrior_json(&reports, &options)?,
+                Destination::Todotxt => todo_txt(&reports, &options)?,
+                _ => weekly_review(&reports)?,
+            };
+            let path = output(&args)?;
+            perfhub_probe::fs::write_atomic(path, text.as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        Destination::Datapackage | Destination::Rocrate => {
+            use perfhub_adapter_research::{
+                CrateOptions, PackageOptions, write_data_package, write_ro_crate,
+            };
+            let report = read_report(&args.input)?;
+            let dir = output(&args)?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let files = if args.to == Destination::Datapackage {
+                write_data_package(dir, &report, &PackageOptions::default())?
+            } else {
+                write_ro_crate(
+                    dir,
+                    &report,
+                    &CrateOptions {
+                        end_time: Some(perfhub_probe::env::now_rfc3339()),
+                        ..CrateOptions::default()
+                    },
+                )?
+            };
+            eprintln!("wrote {} files into {}", files.len(), dir.display());
+        }
     }
     Ok(Outcome::Success)
 }
@@ -186,7 +322,11 @@ fn pyroscope(args: &ExportArgs) -> Result<()> {
         let until = std::fs::metadata(&args.input)
             .and_then(|m| m.modified())
             .with_context(|| format!("cannot read {}", args.input.display()))?;
-        (args.input.clone(), until.checked_sub(args.duration).unwrap_or(until), until)
+        (
+            args.input.clone(),
+            until.checked_sub(args.duration).unwrap_or(until),
+            until,
+        )
     };
     let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
     let mut cfg = PyroscopeConfig::new(url(args)?, app, from, until);

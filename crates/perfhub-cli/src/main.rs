@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod cmd_check;
 mod cmd_export;
 mod cmd_flame;
 mod cmd_gate;
@@ -18,9 +19,11 @@ mod cmd_load;
 mod cmd_profile;
 mod cmd_run;
 mod cmd_serve;
+mod cmd_serve_metrics;
 mod exit_codes;
 mod github;
 mod interrupt;
+mod plan;
 mod render;
 
 /// Performance analysis and benchmarking.
@@ -47,8 +50,14 @@ enum Command {
     Compare(cmd_gate::CompareArgs),
     /// The interleaved A/B regression gate: base and head built side by side and run alternately.
     Ab(Box<cmd_gate::AbArgs>),
+    /// Serve the latest reports as Prometheus metrics (text format or OpenMetrics) for scraping.
+    ServeMetrics(cmd_serve_metrics::ServeMetricsArgs),
     /// Record reports into the history (SQLite or PostgreSQL) and show their trends.
     History(cmd_history::HistoryArgs),
+    /// Run the plan in perfhub.toml: benchmarks, load tests, profiles, budgets, score, report.html.
+    Check(cmd_check::CheckArgs),
+    /// Write a commented starter perfhub.toml.
+    Init(cmd_check::InitArgs),
     /// Write a report in another service's format (Bencher, github-action-benchmark).
     Export(cmd_export::ExportArgs),
     /// Draw a flame graph (SVG) of folded stacks or a pprof profile.
@@ -94,7 +103,10 @@ fn main() -> ExitCode {
         Command::Compare(args) => cmd_gate::compare(args),
         Command::Ab(args) => cmd_gate::ab(*args),
         Command::Export(args) => cmd_export::export(args),
+        Command::Check(args) => cmd_check::check(args),
+        Command::Init(args) => cmd_check::init(args),
         Command::History(args) => cmd_history::history(args),
+        Command::ServeMetrics(args) => cmd_serve_metrics::serve_metrics(args),
         Command::Flamegraph(args) => cmd_flame::flamegraph(args),
         Command::Diff(args) => cmd_flame::diff(args),
     };

@@ -1,0 +1,671 @@
+//! `perfhub check` runs a project's plan (`perfhub.toml`), and `perfhub init`
+//! writes a starter plan.
+//!
+//! Each step runs as a `perfhub` subcommand of its own (the same binary), so
+//! a step behaves exactly as the command would on the command line, prints
+//! what it prints, and leaves its own report in the output directory. The
+//! steps' reports are then combined into one report of kind `check`, with
+//! the Performance Score and the plan's budgets on the key figures, recorded
+//! into the history, drawn as `report.html` and pushed to the exports.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use perfhub_core::budget::Budget;
+use perfhub_core::compare::{ChangeCriteria, compare_reports};
+use perfhub_core::report::{Benchmark, Measurement, Note, Report, ReportKind, metric};
+use perfhub_core::score::{ScoreTargets, performance_score};
+use perfhub_core::units::Unit;
+
+use crate::Outcome;
+use crate::exit_codes;
+use crate::plan::{Plan, StepKind, load_plan};
+
+/// Run the plan in perfhub.toml: every benchmark, load test and profile, budgets, score, report.html.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The plan.
+    #[arg(short, long, value_name = "FILE", default_value = "perfhub.toml")]
+    config: PathBuf,
+
+    /// Run only these steps (repeatable).
+    #[arg(long, value_name = "STEP")]
+    only: Vec<String>,
+
+    /// Do not record into the history or compare with it.
+    #[arg(long)]
+    no_history: bool,
+}
+
+/// Write a commented starter perfhub.toml.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write it.
+    #[arg(short, long, value_name = "FILE", default_value = "perfhub.toml")]
+    config: PathBuf,
+
+    /// Replace an existing file.
+    #[arg(long)]
+    force: bool,
+}
+
+/// The starter plan `perfhub init` writes.
+pub const STARTER: &str = include_str!("starter.toml");
+
+/// Runs `perfhub init`.
+pub fn init(args: InitArgs) -> Result<Outcome> {
+    if args.config.exists() && !args.force {
+        bail!(
+            "{} exists already; pass --force to replace it",
+            args.config.display()
+        );
+    }
+    perfhub_probe::fs::write_atomic(&args.config, STARTER.as_bytes())
+        .with_context(|| format!("cannot write {}", args.config.display()))?;
+    eprintln!(
+        "wrote {}; run it with `perfhub check`",
+        args.config.display()
+    );
+    Ok(Outcome::Success)
+}
+
+/// How one step ended.
+struct StepResult {
+    name: String,
+    code: i32,
+    report: Option<Report>,
+    flamegraph: Option<PathBuf>,
+    error: Option<String>,
+}
+
+fn perfhub_exe() -> Result<PathBuf> {
+    std::env::current_exe().context("cannot find the perfhub binary itself")
+}
+
+/// Checks that `url`'s host and port accept a TCP connection.
+fn reachable(url: &str) -> Result<(), String> {
+    let rest = url
+        .split_once("://")
+        .map_or(url, |(_, r)| r)
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or("");
+    let default_port = if url.starts_with("https") { 443 } else { 80 };
+    let hostport = if rest
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
+        rest.to_string()
+    } else {
+        format!("{rest}:{default_port}")
+    };
+    let addrs = hostport
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {hostport}: {e}"))?;
+    let mut last = String::from("no address");
+    for a in addrs {
+        match TcpStream::connect_timeout(&a, Duration::from_secs(2)) {
+            Ok(_) => return Ok(()),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(format!(
+        "{url} does not answer ({last}): start it, or fix the URL"
+    ))
+}
+
+/// Runs `perfhub <args>` with the terminal's streams; its exit code.
+fn run_perfhub(args: &[String], dir: Option<&Path>) -> Result<i32> {
+    let mut cmd = Command::new(perfhub_exe()?);
+    cmd.args(args).stdin(Stdio::null());
+    if let Some(d) = dir {
+        cmd.current_dir(d);
+    }
+    let status = cmd.status().context("cannot start perfhub")?;
+    Ok(status.code().unwrap_or(exit_codes::ERROR))
+}
+
+/// `perfhub serve` on a free loopback port, stopped on drop.
+struct Target {
+    child: Child,
+    url: String,
+}
+
+impl Target {
+    fn start(args: &[String]) -> Result<Target> {
+        let mut child = Command::new(perfhub_exe()?)
+            .args(["serve", "--port", "0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("cannot start perfhub serve")?;
+        let mut line = String::new();
+        let stderr = child.stderr.take().context("no stderr")?;
+        BufReader::new(stderr).read_line(&mut line)?;
+        let Some(url) = line.split_whitespace().find(|w| w.starts_with("http")) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("perfhub serve did not start: {}", line.trim());
+        };
+        Ok(Target {
+            url: url.trim_end_matches('/').to_string(),
+            child,
+        })
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn read_report(path: &Path) -> Option<Report> {
+    Report::from_json(&std::fs::read_to_string(path).ok()?).ok()
+}
+
+fn run_step(plan: &Plan, step: &crate::plan::Step, dir: &Path) -> Result<StepResult> {
+    let base = plan.file.parent().unwrap_or(Path::new("")).to_path_buf();
+    let base = if base.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        base
+    };
+    let mut result = StepResult {
+        name: step.name.clone(),
+        code: 0,
+        report: None,
+        flamegraph: None,
+        error: None,
+    };
+    if let Some(build) = &step.build {
+        eprintln!("perfhub check: {}: building: {build}", step.name);
+        let status = Command::new("sh")
+            .args(["-c", build])
+            .current_dir(&base)
+            .status()
+            .context("cannot start sh")?;
+        if !status.success() {
+            result.code = exit_codes::ERROR;
+            result.error = Some(format!(
+                "{}:{}: [{}] build: `{build}` failed ({status})",
+                plan.file.display(),
+                step.line,
+                step.name
+            ));
+            return Ok(result);
+        }
+    }
+    let json = dir.join(format!("{}.json", step.name));
+    let s = |x: &str| x.to_string();
+    let code = match &step.kind {
+        StepKind::Run { args } => {
+            let mut a = vec![s("run"), s("--export-json"), json.display().to_string()];
+            a.extend(args.iter().cloned());
+            run_perfhub(&a, Some(&base))?
+        }
+        StepKind::Load {
+            args,
+            url,
+            serve,
+            path,
+            ..
+        } => {
+            let target = match serve.as_ref().map(|sv| Target::start(sv)) {
+                Some(Ok(t)) => Some(t),
+                Some(Err(e)) => {
+                    result.code = exit_codes::ERROR;
+                    result.error = Some(format!(
+                        "{}:{}: [{}] serve: {e:#}",
+                        plan.file.display(),
+                        step.line,
+                        step.name
+                    ));
+                    return Ok(result);
+                }
+                None => None,
+            };
+            let mut a = vec![
+                s("load"),
+                s("--no-progress"),
+                s("--export-json"),
+                json.display().to_string(),
+            ];
+            a.extend(args.iter().cloned());
+            match (&target, url) {
+                (Some(t), _) => a.push(format!("{}{path}", t.url)),
+                (None, Some(u)) => a.push(u.clone()),
+                (None, None) => {}
+            }
+            run_perfhub(&a, Some(&base))?
+        }
+        StepKind::Profile { args, command } => {
+            let out = dir.join(&step.name);
+            let mut a = vec![s("profile"), s("-o"), out.display().to_string()];
+            a.extend(args.iter().cloned());
+            a.push(s("--"));
+            a.extend(command.iter().cloned());
+            let code = run_perfhub(&a, Some(&base))?;
+            let report = out.join("report.json");
+            if report.exists() {
+                std::fs::copy(&report, &json).ok();
+            }
+            let svg = out.join("flamegraph.svg");
+            if svg.exists() {
+                result.flamegraph = Some(svg);
+            }
+            // The profiled command's own status is its business; what
+            // matters here is whether perfhub profiled it.
+            if json.exists() { 0 } else { code.max(1) }
+        }
+        StepKind::Criterion {
+            results,
+            gate,
+            budgets,
+        } => {
+            if let Some((project, ab, command)) = gate {
+                let mut a = vec![s("ab")];
+                a.extend(ab.iter().cloned());
+                a.extend([s("--export-json"), json.display().to_string(), s("--")]);
+                a.extend(command.iter().cloned());
+                run_perfhub(&a, Some(project))?
+            } else if let Some(dir_) = results {
+                let mut a = vec![
+                    s("import"),
+                    s("criterion"),
+                    dir_.display().to_string(),
+                    s("-o"),
+                    json.display().to_string(),
+                ];
+                for b in budgets {
+                    a.extend([s("--budget"), b.clone()]);
+                }
+                run_perfhub(&a, Some(&base))?
+            } else {
+                exit_codes::ERROR
+            }
+        }
+    };
+    result.code = code;
+    result.report = read_report(&json);
+    if result.report.is_none() && code != exit_codes::ERROR {
+        result.error = Some(format!("{}: the step wrote no report", step.name));
+    }
+    Ok(result)
+}
+
+/// The key figures the plan's budgets apply to, as one benchmark `kpi`.
+fn kpi_benchmark(
+    report: &Report,
+    score: Option<&perfhub_core::score::PerformanceScore>,
+) -> Benchmark {
+    let mut b = Benchmark::new("kpi", "latency_p95");
+    if let Some(s) = score {
+        if let Some(c) = s.component("latency") {
+            b.measurements.push(Measurement::from_value(
+                "latency_p95",
+                Unit::Seconds,
+                c.measured,
+            ));
+        }
+        if let Some(c) = s.component("cpu_efficiency") {
+            b.measurements.push(Measurement::from_value(
+                metric::CPU_UTILIZATION,
+                Unit::Ratio,
+                c.measured,
+            ));
+        }
+        if let Some(c) = s.component("memory_efficiency") {
+            b.measurements.push(Measurement::from_value(
+                "memory_efficiency",
+                Unit::Ratio,
+                c.measured,
+            ));
+        }
+    }
+    // The worst error rate of the load tests.
+    let worst = report
+        .benchmarks
+        .iter()
+        .filter_map(|x| x.measurement(metric::ERROR_RATE)?.value)
+        .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+    if let Some(e) = worst {
+        b.measurements
+            .push(Measurement::from_value(metric::ERROR_RATE, Unit::Ratio, e));
+    }
+    b
+}
+
+/// Runs `perfhub check`.
+pub fn check(args: CheckArgs) -> Result<Outcome> {
+    let mut plan = load_plan(&args.config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let text = std::fs::read_to_string(&args.config).unwrap_or_default();
+    let file = args.config.display().to_string();
+    if !args.only.is_empty() {
+        for o in &args.only {
+            if !plan.steps.iter().any(|s| &s.name == o) {
+                let names: Vec<&str> = plan.steps.iter().map(|s| s.name.as_str()).collect();
+                bail!(
+                    "--only {o:?}: no such step in {file} (steps: {})",
+                    names.join(", ")
+                );
+            }
+        }
+        plan.steps.retain(|s| args.only.contains(&s.name));
+    }
+    // Preflight: targets and adapters that do not answer are configuration
+    // errors, found before anything runs.
+    for (i, s) in plan.steps.iter().enumerate() {
+        if let StepKind::Load {
+            url: Some(u),
+            url_at: Some(at),
+            ..
+        } = &s.kind
+        {
+            let idx = plan.steps[..i]
+                .iter()
+                .filter(|x| matches!(x.kind, StepKind::Load { .. }))
+                .count();
+            if let Err(why) = reachable(u) {
+                bail!(crate::plan::unreachable(
+                    &text,
+                    &file,
+                    *at,
+                    &format!("load[{idx}].url"),
+                    why
+                ));
+            }
+        }
+    }
+    for (i, e) in plan.exports.iter().enumerate() {
+        if let Some((u, at)) = &e.url
+            && let Err(why) = reachable(u)
+        {
+            bail!(crate::plan::unreachable(
+                &text,
+                &file,
+                *at,
+                &format!("export[{i}].url"),
+                format!("unreachable adapter: {why}")
+            ));
+        }
+    }
+    let steps_dir = plan.output.join("steps");
+    std::fs::create_dir_all(&steps_dir)
+        .with_context(|| format!("cannot create {}", steps_dir.display()))?;
+    let environment = std::thread::spawn(|| perfhub_probe::env::collect(Default::default()));
+
+    let mut results = Vec::new();
+    for step in &plan.steps {
+        eprintln!("\n== perfhub check: {} (line {}) ==", step.name, step.line);
+        results.push(run_step(&plan, step, &steps_dir)?);
+    }
+
+    // One report of everything.
+    let mut report = Report::new(ReportKind::Check, perfhub_probe::env::now_rfc3339());
+    report.environment = environment.join().ok();
+    let mut prefer = None;
+    for r in &results {
+        let Some(sr) = &r.report else { continue };
+        for b in &sr.benchmarks {
+            let mut b = b.clone();
+            if sr.kind == ReportKind::Load
+                && b.name == perfhub_load::report::TOTAL
+                && prefer.is_none()
+            {
+                prefer = Some(format!("{}/{}", r.name, b.name));
+            }
+            b.name = format!("{}/{}", r.name, b.name);
+            report.benchmarks.push(b);
+        }
+        for v in &sr.budgets {
+            let mut v = v.clone();
+            v.benchmark = format!("{}/{}", r.name, v.benchmark);
+            report.budgets.push(v);
+        }
+        for c in &sr.comparisons {
+            let mut c = c.clone();
+            c.benchmark = format!("{}/{}", r.name, c.benchmark);
+            report.comparisons.push(c);
+        }
+        for n in &sr.notes {
+            let mut n = n.clone();
+            n.message = format!("{}: {}", r.name, n.message);
+            report.notes.push(n);
+        }
+    }
+    let score = performance_score(&report, &ScoreTargets::default(), prefer.as_deref());
+    let kpi = kpi_benchmark(&report, score.as_ref());
+    let kpi_report = {
+        let mut r = Report::new(ReportKind::Check, report.created.clone());
+        r.benchmarks.push(kpi.clone());
+        r
+    };
+    for text in &plan.budgets {
+        let budget = Budget::parse(text).map_err(|e| {
+            anyhow::anyhow!(
+                "{file}: check.budgets: bad budget {text:?}: {}",
+                e.message()
+            )
+        })?;
+        match budget.evaluate(&kpi_report) {
+            Ok(v) => report.budgets.extend(v),
+            Err(perfhub_core::budget::BudgetError::UnknownMetric { metric, .. }) => {
+                report.notes.push(Note::info(
+                    "budget_not_applicable",
+                    format!("budget \"{text}\" not evaluated: the plan measures no {metric}"),
+                ));
+            }
+            Err(e) => bail!("{file}: check.budgets: {e}"),
+        }
+    }
+    if !kpi.measurements.is_empty() {
+        report.benchmarks.push(kpi);
+    }
+    report.performance_score = score;
+
+    // The history: the last check on this branch and machine is the
+    // baseline; this one is recorded after.
+    let mut trends = Vec::new();
+    let mut baseline = None;
+    if let (Some(loc), false) = (&plan.history, args.no_history) {
+        match history_step(loc, &mut report, &mut trends, &mut baseline) {
+            Ok(()) => {}
+            Err(e) => report.notes.push(Note::warning(
+                "history_unavailable",
+                format!("the history at {loc} was not used: {e:#}"),
+            )),
+        }
+    }
+
+    std::fs::create_dir_all(&plan.output).ok();
+    let json_path = plan.output.join("report.json");
+    perfhub_probe::fs::write_atomic(&json_path, (report.to_json() + "\n").as_bytes())
+        .with_context(|| format!("cannot write {}", json_path.display()))?;
+    let html_path = plan.output.join("report.html");
+    let flames: Vec<(String, String)> = results
+        .iter()
+        .filter_map(|r| {
+            let svg = std::fs::read_to_string(r.flamegraph.as_ref()?).ok()?;
+            Some((r.name.clone(), svg))
+        })
+        .collect();
+    let mut page = perfhub_html::HtmlReport::new(plan.title.clone(), &report);
+    page.baseline = baseline.as_ref();
+    page.trends = trends;
+    page.flamegraphs = flames
+        .into_iter()
+        .map(|(title, svg)| perfhub_html::Flame { title, svg })
+        .collect();
+    let html = perfhub_html::render(&page);
+    perfhub_probe::fs::write_atomic(&html_path, html.as_bytes())
+        .with_context(|| format!("cannot write {}", html_path.display()))?;
+
+    let mut export_failures = Vec::new();
+    for e in &plan.exports {
+        let mut a = vec!["export".to_string(), "--to".to_string()];
+        a.extend(e.args.iter().cloned());
+        a.push(json_path.display().to_string());
+        let code = run_perfhub(&a, None)?;
+        if code != 0 {
+            export_failures.push(format!("{}:{}: export to {} failed", file, e.line, e.to));
+        }
+    }
+
+    print_summary(&report, &results, &json_path, &html_path)?;
+    crate::github::publish_if_in_actions(&report)?;
+
+    let errors: Vec<String> = results
+        .iter()
+        .filter(|r| r.code == exit_codes::ERROR || r.code == exit_codes::USAGE || r.error.is_some())
+        .map(|r| {
+            r.error
+                .clone()
+                .unwrap_or_else(|| format!("step {} failed (perfhub exited {})", r.name, r.code))
+        })
+        .chain(export_failures)
+        .collect();
+    if !errors.is_empty() {
+        bail!(
+            "{}; report.json and report.html hold what was measured",
+            errors.join("; ")
+        );
+    }
+    if results.iter().any(|r| r.code == exit_codes::INTERRUPTED) {
+        return Ok(Outcome::Interrupted);
+    }
+    if !report.budgets_pass()
+        || results
+            .iter()
+            .any(|r| r.code == exit_codes::BUDGET_BREACHED)
+    {
+        return Ok(Outcome::BudgetBreached);
+    }
+    if results.iter().any(|r| r.code == exit_codes::REGRESSED) {
+        return Ok(Outcome::Regressed);
+    }
+    if results.iter().any(|r| r.code == exit_codes::COMMAND_FAILED) {
+        return Ok(Outcome::CommandFailed);
+    }
+    Ok(Outcome::Success)
+}
+
+fn history_step(
+    loc: &str,
+    report: &mut Report,
+    trends: &mut Vec<perfhub_html::Trend>,
+    baseline: &mut Option<Report>,
+) -> Result<()> {
+    use perfhub_history::{HistoryStore, RunFilter, RunMeta, SeriesFilter};
+    if !perfhub_history::is_postgres_url(loc)
+        && let Some(parent) = Path::new(loc).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let mut store = HistoryStore::open(loc)?;
+    let env = report.environment.clone().unwrap_or_default();
+    let filter = RunFilter {
+        branch: env.git_branch.clone(),
+        machine: Some(env.fingerprint.clone()),
+        ..RunFilter::default()
+    };
+    let previous = store
+        .runs(&RunFilter {
+            limit: Some(20),
+            ..filter.clone()
+        })?
+        .into_iter()
+        .find(|r| r.kind == "check");
+    if let Some(prev) = previous {
+        let prev = store.report(prev.id)?;
+        let set = compare_reports(&prev, report, &ChangeCriteria::default());
+        if report.comparisons.is_empty() {
+            let cmp = set.to_report(report, report.created.clone());
+            report.comparisons = cmp.comparisons;
+        }
+        *baseline = Some(prev);
+    }
+    store.record(report, &RunMeta::from_report(report))?;
+    let sfilter = SeriesFilter {
+        branch: env.git_branch.clone(),
+        machine: Some(env.fingerprint.clone()),
+        limit: Some(30),
+    };
+    for b in &report.benchmarks {
+        if b.name == "kpi" {
+            continue;
+        }
+        let series = store.series(&b.name, &b.primary_metric, &sfilter)?;
+        if series.points.len() >= 2 {
+            trends.push(perfhub_html::Trend {
+                benchmark: b.name.clone(),
+                metric: b.primary_metric.clone(),
+                unit: series.points[0].unit,
+                points: series
+                    .points
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.commit.as_deref().map_or_else(
+                                || p.time.clone(),
+                                |c| c[..c.len().min(8)].to_string(),
+                            ),
+                            p.value,
+                        )
+                    })
+                    .collect(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn print_summary(report: &Report, results: &[StepResult], json: &Path, html: &Path) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "\n== perfhub check: summary ==")?;
+    for r in results {
+        let what = match r.code {
+            0 => "ok".to_string(),
+            c if c == exit_codes::BUDGET_BREACHED => "budget breached".to_string(),
+            c if c == exit_codes::REGRESSED => "regressed".to_string(),
+            c if c == exit_codes::COMMAND_FAILED => "a command failed".to_string(),
+            c => format!("failed (exit {c})"),
+        };
+        writeln!(out, "  step {:<24} {what}", r.name)?;
+    }
+    if !report.budgets.is_empty() {
+        writeln!(out)?;
+        for v in &report.budgets {
+            writeln!(
+                out,
+                "  {}  {} on {}: {}",
+                if v.passed { "pass" } else { "FAIL" },
+                v.budget,
+                v.benchmark,
+                v.unit.format(v.actual)
+            )?;
+        }
+    }
+    if let Some(s) = &report.performance_score {
+        writeln!(out)?;
+        write!(out, "  Performance Score {:.0}/100 (", s.score)?;
+        let parts: Vec<String> = s
+            .components
+            .iter()
+            .map(|c| format!("{} {:.0}", c.name, c.score))
+            .collect();
+        writeln!(out, "{})", parts.join(", "))?;
+    }
+    writeln!(out, "\n  {}\n  {}", json.display(), html.display())?;
+    Ok(())
+}
