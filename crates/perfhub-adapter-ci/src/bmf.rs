@@ -163,6 +163,30 @@ pub fn to_bmf(report: &Report) -> Bmf {
             bmf.insert(b.name.clone(), measures);
         }
     }
+    // The Performance Score, where the report has one (`perfhub check`),
+    // as measures of a benchmark named `performance-score`.
+    if let Some(s) = &report.performance_score {
+        let mut measures = BTreeMap::new();
+        measures.insert(
+            "performance-score".to_string(),
+            BmfMetric {
+                value: s.score,
+                lower_value: None,
+                upper_value: None,
+            },
+        );
+        for c in &s.components {
+            measures.insert(
+                format!("performance-score-{}", kebab(&c.name)),
+                BmfMetric {
+                    value: c.score,
+                    lower_value: None,
+                    upper_value: None,
+                },
+            );
+        }
+        bmf.insert("performance-score".to_string(), measures);
+    }
     bmf
 }
 

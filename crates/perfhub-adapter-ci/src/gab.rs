@@ -159,5 +159,20 @@ pub fn to_gab(report: &Report) -> GabExport {
             out.bigger_is_better.push(entry);
         }
     }
+    // The Performance Score, where the report has one: bigger is better.
+    if let Some(s) = &report.performance_score {
+        let parts: Vec<String> = s
+            .components
+            .iter()
+            .map(|c| format!("{} {:.0}", c.name, c.score))
+            .collect();
+        out.bigger_is_better.push(GabEntry {
+            name: "Performance Score".to_string(),
+            unit: "points".to_string(),
+            value: s.score,
+            range: None,
+            extra: Some(parts.join("; ")),
+        });
+    }
     out
 }

@@ -274,3 +274,33 @@ fn an_unwritable_file_is_an_error_naming_it() {
     }
     assert!(err.to_string().contains("no-such-dir"), "{err}");
 }
+
+#[test]
+fn the_performance_score_is_exported_where_the_report_has_one() {
+    use perfhub_core::score::{PerformanceScore, ScoreComponent};
+    let mut r = Report::new(ReportKind::Check, "2026-01-01T00:00:00Z");
+    r.performance_score = Some(PerformanceScore {
+        score: 90.0,
+        components: vec![ScoreComponent {
+            name: "latency".into(),
+            score: 80.0,
+            measured: 0.25,
+            target: 0.2,
+            benchmark: "api/total".into(),
+        }],
+        missing: Vec::new(),
+    });
+    let bmf = perfhub_adapter_ci::bmf::to_bmf(&r);
+    assert_eq!(bmf["performance-score"]["performance-score"].value, 90.0);
+    assert_eq!(
+        bmf["performance-score"]["performance-score-latency"].value,
+        80.0
+    );
+    let gab = to_gab(&r);
+    let e = &gab.bigger_is_better[0];
+    assert_eq!(
+        (e.name.as_str(), e.unit.as_str(), e.value),
+        ("Performance Score", "points", 90.0)
+    );
+    assert!(gab.smaller_is_better.is_empty());
+}
