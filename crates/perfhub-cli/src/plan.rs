@@ -681,7 +681,7 @@ command = ["./hot", "10"]
             panic!()
         };
         assert_eq!(args, &["--warmup", "1", "sleep 0.01"]);
-        assert_eq!(p.steps[2].line, 7);
+        assert_eq!(p.steps[2].line, 6, "the line of its [[run]] header");
     }
 
     #[test]
