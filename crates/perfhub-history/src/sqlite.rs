@@ -95,7 +95,15 @@ impl SqliteStore {
     fn prepare(&mut self) -> Result<(), HistoryError> {
         self.conn.busy_timeout(BUSY_TIMEOUT).map_err(self.err())?;
         // Reading only: nothing is written until the file is known to be ours.
-        let contents = contents(&self.conn, &self.path)?;
+        // The three reads share one read transaction, so they see one state
+        // of the file even while another process creates the schema (read
+        // one by one, they could see its tables but not yet its id).
+        let contents = {
+            let snapshot = self.conn.unchecked_transaction().map_err(self.err())?;
+            let c = contents(&snapshot, &self.path);
+            drop(snapshot);
+            c?
+        };
         if let Contents::History(v) = contents
             && v > SCHEMA_VERSION
         {
@@ -103,10 +111,28 @@ impl SqliteStore {
         }
         // WAL lets readers read while a writer writes. The mode is stored in
         // the file, so this writes only once per database.
-        let mode: String = self
-            .conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(self.err())?;
+        // Switching to WAL needs the file to itself, and SQLite answers
+        // "locked" at once, without its busy handler, while another
+        // connection opens the file at the same time: retry within the
+        // busy timeout.
+        let started = std::time::Instant::now();
+        let mode: String = loop {
+            match self
+                .conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            {
+                Ok(mode) => break mode,
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if matches!(
+                        e.code,
+                        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                    ) && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(e) => return Err(map_open(&self.path, e)),
+            }
+        };
         debug_assert!(mode.eq_ignore_ascii_case("wal") || mode == "memory");
         self.conn
             .execute_batch("PRAGMA foreign_keys = ON")
