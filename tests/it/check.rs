@@ -69,10 +69,17 @@ fn a_plan_whose_budgets_hold_exits_0_with_the_report_and_page() {
 fn a_breached_budget_exits_3_and_still_writes_everything() {
     let dir = tempfile::tempdir().unwrap();
     let plan = format!(
-        "{PLAN_HEAD}\n[[run]]\nname = \"cmds\"\ncommands = [\"sleep 0.01\"]\nruns = 3\nbudgets = [\"mean < 1us\"]\n"
+        "{PLAN_HEAD}\n[[run]]\nname = \"cmds\"\ncommands = [\"sleep 0.01\"]\nruns = 3\nbudgets = [\"mean < 1us\"]\n\n\
+         [[export]]\nto = \"todotxt\"\npath = \"out/todo.txt\"\n"
     );
     let o = check(dir.path(), &plan, &["--no-history"]);
     assert_eq!(o.status.code(), Some(3), "{}{}", stdout(&o), stderr(&o));
+    // The export ran on the combined report: the breach became a task.
+    let todo = std::fs::read_to_string(dir.path().join("out/todo.txt")).unwrap();
+    assert!(
+        todo.contains("cmds/sleep 0.01") || todo.contains("cmds/sleep"),
+        "{todo}"
+    );
     assert!(stdout(&o).contains("FAIL"), "{}", stdout(&o));
     let r = report(dir.path());
     assert!(!r.budgets_pass());

@@ -117,7 +117,6 @@ struct RawExport {
     url: Option<Spanned<String>>,
     job: Option<String>,
     experiment: Option<String>,
-    app: Option<String>,
 }
 
 /// The plan, checked.
@@ -567,7 +566,6 @@ pub fn parse_plan(text: &str, file: &str, path: &Path) -> Result<Plan, ConfigErr
             "url" => r.url.is_some(),
             "job" => r.job.is_some(),
             "experiment" => r.experiment.is_some(),
-            "app" => r.app.is_some(),
             _ => false,
         };
         for k in *needs {
@@ -590,9 +588,6 @@ pub fn parse_plan(text: &str, file: &str, path: &Path) -> Result<Plan, ConfigErr
         }
         if let Some(e) = &r.experiment {
             args.extend(["--experiment".to_string(), e.clone()]);
-        }
-        if let Some(a) = &r.app {
-            args.extend(["--app".to_string(), a.clone()]);
         }
         exports.push(Export {
             to: to.to_string(),
