@@ -495,3 +495,55 @@ fn serve_metrics_answers_a_scrape_with_the_reports_metrics() {
         "{body}"
     );
 }
+
+#[test]
+fn ab_interrupted_reports_the_rounds_so_far_and_removes_its_worktree() {
+    let repo = repo_with("sleep 0.2; echo 'test parse ... bench:       1000 ns/iter (+/- 3)'\n");
+    let out = repo.path().join("ab.json");
+    let mut child = Command::new(perfhub_bin())
+        .args([
+            "ab",
+            "--base",
+            "HEAD",
+            "--rounds",
+            "50",
+            "--format",
+            "libtest",
+            "--export-json",
+        ])
+        .arg(&out)
+        .args(["--", "sh", "bench.sh"])
+        .current_dir(repo.path())
+        .env("NO_COLOR", "1")
+        .env_remove("GITHUB_ACTIONS")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // 50 rounds take 20 s; after 3 s several rounds are complete.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    // SAFETY: plain kill(2) of our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}{}", stdout(&o), stderr(&o));
+    let r = read(&out);
+    let rounds = r
+        .benchmark("parse")
+        .unwrap()
+        .primary()
+        .unwrap()
+        .samples
+        .len();
+    assert!((2..50).contains(&rounds), "{rounds} rounds");
+    assert!(
+        r.notes.iter().any(|n| n.code == "ab_interrupted"),
+        "{:?}",
+        r.notes
+    );
+    let list = Command::new("git")
+        .args(["worktree", "list"])
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&list).lines().count(), 1, "{}", stdout(&list));
+}

@@ -241,6 +241,9 @@ impl AbProgress for StderrProgress {
     fn finished(&mut self, _: usize, _: Side, elapsed: Duration) {
         eprintln!(" {:.1} s", elapsed.as_secs_f64());
     }
+    fn should_stop(&mut self) -> bool {
+        crate::interrupt::requested()
+    }
 }
 
 /// Runs `perfhub ab`.
@@ -277,6 +280,10 @@ pub fn ab(args: AbArgs) -> Result<Outcome> {
             perfhub_gate::InstructionCounter::detect().describe()
         );
     }
+    // Ctrl-C stops the bench command (it gets the signal too) and then the
+    // rounds, instead of killing perfhub: the temporary worktree is removed
+    // and the rounds completed so far are still compared.
+    crate::interrupt::install();
     let outcome = perfhub_gate::run_ab(&config, &mut StderrProgress)?;
     let mut report = outcome.report;
     report.environment = Some(perfhub_probe::env::collect(Default::default()));
@@ -301,6 +308,9 @@ pub fn ab(args: AbArgs) -> Result<Outcome> {
         );
     }
     let result = finish(&report, args.export_json.as_deref(), args.no_fail)?;
+    if crate::interrupt::requested() {
+        return Ok(Outcome::Interrupted);
+    }
     if let Some(why) = outcome.interrupted_by {
         bail!("the A/B run stopped early ({why}); the rounds that completed were reported");
     }

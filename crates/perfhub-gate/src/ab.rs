@@ -87,6 +87,11 @@ pub trait AbProgress {
     fn running(&mut self, round: usize, rounds: usize, side: Side);
     /// A round's side finished in `elapsed`.
     fn finished(&mut self, round: usize, side: Side, elapsed: Duration);
+    /// Whether to stop before the next run (the user interrupted): the
+    /// rounds completed so far are compared if there are at least two.
+    fn should_stop(&mut self) -> bool {
+        false
+    }
 }
 
 /// Progress that says nothing.
@@ -224,6 +229,15 @@ pub fn run_ab(config: &AbConfig, progress: &mut dyn AbProgress) -> Result<AbOutc
         let order = if base_first { [0, 1] } else { [1, 0] };
         let mut values: [RoundValues; 2] = [RoundValues::new(), RoundValues::new()];
         for i in order {
+            if progress.should_stop() {
+                if rounds.len() >= 2 {
+                    interrupted_by = Some("interrupted".to_string());
+                    break 'rounds;
+                }
+                return Err(GateError::Interrupted {
+                    rounds: rounds.len(),
+                });
+            }
             let s = &sides[i];
             progress.running(round + 1, config.rounds, s.side);
             let started = Instant::now();

@@ -85,6 +85,12 @@ pub enum GateError {
         /// The importer's message.
         message: String,
     },
+    /// The user interrupted the run before two rounds were complete.
+    #[error("interrupted after {rounds} complete round(s); at least 2 are needed to compare")]
+    Interrupted {
+        /// The rounds completed.
+        rounds: usize,
+    },
     /// A file operation failed.
     #[error("{}: {source}", path.display())]
     Io {
