@@ -500,7 +500,7 @@ fn serve_metrics_answers_a_scrape_with_the_reports_metrics() {
 fn ab_interrupted_reports_the_rounds_so_far_and_removes_its_worktree() {
     let repo = repo_with("sleep 0.2; echo 'test parse ... bench:       1000 ns/iter (+/- 3)'\n");
     let out = repo.path().join("ab.json");
-    let mut child = Command::new(perfhub_bin())
+    let child = Command::new(perfhub_bin())
         .args([
             "ab",
             "--base",
