@@ -403,8 +403,15 @@ pub fn check(args: CheckArgs) -> Result<Outcome> {
         .with_context(|| format!("cannot create {}", steps_dir.display()))?;
     let environment = std::thread::spawn(|| perfhub_probe::env::collect(Default::default()));
 
+    // Ctrl-C reaches the running step too, which reports what it measured;
+    // the steps after it are skipped, and the report is still written.
+    crate::interrupt::install();
     let mut results = Vec::new();
     for step in &plan.steps {
+        if crate::interrupt::requested() {
+            eprintln!("perfhub check: interrupted; {} is skipped", step.name);
+            continue;
+        }
         eprintln!("\n== perfhub check: {} (line {}) ==", step.name, step.line);
         results.push(run_step(&plan, step, &steps_dir)?);
     }
@@ -539,7 +546,7 @@ pub fn check(args: CheckArgs) -> Result<Outcome> {
             errors.join("; ")
         );
     }
-    if results.iter().any(|r| r.code == exit_codes::INTERRUPTED) {
+    if crate::interrupt::requested() || results.iter().any(|r| r.code == exit_codes::INTERRUPTED) {
         return Ok(Outcome::Interrupted);
     }
     if !report.budgets_pass()
