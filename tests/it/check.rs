@@ -135,6 +135,14 @@ fn configuration_errors_name_the_file_line_and_key() {
             stderr(&o)
         );
     }
+    let plan = "[[criterion]]\nname = \"gate\"\nproject = \".\"\nmin_effect = \"lots\"\n";
+    let o = check(dir.path(), plan, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("criterion[0].min_effect"),
+        "{}",
+        stderr(&o)
+    );
     let o = Command::new(perfhub_bin())
         .args(["check", "--config", "missing.toml"])
         .current_dir(dir.path())
@@ -146,6 +154,26 @@ fn configuration_errors_name_the_file_line_and_key() {
         "{}",
         stderr(&o)
     );
+}
+
+#[test]
+fn a_plan_in_another_directory_finds_its_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(
+        dir.path().join("sub/perfhub.toml"),
+        format!("{PLAN_HEAD}\n[[run]]\nname = \"cmds\"\ncommands = [\"true\"]\nruns = 3\n"),
+    )
+    .unwrap();
+    let o = Command::new(perfhub_bin())
+        .args(["check", "--no-history", "--config", "sub/perfhub.toml"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(dir.path().join("sub/out/report.json").exists());
+    assert!(dir.path().join("sub/out/steps/cmds.json").exists());
 }
 
 #[test]

@@ -287,6 +287,7 @@ fn the_performance_score_is_exported_where_the_report_has_one() {
             measured: 0.25,
             target: 0.2,
             benchmark: "api/total".into(),
+            metric: "latency".into(),
         }],
         missing: Vec::new(),
     });

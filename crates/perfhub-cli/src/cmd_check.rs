@@ -147,8 +147,17 @@ impl Target {
             .spawn()
             .context("cannot start perfhub serve")?;
         let mut line = String::new();
-        let stderr = child.stderr.take().context("no stderr")?;
-        BufReader::new(stderr).read_line(&mut line)?;
+        let read = match child.stderr.take() {
+            Some(stderr) => BufReader::new(stderr).read_line(&mut line).map(|_| ()),
+            None => Err(std::io::Error::other(
+                "no standard error to read the URL from",
+            )),
+        };
+        if let Err(e) = read {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("perfhub serve did not say where it listens: {e}");
+        }
         let Some(url) = line.split_whitespace().find(|w| w.starts_with("http")) else {
             let _ = child.kill();
             let _ = child.wait();
@@ -309,7 +318,12 @@ fn kpi_benchmark(
 ) -> Benchmark {
     let mut b = Benchmark::new("kpi", "latency_p95");
     if let Some(s) = score {
-        if let Some(c) = s.component("latency") {
+        // Only a load test's latency: a command's run time is not a
+        // service's latency, and a budget on it would mislead.
+        if let Some(c) = s
+            .component("latency")
+            .filter(|c| c.metric == metric::LATENCY)
+        {
             b.measurements.push(Measurement::from_value(
                 "latency_p95",
                 Unit::Seconds,
@@ -484,7 +498,13 @@ pub fn check(args: CheckArgs) -> Result<Outcome> {
     let mut trends = Vec::new();
     let mut baseline = None;
     if let (Some(loc), false) = (&plan.history, args.no_history) {
-        match history_step(loc, &mut report, &mut trends, &mut baseline) {
+        // A check that failed or was cut short is not a baseline for the
+        // next one: it is compared, but not recorded.
+        let complete = !crate::interrupt::requested()
+            && results.iter().all(|r| {
+                r.error.is_none() && r.code != exit_codes::ERROR && r.code != exit_codes::USAGE
+            });
+        match history_step(loc, &mut report, &mut trends, &mut baseline, complete) {
             Ok(()) => {}
             Err(e) => report.notes.push(Note::warning(
                 "history_unavailable",
@@ -570,6 +590,7 @@ fn history_step(
     report: &mut Report,
     trends: &mut Vec<perfhub_html::Trend>,
     baseline: &mut Option<Report>,
+    record: bool,
 ) -> Result<()> {
     use perfhub_history::{HistoryStore, RunFilter, RunMeta, SeriesFilter};
     if !perfhub_history::is_postgres_url(loc)
@@ -602,7 +623,14 @@ fn history_step(
         }
         *baseline = Some(prev);
     }
-    store.record(report, &RunMeta::from_report(report))?;
+    if record {
+        store.record(report, &RunMeta::from_report(report))?;
+    } else {
+        report.notes.push(Note::info(
+            "history_not_recorded",
+            "not recorded into the history: a step failed or the check was interrupted",
+        ));
+    }
     let sfilter = SeriesFilter {
         branch: env.git_branch.clone(),
         machine: Some(env.fingerprint.clone()),

@@ -315,7 +315,7 @@ fn pyroscope(args: &ExportArgs) -> Result<()> {
             .and_then(|m| m.modified())
             .unwrap_or_else(|_| SystemTime::now());
         let from = until
-            .checked_sub(Duration::from_secs_f64(wall.max(1.0)))
+            .checked_sub(Duration::try_from_secs_f64(wall.max(1.0)).unwrap_or(args.duration))
             .unwrap_or(until);
         (folded, from, until)
     } else {

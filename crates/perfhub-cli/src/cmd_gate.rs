@@ -29,7 +29,7 @@ pub struct CriteriaArgs {
     min_effect_for: Vec<String>,
 
     /// The confidence level of the intervals; a change is significant when
-    /// its interval excludes 0.
+    /// its interval excludes no change (a ratio of 1).
     #[arg(long, value_name = "LEVEL", default_value_t = 0.95)]
     level: f64,
 }
@@ -59,7 +59,7 @@ impl CriteriaArgs {
 }
 
 /// `3%` or `0.03` as 0.03.
-fn parse_effect(s: &str) -> Result<f64> {
+pub(crate) fn parse_effect(s: &str) -> Result<f64> {
     let t = s.trim();
     let v = match t.strip_suffix('%') {
         Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
@@ -126,6 +126,14 @@ pub fn compare(args: CompareArgs) -> Result<Outcome> {
         StatisticArg::Median => Statistic::Median,
     };
     let set = compare_reports(&base, &head, &criteria);
+    if set.changes.is_empty() && !set.skipped.is_empty() {
+        let why: Vec<String> = set
+            .skipped
+            .iter()
+            .map(|(n, w)| format!("{n}: {w}"))
+            .collect();
+        bail!("no benchmark could be compared: {}", why.join("; "));
+    }
     if set.changes.is_empty() {
         bail!(
             "{} and {} have no benchmark in common (base: {}; head: {})",

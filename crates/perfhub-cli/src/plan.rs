@@ -317,7 +317,14 @@ pub fn load_plan(path: &Path) -> Result<Plan, ConfigError> {
 pub fn parse_plan(text: &str, file: &str, path: &Path) -> Result<Plan, ConfigError> {
     let raw: RawPlan = toml::from_str(text).map_err(|e| locate_toml_error(text, file, &e))?;
     let cx = Ctx { text, file };
-    let base = path.parent().unwrap_or(Path::new(""));
+    // Absolute, since each step runs in a directory of its own (the plan's,
+    // a criterion project's) and must still find the paths the plan names.
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let base_buf = std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf());
+    let base = base_buf.as_path();
     let history = match &raw.check.history {
         None => Some(perfhub_history::DEFAULT_LOCATION.to_string()),
         Some(h) if h.get_ref().is_empty() => None,
@@ -393,12 +400,16 @@ pub fn parse_plan(text: &str, file: &str, path: &Path) -> Result<Plan, ConfigErr
             let sv_ref = sv.get_ref();
             let mut a = Vec::new();
             if let Some(l) = &sv_ref.latency {
+                perfhub_load::serve::parse_latency(l)
+                    .map_err(|e| cx.err(&sv.span(), key("serve.latency"), e.to_string()))?;
                 a.extend(["--latency".to_string(), l.clone()]);
             }
             if let Some(e) = sv_ref.error_rate {
                 a.extend(["--error-rate".to_string(), e.to_string()]);
             }
             if let Some(st) = &sv_ref.stall {
+                perfhub_load::serve::parse_stall(st)
+                    .map_err(|e| cx.err(&sv.span(), key("serve.stall"), e.to_string()))?;
                 a.extend(["--stall".to_string(), st.clone()]);
             }
             if let Some(p) = &sv_ref.path {
@@ -527,7 +538,16 @@ pub fn parse_plan(text: &str, file: &str, path: &Path) -> Result<Plan, ConfigErr
                     r.rounds.unwrap_or(10).to_string(),
                 ];
                 if let Some(m) = &r.min_effect {
+                    crate::cmd_gate::parse_effect(m)
+                        .map_err(|e| cx.err(&s.span(), key("min_effect"), e.to_string()))?;
                     ab.extend(["--min-effect".to_string(), m.clone()]);
+                }
+                if !r.budgets.is_empty() {
+                    return Err(cx.err(
+                        &r.budgets[0].span(),
+                        key("budgets"),
+                        "budgets apply to imported `results`; a gated `project` is judged by its verdicts (regressed or not), so remove `budgets` or use `min_effect`",
+                    ));
                 }
                 Some((p, ab, command))
             }
@@ -609,7 +629,7 @@ pub fn parse_plan(text: &str, file: &str, path: &Path) -> Result<Plan, ConfigErr
         });
     }
     Ok(Plan {
-        file: path.to_path_buf(),
+        file: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
         title: raw
             .check
             .title

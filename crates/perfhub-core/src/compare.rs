@@ -106,13 +106,12 @@ pub fn pattern_matches(pattern: &str, name: &str) -> bool {
         return pattern == name;
     }
     let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !name.starts_with(first) || name.len() < first.len() + last.len() {
+    if !name.starts_with(first) || !name.ends_with(last) || name.len() < first.len() + last.len() {
         return false;
     }
+    // Both cuts fall on character boundaries: `first` is a prefix and
+    // `last` a suffix of `name`.
     let mut rest = &name[first.len()..name.len() - last.len()];
-    if !name.ends_with(last) {
-        return false;
-    }
     for part in &parts[1..parts.len() - 1] {
         match rest.find(part) {
             Some(i) => rest = &rest[i + part.len()..],
@@ -715,5 +714,8 @@ mod tests {
         assert!(!pattern_matches("fib/*", "sort/20"));
         assert!(!pattern_matches("a*b", "ab_"));
         assert!(pattern_matches("*", "anything"));
+        // A suffix that does not match must not cut inside a character.
+        assert!(!pattern_matches("parse*x", "parse_ü"));
+        assert!(pattern_matches("parse*ü", "parse_ü"));
     }
 }

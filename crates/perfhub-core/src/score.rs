@@ -63,6 +63,9 @@ pub struct ScoreComponent {
     pub target: f64,
     /// The benchmark it was read from.
     pub benchmark: String,
+    /// The metric it was read from (`latency`, `wall_time`, `rss`, ...).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub metric: String,
 }
 
 /// The Performance Score of a report.
@@ -84,10 +87,15 @@ impl PerformanceScore {
     }
 }
 
+/// The measurement the latency component reads: a load test's `latency`,
+/// else a primary metric of time.
+fn latency_measurement(b: &Benchmark) -> Option<&crate::report::Measurement> {
+    b.measurement(metric::LATENCY)
+        .or_else(|| b.primary().filter(|m| m.unit == Unit::Seconds))
+}
+
 fn p95_latency(b: &Benchmark) -> Option<f64> {
-    let m = b
-        .measurement(metric::LATENCY)
-        .or_else(|| b.primary().filter(|m| m.unit == Unit::Seconds))?;
+    let m = latency_measurement(b)?;
     if let Some(p) = m.summary.as_ref().and_then(|s| s.percentiles.get("p95")) {
         return Some(*p);
     }
@@ -147,6 +155,8 @@ pub fn performance_score(
     };
     let mut components = Vec::new();
     let mut missing = Vec::new();
+    let latency_metric =
+        |b: &Benchmark| latency_measurement(b).map_or_else(String::new, |m| m.metric.clone());
     match first(report, p95_latency) {
         Some((b, p95)) if p95 > 0.0 => components.push(ScoreComponent {
             name: "latency".into(),
@@ -154,6 +164,7 @@ pub fn performance_score(
             measured: p95,
             target: targets.p95_latency,
             benchmark: b.name.clone(),
+            metric: latency_metric(b),
         }),
         Some((b, _)) => components.push(ScoreComponent {
             name: "latency".into(),
@@ -161,6 +172,7 @@ pub fn performance_score(
             measured: 0.0,
             target: targets.p95_latency,
             benchmark: b.name.clone(),
+            metric: latency_metric(b),
         }),
         None => missing.push("latency: no latency or time measurement".to_string()),
     }
@@ -182,6 +194,7 @@ pub fn performance_score(
                 measured: u,
                 target: targets.cpu_utilization,
                 benchmark: b.name.clone(),
+                metric: metric::CPU_UTILIZATION.to_string(),
             });
         }
         (Some(_), None) => missing.push(
@@ -197,6 +210,11 @@ pub fn performance_score(
             measured: e,
             target: targets.memory_efficiency,
             benchmark: b.name.clone(),
+            metric: if b.measurement("memory_efficiency").is_some() {
+                "memory_efficiency".to_string()
+            } else {
+                "rss".to_string()
+            },
         }),
         None => missing.push(
             "memory_efficiency: no rss timeline (perfhub profile) or memory_efficiency measurement"

@@ -362,7 +362,9 @@ fn run_logged(
     let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
     let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
     if !status.success() {
-        let tail: Vec<&str> = stderr.lines().chain(stdout.lines()).collect();
+        // Errors go to stderr (cargo's, a panic's): last, so they survive
+        // the cut to the final lines.
+        let tail: Vec<&str> = stdout.lines().chain(stderr.lines()).collect();
         let tail = tail[tail.len().saturating_sub(15)..].join("\n");
         return Err(GateError::CommandFailed {
             command: shown(command),
