@@ -8,6 +8,7 @@
 //! - [`units`]: [`Unit`]s and their formatting;
 //! - [`stats`]: summaries, outliers, confidence intervals and two-sample tests;
 //! - [`complexity`]: empirical complexity fitting over a parameter scan;
+//! - [`time`]: moments in UTC, parsed from and written as RFC 3339;
 //! - [`histogram`]: latency histograms on HdrHistogram, with its log format;
 //! - [`budget`]: budget expressions such as `p95 < 200ms`, parsed and evaluated;
 //! - [`score`]: the Performance Score, latency, CPU and memory efficiency
@@ -23,6 +24,7 @@ pub mod histogram;
 pub mod report;
 pub mod score;
 pub mod stats;
+pub mod time;
 pub mod units;
 
 pub use budget::{Budget, BudgetVerdict};

@@ -1,0 +1,255 @@
+//! Moments in UTC, to the second: RFC 3339 parsing and the few formats
+//! perfhub's adapters write (RFC 3339, iCalendar's basic form, dates, ISO
+//! weeks), without a date-time dependency.
+
+/// A moment in UTC, to the second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UtcTime {
+    /// Seconds since 1970-01-01T00:00:00Z.
+    pub unix: i64,
+}
+
+/// The calendar fields of a [`UtcTime`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Civil {
+    /// The year (proleptic Gregorian).
+    pub year: i64,
+    /// The month, 1 to 12.
+    pub month: u32,
+    /// The day of the month, 1 to 31.
+    pub day: u32,
+    /// The hour, 0 to 23.
+    pub hour: u32,
+    /// The minute, 0 to 59.
+    pub minute: u32,
+    /// The second, 0 to 59.
+    pub second: u32,
+}
+
+impl UtcTime {
+    /// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`, the form RFC 3339
+    /// requires (a space or lower-case `t`/`z` also accepted, as RFC 3339
+    /// allows). Fractions of a second are dropped; a leap second is read
+    /// as :59.
+    pub fn parse(text: &str) -> Option<UtcTime> {
+        let s = text.trim().as_bytes();
+        let num = |range: std::ops::Range<usize>| -> Option<i64> {
+            let part = s.get(range)?;
+            if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            std::str::from_utf8(part).ok()?.parse().ok()
+        };
+        if s.len() < 19 || s[4] != b'-' || s[7] != b'-' || s[13] != b':' || s[16] != b':' {
+            return None;
+        }
+        if !matches!(s[10], b'T' | b't' | b' ') {
+            return None;
+        }
+        let year = num(0..4)?;
+        let month = u32::try_from(num(5..7)?).ok()?;
+        let day = u32::try_from(num(8..10)?).ok()?;
+        let hour = num(11..13)?;
+        let minute = num(14..16)?;
+        let second = num(17..19)?.min(59);
+        if !(1..=12).contains(&month)
+            || day == 0
+            || day > days_in_month(year, month)
+            || hour > 23
+            || minute > 59
+        {
+            return None;
+        }
+        let mut i = 19;
+        if s.get(i) == Some(&b'.') {
+            i += 1;
+            let start = i;
+            while s.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            if i == start {
+                return None;
+            }
+        }
+        let offset = match s.get(i) {
+            Some(b'Z' | b'z') if i + 1 == s.len() => 0,
+            Some(&sign @ (b'+' | b'-')) if i + 6 == s.len() && s[i + 3] == b':' => {
+                let oh = num(i + 1..i + 3)?;
+                let om = num(i + 4..i + 6)?;
+                if oh > 23 || om > 59 {
+                    return None;
+                }
+                let o = oh * 3600 + om * 60;
+                if sign == b'+' { o } else { -o }
+            }
+            _ => return None,
+        };
+        let days = days_from_civil(year, month, day);
+        Some(UtcTime {
+            unix: days * 86_400 + hour * 3600 + minute * 60 + second - offset,
+        })
+    }
+
+    /// Days since 1970-01-01.
+    pub fn days(self) -> i64 {
+        self.unix.div_euclid(86_400)
+    }
+
+    /// The calendar date and time of day.
+    pub fn civil(self) -> Civil {
+        let (year, month, day) = civil_from_days(self.days());
+        let secs = self.unix.rem_euclid(86_400);
+        // rem_euclid keeps these within one day, so they fit u32.
+        Civil {
+            year,
+            month,
+            day,
+            hour: (secs / 3600) as u32,
+            minute: (secs % 3600 / 60) as u32,
+            second: (secs % 60) as u32,
+        }
+    }
+
+    /// `YYYYMMDDTHHMMSSZ`: iCalendar's UTC DATE-TIME and Taskwarrior's
+    /// import format.
+    pub fn basic(self) -> String {
+        let c = self.civil();
+        format!(
+            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+            c.year, c.month, c.day, c.hour, c.minute, c.second
+        )
+    }
+
+    /// `YYYY-MM-DD`.
+    pub fn date(self) -> String {
+        let c = self.civil();
+        format!("{:04}-{:02}-{:02}", c.year, c.month, c.day)
+    }
+
+    /// The ISO 8601 week: (week-numbering year, week 1-53).
+    pub fn iso_week(self) -> (i64, u32) {
+        let days = self.days();
+        // 1970-01-01 was a Thursday: (days + 3) mod 7 is 0 on Mondays.
+        let weekday = (days + 3).rem_euclid(7);
+        // The week belongs to the year its Thursday falls in.
+        let thursday = days - weekday + 3;
+        let (year, _, _) = civil_from_days(thursday);
+        let ordinal = thursday - days_from_civil(year, 1, 1);
+        (year, (ordinal / 7 + 1) as u32)
+    }
+
+    /// The Monday that starts this moment's ISO week.
+    pub fn week_start(self) -> UtcTime {
+        let days = self.days();
+        let monday = days - (days + 3).rem_euclid(7);
+        UtcTime {
+            unix: monday * 86_400,
+        }
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SSZ`.
+    pub fn rfc3339(self) -> String {
+        let c = self.civil();
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            c.year, c.month, c.day, c.hour, c.minute, c.second
+        )
+    }
+
+    /// `YYYYMMDDTHHMMSSZ` in lower case, for names.
+    pub fn compact(self) -> String {
+        let c = self.civil();
+        format!(
+            "{:04}{:02}{:02}t{:02}{:02}{:02}z",
+            c.year, c.month, c.day, c.hour, c.minute, c.second
+        )
+    }
+}
+
+fn is_leap(year: i64) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Howard Hinnant's `days_from_civil`: days since 1970-01-01 of a
+/// proleptic Gregorian date.
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The inverse of [`days_from_civil`].
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_offsets_and_fractions_into_utc() {
+        let t = UtcTime::parse("2026-01-05T08:09:10.123456Z").unwrap();
+        assert_eq!(t.basic(), "20260105T080910Z");
+        let t = UtcTime::parse("2026-01-05T01:00:00+02:00").unwrap();
+        assert_eq!(t.basic(), "20260104T230000Z");
+        let t = UtcTime::parse("2024-02-29T23:30:00-01:00").unwrap();
+        assert_eq!(t.basic(), "20240301T003000Z");
+        assert_eq!(UtcTime::parse("1970-01-01T00:00:00Z").unwrap().unix, 0);
+        for bad in [
+            "",
+            "2026-13-01T00:00:00Z",
+            "2026-02-30T00:00:00Z",
+            "2026-01-01",
+            "2026-01-01T00:00:00",
+            "2026-01-01T00:00:00+0200",
+            "2026-01-01T00:00:00.Z",
+            "２０２６-01-01T00:00:00Z",
+        ] {
+            assert!(UtcTime::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn iso_weeks_follow_thursdays() {
+        let week = |s: &str| UtcTime::parse(s).unwrap().iso_week();
+        assert_eq!(week("2026-01-01T12:00:00Z"), (2026, 1)); // a Thursday
+        assert_eq!(week("2027-01-01T12:00:00Z"), (2026, 53)); // a Friday
+        assert_eq!(week("2024-12-30T00:00:00Z"), (2025, 1)); // a Monday
+        assert_eq!(week("2021-01-03T23:59:59Z"), (2020, 53)); // a Sunday
+        let monday = UtcTime::parse("2026-01-08T10:00:00Z").unwrap().week_start();
+        assert_eq!(monday.date(), "2026-01-05");
+    }
+
+    #[test]
+    fn writes_rfc3339_and_compact_forms() {
+        let t = UtcTime::parse("2026-01-05T08:09:10.123456Z").unwrap();
+        assert_eq!(t.rfc3339(), "2026-01-05T08:09:10Z");
+        let t = UtcTime::parse("2026-01-05T01:00:00+02:00").unwrap();
+        assert_eq!(t.rfc3339(), "2026-01-04T23:00:00Z");
+        let t = UtcTime::parse("2024-02-29T23:30:00-01:00").unwrap();
+        assert_eq!(t.compact(), "20240301t003000z");
+    }
+}
