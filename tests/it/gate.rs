@@ -459,27 +459,18 @@ fn ab_reports_a_failing_bench_command_with_its_output() {
 
 #[test]
 fn serve_metrics_answers_a_scrape_with_the_reports_metrics() {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
     bench_report(
         dir.path(),
         "nightly.json",
         &[("parse", vec![1e-3, 2e-3, 3e-3])],
     );
-    let mut child = Command::new(perfhub_bin())
-        .args(["serve-metrics", "--port", "0"])
-        .arg(dir.path())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"));
+    let (mut child, url) = crate::support::spawn_announcing_url(
+        Command::new(perfhub_bin())
+            .args(["serve-metrics", "--port", "0"])
+            .arg(dir.path()),
+    );
     let hostport = url.trim_start_matches("http://").split('/').next().unwrap();
     let mut s = std::net::TcpStream::connect(hostport).unwrap();
     s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

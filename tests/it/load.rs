@@ -1,14 +1,13 @@
 //! `perfhub load` and `perfhub serve` end to end: budgets and exit codes,
 //! faults that still leave a report, segments merged, bad input.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
 
 use perfhub_core::report::Report;
 
-use crate::support::{perfhub, perfhub_bin, stderr};
+use crate::support::{perfhub, perfhub_bin, spawn_announcing_url, stderr};
 
 /// One load test at a time on a two-core machine.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -21,23 +20,11 @@ struct Serve {
 
 impl Serve {
     fn start(args: &[&str]) -> Serve {
-        let mut child = Command::new(perfhub_bin())
-            .args(["serve", "--port", "0"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stderr.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http"))
-            .unwrap_or_else(|| panic!("no URL in {line:?}"))
-            .to_string();
+        let (child, url) = spawn_announcing_url(
+            Command::new(perfhub_bin())
+                .args(["serve", "--port", "0"])
+                .args(args),
+        );
         Serve { child, url }
     }
 }

@@ -103,3 +103,26 @@ pub fn refuse_perf_event_open(cmd: &mut Command, errno: i32) {
         cmd.pre_exec(move || seccomp::install_perf_event_open_refusal(errno));
     }
 }
+
+/// Starts a server command (`perfhub serve`, `perfhub serve-metrics`) with
+/// standard error piped, and returns it with the URL its first line of
+/// standard error announces.
+pub fn spawn_announcing_url(cmd: &mut Command) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_string();
+    (child, url)
+}

@@ -25,6 +25,7 @@ use perfhub_core::units::Unit;
 use crate::Outcome;
 use crate::exit_codes;
 use crate::plan::{Plan, StepKind, load_plan};
+use crate::report_io::{read_report, write_file, write_report};
 
 /// Run the plan in perfhub.toml: every benchmark, load test and profile, budgets, score, report.html.
 #[derive(Debug, Args)]
@@ -65,8 +66,7 @@ pub fn init(args: InitArgs) -> Result<Outcome> {
             args.config.display()
         );
     }
-    perfhub_probe::fs::write_atomic(&args.config, STARTER.as_bytes())
-        .with_context(|| format!("cannot write {}", args.config.display()))?;
+    write_file(&args.config, STARTER.as_bytes())?;
     eprintln!(
         "wrote {}; run it with `perfhub check`",
         args.config.display()
@@ -89,21 +89,12 @@ fn perfhub_exe() -> Result<PathBuf> {
 
 /// Checks that `url`'s host and port accept a TCP connection.
 fn reachable(url: &str) -> Result<(), String> {
-    let rest = url
-        .split_once("://")
-        .map_or(url, |(_, r)| r)
-        .split(['/', '?', '#'])
-        .next()
-        .unwrap_or("");
-    let default_port = if url.starts_with("https") { 443 } else { 80 };
-    let hostport = if rest
-        .rsplit_once(':')
-        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-    {
-        rest.to_string()
-    } else {
-        format!("{rest}:{default_port}")
-    };
+    let parsed = perfhub_load::request::parse_url(url).map_err(|e| e.to_string())?;
+    let hostport = format!(
+        "{}:{}",
+        parsed.host_str().unwrap_or_default(),
+        parsed.port_or_known_default().unwrap_or(80)
+    );
     let addrs = hostport
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve {hostport}: {e}"))?;
@@ -175,10 +166,6 @@ impl Drop for Target {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn read_report(path: &Path) -> Option<Report> {
-    Report::from_json(&std::fs::read_to_string(path).ok()?).ok()
 }
 
 fn run_step(plan: &Plan, step: &crate::plan::Step, dir: &Path) -> Result<StepResult> {
@@ -304,7 +291,7 @@ fn run_step(plan: &Plan, step: &crate::plan::Step, dir: &Path) -> Result<StepRes
         }
     };
     result.code = code;
-    result.report = read_report(&json);
+    result.report = read_report(&json).ok();
     if result.report.is_none() && code != exit_codes::ERROR {
         result.error = Some(format!("{}: the step wrote no report", step.name));
     }
@@ -515,8 +502,7 @@ pub fn check(args: CheckArgs) -> Result<Outcome> {
 
     std::fs::create_dir_all(&plan.output).ok();
     let json_path = plan.output.join("report.json");
-    perfhub_probe::fs::write_atomic(&json_path, (report.to_json() + "\n").as_bytes())
-        .with_context(|| format!("cannot write {}", json_path.display()))?;
+    write_report(&json_path, &report)?;
     let html_path = plan.output.join("report.html");
     let flames: Vec<(String, String)> = results
         .iter()
@@ -533,8 +519,7 @@ pub fn check(args: CheckArgs) -> Result<Outcome> {
         .map(|(title, svg)| perfhub_html::Flame { title, svg })
         .collect();
     let html = perfhub_html::render(&page);
-    perfhub_probe::fs::write_atomic(&html_path, html.as_bytes())
-        .with_context(|| format!("cannot write {}", html_path.display()))?;
+    write_file(&html_path, html.as_bytes())?;
 
     let mut export_failures = Vec::new();
     for e in &plan.exports {

@@ -10,10 +10,10 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use perfhub_core::report::Report;
 use perfhub_core::units::parse_duration;
 
 use crate::Outcome;
+use crate::report_io::{read_report, write_file};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Destination {
@@ -119,12 +119,6 @@ pub struct ExportArgs {
     retries: u32,
 }
 
-fn read_report(path: &Path) -> Result<Report> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Report::from_json(&text).with_context(|| format!("{}: not a perfhub report", path.display()))
-}
-
 fn output(args: &ExportArgs) -> Result<&Path> {
     args.output.as_deref().with_context(|| {
         format!(
@@ -148,8 +142,7 @@ fn url(args: &ExportArgs) -> Result<&str> {
 }
 
 fn write(path: &Path, text: String) -> Result<()> {
-    perfhub_probe::fs::write_atomic(path, (text + "\n").as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))
+    write_file(path, (text + "\n").as_bytes())
 }
 
 fn token(var: &str) -> Option<String> {
@@ -210,8 +203,7 @@ pub fn export(mut args: ExportArgs) -> Result<Outcome> {
             };
             let text = exposition(std::slice::from_ref(&report), format);
             let path = output(&args)?;
-            perfhub_probe::fs::write_atomic(path, text.as_bytes())
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            write_file(path, text.as_bytes())?;
         }
         Destination::Pushgateway => {
             use perfhub_adapter_prometheus::{PushConfig, push};
@@ -259,8 +251,7 @@ pub fn export(mut args: ExportArgs) -> Result<Outcome> {
                 _ => weekly_review(&reports)?,
             };
             let path = output(&args)?;
-            perfhub_probe::fs::write_atomic(path, text.as_bytes())
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            write_file(path, text.as_bytes())?;
         }
         Destination::Datapackage | Destination::Rocrate => {
             use perfhub_adapter_research::{

@@ -13,6 +13,7 @@ use perfhub_core::stats::Statistic;
 use perfhub_gate::{AbConfig, AbProgress, ResultFormat, Side};
 
 use crate::Outcome;
+use crate::report_io::{read_report, write_report};
 
 /// How changes are judged: shared by `compare` and `ab`.
 #[derive(Debug, Args)]
@@ -105,17 +106,6 @@ pub struct CompareArgs {
     no_fail: bool,
 }
 
-fn read_report(path: &Path) -> Result<Report> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Report::from_json(&text).with_context(|| {
-        format!(
-            "{}: not a perfhub report (import other tools' results first with `perfhub import`)",
-            path.display()
-        )
-    })
-}
-
 /// Runs `perfhub compare`.
 pub fn compare(args: CompareArgs) -> Result<Outcome> {
     let base = read_report(&args.base)?;
@@ -160,8 +150,7 @@ fn names(r: &Report) -> String {
 /// running there, and maps the verdicts to an outcome.
 fn finish(report: &Report, export: Option<&Path>, no_fail: bool) -> Result<Outcome> {
     if let Some(path) = export {
-        perfhub_probe::fs::write_atomic(path, (report.to_json() + "\n").as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        write_report(path, report)?;
     }
     let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
         && std::env::var_os("NO_COLOR").is_none();
@@ -303,8 +292,7 @@ pub fn ab(args: AbArgs) -> Result<Outcome> {
             .map(|(n, w)| format!("{n}: {w}"))
             .collect();
         if let Some(path) = &args.export_json {
-            perfhub_probe::fs::write_atomic(path, (report.to_json() + "\n").as_bytes())
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            write_report(path, &report)?;
         }
         bail!(
             "no benchmark could be compared{}",

@@ -6,7 +6,6 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use perfhub_core::report::Report;
 use perfhub_history::chart::short_commit;
 use perfhub_history::{
     DEFAULT_LOCATION, HistoryStore, RunFilter, RunMeta, Series, SeriesFilter, sparkline, svg_chart,
@@ -150,9 +149,7 @@ pub fn history(args: HistoryArgs) -> Result<Outcome> {
 }
 
 fn record(args: &RecordArgs) -> Result<Outcome> {
-    let text = std::fs::read_to_string(&args.report)
-        .with_context(|| format!("cannot read {}", args.report.display()))?;
-    let report = Report::from_json(&text).with_context(|| format!("{}", args.report.display()))?;
+    let report = crate::report_io::read_report(&args.report)?;
     let from_report = RunMeta::from_report(&report);
     let meta = RunMeta {
         commit: args

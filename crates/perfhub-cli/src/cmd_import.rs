@@ -100,8 +100,7 @@ fn bench(args: &BenchArgs, format: Option<perfhub_import::Format>) -> Result<Out
     report.environment = Some(perfhub_probe::env::collect(Default::default()));
     report.budgets =
         perfhub_core::budget::evaluate(&budgets, &report).context("cannot evaluate budgets")?;
-    perfhub_probe::fs::write_atomic(&args.output, (report.to_json() + "\n").as_bytes())
-        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    crate::report_io::write_report(&args.output, &report)?;
     let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
         && std::env::var_os("NO_COLOR").is_none();
     crate::render::print_run(&report, color)?;
@@ -120,8 +119,7 @@ fn goose(args: &GooseArgs) -> Result<Outcome> {
     let budgets = parse_budgets(&args.budgets)?;
     report.budgets = perfhub_load::report::evaluate_budgets(&report, &budgets, &[])
         .context("cannot evaluate budgets")?;
-    perfhub_probe::fs::write_atomic(&args.output, (report.to_json() + "\n").as_bytes())
-        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    crate::report_io::write_report(&args.output, &report)?;
     let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
         && std::env::var_os("NO_COLOR").is_none();
     crate::render::print_load(&report, color)?;

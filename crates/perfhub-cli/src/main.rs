@@ -25,6 +25,7 @@ mod github;
 mod interrupt;
 mod plan;
 mod render;
+mod report_io;
 
 /// Performance analysis and benchmarking.
 #[derive(Debug, Parser)]
