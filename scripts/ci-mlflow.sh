@@ -43,7 +43,7 @@ command -v curl >/dev/null || need_apt+=(curl)
 command -v python3 >/dev/null || need_apt+=(python3)
 if [ "${#need_apt[@]}" -gt 0 ]; then
     log "installing ${need_apt[*]}"
-    apt-get update -qq
+    apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
@@ -62,9 +62,9 @@ if [ ! -x "$venv/bin/mlflow" ] || [ "$("$venv/bin/python" -c 'import importlib.m
             rm -rf "$venv"
             py="$(python3 -c 'import sys; print(f"python{sys.version_info[0]}.{sys.version_info[1]}")')"
             log "installing python3-venv ($py-venv)"
-            apt-get update -qq
+            apt-get update -qq >&2
             DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv "$py-venv" >/dev/null
-            python3 -m venv "$venv"
+            python3 -m venv "$venv" >&2
         fi
     fi
     log "installing mlflow==$version into $venv (a few minutes on a cold machine)"

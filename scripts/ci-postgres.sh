@@ -6,7 +6,9 @@
 # running), and creates or updates a `perfhub` role that may create
 # databases. Idempotent: run it on a cold machine or again on a warm one.
 #
-# Prints the URL the tests take on stdout (progress goes to stderr):
+# Prints the URL the tests take on stdout, and nothing else there: progress,
+# and whatever pg_ctlcluster says (such as "Removed stale pid file."), goes
+# to stderr:
 #
 #     export PERFHUB_TEST_POSTGRES="$(scripts/ci-postgres.sh)"
 #
@@ -24,7 +26,7 @@ fi
 
 if ! command -v pg_ctlcluster >/dev/null || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
     log "installing postgresql"
-    apt-get update -qq
+    apt-get update -qq >&2
     # Debian's package creates and starts a `main` cluster on install where
     # it can; the rest of this script copes with either outcome.
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
@@ -53,12 +55,20 @@ case "$status" in
     online*)
         if [ "$changed" -eq 1 ]; then
             log "restarting cluster $version/$cluster with the new settings"
-            pg_ctlcluster "$version" "$cluster" restart
+            pg_ctlcluster "$version" "$cluster" restart >&2
         fi
         ;;
     *)
+        # A machine restored from a snapshot can keep a socket lock whose
+        # postmaster is gone; pg_ctlcluster clears a stale pid file itself but
+        # not this one.
+        lock="/var/run/postgresql/.s.PGSQL.$port.lock"
+        if [ -f "$lock" ] && ! kill -0 "$(head -n 1 "$lock")" 2>/dev/null; then
+            log "removing the stale socket lock $lock"
+            rm -f "$lock" "/var/run/postgresql/.s.PGSQL.$port"
+        fi
         log "starting cluster $version/$cluster on 127.0.0.1:$port"
-        pg_ctlcluster "$version" "$cluster" start
+        pg_ctlcluster "$version" "$cluster" start >&2
         ;;
 esac
 

@@ -44,7 +44,7 @@ if [ "${#need[@]}" -gt 0 ]; then
         exit 1
     fi
     log "installing ${need[*]}"
-    apt-get update -qq
+    apt-get update -qq >&2
     # The packages start their services only where systemd runs; this
     # script starts its own gateway either way.
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -46,7 +46,7 @@ if [ -x "$python" ] && ! "$python" -c 'import ensurepip, venv' 2>/dev/null; then
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
     log "installing ${missing[*]}"
-    apt-get update -qq
+    apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 # python3-venv is versioned on Debian (python3.11-venv); check it really works.
@@ -58,7 +58,7 @@ fi
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import sys' 2>/dev/null; then
     log "creating virtualenv $venv"
     rm -rf "$venv"
-    "$python" -m venv "$venv"
+    "$python" -m venv "$venv" >&2
 fi
 
 # Install only when a pin is not already satisfied, so a warm run is quick
