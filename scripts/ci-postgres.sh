@@ -18,6 +18,12 @@ set -euo pipefail
 port="${PERFHUB_PG_PORT:-5432}"
 password="${PERFHUB_PG_PASSWORD:-perfhub}"
 log() { echo "ci-postgres: $*" >&2; }
+# True when PID is a live (not zombie) postgres process.
+postmaster_alive() {
+    local stat
+    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+    [[ "$stat" == *"(postgres) "[!Z]* ]]
+}
 
 if [ "$(id -u)" -ne 0 ]; then
     log "run me as root (I install packages and manage the cluster)"
@@ -63,7 +69,7 @@ case "$status" in
         # postmaster is gone; pg_ctlcluster clears a stale pid file itself but
         # not this one.
         lock="/var/run/postgresql/.s.PGSQL.$port.lock"
-        if [ -f "$lock" ] && ! kill -0 "$(head -n 1 "$lock")" 2>/dev/null; then
+        if [ -f "$lock" ] && ! postmaster_alive "$(head -n 1 "$lock")"; then
             log "removing the stale socket lock $lock"
             rm -f "$lock" "/var/run/postgresql/.s.PGSQL.$port"
         fi
