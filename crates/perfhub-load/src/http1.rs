@@ -136,14 +136,29 @@ impl Reader {
         self.filled == 0
     }
 
-    async fn fill<S: AsyncRead + Unpin>(&mut self, stream: &mut S) -> Result<(), ErrorKind> {
+    /// Forgets what is buffered (the connection it came from is gone).
+    pub fn clear(&mut self) {
+        self.filled = 0;
+    }
+
+    /// Room for the next read, grown when the buffer is full.
+    pub fn spare(&mut self) -> &mut [u8] {
         if self.filled == self.buf.len() {
             self.buf.resize(self.buf.len() * 2, 0);
         }
-        match stream.read(&mut self.buf[self.filled..]).await {
+        &mut self.buf[self.filled..]
+    }
+
+    /// Takes in `n` bytes just read into `spare()`.
+    pub fn filled(&mut self, n: usize) {
+        self.filled += n;
+    }
+
+    async fn fill<S: AsyncRead + Unpin>(&mut self, stream: &mut S) -> Result<(), ErrorKind> {
+        match stream.read(self.spare()).await {
             Ok(0) => Err(ErrorKind::Closed),
             Ok(n) => {
-                self.filled += n;
+                self.filled(n);
                 Ok(())
             }
             Err(e) => Err(ErrorKind::of(&e)),
@@ -155,177 +170,233 @@ impl Reader {
         self.filled -= n;
     }
 
+    /// The position of the first CRLF in what is buffered.
+    fn line_end(&self) -> Option<usize> {
+        self.buf[..self.filled]
+            .windows(2)
+            .position(|w| w == b"\r\n")
+    }
+
     /// Reads one whole response and checks it.
     pub async fn read_response<S: AsyncRead + Unpin>(
         &mut self,
         stream: &mut S,
         request: &Prepared,
     ) -> Result<Response, ErrorKind> {
-        // The head.
-        let (status, head_len, body, close, header_ok) = loop {
-            let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-            let mut parsed = httparse::Response::new(&mut headers);
-            match parsed.parse(&self.buf[..self.filled]) {
-                Ok(httparse::Status::Complete(len)) => {
-                    let status = parsed.code.unwrap_or(0);
-                    let mut length = None;
-                    let mut chunked = false;
-                    let mut close = parsed.version == Some(0);
-                    let header_ok = Check::headers_present(&request.checks, |name| {
-                        parsed
-                            .headers
-                            .iter()
-                            .any(|h| h.name.eq_ignore_ascii_case(name))
-                    });
-                    for h in parsed.headers.iter() {
-                        if h.name.eq_ignore_ascii_case("content-length") {
-                            length = std::str::from_utf8(h.value)
-                                .ok()
-                                .and_then(|v| v.trim().parse::<u64>().ok());
-                            if length.is_none() {
-                                return Err(ErrorKind::Protocol);
-                            }
-                        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-                            chunked = h
-                                .value
-                                .windows(7)
-                                .any(|w| w.eq_ignore_ascii_case(b"chunked"));
-                        } else if h.name.eq_ignore_ascii_case("connection") {
-                            if h.value.eq_ignore_ascii_case(b"close") {
-                                close = true;
-                            } else if h.value.eq_ignore_ascii_case(b"keep-alive") {
-                                close = false;
-                            }
-                        }
-                    }
-                    let no_body = request.head
-                        || status == 204
-                        || status == 304
-                        || (100..200).contains(&status);
-                    let body = if no_body {
-                        Body::Length(0)
-                    } else if chunked {
-                        Body::Chunked
-                    } else if let Some(n) = length {
-                        Body::Length(n)
-                    } else {
-                        Body::UntilClose
-                    };
-                    break (status, len, body, close, header_ok);
-                }
-                Ok(httparse::Status::Partial) => {
-                    if self.filled >= MAX_HEAD {
-                        return Err(ErrorKind::Protocol);
-                    }
-                    self.fill(stream).await?;
-                }
-                Err(_) => return Err(ErrorKind::Protocol),
+        let mut parse = Parse::new(request);
+        loop {
+            if let Some(response) = parse.advance(self)? {
+                return Ok(response);
             }
-        };
-        // The body: consumed as it arrives, and searched on the way.
-        let mut search = BodySearch::new(&request.checks);
-        self.consume(head_len);
-        let mut total = head_len as u64;
-        let close = match body {
-            Body::Length(n) => {
-                let mut left = n;
-                loop {
-                    let take = (self.filled as u64).min(left) as usize;
-                    search.feed(&self.buf[..take]);
-                    self.consume(take);
-                    left -= take as u64;
-                    total += take as u64;
-                    if left == 0 {
-                        break close;
-                    }
-                    self.fill(stream).await?;
-                }
+            match self.fill(stream).await {
+                Ok(()) => {}
+                Err(ErrorKind::Closed) => return parse.closed(),
+                Err(e) => return Err(e),
             }
-            Body::UntilClose => loop {
-                search.feed(&self.buf[..self.filled]);
-                total += self.filled as u64;
-                self.filled = 0;
-                match self.fill(stream).await {
-                    Ok(()) => {}
-                    Err(ErrorKind::Closed) => break true,
-                    Err(e) => return Err(e),
-                }
-            },
-            Body::Chunked => {
-                loop {
-                    // A chunk-size line.
-                    let line_end = loop {
-                        if let Some(i) = self.buf[..self.filled]
-                            .windows(2)
-                            .position(|w| w == b"\r\n")
-                        {
-                            break i;
-                        }
-                        if self.filled >= MAX_HEAD {
-                            return Err(ErrorKind::Protocol);
-                        }
-                        self.fill(stream).await?;
-                    };
-                    let size_text = std::str::from_utf8(&self.buf[..line_end])
-                        .map_err(|_| ErrorKind::Protocol)?;
-                    let size_text = size_text.split(';').next().unwrap_or("").trim();
-                    let size =
-                        u64::from_str_radix(size_text, 16).map_err(|_| ErrorKind::Protocol)?;
-                    self.consume(line_end + 2);
-                    total += line_end as u64 + 2;
-                    if size == 0 {
-                        // Trailers, up to an empty line.
-                        loop {
-                            if let Some(i) = self.buf[..self.filled]
-                                .windows(2)
-                                .position(|w| w == b"\r\n")
-                            {
-                                self.consume(i + 2);
-                                total += i as u64 + 2;
-                                if i == 0 {
-                                    break;
-                                }
-                                continue;
-                            }
-                            if self.filled >= MAX_HEAD {
-                                return Err(ErrorKind::Protocol);
-                            }
-                            self.fill(stream).await?;
-                        }
-                        break close;
-                    }
-                    // The chunk and its CRLF.
-                    let mut left = size + 2;
-                    loop {
-                        let take = (self.filled as u64).min(left) as usize;
-                        let data = take.min(left.saturating_sub(2) as usize);
-                        search.feed(&self.buf[..data]);
-                        self.consume(take);
-                        left -= take as u64;
-                        total += take as u64;
-                        if left == 0 {
-                            break;
-                        }
-                        self.fill(stream).await?;
-                    }
-                }
-            }
-        };
-        Ok(Response {
-            status,
-            bytes: total,
-            checks_passed: Check::status_passes(&request.checks, status)
-                && header_ok
-                && search.found(),
-            close,
-        })
+        }
     }
 }
 
-enum Body {
+/// One response being read, without I/O of its own: each call to
+/// [`Parse::advance`] takes what it can of the bytes a [`Reader`] holds, so
+/// the async path and the epoll loop read responses with the same code.
+pub(crate) struct Parse<'a> {
+    request: &'a Prepared,
+    state: State,
+    search: BodySearch<'a>,
+    status: u16,
+    close: bool,
+    header_ok: bool,
+    /// Bytes of the response so far.
+    total: u64,
+}
+
+#[derive(Clone, Copy)]
+enum State {
+    Head,
+    /// This many body bytes are left.
     Length(u64),
-    Chunked,
     UntilClose,
+    /// A chunk-size line is next.
+    ChunkSize,
+    /// This many bytes of a chunk and its CRLF are left.
+    ChunkData(u64),
+    Trailers,
+}
+
+impl<'a> Parse<'a> {
+    pub fn new(request: &'a Prepared) -> Parse<'a> {
+        Parse {
+            request,
+            state: State::Head,
+            search: BodySearch::new(&request.checks),
+            status: 0,
+            close: false,
+            header_ok: true,
+            total: 0,
+        }
+    }
+
+    fn done(&self, close: bool) -> Response {
+        Response {
+            status: self.status,
+            bytes: self.total,
+            checks_passed: Check::status_passes(&self.request.checks, self.status)
+                && self.header_ok
+                && self.search.found(),
+            close,
+        }
+    }
+
+    /// The connection closed: a response read until close ends here, any
+    /// other is cut short.
+    pub fn closed(&self) -> Result<Response, ErrorKind> {
+        match self.state {
+            State::UntilClose => Ok(self.done(true)),
+            _ => Err(ErrorKind::Closed),
+        }
+    }
+
+    /// Consumes what it can of `reader`'s bytes: the response once it is
+    /// whole, `None` while more bytes are needed.
+    pub fn advance(&mut self, reader: &mut Reader) -> Result<Option<Response>, ErrorKind> {
+        loop {
+            match self.state {
+                State::Head => {
+                    if !self.head(reader)? {
+                        return Ok(None);
+                    }
+                }
+                State::Length(left) => {
+                    let take = (reader.filled as u64).min(left) as usize;
+                    self.search.feed(&reader.buf[..take]);
+                    reader.consume(take);
+                    self.total += take as u64;
+                    if left == take as u64 {
+                        return Ok(Some(self.done(self.close)));
+                    }
+                    self.state = State::Length(left - take as u64);
+                    return Ok(None);
+                }
+                State::UntilClose => {
+                    self.search.feed(&reader.buf[..reader.filled]);
+                    self.total += reader.filled as u64;
+                    reader.filled = 0;
+                    return Ok(None);
+                }
+                State::ChunkSize => {
+                    let Some(end) = reader.line_end() else {
+                        return too_long(reader);
+                    };
+                    let text =
+                        std::str::from_utf8(&reader.buf[..end]).map_err(|_| ErrorKind::Protocol)?;
+                    let text = text.split(';').next().unwrap_or("").trim();
+                    let size = u64::from_str_radix(text, 16).map_err(|_| ErrorKind::Protocol)?;
+                    reader.consume(end + 2);
+                    self.total += end as u64 + 2;
+                    self.state = if size == 0 {
+                        State::Trailers
+                    } else {
+                        State::ChunkData(size + 2)
+                    };
+                }
+                State::ChunkData(left) => {
+                    let take = (reader.filled as u64).min(left) as usize;
+                    // The chunk's data, not its closing CRLF.
+                    let data = take.min(left.saturating_sub(2) as usize);
+                    self.search.feed(&reader.buf[..data]);
+                    reader.consume(take);
+                    self.total += take as u64;
+                    if left == take as u64 {
+                        self.state = State::ChunkSize;
+                    } else {
+                        self.state = State::ChunkData(left - take as u64);
+                        return Ok(None);
+                    }
+                }
+                State::Trailers => {
+                    // Trailer lines, up to an empty one.
+                    let Some(end) = reader.line_end() else {
+                        return too_long(reader);
+                    };
+                    reader.consume(end + 2);
+                    self.total += end as u64 + 2;
+                    if end == 0 {
+                        return Ok(Some(self.done(self.close)));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Parses the head once it is all there; false while it is not.
+    fn head(&mut self, reader: &mut Reader) -> Result<bool, ErrorKind> {
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut parsed = httparse::Response::new(&mut headers);
+        let len = match parsed.parse(&reader.buf[..reader.filled]) {
+            Ok(httparse::Status::Complete(len)) => len,
+            Ok(httparse::Status::Partial) => return too_long::<()>(reader).map(|_| false),
+            Err(_) => return Err(ErrorKind::Protocol),
+        };
+        let status = parsed.code.unwrap_or(0);
+        let mut length = None;
+        let mut chunked = false;
+        let mut close = parsed.version == Some(0);
+        let checks = &self.request.checks;
+        self.header_ok = Check::headers_present(checks, |name| {
+            parsed
+                .headers
+                .iter()
+                .any(|h| h.name.eq_ignore_ascii_case(name))
+        });
+        for h in parsed.headers.iter() {
+            if h.name.eq_ignore_ascii_case("content-length") {
+                length = std::str::from_utf8(h.value)
+                    .ok()
+                    .and_then(|v| v.trim().parse::<u64>().ok());
+                if length.is_none() {
+                    return Err(ErrorKind::Protocol);
+                }
+            } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                chunked = h
+                    .value
+                    .windows(7)
+                    .any(|w| w.eq_ignore_ascii_case(b"chunked"));
+            } else if h.name.eq_ignore_ascii_case("connection") {
+                if h.value.eq_ignore_ascii_case(b"close") {
+                    close = true;
+                } else if h.value.eq_ignore_ascii_case(b"keep-alive") {
+                    close = false;
+                }
+            }
+        }
+        let no_body =
+            self.request.head || status == 204 || status == 304 || (100..200).contains(&status);
+        self.state = if no_body {
+            State::Length(0)
+        } else if chunked {
+            State::ChunkSize
+        } else if let Some(n) = length {
+            State::Length(n)
+        } else {
+            State::UntilClose
+        };
+        self.status = status;
+        self.close = close;
+        reader.consume(len);
+        self.total = len as u64;
+        Ok(true)
+    }
+}
+
+/// More bytes are needed for a head or a line: fine, unless there are
+/// already too many.
+fn too_long<T>(reader: &Reader) -> Result<Option<T>, ErrorKind> {
+    if reader.filled >= MAX_HEAD {
+        Err(ErrorKind::Protocol)
+    } else {
+        Ok(None)
+    }
 }
 
 /// Sends `request` on `stream`.
@@ -417,6 +488,51 @@ mod tests {
             let missing = prepared(vec![Check::HeaderPresent("x-other".into())]);
             assert!(!read(resp, &missing).await.unwrap().checks_passed);
         });
+    }
+
+    /// Feeds `bytes` to a parser `step` bytes at a time, as the epoll loop
+    /// does when responses arrive in pieces.
+    fn parse_in_pieces(
+        bytes: &[u8],
+        step: usize,
+        request: &Prepared,
+    ) -> Result<Response, ErrorKind> {
+        let mut reader = Reader::new();
+        let mut parse = Parse::new(request);
+        for piece in bytes.chunks(step) {
+            reader.spare()[..piece.len()].copy_from_slice(piece);
+            reader.filled(piece.len());
+            if let Some(r) = parse.advance(&mut reader)? {
+                return Ok(r);
+            }
+        }
+        parse.closed()
+    }
+
+    #[test]
+    fn a_response_in_pieces_reads_as_a_whole_one() {
+        let check = prepared(vec![Check::BodyContains("lo wo".into())]);
+        let responses: [&[u8]; 3] = [
+            b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;x=y\r\n world\r\n0\r\nTrailer: 1\r\n\r\n",
+            b"HTTP/1.0 200 OK\r\n\r\nhello world",
+        ];
+        for bytes in responses {
+            let whole = block_on(read(bytes, &check)).unwrap();
+            assert!(whole.checks_passed);
+            for step in 1..bytes.len() {
+                assert_eq!(
+                    parse_in_pieces(bytes, step, &check),
+                    Ok(whole),
+                    "step {step}"
+                );
+            }
+        }
+        // Cut short: an error however it arrives.
+        let cut = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel";
+        for step in 1..cut.len() {
+            assert_eq!(parse_in_pieces(cut, step, &check), Err(ErrorKind::Closed));
+        }
     }
 
     #[test]
