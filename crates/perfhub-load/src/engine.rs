@@ -41,6 +41,8 @@ use crate::http1::{ErrorKind, Prepared, Reader};
 use crate::request::RequestSpec;
 use crate::tls::Stream;
 
+mod epoll;
+
 /// A stage of a ramping arrival rate: from the previous stage's end rate
 /// (or `start` for the first) to `target`, linearly, over `duration`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -393,16 +395,19 @@ struct Watch {
     fired: std::cell::Cell<bool>,
 }
 
-struct Shared {
-    stats: Stats,
-    interval: LatencyHistogram,
-    interval_errors: u64,
+/// A worker's counts: the whole run's, and the current interval's.
+pub(crate) struct Shared {
+    pub stats: Stats,
+    pub interval: LatencyHistogram,
+    pub interval_errors: u64,
 }
 
 type SharedStats = Rc<RefCell<Shared>>;
 
 struct Plan {
     config: LoadConfig,
+    /// Whether the workers run the epoll loop rather than tokio.
+    epoll: bool,
     /// Why the first TLS handshake that failed did, for the report.
     tls_failure: std::sync::Mutex<Option<String>>,
     /// The requests in HTTP/2's form, when speaking it.
@@ -456,7 +461,14 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
     } else {
         None
     };
+    // The closed model over cleartext HTTP/1.1 without think time runs on
+    // a plain epoll loop (epoll.rs); the rest on tokio.
+    let epoll = tls.is_none()
+        && prepared2.is_none()
+        && schedule.is_none()
+        && matches!(&config.model, Model::Closed { think_time } if think_time.is_zero());
     let plan = Arc::new(Plan {
+        epoll,
         tls_failure: std::sync::Mutex::new(None),
         prepared2,
         tls,
@@ -479,7 +491,13 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
         let tx = tx.clone();
         let handle = std::thread::Builder::new()
             .name(format!("perfhub-load-{w}"))
-            .spawn(move || worker(w, &plan, &conns, &stop, &tx))
+            .spawn(move || {
+                if plan.epoll {
+                    epoll::worker(w, &plan, &conns, &stop, &tx)
+                } else {
+                    worker(w, &plan, &conns, &stop, &tx)
+                }
+            })
             .map_err(LoadError::Thread)?;
         handles.push(handle);
     }
@@ -816,20 +834,22 @@ async fn connection(c: usize, plan: &Plan, shared: &SharedStats, stop: &AtomicBo
         if stream.is_none() && h2.is_none() {
             watch.fd.set(None);
         }
-        let backoff = record(
-            shared,
+        let outcome = record(
+            &mut shared.borrow_mut(),
             which,
             sent_at,
             done,
             late_by,
             result,
-            &mut stream,
-            &mut reader,
         );
+        if outcome.close {
+            stream = None;
+            reader.clear();
+        }
         // A refused or failing target is not hammered in a loop: a
         // closed-model connection waits a little before the next try (an
         // open-model one waits for its schedule anyway).
-        if backoff && plan.schedule.is_none() {
+        if outcome.backoff && plan.schedule.is_none() {
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         }
@@ -841,20 +861,23 @@ async fn connection(c: usize, plan: &Plan, shared: &SharedStats, stop: &AtomicBo
     }
 }
 
-/// Counts one request's outcome; true when the connection could not be made.
-#[allow(clippy::too_many_arguments)]
-fn record(
-    shared: &SharedStats,
+/// What the connection does after a request.
+pub(crate) struct Outcome {
+    /// The connection could not be made: wait a little before the next try.
+    pub backoff: bool,
+    /// The connection is done with (an error, or the server asked to close).
+    pub close: bool,
+}
+
+/// Counts one request's outcome.
+pub(crate) fn record(
+    s: &mut Shared,
     which: usize,
     sent_at: Instant,
     done: Instant,
     late_by: Duration,
     result: Result<(crate::http1::Response, u64), ErrorKind>,
-    stream: &mut Option<Stream>,
-    reader: &mut Reader,
-) -> bool {
-    let mut guard = shared.borrow_mut();
-    let s = &mut *guard;
+) -> Outcome {
     s.stats.sent += 1;
     if late_by > TIMER_SLACK {
         s.stats.late += 1;
@@ -874,18 +897,19 @@ fn record(
             s.interval.record(latency);
             s.stats.bytes_sent += sent_bytes;
             s.stats.bytes_received += response.bytes;
-            if response.close {
-                *stream = None;
+            Outcome {
+                backoff: false,
+                close: response.close,
             }
-            false
         }
         Err(kind) => {
             s.stats.endpoints[which].errors += 1;
             *s.stats.errors.entry(kind).or_insert(0) += 1;
             s.interval_errors += 1;
-            *stream = None;
-            *reader = Reader::new();
-            matches!(kind, ErrorKind::ConnectRefused | ErrorKind::Connect)
+            Outcome {
+                backoff: matches!(kind, ErrorKind::ConnectRefused | ErrorKind::Connect),
+                close: true,
+            }
         }
     }
 }

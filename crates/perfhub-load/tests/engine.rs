@@ -120,7 +120,21 @@ fn segments_add_up_to_the_whole_schedule() {
 }
 
 #[test]
-fn faults_are_counted_by_kind() {
+fn faults_are_counted_by_kind_in_the_open_model() {
+    faults_are_counted_by_kind(open);
+}
+
+/// The closed model runs on its own epoll loop: the same faults, counted
+/// the same way.
+#[test]
+fn faults_are_counted_by_kind_in_the_closed_model() {
+    faults_are_counted_by_kind(|_| Model::Closed {
+        think_time: Duration::ZERO,
+    });
+}
+
+/// `open` gives the model at a rate (the closed model ignores it).
+fn faults_are_counted_by_kind(open: fn(f64) -> Model) {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     // Refused: a port nothing listens on.
     let closed = {
@@ -283,4 +297,90 @@ fn https_targets_are_verified_against_the_given_certificates() {
         insecure: true,
     });
     assert_eq!(insecure.stats.total().responses, 100);
+}
+
+/// The closed model's epoll loop against a server that makes it work for
+/// each response: a request too big for one write, a chunked body that
+/// arrives in pieces, and a connection closed after every third response.
+#[test]
+fn the_closed_model_reads_pieces_reconnects_and_writes_in_parts() {
+    use perfhub_load::request::{Check, Method};
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let listener = std::net::TcpListener::bind(loopback()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let served = Arc::new(AtomicU64::new(0));
+    let body_len = 4 << 20;
+    {
+        let served = Arc::clone(&served);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let served = Arc::clone(&served);
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut writer = stream;
+                    for n in 1.. {
+                        let mut length = 0usize;
+                        loop {
+                            let mut line = String::new();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                            if let Some(v) =
+                                line.to_ascii_lowercase().strip_prefix("content-length:")
+                            {
+                                length = v.trim().parse().unwrap();
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        if reader.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        let close = n % 3 == 0;
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\nX-Trace: {n}\r\nTransfer-Encoding: chunked\r\n{}\r\n5\r\nhel",
+                            if close { "Connection: close\r\n" } else { "" }
+                        );
+                        served.fetch_add(1, Ordering::SeqCst);
+                        let _ = writer.write_all(head.as_bytes());
+                        std::thread::sleep(Duration::from_millis(1));
+                        let _ = writer.write_all(b"lo\r\n6\r\n world\r\n0\r\n\r\n");
+                        if close {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+    }
+    let mut c = config(
+        addr,
+        Model::Closed {
+            think_time: Duration::ZERO,
+        },
+        Duration::from_secs(1),
+    );
+    c.connections = 4;
+    let spec = &mut c.requests[0];
+    spec.method = Method::parse("POST").unwrap();
+    spec.body = vec![b'x'; body_len];
+    spec.checks = vec![
+        Check::Status(vec![(200, 299)]),
+        Check::BodyContains("lo wo".into()),
+        Check::HeaderPresent("x-trace".into()),
+    ];
+    let out = load(&c);
+    let total = out.stats.total();
+    assert!(out.stats.errors.is_empty(), "{:?}", out.stats.errors);
+    assert!(total.responses >= 12, "{} responses", total.responses);
+    assert_eq!(total.check_failures, 0);
+    assert_eq!(served.load(Ordering::SeqCst), total.responses);
+    assert!(out.stats.bytes_sent >= total.responses * body_len as u64);
 }

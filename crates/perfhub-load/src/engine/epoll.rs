@@ -1,0 +1,375 @@
+//! The closed model over cleartext HTTP/1.1, driven by one epoll loop per
+//! worker (through mio) instead of tokio tasks.
+//!
+//! This is the case that load tests spend most CPU on, and where the client's
+//! own cost per request decides how hard one machine can push: on loopback
+//! the kernel's TCP work is most of it, and what is left is this loop. It
+//! keeps a small state machine per connection, reads each response with the
+//! same parser as the async path (`http1::Parse`), and records through the
+//! same `record`, so the two paths count alike. The open model, think time,
+//! TLS and HTTP/2 stay on tokio, where timers and the TLS layer live.
+
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+use perfhub_core::histogram::LatencyHistogram;
+
+use super::{Plan, Shared, Stats, WATCHDOG_PERIOD, record};
+use crate::http1::{ErrorKind, Parse, Prepared, Reader};
+
+/// Where one connection is.
+enum State {
+    /// Waiting until this time to send its next request (the start of the
+    /// run, or a pause after the target refused a connection).
+    Idle(Instant),
+    /// Connecting, for a request not yet sent.
+    Connecting,
+    /// This many bytes of the request are written.
+    Sending(usize),
+    /// The request is sent; the response is being read.
+    Receiving,
+    /// The run is over for this connection.
+    Done,
+}
+
+struct Conn<'a> {
+    /// The connection's number in the whole run (for the request mix).
+    c: usize,
+    /// Requests started so far.
+    j: u64,
+    state: State,
+    stream: Option<TcpStream>,
+    reader: Reader,
+    parse: Option<Parse<'a>>,
+    /// The request in flight: which, when it started, when it times out.
+    which: usize,
+    sent_at: Instant,
+    deadline: Instant,
+    /// The last read filled the buffer: the socket may hold more, and
+    /// epoll (edge-triggered) will not say so again.
+    unread: bool,
+}
+
+/// Runs `conns` (connection numbers) on this thread until the run ends.
+pub(super) fn worker(
+    index: usize,
+    plan: &Plan,
+    conns: &[usize],
+    stop: &AtomicBool,
+    tx: &mpsc::Sender<(usize, u64, LatencyHistogram, u64)>,
+) -> Stats {
+    let mut shared = Shared {
+        stats: Stats::new(plan.config.requests.len()),
+        interval: LatencyHistogram::new(),
+        interval_errors: 0,
+    };
+    let mut poll = match Poll::new() {
+        Ok(p) => p,
+        Err(_) => {
+            // Nothing could be sent: every connection's first request is an
+            // I/O error rather than silently missing.
+            shared.stats.sent += conns.len() as u64;
+            *shared.stats.errors.entry(ErrorKind::Io).or_insert(0) += conns.len() as u64;
+            return shared.stats;
+        }
+    };
+    let mut events = Events::with_capacity(conns.len().clamp(16, 1024));
+    let mut loop_ = Loop {
+        plan,
+        poll: &mut poll,
+        shared: &mut shared,
+        conns: conns
+            .iter()
+            .map(|&c| Conn {
+                c,
+                j: 0,
+                state: State::Idle(plan.t0),
+                stream: None,
+                reader: Reader::new(),
+                parse: None,
+                which: 0,
+                sent_at: plan.t0,
+                deadline: plan.t0,
+                unread: false,
+            })
+            .collect(),
+        live: conns.len(),
+        next_idle: Some(plan.t0),
+        again: Vec::new(),
+    };
+    let mut next_scan = plan.t0 + WATCHDOG_PERIOD;
+    let mut k = 0u64;
+    let mut next_report = plan.t0 + plan.config.interval;
+    while loop_.live > 0 {
+        let now = Instant::now();
+        if loop_.next_idle.is_some_and(|at| at <= now) {
+            // Connections whose pause is over start their next request.
+            loop_.next_idle = None;
+            for i in 0..loop_.conns.len() {
+                match loop_.conns[i].state {
+                    State::Idle(at) if at <= now => loop_.start(i, now, stop),
+                    State::Idle(at) => loop_.idle_until(at),
+                    _ => {}
+                }
+            }
+            loop_.run_again(stop);
+            continue;
+        }
+        if now >= next_scan {
+            loop_.time_out(now, stop);
+            loop_.run_again(stop);
+            next_scan = now + WATCHDOG_PERIOD;
+            continue;
+        }
+        if now >= next_report {
+            let h = std::mem::take(&mut loop_.shared.interval);
+            let e = std::mem::take(&mut loop_.shared.interval_errors);
+            let _ = tx.send((index, k, h, e));
+            k += 1;
+            next_report = plan.t0 + plan.config.interval * (k as u32 + 1);
+            continue;
+        }
+        let mut wake = next_scan.min(next_report);
+        if let Some(at) = loop_.next_idle {
+            wake = wake.min(at);
+        }
+        if loop_
+            .poll
+            .poll(&mut events, Some(wake.saturating_duration_since(now)))
+            .is_err()
+        {
+            // EINTR: look again.
+            continue;
+        }
+        for event in &events {
+            let i = event.token().0;
+            if i < loop_.conns.len() {
+                loop_.ready(i, stop);
+            }
+        }
+        loop_.run_again(stop);
+    }
+    let k = (Instant::now().saturating_duration_since(plan.t0).as_nanos()
+        / plan.config.interval.as_nanos().max(1)) as u64;
+    let h = std::mem::take(&mut shared.interval);
+    let e = std::mem::take(&mut shared.interval_errors);
+    let _ = tx.send((index, k, h, e));
+    shared.stats
+}
+
+struct Loop<'a, 'p> {
+    plan: &'a Plan,
+    poll: &'p mut Poll,
+    shared: &'p mut Shared,
+    conns: Vec<Conn<'a>>,
+    /// Connections not yet done.
+    live: usize,
+    /// The earliest time an idle connection is due, if any is idle.
+    next_idle: Option<Instant>,
+    /// Connections to read from before waiting again: bytes may be there
+    /// with no edge left to announce them (kept as a list rather than read
+    /// at once, so that a server sending ahead cannot make this recurse).
+    again: Vec<usize>,
+}
+
+impl<'a> Loop<'a, '_> {
+    /// Starts connection `i`'s next request, or ends it when the run is over.
+    fn start(&mut self, i: usize, now: Instant, stop: &AtomicBool) {
+        let plan = self.plan;
+        let conn = &mut self.conns[i];
+        if now >= plan.end || stop.load(Ordering::Relaxed) {
+            conn.state = State::Done;
+            conn.stream = None;
+            self.live -= 1;
+            return;
+        }
+        conn.which = plan.mix[(conn.c + conn.j as usize) % plan.mix.len()];
+        conn.j += 1;
+        conn.sent_at = now;
+        conn.deadline = now + plan.config.timeout;
+        conn.parse = Some(Parse::new(&plan.prepared[conn.which]));
+        if conn.stream.is_some() {
+            self.send(i, 0, stop);
+            return;
+        }
+        let connected = TcpStream::connect(plan.addr).and_then(|mut s| {
+            self.poll.registry().register(
+                &mut s,
+                Token(i),
+                Interest::READABLE | Interest::WRITABLE,
+            )?;
+            Ok(s)
+        });
+        match connected {
+            Ok(s) => {
+                conn.stream = Some(s);
+                conn.state = State::Connecting;
+            }
+            Err(e) => self.finish(i, Err(connect_error(&e)), stop),
+        }
+    }
+
+    /// Writes the request from byte `from` on; waits for room if the socket
+    /// has none.
+    fn send(&mut self, i: usize, from: usize, stop: &AtomicBool) {
+        let plan = self.plan;
+        let request: &Prepared = &plan.prepared[self.conns[i].which];
+        let conn = &mut self.conns[i];
+        let Some(stream) = conn.stream.as_mut() else {
+            return self.finish(i, Err(ErrorKind::Closed), stop);
+        };
+        let mut at = from;
+        while at < request.bytes.len() {
+            match stream.write(&request.bytes[at..]) {
+                Ok(0) => return self.finish(i, Err(ErrorKind::Closed), stop),
+                Ok(n) => at += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    conn.state = State::Sending(at);
+                    return;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return self.finish(i, Err(ErrorKind::of(&e)), stop),
+            }
+        }
+        conn.state = State::Receiving;
+        if conn.unread || !conn.reader.is_empty() {
+            self.again.push(i);
+        }
+    }
+
+    /// Reads what has arrived and finishes the request if its response is
+    /// whole.
+    fn receive(&mut self, i: usize, stop: &AtomicBool) {
+        let conn = &mut self.conns[i];
+        let (State::Receiving, Some(stream), Some(parse)) =
+            (&conn.state, conn.stream.as_mut(), conn.parse.as_mut())
+        else {
+            return;
+        };
+        // What is already buffered may hold the whole response.
+        let mut result = parse.advance(&mut conn.reader).transpose();
+        while result.is_none() {
+            let spare = conn.reader.spare();
+            let room = spare.len();
+            result = match stream.read(spare) {
+                Ok(0) => Some(parse.closed()),
+                Ok(n) => {
+                    conn.reader.filled(n);
+                    conn.unread = n == room;
+                    parse.advance(&mut conn.reader).transpose()
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    conn.unread = false;
+                    return;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => None,
+                Err(e) => Some(Err(ErrorKind::of(&e))),
+            };
+        }
+        let Some(result) = result else {
+            return;
+        };
+        let sent = self.plan.prepared[conn.which].bytes.len() as u64;
+        self.finish(i, result.map(|r| (r, sent)), stop);
+    }
+
+    /// Reads from the connections that may hold unannounced bytes.
+    fn run_again(&mut self, stop: &AtomicBool) {
+        while let Some(i) = self.again.pop() {
+            self.receive(i, stop);
+        }
+    }
+
+    /// Notes that a connection idles until `at`.
+    fn idle_until(&mut self, at: Instant) {
+        self.next_idle = Some(self.next_idle.map_or(at, |n| n.min(at)));
+    }
+
+    /// Counts connection `i`'s request and starts its next one.
+    fn finish(
+        &mut self,
+        i: usize,
+        result: Result<(crate::http1::Response, u64), ErrorKind>,
+        stop: &AtomicBool,
+    ) {
+        let done = Instant::now();
+        let conn = &mut self.conns[i];
+        conn.parse = None;
+        let outcome = record(
+            self.shared,
+            conn.which,
+            conn.sent_at,
+            done,
+            Duration::ZERO,
+            result,
+        );
+        if outcome.close {
+            conn.stream = None;
+            conn.reader.clear();
+            conn.unread = false;
+        }
+        if outcome.backoff {
+            // A refused or failing target is not hammered in a loop.
+            let at = done + Duration::from_millis(10);
+            conn.state = State::Idle(at);
+            self.idle_until(at);
+        } else {
+            self.start(i, done, stop);
+        }
+    }
+
+    /// epoll says connection `i`'s socket changed.
+    fn ready(&mut self, i: usize, stop: &AtomicBool) {
+        match self.conns[i].state {
+            State::Connecting => {
+                let Some(stream) = self.conns[i].stream.as_ref() else {
+                    return;
+                };
+                match stream.take_error() {
+                    Ok(Some(e)) | Err(e) => return self.finish(i, Err(connect_error(&e)), stop),
+                    Ok(None) => {}
+                }
+                match stream.peer_addr() {
+                    Ok(_) => {
+                        let _ = stream.set_nodelay(true);
+                        self.send(i, 0, stop);
+                    }
+                    // Not connected yet: a later event says when.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotConnected => {}
+                    Err(e) => self.finish(i, Err(connect_error(&e)), stop),
+                }
+            }
+            State::Sending(at) => self.send(i, at, stop),
+            State::Receiving => self.receive(i, stop),
+            State::Idle(_) | State::Done => {}
+        }
+    }
+
+    /// Requests past their deadline fail as timed out.
+    fn time_out(&mut self, now: Instant, stop: &AtomicBool) {
+        for i in 0..self.conns.len() {
+            let conn = &self.conns[i];
+            let in_flight = matches!(
+                conn.state,
+                State::Connecting | State::Sending(_) | State::Receiving
+            );
+            if in_flight && now >= conn.deadline {
+                self.conns[i].stream = None;
+                self.finish(i, Err(ErrorKind::Timeout), stop);
+            }
+        }
+    }
+}
+
+/// A failed connect, by kind, as the async path counts it.
+fn connect_error(e: &std::io::Error) -> ErrorKind {
+    match ErrorKind::of(e) {
+        ErrorKind::ConnectRefused => ErrorKind::ConnectRefused,
+        ErrorKind::Timeout => ErrorKind::Timeout,
+        _ => ErrorKind::Connect,
+    }
+}
