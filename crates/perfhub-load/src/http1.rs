@@ -331,9 +331,15 @@ impl<'a> Parse<'a> {
 
     /// Parses the head once it is all there; false while it is not.
     fn head(&mut self, reader: &mut Reader) -> Result<bool, ErrorKind> {
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut parsed = httparse::Response::new(&mut headers);
-        let len = match parsed.parse(&reader.buf[..reader.filled]) {
+        // Uninitialized header slots: filling 64 of them for every response
+        // would cost more than parsing a short head.
+        let mut headers = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+        let mut parsed = httparse::Response::new(&mut []);
+        let len = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+            &mut parsed,
+            &reader.buf[..reader.filled],
+            &mut headers,
+        ) {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) => return too_long::<()>(reader).map(|_| false),
             Err(_) => return Err(ErrorKind::Protocol),
@@ -350,19 +356,20 @@ impl<'a> Parse<'a> {
                 .any(|h| h.name.eq_ignore_ascii_case(name))
         });
         for h in parsed.headers.iter() {
-            if h.name.eq_ignore_ascii_case("content-length") {
+            // By length first: most headers are none of these three.
+            if h.name.len() == 14 && h.name.eq_ignore_ascii_case("content-length") {
                 length = std::str::from_utf8(h.value)
                     .ok()
                     .and_then(|v| v.trim().parse::<u64>().ok());
                 if length.is_none() {
                     return Err(ErrorKind::Protocol);
                 }
-            } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            } else if h.name.len() == 17 && h.name.eq_ignore_ascii_case("transfer-encoding") {
                 chunked = h
                     .value
                     .windows(7)
                     .any(|w| w.eq_ignore_ascii_case(b"chunked"));
-            } else if h.name.eq_ignore_ascii_case("connection") {
+            } else if h.name.len() == 10 && h.name.eq_ignore_ascii_case("connection") {
                 if h.value.eq_ignore_ascii_case(b"close") {
                     close = true;
                 } else if h.value.eq_ignore_ascii_case(b"keep-alive") {

@@ -18,7 +18,7 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use perfhub_core::histogram::LatencyHistogram;
 
-use super::{Plan, Shared, Stats, WATCHDOG_PERIOD, record};
+use super::{Plan, Shared, Stats, record};
 use crate::http1::{ErrorKind, Parse, Prepared, Reader};
 
 /// Where one connection is.
@@ -101,7 +101,10 @@ pub(super) fn worker(
         next_idle: Some(plan.t0),
         again: Vec::new(),
     };
-    let mut next_scan = plan.t0 + WATCHDOG_PERIOD;
+    // When to look for requests past their deadline: the earliest deadline
+    // at the last look. (Requests started since time out later than every
+    // request then in flight, so none can be overdue before it.)
+    let mut next_scan = plan.t0 + plan.config.timeout;
     let mut k = 0u64;
     let mut next_report = plan.t0 + plan.config.interval;
     while loop_.live > 0 {
@@ -120,9 +123,8 @@ pub(super) fn worker(
             continue;
         }
         if now >= next_scan {
-            loop_.time_out(now, stop);
+            next_scan = loop_.time_out(now, stop);
             loop_.run_again(stop);
-            next_scan = now + WATCHDOG_PERIOD;
             continue;
         }
         if now >= next_report {
@@ -349,19 +351,31 @@ impl<'a> Loop<'a, '_> {
         }
     }
 
-    /// Requests past their deadline fail as timed out.
-    fn time_out(&mut self, now: Instant, stop: &AtomicBool) {
+    /// Requests past their deadline fail as timed out; returns the earliest
+    /// deadline left (or one timeout from now when nothing is in flight).
+    fn time_out(&mut self, now: Instant, stop: &AtomicBool) -> Instant {
         for i in 0..self.conns.len() {
-            let conn = &self.conns[i];
-            let in_flight = matches!(
-                conn.state,
-                State::Connecting | State::Sending(_) | State::Receiving
-            );
-            if in_flight && now >= conn.deadline {
+            if self.conns[i].in_flight() && now >= self.conns[i].deadline {
                 self.conns[i].stream = None;
                 self.finish(i, Err(ErrorKind::Timeout), stop);
             }
         }
+        self.conns
+            .iter()
+            .filter(|c| c.in_flight())
+            .map(|c| c.deadline)
+            .min()
+            .unwrap_or(now + self.plan.config.timeout)
+    }
+}
+
+impl Conn<'_> {
+    /// Whether a request is under way (and so may time out).
+    fn in_flight(&self) -> bool {
+        matches!(
+            self.state,
+            State::Connecting | State::Sending(_) | State::Receiving
+        )
     }
 }
 
