@@ -139,13 +139,17 @@ pub(super) fn worker(
         if let Some(at) = loop_.next_idle {
             wake = wake.min(at);
         }
-        if loop_
+        match loop_
             .poll
             .poll(&mut events, Some(wake.saturating_duration_since(now)))
-            .is_err()
         {
-            // EINTR: look again.
-            continue;
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => {
+                // epoll itself failed: what is in flight cannot finish.
+                loop_.abandon();
+                break;
+            }
         }
         for event in &events {
             let i = event.token().0;
@@ -366,6 +370,28 @@ impl<'a> Loop<'a, '_> {
             .map(|c| c.deadline)
             .min()
             .unwrap_or(now + self.plan.config.timeout)
+    }
+}
+
+impl Loop<'_, '_> {
+    /// Counts every request in flight as an I/O error and ends the run.
+    fn abandon(&mut self) {
+        let done = Instant::now();
+        for conn in &mut self.conns {
+            if conn.in_flight() {
+                record(
+                    self.shared,
+                    conn.which,
+                    conn.sent_at,
+                    done,
+                    Duration::ZERO,
+                    Err(ErrorKind::Io),
+                );
+            }
+            conn.state = State::Done;
+            conn.stream = None;
+        }
+        self.live = 0;
     }
 }
 
