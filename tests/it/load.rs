@@ -401,6 +401,41 @@ fn a_budget_breached_over_a_window_stops_the_test() {
     assert!(value(&r, "total", "requests") < 1000.0);
 }
 
+/// Responses that fail a check count toward the window's error rate, as they
+/// do toward the report's (here in the closed model, on the epoll loop).
+#[test]
+fn failed_checks_breach_an_error_rate_budget_over_a_window() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let serve = Serve::start(&["--error-rate", "50%", "--latency", "1ms"]);
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let started = std::time::Instant::now();
+    let o = load(&[
+        &serve.url,
+        "-c",
+        "4",
+        "-d",
+        "60s",
+        "--budget",
+        "error_rate < 1%",
+        "--abort-on-breach",
+        "2s",
+        "--export-json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    let r = report(&json);
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.code == "budget_breached_early" && n.message.contains("error_rate < 1%")),
+        "{:?}",
+        r.notes
+    );
+    assert_eq!(value(&r, "total", "errors"), 0.0);
+}
+
 #[test]
 fn https_with_the_servers_own_certificate() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());

@@ -284,10 +284,14 @@ impl Monitor {
             return;
         }
         let mut latency = LatencyHistogram::new();
+        // As in the report's error_rate: failed requests and responses that
+        // failed a check, over all requests.
         let mut errors = 0;
+        let mut failed = 0;
         for i in &self.recent {
             let _ = latency.merge(&i.latency);
             errors += i.errors;
+            failed += i.errors + i.check_failures;
         }
         let requests = latency.len() + errors;
         let mut b =
@@ -301,7 +305,7 @@ impl Monitor {
                 if requests == 0 {
                     0.0
                 } else {
-                    errors as f64 / requests as f64
+                    failed as f64 / requests as f64
                 },
             ));
         let mut r = Report::new(perfhub_core::report::ReportKind::Load, "");
@@ -333,12 +337,12 @@ impl Progress for Monitor {
         self.completed += i.latency.len();
         if self.show {
             eprint!(
-                "\r\x1b[K{:>5.0}s  {:>8} req/s  p95 {:>9}  errors {}  total {}",
+                "\r\x1b[K{:>5.0}s  {:>8} req/s  p95 {:>9}  failed {}  total {}",
                 (i.start + i.length).as_secs_f64(),
                 (i.latency.len() as f64 / i.length.as_secs_f64()).round(),
                 perfhub_core::units::Unit::Seconds
                     .format(i.latency.value_at_quantile(0.95).as_secs_f64()),
-                i.errors,
+                i.errors + i.check_failures,
                 self.completed
             );
         }

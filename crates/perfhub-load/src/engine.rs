@@ -257,8 +257,10 @@ pub struct Interval {
     pub length: Duration,
     /// Latencies of the responses completed in it.
     pub latency: LatencyHistogram,
-    /// Requests that failed in it.
+    /// Requests that failed in it (refused, reset, timed out, unreadable).
     pub errors: u64,
+    /// Responses completed in it that failed a check.
+    pub check_failures: u64,
 }
 
 /// Live progress, called once per interval from the coordinating thread.
@@ -398,8 +400,52 @@ struct Watch {
 /// A worker's counts: the whole run's, and the current interval's.
 pub(crate) struct Shared {
     pub stats: Stats,
-    pub interval: LatencyHistogram,
-    pub interval_errors: u64,
+    pub interval: Tick,
+}
+
+impl Shared {
+    pub fn new(endpoints: usize) -> Shared {
+        Shared {
+            stats: Stats::new(endpoints),
+            interval: Tick::default(),
+        }
+    }
+
+    /// The current interval's counts, as interval `k`; the next starts empty.
+    pub fn take_interval(&mut self, k: u64) -> Tick {
+        let mut t = std::mem::take(&mut self.interval);
+        t.k = k;
+        t
+    }
+}
+
+/// One worker's part of one reporting interval, sent to the coordinating
+/// thread, which adds up the workers' parts.
+#[derive(Default)]
+pub(crate) struct Tick {
+    /// The interval's number from the start of the run.
+    pub k: u64,
+    pub latency: LatencyHistogram,
+    pub errors: u64,
+    pub check_failures: u64,
+}
+
+impl Tick {
+    fn merge(&mut self, other: &Tick) {
+        let _ = self.latency.merge(&other.latency);
+        self.errors += other.errors;
+        self.check_failures += other.check_failures;
+    }
+
+    fn into_interval(self, length: Duration) -> Interval {
+        Interval {
+            start: length * self.k as u32,
+            length,
+            latency: self.latency,
+            errors: self.errors,
+            check_failures: self.check_failures,
+        }
+    }
 }
 
 type SharedStats = Rc<RefCell<Shared>>;
@@ -481,7 +527,7 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
         config: config.clone(),
     });
     let stop = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = mpsc::channel::<(usize, u64, LatencyHistogram, u64)>();
+    let (tx, rx) = mpsc::channel::<Tick>();
     let threads = config.threads.min(config.connections).max(1);
     let mut handles = Vec::new();
     for w in 0..threads {
@@ -493,9 +539,9 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
             .name(format!("perfhub-load-{w}"))
             .spawn(move || {
                 if plan.epoll {
-                    epoll::worker(w, &plan, &conns, &stop, &tx)
+                    epoll::worker(&plan, &conns, &stop, &tx)
                 } else {
-                    worker(w, &plan, &conns, &stop, &tx)
+                    worker(&plan, &conns, &stop, &tx)
                 }
             })
             .map_err(LoadError::Thread)?;
@@ -503,31 +549,32 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
     }
     drop(tx);
 
-    // Intervals: workers send (worker, interval number, histogram, errors).
+    // Intervals: each worker sends its part of each; an interval is whole
+    // once every worker's part is in.
     let interval_len = config.interval;
-    let mut pending: BTreeMap<u64, (usize, LatencyHistogram, u64)> = BTreeMap::new();
+    let mut pending: BTreeMap<u64, (usize, Tick)> = BTreeMap::new();
     let mut intervals = Vec::new();
     let mut stopped_early = false;
     loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok((_, k, h, errors)) => {
-                let e = pending
-                    .entry(k)
-                    .or_insert_with(|| (0, LatencyHistogram::new(), 0));
+            Ok(tick) => {
+                let e = pending.entry(tick.k).or_insert_with(|| {
+                    (
+                        0,
+                        Tick {
+                            k: tick.k,
+                            ..Tick::default()
+                        },
+                    )
+                });
                 e.0 += 1;
-                let _ = e.1.merge(&h);
-                e.2 += errors;
+                e.1.merge(&tick);
                 while let Some(entry) = pending.first_entry() {
                     if entry.get().0 < threads {
                         break;
                     }
-                    let (k, (_, latency, errors)) = entry.remove_entry();
-                    let interval = Interval {
-                        start: interval_len * k as u32,
-                        length: interval_len,
-                        latency,
-                        errors,
-                    };
+                    let (_, (_, tick)) = entry.remove_entry();
+                    let interval = tick.into_interval(interval_len);
                     progress.interval(&interval);
                     intervals.push(interval);
                 }
@@ -541,15 +588,8 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
         }
     }
     // What is left of the last, partial interval.
-    for (k, (_, latency, errors)) in pending {
-        let start = interval_len * k as u32;
-        let interval = Interval {
-            start,
-            length: interval_len,
-            latency,
-            errors,
-        };
-        intervals.push(interval);
+    for (_, (_, tick)) in pending {
+        intervals.push(tick.into_interval(interval_len));
     }
     let mut stats = Stats::new(config.requests.len());
     for h in handles {
@@ -658,11 +698,10 @@ fn resolve(spec: &RequestSpec) -> Result<std::net::SocketAddr, LoadError> {
 }
 
 fn worker(
-    index: usize,
     plan: &Arc<Plan>,
     conns: &[usize],
     stop: &Arc<AtomicBool>,
-    tx: &mpsc::Sender<(usize, u64, LatencyHistogram, u64)>,
+    tx: &mpsc::Sender<Tick>,
 ) -> Stats {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -671,11 +710,7 @@ fn worker(
         Ok(r) => r,
         Err(_) => return Stats::new(plan.config.requests.len()),
     };
-    let shared: SharedStats = Rc::new(RefCell::new(Shared {
-        stats: Stats::new(plan.config.requests.len()),
-        interval: LatencyHistogram::new(),
-        interval_errors: 0,
-    }));
+    let shared: SharedStats = Rc::new(RefCell::new(Shared::new(plan.config.requests.len())));
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async {
         let mut tasks = Vec::new();
@@ -722,12 +757,8 @@ fn worker(
                 loop {
                     let due = plan.t0 + plan.config.interval * (k as u32 + 1);
                     tokio::time::sleep_until(due.into()).await;
-                    let (h, e) = {
-                        let mut s = shared.borrow_mut();
-                        let h = std::mem::take(&mut s.interval);
-                        (h, std::mem::take(&mut s.interval_errors))
-                    };
-                    if tx.send((index, k, h, e)).is_err() {
+                    let tick = shared.borrow_mut().take_interval(k);
+                    if tx.send(tick).is_err() {
                         return;
                     }
                     k += 1;
@@ -741,14 +772,7 @@ fn worker(
         watchdog.abort();
         let k = ((Instant::now().saturating_duration_since(plan.t0)).as_nanos()
             / plan.config.interval.as_nanos().max(1)) as u64;
-        let (h, e) = {
-            let mut s = shared.borrow_mut();
-            (
-                std::mem::take(&mut s.interval),
-                std::mem::take(&mut s.interval_errors),
-            )
-        };
-        let _ = tx.send((index, k, h, e));
+        let _ = tx.send(shared.borrow_mut().take_interval(k));
     });
     shared.borrow().stats.clone()
 }
@@ -892,9 +916,10 @@ pub(crate) fn record(
             e.responses += 1;
             if !response.checks_passed {
                 e.check_failures += 1;
+                s.interval.check_failures += 1;
             }
             *e.statuses.entry(response.status).or_insert(0) += 1;
-            s.interval.record(latency);
+            s.interval.latency.record(latency);
             s.stats.bytes_sent += sent_bytes;
             s.stats.bytes_received += response.bytes;
             Outcome {
@@ -905,7 +930,7 @@ pub(crate) fn record(
         Err(kind) => {
             s.stats.endpoints[which].errors += 1;
             *s.stats.errors.entry(kind).or_insert(0) += 1;
-            s.interval_errors += 1;
+            s.interval.errors += 1;
             Outcome {
                 backoff: matches!(kind, ErrorKind::ConnectRefused | ErrorKind::Connect),
                 close: true,

@@ -10,7 +10,8 @@
 //! and dropped requests, bytes, and counts per error kind
 //! (`errors.timeout`, ...), and the run over time, one sample per reporting
 //! interval: `interval_throughput` (responses per second), `interval_errors`
-//! (failed requests), `interval_p95` (latency of the interval's responses;
+//! (failed requests and responses that failed a check, as counted in
+//! `error_rate`), `interval_p95` (latency of the interval's responses;
 //! 0 for an interval without one) and `interval_seconds` (the length).
 
 use perfhub_core::budget::{Budget, BudgetError, BudgetVerdict};
@@ -120,7 +121,11 @@ pub fn build_report(
         m.push(Measurement::from_samples(
             "interval_errors",
             Unit::Count,
-            outcome.intervals.iter().map(|i| i.errors as f64).collect(),
+            outcome
+                .intervals
+                .iter()
+                .map(|i| (i.errors + i.check_failures) as f64)
+                .collect(),
         ));
         m.push(Measurement::from_samples(
             "interval_p95",

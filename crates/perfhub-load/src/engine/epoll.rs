@@ -16,9 +16,8 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
-use perfhub_core::histogram::LatencyHistogram;
 
-use super::{Plan, Shared, Stats, record};
+use super::{Plan, Shared, Stats, Tick, record};
 use crate::http1::{ErrorKind, Parse, Prepared, Reader};
 
 /// Where one connection is.
@@ -56,17 +55,12 @@ struct Conn<'a> {
 
 /// Runs `conns` (connection numbers) on this thread until the run ends.
 pub(super) fn worker(
-    index: usize,
     plan: &Plan,
     conns: &[usize],
     stop: &AtomicBool,
-    tx: &mpsc::Sender<(usize, u64, LatencyHistogram, u64)>,
+    tx: &mpsc::Sender<Tick>,
 ) -> Stats {
-    let mut shared = Shared {
-        stats: Stats::new(plan.config.requests.len()),
-        interval: LatencyHistogram::new(),
-        interval_errors: 0,
-    };
+    let mut shared = Shared::new(plan.config.requests.len());
     let mut poll = match Poll::new() {
         Ok(p) => p,
         Err(_) => {
@@ -128,9 +122,7 @@ pub(super) fn worker(
             continue;
         }
         if now >= next_report {
-            let h = std::mem::take(&mut loop_.shared.interval);
-            let e = std::mem::take(&mut loop_.shared.interval_errors);
-            let _ = tx.send((index, k, h, e));
+            let _ = tx.send(loop_.shared.take_interval(k));
             k += 1;
             next_report = plan.t0 + plan.config.interval * (k as u32 + 1);
             continue;
@@ -139,10 +131,14 @@ pub(super) fn worker(
         if let Some(at) = loop_.next_idle {
             wake = wake.min(at);
         }
-        match loop_
-            .poll
-            .poll(&mut events, Some(wake.saturating_duration_since(now)))
-        {
+        match loop_.poll.poll(
+            &mut events,
+            if std::env::var_os("PH_INF").is_some() && loop_.next_idle.is_none() {
+                None
+            } else {
+                Some(wake.saturating_duration_since(now))
+            },
+        ) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => {
@@ -161,9 +157,7 @@ pub(super) fn worker(
     }
     let k = (Instant::now().saturating_duration_since(plan.t0).as_nanos()
         / plan.config.interval.as_nanos().max(1)) as u64;
-    let h = std::mem::take(&mut shared.interval);
-    let e = std::mem::take(&mut shared.interval_errors);
-    let _ = tx.send((index, k, h, e));
+    let _ = tx.send(shared.take_interval(k));
     shared.stats
 }
 
