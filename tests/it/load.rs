@@ -367,37 +367,36 @@ fn goose_reports_import_with_budgets() {
     assert!(r.budgets.iter().any(|v| !v.passed));
 }
 
-#[test]
-fn a_budget_breached_over_a_window_stops_the_test() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let serve = Serve::start(&["--latency", "50ms"]);
+/// Runs a 60 s test against `serve` with `budget` and a 2 s
+/// `--abort-on-breach` window; checks that it stopped early, well before
+/// the 60 s, naming the budget; returns its report.
+fn stopped_early_by(serve: &Serve, model: &[&str], budget: &str) -> Report {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("r.json");
     let started = std::time::Instant::now();
-    let o = load(&[
-        &serve.url,
-        "--rate",
-        "100",
-        "-d",
-        "60s",
-        "--budget",
-        "p95 < 10ms",
-        "--abort-on-breach",
-        "2s",
-        "--export-json",
-        json.to_str().unwrap(),
-    ]);
+    let mut args = vec![serve.url.as_str()];
+    args.extend_from_slice(model);
+    args.extend_from_slice(&["-d", "60s", "--budget", budget, "--abort-on-breach", "2s"]);
+    args.extend_from_slice(&["--export-json", json.to_str().unwrap()]);
+    let o = load(&args);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    // Far sooner than the 60 s asked for.
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
     let r = report(&json);
     assert!(
         r.notes
             .iter()
-            .any(|n| n.code == "budget_breached_early" && n.message.contains("p95 < 10ms")),
+            .any(|n| n.code == "budget_breached_early" && n.message.contains(budget)),
         "{:?}",
         r.notes
     );
+    r
+}
+
+#[test]
+fn a_budget_breached_over_a_window_stops_the_test() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let serve = Serve::start(&["--latency", "50ms"]);
+    let r = stopped_early_by(&serve, &["--rate", "100"], "p95 < 10ms");
     assert!(value(&r, "total", "requests") < 1000.0);
 }
 
@@ -407,32 +406,7 @@ fn a_budget_breached_over_a_window_stops_the_test() {
 fn failed_checks_breach_an_error_rate_budget_over_a_window() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let serve = Serve::start(&["--error-rate", "50%", "--latency", "1ms"]);
-    let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("r.json");
-    let started = std::time::Instant::now();
-    let o = load(&[
-        &serve.url,
-        "-c",
-        "4",
-        "-d",
-        "60s",
-        "--budget",
-        "error_rate < 1%",
-        "--abort-on-breach",
-        "2s",
-        "--export-json",
-        json.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(started.elapsed() < std::time::Duration::from_secs(30));
-    let r = report(&json);
-    assert!(
-        r.notes
-            .iter()
-            .any(|n| n.code == "budget_breached_early" && n.message.contains("error_rate < 1%")),
-        "{:?}",
-        r.notes
-    );
+    let r = stopped_early_by(&serve, &["-c", "4"], "error_rate < 1%");
     assert_eq!(value(&r, "total", "errors"), 0.0);
 }
 
