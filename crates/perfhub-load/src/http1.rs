@@ -297,7 +297,8 @@ impl<'a> Parse<'a> {
                     self.state = if size == 0 {
                         State::Trailers
                     } else {
-                        State::ChunkData(size + 2)
+                        // The chunk and its CRLF.
+                        State::ChunkData(size.checked_add(2).ok_or(ErrorKind::Protocol)?)
                     };
                 }
                 State::ChunkData(left) => {
@@ -329,7 +330,8 @@ impl<'a> Parse<'a> {
         }
     }
 
-    /// Parses the head once it is all there; false while it is not.
+    /// Parses a head once it is all there; false while it is not. After an
+    /// interim (1xx) head the state is still `Head`: the final one is next.
     fn head(&mut self, reader: &mut Reader) -> Result<bool, ErrorKind> {
         // Uninitialized header slots: filling 64 of them for every response
         // would cost more than parsing a short head.
@@ -377,8 +379,16 @@ impl<'a> Parse<'a> {
                 }
             }
         }
-        let no_body =
-            self.request.head || status == 204 || status == 304 || (100..200).contains(&status);
+        reader.consume(len);
+        self.total += len as u64;
+        if (100..200).contains(&status) && status != 101 {
+            // An interim response (100 Continue, 103 Early Hints): the final
+            // one follows on the same connection.
+            return Ok(true);
+        }
+        // 101 Switching Protocols ends HTTP on this connection.
+        let close = close || status == 101;
+        let no_body = self.request.head || status == 204 || status == 304 || status == 101;
         self.state = if no_body {
             State::Length(0)
         } else if chunked {
@@ -390,8 +400,6 @@ impl<'a> Parse<'a> {
         };
         self.status = status;
         self.close = close;
-        reader.consume(len);
-        self.total = len as u64;
         Ok(true)
     }
 }
@@ -540,6 +548,44 @@ mod tests {
         for step in 1..cut.len() {
             assert_eq!(parse_in_pieces(cut, step, &check), Err(ErrorKind::Closed));
         }
+    }
+
+    #[test]
+    fn interim_responses_are_skipped_for_the_final_one() {
+        let p = prepared(vec![Check::HeaderPresent("x-final".into())]);
+        let bytes = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nX-Final: 1\r\nContent-Length: 2\r\n\r\nok";
+        let r = block_on(read(bytes, &p)).unwrap();
+        assert_eq!(
+            (r.status, r.bytes, r.close),
+            (200, bytes.len() as u64, false)
+        );
+        assert!(r.checks_passed);
+        for step in 1..bytes.len() {
+            assert_eq!(parse_in_pieces(bytes, step, &p), Ok(r), "step {step}");
+        }
+        // Nothing of the final response is left for the next request.
+        let mut reader = Reader::new();
+        reader.spare()[..bytes.len()].copy_from_slice(bytes);
+        reader.filled(bytes.len());
+        assert!(Parse::new(&p).advance(&mut reader).unwrap().is_some());
+        assert!(reader.is_empty());
+        // 101 ends HTTP on the connection.
+        let r = block_on(read(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n",
+            &p,
+        ))
+        .unwrap();
+        assert_eq!((r.status, r.close), (101, true));
+    }
+
+    #[test]
+    fn a_chunk_size_that_overflows_is_a_protocol_error() {
+        let p = prepared(vec![]);
+        let bytes = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nx";
+        assert_eq!(
+            parse_in_pieces(bytes, bytes.len(), &p),
+            Err(ErrorKind::Protocol)
+        );
     }
 
     #[test]

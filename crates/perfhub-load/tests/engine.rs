@@ -384,3 +384,62 @@ fn the_closed_model_reads_pieces_reconnects_and_writes_in_parts() {
     assert_eq!(served.load(Ordering::SeqCst), total.responses);
     assert!(out.stats.bytes_sent >= total.responses * body_len as u64);
 }
+
+/// A server may answer before it has read a large body: the response then
+/// arrives while the closed model's loop is still writing the request, and
+/// must still be read when the write ends.
+#[test]
+fn a_response_that_comes_before_the_whole_request_is_read() {
+    use perfhub_load::request::Method;
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let listener = std::net::TcpListener::bind(loopback()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut writer = stream;
+                loop {
+                    let mut length = 0u64;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap();
+                        }
+                    }
+                    // Answer first, then read and drop the body.
+                    let _ = writer.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                    if std::io::copy(&mut (&mut reader).take(length), &mut std::io::sink())
+                        .unwrap_or(0)
+                        < length
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let mut c = config(
+        addr,
+        Model::Closed {
+            think_time: Duration::ZERO,
+        },
+        Duration::from_secs(1),
+    );
+    c.connections = 2;
+    c.timeout = Duration::from_millis(500);
+    c.requests[0].method = Method::parse("POST").unwrap();
+    c.requests[0].body = vec![b'x'; 8 << 20];
+    let out = load(&c);
+    assert!(out.stats.errors.is_empty(), "{:?}", out.stats.errors);
+    assert!(out.stats.total().responses >= 4);
+}

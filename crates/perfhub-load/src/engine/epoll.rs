@@ -131,14 +131,10 @@ pub(super) fn worker(
         if let Some(at) = loop_.next_idle {
             wake = wake.min(at);
         }
-        match loop_.poll.poll(
-            &mut events,
-            if std::env::var_os("PH_INF").is_some() && loop_.next_idle.is_none() {
-                None
-            } else {
-                Some(wake.saturating_duration_since(now))
-            },
-        ) {
+        match loop_
+            .poll
+            .poll(&mut events, Some(wake.saturating_duration_since(now)))
+        {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => {
@@ -343,7 +339,15 @@ impl<'a> Loop<'a, '_> {
                     Err(e) => self.finish(i, Err(connect_error(&e)), stop),
                 }
             }
-            State::Sending(at) => self.send(i, at, stop),
+            State::Sending(at) => {
+                self.send(i, at, stop);
+                // The response may have begun while the request was still
+                // being written (a server may answer before reading a large
+                // body): that edge went to the write, so look now.
+                if matches!(self.conns[i].state, State::Receiving) {
+                    self.again.push(i);
+                }
+            }
             State::Receiving => self.receive(i, stop),
             State::Idle(_) | State::Done => {}
         }
