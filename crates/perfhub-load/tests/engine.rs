@@ -299,101 +299,19 @@ fn https_targets_are_verified_against_the_given_certificates() {
     assert_eq!(insecure.stats.total().responses, 100);
 }
 
-/// The closed model's epoll loop against a server that makes it work for
-/// each response: a request too big for one write, a chunked body that
-/// arrives in pieces, and a connection closed after every third response.
-#[test]
-fn the_closed_model_reads_pieces_reconnects_and_writes_in_parts() {
-    use perfhub_load::request::{Check, Method};
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicU64, Ordering};
-
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let listener = std::net::TcpListener::bind(loopback()).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let served = Arc::new(AtomicU64::new(0));
-    let body_len = 4 << 20;
-    {
-        let served = Arc::clone(&served);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { return };
-                let served = Arc::clone(&served);
-                std::thread::spawn(move || {
-                    let mut reader = BufReader::new(stream.try_clone().unwrap());
-                    let mut writer = stream;
-                    for n in 1.. {
-                        let mut length = 0usize;
-                        loop {
-                            let mut line = String::new();
-                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                                return;
-                            }
-                            if line == "\r\n" {
-                                break;
-                            }
-                            if let Some(v) =
-                                line.to_ascii_lowercase().strip_prefix("content-length:")
-                            {
-                                length = v.trim().parse().unwrap();
-                            }
-                        }
-                        let mut body = vec![0; length];
-                        if reader.read_exact(&mut body).is_err() {
-                            return;
-                        }
-                        let close = n % 3 == 0;
-                        let head = format!(
-                            "HTTP/1.1 200 OK\r\nX-Trace: {n}\r\nTransfer-Encoding: chunked\r\n{}\r\n5\r\nhel",
-                            if close { "Connection: close\r\n" } else { "" }
-                        );
-                        served.fetch_add(1, Ordering::SeqCst);
-                        let _ = writer.write_all(head.as_bytes());
-                        std::thread::sleep(Duration::from_millis(1));
-                        let _ = writer.write_all(b"lo\r\n6\r\n world\r\n0\r\n\r\n");
-                        if close {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-    }
-    let mut c = config(
-        addr,
-        Model::Closed {
-            think_time: Duration::ZERO,
-        },
-        Duration::from_secs(1),
-    );
-    c.connections = 4;
-    let spec = &mut c.requests[0];
-    spec.method = Method::parse("POST").unwrap();
-    spec.body = vec![b'x'; body_len];
-    spec.checks = vec![
-        Check::Status(vec![(200, 299)]),
-        Check::BodyContains("lo wo".into()),
-        Check::HeaderPresent("x-trace".into()),
-    ];
-    let out = load(&c);
-    let total = out.stats.total();
-    assert!(out.stats.errors.is_empty(), "{:?}", out.stats.errors);
-    assert!(total.responses >= 12, "{} responses", total.responses);
-    assert_eq!(total.check_failures, 0);
-    assert_eq!(served.load(Ordering::SeqCst), total.responses);
-    assert!(out.stats.bytes_sent >= total.responses * body_len as u64);
-}
-
-/// A server may answer before it has read a large body: the response then
-/// arrives while the closed model's loop is still writing the request, and
-/// must still be read when the write ends.
-#[test]
-fn a_response_that_comes_before_the_whole_request_is_read() {
-    use perfhub_load::request::Method;
-    use std::io::{BufRead, BufReader, Read, Write};
-
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+/// A server on loopback that reads each request's head and hands it to
+/// `answer` (connection's request number from 1, Content-Length, the reader
+/// positioned at the body, the writer); `answer` reads the body itself and
+/// returns false to close the connection.
+fn scripted_server(
+    answer: fn(
+        u64,
+        u64,
+        &mut std::io::BufReader<std::net::TcpStream>,
+        &mut std::net::TcpStream,
+    ) -> bool,
+) -> SocketAddr {
+    use std::io::{BufRead, BufReader};
     let listener = std::net::TcpListener::bind(loopback()).unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -402,8 +320,8 @@ fn a_response_that_comes_before_the_whole_request_is_read() {
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut writer = stream;
-                loop {
-                    let mut length = 0u64;
+                for n in 1.. {
+                    let mut length = 0;
                     loop {
                         let mut line = String::new();
                         if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -416,18 +334,19 @@ fn a_response_that_comes_before_the_whole_request_is_read() {
                             length = v.trim().parse().unwrap();
                         }
                     }
-                    // Answer first, then read and drop the body.
-                    let _ = writer.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-                    if std::io::copy(&mut (&mut reader).take(length), &mut std::io::sink())
-                        .unwrap_or(0)
-                        < length
-                    {
+                    if !answer(n, length, &mut reader, &mut writer) {
                         return;
                     }
                 }
             });
         }
     });
+    addr
+}
+
+/// The closed model on `connections` connections for a second, POSTing
+/// `body_len` bytes.
+fn closed_post(addr: SocketAddr, connections: usize, body_len: usize) -> LoadConfig {
     let mut c = config(
         addr,
         Model::Closed {
@@ -435,10 +354,72 @@ fn a_response_that_comes_before_the_whole_request_is_read() {
         },
         Duration::from_secs(1),
     );
-    c.connections = 2;
+    c.connections = connections;
+    c.requests[0].method = perfhub_load::request::Method::parse("POST").unwrap();
+    c.requests[0].body = vec![b'x'; body_len];
+    c
+}
+
+/// Responses the scripted servers below sent.
+static SERVED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The closed model's epoll loop against a server that makes it work for
+/// each response: a request too big for one write, a chunked body that
+/// arrives in pieces, and a connection closed after every third response.
+#[test]
+fn the_closed_model_reads_pieces_reconnects_and_writes_in_parts() {
+    use perfhub_load::request::Check;
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    SERVED.store(0, Ordering::SeqCst);
+    let addr = scripted_server(|n, length, reader, writer| {
+        if std::io::copy(&mut reader.take(length), &mut std::io::sink()).unwrap_or(0) < length {
+            return false;
+        }
+        let close = n % 3 == 0;
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nX-Trace: {n}\r\nTransfer-Encoding: chunked\r\n{}\r\n5\r\nhel",
+            if close { "Connection: close\r\n" } else { "" }
+        );
+        SERVED.fetch_add(1, Ordering::SeqCst);
+        let _ = writer.write_all(head.as_bytes());
+        std::thread::sleep(Duration::from_millis(1));
+        let _ = writer.write_all(b"lo\r\n6\r\n world\r\n0\r\n\r\n");
+        !close
+    });
+    let body_len = 4 << 20;
+    let mut c = closed_post(addr, 4, body_len);
+    c.requests[0].checks = vec![
+        Check::Status(vec![(200, 299)]),
+        Check::BodyContains("lo wo".into()),
+        Check::HeaderPresent("x-trace".into()),
+    ];
+    let out = load(&c);
+    let total = out.stats.total();
+    assert!(out.stats.errors.is_empty(), "{:?}", out.stats.errors);
+    assert!(total.responses >= 12, "{} responses", total.responses);
+    assert_eq!(total.check_failures, 0);
+    assert_eq!(SERVED.load(Ordering::SeqCst), total.responses);
+    assert!(out.stats.bytes_sent >= total.responses * body_len as u64);
+}
+
+/// A server may answer before it has read a large body: the response then
+/// arrives while the closed model's loop is still writing the request, and
+/// must still be read when the write ends.
+#[test]
+fn a_response_that_comes_before_the_whole_request_is_read() {
+    use std::io::{Read, Write};
+
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let addr = scripted_server(|_, length, reader, writer| {
+        // Answer first, then read and drop the body.
+        let _ = writer.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        std::io::copy(&mut reader.take(length), &mut std::io::sink()).unwrap_or(0) == length
+    });
+    let mut c = closed_post(addr, 2, 8 << 20);
     c.timeout = Duration::from_millis(500);
-    c.requests[0].method = Method::parse("POST").unwrap();
-    c.requests[0].body = vec![b'x'; 8 << 20];
     let out = load(&c);
     assert!(out.stats.errors.is_empty(), "{:?}", out.stats.errors);
     assert!(out.stats.total().responses >= 4);
