@@ -29,65 +29,21 @@ pub struct Civil {
 impl UtcTime {
     /// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`, the form RFC 3339
     /// requires (a space or lower-case `t`/`z` also accepted, as RFC 3339
-    /// allows). Fractions of a second are dropped; a leap second is read
-    /// as :59.
+    /// allows), around which white space is ignored. Fractions of a second
+    /// are dropped; a leap second is read as :59.
     pub fn parse(text: &str) -> Option<UtcTime> {
-        let s = text.trim().as_bytes();
-        let num = |range: std::ops::Range<usize>| -> Option<i64> {
-            let part = s.get(range)?;
-            if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
-                return None;
-            }
-            std::str::from_utf8(part).ok()?.parse().ok()
-        };
-        if s.len() < 19 || s[4] != b'-' || s[7] != b'-' || s[13] != b':' || s[16] != b':' {
-            return None;
-        }
-        if !matches!(s[10], b'T' | b't' | b' ') {
-            return None;
-        }
-        let year = num(0..4)?;
-        let month = u32::try_from(num(5..7)?).ok()?;
-        let day = u32::try_from(num(8..10)?).ok()?;
-        let hour = num(11..13)?;
-        let minute = num(14..16)?;
-        let second = num(17..19)?.min(59);
-        if !(1..=12).contains(&month)
-            || day == 0
-            || day > days_in_month(year, month)
-            || hour > 23
-            || minute > 59
-        {
-            return None;
-        }
-        let mut i = 19;
-        if s.get(i) == Some(&b'.') {
-            i += 1;
-            let start = i;
-            while s.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-            if i == start {
-                return None;
-            }
-        }
-        let offset = match s.get(i) {
-            Some(b'Z' | b'z') if i + 1 == s.len() => 0,
-            Some(&sign @ (b'+' | b'-')) if i + 6 == s.len() && s[i + 3] == b':' => {
-                let oh = num(i + 1..i + 3)?;
-                let om = num(i + 4..i + 6)?;
-                if oh > 23 || om > 59 {
-                    return None;
-                }
-                let o = oh * 3600 + om * 60;
-                if sign == b'+' { o } else { -o }
-            }
-            _ => return None,
-        };
-        let days = days_from_civil(year, month, day);
+        let f = Fields::parse(text.trim())?;
         Some(UtcTime {
-            unix: days * 86_400 + hour * 3600 + minute * 60 + second - offset,
+            unix: f.unix(f.second.min(59)),
         })
+    }
+
+    /// Parses the same form exactly (no white space around it) into
+    /// milliseconds since the Unix epoch, keeping the first three digits of
+    /// the fraction; a leap second counts as the next minute's :00.
+    pub fn parse_millis(text: &str) -> Option<i64> {
+        let f = Fields::parse(text)?;
+        Some(f.unix(f.second) * 1000 + f.millis)
     }
 
     /// Days since 1970-01-01.
@@ -166,6 +122,96 @@ impl UtcTime {
     }
 }
 
+/// The fields of an RFC 3339 time, as written.
+struct Fields {
+    days: i64,
+    hour: i64,
+    minute: i64,
+    /// 0 to 60 (a leap second).
+    second: i64,
+    millis: i64,
+    /// The offset from UTC, in seconds.
+    offset: i64,
+}
+
+impl Fields {
+    fn parse(text: &str) -> Option<Fields> {
+        let s = text.as_bytes();
+        let num = |range: std::ops::Range<usize>| -> Option<i64> {
+            let part = s.get(range)?;
+            if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            std::str::from_utf8(part).ok()?.parse().ok()
+        };
+        if s.len() < 19 || s[4] != b'-' || s[7] != b'-' || s[13] != b':' || s[16] != b':' {
+            return None;
+        }
+        if !matches!(s[10], b'T' | b't' | b' ') {
+            return None;
+        }
+        let year = num(0..4)?;
+        let month = u32::try_from(num(5..7)?).ok()?;
+        let day = u32::try_from(num(8..10)?).ok()?;
+        let hour = num(11..13)?;
+        let minute = num(14..16)?;
+        let second = num(17..19)?;
+        if !(1..=12).contains(&month)
+            || day == 0
+            || day > days_in_month(year, month)
+            || hour > 23
+            || minute > 59
+            || second > 60
+        {
+            return None;
+        }
+        let mut i = 19;
+        let mut millis = 0;
+        if s.get(i) == Some(&b'.') {
+            i += 1;
+            let start = i;
+            while let Some(d) = s.get(i).filter(|d| d.is_ascii_digit()) {
+                if i - start < 3 {
+                    millis = millis * 10 + i64::from(d - b'0');
+                }
+                i += 1;
+            }
+            if i == start {
+                return None;
+            }
+            for _ in (i - start)..3 {
+                millis *= 10;
+            }
+        }
+        let offset = match s.get(i) {
+            Some(b'Z' | b'z') if i + 1 == s.len() => 0,
+            Some(&sign @ (b'+' | b'-')) if i + 6 == s.len() && s[i + 3] == b':' => {
+                let oh = num(i + 1..i + 3)?;
+                let om = num(i + 4..i + 6)?;
+                if oh > 23 || om > 59 {
+                    return None;
+                }
+                let o = oh * 3600 + om * 60;
+                if sign == b'+' { o } else { -o }
+            }
+            _ => return None,
+        };
+        Some(Fields {
+            days: days_from_civil(year, month, day),
+            hour,
+            minute,
+            second,
+            millis,
+            offset,
+        })
+    }
+
+    /// Seconds since the Unix epoch, with `second` for the seconds field.
+    fn unix(&self, second: i64) -> i64 {
+        self.days * 86_400 + self.hour * 3600 + self.minute * 60 + second - self.offset
+    }
+}
+
 fn is_leap(year: i64) -> bool {
     year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
 }
@@ -230,6 +276,26 @@ mod tests {
         ] {
             assert!(UtcTime::parse(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn milliseconds_keep_the_fraction_and_leap_seconds() {
+        assert_eq!(
+            UtcTime::parse_millis("2026-01-01T02:00:00.5+02:00"),
+            Some(1_767_225_600_500)
+        );
+        // A leap second: :59 to the second, the next minute to the millisecond.
+        let leap = "2016-12-31T23:59:60.250Z";
+        assert_eq!(
+            UtcTime::parse(leap).unwrap().rfc3339(),
+            "2016-12-31T23:59:59Z"
+        );
+        assert_eq!(
+            UtcTime::parse_millis(leap),
+            Some(UtcTime::parse("2017-01-01T00:00:00Z").unwrap().unix * 1000 + 250)
+        );
+        assert_eq!(UtcTime::parse("2026-01-01T00:00:61Z"), None);
+        assert_eq!(UtcTime::parse_millis(" 2026-01-01T00:00:00Z"), None);
     }
 
     #[test]
