@@ -3,6 +3,7 @@
 use std::io::ErrorKind;
 use std::time::Duration;
 
+use perfhub_core::text::{excerpt, percent_encode, without_userinfo};
 use serde_json::Value;
 
 use crate::MlflowConfig;
@@ -69,7 +70,7 @@ impl Client {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(Error::Config(format!(
                 "the tracking URI must start with http:// or https://, not {:?}",
-                strip_userinfo(&base)
+                without_userinfo(&base)
             )));
         }
         if cfg.timeout.is_zero() {
@@ -91,7 +92,7 @@ impl Client {
             .into();
         Ok(Client {
             agent,
-            display_url: strip_userinfo(&base),
+            display_url: without_userinfo(&base),
             base,
             token: cfg.token.clone(),
             timeout: cfg.timeout,
@@ -274,7 +275,7 @@ impl Client {
                 serde_json::from_str(&text).map_err(|e| {
                     Attempt::Protocol(format!(
                         "HTTP {status} body is not JSON ({e}): {}",
-                        head(&text)
+                        excerpt(&text)
                     ))
                 })
             };
@@ -326,50 +327,12 @@ fn mlflow_error(text: &str) -> (Option<String>, String) {
             return (code, String::new());
         }
     }
-    (None, head(text))
-}
-
-fn head(text: &str) -> String {
-    let t = text.trim();
-    match t.char_indices().nth(300) {
-        Some((i, _)) => format!("{}...", &t[..i]),
-        None => t.to_string(),
-    }
-}
-
-fn strip_userinfo(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
-        None => url.to_string(),
-    }
-}
-
-/// RFC 3986 percent-encoding of everything but the unreserved characters.
-pub(crate) fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    (None, excerpt(text))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn strips_credentials_from_urls() {
-        assert_eq!(strip_userinfo("https://u:p@host:1/x"), "https://host:1/x");
-        assert_eq!(strip_userinfo("http://host"), "http://host");
-    }
 
     #[test]
     fn reads_mlflow_errors() {
@@ -379,10 +342,5 @@ mod tests {
         let (c, m) = mlflow_error("<html>oops</html>");
         assert_eq!(c, None);
         assert_eq!(m, "<html>oops</html>");
-    }
-
-    #[test]
-    fn encodes_queries() {
-        assert_eq!(percent_encode("a b/é&="), "a%20b%2F%C3%A9%26%3D");
     }
 }

@@ -34,6 +34,8 @@ use std::fmt;
 use std::io::ErrorKind;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use perfhub_core::text::{excerpt, percent_encode, without_userinfo};
+
 /// The environment variable the CLI reads the token from (the one
 /// Pyroscope's agents use).
 pub const TOKEN_ENV: &str = "PYROSCOPE_AUTH_TOKEN";
@@ -364,7 +366,7 @@ fn send(cfg: &PyroscopeConfig, query: &str, content_type: &str, body: &[u8]) -> 
     if !(base.starts_with("http://") || base.starts_with("https://")) {
         return Err(Error::Config(format!(
             "the server URL must start with http:// or https://, not {:?}",
-            strip_userinfo(base)
+            without_userinfo(base)
         )));
     }
     if cfg.timeout.is_zero() {
@@ -378,7 +380,7 @@ fn send(cfg: &PyroscopeConfig, query: &str, content_type: &str, body: &[u8]) -> 
         ));
     }
     let url = format!("{base}/ingest?{query}");
-    let shown = strip_userinfo(base);
+    let shown = without_userinfo(base);
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(cfg.timeout))
         .http_status_as_error(false)
@@ -407,7 +409,7 @@ fn send(cfg: &PyroscopeConfig, query: &str, content_type: &str, body: &[u8]) -> 
                     .limit(1024 * 1024)
                     .read_to_string()
                     .unwrap_or_default();
-                let message = scrub(head(&text));
+                let message = scrub(excerpt(&text));
                 match status {
                     200..=299 => return Ok(()),
                     429 | 503 => Attempt::Retryable(status, message),
@@ -480,38 +482,6 @@ fn send(cfg: &PyroscopeConfig, query: &str, content_type: &str, body: &[u8]) -> 
             }
         }
     }
-}
-
-fn head(text: &str) -> String {
-    let t = text.trim();
-    match t.char_indices().nth(300) {
-        Some((i, _)) => format!("{}...", &t[..i]),
-        None => t.to_string(),
-    }
-}
-
-fn strip_userinfo(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let end = rest.find('/').unwrap_or(rest.len());
-    match rest[..end].rfind('@') {
-        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
-        None => url.to_string(),
-    }
-}
-
-/// RFC 3986 percent-encoding of everything but the unreserved characters.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

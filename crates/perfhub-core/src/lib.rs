@@ -24,6 +24,7 @@ pub mod histogram;
 pub mod report;
 pub mod score;
 pub mod stats;
+pub mod text;
 pub mod time;
 pub mod units;
 

@@ -1,0 +1,61 @@
+//! Small text helpers the HTTP adapters share: what of a server's answer to
+//! show in an error, URLs without credentials, and query encoding.
+
+/// The start of `text`, trimmed, cut after 300 characters (with `...`):
+/// enough of a server's answer to name the problem in an error message.
+pub fn excerpt(text: &str) -> String {
+    let t = text.trim();
+    match t.char_indices().nth(300) {
+        Some((i, _)) => format!("{}...", &t[..i]),
+        None => t.to_string(),
+    }
+}
+
+/// `url` without the `user:password@` part of its authority, for messages.
+pub fn without_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
+/// RFC 3986 percent-encoding of everything but the unreserved characters.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_credentials_from_urls() {
+        assert_eq!(without_userinfo("https://u:p@host:1/x"), "https://host:1/x");
+        assert_eq!(without_userinfo("http://host"), "http://host");
+        assert_eq!(without_userinfo("http://host/a@b"), "http://host/a@b");
+    }
+
+    #[test]
+    fn encodes_queries() {
+        assert_eq!(percent_encode("a b/é&="), "a%20b%2F%C3%A9%26%3D");
+    }
+
+    #[test]
+    fn excerpts_cut_on_characters() {
+        assert_eq!(excerpt("  short \n"), "short");
+        let long = "é".repeat(400);
+        assert_eq!(excerpt(&long), format!("{}...", "é".repeat(300)));
+    }
+}
