@@ -18,14 +18,13 @@ use serde_json::{Value, json};
 
 const TOKEN: &str = "tok-3f9a1c77e2-SECRET";
 
-/// The tracking server's URL, or `None` when services are skipped.
-fn server() -> Option<String> {
+/// The tracking server's URL; the test fails without one.
+fn server() -> String {
     match std::env::var("PERFHUB_TEST_MLFLOW") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("PERFHUB_SKIP_SERVICES").as_deref() == Ok("1") => None,
+        Ok(url) if !url.is_empty() => url,
         _ => panic!(
-            "PERFHUB_TEST_MLFLOW is not set: start a tracking server with \
-             `eval \"$(scripts/ci-mlflow.sh)\"` (or set PERFHUB_SKIP_SERVICES=1 to skip)"
+            "PERFHUB_TEST_MLFLOW is not set: run the suite with `cargo xtask ci`, which starts \
+             a tracking server, or `eval \"$(scripts/ci-mlflow.sh)\"` first"
         ),
     }
 }
@@ -160,7 +159,7 @@ fn assert_run_matches(url: &str, run_id: &str, report: &Report) {
 
 #[test]
 fn pushes_a_large_report_and_reads_every_value_back() {
-    let Some(url) = server() else { return };
+    let url = server();
     let report = fixture("run-1100-runs.json.gz");
     let p = plan::plan(&report);
     assert!(p.metrics.len() > 1000, "{} metric values", p.metrics.len());
@@ -202,7 +201,7 @@ fn pushes_a_large_report_and_reads_every_value_back() {
 
 #[test]
 fn failed_budgets_and_load_reports_are_logged_as_finished_runs() {
-    let Some(url) = server() else { return };
+    let url = server();
     let cfg = config(&url, &unique("perfhub-it-kinds"));
     let report = fixture("run-budget-failed.json");
     assert!(!report.budgets_pass());
@@ -236,7 +235,7 @@ fn failed_budgets_and_load_reports_are_logged_as_finished_runs() {
 
 #[test]
 fn experiments_are_created_once_and_found_after() {
-    let Some(url) = server() else { return };
+    let url = server();
     let cfg = config(&url, &unique("perfhub-it-exp"));
     let a = get_or_create_experiment(&cfg).unwrap();
     let b = get_or_create_experiment(&cfg).unwrap();
@@ -245,7 +244,7 @@ fn experiments_are_created_once_and_found_after() {
 
 #[test]
 fn invalid_requests_fail_with_mlflow_error_code_without_retries() {
-    let Some(url) = server() else { return };
+    let url = server();
     // MLflow limits experiment names to 500 characters.
     let mut cfg = config(&url, &"x".repeat(600));
     cfg.backoff = Duration::from_secs(5);
@@ -269,7 +268,7 @@ fn invalid_requests_fail_with_mlflow_error_code_without_retries() {
 
 #[test]
 fn retries_after_lost_answers_leave_no_duplicates() {
-    let Some(url) = server() else { return };
+    let url = server();
     let upstream = url
         .trim_start_matches("http://")
         .trim_end_matches('/')

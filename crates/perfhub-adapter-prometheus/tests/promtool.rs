@@ -58,9 +58,7 @@ fn awkward_report() -> Report {
 
 #[test]
 fn promtool_accepts_the_text_format() {
-    let Some(promtool) = common::service("PERFHUB_TEST_PROMTOOL") else {
-        return;
-    };
+    let promtool = common::service("PERFHUB_TEST_PROMTOOL");
     let load = common::fixture("load");
     let run = common::fixture("run");
     let labels_a = vec![("report".to_string(), "load".to_string())];

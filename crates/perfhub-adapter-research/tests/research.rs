@@ -4,8 +4,8 @@
 //!
 //! The validators come from `scripts/ci-validators.sh`, which prints the
 //! variables these tests read (`PERFHUB_TEST_FRICTIONLESS`,
-//! `PERFHUB_TEST_PYTHON`). Without them the tests that need them fail,
-//! unless `PERFHUB_SKIP_SERVICES=1`.
+//! `PERFHUB_TEST_PYTHON`); `cargo xtask ci` runs it. Without them the tests
+//! that need them fail.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,18 +23,13 @@ fn fixture(name: &str) -> Report {
     Report::from_json(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// The path of a validator from its variable; `None` (skip) only when
-/// `PERFHUB_SKIP_SERVICES=1`.
-fn validator(var: &str) -> Option<PathBuf> {
+/// The path of a validator from its variable; the test fails without it.
+fn validator(var: &str) -> PathBuf {
     match std::env::var_os(var) {
-        Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
-        _ if std::env::var("PERFHUB_SKIP_SERVICES").as_deref() == Ok("1") => {
-            eprintln!("skipped: {var} is not set and PERFHUB_SKIP_SERVICES=1");
-            None
-        }
+        Some(p) if !p.is_empty() => PathBuf::from(p),
         _ => panic!(
-            "{var} is not set: run `eval \"$(scripts/ci-validators.sh)\"` (as root, on Debian 12) \
-             to install the validators, or set PERFHUB_SKIP_SERVICES=1 to skip this test"
+            "{var} is not set: run the suite with `cargo xtask ci`, which installs the \
+             validators, or `eval \"$(scripts/ci-validators.sh)\"` (as root, on Debian 12)"
         ),
     }
 }
@@ -68,12 +63,8 @@ fn python(py: &Path, script: &str, arg: &Path) -> Value {
 
 #[test]
 fn frictionless_validates_the_package_and_reads_the_typed_rows_back() {
-    let Some(fl) = validator("PERFHUB_TEST_FRICTIONLESS") else {
-        return;
-    };
-    let Some(py) = validator("PERFHUB_TEST_PYTHON") else {
-        return;
-    };
+    let fl = validator("PERFHUB_TEST_FRICTIONLESS");
+    let py = validator("PERFHUB_TEST_PYTHON");
     for name in ["run-budget.json", "load-budget.json"] {
         let report = fixture(name);
         let dir = tempfile::tempdir().unwrap();
@@ -155,9 +146,7 @@ print(json.dumps(out))
 
 #[test]
 fn frictionless_catches_a_tampered_package() {
-    let Some(fl) = validator("PERFHUB_TEST_FRICTIONLESS") else {
-        return;
-    };
+    let fl = validator("PERFHUB_TEST_FRICTIONLESS");
     let dir = tempfile::tempdir().unwrap();
     write_data_package(
         dir.path(),
@@ -192,9 +181,7 @@ fn frictionless_catches_a_tampered_package() {
 
 #[test]
 fn rocrate_loads_the_crate_and_finds_the_create_action() {
-    let Some(py) = validator("PERFHUB_TEST_PYTHON") else {
-        return;
-    };
+    let py = validator("PERFHUB_TEST_PYTHON");
     let report = fixture("run-budget.json");
     let dir = tempfile::tempdir().unwrap();
     let options = CrateOptions {
@@ -268,9 +255,7 @@ print(json.dumps({
 
 #[test]
 fn the_crate_is_also_a_valid_data_package() {
-    let Some(fl) = validator("PERFHUB_TEST_FRICTIONLESS") else {
-        return;
-    };
+    let fl = validator("PERFHUB_TEST_FRICTIONLESS");
     let dir = tempfile::tempdir().unwrap();
     write_ro_crate(
         dir.path(),
@@ -380,9 +365,7 @@ fn odd_names_and_values_are_quoted_and_typed() {
     );
     assert!(samples.contains(",wall_time,1,INF\n"), "{samples}");
 
-    let Some(fl) = validator("PERFHUB_TEST_FRICTIONLESS") else {
-        return;
-    };
+    let fl = validator("PERFHUB_TEST_FRICTIONLESS");
     let dir = tempfile::tempdir().unwrap();
     write_data_package(dir.path(), &report, &PackageOptions::default()).unwrap();
     let (valid, out) = frictionless(&fl, &dir.path().join("datapackage.json"));

@@ -4,8 +4,7 @@
 //!
 //! The consumers come from `scripts/ci-validators.sh`, which prints the
 //! variables these tests read (`PERFHUB_TEST_PYTHON`, `PERFHUB_TEST_TASK`).
-//! Without them the tests that need them fail, unless
-//! `PERFHUB_SKIP_SERVICES=1`.
+//! `cargo xtask ci` runs it. Without them the tests that need them fail.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -36,18 +35,13 @@ fn fixtures() -> Vec<Report> {
     ]
 }
 
-/// The path of a validator from its variable; `None` (skip) only when
-/// `PERFHUB_SKIP_SERVICES=1`.
-fn validator(var: &str) -> Option<PathBuf> {
+/// The path of a validator from its variable; the test fails without it.
+fn validator(var: &str) -> PathBuf {
     match std::env::var_os(var) {
-        Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
-        _ if std::env::var("PERFHUB_SKIP_SERVICES").as_deref() == Ok("1") => {
-            eprintln!("skipped: {var} is not set and PERFHUB_SKIP_SERVICES=1");
-            None
-        }
+        Some(p) if !p.is_empty() => PathBuf::from(p),
         _ => panic!(
-            "{var} is not set: run `eval \"$(scripts/ci-validators.sh)\"` (as root, on Debian 12) \
-             to install the validators, or set PERFHUB_SKIP_SERVICES=1 to skip this test"
+            "{var} is not set: run the suite with `cargo xtask ci`, which installs the \
+             validators, or `eval \"$(scripts/ci-validators.sh)\"` (as root, on Debian 12)"
         ),
     }
 }
@@ -100,9 +94,7 @@ print(json.dumps(todos))
 
 #[test]
 fn icalendar_parses_every_vtodo_as_written() {
-    let Some(py) = validator("PERFHUB_TEST_PYTHON") else {
-        return;
-    };
+    let py = validator("PERFHUB_TEST_PYTHON");
     let reports = fixtures();
     let options = TaskOptions {
         tags: vec!["ci, nightly".to_string()],
@@ -240,9 +232,7 @@ fn long_utf8_names_fold_at_75_octets_and_round_trip() {
     );
 
     // And a real parser reads the name back as it was.
-    let Some(py) = validator("PERFHUB_TEST_PYTHON") else {
-        return;
-    };
+    let py = validator("PERFHUB_TEST_PYTHON");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("long.ics");
     std::fs::write(&path, &ics).unwrap();
@@ -369,9 +359,7 @@ impl Taskwarrior {
 
 #[test]
 fn taskwarrior_imports_twice_without_duplicates_and_updates_in_place() {
-    let Some(bin) = validator("PERFHUB_TEST_TASK") else {
-        return;
-    };
+    let bin = validator("PERFHUB_TEST_TASK");
     let tw = Taskwarrior::new(bin);
     let reports = fixtures();
     let options = TaskOptions {

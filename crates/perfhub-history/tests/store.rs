@@ -1,7 +1,6 @@
-//! The history store against SQLite and, with `PERFHUB_TEST_POSTGRES` set to
-//! a server URL, PostgreSQL: the same tests on both, each on a fresh
-//! database. Without a server, `PERFHUB_SKIP_POSTGRES=1` skips the
-//! PostgreSQL half explicitly; with neither set those tests fail.
+//! The history store against SQLite and PostgreSQL (`PERFHUB_TEST_POSTGRES`,
+//! a server URL that `cargo xtask ci` provides): the same tests on both, each
+//! on a fresh database. Without a server the PostgreSQL tests fail.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -51,16 +50,15 @@ impl TestDb {
         }
     }
 
-    /// A fresh PostgreSQL database, or `None` when skipped on purpose.
-    fn postgres() -> Option<TestDb> {
+    /// A fresh PostgreSQL database.
+    fn postgres() -> TestDb {
         let url = match std::env::var("PERFHUB_TEST_POSTGRES") {
             Ok(url) if !url.is_empty() => url,
-            _ if std::env::var("PERFHUB_SKIP_POSTGRES").as_deref() == Ok("1") => return None,
             _ => panic!(
-                "PERFHUB_TEST_POSTGRES is not set: set it to a server URL such as \
+                "PERFHUB_TEST_POSTGRES is not set: run the suite with `cargo xtask ci`, which \
+                 starts a server, or set it to a server URL such as \
                  postgres://perfhub:perfhub@127.0.0.1:5432/postgres (scripts/ci-postgres.sh \
-                 starts one and prints it), or set PERFHUB_SKIP_POSTGRES=1 to skip the \
-                 PostgreSQL tests"
+                 starts one and prints it)"
             ),
         };
         let nanos = std::time::SystemTime::now()
@@ -77,13 +75,13 @@ impl TestDb {
         admin
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .unwrap_or_else(|e| panic!("cannot create database {name}: {e}"));
-        Some(TestDb {
+        TestDb {
             location: with_database(&url, &name),
             fresh: Fresh::Postgres {
                 admin_url: url,
                 name,
             },
-        })
+        }
     }
 
     fn open(&self) -> HistoryStore {
@@ -135,9 +133,7 @@ macro_rules! on_both_backends {
             $(
                 #[test]
                 fn $name() {
-                    if let Some(db) = super::TestDb::postgres() {
-                        super::$name(&db);
-                    }
+                    super::$name(&super::TestDb::postgres());
                 }
             )*
         }
@@ -794,7 +790,7 @@ fn sqlite_takes_an_empty_file_and_refuses_a_directory() {
 
 #[test]
 fn postgres_refuses_a_database_with_unversioned_perfhub_tables() {
-    let Some(db) = TestDb::postgres() else { return };
+    let db = TestDb::postgres();
     db.raw_postgres()
         .batch_execute("CREATE TABLE perfhub_runs (id INT); INSERT INTO perfhub_runs VALUES (1)")
         .unwrap();
@@ -810,7 +806,7 @@ fn postgres_refuses_a_database_with_unversioned_perfhub_tables() {
 
 #[test]
 fn postgres_errors_hide_the_password() {
-    let Some(db) = TestDb::postgres() else { return };
+    let db = TestDb::postgres();
     let url = db.location.clone();
     let secret = "wrong-secret-4711";
     let after_scheme = url.find("://").unwrap() + 3;

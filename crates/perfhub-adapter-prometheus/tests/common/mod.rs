@@ -22,18 +22,14 @@ pub fn fixture(name: &str) -> Report {
     Report::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The value of a service variable such as `PERFHUB_TEST_PUSHGATEWAY`;
-/// `None` (the test is skipped) only when `PERFHUB_SKIP_SERVICES=1`.
-pub fn service(var: &str) -> Option<String> {
+/// The value of a service variable such as `PERFHUB_TEST_PUSHGATEWAY`; the
+/// test fails without it.
+pub fn service(var: &str) -> String {
     match std::env::var(var) {
-        Ok(v) if !v.is_empty() => Some(v),
-        _ if std::env::var("PERFHUB_SKIP_SERVICES").as_deref() == Ok("1") => {
-            eprintln!("skipped: {var} is unset and PERFHUB_SKIP_SERVICES=1");
-            None
-        }
+        Ok(v) if !v.is_empty() => v,
         _ => panic!(
-            "{var} is unset: run `eval \"$(scripts/ci-prometheus.sh)\"` first (it installs and starts \
-             a Pushgateway and promtool), or set PERFHUB_SKIP_SERVICES=1 to skip these tests"
+            "{var} is unset: run the suite with `cargo xtask ci`, which starts a Pushgateway \
+             and installs promtool, or `eval \"$(scripts/ci-prometheus.sh)\"` first"
         ),
     }
 }
