@@ -2,8 +2,7 @@
 # The browser behind perfhub-html's browser test (tests/browser/report.test.mjs),
 # on Debian 12, as root:
 #
-# - Debian's Chromium (`chromium`, with `chromium-driver` for WebDriver
-#   clients), driven headless;
+# - Debian's Chromium (`chromium`), driven headless;
 # - playwright-core at the version pinned in tests/browser/package-lock.json,
 #   installed with `npm ci` (playwright-core downloads no browser of its own).
 #
@@ -23,7 +22,6 @@ fi
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
-command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -11,6 +11,10 @@
 # Prints the line the tests take on stdout (progress goes to stderr):
 #
 #     eval "$(scripts/ci-mlflow.sh)"    # export PERFHUB_TEST_MLFLOW=http://127.0.0.1:15000
+#     scripts/ci-mlflow.sh stop         # stops the server if this script started it
+#
+# A `# perfhub-ci: started` line on stdout says it started the server.
+# `cargo xtask ci` runs both.
 #
 # Settings: PERFHUB_MLFLOW_PORT (15000), PERFHUB_MLFLOW_HOME
 # (/var/tmp/perfhub-ci-mlflow: the virtualenv, the database, artifacts, the
@@ -23,6 +27,18 @@ version="${PERFHUB_MLFLOW_VERSION:-3.17.2}"
 venv="$home/venv"
 url="http://127.0.0.1:$port"
 log() { echo "ci-mlflow: $*" >&2; }
+
+if [ "${1:-}" = stop ]; then
+    if [ -f "$home/server.pid" ]; then
+        pid="$(cat "$home/server.pid")"
+        if kill -0 "$pid" 2>/dev/null; then
+            log "stopping the tracking server (pid $pid, and its workers)"
+            kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
+        fi
+        rm -f "$home/server.pid"
+    fi
+    exit 0
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
     log "run me as root (I may install Debian packages)"
@@ -93,6 +109,7 @@ nohup setsid "$venv/bin/mlflow" server \
     --host 127.0.0.1 --port "$port" --workers 1 \
     >"$home/server.log" 2>&1 </dev/null &
 echo $! >"$home/server.pid"
+echo "# perfhub-ci: started"
 
 for _ in $(seq 1 120); do
     if answers; then

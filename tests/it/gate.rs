@@ -368,7 +368,7 @@ fn ab_finds_a_regression_in_the_working_tree_and_none_in_identical_code() {
 fn ab_counts_instructions_deterministically() {
     if Command::new("valgrind").arg("--version").output().is_err() {
         // perf_event hardware counters would serve instead; this machine
-        // class has none, so valgrind is installed by .ci/run.
+        // class has none, so `cargo xtask ci` installs valgrind.
         panic!(
             "valgrind is needed for instruction counts on this machine: apt-get install valgrind"
         );

@@ -1,7 +1,12 @@
 //! Project automation: `cargo xtask <task>`.
 //!
-//! - `ci`: everything CI checks (format, clippy with `-D warnings`, tidy, the report schema, docs, all
-//!   tests, and the CPU profiler's tests again in a release build);
+//! - `ci`: provisions what the suite needs (Debian packages, virtualenvs,
+//!   PostgreSQL, a Pushgateway and an MLflow server on loopback: see
+//!   `provision.rs`), then runs everything CI checks (format, clippy with
+//!   `-D warnings`, tidy, the report schema, docs, all tests without stopping
+//!   at the first failure, and the CPU profiler's tests again in a release
+//!   build), prints a summary of what failed, and stops the services it
+//!   started;
 //! - `tidy`: the layer rules of ARCHITECTURE.md, read from every `Cargo.toml`;
 //! - `schema [--check]`: write (or check) `docs/report-schema.json`;
 //! - `bench [ARGS]`: run perfhub's own criterion benchmarks in `benches/`;
@@ -12,11 +17,15 @@
 //! `ci` ends with the browser test: `perfhub check` on the demo plan
 //! (`perfhub.toml`), and its `report.html` opened in headless Chromium.
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+mod provision;
 mod tidy;
 
 fn main() -> Result<()> {
@@ -160,54 +169,195 @@ fn schema(root: &Path, check: bool) -> Result<()> {
     Ok(())
 }
 
-fn ci() -> Result<()> {
-    run("cargo", &["fmt", "--all", "--check"])?;
-    run(
-        "cargo",
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--locked",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    )?;
-    report_tidy(&tidy::check(&project_root())?)?;
-    schema(&project_root(), true)?;
-    // Broken intra-doc links fail too.
-    eprintln!("$ RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --workspace --locked");
-    let status = Command::new("cargo")
-        .args(["doc", "--no-deps", "--workspace", "--locked", "--quiet"])
-        .env("RUSTDOCFLAGS", "-D warnings")
-        .status()
-        .context("cannot start cargo doc")?;
-    if !status.success() {
-        bail!("`cargo doc` failed ({status})");
+/// Whether Ctrl-C (or SIGTERM, SIGHUP) arrived: the running step's processes
+/// get the signal themselves; xtask stops between steps and cleans up.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+fn catch_interrupts() {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: the handler only stores to an atomic, which is
+        // async-signal-safe; handlers are reset to the default in children
+        // at exec, so the steps' processes still stop on the signal.
+        unsafe { libc::signal(sig, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t) };
     }
-    run("cargo", &["build", "--workspace", "--bins", "--locked"])?;
-    run("cargo", &["test", "--workspace", "--locked"])?;
+}
+
+/// One step of `ci`, and how it went.
+struct Step {
+    name: &'static str,
+    outcome: Result<()>,
+    took: Duration,
+}
+
+/// Test counts read from libtest's `test result:` lines, and the names of
+/// the tests that failed.
+#[derive(Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+    failures: Vec<String>,
+}
+
+impl Tally {
+    /// Reads one line of libtest's output.
+    fn line(&mut self, line: &str) {
+        if let Some(name) = line
+            .strip_prefix("test ")
+            .and_then(|l| l.strip_suffix(" ... FAILED"))
+        {
+            self.failures.push(name.to_string());
+        } else if let Some(rest) = line.strip_prefix("test result: ") {
+            for part in rest.split([';', '.']) {
+                let mut words = part.split_whitespace();
+                if let (Some(n), Some(what)) = (words.next(), words.next()) {
+                    let Ok(n) = n.parse::<u64>() else { continue };
+                    match what {
+                        "passed" => self.passed += n,
+                        "failed" => self.failed += n,
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Everything CI checks, on a machine this provisions first. Every step
+/// runs even when an earlier one failed, so one run shows every failure;
+/// the summary at the end lists them. Services this run started are
+/// stopped at the end, pass or fail.
+fn ci() -> Result<()> {
+    catch_interrupts();
+    let started = Instant::now();
+    let mut services = provision::provision()?;
+    let mut tally = Tally::default();
+    let mut steps: Vec<Step> = Vec::new();
+    let mut step = |name: &'static str, f: &mut dyn FnMut() -> Result<()>| {
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            return;
+        }
+        eprintln!("ci: --- {name}");
+        let t = Instant::now();
+        let outcome = f();
+        if let Err(e) = &outcome {
+            eprintln!("ci: {name} failed: {e:#}");
+        }
+        steps.push(Step {
+            name,
+            outcome,
+            took: t.elapsed(),
+        });
+    };
+    let root = project_root();
+    step("fmt", &mut || run("cargo", &["fmt", "--all", "--check"]));
+    step("clippy", &mut || {
+        run(
+            "cargo",
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--locked",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        )
+    });
+    step("tidy", &mut || report_tidy(&tidy::check(&root)?));
+    step("schema", &mut || schema(&root, true));
+    // Broken intra-doc links fail too.
+    step("doc", &mut || {
+        eprintln!("$ RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --workspace --locked");
+        let status = Command::new("cargo")
+            .args(["doc", "--no-deps", "--workspace", "--locked", "--quiet"])
+            .env("RUSTDOCFLAGS", "-D warnings")
+            .status()
+            .context("cannot start cargo doc")?;
+        if !status.success() {
+            bail!("`cargo doc` failed ({status})");
+        }
+        Ok(())
+    });
+    step("tests", &mut || {
+        run_tests(
+            &["test", "--workspace", "--locked", "--no-fail-fast"],
+            &mut tally,
+        )
+    });
     // Profiles must name the hot functions with the right shares in
     // optimized builds too, where inlining and tail calls change the frames.
-    run(
-        "cargo",
-        &[
-            "test",
-            "--release",
-            "--locked",
-            "-p",
-            "perfhub-profile",
-            "--test",
-            "cpu",
-        ],
-    )?;
-    browser()?;
+    step("release profile tests", &mut || {
+        run_tests(
+            &[
+                "test",
+                "--release",
+                "--locked",
+                "--no-fail-fast",
+                "-p",
+                "perfhub-profile",
+                "--test",
+                "cpu",
+            ],
+            &mut tally,
+        )
+    });
+    step("browser", &mut browser);
+    services.stop();
+
+    eprintln!();
+    eprintln!("ci: summary ({:.0?} in all)", started.elapsed());
+    for s in &steps {
+        match &s.outcome {
+            Ok(()) => eprintln!("  ok      {:<22} {:>7.1?}", s.name, s.took),
+            Err(e) => eprintln!("  FAILED  {:<22} {:>7.1?}  {e:#}", s.name, s.took),
+        }
+    }
+    for name in &tally.failures {
+        eprintln!("  failed test: {name}");
+    }
+    let failed_steps = steps.iter().filter(|s| s.outcome.is_err()).count();
+    // The closing line in the form CI runners read.
+    println!("tests: {} passed, {} failed", tally.passed, tally.failed);
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        eprintln!("ci: interrupted; the steps after the last one above did not run");
+        std::process::exit(130);
+    }
+    if failed_steps > 0 {
+        bail!("{failed_steps} of {} steps failed", steps.len());
+    }
     eprintln!("ci: all checks passed");
     Ok(())
 }
 
-/// README's main job (`perfhub check` on the demo plan), then its
+/// `cargo ARGS`, its standard output echoed and read for libtest's results.
+fn run_tests(args: &[&str], tally: &mut Tally) -> Result<()> {
+    eprintln!("$ cargo {}", args.join(" "));
+    let mut child = Command::new("cargo")
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("cannot start cargo")?;
+    let stdout = child.stdout.take().context("cargo's stdout")?;
+    let mut out = std::io::stdout().lock();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.context("reading cargo's output")?;
+        tally.line(&line);
+        let _ = writeln!(out, "{line}");
+    }
+    drop(out);
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("`cargo {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+/// README's main job (`cargo run --release -- check`, the demo plan), then its
 /// `report.html` opened in headless Chromium by tests/browser: no console
 /// errors, every chart drawn, the flame graph's search working, no network.
 /// The screenshots go to the target directory, for CI to keep.
@@ -219,32 +369,9 @@ fn browser() -> Result<()> {
             "the browser test needs Chromium at {chromium}: run scripts/ci-browser.sh (as root), or set CHROMIUM"
         );
     }
-    run(
-        "cargo",
-        &[
-            "run",
-            "--locked",
-            "-q",
-            "-p",
-            "perfhub-cli",
-            "--",
-            "check",
-            "--config",
-            "perfhub.toml",
-        ],
-    )?;
+    // README's main job, exactly as README gives it (a release build).
+    run("cargo", &["run", "--release", "--locked", "--", "check"])?;
     let browser_dir = root.join("tests/browser");
-    if !browser_dir.join("node_modules/playwright-core").exists() {
-        eprintln!("$ (cd tests/browser && npm ci)");
-        let status = Command::new("npm")
-            .args(["ci", "--silent"])
-            .current_dir(&browser_dir)
-            .status()
-            .context("cannot start npm: install Node.js and npm")?;
-        if !status.success() {
-            bail!("`npm ci` in tests/browser failed ({status})");
-        }
-    }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
@@ -279,6 +406,102 @@ mod tests {
             "tidy problems:\n{}",
             problems.join("\n")
         );
+    }
+
+    /// actionlint, from `PERFHUB_TEST_ACTIONLINT` (`cargo xtask ci` installs it).
+    fn actionlint() -> String {
+        std::env::var("PERFHUB_TEST_ACTIONLINT")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| {
+                panic!(
+                    "PERFHUB_TEST_ACTIONLINT is not set: run the suite with `cargo xtask ci`, \
+                     which installs actionlint, or `eval \"$(scripts/ci-validators.sh)\"`"
+                )
+            })
+    }
+
+    /// actionlint's findings in the project at `dir` (empty when clean).
+    fn lint(dir: &Path) -> String {
+        let out = Command::new(actionlint())
+            .args(["-no-color", "-oneline"])
+            .current_dir(dir)
+            .output()
+            .expect("actionlint runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        match out.status.code() {
+            Some(0) => {
+                assert!(text.trim().is_empty(), "{text}");
+                String::new()
+            }
+            // 1: problems found; anything else: actionlint itself failed.
+            Some(1) => text,
+            _ => panic!("actionlint failed ({}): {text}", out.status),
+        }
+    }
+
+    #[test]
+    fn workflows_pass_actionlint() {
+        let findings = lint(&project_root());
+        assert!(findings.is_empty(), "actionlint:\n{findings}");
+    }
+
+    /// actionlint reads a local action's metadata where a workflow uses it:
+    /// `action.yml` is checked through a workflow in a scratch repository
+    /// that calls it with every input, and one that names an input the
+    /// action does not have must be refused (so the check is not vacuous).
+    #[test]
+    fn the_action_passes_actionlint() {
+        let dir = std::env::temp_dir().join(format!("perfhub-actionlint-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join(".github/workflows")).unwrap();
+        // actionlint looks for the repository's root.
+        std::fs::create_dir_all(dir.join(".git")).unwrap();
+        std::fs::copy(project_root().join("action.yml"), dir.join("action.yml")).unwrap();
+        let workflow = |with: &str| {
+            format!(
+                "name: gate\non: [pull_request]\njobs:\n  gate:\n    runs-on: ubuntu-latest\n    \
+                 steps:\n      - uses: actions/checkout@v5\n        with:\n          fetch-depth: 0\n      \
+                 - id: perfhub\n        uses: ./\n        with:\n{with}      \
+                 - run: echo \"$VERDICT\"\n        env:\n          VERDICT: ${{{{ steps.perfhub.outputs.verdict }}}}\n"
+            )
+        };
+        let path = dir.join(".github/workflows/gate.yml");
+        std::fs::write(
+            &path,
+            workflow(
+                "          base: main\n          rounds: \"5\"\n          command: cargo bench\n          min-effect: 2%\n",
+            ),
+        )
+        .unwrap();
+        let clean = lint(&dir);
+        std::fs::write(&path, workflow("          round: \"5\"\n")).unwrap();
+        let broken = lint(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(clean.is_empty(), "actionlint on action.yml:\n{clean}");
+        assert!(
+            broken.contains("input \"round\" is not defined"),
+            "actionlint did not read action.yml: {broken}"
+        );
+    }
+
+    #[test]
+    fn test_results_are_tallied() {
+        let mut t = Tally::default();
+        for line in [
+            "test a::b ... ok",
+            "test a::c ... FAILED",
+            "test result: FAILED. 3 passed; 1 failed; 0 ignored; 0 measured; 2 filtered out; finished in 0.01s",
+            "test result: ok. 7 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.00s",
+        ] {
+            t.line(line);
+        }
+        assert_eq!((t.passed, t.failed), (10, 1));
+        assert_eq!(t.failures, vec!["a::c".to_string()]);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! perfhub's outputs read by independent tools: pprof by `protoc
 //! --decode_raw` (Debian's `protobuf-compiler`), speedscope JSON validated
 //! against the schema the `speedscope` npm package ships, by Python's
-//! `jsonschema`. `.ci/run` installs all three.
+//! `jsonschema`. `cargo xtask ci` provides all three.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use perfhub_flame::{StackProfile, WeightUnit, from_pprof, to_pprof, to_speedscope};
 
-/// The `speedscope` release whose schema `.ci/run` fetches.
+/// The `speedscope` release whose schema `cargo xtask ci` fetches.
 const SPEEDSCOPE_VERSION: &str = "1.25.0";
 
 fn stack(frames: &[&str]) -> Vec<String> {
@@ -170,7 +170,7 @@ fn decode_raw(gz: &[u8]) -> Node {
         Ok(c) => c,
         Err(e) => panic!(
             "cannot run `protoc` ({e}): install Debian's `protobuf-compiler` package \
-             (`.ci/run` does) to decode pprof output with an independent reader"
+             (`cargo xtask ci` does) to decode pprof output with an independent reader"
         ),
     };
     child.stdin.take().unwrap().write_all(&raw).unwrap();
@@ -269,7 +269,7 @@ fn pprof_round_trips_through_gzip_and_raw() {
 
 // ---- speedscope's schema ----
 
-/// Where `.ci/run` puts the schema: `$PERFHUB_SPEEDSCOPE_SCHEMA`, or the
+/// Where `cargo xtask ci` puts the schema: `$PERFHUB_SPEEDSCOPE_SCHEMA`, or the
 /// same default path in the user's cache.
 fn speedscope_schema() -> PathBuf {
     let path = match std::env::var_os("PERFHUB_SPEEDSCOPE_SCHEMA") {
@@ -287,7 +287,7 @@ fn speedscope_schema() -> PathBuf {
     };
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "speedscope's file-format schema is not at {} ({e}): run .ci/run, or \
+            "speedscope's file-format schema is not at {} ({e}): run `cargo xtask ci`, or \
              `npm pack speedscope@{SPEEDSCOPE_VERSION}` and put the package's \
              dist/release/file-format-schema.json there",
             path.display()
@@ -317,14 +317,18 @@ doc = json.load(open(sys.argv[2]))
 for e in sorted(Draft7Validator(schema).iter_errors(doc), key=str):
     print(list(e.absolute_path), e.message)
 "#;
-    let out = Command::new("python3")
+    // The validators' virtualenv has jsonschema (`cargo xtask ci` provides
+    // it and sets PERFHUB_TEST_PYTHON); a python3 with jsonschema also does.
+    let python = std::env::var_os("PERFHUB_TEST_PYTHON").unwrap_or_else(|| "python3".into());
+    let out = Command::new(&python)
         .args(["-c", SCRIPT])
         .arg(&schema)
         .arg(&doc)
         .output()
         .unwrap_or_else(|e| {
             panic!(
-                "cannot run python3 ({e}): speedscope output is validated with Python's jsonschema"
+                "cannot run {} ({e}): speedscope output is validated with Python's jsonschema",
+                python.to_string_lossy()
             )
         });
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -332,7 +336,7 @@ for e in sorted(Draft7Validator(schema).iter_errors(doc), key=str):
         out.status.success(),
         "the schema check did not run{}: {stderr}",
         if stderr.contains("No module named 'jsonschema'") {
-            " (install it: `python3 -m pip install jsonschema`; .ci/run does)"
+            " (install it: `python3 -m pip install jsonschema`; `cargo xtask ci` provides it)"
         } else {
             ""
         }
