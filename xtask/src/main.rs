@@ -182,7 +182,12 @@ fn catch_interrupts() {
         // SAFETY: the handler only stores to an atomic, which is
         // async-signal-safe; handlers are reset to the default in children
         // at exec, so the steps' processes still stop on the signal.
-        unsafe { libc::signal(sig, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t) };
+        unsafe {
+            libc::signal(
+                sig,
+                on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+            )
+        };
     }
 }
 

@@ -144,10 +144,12 @@ const PACKAGES: &[Package] = &[
         what: "postgresql",
         apt: "postgresql",
         found: || {
-            let server = std::fs::read_dir("/usr/lib/postgresql").ok()?.find_map(|e| {
-                let bin = e.ok()?.path().join("bin/postgres");
-                bin.exists().then_some(bin)
-            })?;
+            let server = std::fs::read_dir("/usr/lib/postgresql")
+                .ok()?
+                .find_map(|e| {
+                    let bin = e.ok()?.path().join("bin/postgres");
+                    bin.exists().then_some(bin)
+                })?;
             which("pg_ctlcluster")?;
             Some(server.display().to_string())
         },
@@ -324,7 +326,10 @@ pub fn provision() -> Result<Services> {
     }
 
     let mut components = Vec::new();
-    for (what, args) in [("rustfmt", ["fmt", "--version"]), ("clippy", ["clippy", "--version"])] {
+    for (what, args) in [
+        ("rustfmt", ["fmt", "--version"]),
+        ("clippy", ["clippy", "--version"]),
+    ] {
         if runs("cargo", &args) {
             rows.push(Row {
                 what,
@@ -396,11 +401,7 @@ pub fn provision() -> Result<Services> {
     if !missing.is_empty() {
         let mut msg = format!(
             "cannot set up the test suite here ({}); missing:\n",
-            if is_root() {
-                "no apt-get"
-            } else {
-                "not root"
-            }
+            if is_root() { "no apt-get" } else { "not root" }
         );
         for m in &missing {
             msg.push_str(&format!("  - {m}\n"));
@@ -411,7 +412,9 @@ pub fn provision() -> Result<Services> {
                 apt.join(" ")
             ));
         }
-        msg.push_str("then run `cargo xtask ci` again (as root on Debian it does all of this itself)");
+        msg.push_str(
+            "then run `cargo xtask ci` again (as root on Debian it does all of this itself)",
+        );
         bail!(msg);
     }
 
@@ -448,7 +451,10 @@ pub fn provision() -> Result<Services> {
     if !have_schema {
         fetch_speedscope_schema(&speedscope)?;
     }
-    set_var("PERFHUB_SPEEDSCOPE_SCHEMA", &speedscope.display().to_string());
+    set_var(
+        "PERFHUB_SPEEDSCOPE_SCHEMA",
+        &speedscope.display().to_string(),
+    );
     Ok(services)
 }
 
