@@ -42,9 +42,9 @@ ready() {
 if [ "${1:-}" = stop ]; then
     if [ -f "$pid_file" ]; then
         pid="$(cat "$pid_file")"
-        # Only the gateway this script started: its pid and its name.
-        if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = prometheus-pus ] \
-            || [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = prometheus-pushgateway ]; then
+        # Only the gateway this script started: its pid and its name (the
+        # kernel keeps the first 15 characters of it).
+        if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = prometheus-push ]; then
             log "stopping the Pushgateway (pid $pid)"
             kill "$pid" 2>/dev/null || true
         fi

@@ -28,7 +28,16 @@ use anyhow::{Context, Result, bail};
 mod provision;
 mod tidy;
 
-fn main() -> Result<()> {
+fn main() {
+    // The error's chain on one line, without anyhow's backtrace (which
+    // RUST_BACKTRACE=1 would add to every failed step).
+    if let Err(e) = real_main() {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn real_main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = project_root();
     std::env::set_current_dir(&root)?;
