@@ -560,10 +560,12 @@ fn fetch_speedscope_schema(dest: &Path) -> Result<()> {
     result.context("fetching speedscope's schema")
 }
 
-/// The first `name` on PATH that is a file.
+/// The first `name` on PATH that is a file, or in the sbin folders (where
+/// Debian puts nginx, which a user's PATH often lacks).
 fn which(name: &str) -> Option<String> {
-    let path = std::env::var_os("PATH")?;
+    let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
+        .chain(["/usr/local/sbin", "/usr/sbin", "/sbin"].map(PathBuf::from))
         .map(|d| d.join(name))
         .find(|p| p.is_file())
         .map(|p| p.display().to_string())
