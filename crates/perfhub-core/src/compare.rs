@@ -355,6 +355,16 @@ pub fn compare_reports(base: &Report, head: &Report, criteria: &ChangeCriteria) 
             ));
             continue;
         }
+        if let Some((side, problem)) = [("base", bm), ("head", hm)]
+            .into_iter()
+            .find_map(|(side, m)| m.check_values().err().map(|p| (side, p)))
+        {
+            set.skipped.push((
+                hb.name.clone(),
+                format!("the {side}'s `{}` is invalid: {problem}", hm.metric),
+            ));
+            continue;
+        }
         let (bv, hv) = (values(bm), values(hm));
         let min_effect = criteria.min_effect_for(&hb.name);
         let sib = smaller_is_better(&hm.metric);
@@ -596,6 +606,23 @@ mod tests {
         // The report round-trips through JSON.
         let back = Report::from_json(&r.to_json()).unwrap();
         assert_eq!(back.comparisons[0].verdict, Some(Verdict::Unchanged));
+    }
+
+    #[test]
+    fn impossible_values_are_skipped_with_the_reason() {
+        let base = report(&[("a", around(1e-3, 20, 0)), ("b", around(1e-3, 20, 0))]);
+        let mut head = report(&[("a", around(1e-3, 20, 1)), ("b", around(1e-3, 20, 1))]);
+        head.benchmarks[0].measurements[0].samples[3] = -2.0;
+        let set = compare_reports(&base, &head, &ChangeCriteria::default());
+        assert_eq!(set.changes.len(), 1);
+        assert_eq!(set.changes[0].benchmark, "b");
+        assert_eq!(set.skipped.len(), 1);
+        let (name, why) = &set.skipped[0];
+        assert_eq!(name, "a");
+        assert!(
+            why.contains("the head's `wall_time` is invalid: sample 3 is -2"),
+            "{why}"
+        );
     }
 
     #[test]

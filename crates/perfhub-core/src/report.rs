@@ -317,6 +317,147 @@ impl Measurement {
     }
 }
 
+/// The longest time a measurement holds, in seconds: what perfhub's latency
+/// histograms hold ([`MAX_NANOS`](crate::histogram::MAX_NANOS) nanoseconds,
+/// about 146 years). A longer time is a damaged input, not a measurement.
+pub const MAX_SECONDS: f64 = crate::histogram::MAX_NANOS as f64 * 1e-9;
+
+/// A measurement holding a number no measurement can have, as
+/// [`Report::check_values`] finds it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("benchmark `{benchmark}`, metric `{metric}`: {problem}")]
+pub struct InvalidMeasurement {
+    /// The benchmark's name.
+    pub benchmark: String,
+    /// The measurement's metric.
+    pub metric: String,
+    /// What is wrong, with the value.
+    pub problem: String,
+}
+
+impl Report {
+    /// Checks every measurement with [`Measurement::check_values`], so that
+    /// a damaged or doctored report is refused rather than compared or
+    /// budgeted into a nonsense figure.
+    pub fn check_values(&self) -> Result<(), InvalidMeasurement> {
+        for b in &self.benchmarks {
+            for m in &b.measurements {
+                m.check_values().map_err(|problem| InvalidMeasurement {
+                    benchmark: b.name.clone(),
+                    metric: m.metric.clone(),
+                    problem,
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Measurement {
+    /// Checks that every number is one a measurement can have: finite; from
+    /// 0 unless the unit is [`Unit::Number`]; a time no longer than
+    /// [`MAX_SECONDS`]; a summary whose median and mean lie between its
+    /// minimum and maximum, with deviations from 0, and whose confidence
+    /// interval is in order. The error says which number is wrong and why.
+    pub fn check_values(&self) -> Result<(), String> {
+        let quantity = match self.unit {
+            Unit::Seconds => "a time",
+            Unit::Bytes => "a size",
+            Unit::Count => "a count",
+            Unit::PerSecond | Unit::BytesPerSecond => "a rate",
+            Unit::Ratio => "a ratio",
+            Unit::Number => "a number",
+        };
+        let check = |what: &str, x: f64| -> Result<(), String> {
+            if !x.is_finite() {
+                Err(format!("{what} is {}, not a finite number", shown(x)))
+            } else if x < 0.0 && self.unit != Unit::Number {
+                Err(format!(
+                    "{what} is {}, and {quantity} cannot be negative",
+                    shown(x)
+                ))
+            } else if self.unit == Unit::Seconds && x > MAX_SECONDS {
+                Err(format!(
+                    "{what} is {} s, longer than any measurement (at most {MAX_SECONDS:.0} s, about 146 years)",
+                    shown(x)
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        for (i, &x) in self.samples.iter().enumerate() {
+            check(&format!("sample {i}"), x)?;
+        }
+        if let Some(v) = self.value {
+            check("the value", v)?;
+        }
+        let Some(s) = &self.summary else {
+            return Ok(());
+        };
+        for (what, x) in [
+            ("the summary's minimum", s.min),
+            ("the summary's maximum", s.max),
+            ("the summary's mean", s.mean),
+            ("the summary's median", s.median),
+        ] {
+            check(what, x)?;
+        }
+        for (name, &x) in &s.percentiles {
+            check(&format!("the summary's {name}"), x)?;
+        }
+        for (what, x) in [
+            ("the summary's standard deviation", s.stddev),
+            ("the summary's median absolute deviation", s.mad),
+        ] {
+            if !(x.is_finite() && x >= 0.0) {
+                return Err(format!(
+                    "{what} is {}, and a deviation is a number from 0",
+                    shown(x)
+                ));
+            }
+        }
+        if s.min > s.max {
+            return Err(format!(
+                "the summary's minimum {} is above its maximum {}",
+                shown(s.min),
+                shown(s.max)
+            ));
+        }
+        // The mean of equal samples can differ from them in the last digit.
+        let slack = 1e-9 * s.min.abs().max(s.max.abs());
+        for (what, x) in [("mean", s.mean), ("median", s.median)] {
+            if x < s.min - slack || x > s.max + slack {
+                return Err(format!(
+                    "the summary's {what} {} is outside its minimum {} and maximum {}",
+                    shown(x),
+                    shown(s.min),
+                    shown(s.max)
+                ));
+            }
+        }
+        if let Some(ci) = &s.mean_ci
+            && !(ci.lower.is_finite() && ci.upper.is_finite() && ci.lower <= ci.upper)
+        {
+            return Err(format!(
+                "the summary's confidence interval of the mean, {} to {}, is not an interval",
+                shown(ci.lower),
+                shown(ci.upper)
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `x` as written in a message: plain, or in exponent form where plain
+/// would run to many digits (`1e308`, not 309 of them).
+fn shown(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && !(1e-7..1e16).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
 /// A comparison of one benchmark against a reference benchmark.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -488,6 +629,104 @@ mod tests {
         let err = Report::from_json("{\"a\": 1}").unwrap_err();
         assert!(matches!(err, ReportError::NotAReport));
         assert!(Report::from_json("not json").is_err());
+    }
+
+    #[test]
+    fn sane_measurements_pass_the_value_check() {
+        let mut r = sample_report();
+        let b = &mut r.benchmarks[0];
+        // The mean of equal samples is off in the last digit.
+        b.measurements.push(Measurement::from_samples(
+            "equal",
+            Unit::Seconds,
+            vec![0.1; 3],
+        ));
+        b.measurements
+            .push(Measurement::from_value("drift", Unit::Number, -3.5));
+        let h: crate::histogram::LatencyHistogram = [1_u64, 7, 7, 900, 123_456]
+            .iter()
+            .map(|&ms| std::time::Duration::from_millis(ms))
+            .collect();
+        b.measurements.push(h.to_measurement(metric::LATENCY));
+        assert_eq!(r.check_values(), Ok(()));
+    }
+
+    #[test]
+    fn impossible_values_are_named_with_the_benchmark_and_metric() {
+        let refused = |edit: &dyn Fn(&mut Measurement)| {
+            let mut r = sample_report();
+            edit(&mut r.benchmarks[0].measurements[0]);
+            r.check_values().unwrap_err().to_string()
+        };
+        let cases: [(&dyn Fn(&mut Measurement), &str); 10] = [
+            (
+                &|m| m.samples[1] = -2.0,
+                "benchmark `sleep`, metric `wall_time`: sample 1 is -2, and a time cannot be negative",
+            ),
+            (
+                &|m| m.value = Some(f64::NAN),
+                "the value is NaN, not a finite number",
+            ),
+            (
+                &|m| m.samples[0] = 1e308,
+                "sample 0 is 1e308 s",
+            ),
+            (&|m| m.samples[0] = 1e308, "longer than any measurement"),
+            (
+                &|m| m.summary.as_mut().unwrap().min = 0.2,
+                "the summary's minimum 0.2 is above its maximum 0.11",
+            ),
+            (
+                &|m| m.summary.as_mut().unwrap().mean = 0.5,
+                "the summary's mean 0.5 is outside its minimum 0.1 and maximum 0.11",
+            ),
+            (
+                &|m| m.summary.as_mut().unwrap().median = 0.01,
+                "the summary's median 0.01 is outside",
+            ),
+            (
+                &|m| m.summary.as_mut().unwrap().stddev = -1.0,
+                "the summary's standard deviation is -1, and a deviation is a number from 0",
+            ),
+            (
+                &|m| {
+                    m.summary
+                        .as_mut()
+                        .unwrap()
+                        .percentiles
+                        .insert("p99".into(), f64::INFINITY);
+                },
+                "the summary's p99 is inf",
+            ),
+            (
+                &|m| {
+                    let ci = m.summary.as_mut().unwrap().mean_ci.as_mut().unwrap();
+                    ci.lower = ci.upper + 1.0;
+                },
+                "is not an interval",
+            ),
+        ];
+        for (edit, expected) in cases {
+            let message = refused(edit);
+            assert!(
+                message.contains(expected),
+                "{expected:?} not in {message:?}"
+            );
+        }
+        let mut r = sample_report();
+        r.benchmarks[0].measurements.push(Measurement::from_value(
+            metric::MAX_RSS,
+            Unit::Bytes,
+            -1.0,
+        ));
+        assert_eq!(
+            r.check_values().unwrap_err(),
+            InvalidMeasurement {
+                benchmark: "sleep".into(),
+                metric: metric::MAX_RSS.into(),
+                problem: "the value is -1, and a size cannot be negative".into(),
+            }
+        );
     }
 
     #[test]
