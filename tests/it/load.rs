@@ -10,21 +10,27 @@ use perfhub_core::report::Report;
 use crate::support::{perfhub, perfhub_bin, spawn_announcing_url, stderr};
 
 /// One load test at a time on a two-core machine.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+pub(crate) static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// A `perfhub serve` process on a free loopback port, stopped on drop.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Serve {
-    fn start(args: &[&str]) -> Serve {
-        let (child, url) = spawn_announcing_url(
+    pub(crate) fn start(args: &[&str]) -> Serve {
+        Serve::spawn(
             Command::new(perfhub_bin())
                 .args(["serve", "--port", "0"])
                 .args(args),
-        );
+        )
+    }
+
+    /// A server started by `cmd`, which must exec `perfhub serve` (possibly
+    /// through `ip netns exec`) so that its pid is the server's.
+    pub(crate) fn spawn(cmd: &mut Command) -> Serve {
+        let (child, url) = spawn_announcing_url(cmd);
         Serve { child, url }
     }
 }
@@ -40,11 +46,11 @@ impl Drop for Serve {
     }
 }
 
-fn report(path: &Path) -> Report {
+pub(crate) fn report(path: &Path) -> Report {
     Report::from_json(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-fn value(r: &Report, bench: &str, metric: &str) -> f64 {
+pub(crate) fn value(r: &Report, bench: &str, metric: &str) -> f64 {
     r.benchmarks
         .iter()
         .find(|b| b.name == bench)

@@ -7,3 +7,4 @@ mod load;
 mod profile;
 mod run;
 mod support;
+mod targets;

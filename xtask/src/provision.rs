@@ -86,6 +86,13 @@ const PACKAGES: &[Package] = &[
         unless: None,
     },
     Package {
+        what: "ip",
+        apt: "iproute2",
+        found: || which("ip"),
+        why: "the load tests' host in a network namespace",
+        unless: None,
+    },
+    Package {
         what: "curl",
         apt: "curl",
         found: || which("curl"),

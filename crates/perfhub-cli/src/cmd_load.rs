@@ -12,7 +12,9 @@ use perfhub_core::histogram::{IntervalEntry, LatencyHistogram, write_interval_lo
 use perfhub_core::report::Report;
 use perfhub_load::engine::{Interval, LoadConfig, Model, Progress, Segment, Stage, run};
 use perfhub_load::report::{build_report, evaluate_budgets};
-use perfhub_load::request::{Check, Method, RequestSpec, parse_url};
+use perfhub_load::request::{
+    Check, Method, RequestSpec, header_name_problem, header_value_problem, parse_url,
+};
 use perfhub_load::scenario::{LoadDefaults, Mode, load_scenario};
 use perfhub_probe::env::{EnvConfig, collect, now_rfc3339};
 
@@ -24,13 +26,13 @@ use crate::cmd_run::parse_duration;
 #[command(
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "Without --rate, each connection sends as soon as its previous response is in (closed model, like wrk). With --rate (or --stage), requests arrive on a schedule and latency is measured from each request's intended send time, so a server that stalls is charged for every request it held up (coordinated omission corrected, like wrk2); the service time from the actual send is shown beside it.\n\nBudgets use perfhub's syntax (--budget 'p95 < 200ms', --budget 'error_rate < 0.1%') or k6's (--threshold 'p(95)<200'); exit code 3 when one is breached, 1 when perfhub itself fails. Requests go to loopback addresses only.\n\nExamples:\n  perfhub load http://127.0.0.1:8080/ --connections 64 --duration 30s\n  perfhub load http://127.0.0.1:8080/api --rate 5000 --duration 1m --budget 'p95 < 200ms' --budget 'error_rate < 0.1%'\n  perfhub load http://127.0.0.1:8080/ --stage 30s:1000 --stage 1m:1000 --stage 30s:0\n  perfhub load http://127.0.0.1:8080/ --rate 20000 --segment 1/4 --export-json part1.json\n  perfhub load merge part*.json --budget 'p99 < 1s'"
+    after_help = "Without --rate, each connection sends as soon as its previous response is in (closed model, like wrk). With --rate (or --stage), requests arrive on a schedule and latency is measured from each request's intended send time, so a server that stalls is charged for every request it held up (coordinated omission corrected, like wrk2); the service time from the actual send is shown beside it.\n\nBudgets use perfhub's syntax (--budget 'p95 < 200ms', --budget 'error_rate < 0.1%') or k6's (--threshold 'p(95)<200'); exit code 3 when one is breached, 1 when perfhub itself fails. A host name is resolved by the system resolver and connections are spread over all its addresses (IPv4 and IPv6); --resolve pins a name to an address.\n\nExamples:\n  perfhub load http://127.0.0.1:8080/ --connections 64 --duration 30s\n  perfhub load http://127.0.0.1:8080/api --rate 5000 --duration 1m --budget 'p95 < 200ms' --budget 'error_rate < 0.1%'\n  perfhub load http://127.0.0.1:8080/ --stage 30s:1000 --stage 1m:1000 --stage 30s:0\n  perfhub load http://127.0.0.1:8080/ --rate 20000 --segment 1/4 --export-json part1.json\n  perfhub load merge part*.json --budget 'p99 < 1s'"
 )]
 pub struct LoadArgs {
     #[command(subcommand)]
     command: Option<LoadCommand>,
 
-    /// The URL to load (http:// or https:// on a loopback address).
+    /// The URL to load (http:// or https://, any host).
     #[arg(
         value_name = "URL",
         required_unless_present = "scenario",
@@ -86,6 +88,12 @@ pub struct LoadArgs {
     /// HTTP/1.1.
     #[arg(long)]
     http2: bool,
+
+    /// Send to ADDR instead of what the resolver gives for HOST:PORT, as
+    /// curl's --resolve: for testing a host before DNS points at it
+    /// (repeatable; ADDR may be a comma-separated list, IPv6 in brackets).
+    #[arg(long = "resolve", value_name = "HOST:PORT:ADDR")]
+    resolve: Vec<perfhub_load::request::Pin>,
 
     /// The HTTP method.
     #[arg(short = 'X', long, value_name = "METHOD", default_value = "GET")]
@@ -235,8 +243,11 @@ fn request_of(args: &LoadArgs, url: &str) -> Result<RequestSpec> {
             .split_once(':')
             .filter(|(n, _)| !n.trim().is_empty())
             .with_context(|| format!("bad header {h:?}: give \"Name: value\""))?;
-        spec.headers
-            .push((name.trim().to_string(), value.trim().to_string()));
+        let (name, value) = (name.trim(), value.trim());
+        if let Some(problem) = header_name_problem(name).or_else(|| header_value_problem(value)) {
+            bail!("-H {h:?}: {problem}");
+        }
+        spec.headers.push((name.to_string(), value.to_string()));
     }
     if let Some(body) = &args.body {
         spec.body = body.clone().into_bytes();
@@ -466,6 +477,7 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
             insecure: args.insecure,
         },
         http2: args.http2,
+        resolve: args.resolve.clone(),
     };
     crate::interrupt::install();
     let environment = std::thread::spawn(|| collect(EnvConfig::default()));

@@ -8,13 +8,14 @@ use perfhub_load::serve::{Fault, ServeConfig, Server, parse_latency, parse_stall
 
 use crate::Outcome;
 
-/// Serve HTTP on loopback with a chosen latency, error rate and stalls.
+/// Serve HTTP with a chosen latency, error rate and stalls.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Every path answers 200 with a small body; /status/CODE answers CODE; /stats answers the counts served so far as JSON. It runs until interrupted.\n\nExamples:\n  perfhub serve --port 8080 --latency 5ms\n  perfhub serve --latency lognormal:median=5ms,p99=50ms --error-rate 0.1%\n  perfhub serve --stall 1s/5s        # pause 1 s every 5 s: coordinated omission made visible\n  perfhub serve --fault reset        # every connection reset after its request\n  perfhub serve --tls --cert-out cert.pem   # HTTPS; then perfhub load https://127.0.0.1:8080/ --cacert cert.pem"
 )]
 pub struct ServeArgs {
-    /// The loopback address to listen on.
+    /// The address to listen on: 127.0.0.1 by default, 0.0.0.0 or :: for
+    /// every interface (in a container, say).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
     bind: std::net::IpAddr,
 

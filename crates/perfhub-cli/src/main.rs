@@ -43,7 +43,7 @@ enum Command {
     Profile(Box<cmd_profile::ProfileArgs>),
     /// Load-test an HTTP service toward latency budgets (open or closed model).
     Load(Box<cmd_load::LoadArgs>),
-    /// Serve HTTP on loopback with a chosen latency, error rate and stalls: a target for load tests.
+    /// Serve HTTP with a chosen latency, error rate and stalls: a target for load tests.
     Serve(cmd_serve::ServeArgs),
     /// Turn another tool's results (criterion, cargo-criterion, libtest, hyperfine, goose) into a perfhub report.
     Import(cmd_import::ImportArgs),

@@ -129,6 +129,9 @@ pub struct LoadConfig {
     /// Speak HTTP/2: negotiated by ALPN over TLS, with prior knowledge
     /// (h2c) over plain TCP.
     pub http2: bool,
+    /// Addresses given for a host and port instead of the resolver's
+    /// (curl's `--resolve`).
+    pub resolve: Vec<crate::request::Pin>,
 }
 
 /// Why a load test cannot run.
@@ -146,16 +149,6 @@ pub enum LoadError {
         /// The error.
         #[source]
         source: std::io::Error,
-    },
-    /// The target is not on this machine.
-    #[error(
-        "{host} resolves to {addr}, which is not a loopback address: perfhub load sends only to 127.0.0.0/8 or ::1 here"
-    )]
-    NotLoopback {
-        /// The host.
-        host: String,
-        /// The address it resolved to.
-        addr: std::net::IpAddr,
     },
     /// TLS cannot be set up.
     #[error(transparent)]
@@ -462,7 +455,9 @@ struct Plan {
     tls: Option<(crate::tls::Client, String)>,
     prepared: Vec<Prepared>,
     mix: Vec<usize>,
-    addr: std::net::SocketAddr,
+    /// Every address of the target; connections take them in turn.
+    addrs: Vec<std::net::SocketAddr>,
+    next_addr: std::sync::atomic::AtomicUsize,
     schedule: Option<Schedule>,
     t0: Instant,
     end: Instant,
@@ -471,7 +466,7 @@ struct Plan {
 /// Runs a load test.
 pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutcome, LoadError> {
     validate(config)?;
-    let addr = resolve(&config.requests[0])?;
+    let addrs = resolve(&config.requests[0], &config.resolve)?;
     let duration = match &config.model {
         Model::Closed { .. } => config.duration,
         Model::Open { stages, .. } => config.duration.max(stages.iter().map(|s| s.duration).sum()),
@@ -520,7 +515,8 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
         tls,
         prepared: config.requests.iter().map(Prepared::new).collect(),
         mix: mix(&config.requests, config.sequence),
-        addr,
+        addrs,
+        next_addr: std::sync::atomic::AtomicUsize::new(0),
         schedule,
         t0,
         end: t0 + duration,
@@ -667,34 +663,60 @@ fn validate(config: &LoadConfig) -> Result<(), LoadError> {
     }
 }
 
-fn resolve(spec: &RequestSpec) -> Result<std::net::SocketAddr, LoadError> {
+/// Every address of the target's host: a `--resolve` pin for its host and
+/// port, else all the system resolver gives (A and AAAA records), in its
+/// order, without repeats.
+fn resolve(
+    spec: &RequestSpec,
+    pins: &[crate::request::Pin],
+) -> Result<Vec<std::net::SocketAddr>, LoadError> {
     use std::net::ToSocketAddrs;
     let url = &spec.url;
-    let host = url.host_str().unwrap_or_default();
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
     let port = url.port_or_known_default().unwrap_or(80);
-    let name = format!(
-        "{}:{port}",
-        host.trim_start_matches('[').trim_end_matches(']')
-    );
-    let addr = (name.as_str(), port)
+    if let Some(pin) = pins
+        .iter()
+        .find(|p| p.port == port && p.host.eq_ignore_ascii_case(host))
+    {
+        return Ok(pin
+            .addrs
+            .iter()
+            .map(|&ip| std::net::SocketAddr::new(ip, port))
+            .collect());
+    }
+    let name = format!("{host}:{port}");
+    let mut addrs: Vec<std::net::SocketAddr> = Vec::new();
+    for a in (host, port)
         .to_socket_addrs()
-        .or_else(|_| name.to_socket_addrs())
         .map_err(|source| LoadError::Resolve {
             host: name.clone(),
             source,
         })?
-        .next()
-        .ok_or_else(|| LoadError::Resolve {
-            host: name.clone(),
-            source: std::io::Error::other("no address"),
-        })?;
-    if !addr.ip().is_loopback() {
-        return Err(LoadError::NotLoopback {
+    {
+        if !addrs.contains(&a) {
+            addrs.push(a);
+        }
+    }
+    if addrs.is_empty() {
+        return Err(LoadError::Resolve {
             host: name,
-            addr: addr.ip(),
+            source: std::io::Error::other("no address"),
         });
     }
-    Ok(addr)
+    Ok(addrs)
+}
+
+impl Plan {
+    /// The address for the next new connection: the target's addresses in
+    /// turn, so connections spread over all of them.
+    fn next_target(&self) -> std::net::SocketAddr {
+        let i = self.next_addr.fetch_add(1, Ordering::Relaxed);
+        self.addrs[i % self.addrs.len()]
+    }
 }
 
 fn worker(
@@ -943,13 +965,14 @@ pub(crate) fn record(
 /// timer of its own is cheap enough here.
 async fn connect(plan: &Plan, watch: &Watch) -> Result<Stream, ErrorKind> {
     let connect = async {
-        let tcp = TcpStream::connect(plan.addr)
-            .await
-            .map_err(|e| match ErrorKind::of(&e) {
-                ErrorKind::ConnectRefused => ErrorKind::ConnectRefused,
-                ErrorKind::Timeout => ErrorKind::Timeout,
-                _ => ErrorKind::Connect,
-            })?;
+        let tcp =
+            TcpStream::connect(plan.next_target())
+                .await
+                .map_err(|e| match ErrorKind::of(&e) {
+                    ErrorKind::ConnectRefused => ErrorKind::ConnectRefused,
+                    ErrorKind::Timeout => ErrorKind::Timeout,
+                    _ => ErrorKind::Connect,
+                })?;
         let _ = tcp.set_nodelay(true);
         watch.fd.set(Some(std::os::fd::AsRawFd::as_raw_fd(&tcp)));
         match &plan.tls {

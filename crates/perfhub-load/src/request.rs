@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-/// An `http://` or `https://` URL: all a load test needs of one, parsed
-/// by hand rather than with a general URL library.
+/// An `http://` or `https://` URL: all a load test needs of one, read by
+/// [`parse_url`] through `http::Uri`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {
     https: bool,
@@ -213,8 +213,11 @@ pub enum RequestError {
     Method(String),
 }
 
-/// Parses a target URL: `http` or `https`, a host, an optional port, path
-/// and query; a `#fragment` is dropped, as a client never sends it.
+/// Parses a target URL with `http::Uri` (the parse HTTP/2 uses too):
+/// `http` or `https`, a host, an optional port, path and query. A
+/// `#fragment` is dropped, as a client never sends it, and characters
+/// outside ASCII in the path or query are sent percent-encoded as UTF-8
+/// (`/café` goes out as `/caf%C3%A9`).
 pub fn parse_url(text: &str) -> Result<Url, RequestError> {
     let bad = |reason: &str| RequestError::Url {
         url: text.to_string(),
@@ -239,44 +242,53 @@ pub fn parse_url(text: &str) -> Result<Url, RequestError> {
     };
     let rest = rest.split('#').next().unwrap_or("");
     let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
+    let authority = &rest[..end];
     if authority.contains('@') {
         return Err(bad(
             "it has user information before the host; give credentials in a header instead",
         ));
     }
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (addr, after) = v6
-            .split_once(']')
-            .ok_or_else(|| bad("an IPv6 address needs its closing bracket"))?;
+    if !authority.is_ascii() {
+        return Err(bad(
+            "the host name is not ASCII; give its punycode form (xn--...), as DNS knows it",
+        ));
+    }
+    let encoded = format!("{scheme}://{}", percent_encode_non_ascii(rest));
+    let uri: http::Uri = encoded.parse().map_err(|e: http::uri::InvalidUri| {
+        bad(&format!(
+            "{e} (check the host, port and the characters used)"
+        ))
+    })?;
+    let host = match uri.host() {
+        Some(h) if !h.is_empty() => h.to_ascii_lowercase(),
+        _ => return Err(bad("it has no host")),
+    };
+    if let Some(v6) = host.strip_prefix('[') {
+        let addr = v6.strip_suffix(']').unwrap_or(v6);
         if addr.parse::<std::net::Ipv6Addr>().is_err() {
             return Err(bad(&format!("{addr:?} is not an IPv6 address")));
         }
-        let port = match after {
-            "" => None,
-            p => Some(
-                p.strip_prefix(':')
-                    .ok_or_else(|| bad("junk after the IPv6 address"))?,
-            ),
-        };
-        (format!("[{}]", addr.to_ascii_lowercase()), port)
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h.to_ascii_lowercase(), Some(p)),
-            None => (authority.to_ascii_lowercase(), None),
-        }
-    };
-    if host.is_empty() {
-        return Err(bad("it has no host"));
-    }
-    if !host.starts_with('[')
-        && !host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_')
+    } else if !host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_')
     {
         return Err(bad(&format!("{host:?} is not a host name or address")));
     }
-    let port = match port {
+    // The port as written: http::Uri reads it leniently, and a URL's port
+    // is 1 to 65535.
+    let port_text = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((_, "")) => None,
+            Some((_, after)) => Some(
+                after
+                    .strip_prefix(':')
+                    .ok_or_else(|| bad("junk after the IPv6 address"))?,
+            ),
+            None => return Err(bad("an IPv6 address needs its closing bracket")),
+        },
+        None => authority.split_once(':').map(|(_, p)| p),
+    };
+    let port = match port_text {
         None => None,
         Some(p) => Some(
             p.parse::<u16>()
@@ -285,21 +297,118 @@ pub fn parse_url(text: &str) -> Result<Url, RequestError> {
                 .ok_or_else(|| bad(&format!("the port {p:?} is not a number from 1 to 65535")))?,
         ),
     };
-    let (path, query) = match tail.split_once('?') {
-        Some((p, q)) => (p, Some(q.to_string())),
-        None => (tail, None),
-    };
     Ok(Url {
         https,
         host,
         port,
-        path: if path.is_empty() {
-            "/".into()
-        } else {
-            path.to_string()
+        path: match uri.path() {
+            "" => "/".into(),
+            p => p.to_string(),
         },
-        query,
+        query: uri.query().map(str::to_string),
     })
+}
+
+/// Addresses pinned for a host and port, as curl's `--resolve
+/// HOST:PORT:ADDR[,ADDR...]`: connections to that host and port go to
+/// these addresses instead of what the resolver says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    /// The host as the URL names it (without brackets).
+    pub host: String,
+    /// The port.
+    pub port: u16,
+    /// The addresses, at least one.
+    pub addrs: Vec<std::net::IpAddr>,
+}
+
+impl std::str::FromStr for Pin {
+    type Err = String;
+
+    /// `HOST:PORT:ADDR[,ADDR...]`; an IPv6 address may stand in brackets.
+    fn from_str(text: &str) -> Result<Pin, String> {
+        let bad = |why: &str| {
+            format!(
+                "bad --resolve {text:?}: {why}; give HOST:PORT:ADDR, such as \
+                 api.example.com:443:198.18.0.2 or api.example.com:443:[2001:db8::2]"
+            )
+        };
+        let mut parts = text.splitn(3, ':');
+        let (Some(host), Some(port), Some(addrs)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad("it needs three parts separated by colons"));
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() {
+            return Err(bad("the host is empty"));
+        }
+        let port = port.parse::<u16>().ok().filter(|&p| p > 0).ok_or_else(|| {
+            bad(&format!(
+                "the port {port:?} is not a number from 1 to 65535"
+            ))
+        })?;
+        let addrs = addrs
+            .split(',')
+            .map(|a| {
+                a.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .map_err(|_| bad(&format!("{a:?} is not an IP address")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Pin {
+            host: host.to_ascii_lowercase(),
+            port,
+            addrs,
+        })
+    }
+}
+
+/// Headers perfhub writes itself, from the URL and the body.
+pub const RESERVED_HEADERS: [&str; 3] = ["host", "content-length", "connection"];
+
+/// Whether `b` may stand in an HTTP token (a header name, a method).
+pub fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Why `name` cannot be sent as a request header's name, or `None`: the
+/// same rule for `-H` and scenario files.
+pub fn header_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() || !name.bytes().all(is_token_byte) {
+        return Some(format!(
+            "bad header name {name:?}: use letters, digits and !#$%&'*+-.^_`|~"
+        ));
+    }
+    if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+        return Some(format!(
+            "{name} is set by perfhub (from the URL and body); leave it out"
+        ));
+    }
+    None
+}
+
+/// Why `value` cannot be sent as a header's value, or `None`.
+pub fn header_value_problem(value: &str) -> Option<String> {
+    value
+        .contains(['\r', '\n', '\0'])
+        .then(|| "a header value cannot contain a line break or a NUL byte".to_string())
+}
+
+/// `text` with every byte outside ASCII written as `%XX`.
+fn percent_encode_non_ascii(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -333,6 +442,64 @@ mod tests {
             "http://h^/",
         ] {
             assert!(parse_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn non_ascii_paths_are_percent_encoded_and_hosts_refused() {
+        let u = parse_url("http://127.0.0.1:8080/café/ü?q=ñ").unwrap();
+        assert_eq!(u.path(), "/caf%C3%A9/%C3%BC");
+        assert_eq!(u.query(), Some("q=%C3%B1"));
+        assert_eq!(
+            u.to_string(),
+            "http://127.0.0.1:8080/caf%C3%A9/%C3%BC?q=%C3%B1"
+        );
+        let e = parse_url("http://bücher.example/").unwrap_err();
+        assert!(e.to_string().contains("punycode"), "{e}");
+        let u = parse_url("http://[2001:db8::1]:8443/x").unwrap();
+        assert_eq!(
+            (u.host_str(), u.port()),
+            (Some("[2001:db8::1]"), Some(8443))
+        );
+        let u = parse_url("http://[::1]/x").unwrap();
+        assert_eq!((u.host_str(), u.port()), (Some("[::1]"), None));
+        let u = parse_url("http://svc.internal.example:8080").unwrap();
+        assert_eq!(
+            (u.host_str(), u.port(), u.path()),
+            (Some("svc.internal.example"), Some(8080), "/")
+        );
+        for bad in [
+            "http://h::1/",
+            "http://[::1]x/",
+            "http://h:/",
+            "http://:80/",
+        ] {
+            assert!(parse_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pins_read_like_curls_resolve() {
+        let p: Pin = "API.example.com:8443:198.18.0.2,[2001:db8::2]"
+            .parse()
+            .unwrap();
+        assert_eq!((p.host.as_str(), p.port), ("api.example.com", 8443));
+        assert_eq!(
+            p.addrs,
+            vec![
+                "198.18.0.2".parse::<std::net::IpAddr>().unwrap(),
+                "2001:db8::2".parse().unwrap()
+            ]
+        );
+        for bad in [
+            "h:80",
+            "h:0:1.2.3.4",
+            "h:80:nope",
+            ":80:1.2.3.4",
+            "h:x:1.2.3.4",
+        ] {
+            let e = bad.parse::<Pin>().unwrap_err();
+            assert!(e.contains("HOST:PORT:ADDR"), "{bad}: {e}");
         }
     }
 

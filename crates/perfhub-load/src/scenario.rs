@@ -73,7 +73,9 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::request::{Check, Method, RequestSpec, parse_url};
+use crate::request::{
+    Check, Method, RequestSpec, header_name_problem, header_value_problem, is_token_byte, parse_url,
+};
 
 /// How virtual users pick the next request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -255,9 +257,6 @@ struct RawChecks {
 
 /// Names that are top-level keys, refused as variables (see the module docs).
 const RESERVED_VARIABLES: [&str; 2] = ["mode", "budgets"];
-
-/// Headers perfhub writes itself.
-const RESERVED_HEADERS: [&str; 3] = ["host", "content-length", "connection"];
 
 // ---------------------------------------------------------------------------
 // Validation.
@@ -567,27 +566,12 @@ impl Ctx<'_> {
         let mut headers = Vec::with_capacity(raw.headers.len());
         for (header, value) in &raw.headers {
             let key = format!("{prefix}.headers.{}", toml_key(header));
-            if header.is_empty() || !header.bytes().all(is_token_byte) {
-                return Err(self.error(
-                    &value.span(),
-                    key,
-                    format!("bad header name {header:?}: use letters, digits and !#$%&'*+-.^_`|~"),
-                ));
-            }
-            if RESERVED_HEADERS.contains(&header.to_ascii_lowercase().as_str()) {
-                return Err(self.error(
-                    &value.span(),
-                    key,
-                    format!("{header} is set by perfhub (from the URL and body); leave it out"),
-                ));
+            if let Some(problem) = header_name_problem(header) {
+                return Err(self.error(&value.span(), key, problem));
             }
             let text = self.expand(value, &key, variables)?;
-            if text.contains(['\r', '\n']) {
-                return Err(self.error(
-                    &value.span(),
-                    key,
-                    "a header value cannot contain a line break",
-                ));
+            if let Some(problem) = header_value_problem(&text) {
+                return Err(self.error(&value.span(), key, problem));
             }
             headers.push((header.clone(), text));
         }
@@ -819,10 +803,6 @@ fn is_variable_name(name: &str) -> bool {
 }
 
 /// A `tchar` of RFC 9110: what a header name is made of.
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
 fn describe(value: &toml::Value) -> &'static str {
     match value {
         toml::Value::String(_) => "a string",

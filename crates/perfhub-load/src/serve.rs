@@ -306,11 +306,6 @@ pub enum ServeError {
         "bad error rate {0}: it is the fraction of responses answered 500, from 0 to 1; give e.g. 0.01 for 1%"
     )]
     ErrorRate(f64),
-    /// A bind address that is not loopback.
-    #[error(
-        "refusing to serve on {0}: perfhub serve listens on loopback only; bind 127.0.0.1 or [::1], e.g. 127.0.0.1:8080 (port 0 picks a free port)"
-    )]
-    NotLoopback(SocketAddr),
 }
 
 impl From<ServeError> for io::Error {
@@ -521,13 +516,11 @@ impl Server {
     /// thread of its own with its own tokio runtime, and returns once the
     /// socket listens.
     ///
+    /// Any address may be bound (`0.0.0.0:8080` to serve from a container).
     /// Fails with [`io::ErrorKind::InvalidInput`] (wrapping a
-    /// [`ServeError`]) for a non-loopback address or an invalid config, or
-    /// with the OS error when the address cannot be bound.
+    /// [`ServeError`]) for an invalid config, or with the OS error when the
+    /// address cannot be bound.
     pub fn start(addr: SocketAddr, config: ServeConfig) -> io::Result<Server> {
-        if !addr.ip().is_loopback() {
-            return Err(ServeError::NotLoopback(addr).into());
-        }
         config.validate()?;
         let identity = if config.tls {
             Some(crate::tls::SelfSigned::new().map_err(io::Error::other)?)
@@ -1277,7 +1270,7 @@ impl Conn {
 mod tests {
     use super::*;
     use std::io::{Read, Write};
-    use std::net::{Ipv4Addr, SocketAddrV4, TcpStream};
+    use std::net::TcpStream;
 
     fn loopback() -> SocketAddr {
         "127.0.0.1:0".parse().unwrap()
@@ -1715,22 +1708,19 @@ mod tests {
     }
 
     #[test]
-    fn only_loopback() {
-        for addr in ["0.0.0.0:0", "[::]:0", "10.1.2.3:8080", "192.168.0.1:0"] {
-            let e = Server::start(addr.parse().unwrap(), ServeConfig::default()).unwrap_err();
-            assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
-            let msg = e.to_string();
-            assert!(
-                msg.contains("loopback only") && msg.contains("127.0.0.1"),
-                "{msg}"
-            );
-            assert!(matches!(
-                e.get_ref().and_then(|e| e.downcast_ref::<ServeError>()),
-                Some(ServeError::NotLoopback(_))
-            ));
+    fn binds_any_address_it_is_given() {
+        // The wildcard addresses listen (on every interface); the server is
+        // only started, and no traffic leaves loopback.
+        for addr in ["0.0.0.0:0", "127.0.0.2:0"] {
+            let server = Server::start(addr.parse().unwrap(), ServeConfig::default()).unwrap();
+            assert_eq!(server.addr().ip(), addr.parse::<SocketAddr>().unwrap().ip());
         }
-        let any_127 = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 2), 0));
-        Server::start(any_127, ServeConfig::default()).unwrap();
+        // An address this machine does not have is the OS's refusal.
+        let Err(e) = Server::start("198.51.100.7:0".parse().unwrap(), ServeConfig::default())
+        else {
+            panic!("198.51.100.7 is not an address of this machine");
+        };
+        assert_eq!(e.kind(), io::ErrorKind::AddrNotAvailable, "{e}");
     }
 
     #[test]

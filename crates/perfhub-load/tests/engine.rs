@@ -33,6 +33,7 @@ fn config(addr: SocketAddr, model: Model, duration: Duration) -> LoadConfig {
         interval: Duration::from_secs(1),
         tls: Default::default(),
         http2: false,
+        resolve: Vec::new(),
     }
 }
 

@@ -192,7 +192,7 @@ impl<'a> Loop<'a, '_> {
             self.send(i, 0, stop);
             return;
         }
-        let connected = TcpStream::connect(plan.addr).and_then(|mut s| {
+        let connected = TcpStream::connect(plan.next_target()).and_then(|mut s| {
             self.poll.registry().register(
                 &mut s,
                 Token(i),
