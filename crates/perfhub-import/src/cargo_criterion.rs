@@ -12,7 +12,7 @@ use std::path::Path;
 use perfhub_core::report::metric::WALL_TIME;
 use perfhub_core::{Benchmark, Measurement, Note, Report, ReportKind, Unit};
 
-use crate::criterion::{Estimate, Throughput, estimates_note, per_iteration_ns};
+use crate::criterion::{Estimate, Throughput, estimates_note, per_iteration_seconds};
 use crate::error::{ImportError, Location};
 use crate::json::{self, Node};
 use crate::{ImportOptions, metric};
@@ -76,16 +76,16 @@ pub fn parse_cargo_criterion(
             report.benchmarks.len()
         ),
     ));
-    Ok(report)
+    crate::checked(report, source)
 }
 
 fn read_benchmark(root: &Node<'_>) -> Result<Benchmark, ImportError> {
     let name = root.get("id")?.str()?.to_string();
     let unit = root.get("unit")?;
     let scale = seconds_per(&unit)?;
-    let per_iteration =
-        per_iteration_ns(&root.get("iteration_count")?, &root.get("measured_values")?)?;
-    let seconds: Vec<f64> = per_iteration.iter().map(|v| v * scale).collect();
+    let measured = root.get("measured_values")?;
+    let seconds =
+        per_iteration_seconds(&root.get("iteration_count")?, &measured, unit.str()?, scale)?;
 
     let mut b = Benchmark::new(name, WALL_TIME);
     b.measurements.push(Measurement::from_samples(
@@ -116,7 +116,7 @@ fn read_benchmark(root: &Node<'_>) -> Result<Benchmark, ImportError> {
         (None, None) => None,
     };
     if let Some(t) = throughput {
-        b.measurements.extend(t.measurements(&seconds));
+        b.measurements.extend(t.measurements(&seconds, &measured)?);
     }
 
     let mut estimates = Vec::new();
@@ -129,19 +129,17 @@ fn read_benchmark(root: &Node<'_>) -> Result<Benchmark, ImportError> {
         };
         let Some(node) = node else { continue };
         let unit = node.get("unit")?;
-        // The estimates share the samples' unit; the note formats nanoseconds.
-        let to_ns = seconds_per(&unit)? / 1e-9;
+        let (scale, unit) = (seconds_per(&unit)?, unit.str()?);
+        let (lower, upper) = (node.get("lower_bound")?, node.get("upper_bound")?);
         let e = Estimate {
-            point: node.get("estimate")?.f64()? * to_ns,
+            point: node.get("estimate")?.time(unit, scale)?,
             level: 0.95,
-            lower: node.get("lower_bound")?.f64()? * to_ns,
-            upper: node.get("upper_bound")?.f64()? * to_ns,
+            lower: lower.time(unit, scale)?,
+            upper: upper.time(unit, scale)?,
         };
-        b.measurements.push(Measurement::from_value(
-            metric,
-            Unit::Seconds,
-            e.point * 1e-9,
-        ));
+        e.check_bounds(&lower, &upper, unit)?;
+        b.measurements
+            .push(Measurement::from_value(metric, Unit::Seconds, e.point));
         estimates.push((key, e));
     }
     let mut note = estimates_note(None, estimates.into_iter());

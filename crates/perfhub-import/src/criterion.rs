@@ -102,7 +102,7 @@ pub fn import_criterion_dir(
             ),
         ));
     }
-    Ok(report)
+    crate::checked(report, dir)
 }
 
 struct FoundBenchmark {
@@ -190,7 +190,7 @@ fn read_benchmark(dir: &Path) -> Result<Benchmark, ImportError> {
         .map(str::to_string);
     let iters_node = root.get("iters")?;
     let times_node = root.get("times")?;
-    let per_iteration = per_iteration_ns(&iters_node, &times_node)?;
+    let seconds = per_iteration_seconds(&iters_node, &times_node, "ns", NS)?;
 
     let (value, location) = read_json(&dir.join("estimates.json"))?;
     let root = Node::root(&value, &location);
@@ -212,20 +212,17 @@ fn read_benchmark(dir: &Path) -> Result<Benchmark, ImportError> {
     if let Some(v) = value_str {
         b.parameters.insert("value".into(), v.to_string());
     }
-    let seconds: Vec<f64> = per_iteration.iter().map(|ns| ns * NS).collect();
     if let Some(t) = &throughput {
-        b.measurements.extend(t.measurements(&seconds));
+        b.measurements
+            .extend(t.measurements(&seconds, &times_node)?);
     }
     b.measurements.insert(
         0,
         Measurement::from_samples(WALL_TIME, Unit::Seconds, seconds),
     );
     for (_, metric, e) in &estimates {
-        b.measurements.push(Measurement::from_value(
-            *metric,
-            Unit::Seconds,
-            e.point * NS,
-        ));
+        b.measurements
+            .push(Measurement::from_value(*metric, Unit::Seconds, e.point));
     }
     b.notes.push(Note::info(
         "criterion_estimates",
@@ -246,11 +243,14 @@ const ESTIMATES: [(&str, &str); 5] = [
 ];
 
 /// `times[i] / iters[i]`: the mean time of one iteration in each sample, in
-/// nanoseconds. This holds in both of criterion's sampling modes (linear:
+/// seconds, where `times` are in `unit`, of which one is `seconds_per_unit`
+/// seconds. This holds in both of criterion's sampling modes (linear:
 /// iterations grow by sample; flat: every sample has the same count).
-pub(crate) fn per_iteration_ns(
+pub(crate) fn per_iteration_seconds(
     iters: &Node<'_>,
     times: &Node<'_>,
+    unit: &str,
+    seconds_per_unit: f64,
 ) -> Result<Vec<f64>, ImportError> {
     let counts = iters.f64_array()?;
     let totals = times.f64_array()?;
@@ -274,7 +274,20 @@ pub(crate) fn per_iteration_ns(
     if let Some(i) = totals.iter().position(|&t| t < 0.0) {
         return Err(times.error(format!("time {} at index {i} is negative", totals[i])));
     }
-    Ok(totals.iter().zip(&counts).map(|(t, n)| t / n).collect())
+    let mut seconds = Vec::with_capacity(totals.len());
+    for (i, (t, n)) in totals.iter().zip(&counts).enumerate() {
+        let s = t / n * seconds_per_unit;
+        let shown = format!(
+            "{} {unit} over {} iterations",
+            json::shown(*t),
+            json::shown(*n)
+        );
+        if let Some(problem) = json::time_problem(&shown, s) {
+            return Err(times.error_at(i, problem));
+        }
+        seconds.push(s);
+    }
+    Ok(seconds)
 }
 
 /// How much work one iteration does, from criterion's `Throughput`.
@@ -315,39 +328,58 @@ impl Throughput {
         })
     }
 
-    /// Throughput samples, one per time sample (seconds per iteration).
-    pub(crate) fn measurements(self, seconds: &[f64]) -> Vec<Measurement> {
-        let rate = |amount: f64| -> Vec<f64> {
-            seconds
-                .iter()
-                .filter(|&&s| s > 0.0)
-                .map(|s| amount / s)
-                .collect()
+    /// Throughput samples, one per time sample (`seconds` per iteration,
+    /// read from `times`, which errors name) that is not zero.
+    pub(crate) fn measurements(
+        self,
+        seconds: &[f64],
+        times: &Node<'_>,
+    ) -> Result<Vec<Measurement>, ImportError> {
+        let rate = |amount: f64| -> Result<Vec<f64>, ImportError> {
+            let mut rates = Vec::with_capacity(seconds.len());
+            for (i, &s) in seconds.iter().enumerate() {
+                if s > 0.0 {
+                    let rate = amount / s;
+                    if !rate.is_finite() {
+                        return Err(times.error_at(
+                            i,
+                            format!(
+                                "{} s per iteration is too short to be measured: {} per iteration would be done at an infinite rate; {}",
+                                json::shown(s),
+                                json::shown(amount),
+                                json::DAMAGED
+                            ),
+                        ));
+                    }
+                    rates.push(rate);
+                }
+            }
+            Ok(rates)
         };
-        match self {
+        Ok(match self {
             Throughput::Bytes(bytes) => vec![Measurement::from_samples(
                 THROUGHPUT,
                 Unit::BytesPerSecond,
-                rate(bytes),
+                rate(bytes)?,
             )],
             Throughput::Elements(elements) => vec![Measurement::from_samples(
                 THROUGHPUT,
                 Unit::PerSecond,
-                rate(elements),
+                rate(elements)?,
             )],
             Throughput::ElementsAndBytes { elements, bytes } => vec![
-                Measurement::from_samples(THROUGHPUT, Unit::PerSecond, rate(elements)),
+                Measurement::from_samples(THROUGHPUT, Unit::PerSecond, rate(elements)?),
                 Measurement::from_samples(
                     metric::BYTE_THROUGHPUT,
                     Unit::BytesPerSecond,
-                    rate(bytes),
+                    rate(bytes)?,
                 ),
             ],
-        }
+        })
     }
 }
 
-/// One of criterion's bootstrap estimates, in nanoseconds.
+/// One of criterion's bootstrap estimates, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Estimate {
     pub(crate) point: f64,
@@ -359,12 +391,41 @@ pub(crate) struct Estimate {
 impl Estimate {
     fn read(node: &Node<'_>) -> Result<Estimate, ImportError> {
         let ci = node.get("confidence_interval")?;
-        Ok(Estimate {
-            point: node.get("point_estimate")?.f64()?,
-            level: ci.get("confidence_level")?.f64()?,
-            lower: ci.get("lower_bound")?.f64()?,
-            upper: ci.get("upper_bound")?.f64()?,
-        })
+        let level = ci.get("confidence_level")?;
+        let e = Estimate {
+            point: node.get("point_estimate")?.time("ns", NS)?,
+            level: level.f64()?,
+            lower: ci.get("lower_bound")?.time("ns", NS)?,
+            upper: ci.get("upper_bound")?.time("ns", NS)?,
+        };
+        if !(e.level > 0.0 && e.level < 1.0) {
+            return Err(level.error(format!(
+                "{} is not a confidence level (between 0 and 1); {}",
+                json::shown(e.level),
+                json::DAMAGED
+            )));
+        }
+        e.check_bounds(&ci.get("lower_bound")?, &ci.get("upper_bound")?, "ns")?;
+        Ok(e)
+    }
+
+    /// Refuses a lower bound above the upper one, read from the fields
+    /// `lower` and `upper` in `unit`.
+    pub(crate) fn check_bounds(
+        &self,
+        lower: &Node<'_>,
+        upper: &Node<'_>,
+        unit: &str,
+    ) -> Result<(), ImportError> {
+        if self.lower > self.upper {
+            return Err(lower.error(format!(
+                "{} {unit} is above the upper bound {} {unit}; {}",
+                json::shown(lower.f64()?),
+                json::shown(upper.f64()?),
+                json::DAMAGED
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -379,10 +440,10 @@ pub(crate) fn estimates_note<'a>(
         .map(|(name, e)| {
             format!(
                 "{name} {} ({}% CI {} to {})",
-                Unit::Seconds.format(e.point * NS),
+                Unit::Seconds.format(e.point),
                 e.level * 100.0,
-                Unit::Seconds.format(e.lower * NS),
-                Unit::Seconds.format(e.upper * NS)
+                Unit::Seconds.format(e.lower),
+                Unit::Seconds.format(e.upper)
             )
         })
         .collect();

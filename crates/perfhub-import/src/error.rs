@@ -140,6 +140,19 @@ pub enum ImportError {
         /// The file.
         path: PathBuf,
     },
+    /// Values that each look like a number but together make an impossible
+    /// measurement, found in the report the input became (see
+    /// [`Report::check_values`](perfhub_core::Report::check_values)).
+    #[error(
+        "{}: {invalid}; the file is damaged or was edited: run the benchmarks again",
+        path.display()
+    )]
+    Invalid {
+        /// The file or directory imported.
+        path: PathBuf,
+        /// Which benchmark and metric, and what is wrong.
+        invalid: perfhub_core::report::InvalidMeasurement,
+    },
     /// A baseline was given for a format that has none.
     #[error(
         "--baseline `{baseline}` applies only to criterion directories, not to {format} output"
@@ -187,7 +200,8 @@ impl ImportError {
             | ImportError::NoCriterionBenchmarks { path }
             | ImportError::UnknownBaseline { path, .. }
             | ImportError::NoResults { path, .. }
-            | ImportError::UnknownFormat { path } => Some(Location::file(path)),
+            | ImportError::UnknownFormat { path }
+            | ImportError::Invalid { path, .. } => Some(Location::file(path)),
             ImportError::BaselineNotApplicable { .. } => None,
         }
     }

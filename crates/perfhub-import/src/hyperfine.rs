@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::ImportOptions;
 use crate::error::{ImportError, Location};
-use crate::json::{self, Node};
+use crate::json::{self, DAMAGED, Node, shown};
 
 /// Imports the hyperfine JSON export at `path`.
 pub fn import_hyperfine(path: &Path, options: &ImportOptions) -> Result<Report, ImportError> {
@@ -55,7 +55,7 @@ pub fn parse_hyperfine(
             report.benchmarks.len()
         ),
     ));
-    Ok(report)
+    crate::checked(report, source)
 }
 
 fn read_result(r: &Node<'_>) -> Result<Benchmark, ImportError> {
@@ -73,31 +73,53 @@ fn read_result(r: &Node<'_>) -> Result<Benchmark, ImportError> {
             b.parameters.insert(k.clone(), value);
         }
     }
+    let stats = Stats::read(r)?;
     // hyperfine before 1.6 wrote no `times`: only the statistics.
     match r.get_opt("times")? {
-        Some(times) => {
-            let times = times.f64_array()?;
+        Some(node) => {
+            let times = node.seconds_array()?;
+            if let (Some(min), Some(max)) = (stats.min, stats.max)
+                && let Some(i) = times.iter().position(|&t| !within(t, min, max))
+            {
+                return Err(node.error_at(
+                    i,
+                    format!(
+                        "{} s is outside the result's min {} s and max {} s; {DAMAGED}",
+                        shown(times[i]),
+                        shown(min),
+                        shown(max)
+                    ),
+                ));
+            }
             b.measurements
                 .push(Measurement::from_samples(WALL_TIME, Unit::Seconds, times));
         }
         None => {
-            let mean = r.get("mean")?.f64()?;
+            let mean = match stats.mean {
+                Some(mean) => mean,
+                None => r.get("mean")?.time("s", 1.0)?,
+            };
             b.measurements
                 .push(Measurement::from_value(WALL_TIME, Unit::Seconds, mean));
         }
     }
     for (key, metric) in [("user", USER_TIME), ("system", SYSTEM_TIME)] {
         if let Some(v) = r.get_opt(key)? {
-            b.measurements
-                .push(Measurement::from_value(metric, Unit::Seconds, v.f64()?));
+            b.measurements.push(Measurement::from_value(
+                metric,
+                Unit::Seconds,
+                v.time("s", 1.0)?,
+            ));
         }
     }
     if let Some(memory) = r.get_opt("memory_usage_byte")? {
-        b.measurements.push(Measurement::from_samples(
-            MAX_RSS,
-            Unit::Bytes,
-            memory.f64_array()?,
-        ));
+        let bytes = memory
+            .count_array()?
+            .into_iter()
+            .map(|n| n as f64)
+            .collect();
+        b.measurements
+            .push(Measurement::from_samples(MAX_RSS, Unit::Bytes, bytes));
     }
     if let Some(codes) = r.get_opt("exit_codes")? {
         for code in codes.items()? {
@@ -114,6 +136,63 @@ fn read_result(r: &Node<'_>) -> Result<Benchmark, ImportError> {
         }
     }
     Ok(b)
+}
+
+/// hyperfine's statistics of one result's wall-clock times, in seconds,
+/// where it wrote them (`stddev` is null for a single run, and old versions
+/// wrote no `median`).
+struct Stats {
+    mean: Option<f64>,
+    min: Option<f64>,
+    max: Option<f64>,
+}
+
+impl Stats {
+    /// Reads the statistics, each a time, and checks that they are in order:
+    /// `min` ≤ `mean`, `median` ≤ `max`.
+    fn read(r: &Node<'_>) -> Result<Stats, ImportError> {
+        let read = |key: &str| -> Result<Option<(Node<'_>, f64)>, ImportError> {
+            r.get_opt(key)?
+                .map(|n| n.time("s", 1.0).map(|x| (n, x)))
+                .transpose()
+        };
+        let mean = read("mean")?;
+        let median = read("median")?;
+        let min = read("min")?;
+        let max = read("max")?;
+        read("stddev")?;
+        if let (Some((node, min)), Some((_, max))) = (&min, &max) {
+            if min > max {
+                return Err(node.error(format!(
+                    "{} s is above the result's max {} s; {DAMAGED}",
+                    shown(*min),
+                    shown(*max)
+                )));
+            }
+            for (node, x) in [&mean, &median].into_iter().flatten() {
+                if !within(*x, *min, *max) {
+                    return Err(node.error(format!(
+                        "{} s is outside the result's min {} s and max {} s; {DAMAGED}",
+                        shown(*x),
+                        shown(*min),
+                        shown(*max)
+                    )));
+                }
+            }
+        }
+        Ok(Stats {
+            mean: mean.map(|m| m.1),
+            min: min.map(|m| m.1),
+            max: max.map(|m| m.1),
+        })
+    }
+}
+
+/// Whether `x` lies within `[min, max]`, give or take the last digit (the
+/// mean of equal times can differ from them there).
+fn within(x: f64, min: f64, max: f64) -> bool {
+    let slack = 1e-9 * max.abs().max(min.abs());
+    x >= min - slack && x <= max + slack
 }
 
 /// Reports need unique names; hyperfine's parameter scans repeat a command

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use perfhub_core::report::MAX_SECONDS;
 use serde_json::Value;
 
 use crate::error::{ImportError, Location};
@@ -55,6 +56,15 @@ impl<'a> Node<'a> {
             "(the document)"
         } else {
             &self.path
+        }
+    }
+
+    /// The error about item `index` of this array.
+    pub(crate) fn error_at(&self, index: usize, problem: impl Into<String>) -> ImportError {
+        ImportError::Field {
+            location: self.location.clone(),
+            field: format!("{}[{index}]", self.path),
+            problem: problem.into(),
         }
     }
 
@@ -138,6 +148,36 @@ impl<'a> Node<'a> {
             .ok_or_else(|| self.error(format!("expected a number, found {}", kind(self.value))))
     }
 
+    /// A time: a finite number from 0 in the file's `unit`, of which one is
+    /// `seconds_per_unit` seconds; returned in seconds.
+    pub(crate) fn time(&self, unit: &str, seconds_per_unit: f64) -> Result<f64, ImportError> {
+        let raw = self.f64()?;
+        // `+ 0.0` turns -0 into 0.
+        let seconds = raw * seconds_per_unit + 0.0;
+        match time_problem(&format!("{} {unit}", shown(raw)), seconds) {
+            Some(p) => Err(self.error(p)),
+            None => Ok(seconds),
+        }
+    }
+
+    /// An array of times in seconds (see [`Node::time`]), each named by its
+    /// index when it is wrong.
+    pub(crate) fn seconds_array(&self) -> Result<Vec<f64>, ImportError> {
+        let mut values = self.f64_array()?;
+        for (i, x) in values.iter_mut().enumerate() {
+            if let Some(p) = time_problem(&format!("{} s", shown(*x)), *x) {
+                return Err(self.error_at(i, p));
+            }
+            *x += 0.0;
+        }
+        Ok(values)
+    }
+
+    /// An array of whole numbers from 0 (bytes, counts).
+    pub(crate) fn count_array(&self) -> Result<Vec<u64>, ImportError> {
+        self.items()?.iter().map(Node::count).collect()
+    }
+
     /// A whole number from 0 (criterion writes its counts as floats: `4751.0`).
     pub(crate) fn count(&self) -> Result<u64, ImportError> {
         if let Some(n) = self.value.as_u64() {
@@ -181,5 +221,35 @@ fn describe(v: &Value) -> String {
         Value::Number(_) | Value::Bool(_) => format!("{} ({v})", kind(v)),
         Value::String(s) if s.len() <= 40 => format!("{} ({s:?})", kind(v)),
         _ => kind(v).to_string(),
+    }
+}
+
+/// What every error about an impossible value ends with.
+pub(crate) const DAMAGED: &str = "the file is damaged or was edited: run the benchmarks again";
+
+/// Why `seconds` (written `shown` in the file, such as `-2 s` or `1e308 ns`)
+/// cannot be a measured time, if it cannot: it is negative, or longer than
+/// any measurement perfhub holds.
+pub(crate) fn time_problem(shown: &str, seconds: f64) -> Option<String> {
+    if seconds.is_nan() || seconds < 0.0 {
+        Some(format!(
+            "{shown} is negative, and a time cannot be; {DAMAGED}"
+        ))
+    } else if seconds > MAX_SECONDS {
+        Some(format!(
+            "{shown} is longer than any measurement (at most {MAX_SECONDS:.0} s, about 146 years); {DAMAGED}"
+        ))
+    } else {
+        None
+    }
+}
+
+/// `x` as written in a message: plain, or in exponent form where plain
+/// would run to many digits (`1e308`, not 309 of them).
+pub(crate) fn shown(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && !(1e-7..1e16).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
     }
 }

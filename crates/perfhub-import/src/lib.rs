@@ -177,6 +177,19 @@ pub fn detect_text(text: &str) -> Option<Format> {
         .then_some(Format::Libtest)
 }
 
+/// `report`, imported from `path`, unless a value in it is impossible: the
+/// importers check each field as they read it, and this checks what they
+/// made of them.
+pub(crate) fn checked(report: Report, path: &Path) -> Result<Report, ImportError> {
+    match report.check_values() {
+        Ok(()) => Ok(report),
+        Err(invalid) => Err(ImportError::Invalid {
+            path: path.to_path_buf(),
+            invalid,
+        }),
+    }
+}
+
 /// Imports `path` as `format`. `baseline` selects a criterion baseline
 /// (`new` when `None`) and is refused for the other formats, which have none.
 pub fn import(
@@ -198,5 +211,36 @@ pub fn import(
         Format::CargoCriterion => import_cargo_criterion(path, options),
         Format::Libtest => import_libtest(path, options),
         Format::Hyperfine => import_hyperfine(path, options),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use perfhub_core::report::metric::WALL_TIME;
+    use perfhub_core::{Benchmark, Measurement, ReportKind, Unit};
+
+    use super::*;
+
+    #[test]
+    fn a_report_with_an_impossible_value_is_refused_naming_the_file() {
+        let mut report = Report::new(ReportKind::Bench, "2026-01-02T03:04:05Z");
+        let mut b = Benchmark::new("fib", WALL_TIME);
+        b.measurements.push(Measurement::from_samples(
+            WALL_TIME,
+            Unit::Seconds,
+            vec![1e-6, 2e-6],
+        ));
+        report.benchmarks.push(b);
+        let path = Path::new("results.json");
+        assert_eq!(checked(report.clone(), path).unwrap(), report);
+
+        report.benchmarks[0].measurements[0].samples[1] = -2e-6;
+        let err = checked(report, path).unwrap_err();
+        assert!(matches!(err, ImportError::Invalid { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "results.json: benchmark `fib`, metric `wall_time`: sample 1 is -0.000002, and a time cannot be negative; the file is damaged or was edited: run the benchmarks again"
+        );
+        assert_eq!(err.location(), Some(Location::file(path)));
     }
 }

@@ -85,7 +85,7 @@ pub fn parse_libtest(
             report.benchmarks.len()
         ),
     ));
-    Ok(report)
+    crate::checked(report, source)
 }
 
 /// Whether `line` is a libtest bench result line (well formed or not).
@@ -129,6 +129,17 @@ fn parse_line(line: &str) -> Result<BenchLine, String> {
             range.trim()
         )
     })?;
+    for (shown, ns) in [
+        (format!("{} ns/iter", json::shown(ns_per_iter)), ns_per_iter),
+        (
+            format!("the range +/- {} ns", json::shown(range_ns)),
+            range_ns,
+        ),
+    ] {
+        if let Some(problem) = json::time_problem(&shown, ns * 1e-9) {
+            return Err(format!("`{name}`: {problem}"));
+        }
+    }
     let rest = rest.trim();
     let mb_per_s = match rest.strip_prefix('=') {
         None if rest.is_empty() => None,
@@ -138,6 +149,13 @@ fn parse_line(line: &str) -> Result<BenchLine, String> {
             let value = t.strip_suffix("MB/s").and_then(number).ok_or_else(|| {
                 format!("`{name}`: expected `= N MB/s` after `(+/- D)`, found {rest:?}")
             })?;
+            if !(value * 1e6).is_finite() {
+                return Err(format!(
+                    "`{name}`: {} MB/s is more than any throughput (it overflows in bytes per second); {}",
+                    json::shown(value),
+                    json::DAMAGED
+                ));
+            }
             Some(value)
         }
     };

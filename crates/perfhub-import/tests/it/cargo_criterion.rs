@@ -143,3 +143,56 @@ fn a_stream_without_results_is_refused() {
     let err = import_cargo_criterion(&missing, &options()).unwrap_err();
     assert_message(&err, &[&format!("{}: missing", missing.display())]);
 }
+
+#[test]
+fn impossible_times_are_refused_with_the_field_and_value() {
+    let with = |edit: fn(&mut serde_json::Value)| {
+        let mut v = first_message();
+        edit(&mut v);
+        format!("{{\"reason\":\"group-complete\"}}\n{v}\n")
+    };
+    let cases: [(String, &str); 7] = [
+        (
+            with(|v| v["median"]["estimate"] = (-2.0).into()),
+            "stream.jsonl:2: field `median.estimate`: -2 ns is negative, and a time cannot be; the file is damaged or was edited: run the benchmarks again",
+        ),
+        (
+            with(|v| v["slope"]["lower_bound"] = (-1.5).into()),
+            "stream.jsonl:2: field `slope.lower_bound`: -1.5 ns is negative",
+        ),
+        (
+            with(|v| {
+                v["typical"]["estimate"] = 1e300.into();
+                v["typical"]["unit"] = "ms".into();
+            }),
+            "stream.jsonl:2: field `typical.estimate`: 1e300 ms is longer than any measurement (at most 4611686018 s, about 146 years)",
+        ),
+        (
+            with(|v| v["mean"]["lower_bound"] = 900.0.into()),
+            "stream.jsonl:2: field `mean.lower_bound`: 900 ns is above the upper bound 723.6857573012402 ns",
+        ),
+        (
+            with(|v| v["measured_values"][2] = 1e308.into()),
+            "stream.jsonl:2: field `measured_values[2]`: 1e308 ns over 14850 iterations is longer than any measurement",
+        ),
+        (
+            with(|v| {
+                v["unit"] = "s".into();
+                v["measured_values"][0] = 1e14.into();
+            }),
+            "stream.jsonl:2: field `measured_values[0]`: 100000000000000 s over 4950 iterations is longer than any measurement",
+        ),
+        (
+            with(|v| {
+                v["measured_values"][0] = 1e-300.into();
+                v["throughput"] = serde_json::json!([{"per_iteration": 4096, "unit": "bytes"}]);
+            }),
+            "stream.jsonl:2: field `measured_values[0]`: 2.0202020202e-313 s per iteration is too short to be measured: 4096 per iteration would be done at an infinite rate",
+        ),
+    ];
+    for (text, expected) in cases {
+        let err = parse(&text).unwrap_err();
+        assert!(matches!(err, ImportError::Field { .. }), "{err:?}");
+        assert_message(&err, &[expected]);
+    }
+}

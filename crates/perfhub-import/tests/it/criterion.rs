@@ -375,3 +375,71 @@ fn impossible_samples_are_named() {
     });
     assert!(message.ends_with("field `iters`: is empty: criterion records at least one sample"));
 }
+
+#[test]
+fn impossible_estimates_and_times_are_refused_with_the_field_and_value() {
+    let cases: [(&str, Edit, &str); 7] = [
+        (
+            "estimates.json",
+            |v| v["mean"]["point_estimate"] = (-2.0).into(),
+            "field `mean.point_estimate`: -2 ns is negative, and a time cannot be; the file is damaged or was edited: run the benchmarks again",
+        ),
+        (
+            "estimates.json",
+            |v| v["std_dev"]["point_estimate"] = (-0.25).into(),
+            "field `std_dev.point_estimate`: -0.25 ns is negative",
+        ),
+        (
+            "estimates.json",
+            |v| v["median"]["confidence_interval"]["upper_bound"] = 1e308.into(),
+            "field `median.confidence_interval.upper_bound`: 1e308 ns is longer than any measurement (at most 4611686018 s, about 146 years)",
+        ),
+        (
+            "estimates.json",
+            |v| v["mean"]["confidence_interval"]["lower_bound"] = 600.0.into(),
+            "field `mean.confidence_interval.lower_bound`: 600 ns is above the upper bound 565.8071695168122 ns",
+        ),
+        (
+            "estimates.json",
+            |v| v["slope"]["confidence_interval"]["confidence_level"] = 95.0.into(),
+            "field `slope.confidence_interval.confidence_level`: 95 is not a confidence level (between 0 and 1)",
+        ),
+        (
+            "sample.json",
+            |v| v["times"][4] = 1e308.into(),
+            "field `times[4]`: 1e308 ns over 23755 iterations is longer than any measurement",
+        ),
+        (
+            "sample.json",
+            |v| v["times"][0] = 1e23.into(),
+            "field `times[0]`: 1e23 ns over 4751 iterations is longer than any measurement",
+        ),
+    ];
+    for (file, edit, expected) in cases {
+        let (path, message) = break_field(file, edit);
+        assert!(
+            message.starts_with(&format!("{}: {expected}", path.display())),
+            "{expected:?} not in {message:?}"
+        );
+    }
+}
+
+#[test]
+fn a_throughput_that_overflows_is_refused() {
+    let (_tmp, root) = scratch();
+    let dir = root.join("sum_1000/new");
+    let mut benchmark = read_json(&dir.join("benchmark.json"));
+    benchmark["throughput"] = serde_json::json!({"Elements": 1000});
+    write_json(&dir.join("benchmark.json"), &benchmark);
+    let mut sample = read_json(&dir.join("sample.json"));
+    sample["times"][3] = 1e-300.into();
+    write_json(&dir.join("sample.json"), &sample);
+    let err = import_criterion_dir(&root, None, &options()).unwrap_err();
+    assert_message(
+        &err,
+        &[&format!(
+            "{}: field `times[3]`: 5.262050095e-314 s per iteration is too short to be measured: 1000 per iteration would be done at an infinite rate",
+            dir.join("sample.json").display()
+        )],
+    );
+}

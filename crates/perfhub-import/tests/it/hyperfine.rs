@@ -92,3 +92,128 @@ fn an_old_export_without_times_keeps_the_mean() {
     assert!(wall.samples.is_empty());
     assert_eq!(wall.value, Some(0.5));
 }
+
+/// The fixture's first result, edited by `edit`, imported as `bad.json`.
+fn import_edited(
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> Result<perfhub_core::Report, ImportError> {
+    let mut v = read_json(&fixture("hyperfine/export-1.15.json"));
+    v["results"].as_array_mut().unwrap().truncate(1);
+    edit(&mut v["results"][0]);
+    parse_hyperfine(&v.to_string(), Path::new("bad.json"), &options())
+}
+
+/// An edit of one result.
+type Edit = fn(&mut serde_json::Value);
+
+#[test]
+fn impossible_times_are_refused_with_the_field_and_value() {
+    let cases: [(Edit, &str); 14] = [
+        (
+            |r| r["times"][1] = (-2.0).into(),
+            "bad.json: field `results[0].times[1]`: -2 s is negative, and a time cannot be; the file is damaged or was edited: run the benchmarks again",
+        ),
+        (
+            |r| r["times"] = serde_json::json!([1e308, 1e308, 1e308]),
+            "bad.json: field `results[0].times[0]`: 1e308 s is longer than any measurement",
+        ),
+        (
+            |r| {
+                r["times"] = serde_json::json!([1e308]);
+                for key in ["mean", "median", "min", "max", "stddev"] {
+                    r.as_object_mut().unwrap().remove(key);
+                }
+            },
+            "bad.json: field `results[0].times[0]`: 1e308 s is longer than any measurement (at most 4611686018 s, about 146 years)",
+        ),
+        (
+            |r| r["mean"] = (-2.0).into(),
+            "field `results[0].mean`: -2 s is negative",
+        ),
+        (
+            |r| r["mean"] = 1e308.into(),
+            "field `results[0].mean`: 1e308 s is longer than any measurement",
+        ),
+        (
+            |r| r["median"] = (-0.5).into(),
+            "field `results[0].median`: -0.5 s is negative",
+        ),
+        (
+            |r| r["stddev"] = (-1e-3).into(),
+            "field `results[0].stddev`: -0.001 s is negative",
+        ),
+        (
+            |r| r["user"] = (-1.0).into(),
+            "field `results[0].user`: -1 s is negative",
+        ),
+        (
+            |r| r["system"] = 1e300.into(),
+            "field `results[0].system`: 1e300 s is longer than any measurement",
+        ),
+        (
+            |r| r["min"] = 1.0.into(),
+            "field `results[0].min`: 1 s is above the result's max 0.011319817000000001 s",
+        ),
+        (
+            |r| r["mean"] = 0.5.into(),
+            "field `results[0].mean`: 0.5 s is outside the result's min 0.011176463000000001 s and max 0.011319817000000001 s",
+        ),
+        (
+            |r| r["median"] = 0.001.into(),
+            "field `results[0].median`: 0.001 s is outside the result's min",
+        ),
+        (
+            |r| r["times"][2] = 0.02.into(),
+            "field `results[0].times[2]`: 0.02 s is outside the result's min 0.011176463000000001 s and max 0.011319817000000001 s",
+        ),
+        (
+            |r| r["memory_usage_byte"] = serde_json::json!([1024, -4096, 2048]),
+            "field `results[0].memory_usage_byte[1]`: expected a whole number from 0, found a number (-4096)",
+        ),
+    ];
+    for (edit, expected) in cases {
+        let err = import_edited(edit).unwrap_err();
+        assert!(matches!(err, ImportError::Field { .. }), "{err:?}");
+        assert_message(&err, &[expected]);
+    }
+}
+
+#[test]
+fn an_old_export_with_an_impossible_mean_is_refused() {
+    for (mean, expected) in [
+        (
+            "-2.0",
+            "old.json: field `results[0].mean`: -2 s is negative",
+        ),
+        (
+            "1e308",
+            "old.json: field `results[0].mean`: 1e308 s is longer than any measurement",
+        ),
+    ] {
+        let text = format!("{{\"results\": [{{\"command\": \"a\", \"mean\": {mean}}}]}}");
+        let err = parse_hyperfine(&text, Path::new("old.json"), &options()).unwrap_err();
+        assert_message(&err, &[expected]);
+    }
+}
+
+#[test]
+fn edge_values_that_are_possible_still_import() {
+    // A zero time, equal statistics, and memory in whole bytes.
+    let report = import_edited(|r| {
+        r["times"] = serde_json::json!([0.0, 0.0]);
+        for key in ["mean", "median", "min", "max"] {
+            r[key] = 0.0.into();
+        }
+        r["stddev"] = serde_json::Value::Null;
+        r["memory_usage_byte"] = serde_json::json!([4096, 8192]);
+    })
+    .unwrap();
+    let b = &report.benchmarks[0];
+    assert_eq!(b.primary().unwrap().samples, [0.0, 0.0]);
+    assert_eq!(
+        b.measurement(perfhub_core::report::metric::MAX_RSS)
+            .unwrap()
+            .samples,
+        [4096.0, 8192.0]
+    );
+}

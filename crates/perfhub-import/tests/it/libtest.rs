@@ -103,3 +103,31 @@ fn errors_name_the_line() {
         &["bench.txt: no benchmark results: no `test NAME ... bench:"],
     );
 }
+
+#[test]
+fn figures_beyond_any_measurement_are_refused() {
+    let huge = format!("1{}", "0".repeat(300));
+    let cases = [
+        (
+            format!("test a ... bench: {huge} ns/iter (+/- 1)"),
+            "bench.txt:1: `a`: 1e300 ns/iter is longer than any measurement (at most 4611686018 s, about 146 years); the file is damaged or was edited: run the benchmarks again",
+        ),
+        (
+            "test a ... bench: 5,000,000,000,000,000,000 ns/iter (+/- 1)".to_string(),
+            "bench.txt:1: `a`: 5e18 ns/iter is longer than any measurement",
+        ),
+        (
+            format!("test a ... bench: 10 ns/iter (+/- {huge})"),
+            "bench.txt:1: `a`: the range +/- 1e300 ns is longer than any measurement",
+        ),
+        (
+            format!("test a ... bench: 10 ns/iter (+/- 1) = {huge}00000 MB/s"),
+            "bench.txt:1: `a`: 1e305 MB/s is more than any throughput (it overflows in bytes per second)",
+        ),
+    ];
+    for (text, expected) in cases {
+        let err = parse_libtest(&text, Path::new("bench.txt"), &options()).unwrap_err();
+        assert!(matches!(err, ImportError::Line { .. }), "{err:?}");
+        assert_message(&err, &[expected]);
+    }
+}
