@@ -269,15 +269,40 @@ impl Budget {
                 threshold: self.written.to_string(),
                 threshold_unit: q.unit,
             }),
-            Threshold::Unitless(v) => match dimension {
-                Dimension::Time if self.k6 => Ok(v / 1e3),
-                Dimension::Time | Dimension::Size => Err(BudgetError::MissingUnit {
-                    budget: self.source.clone(),
-                    metric: m.metric.clone(),
-                    metric_unit: m.unit,
-                }),
-                _ => Ok(v),
-            },
+            Threshold::Unitless(v) => {
+                let v = match dimension {
+                    Dimension::Time if self.k6 => v / 1e3,
+                    Dimension::Time | Dimension::Size => {
+                        return Err(BudgetError::MissingUnit {
+                            budget: self.source.clone(),
+                            metric: m.metric.clone(),
+                            metric_unit: m.unit,
+                        });
+                    }
+                    _ => v,
+                };
+                // A plain number's dimension is known only now: only a
+                // number (a score, say) may be negative.
+                if v < 0.0 && dimension != Dimension::Number {
+                    return Err(BudgetError::BadThreshold {
+                        budget: self.source.clone(),
+                        reason: format!(
+                            "{} is {dimension}, which is never negative, so a negative limit cannot mean anything: give a limit of 0 or more",
+                            m.metric
+                        ),
+                    });
+                }
+                if v.is_subnormal() {
+                    return Err(BudgetError::BadThreshold {
+                        budget: self.source.clone(),
+                        reason: format!(
+                            "the limit on {}, taken as milliseconds, is too small to tell from 0 (it underflows a 64-bit float): write 0 if that is meant, or a larger limit",
+                            m.metric
+                        ),
+                    });
+                }
+                Ok(v)
+            }
         }
     }
 
@@ -495,6 +520,16 @@ pub enum BudgetError {
         /// The statistic.
         statistic: String,
     },
+    /// A plain-number limit that the metric can never be compared with: a
+    /// negative limit on a quantity that is never negative, or one too
+    /// small to tell from 0.
+    #[error("budget \"{budget}\": {reason}")]
+    BadThreshold {
+        /// The budget as written.
+        budget: String,
+        /// What is wrong, and what to give instead.
+        reason: String,
+    },
     /// The measurement's histogram could not be read.
     #[error(
         "budget \"{budget}\": cannot read the histogram of {metric} of benchmark \"{benchmark}\": {source}"
@@ -684,6 +719,14 @@ fn lookup_unit(symbol: &str) -> Option<(Unit, Scale)> {
     }
 }
 
+/// Whether a number written as `text` (not 0) came out as 0 or as a
+/// subnormal `value`, where a float keeps too few digits to compare with.
+fn underflows(text: &str, value: f64) -> bool {
+    let mantissa = text.split(['e', 'E']).next().unwrap_or(text);
+    let nonzero = mantissa.bytes().any(|b| (b'1'..=b'9').contains(&b));
+    (nonzero && value == 0.0) || value.is_subnormal()
+}
+
 /// A statistic name; `None` when `name` is not one (so it names a metric),
 /// an error message when it looks like a percentile but is not a valid one.
 fn statistic_named(name: &str) -> Option<Result<Statistic, String>> {
@@ -806,7 +849,22 @@ impl<'a> Parser<'a> {
         let (number, number_span) = self.number(op)?;
         let unit_span = self.unit();
         let unit_text = &self.input[unit_span.clone()];
+        let written_span = if unit_text.is_empty() {
+            number_span.clone()
+        } else {
+            number_span.start..unit_span.end
+        };
+        let written = &self.input[written_span.clone()];
         let threshold = if unit_text.is_empty() {
+            if number < 0.0 && matches!(lhs.statistic, Some(Statistic::Stddev | Statistic::Mad)) {
+                return Err(self.error(
+                    K::BadNumber,
+                    number_span,
+                    format!(
+                        "threshold \"{written}\" is negative, and a deviation never is: give a limit of 0 or more"
+                    ),
+                ));
+            }
             Threshold::Unitless(number)
         } else {
             let (unit, scale) = lookup_unit(unit_text).ok_or_else(|| {
@@ -827,8 +885,31 @@ impl<'a> Parser<'a> {
                     ),
                 ));
             }
+            if number < 0.0 {
+                return Err(self.error(
+                    K::BadNumber,
+                    written_span.clone(),
+                    format!(
+                        "threshold \"{written}\" is negative, and {} never is: give a limit of 0 or more",
+                        unit.dimension()
+                    ),
+                ));
+            }
             Threshold::Quantity(Quantity::new(value, unit))
         };
+        let value = match threshold {
+            Threshold::Quantity(q) => q.value,
+            Threshold::Unitless(v) => v,
+        };
+        if underflows(&self.input[number_span], value) {
+            return Err(self.error(
+                K::BadNumber,
+                written_span,
+                format!(
+                    "threshold \"{written}\" is too small to tell from 0 (it underflows a 64-bit float): write 0 if that is meant, or a larger limit"
+                ),
+            ));
+        }
         self.skip_ws();
         if !self.rest().is_empty() {
             let span = self.pos..self.input.trim_end().len();
@@ -1253,6 +1334,14 @@ mod tests {
             ("p95 < 200ms extra", TrailingInput, 12..17, "unexpected \"extra\" after the threshold"),
             ("p95 < 200ms)", TrailingInput, 11..12, "unexpected \")\""),
             ("p95 < 200ms 5 ", TrailingInput, 12..13, "unexpected \"5\""),
+            ("mean < -5ms", BadNumber, 7..11, "threshold \"-5ms\" is negative, and a time never is: give a limit of 0 or more"),
+            ("error_rate < -1%", BadNumber, 13..16, "threshold \"-1%\" is negative, and a ratio never is"),
+            ("max_rss <= -2 MiB", BadNumber, 11..17, "threshold \"-2 MiB\" is negative, and a size never is"),
+            ("throughput > -1e3/s", BadNumber, 13..19, "is negative, and a rate never is"),
+            ("stddev < -1", BadNumber, 9..11, "threshold \"-1\" is negative, and a deviation never is"),
+            ("mean < 1e-400s", BadNumber, 7..14, "threshold \"1e-400s\" is too small to tell from 0 (it underflows a 64-bit float): write 0 if that is meant, or a larger limit"),
+            ("mean < 1e-300ns", BadNumber, 7..15, "threshold \"1e-300ns\" is too small to tell from 0"),
+            ("x < 1e-320", BadNumber, 4..10, "threshold \"1e-320\" is too small to tell from 0"),
         ];
         for (input, kind, span, message) in cases {
             let err = Budget::parse(input).expect_err(input);
@@ -1634,6 +1723,57 @@ mod tests {
             Err(BudgetError::UnknownMetric { .. })
         ));
         assert_eq!(evaluate(&[], &report()).unwrap(), []);
+    }
+
+    #[test]
+    fn zero_and_negative_numbers_are_kept_where_they_mean_something() {
+        // Zero written in any way is zero, not an underflow.
+        for zero in ["p0 > 0s", "x > 0.000e-999", "mean >= -0ms", "x < 0"] {
+            Budget::parse(zero).unwrap_or_else(|e| panic!("{e:#}"));
+        }
+        // A plain number may be negative where the metric is a number.
+        let mut r = report();
+        r.benchmarks[0]
+            .measurements
+            .push(Measurement::from_value("score", Unit::Number, -2.0));
+        let v = Budget::parse("score > -5").unwrap().evaluate(&r).unwrap();
+        assert!(v[0].passed);
+    }
+
+    #[test]
+    fn plain_number_limits_a_metric_can_never_meet_are_refused() {
+        for (budget, needle) in [
+            (
+                "error_rate < -0.01",
+                "budget \"error_rate < -0.01\": error_rate is a ratio, which is never negative, so a negative limit cannot mean anything: give a limit of 0 or more",
+            ),
+            (
+                "instructions > -1",
+                "instructions is a count, which is never negative",
+            ),
+            (
+                "throughput >= -5",
+                "throughput is a rate, which is never negative",
+            ),
+            (
+                "p(95) < -200",
+                "wall_time is a time, which is never negative",
+            ),
+            (
+                "p(95) < 1e-306",
+                "the limit on wall_time, taken as milliseconds, is too small to tell from 0",
+            ),
+        ] {
+            let e = Budget::parse(budget)
+                .unwrap()
+                .evaluate(&report())
+                .unwrap_err();
+            assert!(
+                matches!(e, BudgetError::BadThreshold { .. }),
+                "{budget}: {e}"
+            );
+            assert!(e.to_string().contains(needle), "{budget}: {e}");
+        }
     }
 
     #[test]

@@ -190,17 +190,82 @@ fn sig(v: f64) -> String {
     }
 }
 
+/// The longest duration [`parse_duration`] accepts: 30 days (720h). Every
+/// duration perfhub takes (a load test, a stage, a window, a benchmark's
+/// measuring time) fits, and a moment that far ahead is always one the
+/// clock can hold, so adding it to an `Instant` cannot overflow.
+pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
+
 /// Parses a duration as people write one on a command line or in a file:
-/// `3s`, `500ms`, `1.5m`, `250us`, `2h`, or a bare number of seconds.
+/// `3s`, `500ms`, `1.5m`, `250us`, `2h`, or a bare number of seconds. A
+/// duration longer than [`MAX_DURATION`] is refused.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    parse_duration_at_most(s, MAX_DURATION)
+}
+
+/// Parses a duration as [`parse_duration`] does, refusing one longer than
+/// `max` with a message that says the limit, such as `"2h" is longer than 1
+/// hour, the most allowed here: give 1h or less`.
+pub fn parse_duration_at_most(
+    s: &str,
+    max: std::time::Duration,
+) -> Result<std::time::Duration, String> {
     let t = s.trim();
+    let too_long = || {
+        format!(
+            "{t:?} is longer than {}, the most allowed here: give {} or less",
+            describe_limit(max),
+            limit_as_written(max)
+        )
+    };
+    let d = parse_any_duration(t).map_err(|e| e.unwrap_or_else(too_long))?;
+    if d > max {
+        return Err(too_long());
+    }
+    Ok(d)
+}
+
+/// A limit in words: `30 days`, `1 hour`, `90 seconds`.
+pub fn describe_limit(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    let (n, unit) = if d.subsec_nanos() != 0 {
+        return format_seconds(d.as_secs_f64());
+    } else if s != 0 && s % 86_400 == 0 {
+        (s / 86_400, "day")
+    } else if s != 0 && s % 3600 == 0 {
+        (s / 3600, "hour")
+    } else if s != 0 && s % 60 == 0 {
+        (s / 60, "minute")
+    } else {
+        (s, "second")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// A limit as [`parse_duration`] reads it: `720h`, `1h`, `90s`.
+fn limit_as_written(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    if d.subsec_nanos() != 0 {
+        format!("{}ms", d.as_millis())
+    } else if s != 0 && s % 3600 == 0 {
+        format!("{}h", s / 3600)
+    } else if s != 0 && s % 60 == 0 {
+        format!("{}m", s / 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// The duration `t` reads as, or why not: `Err(None)` when it is a
+/// duration too long for a `Duration` at all.
+fn parse_any_duration(t: &str) -> Result<std::time::Duration, Option<String>> {
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
     let value: f64 = number
         .parse()
-        .map_err(|_| format!("{t:?} is not a duration (try 3s, 500ms or 2m)"))?;
+        .map_err(|_| Some(format!("{t:?} is not a duration (try 3s, 500ms or 2m)")))?;
     let scale = match unit.trim() {
         "" | "s" => 1.0,
         "ms" => 1e-3,
@@ -209,13 +274,14 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         "m" | "min" => 60.0,
         "h" => 3600.0,
         other => {
-            return Err(format!(
+            return Err(Some(format!(
                 "unknown time unit {other:?} in {t:?} (use ns, us, ms, s, m or h)"
-            ));
+            )));
         }
     };
-    std::time::Duration::try_from_secs_f64(value * scale)
-        .map_err(|_| format!("{t:?} is out of range"))
+    // Only digits and a point come before the unit, so the value is finite
+    // and not negative: the one way to fail is being too long.
+    std::time::Duration::try_from_secs_f64(value * scale).map_err(|_| None)
 }
 
 #[cfg(test)]
@@ -233,5 +299,45 @@ mod tests {
         assert_eq!(Unit::Ratio.format(0.001), "0.1%");
         assert_eq!(Unit::Count.format(12.0), "12");
         assert_eq!(Unit::PerSecond.format(5000.0), "5000/s");
+    }
+
+    #[test]
+    fn durations_longer_than_the_limit_are_refused_with_the_limit() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("720h").unwrap(), MAX_DURATION);
+        assert_eq!(parse_duration("2.5m").unwrap(), Duration::from_secs(150));
+        for text in [
+            "720.001h",
+            "9223372036854775807s",
+            "18446744073709551616",
+            "9999999999h",
+            &"9".repeat(400),
+        ] {
+            let e = parse_duration(text).unwrap_err();
+            assert!(
+                e.contains("is longer than 30 days, the most allowed here: give 720h or less"),
+                "{text}: {e}"
+            );
+        }
+        let hour = Duration::from_secs(3600);
+        assert_eq!(parse_duration_at_most("1h", hour).unwrap(), hour);
+        assert_eq!(
+            parse_duration_at_most("61m", hour).unwrap_err(),
+            "\"61m\" is longer than 1 hour, the most allowed here: give 1h or less"
+        );
+        // Other mistakes keep their own message.
+        assert!(
+            parse_duration_at_most("-1s", hour)
+                .unwrap_err()
+                .contains("not a duration")
+        );
+        assert!(
+            parse_duration_at_most("3 parsecs", hour)
+                .unwrap_err()
+                .contains("unknown time unit")
+        );
+        assert_eq!(describe_limit(Duration::from_secs(90)), "90 seconds");
+        assert_eq!(describe_limit(Duration::from_secs(120)), "2 minutes");
+        assert_eq!(describe_limit(Duration::from_millis(1500)), "1.5 s");
     }
 }
