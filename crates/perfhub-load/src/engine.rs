@@ -380,12 +380,15 @@ fn mix(requests: &[RequestSpec], sequence: bool) -> Vec<usize> {
 }
 
 /// What the worker's watchdog knows of one connection's request in flight.
+/// The watchdog never touches the connection's socket: it wakes the
+/// exchange, which selects on `cancel` and drops the connection itself, so
+/// no descriptor number can outlive its socket here.
 #[derive(Default)]
 struct Watch {
     /// When the request in flight times out.
     deadline: std::cell::Cell<Option<Instant>>,
-    /// The connection's socket, to shut down when it does.
-    fd: std::cell::Cell<Option<std::os::fd::RawFd>>,
+    /// Woken by the watchdog when the deadline passes.
+    cancel: tokio::sync::Notify,
     /// Set by the watchdog: the request timed out.
     fired: std::cell::Cell<bool>,
 }
@@ -747,24 +750,22 @@ fn worker(
             }));
         }
         // Timeouts: rather than a timer per request, one watchdog per worker
-        // looks at every request in flight every 10 ms and shuts down the
-        // socket of one that is overdue; its read then fails, and the
-        // request counts as timed out.
+        // looks at every request in flight every 10 ms and cancels one that
+        // is overdue; its connection is then closed, and the request counts
+        // as timed out.
         let watchdog = tokio::task::spawn_local(async move {
             loop {
                 tokio::time::sleep(WATCHDOG_PERIOD).await;
                 let now = Instant::now();
                 for w in &watches {
-                    if let (Some(deadline), Some(fd)) = (w.deadline.get(), w.fd.get())
+                    if let Some(deadline) = w.deadline.get()
                         && now >= deadline
                     {
                         w.fired.set(true);
                         w.deadline.set(None);
-                        // SAFETY: shutdown on a socket the connection task
-                        // still owns (fd is cleared before it is closed).
-                        unsafe {
-                            libc::shutdown(fd, libc::SHUT_RDWR);
-                        }
+                        // Wakes only an exchange waiting now: no permit is
+                        // left behind for the connection's next request.
+                        w.cancel.notify_waiters();
                     }
                 }
             }
@@ -864,21 +865,29 @@ async fn connection(c: usize, plan: &Plan, shared: &SharedStats, stop: &AtomicBo
         let request = &plan.prepared[which];
         let sent_at = Instant::now();
         watch.deadline.set(Some(sent_at + config.timeout));
-        let mut result = match &plan.prepared2 {
-            Some(p2) => exchange2(&mut h2, plan, &p2[which], watch).await,
-            None => exchange(&mut stream, &mut reader, plan, request, watch).await,
+        let exchanged = async {
+            match &plan.prepared2 {
+                Some(p2) => exchange2(&mut h2, plan, &p2[which]).await,
+                None => exchange(&mut stream, &mut reader, plan, request).await,
+            }
+        };
+        // The exchange registers for `cancel` on its first poll, before
+        // this task yields to the watchdog (one thread per worker).
+        let mut result = tokio::select! {
+            biased;
+            r = exchanged => r,
+            () = watch.cancel.notified() => Err(ErrorKind::Timeout),
         };
         watch.deadline.set(None);
         if watch.fired.replace(false) {
+            // Cut off mid-exchange: the connection's state is unknown, so
+            // it is closed below (an error always closes it).
             result = Err(ErrorKind::Timeout);
         }
         let done = Instant::now();
         let late_by = intended.map_or(Duration::ZERO, |i| sent_at.saturating_duration_since(i));
         if result.is_err() {
             h2 = None;
-        }
-        if stream.is_none() && h2.is_none() {
-            watch.fd.set(None);
         }
         let outcome = record(
             &mut shared.borrow_mut(),
@@ -963,7 +972,7 @@ pub(crate) fn record(
 
 /// A new connection to the target, TLS included; connecting is rare, so a
 /// timer of its own is cheap enough here.
-async fn connect(plan: &Plan, watch: &Watch) -> Result<Stream, ErrorKind> {
+async fn connect(plan: &Plan) -> Result<Stream, ErrorKind> {
     let connect = async {
         let tcp =
             TcpStream::connect(plan.next_target())
@@ -974,7 +983,6 @@ async fn connect(plan: &Plan, watch: &Watch) -> Result<Stream, ErrorKind> {
                     _ => ErrorKind::Connect,
                 })?;
         let _ = tcp.set_nodelay(true);
-        watch.fd.set(Some(std::os::fd::AsRawFd::as_raw_fd(&tcp)));
         match &plan.tls {
             None => Ok(Stream::Plain(tcp)),
             Some((client, host)) => client.connect(host, tcp).await.map_err(|e| {
@@ -995,10 +1003,9 @@ async fn exchange2(
     h2: &mut Option<crate::http2::Connection>,
     plan: &Plan,
     request: &crate::http2::Prepared2,
-    watch: &Watch,
 ) -> Result<(crate::http1::Response, u64), ErrorKind> {
     if h2.is_none() {
-        let stream = connect(plan, watch).await?;
+        let stream = connect(plan).await?;
         let handshake = crate::http2::Connection::handshake(stream);
         *h2 = Some(
             tokio::time::timeout(plan.config.timeout, handshake)
@@ -1017,10 +1024,9 @@ async fn exchange(
     reader: &mut Reader,
     plan: &Plan,
     request: &Prepared,
-    watch: &Watch,
 ) -> Result<(crate::http1::Response, u64), ErrorKind> {
     if stream.is_none() {
-        *stream = Some(connect(plan, watch).await?);
+        *stream = Some(connect(plan).await?);
     }
     let Some(s) = stream.as_mut() else {
         return Err(ErrorKind::Connect);
