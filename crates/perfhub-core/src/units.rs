@@ -230,11 +230,11 @@ pub fn describe_limit(d: std::time::Duration) -> String {
     let s = d.as_secs();
     let (n, unit) = if d.subsec_nanos() != 0 {
         return format_seconds(d.as_secs_f64());
-    } else if s != 0 && s % 86_400 == 0 {
+    } else if s != 0 && s.is_multiple_of(86_400) {
         (s / 86_400, "day")
-    } else if s != 0 && s % 3600 == 0 {
+    } else if s != 0 && s.is_multiple_of(3600) {
         (s / 3600, "hour")
-    } else if s != 0 && s % 60 == 0 {
+    } else if s != 0 && s.is_multiple_of(60) {
         (s / 60, "minute")
     } else {
         (s, "second")
@@ -247,9 +247,9 @@ fn limit_as_written(d: std::time::Duration) -> String {
     let s = d.as_secs();
     if d.subsec_nanos() != 0 {
         format!("{}ms", d.as_millis())
-    } else if s != 0 && s % 3600 == 0 {
+    } else if s != 0 && s.is_multiple_of(3600) {
         format!("{}h", s / 3600)
-    } else if s != 0 && s % 60 == 0 {
+    } else if s != 0 && s.is_multiple_of(60) {
         format!("{}m", s / 60)
     } else {
         format!("{s}s")
