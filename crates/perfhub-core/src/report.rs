@@ -324,7 +324,7 @@ pub const MAX_SECONDS: f64 = crate::histogram::MAX_NANOS as f64 * 1e-9;
 
 /// A measurement holding a number no measurement can have, as
 /// [`Report::check_values`] finds it.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("benchmark `{benchmark}`, metric `{metric}`: {problem}")]
 pub struct InvalidMeasurement {
     /// The benchmark's name.

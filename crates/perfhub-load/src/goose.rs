@@ -17,7 +17,8 @@
 //!
 //! - `latency` (primary, seconds): count, mean, minimum and maximum from
 //!   goose's exact totals; percentiles `p50`, `p60`, `p70`, `p80`, `p90`,
-//!   `p95`, `p99` and `p100` as goose reported them; an HdrHistogram, the
+//!   `p95`, `p99` and `p100` as goose reported them (moved to the minimum or
+//!   maximum where goose's bucket puts them just outside); an HdrHistogram, the
 //!   standard deviation and the MAD rebuilt from goose's response-time
 //!   buckets (exact to 100 ms, then rounded to 10 ms up to 500 ms, 100 ms up
 //!   to 1 s, 1 s above), so other percentiles can be budgeted too;
@@ -35,6 +36,11 @@
 //!
 //! Goose's JSON report does not record goose's version nor when the run
 //! started; the report's `created` is the import time unless given.
+//!
+//! Values no run can produce (a negative rate, more failures than requests,
+//! a minimum above the maximum, a total time whose mean is outside them, a
+//! time beyond what perfhub's histograms hold) are refused with their JSON
+//! path.
 //!
 //! Newer goose versions wrap numbers as `{"value": 1, "delta": -2}` when
 //! comparing with a baseline, write `null` for undefined averages and add
@@ -75,7 +81,18 @@ pub enum GooseError {
         /// What is wrong.
         message: String,
     },
+    /// Values that each look right but together make an impossible
+    /// measurement (see [`Report::check_values`]).
+    #[error("{0}; {DAMAGED}")]
+    Invalid(perfhub_core::report::InvalidMeasurement),
 }
+
+/// What every error about an impossible value ends with.
+const DAMAGED: &str = "the report is damaged or was edited: run the load test again";
+
+/// The longest time goose's milliseconds can hold here: what perfhub's
+/// latency histograms hold.
+const MAX_MS: u64 = perfhub_core::histogram::MAX_NANOS / 1_000_000;
 
 /// Imports goose's JSON report, dated now.
 pub fn import_goose(json: &str) -> Result<Report, GooseError> {
@@ -104,7 +121,9 @@ pub fn import_goose_at(json: &str, created: impl Into<String>) -> Result<Report,
         });
     }
     let data = GooseData::read(root)?;
-    Ok(build(&data, created.into()))
+    let report = build(&data, created.into());
+    report.check_values().map_err(GooseError::Invalid)?;
+    Ok(report)
 }
 
 /// serde_json's message without its " at line L column C" suffix.
@@ -259,6 +278,38 @@ impl<'a> Node<'a> {
             other => Err(n.error(format!("expected a number, found {}", describe(other)))),
         }
     }
+
+    /// A number from 0, such as `what` (a rate, a percentage), or `None`
+    /// for `null`.
+    fn non_negative(&self, what: &str) -> Result<Option<f64>, GooseError> {
+        let x = self.float()?;
+        if let Some(x) = x
+            && x < 0.0
+        {
+            return Err(self
+                .unwrap_delta()
+                .error(format!("{x} is negative, and {what} cannot be; {DAMAGED}")));
+        }
+        Ok(x)
+    }
+
+    /// A time in milliseconds, no longer than [`MAX_MS`].
+    fn ms(&self) -> Result<u64, GooseError> {
+        let ms = self.count()?;
+        check_ms(self, ms)?;
+        Ok(ms)
+    }
+}
+
+/// Refuses `ms` milliseconds, read from `node`, when they are longer than
+/// any measurement perfhub holds.
+fn check_ms(node: &Node<'_>, ms: u64) -> Result<(), GooseError> {
+    if ms > MAX_MS {
+        return Err(node.unwrap_delta().error(format!(
+            "{ms} ms is longer than any measurement (at most {MAX_MS} ms, about 146 years); {DAMAGED}"
+        )));
+    }
+    Ok(())
 }
 
 /// A value for error messages: its kind, and the value when short.
@@ -292,19 +343,41 @@ impl Timing {
                     "expected a number of milliseconds as the key, found {key:?}"
                 ))
             })?;
+            check_ms(&value, ms)?;
             let n = value.count()?;
             if n > 0 {
                 let slot = times.entry(ms).or_insert(0u64);
                 *slot = slot.saturating_add(n);
             }
         }
-        Ok(Timing {
+        let minimum_node = node.get("minimum_time")?;
+        let total_node = node.get("total_time")?;
+        let timing = Timing {
             times,
-            minimum: node.get("minimum_time")?.count()?,
-            maximum: node.get("maximum_time")?.count()?,
-            total: node.get("total_time")?.count()?,
+            minimum: minimum_node.ms()?,
+            maximum: node.get("maximum_time")?.ms()?,
+            total: total_node.count()?,
             counter: node.get("counter")?.count()?,
-        })
+        };
+        if timing.minimum > timing.maximum {
+            return Err(minimum_node.unwrap_delta().error(format!(
+                "{} ms is above maximum_time {} ms; {DAMAGED}",
+                timing.minimum, timing.maximum
+            )));
+        }
+        if timing.counter > 0 {
+            // goose's total of the exact times: their mean lies between the
+            // shortest and the longest.
+            let mean = timing.total as f64 / timing.counter as f64;
+            let (min, max) = (timing.min_ms() as f64, timing.maximum as f64);
+            if mean < min * (1.0 - 1e-9) || mean > max * (1.0 + 1e-9) {
+                return Err(total_node.unwrap_delta().error(format!(
+                    "{} ms over {} responses is a mean of {mean} ms, outside minimum_time {min} ms and maximum_time {max} ms; {DAMAGED}",
+                    timing.total, timing.counter
+                )));
+            }
+        }
+        Ok(timing)
     }
 
     /// Goose's aggregation of several distributions.
@@ -359,16 +432,30 @@ fn percentiles_at(
 /// A row's `requests_per_second`, where it has one.
 fn per_second(row: &Node<'_>) -> Result<Option<f64>, GooseError> {
     Ok(match row.get_opt("requests_per_second")? {
-        Some(v) => v.float()?,
+        Some(v) => v.non_negative("a rate")?,
         None => None,
     })
+}
+
+/// A row's `number_of_requests` and `number_of_failures`: a request fails
+/// at most once.
+fn requests_and_failures(row: &Node<'_>) -> Result<(u64, u64), GooseError> {
+    let requests = row.get("number_of_requests")?.count()?;
+    let failures_node = row.get("number_of_failures")?;
+    let failures = failures_node.count()?;
+    if failures > requests {
+        return Err(failures_node.unwrap_delta().error(format!(
+            "{failures} failures of {requests} requests, and a request fails at most once; {DAMAGED}"
+        )));
+    }
+    Ok((requests, failures))
 }
 
 fn read_percentiles(row: &Node<'_>) -> Result<Vec<(&'static str, u64)>, GooseError> {
     let mut out = Vec::new();
     for (field, name) in PERCENTILES {
         if let Some(v) = row.get_opt(field)? {
-            out.push((name, v.count()?));
+            out.push((name, v.ms()?));
         }
     }
     Ok(out)
@@ -508,9 +595,10 @@ impl GooseData {
                     None => BTreeMap::new(),
                 },
             };
+            let (number, failures) = requests_and_failures(&row)?;
             requests.push(RequestData {
-                requests: row.get("number_of_requests")?.count()?,
-                failures: row.get("number_of_failures")?.count()?,
+                requests: number,
+                failures,
                 per_second: per_second(&row)?,
                 timing,
                 percentiles: percentiles_at(&responses, &rk)?,
@@ -539,7 +627,15 @@ impl GooseData {
         let co_events = match root.get_opt("coordinated_omission_metrics")? {
             Some(co) => {
                 let pct = match co.get_opt("synthetic_percentage")? {
-                    Some(p) => p.float()?,
+                    Some(p) => {
+                        let pct = p.non_negative("a percentage")?;
+                        if let Some(x) = pct.filter(|&x| x > 100.0) {
+                            return Err(p.unwrap_delta().error(format!(
+                                "{x} is above 100, and a percentage of all requests cannot be; {DAMAGED}"
+                            )));
+                        }
+                        pct
+                    }
                     None => None,
                 };
                 Some((
@@ -590,11 +686,12 @@ impl GooseData {
             }
             co_timing = Some(co);
         }
+        let (number, failures) = requests_and_failures(&row)?;
         Ok(RequestData {
             method: String::new(),
             name: TOTAL.to_string(),
-            requests: row.get("number_of_requests")?.count()?,
-            failures: row.get("number_of_failures")?.count()?,
+            requests: number,
+            failures,
             per_second: per_second(&row)?,
             timing,
             percentiles: percentiles_at(responses, &key)?,
@@ -649,11 +746,15 @@ fn latency(
             dropped.push((name, ms));
             continue;
         }
-        summary.percentiles.insert(name.to_string(), ms as f64 * MS);
+        // Within half a bucket of the range: the true value is in it.
+        let value = ms.clamp(min, max) as f64 * MS;
+        summary.percentiles.insert(name.to_string(), value);
         if name == "p50" {
-            summary.median = ms as f64 * MS;
+            summary.median = value;
         }
     }
+    // Without goose's p50, the median is the histogram's, to a bucket.
+    summary.median = summary.median.clamp(summary.min, summary.max);
     Some((m, dropped))
 }
 
@@ -1142,6 +1243,133 @@ mod tests {
             message.contains("expected an array, found an object"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn impossible_values_are_refused_with_the_json_path_and_value() {
+        type Edit = fn(&mut Value);
+        let cases: [(&str, Edit, &str, &str); 11] = [
+            (
+                FIXTURE,
+                |v| v["raw_request_metrics"][0]["requests_per_second"] = (-42.5).into(),
+                "raw_request_metrics[0].requests_per_second",
+                "-42.5 is negative, and a rate cannot be; the report is damaged or was edited: run the load test again",
+            ),
+            (
+                NEWER,
+                |v| {
+                    v["raw_request_metrics"][0]["requests_per_second"] =
+                        serde_json::json!({"value": -1.0, "delta": 0.2});
+                },
+                "raw_request_metrics[0].requests_per_second.value",
+                "-1 is negative, and a rate cannot be",
+            ),
+            (
+                FIXTURE,
+                |v| v["coordinated_omission_metrics"]["synthetic_percentage"] = (-6.4).into(),
+                "coordinated_omission_metrics.synthetic_percentage",
+                "-6.4 is negative, and a percentage cannot be",
+            ),
+            (
+                FIXTURE,
+                |v| v["coordinated_omission_metrics"]["synthetic_percentage"] = 640.0.into(),
+                "coordinated_omission_metrics.synthetic_percentage",
+                "640 is above 100, and a percentage of all requests cannot be",
+            ),
+            (
+                FIXTURE,
+                |v| v["raw_request_metrics"][0]["number_of_failures"] = 851.into(),
+                "raw_request_metrics[0].number_of_failures",
+                "851 failures of 850 requests, and a request fails at most once",
+            ),
+            (
+                NEWER,
+                |v| v["raw_request_metrics"][2]["number_of_failures"] = 11.into(),
+                "raw_request_metrics[2].number_of_failures",
+                "11 failures of 10 requests",
+            ),
+            (
+                NEWER,
+                |v| {
+                    v["raw_metrics"]["requests"]["GET /"]["raw_data"]["times"]["18446744073709551"] =
+                        1.into();
+                },
+                "raw_metrics.requests[\"GET /\"].raw_data.times[\"18446744073709551\"]",
+                "18446744073709551 ms is longer than any measurement (at most 4611686018427 ms, about 146 years)",
+            ),
+            (
+                NEWER,
+                |v| {
+                    v["raw_metrics"]["requests"]["GET /"]["raw_data"]["maximum_time"] =
+                        u64::MAX.into();
+                },
+                "raw_metrics.requests[\"GET /\"].raw_data.maximum_time",
+                "18446744073709551615 ms is longer than any measurement",
+            ),
+            (
+                NEWER,
+                |v| v["raw_metrics"]["requests"]["GET /"]["raw_data"]["minimum_time"] = 500.into(),
+                "raw_metrics.requests[\"GET /\"].raw_data.minimum_time",
+                "500 ms is above maximum_time 123 ms",
+            ),
+            (
+                NEWER,
+                |v| v["raw_metrics"]["requests"]["GET /"]["raw_data"]["total_time"] = 99_000.into(),
+                "raw_metrics.requests[\"GET /\"].raw_data.total_time",
+                "99000 ms over 10 responses is a mean of 9900 ms, outside minimum_time 0 ms and maximum_time 123 ms",
+            ),
+            (
+                FIXTURE,
+                |v| v["raw_response_metrics"][1]["percentile_95"] = 10_000_000_000_000_u64.into(),
+                "raw_response_metrics[1].percentile_95",
+                "10000000000000 ms is longer than any measurement",
+            ),
+        ];
+        for (json, edit, expected_path, expected) in cases {
+            let mut v: Value = serde_json::from_str(json).unwrap();
+            edit(&mut v);
+            let (path, message) = field_error(&v.to_string());
+            assert_eq!(path, expected_path);
+            assert!(
+                message.contains(expected),
+                "{expected:?} not in {message:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn percentiles_within_half_a_bucket_of_the_range_are_kept_inside_it() {
+        // Every response took 123 or 124 ms, in goose's 120 ms bucket: its
+        // percentiles say 120 ms, below the exact minimum.
+        let mut v: Value = serde_json::from_str(NEWER).unwrap();
+        v["raw_metrics"]["requests"]["GET /"]["raw_data"] = serde_json::json!({
+            "times": {"120": 10}, "minimum_time": 123, "maximum_time": 124,
+            "total_time": 1235, "counter": 10
+        });
+        for p in [50, 60, 70, 80, 90, 95, 99, 100] {
+            v["raw_response_metrics"][0][format!("percentile_{p}")] = 120.into();
+        }
+        let r = import(&v.to_string()).unwrap();
+        let get = &r.benchmarks[0];
+        let s = get
+            .measurement(metric::LATENCY)
+            .unwrap()
+            .summary
+            .clone()
+            .unwrap();
+        assert_eq!((s.min, s.median, s.max), (0.123, 0.123, 0.124));
+        assert_eq!(pct(get, metric::LATENCY, "p99"), Some(0.123));
+        // The total has no goose p50 in range: the histogram's median is
+        // kept inside too.
+        let total = r.benchmark(TOTAL).unwrap();
+        let s = total
+            .measurement(metric::LATENCY)
+            .unwrap()
+            .summary
+            .clone()
+            .unwrap();
+        assert_eq!((s.min, s.median, s.max), (0.123, 0.123, 0.124));
+        assert_eq!(r.check_values(), Ok(()));
     }
 
     #[test]
