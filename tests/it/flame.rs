@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{perfhub, root, stderr};
+use crate::support::{perfhub, perfhub_peak_rss, root, stderr};
 
 fn fixture(name: &str) -> String {
     root()
@@ -274,4 +274,216 @@ fn diff_refuses_a_malformed_side_naming_it() {
         stderr(&out)
     );
     assert!(!svg.exists());
+}
+
+// ---- hostile profiles ----
+
+/// A protobuf varint.
+fn varint(mut v: u64, out: &mut Vec<u8>) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// A length-delimited protobuf field.
+fn len_field(field: u64, bytes: &[u8], out: &mut Vec<u8>) {
+    varint(field << 3 | 2, out);
+    varint(bytes.len() as u64, out);
+    out.extend_from_slice(bytes);
+}
+
+/// A packed repeated varint field.
+fn packed(field: u64, values: &[u64], out: &mut Vec<u8>) {
+    let mut body = Vec::new();
+    for &v in values {
+        varint(v, &mut body);
+    }
+    len_field(field, &body, out);
+}
+
+/// A raw pprof profile with the sample types `samples`/`count` and
+/// `cpu`/`nanoseconds`, one function `main`, and a sample of `values` on it.
+fn pprof_with_values(values: &[u64]) -> Vec<u8> {
+    let mut p = Vec::new();
+    for (ty, unit) in [(1, 2), (3, 4)] {
+        let mut vt = Vec::new();
+        varint(1 << 3, &mut vt);
+        varint(ty, &mut vt);
+        varint(2 << 3, &mut vt);
+        varint(unit, &mut vt);
+        len_field(1, &vt, &mut p);
+    }
+    let mut sample = Vec::new();
+    packed(1, &[1], &mut sample);
+    packed(2, values, &mut sample);
+    len_field(2, &sample, &mut p);
+    let mut line = Vec::new();
+    varint(1 << 3, &mut line);
+    varint(1, &mut line);
+    let mut location = Vec::new();
+    varint(1 << 3, &mut location);
+    varint(1, &mut location);
+    len_field(4, &line, &mut location);
+    len_field(4, &location, &mut p);
+    let mut function = Vec::new();
+    varint(1 << 3, &mut function);
+    varint(1, &mut function);
+    varint(2 << 3, &mut function);
+    varint(5, &mut function);
+    len_field(5, &function, &mut p);
+    for s in ["", "samples", "count", "cpu", "nanoseconds", "main"] {
+        len_field(6, s.as_bytes(), &mut p);
+    }
+    p
+}
+
+#[test]
+fn refuses_samples_without_one_value_per_sample_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = out_path(&dir, "out.svg");
+    let good = out_path(&dir, "good.pb");
+    std::fs::write(&good, pprof_with_values(&[3, 30_000_000])).unwrap();
+    let out = perfhub(&[
+        "flamegraph",
+        good.to_str().unwrap(),
+        "-o",
+        svg.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (_, titles) = parse_svg(&svg);
+    assert!(has_title(&titles, "main (3 samples"), "{titles:?}");
+
+    for (name, values) in [("fewer.pb", &[3][..]), ("more.pb", &[3, 30_000_000, 7][..])] {
+        let path = out_path(&dir, name);
+        std::fs::write(&path, pprof_with_values(values)).unwrap();
+        let svg = out_path(&dir, &format!("{name}.svg"));
+        let out = perfhub(&[
+            "flamegraph",
+            path.to_str().unwrap(),
+            "-o",
+            svg.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", stderr(&out));
+        let want = format!(
+            "{name}: invalid pprof profile: sample 0 has {} value(s) for 2 sample type(s)",
+            values.len()
+        );
+        assert!(stderr(&out).contains(&want), "{}", stderr(&out));
+        assert!(!svg.exists(), "{name}: nothing drawn");
+    }
+}
+
+/// A gzip stream of `head`, `zero_mib` MiB of zero bytes, then `tail`.
+/// Each part is deflated on its own up to a full flush, so the compressed
+/// MiB of zeros is simply repeated: a bomb of a GiB is made at once.
+fn gzip_bomb(head: &[u8], zero_mib: u32, tail: &[u8]) -> Vec<u8> {
+    use flate2::{Compress, Compression, Crc, FlushCompress};
+    let deflate = |data: &[u8], flush: FlushCompress| {
+        let mut c = Compress::new(Compression::best(), false);
+        let mut out = Vec::with_capacity(data.len() + 1024);
+        c.compress_vec(data, &mut out, flush).unwrap();
+        assert_eq!(c.total_in(), data.len() as u64, "deflated at once");
+        out
+    };
+    let zeros = vec![0u8; 1 << 20];
+    let zeros_deflated = deflate(&zeros, FlushCompress::Full);
+    let mut zeros_crc = Crc::new();
+    zeros_crc.update(&zeros);
+
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    let mut crc = Crc::new();
+    out.extend(deflate(head, FlushCompress::Full));
+    crc.update(head);
+    for _ in 0..zero_mib {
+        out.extend_from_slice(&zeros_deflated);
+        crc.combine(&zeros_crc);
+    }
+    out.extend(deflate(tail, FlushCompress::Finish));
+    crc.update(tail);
+    out.extend(crc.sum().to_le_bytes());
+    out.extend(crc.amount().to_le_bytes());
+    out
+}
+
+#[test]
+fn refuses_pprof_bombs_in_bounded_memory() {
+    const MIB: u64 = 1 << 20;
+    let dir = tempfile::tempdir().unwrap();
+    let svg = out_path(&dir, "out.svg");
+
+    // A profile whose string table holds one string of 1000 MiB (zeros),
+    // then the rest of a valid profile: about 1 MB on disk.
+    let mut head = Vec::new();
+    len_field(6, b"", &mut head);
+    varint(6 << 3 | 2, &mut head);
+    varint(1000 * MIB, &mut head);
+    let tail = pprof_with_values(&[3, 30_000_000]);
+    let bomb = out_path(&dir, "bomb.pb.gz");
+    let bytes = gzip_bomb(&head, 1000, &tail);
+    assert!(bytes.len() < 2 << 20, "{} bytes", bytes.len());
+    std::fs::write(&bomb, bytes).unwrap();
+    let (out, peak) = perfhub_peak_rss(&[
+        "flamegraph",
+        bomb.to_str().unwrap(),
+        "-o",
+        svg.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "bomb.pb.gz: pprof profile too large: string 1 of the string table is 1000 MiB, more than the 1 MiB a name may have"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert!(peak < 512 * MIB, "peak RSS {} MiB", peak / MIB);
+
+    // Nothing but zeros, 1000 MiB of them.
+    let zeros = out_path(&dir, "zeros.pb.gz");
+    std::fs::write(&zeros, gzip_bomb(b"", 1000, b"")).unwrap();
+    let (out, peak) = perfhub_peak_rss(&[
+        "flamegraph",
+        zeros.to_str().unwrap(),
+        "-o",
+        svg.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("zeros.pb.gz: not a pprof profile: a field has number 0"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(peak < 512 * MIB, "peak RSS {} MiB", peak / MIB);
+    assert!(!svg.exists());
+}
+
+#[test]
+fn diff_refuses_an_empty_side_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = out_path(&dir, "diff.svg");
+    let empty = out_path(&dir, "empty.folded");
+    std::fs::write(&empty, "# nothing\n").unwrap();
+    let empty = empty.to_str().unwrap();
+    let after = fixture("after.folded");
+    for (before, after) in [(empty, after.as_str()), (after.as_str(), empty)] {
+        let out = perfhub(&[
+            "diff",
+            "--normalize",
+            before,
+            after,
+            "-o",
+            svg.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!(
+                "error: {empty}: the profile has no samples, so there is nothing to compare"
+            )),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!svg.exists(), "nothing drawn");
+    }
 }

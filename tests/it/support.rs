@@ -126,3 +126,58 @@ pub fn spawn_announcing_url(cmd: &mut Command) -> (std::process::Child, String) 
         .to_string();
     (child, url)
 }
+
+/// Runs `perfhub` with `args` and returns its output and its peak resident
+/// set size in bytes, as the kernel reports it when the process is reaped
+/// (`wait4`'s `ru_maxrss`): a measure of memory, not of time.
+// The child is reaped by `wait4` itself, which std's `wait` cannot stand
+// in for: it discards the child's resource usage.
+#[allow(clippy::zombie_processes)]
+pub fn perfhub_peak_rss(args: &[&str]) -> (Output, u64) {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{ExitStatus, Stdio};
+    let mut child = Command::new(perfhub_bin())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("perfhub starts");
+    let mut out = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        out.read_to_end(&mut v).unwrap();
+        v
+    });
+    let mut stderr = Vec::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_end(&mut stderr)
+        .unwrap();
+    let stdout = reader.join().unwrap();
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    let mut status = 0;
+    // SAFETY: rusage is plain data, for which all zeros is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `pid` is our child, not yet reaped (`child` is never
+        // waited for); the pointers are to live locals.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if r == pid {
+            break;
+        }
+        let e = std::io::Error::last_os_error();
+        assert_eq!(e.kind(), std::io::ErrorKind::Interrupted, "wait4: {e}");
+    }
+    let output = Output {
+        status: ExitStatus::from_raw(status),
+        stdout,
+        stderr,
+    };
+    // Linux reports ru_maxrss in KiB.
+    (output, u64::try_from(usage.ru_maxrss).unwrap() * 1024)
+}

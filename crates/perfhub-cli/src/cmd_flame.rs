@@ -1,9 +1,11 @@
 //! `perfhub flamegraph` and `perfhub diff`: profiles captured elsewhere
 //! (folded stacks or pprof) drawn as flame graphs.
 
+use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use perfhub_flame::{FlameOptions, StackProfile};
 
@@ -69,6 +71,16 @@ pub fn flamegraph(args: FlamegraphArgs) -> Result<Outcome> {
 pub fn diff(args: DiffArgs) -> Result<Outcome> {
     let before = read(&args.before)?;
     let after = read(&args.after)?;
+    // Against an empty side every frame would be drawn as all growth (or
+    // the graph would be empty): refuse it, as `flamegraph` does.
+    for (path, profile) in [(&args.before, &before), (&args.after, &after)] {
+        if profile.total() == 0 {
+            bail!(
+                "{}: the profile has no samples, so there is nothing to compare; give a profile with samples on both sides",
+                path.display()
+            );
+        }
+    }
     let mut options = FlameOptions::new(args.title);
     options.subtitle = Some(format!(
         "{} → {}",
@@ -90,8 +102,31 @@ pub fn diff(args: DiffArgs) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
+/// The largest profile file read: as much as a pprof profile may inflate
+/// to, and more than any real folded stacks take.
+const MAX_PROFILE_BYTES: u64 = 1 << 30;
+
 fn read(path: &Path) -> Result<StackProfile> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let cannot_read = || format!("cannot read {}", path.display());
+    let too_large = || {
+        format!(
+            "{}: larger than the {} MiB perfhub reads as a profile",
+            path.display(),
+            MAX_PROFILE_BYTES >> 20
+        )
+    };
+    let file = File::open(path).with_context(cannot_read)?;
+    if file.metadata().with_context(cannot_read)?.len() > MAX_PROFILE_BYTES {
+        bail!(too_large());
+    }
+    // Bounded as well for what has no length, such as a pipe.
+    let mut bytes = Vec::new();
+    file.take(MAX_PROFILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(cannot_read)?;
+    if bytes.len() as u64 > MAX_PROFILE_BYTES {
+        bail!(too_large());
+    }
     perfhub_flame::read_profile(&bytes).with_context(|| format!("{}", path.display()))
 }
 

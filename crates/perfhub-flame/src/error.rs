@@ -19,6 +19,11 @@ pub enum FlameError {
     /// location, a function, a string) or holds values perfhub cannot use.
     #[error("invalid pprof profile: {0}")]
     InvalidPprof(String),
+    /// The profile is larger than perfhub reads: a string longer than any
+    /// name, a message or a whole profile too large for memory, as a
+    /// decompression bomb is. Nothing of it is used.
+    #[error("pprof profile too large: {0}")]
+    PprofTooLarge(String),
     /// A gzip stream is corrupt or truncated.
     #[error("corrupt gzip stream")]
     Gzip(#[source] std::io::Error),

@@ -100,14 +100,16 @@ pub fn write_flamegraph(
 /// red where a frame grew since `before` and blue where it shrank.
 ///
 /// Frames found only in `before` do not appear (they have no width in
-/// `after`); draw the graph with the profiles swapped to see them.
+/// `after`); draw the graph with the profiles swapped to see them. Either
+/// profile without weight is refused with [`FlameError::EmptyProfile`]:
+/// against an empty `before`, every frame would show as pure growth.
 pub fn write_diff_flamegraph(
     before: &StackProfile,
     after: &StackProfile,
     options: &FlameOptions,
     writer: impl Write,
 ) -> Result<(), FlameError> {
-    if after.total() == 0 {
+    if before.total() == 0 || after.total() == 0 {
         return Err(FlameError::EmptyProfile);
     }
     let diff_options = inferno::differential::Options {
@@ -267,6 +269,18 @@ mod tests {
         let p = StackProfile::new(WeightUnit::Samples);
         let e = write_flamegraph(&p, &FlameOptions::default(), Vec::new()).unwrap_err();
         assert!(matches!(e, FlameError::EmptyProfile), "{e}");
+    }
+
+    #[test]
+    fn diff_refuses_an_empty_side() {
+        let mut p = StackProfile::new(WeightUnit::Samples);
+        p.add(vec!["main".into()], 1);
+        let empty = StackProfile::new(WeightUnit::Samples);
+        for (before, after) in [(&empty, &p), (&p, &empty)] {
+            let e = write_diff_flamegraph(before, after, &FlameOptions::default(), Vec::new())
+                .unwrap_err();
+            assert!(matches!(e, FlameError::EmptyProfile), "{e}");
+        }
     }
 
     #[test]
