@@ -61,6 +61,9 @@ fn names_the_hot_functions_of_a_command_with_their_shares() {
         "command: hot_three_shares {:.1}% of {total} hot samples",
         share * 100.0
     );
+    // Samples follow CPU time, not wall time: `hot 400` is a fixed amount of
+    // work, about 1,700 samples at 999 Hz however busy the machine, so 200
+    // leaves room for a CPU eight times as fast.
     assert!(
         total > 200.0,
         "{} samples: {:?}",
