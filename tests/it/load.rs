@@ -70,6 +70,15 @@ fn percentile(r: &Report, q: &str) -> f64 {
         .percentiles[q]
 }
 
+/// The open model's schedule, to the request: `n` arrivals, each sent or
+/// counted as dropped (a request its connection could not send in time, as
+/// a busy machine may leave one), and every one sent answered or failed.
+fn assert_scheduled(r: &Report, n: f64) {
+    let (sent, dropped) = (value(r, "total", "sent"), value(r, "total", "dropped"));
+    assert_eq!(sent + dropped, n, "sent {sent}, dropped {dropped}");
+    assert_eq!(value(r, "total", "requests"), sent);
+}
+
 fn load(args: &[&str]) -> Output {
     let mut all = vec!["load"];
     all.extend_from_slice(args);
@@ -104,8 +113,11 @@ fn budgets_decide_the_exit_code_and_the_report_is_written() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let r = report(&json);
     assert_eq!(r.budgets.len(), 3);
-    assert!(r.budgets.iter().all(|v| v.passed));
-    assert_eq!(value(&r, "total", "requests"), 200.0);
+    // p95 and p99 under 1 s against a server that takes 2 ms: a busy
+    // machine adds milliseconds, not the best part of a second.
+    assert!(r.budgets.iter().all(|v| v.passed), "{:?}", r.budgets);
+    assert_scheduled(&r, 200.0);
+    // The server's 2 ms are a floor on any machine.
     assert!(percentile(&r, "p50") >= 0.002);
     let log = std::fs::read_to_string(&hlog).unwrap();
     assert!(log.starts_with("#[Logged with perfhub"), "{log}");
@@ -234,12 +246,21 @@ fn segments_merge_into_the_single_test() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let m = report(&merged);
     // Exactly the single test's schedule: 400/s for 2 s.
-    assert_eq!(value(&m, "total", "requests"), 800.0);
-    let parts_sum: f64 = parts
-        .iter()
-        .map(|p| value(&report(Path::new(p)), "total", "status.200"))
-        .sum();
+    assert_scheduled(&m, 800.0);
+    let parts: Vec<Report> = parts.iter().map(|p| report(Path::new(p))).collect();
+    let parts_sum: f64 = parts.iter().map(|p| value(p, "total", "status.200")).sum();
     assert_eq!(value(&m, "total", "status.200"), parts_sum);
+    // The median of the merged histograms lies between the parts' medians,
+    // as the median of a union does (exact merging; timing plays no part).
+    let p50s: Vec<f64> = parts.iter().map(|p| percentile(p, "p50")).collect();
+    let merged_p50 = percentile(&m, "p50");
+    let (lo, hi) = p50s.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &v| {
+        (lo.min(v), hi.max(v))
+    });
+    assert!(
+        (lo..=hi).contains(&merged_p50),
+        "merged p50 {merged_p50}, parts' {p50s:?}"
+    );
 
     let single = dir.path().join("single.json");
     let o = load(&[
@@ -255,10 +276,13 @@ fn segments_merge_into_the_single_test() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let s = report(&single);
-    // The same service, the same load: the median agrees to well within
-    // the server's timer granularity.
-    let (a, b) = (percentile(&m, "p50"), percentile(&s, "p50"));
-    assert!((a - b).abs() < 0.002, "merged p50 {a}, single p50 {b}");
+    // The same schedule in one process. How close the two medians come
+    // depends on how four processes share two cores, so only the server's
+    // 5 ms floor is checked of them; the merge itself is exact (above).
+    assert_scheduled(&s, 800.0);
+    for (what, p50) in [("merged", merged_p50), ("single", percentile(&s, "p50"))] {
+        assert!(p50 >= 0.005, "{what} p50 {p50}");
+    }
 }
 
 #[test]
@@ -329,9 +353,14 @@ checks = {{ status = [404] }}
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let r = report(&json);
-    assert_eq!(value(&r, "total", "requests"), 200.0);
-    assert_eq!(value(&r, "home", "requests"), 150.0);
-    assert_eq!(value(&r, "missing", "status.404"), 50.0);
+    assert_scheduled(&r, 200.0);
+    // Three to one; a request a busy machine dropped is missing from one of
+    // the two.
+    let dropped = value(&r, "total", "dropped");
+    let home = value(&r, "home", "requests");
+    let missing = value(&r, "missing", "status.404");
+    assert!((150.0 - dropped..=150.0).contains(&home), "{home}");
+    assert!((50.0 - dropped..=50.0).contains(&missing), "{missing}");
     assert_eq!(value(&r, "missing", "check_failures"), 0.0);
     assert!(r.budgets.iter().any(|v| v.benchmark == "home" && v.passed));
 
@@ -392,6 +421,9 @@ fn stopped_early_by(serve: &Serve, model: &[&str], budget: &str) -> Report {
     args.extend_from_slice(&["--export-json", json.to_str().unwrap()]);
     let o = load(&args);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    // Without the window the test would run its 60 s; the breach shows in
+    // the first 2 s window, which leaves 28 s for start-up and a busy
+    // machine.
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
     let r = report(&json);
     assert!(
@@ -409,6 +441,7 @@ fn a_budget_breached_over_a_window_stops_the_test() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let serve = Serve::start(&["--latency", "50ms"]);
     let r = stopped_early_by(&serve, &["--rate", "100"], "p95 < 10ms");
+    // 60 s at 100/s would be 6,000; stopping within 10 s leaves under 1,000.
     assert!(value(&r, "total", "requests") < 1000.0);
 }
 
@@ -444,7 +477,9 @@ fn https_with_the_servers_own_certificate() {
         json.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(value(&report(&json), "total", "status.200"), 100.0);
+    let r = report(&json);
+    assert_scheduled(&r, 100.0);
+    assert_eq!(value(&r, "total", "status.200"), value(&r, "total", "sent"));
 
     let o = load(&[&serve.url, "-d", "1s", "--cacert", "/nonexistent/ca.pem"]);
     assert_eq!(o.status.code(), Some(1));
@@ -560,6 +595,7 @@ fn http2_with_prior_knowledge_and_over_tls() {
     let cert = nginx.dir.path().join("cert.pem");
     let h2c = format!("http://127.0.0.1:{}/index.html", nginx.h2c);
     let h2 = format!("https://127.0.0.1:{}/index.html", nginx.h2);
+    let mut answered = 0.0;
     for args in [
         vec![h2c.as_str(), "--http2"],
         vec![h2.as_str(), "--http2", "--cacert", cert.to_str().unwrap()],
@@ -570,13 +606,18 @@ fn http2_with_prior_knowledge_and_over_tls() {
         let o = load(&all);
         assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
         let r = report(&json);
-        assert_eq!(value(&r, "total", "status.200"), 50.0, "{args:?}");
+        assert_scheduled(&r, 50.0);
+        let ok = value(&r, "total", "status.200");
+        assert_eq!(ok, value(&r, "total", "sent"), "{args:?}");
         assert_eq!(value(&r, "total", "check_failures"), 0.0, "{args:?}");
+        answered += ok;
     }
+    // Every request nginx answered came over HTTP/2.
     let log = nginx.protocols();
     assert_eq!(
-        log.lines().filter(|l| *l == "HTTP/2.0 200").count(),
-        100,
+        log.lines().filter(|l| *l == "HTTP/2.0 200").count() as f64,
+        answered,
         "{log}"
     );
+    assert_eq!(log.lines().count() as f64, answered, "{log}");
 }
