@@ -494,3 +494,76 @@ fn counters_are_skipped_for_very_short_commands_unless_asked_for() {
     let never = run(&["--counters", "never", "sleep 0.01"]);
     assert!(never.benchmarks[0].measurement("task_clock").is_none());
 }
+
+#[test]
+fn parameter_ranges_are_exact_or_refused() {
+    // The range's end is beyond 64 bits: refused, not a run of nothing.
+    let o = perfhub(&[
+        "run",
+        "--param",
+        "n=1..18446744073709551616",
+        "--",
+        "echo",
+        "{n}",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "invalid parameter \"n=1..18446744073709551616\": range end 18446744073709551616 is beyond the integers a range can count (-9223372036854775808 to 18446744073709551615)"
+        ),
+        "{err}"
+    );
+    // u64's largest value is run as itself, not wrapped to i64's.
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let o = perfhub(&[
+        "run",
+        "--runs",
+        "1",
+        "--export-json",
+        json.to_str().unwrap(),
+        "--param",
+        "n=18446744073709551615..18446744073709551615",
+        "--",
+        "echo",
+        "{n}",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let names: Vec<String> = read_report(&json)
+        .benchmarks
+        .iter()
+        .map(|b| b.name.clone())
+        .collect();
+    assert_eq!(names, ["echo 18446744073709551615"]);
+    // The same name twice: the second would silently replace the first.
+    let o = perfhub(&[
+        "run", "--runs", "1", "--param", "n=1,2", "--param", "n=3", "--", "echo", "{n}",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("invalid parameter \"n=3\": parameter \"n\" is given twice"),
+        "{err}"
+    );
+}
+
+#[test]
+fn budgets_that_could_never_pass_are_refused_before_measuring() {
+    for (budget, needle) in [
+        (
+            "mean < -5ms",
+            "threshold \"-5ms\" is negative, and a time never is: give a limit of 0 or more",
+        ),
+        (
+            "mean < 1e-400s",
+            "threshold \"1e-400s\" is too small to tell from 0",
+        ),
+    ] {
+        let o = perfhub(&["run", "--runs", "2", "--budget", budget, "--", "true"]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{budget}: {err}");
+        assert!(err.contains(needle), "{budget}: {err}");
+        assert!(stdout(&o).is_empty(), "{budget}: measured anyway");
+    }
+}

@@ -20,7 +20,7 @@ use crate::{Outcome, render};
 /// after `--` is one command, passed exactly as written.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  perfhub run -- sleep 0.1\n  perfhub run --warmup 3 'gzip -k -f big.txt' 'zstd -q -f big.txt'\n  perfhub run --param n=1000..64000:*2 'sort-bench {n}'\n  perfhub run --budget 'mean < 120ms' --budget 'max_rss < 64MiB' -- ./server --selftest",
+    after_help = "Examples:\n  perfhub run -- sleep 0.1\n  perfhub run --warmup 3 'gzip -k -f big.txt' 'zstd -q -f big.txt'\n  perfhub run --param size=1000..64000:*2 'sort-bench {size}'\n  perfhub run --budget 'mean < 120ms' --budget 'max_rss < 64MiB' -- ./server --selftest",
     override_usage = "perfhub run [OPTIONS] <COMMAND>...\n       perfhub run [OPTIONS] -- <PROGRAM> [ARGS]..."
 )]
 pub struct RunArgs {
@@ -48,7 +48,7 @@ pub struct RunArgs {
     #[arg(short = 'M', long, value_name = "N")]
     max_runs: Option<u64>,
 
-    /// The adaptive count runs a command until this much time is spent (e.g. 3s, 500ms).
+    /// The adaptive count runs a command until this much time is spent (e.g. 3s, 500ms; at most 720h, 30 days).
     #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
     min_time: Duration,
 
@@ -64,7 +64,7 @@ pub struct RunArgs {
     #[arg(short = 'S', long, value_name = "SHELL", num_args = 0..=1, default_missing_value = "sh", require_equals = true)]
     shell: Option<String>,
 
-    /// Scan a parameter, substituted for `{NAME}`: NAME=a,b,c | NAME=1..10 | NAME=0..100:25 | NAME=1000..64000:*2.
+    /// Scan a parameter, substituted for `{NAME}`: NAME=a,b,c | NAME=1..10 | NAME=0..100:25 | NAME=1000..64000:*2 (repeatable, each NAME once; at most 10000 values; integer ranges count exactly from -9223372036854775808 to 18446744073709551615, decimal ones up to 2^53).
     #[arg(short = 'P', long = "param", value_name = "SPEC")]
     params: Vec<String>,
 
@@ -210,11 +210,7 @@ fn into_config(args: &RunArgs) -> Result<RunConfig> {
             }
         }
     };
-    let params = args
-        .params
-        .iter()
-        .map(|p| ParamScan::parse(p))
-        .collect::<Result<Vec<_>, _>>()?;
+    let params = ParamScan::parse_all(&args.params)?;
     let budgets = args
         .budgets
         .iter()

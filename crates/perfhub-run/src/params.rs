@@ -31,6 +31,12 @@ impl ParamScan {
     /// - an integer or decimal range, both ends included: `n=1..5`;
     /// - with an additive step: `n=0..100:25`;
     /// - with a factor, for geometric scans over input sizes: `n=1000..64000:*2`.
+    ///
+    /// A range written in integers is counted exactly, from
+    /// [`MIN_INTEGER`] (`i64::MIN`) to [`MAX_INTEGER`] (`u64::MAX`); one with
+    /// a decimal point or an exponent is stepped in floats, up to 2^53 in
+    /// size. Beyond those, at more than [`MAX_VALUES`] values, or with a
+    /// step too small to tell values apart, the spec is refused.
     pub fn parse(spec: &str) -> Result<ParamScan, ParamError> {
         let err = |reason: String| ParamError {
             spec: spec.to_string(),
@@ -75,6 +81,34 @@ impl ParamScan {
     }
 }
 
+/// The smallest integer a range may reach: `i64::MIN`.
+pub const MIN_INTEGER: i128 = i64::MIN as i128;
+/// The largest integer a range may reach: `u64::MAX`, so that both signed
+/// and unsigned 64-bit arguments can be scanned.
+pub const MAX_INTEGER: i128 = u64::MAX as i128;
+
+impl ParamScan {
+    /// Parses every `--param` spec; a name given twice is refused, as the
+    /// second would silently replace the first's values.
+    pub fn parse_all<S: AsRef<str>>(specs: &[S]) -> Result<Vec<ParamScan>, ParamError> {
+        let mut scans: Vec<ParamScan> = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let scan = ParamScan::parse(spec.as_ref())?;
+            if scans.iter().any(|s| s.name == scan.name) {
+                return Err(ParamError {
+                    spec: spec.as_ref().to_string(),
+                    reason: format!(
+                        "parameter {:?} is given twice: give each parameter once, with all its values (such as {}=1,2,3)",
+                        scan.name, scan.name
+                    ),
+                });
+            }
+            scans.push(scan);
+        }
+        Ok(scans)
+    }
+}
+
 fn number(s: &str, what: &str) -> Result<f64, String> {
     let v: f64 = s
         .parse()
@@ -85,66 +119,189 @@ fn number(s: &str, what: &str) -> Result<f64, String> {
     Ok(v)
 }
 
+/// Whether `s` is written as an integer: an optional sign, then digits.
+fn is_integer(s: &str) -> bool {
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An integer end or step of a range, within [`MIN_INTEGER`]..=[`MAX_INTEGER`].
+fn integer(s: &str, what: &str) -> Result<i128, String> {
+    let out_of_range = || {
+        format!(
+            "{what} {s} is beyond the integers a range can count ({MIN_INTEGER} to {MAX_INTEGER}): give a smaller number, or list the values"
+        )
+    };
+    let v: i128 = s.parse().map_err(|_| out_of_range())?;
+    if !(MIN_INTEGER..=MAX_INTEGER).contains(&v) {
+        return Err(out_of_range());
+    }
+    Ok(v)
+}
+
 fn range_values(start: &str, end: &str, step: Option<&str>) -> Result<Vec<String>, String> {
+    let values = match step {
+        Some(s) if s.starts_with('*') => geometric(start, end, s[1..].trim())?,
+        _ if is_integer(start) && is_integer(end) && step.is_none_or(is_integer) => {
+            integer_range(start, end, step)?
+        }
+        _ => decimal_range(start, end, step)?,
+    };
+    if values.is_empty() {
+        return Err(format!(
+            "the range {start}..{end} gives no values: give its start and end in order"
+        ));
+    }
+    Ok(values)
+}
+
+fn too_many(count: Option<String>) -> String {
+    match count {
+        Some(count) => format!(
+            "{count} values is more than the limit of {MAX_VALUES}: give a larger step or a smaller range"
+        ),
+        None => format!(
+            "the range gives more than {MAX_VALUES} values, the limit: give a larger step or a smaller range"
+        ),
+    }
+}
+
+/// `a..b` or `a..b:d` in integers, counted exactly (no float rounding).
+fn integer_range(start: &str, end: &str, step: Option<&str>) -> Result<Vec<String>, String> {
+    let a = integer(start, "range start")?;
+    let b = integer(end, "range end")?;
+    if b < a {
+        return Err(format!("range end {end} is below its start {start}"));
+    }
+    let d = match step {
+        Some(s) => integer(s, "range step")?,
+        None => 1,
+    };
+    if d <= 0 {
+        return Err(format!("range step {d} must be greater than 0"));
+    }
+    // |b - a| < 2^65, so none of this overflows an i128.
+    let count = (b - a) / d + 1;
+    if count > MAX_VALUES as i128 {
+        return Err(too_many(Some(count.to_string())));
+    }
+    Ok((0..count).map(|i| (a + d * i).to_string()).collect())
+}
+
+/// `a..b:*f`: a geometric scan, in integers when all three are.
+fn geometric(start: &str, end: &str, factor: &str) -> Result<Vec<String>, String> {
+    if is_integer(start) && is_integer(end) && is_integer(factor) {
+        let a = integer(start, "range start")?;
+        let b = integer(end, "range end")?;
+        let f = integer(factor, "range factor")?;
+        if b < a {
+            return Err(format!("range end {end} is below its start {start}"));
+        }
+        if f <= 1 {
+            return Err(format!("range factor {f} must be greater than 1"));
+        }
+        if a <= 0 {
+            return Err("a geometric range must start above 0".into());
+        }
+        let mut values = Vec::new();
+        let mut v = Some(a);
+        // At most 64 values: each is at least twice the one before.
+        while let Some(x) = v.filter(|&x| x <= b) {
+            values.push(x.to_string());
+            v = x.checked_mul(f);
+        }
+        return Ok(values);
+    }
+    let a = number(start, "range start")?;
+    let b = number(end, "range end")?;
+    let f = number(factor, "range factor")?;
+    if b < a {
+        return Err(format!("range end {end} is below its start {start}"));
+    }
+    if f <= 1.0 {
+        let rounded = if f.to_string() == factor {
+            String::new()
+        } else {
+            format!(" (as a 64-bit float it is {f})")
+        };
+        return Err(format!(
+            "range factor {factor} must be greater than 1{rounded}"
+        ));
+    }
+    if a <= 0.0 {
+        return Err("a geometric range must start above 0".into());
+    }
+    let mut values = Vec::new();
+    let mut v = a;
+    while v <= b * (1.0 + 1e-12) {
+        values.push(v);
+        if values.len() > MAX_VALUES {
+            return Err(too_many(None));
+        }
+        let next = v * f;
+        if next <= v {
+            // A factor so close to 1 that the float does not move.
+            return Err(format!(
+                "range factor {factor} is too close to 1 to step from {v}: give a larger factor"
+            ));
+        }
+        v = next;
+    }
+    decimals(values, &format!("range factor *{factor}"))
+}
+
+/// `a..b` or `a..b:d` with decimals: the values as decimals, each distinct.
+fn decimal_range(start: &str, end: &str, step: Option<&str>) -> Result<Vec<String>, String> {
     let a = number(start, "range start")?;
     let b = number(end, "range end")?;
     if b < a {
         return Err(format!("range end {end} is below its start {start}"));
     }
-    let integral = |s: &str| !s.contains(['.', 'e', 'E']);
-    let mut all_integers = integral(start) && integral(end);
-    let mut values = Vec::new();
-    match step {
-        Some(s) if s.starts_with('*') => {
-            let f = number(&s[1..], "range factor")?;
-            if f <= 1.0 {
-                return Err(format!("range factor {f} must be greater than 1"));
-            }
-            if a <= 0.0 {
-                return Err("a geometric range must start above 0".into());
-            }
-            all_integers &= integral(&s[1..]);
-            let mut v = a;
-            while v <= b * (1.0 + 1e-12) {
-                values.push(v);
-                if values.len() > MAX_VALUES {
-                    break;
-                }
-                v *= f;
-            }
-        }
-        _ => {
-            let d = match step {
-                Some(s) => {
-                    all_integers &= integral(s);
-                    number(s, "range step")?
-                }
-                None => 1.0,
-            };
-            if d <= 0.0 {
-                return Err(format!("range step {d} must be greater than 0"));
-            }
-            let count = ((b - a) / d + 1e-9).floor() as usize + 1;
-            if count > MAX_VALUES {
-                return Err(format!(
-                    "{count} values is more than the limit of {MAX_VALUES}"
-                ));
-            }
-            values.extend((0..count).map(|i| a + d * i as f64));
-        }
+    let d = match step {
+        Some(s) => number(s, "range step")?,
+        None => 1.0,
+    };
+    if d <= 0.0 {
+        return Err(format!("range step {d} must be greater than 0"));
     }
-    Ok(values
-        .into_iter()
+    // Counted in floats first: a count beyond usize (or infinite) must not
+    // wrap around to a small one.
+    let count = ((b - a) / d + 1e-9).floor() + 1.0;
+    if count.is_nan() || count > MAX_VALUES as f64 {
+        return Err(too_many((count < 1e15).then(|| format!("{count:.0}"))));
+    }
+    let values = (0..count as usize).map(|i| a + d * i as f64).collect();
+    decimals(values, &format!("range step {}", step.unwrap_or("1")))
+}
+
+/// Beyond this, a float no longer holds every integer, so a decimal range
+/// would print numbers other than the ones it stepped through.
+const MAX_EXACT_DECIMAL: f64 = 9_007_199_254_740_992.0; // 2^53
+
+/// The values as text, to 10 decimals without the noise of repeated
+/// addition; refused when one is too large for a float to hold exactly, or
+/// when two come out the same (a step below what a float can tell apart at
+/// that size). `step` names the step, such as `range step 0.1`.
+fn decimals(values: Vec<f64>, step: &str) -> Result<Vec<String>, String> {
+    if let Some(v) = values.iter().find(|v| v.abs() > MAX_EXACT_DECIMAL) {
+        return Err(format!(
+            "the range reaches {v:e}, beyond 2^53, where decimals are no longer exact: write the range in integers (without a point or an exponent), or list the values"
+        ));
+    }
+    let texts: Vec<String> = values
+        .iter()
         .map(|v| {
-            if all_integers {
-                format!("{}", v.round() as i64)
-            } else {
-                // Trim the noise of repeated addition.
-                let s = format!("{v:.10}");
-                s.trim_end_matches('0').trim_end_matches('.').to_string()
-            }
+            let s = format!("{v:.10}");
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
         })
-        .collect())
+        .collect();
+    if let Some(w) = texts.windows(2).find(|w| w[0] == w[1]) {
+        return Err(format!(
+            "{step} is too small to tell values apart near {}: give a larger one",
+            w[0]
+        ));
+    }
+    Ok(texts)
 }
 
 /// Every combination of the scans' values, the first scan varying slowest.
@@ -204,10 +361,104 @@ mod tests {
             ("n=1..10:*1", "greater than 1"),
             ("n=0..10:*2", "start above 0"),
             ("n=1..100000000", "limit"),
+            // Integers beyond 64 bits, and float counts beyond usize, are
+            // refused rather than wrapped.
+            (
+                "n=1..18446744073709551616",
+                "range end 18446744073709551616 is beyond the integers a range can count (-9223372036854775808 to 18446744073709551615)",
+            ),
+            (
+                "n=-9223372036854775809..0",
+                "range start -9223372036854775809 is beyond",
+            ),
+            (
+                "n=0..10:18446744073709551616",
+                "range step 18446744073709551616 is beyond",
+            ),
+            (
+                "n=0..18446744073709551615",
+                "18446744073709551616 values is more than the limit",
+            ),
+            (
+                "n=0..1e300:1e-300",
+                "the range gives more than 10000 values, the limit",
+            ),
+            (
+                "n=1..2:*1.000000000001",
+                "the range gives more than 10000 values, the limit",
+            ),
+            ("n=0.5..1e300", "the range gives more than 10000 values"),
+            (
+                "n=0..20000.5",
+                "20001 values is more than the limit of 10000",
+            ),
+            (
+                "n=1e300..1e300",
+                "beyond 2^53, where decimals are no longer exact",
+            ),
+            ("n=1.5..1e17:*2", "beyond 2^53"),
+            (
+                "n=1..1.0000000000001:0.00000000000001",
+                "range step 0.00000000000001 is too small to tell values apart near 1",
+            ),
+            (
+                "n=1..2:*1.00000000000000001",
+                "range factor 1.00000000000000001 must be greater than 1 (as a 64-bit float it is 1)",
+            ),
+            (
+                "n=1..1.0000000001:*1.00000000001",
+                "range factor *1.00000000001 is too small to tell values apart near 1: give a larger one",
+            ),
         ] {
             let err = ParamScan::parse(spec).unwrap_err();
             assert!(err.to_string().contains(needle), "{spec}: {err}");
         }
+    }
+
+    #[test]
+    fn integer_ranges_are_exact_to_64_bits() {
+        assert_eq!(
+            values("n=18446744073709551615..18446744073709551615"),
+            ["18446744073709551615"]
+        );
+        assert_eq!(
+            values("n=18446744073709551613..18446744073709551615"),
+            [
+                "18446744073709551613",
+                "18446744073709551614",
+                "18446744073709551615"
+            ]
+        );
+        assert_eq!(
+            values("n=-9223372036854775808..-9223372036854775807"),
+            ["-9223372036854775808", "-9223372036854775807"]
+        );
+        assert_eq!(values("n=-2..2:2"), ["-2", "0", "2"]);
+        assert_eq!(values("n=+1..3"), ["1", "2", "3"]);
+        // A geometric scan stops before it would pass the end, or overflow.
+        let v = values("n=1..18446744073709551615:*2");
+        assert_eq!(v.len(), 64);
+        assert_eq!(v[63], "9223372036854775808");
+        assert_eq!(
+            values("n=4611686018427387904..18446744073709551615:*4611686018427387904"),
+            ["4611686018427387904"]
+        );
+        assert_eq!(values("n=1e3..4e3:*2"), ["1000", "2000", "4000"]);
+        assert_eq!(
+            values("n=1000..4000:*1.5"),
+            ["1000", "1500", "2250", "3375"]
+        );
+    }
+
+    #[test]
+    fn a_name_given_twice_is_refused() {
+        let scans = ParamScan::parse_all(&["n=1,2", "m=3"]).unwrap();
+        assert_eq!(scans.len(), 2);
+        let err = ParamScan::parse_all(&["n=1,2", "m=3", "n=4"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid parameter \"n=4\": parameter \"n\" is given twice: give each parameter once, with all its values (such as n=1,2,3)"
+        );
     }
 
     #[test]
