@@ -24,7 +24,7 @@ pub struct ServeArgs {
     port: u16,
 
     /// Per-request latency: none, 5ms, 1ms..10ms, or
-    /// lognormal:median=5ms,p99=50ms.
+    /// lognormal:median=5ms,p99=50ms (at most 3600s).
     #[arg(long, value_name = "LATENCY", default_value = "none")]
     latency: String,
 
@@ -32,7 +32,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "RATE", default_value = "0", value_parser = parse_rate)]
     error_rate: f64,
 
-    /// A periodic stall of the whole server, PAUSE/EVERY, such as 1s/5s.
+    /// A periodic stall of the whole server, PAUSE/EVERY, such as 1s/5s
+    /// (a period of at most 3600s).
     #[arg(long, value_name = "PAUSE/EVERY")]
     stall: Option<String>,
 

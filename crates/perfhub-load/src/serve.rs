@@ -183,7 +183,7 @@ pub struct Stall {
 }
 
 impl Stall {
-    /// Checks that `0 < pause < every`.
+    /// Checks that `0 < pause < every <= MAX_LATENCY` (1 hour).
     pub fn validate(&self) -> Result<(), ServeError> {
         let bad = |reason: &str| ServeError::Stall {
             text: self.to_string(),
@@ -194,6 +194,10 @@ impl Stall {
         } else if self.pause >= self.every {
             Err(bad(
                 "the pause must be shorter than the period, or the server never answers",
+            ))
+        } else if self.every > MAX_LATENCY {
+            Err(bad(
+                "the period is longer than the limit of 1 hour: give a period of 3600s or less",
             ))
         } else {
             Ok(())
@@ -1846,5 +1850,18 @@ mod tests {
         assert!(err("5s/1s").contains("shorter than the period"));
         assert!(err("0s/1s").contains("above zero"));
         assert!(err("1s/x").contains("\"x\" is not a duration"));
+        for long in ["1s/3601s", "18446744073s/18446744073.5s"] {
+            let e = err(long);
+            assert!(
+                e.contains(
+                    "the period is longer than the limit of 1 hour: give a period of 3600s or less"
+                ),
+                "{e}"
+            );
+        }
+        assert_eq!(
+            parse_stall("3599s/3600s").unwrap().every,
+            Duration::from_secs(3600)
+        );
     }
 }
