@@ -667,10 +667,7 @@ mod tests {
                 &|m| m.value = Some(f64::NAN),
                 "the value is NaN, not a finite number",
             ),
-            (
-                &|m| m.samples[0] = 1e308,
-                "sample 0 is 1e308 s",
-            ),
+            (&|m| m.samples[0] = 1e308, "sample 0 is 1e308 s"),
             (&|m| m.samples[0] = 1e308, "longer than any measurement"),
             (
                 &|m| m.summary.as_mut().unwrap().min = 0.2,
