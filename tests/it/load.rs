@@ -621,3 +621,187 @@ fn http2_with_prior_knowledge_and_over_tls() {
     );
     assert_eq!(log.lines().count() as f64, answered, "{log}");
 }
+
+/// Runs `perfhub ARGS` for at most `limit`: its output when it ended by
+/// then, `None` (after killing it) when it was still running.
+fn output_within(args: &[&str], limit: std::time::Duration) -> Option<Output> {
+    let mut child = Command::new(perfhub_bin())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if child.try_wait().unwrap().is_some() {
+            return Some(child.wait_with_output().unwrap());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// Asserts that `perfhub ARGS` is refused at once: it ends within 30 s,
+/// neither succeeding nor panicking, and says every one of `needles`.
+fn assert_refused(args: &[&str], needles: &[&str]) {
+    let o = output_within(args, std::time::Duration::from_secs(30))
+        .unwrap_or_else(|| panic!("{args:?} was still running after 30 s"));
+    let err = stderr(&o);
+    assert!(
+        matches!(o.status.code(), Some(1 | 2)),
+        "{args:?}: {:?}\n{err}",
+        o.status
+    );
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+    for needle in needles {
+        assert!(err.contains(needle), "{args:?}: no {needle:?} in\n{err}");
+    }
+}
+
+#[test]
+fn durations_beyond_their_caps_are_refused_before_anything_is_sent() {
+    // Nothing listens on the discard port; nothing is sent to it either.
+    let url = "http://127.0.0.1:9/";
+    let month = "is longer than 30 days, the most allowed here: give 720h or less";
+    let hour = "is longer than 1 hour, the most allowed here: give 1h or less";
+    for (args, needles) in [
+        // Panicked: overflow when adding duration to instant.
+        (
+            vec!["-d", "9223372036854775807s"],
+            vec!["--duration", month],
+        ),
+        // Ran until killed.
+        (vec!["-d", "9999999999h"], vec!["--duration", month]),
+        // A worker panicked, and the run passed with 0 requests.
+        (
+            vec!["-d", "300ms", "--timeout", "9223372036854775807s"],
+            vec!["--timeout", "\"9223372036854775807s\" ", hour],
+        ),
+        (
+            vec!["--think-time", "2h", "-d", "300ms"],
+            vec!["--think-time", hour],
+        ),
+        (vec!["--stage", "5000000000000h:10"], vec!["--stage", month]),
+        (
+            vec!["--stage", "500h:10", "--stage", "500h:0"],
+            vec!["the --stage durations add up to more than 30 days", "720h"],
+        ),
+        (
+            vec![
+                "-d",
+                "300ms",
+                "--abort-on-breach",
+                "9999999h",
+                "--budget",
+                "p95 < 1s",
+            ],
+            vec!["--abort-on-breach", month],
+        ),
+    ] {
+        let mut all = vec!["load", url, "--no-progress"];
+        all.extend(args);
+        assert_refused(&all, &needles);
+    }
+}
+
+#[test]
+fn a_scenario_file_s_durations_beyond_their_caps_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.toml");
+    for (load, needles) in [
+        (
+            "duration = \"9999999999h\"",
+            ["load.duration", "is longer than 30 days", "720h"],
+        ),
+        (
+            "duration = 9223372036854775807",
+            ["load.duration", "is longer than 30 days", "720h"],
+        ),
+        (
+            "duration = \"300ms\"\ntimeout = \"9223372036854775807s\"",
+            ["load.timeout", "is longer than 1 hour", "1h or less"],
+        ),
+    ] {
+        std::fs::write(
+            &path,
+            format!("[load]\n{load}\n[[request]]\nurl = \"http://127.0.0.1:9/\"\n"),
+        )
+        .unwrap();
+        assert_refused(
+            &[
+                "load",
+                "--scenario",
+                path.to_str().unwrap(),
+                "--no-progress",
+            ],
+            &needles,
+        );
+    }
+    // And budgets that could never pass.
+    std::fs::write(
+        &path,
+        "budgets = [\"mean < -5ms\"]\n[load]\nduration = \"300ms\"\n[[request]]\nurl = \"http://127.0.0.1:9/\"\n",
+    )
+    .unwrap();
+    assert_refused(
+        &[
+            "load",
+            "--scenario",
+            path.to_str().unwrap(),
+            "--no-progress",
+        ],
+        &["budgets[0]", "\"-5ms\" is negative, and a time never is"],
+    );
+}
+
+#[test]
+fn budgets_that_could_never_pass_are_refused_before_the_test() {
+    for (flag, budget, needle) in [
+        (
+            "--budget",
+            "mean < -5ms",
+            "\"-5ms\" is negative, and a time never is",
+        ),
+        (
+            "--budget",
+            "mean < 1e-400s",
+            "\"1e-400s\" is too small to tell from 0",
+        ),
+        (
+            "--threshold",
+            "p(95)<1e-400",
+            "\"1e-400\" is too small to tell from 0",
+        ),
+    ] {
+        assert_refused(
+            &[
+                "load",
+                "http://127.0.0.1:9/",
+                "-d",
+                "300ms",
+                "--no-progress",
+                flag,
+                budget,
+            ],
+            &[budget, needle],
+        );
+    }
+}
+
+#[test]
+fn serve_refuses_a_stall_period_beyond_its_cap() {
+    assert_refused(
+        &[
+            "serve",
+            "--port",
+            "0",
+            "--stall",
+            "18446744073s/18446744073.5s",
+        ],
+        &["the period is longer than the limit of 1 hour"],
+    );
+}

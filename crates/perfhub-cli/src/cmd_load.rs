@@ -10,6 +10,7 @@ use clap::{Args, Subcommand};
 use perfhub_core::budget::Budget;
 use perfhub_core::histogram::{IntervalEntry, LatencyHistogram, write_interval_log};
 use perfhub_core::report::Report;
+use perfhub_core::units::parse_duration_at_most;
 use perfhub_load::engine::{Interval, LoadConfig, Model, Progress, Segment, Stage, run};
 use perfhub_load::report::{build_report, evaluate_budgets};
 use perfhub_load::request::{
@@ -26,7 +27,7 @@ use crate::cmd_run::parse_duration;
 #[command(
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "Without --rate, each connection sends as soon as its previous response is in (closed model, like wrk). With --rate (or --stage), requests arrive on a schedule and latency is measured from each request's intended send time, so a server that stalls is charged for every request it held up (coordinated omission corrected, like wrk2); the service time from the actual send is shown beside it.\n\nBudgets use perfhub's syntax (--budget 'p95 < 200ms', --budget 'error_rate < 0.1%') or k6's (--threshold 'p(95)<200'); exit code 3 when one is breached, 1 when perfhub itself fails. A host name is resolved by the system resolver and connections are spread over all its addresses (IPv4 and IPv6); --resolve pins a name to an address.\n\nExamples:\n  perfhub load http://127.0.0.1:8080/ --connections 64 --duration 30s\n  perfhub load http://127.0.0.1:8080/api --rate 5000 --duration 1m --budget 'p95 < 200ms' --budget 'error_rate < 0.1%'\n  perfhub load http://127.0.0.1:8080/ --stage 30s:1000 --stage 1m:1000 --stage 30s:0\n  perfhub load http://127.0.0.1:8080/ --rate 20000 --segment 1/4 --export-json part1.json\n  perfhub load merge part*.json --budget 'p99 < 1s'"
+    after_help = "Without --rate, each connection sends as soon as its previous response is in (closed model, like wrk). With --rate (or --stage), requests arrive on a schedule and latency is measured from each request's intended send time, so a server that stalls is charged for every request it held up (coordinated omission corrected, like wrk2); the service time from the actual send is shown beside it.\n\nBudgets use perfhub's syntax (--budget 'p95 < 200ms', --budget 'error_rate < 0.1%') or k6's (--threshold 'p(95)<200'); exit code 3 when one is breached, 1 when perfhub itself fails. A host name is resolved by the system resolver and connections are spread over all its addresses (IPv4 and IPv6); --resolve pins a name to an address.\n\nLimits: --duration (or the stages in all) and --abort-on-breach at most 720h (30 days); --timeout and --think-time at most 1h; the same in a scenario file's [load] table.\n\nExamples:\n  perfhub load http://127.0.0.1:8080/ --connections 64 --duration 30s\n  perfhub load http://127.0.0.1:8080/api --rate 5000 --duration 1m --budget 'p95 < 200ms' --budget 'error_rate < 0.1%'\n  perfhub load http://127.0.0.1:8080/ --stage 30s:1000 --stage 1m:1000 --stage 30s:0\n  perfhub load http://127.0.0.1:8080/ --rate 20000 --segment 1/4 --export-json part1.json\n  perfhub load merge part*.json --budget 'p99 < 1s'"
 )]
 pub struct LoadArgs {
     #[command(subcommand)]
@@ -49,7 +50,7 @@ pub struct LoadArgs {
     #[arg(short, long, value_name = "N")]
     connections: Option<usize>,
 
-    /// How long to send requests [default: 10s].
+    /// How long to send requests [default: 10s; at most 720h, 30 days].
     #[arg(short, long, value_name = "DURATION", value_parser = parse_duration)]
     duration: Option<Duration>,
 
@@ -58,20 +59,23 @@ pub struct LoadArgs {
     rate: Option<f64>,
 
     /// A ramp stage DURATION:RATE, such as 30s:1000 (open model; repeat
-    /// for several, starting from --rate or 0).
+    /// for several, starting from --rate or 0; the stages add up to 720h,
+    /// 30 days, at most).
     #[arg(long = "stage", value_name = "DURATION:RATE", value_parser = parse_stage)]
     stages: Vec<Stage>,
 
-    /// A pause after each response before the next request (closed model).
-    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    /// A pause after each response before the next request (closed model;
+    /// at most 1h).
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_think_time)]
     think_time: Duration,
 
     /// Worker threads (default: one per core).
     #[arg(short, long, value_name = "N")]
     threads: Option<usize>,
 
-    /// Longest wait for a connection or a whole response [default: 5s].
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// Longest wait for a connection or a whole response [default: 5s; at
+    /// most 1h].
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     timeout: Option<Duration>,
 
     /// Trust the certificates in this PEM file too, for an https:// target
@@ -133,7 +137,8 @@ pub struct LoadArgs {
     thresholds: Vec<String>,
 
     /// Stop as soon as an overall budget is breached over the last WINDOW
-    /// of the run (such as 10s), evaluated every second; exit code 3.
+    /// of the run (such as 10s, at most 720h), evaluated every second; exit
+    /// code 3.
     #[arg(long, value_name = "WINDOW", value_parser = parse_duration)]
     abort_on_breach: Option<Duration>,
 
@@ -180,6 +185,14 @@ struct MergeArgs {
     /// Write the merged report here.
     #[arg(long, value_name = "FILE")]
     export_json: Option<PathBuf>,
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    parse_duration_at_most(text, perfhub_load::engine::MAX_TIMEOUT)
+}
+
+fn parse_think_time(text: &str) -> Result<Duration, String> {
+    parse_duration_at_most(text, perfhub_load::engine::MAX_THINK_TIME)
 }
 
 fn parse_stage(text: &str) -> Result<Stage, String> {
@@ -543,6 +556,14 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
     }
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     crate::render::print_load(&report, color)?;
+    if !outcome.failures.is_empty() {
+        // What the failed part would have counted is missing: whatever
+        // the budgets say, this run is no result.
+        bail!(
+            "the load test failed: {}; the counts above miss what it would have counted, so they are not a result (a bug in perfhub: please report it with this message)",
+            outcome.failures.join("; ")
+        );
+    }
     let verdicts = budget_result.context("cannot evaluate budgets")?;
     if crate::interrupt::requested() {
         return Ok(Outcome::Interrupted);

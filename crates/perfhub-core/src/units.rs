@@ -211,18 +211,22 @@ pub fn parse_duration_at_most(
     max: std::time::Duration,
 ) -> Result<std::time::Duration, String> {
     let t = s.trim();
-    let too_long = || {
-        format!(
-            "{t:?} is longer than {}, the most allowed here: give {} or less",
-            describe_limit(max),
-            limit_as_written(max)
-        )
-    };
-    let d = parse_any_duration(t).map_err(|e| e.unwrap_or_else(too_long))?;
+    let d = parse_any_duration(t).map_err(|e| e.unwrap_or_else(|| duration_too_long(t, max)))?;
     if d > max {
-        return Err(too_long());
+        return Err(duration_too_long(t, max));
     }
     Ok(d)
+}
+
+/// What [`parse_duration_at_most`] says of a duration `text` longer than
+/// `max`.
+pub fn duration_too_long(text: &str, max: std::time::Duration) -> String {
+    format!(
+        "{:?} is longer than {}, the most allowed here: give {} or less",
+        text.trim(),
+        describe_limit(max),
+        limit_as_written(max)
+    )
 }
 
 /// A limit in words: `30 days`, `1 hour`, `90 seconds`.
@@ -243,7 +247,7 @@ pub fn describe_limit(d: std::time::Duration) -> String {
 }
 
 /// A limit as [`parse_duration`] reads it: `720h`, `1h`, `90s`.
-fn limit_as_written(d: std::time::Duration) -> String {
+pub fn limit_as_written(d: std::time::Duration) -> String {
     let s = d.as_secs();
     if d.subsec_nanos() != 0 {
         format!("{}ms", d.as_millis())

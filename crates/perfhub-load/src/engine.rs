@@ -35,6 +35,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use perfhub_core::histogram::LatencyHistogram;
+use perfhub_core::units::describe_limit;
 use tokio::net::TcpStream;
 
 use crate::http1::{ErrorKind, Prepared, Reader};
@@ -52,6 +53,17 @@ pub struct Stage {
     /// The rate at the end of the stage, requests per second.
     pub target: f64,
 }
+
+/// The longest test, and the longest a ramp's stages may add up to: 30
+/// days (`perfhub_core::units::MAX_DURATION`).
+pub const MAX_DURATION: Duration = perfhub_core::units::MAX_DURATION;
+
+/// The longest request timeout: 1 hour. A response slower than that is not
+/// one a load test waits for.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// The longest think time: 1 hour.
+pub const MAX_THINK_TIME: Duration = Duration::from_secs(3600);
 
 /// How requests are paced.
 #[derive(Debug, Clone, PartialEq)]
@@ -291,6 +303,10 @@ pub struct LoadOutcome {
     pub stopped_early: bool,
     /// Why TLS handshakes failed, where they did (the first one's reason).
     pub tls_failure: Option<String>,
+    /// The panics of worker threads or connections, each with where it
+    /// happened: when there is one, the counts miss what it would have
+    /// counted and the run is no result.
+    pub failures: Vec<String>,
 }
 
 /// The arrival schedule of the open model.
@@ -464,6 +480,8 @@ struct Plan {
     schedule: Option<Schedule>,
     t0: Instant,
     end: Instant,
+    /// Panics of workers and connections; the run stops at the first.
+    failures: Failures,
 }
 
 /// Runs a load test.
@@ -484,6 +502,14 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
     // A short head start lets every worker connect before the first
     // request is due.
     let t0 = Instant::now() + Duration::from_millis(50);
+    // `validate` keeps the duration within MAX_DURATION, which the clock
+    // can always hold; checked all the same, as it comes from the user.
+    let end = t0.checked_add(duration).ok_or_else(|| {
+        LoadError::Config(format!(
+            "the test's end, {} from now, is beyond what the clock can hold: give a --duration of at most 720h (30 days)",
+            perfhub_core::units::Unit::Seconds.format(duration.as_secs_f64())
+        ))
+    })?;
     let first = &config.requests[0].url;
     let tls = if first.scheme() == "https" {
         Some((
@@ -522,8 +548,9 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
         next_addr: std::sync::atomic::AtomicUsize::new(0),
         schedule,
         t0,
-        end: t0 + duration,
+        end,
         config: config.clone(),
+        failures: Failures::default(),
     });
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel::<Tick>();
@@ -537,11 +564,13 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
         let handle = std::thread::Builder::new()
             .name(format!("perfhub-load-{w}"))
             .spawn(move || {
-                if plan.epoll {
-                    epoll::worker(&plan, &conns, &stop, &tx)
-                } else {
-                    worker(&plan, &conns, &stop, &tx)
-                }
+                guarded(&plan.failures, &stop, w, plan.config.requests.len(), || {
+                    if plan.epoll {
+                        epoll::worker(&plan, &conns, &stop, &tx)
+                    } else {
+                        worker(&plan, &conns, &stop, &tx)
+                    }
+                })
             })
             .map_err(LoadError::Thread)?;
         handles.push(handle);
@@ -591,9 +620,16 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
         intervals.push(tick.into_interval(interval_len));
     }
     let mut stats = Stats::new(config.requests.len());
-    for h in handles {
-        if let Ok(s) = h.join() {
-            stats.merge(&s);
+    for (w, h) in handles.into_iter().enumerate() {
+        match h.join() {
+            Ok(s) => stats.merge(&s),
+            Err(payload) => plan.failures.record(
+                &stop,
+                format!(
+                    "worker thread {w} panicked: {}",
+                    panic_message(payload.as_ref())
+                ),
+            ),
         }
     }
     let elapsed = Instant::now().saturating_duration_since(t0);
@@ -616,7 +652,89 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
         target_rate,
         stopped_early,
         tls_failure: plan.tls_failure.lock().ok().and_then(|f| f.clone()),
+        failures: plan.failures.take(),
     })
+}
+
+/// Why parts of a run failed (panics, a runtime that would not start),
+/// shared by the workers.
+#[derive(Default)]
+struct Failures(std::sync::Mutex<Vec<String>>);
+
+impl Failures {
+    /// Records why part of the run failed, and stops the run: what that
+    /// part would have counted is missing, so going on would measure
+    /// nothing that could be reported.
+    fn record(&self, stop: &AtomicBool, why: String) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(why);
+        stop.store(true, Ordering::SeqCst);
+    }
+
+    fn take(&self) -> Vec<String> {
+        std::mem::take(
+            &mut *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+}
+
+/// Runs worker thread `w`'s `body`. A panic is perfhub's bug: it is
+/// recorded and stops the run, never taken for a worker that counted
+/// nothing.
+fn guarded(
+    failures: &Failures,
+    stop: &AtomicBool,
+    w: usize,
+    endpoints: usize,
+    body: impl FnOnce() -> Stats,
+) -> Stats {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or_else(|payload| {
+        failures.record(
+            stop,
+            format!(
+                "worker thread {w} panicked: {}",
+                panic_message(payload.as_ref())
+            ),
+        );
+        Stats::new(endpoints)
+    })
+}
+
+/// Waits for a worker's connections in the order they end, so that a
+/// connection's panic is recorded and stops the run at once, not when the
+/// connections before it are done.
+async fn join_connections(
+    tasks: &mut tokio::task::JoinSet<()>,
+    failures: &Failures,
+    stop: &AtomicBool,
+) {
+    while let Some(done) = tasks.join_next().await {
+        if let Err(e) = done
+            && e.is_panic()
+        {
+            failures.record(
+                stop,
+                format!(
+                    "a connection panicked: {}",
+                    panic_message(e.into_panic().as_ref())
+                ),
+            );
+        }
+    }
+}
+
+/// What a panic said: its message when it has one.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string())
 }
 
 fn validate(config: &LoadConfig) -> Result<(), LoadError> {
@@ -633,14 +751,36 @@ fn validate(config: &LoadConfig) -> Result<(), LoadError> {
     if config.timeout.is_zero() {
         return bad("--timeout must be more than 0");
     }
+    if config.timeout > MAX_TIMEOUT {
+        return bad(&format!(
+            "--timeout {} is longer than {}, the longest a request may take: give 1h or less",
+            written(config.timeout),
+            describe_limit(MAX_TIMEOUT)
+        ));
+    }
+    if config.duration > MAX_DURATION {
+        return bad(&format!(
+            "--duration {} is longer than {}, the longest test: give 720h or less (or run several tests)",
+            written(config.duration),
+            describe_limit(MAX_DURATION)
+        ));
+    }
     if config.interval < Duration::from_millis(100) {
         return bad("the reporting interval must be at least 100ms");
+    }
+    if config.interval > MAX_DURATION {
+        return bad("the reporting interval must be at most 720h (30 days)");
     }
     if config.segment.count == 0 || config.segment.index >= config.segment.count {
         return bad("bad segment: give i/N with 1 <= i <= N");
     }
     match &config.model {
         Model::Closed { .. } if config.duration.is_zero() => bad("--duration must be more than 0"),
+        Model::Closed { think_time } if *think_time > MAX_THINK_TIME => bad(&format!(
+            "--think-time {} is longer than {}, the longest pause allowed: give 1h or less",
+            written(*think_time),
+            describe_limit(MAX_THINK_TIME)
+        )),
         Model::Open { start, stages } => {
             if !start.is_finite() || *start < 0.0 {
                 return bad("--rate must be a number of requests per second, 0 or more");
@@ -653,7 +793,16 @@ fn validate(config: &LoadConfig) -> Result<(), LoadError> {
                     "each stage needs a duration above 0 and a target rate of 0 or more, such as 30s:1000",
                 );
             }
-            let total: Duration = stages.iter().map(|s| s.duration).sum();
+            let total = stages
+                .iter()
+                .try_fold(Duration::ZERO, |sum, s| sum.checked_add(s.duration))
+                .filter(|total| *total <= MAX_DURATION);
+            let Some(total) = total else {
+                return bad(&format!(
+                    "the --stage durations add up to more than {}, the longest test: give shorter stages, 720h in all at most",
+                    describe_limit(MAX_DURATION)
+                ));
+            };
             if config.duration.max(total).is_zero() {
                 return bad("--duration must be more than 0");
             }
@@ -663,6 +812,17 @@ fn validate(config: &LoadConfig) -> Result<(), LoadError> {
             Ok(())
         }
         Model::Closed { .. } => Ok(()),
+    }
+}
+
+/// A duration as the user might have written it, for errors: whole seconds
+/// when it is, else seconds with a fraction.
+fn written(d: Duration) -> String {
+    let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
+    if nanos == 0 {
+        format!("{secs}s")
+    } else {
+        format!("{secs}.{}s", format!("{nanos:09}").trim_end_matches('0'))
     }
 }
 
@@ -733,21 +893,25 @@ fn worker(
         .build()
     {
         Ok(r) => r,
-        Err(_) => return Stats::new(plan.config.requests.len()),
+        Err(e) => {
+            plan.failures
+                .record(stop, format!("a worker thread could not start: {e}"));
+            return Stats::new(plan.config.requests.len());
+        }
     };
     let shared: SharedStats = Rc::new(RefCell::new(Shared::new(plan.config.requests.len())));
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async {
-        let mut tasks = Vec::new();
+        let mut tasks = tokio::task::JoinSet::new();
         let watches: Vec<Rc<Watch>> = conns.iter().map(|_| Rc::new(Watch::default())).collect();
         for (&c, watch) in conns.iter().zip(&watches) {
             let plan = Arc::clone(plan);
             let shared = Rc::clone(&shared);
             let stop = Arc::clone(stop);
             let watch = Rc::clone(watch);
-            tasks.push(tokio::task::spawn_local(async move {
+            tasks.spawn_local(async move {
                 connection(c, &plan, &shared, &stop, &watch).await;
-            }));
+            });
         }
         // Timeouts: rather than a timer per request, one watchdog per worker
         // looks at every request in flight every 10 ms and cancels one that
@@ -788,9 +952,7 @@ fn worker(
                 }
             })
         };
-        for t in tasks {
-            let _ = t.await;
-        }
+        join_connections(&mut tasks, &plan.failures, stop).await;
         reporter.abort();
         watchdog.abort();
         let k = ((Instant::now().saturating_duration_since(plan.t0)).as_nanos()
@@ -1102,6 +1264,74 @@ mod tests {
         assert_eq!(m.iter().filter(|&&i| i == 0).count(), 3);
         // Spread out, not in a run of three.
         assert_eq!(m, [0, 0, 1, 0]);
+    }
+
+    #[test]
+    fn a_panicking_worker_is_recorded_and_stops_the_run() {
+        let failures = Failures::default();
+        let stop = AtomicBool::new(false);
+        let stats = guarded(&failures, &stop, 0, 2, || {
+            let mut s = Stats::new(2);
+            s.sent = 5;
+            s
+        });
+        assert_eq!(stats.sent, 5);
+        assert!(!stop.load(Ordering::SeqCst));
+        let stats = guarded(&failures, &stop, 3, 2, || {
+            panic!("overflow when adding duration to instant")
+        });
+        assert_eq!(stats.endpoints.len(), 2);
+        assert!(stop.load(Ordering::SeqCst));
+        assert_eq!(
+            failures.take(),
+            ["worker thread 3 panicked: overflow when adding duration to instant"]
+        );
+        let n = 7;
+        guarded(&failures, &stop, 1, 1, || panic!("{n} is too many"));
+        guarded(&failures, &stop, 2, 1, || std::panic::panic_any(42));
+        assert_eq!(
+            failures.take(),
+            [
+                "worker thread 1 panicked: 7 is too many",
+                "worker thread 2 panicked: a panic without a message"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_panicking_connection_is_recorded_and_stops_the_run() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let failures = Failures::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let saw_stop = Rc::new(std::cell::Cell::new(false));
+        tokio::task::LocalSet::new().block_on(&runtime, async {
+            let mut tasks = tokio::task::JoinSet::new();
+            // A connection that runs until the run stops (or gives up): the
+            // panic of the other one must be seen while this one is still
+            // going.
+            let until_stopped = Arc::clone(&stop);
+            let saw_stop = Rc::clone(&saw_stop);
+            tasks.spawn_local(async move {
+                for _ in 0..100_000 {
+                    if until_stopped.load(Ordering::SeqCst) {
+                        saw_stop.set(true);
+                        return;
+                    }
+                    tokio::task::yield_now().await;
+                }
+            });
+            tasks.spawn_local(async { panic!("connection 1 broke") });
+            tasks.spawn_local(async {});
+            join_connections(&mut tasks, &failures, &stop).await;
+        });
+        assert!(saw_stop.get(), "the panic stopped the other connection");
+        assert_eq!(
+            failures.take(),
+            ["a connection panicked: connection 1 broke"]
+        );
     }
 
     #[test]

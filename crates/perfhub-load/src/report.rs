@@ -205,6 +205,14 @@ pub fn build_report(
         ));
     }
     report.benchmarks.push(b);
+    for why in &outcome.failures {
+        report.notes.push(Note::warning(
+            "load_worker_failed",
+            format!(
+                "{why}; the counts miss what it would have counted, so this run is not a result (a bug in perfhub: please report it with this message)"
+            ),
+        ));
+    }
     report
 }
 

@@ -22,8 +22,9 @@
 //! rate = 500                 # requests/s (open model) ...
 //! connections = 32           # ... over this many connections; without a
 //!                            # rate, connections alone is the closed model
-//! duration = "30s"           # ns, us, ms, s, m or h; a bare number is seconds
-//! timeout = "2s"
+//! duration = "30s"           # ns, us, ms, s, m or h; a bare number is seconds;
+//!                            # at most "720h" (30 days)
+//! timeout = "2s"             # at most "1h"
 //!
 //! [[request]]
 //! name = "home"              # default: the URL's path ("POST /login" for
@@ -61,7 +62,7 @@
 //! such as `scenario.toml:12:7: request[1].url: bad URL "htp:/x": ...`.
 //! Array entries count from 0: `request[1]` is the second `[[request]]`.
 
-use perfhub_core::units::parse_duration;
+use perfhub_core::units::{duration_too_long, parse_duration_at_most};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
@@ -73,6 +74,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use crate::engine::{MAX_DURATION, MAX_TIMEOUT};
 use crate::request::{
     Check, Method, RequestSpec, header_name_problem, header_value_problem, is_token_byte, parse_url,
 };
@@ -455,20 +457,34 @@ impl Ctx<'_> {
             })?);
         }
         if let Some(duration) = &raw.duration {
-            out.duration = Some(self.duration(duration, "load.duration")?);
+            out.duration = Some(self.duration(duration, "load.duration", MAX_DURATION)?);
         }
         if let Some(timeout) = &raw.timeout {
-            out.timeout = Some(self.duration(timeout, "load.timeout")?);
+            out.timeout = Some(self.duration(timeout, "load.timeout", MAX_TIMEOUT)?);
         }
         Ok(out)
     }
 
-    fn duration(&self, raw: &Spanned<toml::Value>, key: &str) -> Result<Duration, ScenarioError> {
+    /// A duration of at most `max`: a string such as `"30s"`, or a number
+    /// of seconds.
+    fn duration(
+        &self,
+        raw: &Spanned<toml::Value>,
+        key: &str,
+        max: Duration,
+    ) -> Result<Duration, ScenarioError> {
+        let too_long = |text: &str| self.error(&raw.span(), key, duration_too_long(text, max));
         let parsed = match raw.get_ref() {
-            toml::Value::String(s) => parse_duration(s),
+            toml::Value::String(s) => match parse_duration_at_most(s, max) {
+                Err(e) if e == duration_too_long(s, max) => return Err(too_long(s)),
+                parsed => parsed,
+            },
             toml::Value::Integer(i) => u64::try_from(*i)
                 .map(Duration::from_secs)
                 .map_err(|_| format!("{i} is negative")),
+            toml::Value::Float(f) if f.is_finite() && *f > max.as_secs_f64() => {
+                return Err(too_long(&format!("{f:?}s")));
+            }
             toml::Value::Float(f) => {
                 Duration::try_from_secs_f64(*f).map_err(|_| format!("{f} is out of range"))
             }
@@ -483,6 +499,9 @@ impl Ctx<'_> {
         })?;
         if d.is_zero() {
             return Err(self.error(&raw.span(), key, "the duration must be more than 0"));
+        }
+        if d > max {
+            return Err(too_long(&format!("{}s", d.as_secs())));
         }
         Ok(d)
     }
@@ -1174,6 +1193,63 @@ body = "$${not_a_var} ${v}$"
         .unwrap();
         assert_eq!(s.load.duration, Some(Duration::from_secs(90)));
         assert_eq!(s.load.timeout, Some(Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn durations_beyond_the_caps_are_refused_with_the_cap() {
+        let load = |table: &str| {
+            err(&format!(
+                "[load]\n{table}\n[[request]]\nurl = \"http://h/\"\n"
+            ))
+        };
+        for (table, key, message) in [
+            (
+                "duration = \"9999999999h\"",
+                "load.duration",
+                "\"9999999999h\" is longer than 30 days, the most allowed here: give 720h or less",
+            ),
+            (
+                "duration = \"9223372036854775807s\"",
+                "load.duration",
+                "\"9223372036854775807s\" is longer than 30 days, the most allowed here: give 720h or less",
+            ),
+            (
+                "duration = 9223372036854775807",
+                "load.duration",
+                "\"9223372036854775807s\" is longer than 30 days, the most allowed here: give 720h or less",
+            ),
+            (
+                "duration = 1e300",
+                "load.duration",
+                "\"1e300s\" is longer than 30 days, the most allowed here: give 720h or less",
+            ),
+            (
+                "timeout = \"9223372036854775807s\"",
+                "load.timeout",
+                "\"9223372036854775807s\" is longer than 1 hour, the most allowed here: give 1h or less",
+            ),
+            (
+                "timeout = \"61m\"",
+                "load.timeout",
+                "\"61m\" is longer than 1 hour, the most allowed here: give 1h or less",
+            ),
+            (
+                "timeout = 3601",
+                "load.timeout",
+                "\"3601s\" is longer than 1 hour, the most allowed here: give 1h or less",
+            ),
+        ] {
+            let e = load(table);
+            assert_err(&e, 2, key, message);
+            assert_eq!(e.message, message, "{table}");
+        }
+        let s = parse_scenario(
+            "[load]\nduration = \"720h\"\ntimeout = 3600\n[[request]]\nurl = \"http://h/\"\n",
+            "s.toml",
+        )
+        .unwrap();
+        assert_eq!(s.load.duration, Some(crate::engine::MAX_DURATION));
+        assert_eq!(s.load.timeout, Some(crate::engine::MAX_TIMEOUT));
     }
 
     #[test]

@@ -501,3 +501,100 @@ fn a_response_that_comes_before_the_whole_request_is_read() {
         out.stats.total().responses
     );
 }
+
+#[test]
+fn a_failed_run_says_so_in_its_report() {
+    let config = config(
+        "127.0.0.1:9".parse().unwrap(),
+        Model::Closed {
+            think_time: Duration::ZERO,
+        },
+        Duration::from_secs(1),
+    );
+    let outcome = LoadOutcome {
+        stats: Default::default(),
+        intervals: Vec::new(),
+        elapsed: Duration::from_secs(1),
+        duration: Duration::from_secs(1),
+        target_rate: None,
+        stopped_early: false,
+        tls_failure: None,
+        failures: vec!["worker thread 0 panicked: boom".into()],
+    };
+    let report = perfhub_load::report::build_report(&config, &outcome, "2026-01-01T00:00:00Z");
+    let note = report
+        .notes
+        .iter()
+        .find(|n| n.code == "load_worker_failed")
+        .expect("a note on the failure");
+    assert!(
+        note.message
+            .starts_with("worker thread 0 panicked: boom; the counts miss what it would have counted, so this run is not a result"),
+        "{}",
+        note.message
+    );
+}
+
+#[test]
+fn durations_beyond_the_caps_are_refused_before_the_run() {
+    let base = config(
+        "127.0.0.1:9".parse().unwrap(),
+        Model::Closed {
+            think_time: Duration::ZERO,
+        },
+        Duration::from_secs(1),
+    );
+    let stage = |secs: u64| perfhub_load::engine::Stage {
+        duration: Duration::from_secs(secs),
+        target: 10.0,
+    };
+    let cases: [(LoadConfig, &str); 5] = [
+        (
+            LoadConfig {
+                duration: Duration::MAX,
+                ..base.clone()
+            },
+            "--duration 18446744073709551615.999999999s is longer than 30 days, the longest test: give 720h or less",
+        ),
+        (
+            LoadConfig {
+                timeout: Duration::from_secs(u64::from(u32::MAX)),
+                ..base.clone()
+            },
+            "--timeout 4294967295s is longer than 1 hour, the longest a request may take: give 1h or less",
+        ),
+        (
+            LoadConfig {
+                model: Model::Closed {
+                    think_time: Duration::from_secs(3601),
+                },
+                ..base.clone()
+            },
+            "--think-time 3601s is longer than 1 hour, the longest pause allowed: give 1h or less",
+        ),
+        (
+            LoadConfig {
+                model: Model::Open {
+                    start: 1.0,
+                    stages: vec![stage(u64::MAX), stage(u64::MAX)],
+                },
+                ..base.clone()
+            },
+            "the --stage durations add up to more than 30 days",
+        ),
+        (
+            LoadConfig {
+                model: Model::Open {
+                    start: 1.0,
+                    stages: vec![stage(20 * 86_400), stage(20 * 86_400)],
+                },
+                ..base.clone()
+            },
+            "the --stage durations add up to more than 30 days, the longest test: give shorter stages, 720h in all at most",
+        ),
+    ];
+    for (config, message) in cases {
+        let e = run(&config, &mut Quiet).unwrap_err();
+        assert!(e.to_string().starts_with(message), "{e}");
+    }
+}
