@@ -658,7 +658,8 @@ mod tests {
             edit(&mut r.benchmarks[0].measurements[0]);
             r.check_values().unwrap_err().to_string()
         };
-        let cases: [(&dyn Fn(&mut Measurement), &str); 10] = [
+        type Edit<'a> = &'a dyn Fn(&mut Measurement);
+        let cases: [(Edit<'_>, &str); 10] = [
             (
                 &|m| m.samples[1] = -2.0,
                 "benchmark `sleep`, metric `wall_time`: sample 1 is -2, and a time cannot be negative",
