@@ -3,6 +3,7 @@
 mod check;
 mod flame;
 mod gate;
+mod import;
 mod load;
 mod profile;
 mod run;

@@ -108,8 +108,8 @@ pub struct CompareArgs {
 
 /// Runs `perfhub compare`.
 pub fn compare(args: CompareArgs) -> Result<Outcome> {
-    let base = read_report(&args.base)?;
-    let head = read_report(&args.head)?;
+    let base = read_checked(&args.base)?;
+    let head = read_checked(&args.head)?;
     let mut criteria = args.criteria.criteria()?;
     criteria.statistic = match args.statistic {
         StatisticArg::Mean => Statistic::Mean,
@@ -135,6 +135,19 @@ pub fn compare(args: CompareArgs) -> Result<Outcome> {
     }
     let report = set.to_report(&head, perfhub_probe::env::now_rfc3339());
     finish(&report, args.export_json.as_deref(), args.no_fail)
+}
+
+/// Reads a report to compare, refusing values no measurement can have (a
+/// negative time would compare into a nonsense change).
+fn read_checked(path: &Path) -> Result<Report> {
+    let report = read_report(path)?;
+    if let Err(e) = report.check_values() {
+        bail!(
+            "{}: {e}; the report is damaged or was edited: measure again, or import the tool's results again",
+            path.display()
+        );
+    }
+    Ok(report)
 }
 
 fn names(r: &Report) -> String {

@@ -176,6 +176,26 @@ fn impossible_times_are_refused_with_the_field_and_value() {
         assert!(matches!(err, ImportError::Field { .. }), "{err:?}");
         assert_message(&err, &[expected]);
     }
+
+    // Edge values that are possible still import: a zero time, equal
+    // statistics, no stddev for one value, and memory in whole bytes.
+    let report = import_edited(|r| {
+        r["times"] = serde_json::json!([0.0, 0.0]);
+        for key in ["mean", "median", "min", "max"] {
+            r[key] = 0.0.into();
+        }
+        r["stddev"] = serde_json::Value::Null;
+        r["memory_usage_byte"] = serde_json::json!([4096, 8192]);
+    })
+    .unwrap();
+    let b = &report.benchmarks[0];
+    assert_eq!(b.primary().unwrap().samples, [0.0, 0.0]);
+    assert_eq!(
+        b.measurement(perfhub_core::report::metric::MAX_RSS)
+            .unwrap()
+            .samples,
+        [4096.0, 8192.0]
+    );
 }
 
 #[test]
@@ -194,26 +214,4 @@ fn an_old_export_with_an_impossible_mean_is_refused() {
         let err = parse_hyperfine(&text, Path::new("old.json"), &options()).unwrap_err();
         assert_message(&err, &[expected]);
     }
-}
-
-#[test]
-fn edge_values_that_are_possible_still_import() {
-    // A zero time, equal statistics, and memory in whole bytes.
-    let report = import_edited(|r| {
-        r["times"] = serde_json::json!([0.0, 0.0]);
-        for key in ["mean", "median", "min", "max"] {
-            r[key] = 0.0.into();
-        }
-        r["stddev"] = serde_json::Value::Null;
-        r["memory_usage_byte"] = serde_json::json!([4096, 8192]);
-    })
-    .unwrap();
-    let b = &report.benchmarks[0];
-    assert_eq!(b.primary().unwrap().samples, [0.0, 0.0]);
-    assert_eq!(
-        b.measurement(perfhub_core::report::metric::MAX_RSS)
-            .unwrap()
-            .samples,
-        [4096.0, 8192.0]
-    );
 }
