@@ -54,4 +54,8 @@ pub enum FoldedProblem {
     /// The bytes of the line are not UTF-8.
     #[error("not UTF-8 text")]
     NotUtf8,
+    /// With this line's weight, the weights add up past what a profile
+    /// holds.
+    #[error("the weights add up past {}, the most a profile holds", u64::MAX)]
+    WeightsOverflow,
 }

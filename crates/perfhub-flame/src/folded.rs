@@ -59,10 +59,12 @@ pub(crate) fn push_stack(out: &mut String, stack: &[String]) {
 /// Blank lines are skipped, and so are lines starting with `# `, as
 /// inferno does. The same stack on several lines adds up. Any other line
 /// that does not parse refuses the whole input, naming its 1-based number:
-/// a profile is never drawn half-right. The weight unit of folded stacks
-/// is not written down, so the result has none.
+/// a profile is never drawn half-right, nor with weights that add up past
+/// `u64::MAX`. The weight unit of folded stacks is not written down, so the
+/// result has none.
 pub fn parse_folded(text: &str) -> Result<StackProfile, FlameError> {
     let mut profile = StackProfile::default();
+    let mut total: u64 = 0;
     for (i, line) in text.lines().enumerate() {
         let fail = |problem| FlameError::Folded {
             line: i + 1,
@@ -92,6 +94,10 @@ pub fn parse_folded(text: &str) -> Result<StackProfile, FlameError> {
         if frames.iter().any(|f| f.is_empty()) {
             return Err(fail(FoldedProblem::EmptyFrame));
         }
+        // The total bounds every stack's sum, so `add` cannot overflow.
+        total = total
+            .checked_add(weight)
+            .ok_or_else(|| fail(FoldedProblem::WeightsOverflow))?;
         profile.add(frames, weight);
     }
     Ok(profile)
@@ -218,6 +224,27 @@ mod tests {
         assert_eq!(problem("a 1\n42\n"), (2, FoldedProblem::EmptyStack));
         assert_eq!(problem("main;;a 1\n"), (1, FoldedProblem::EmptyFrame));
         assert_eq!(problem("main;a; 1\n"), (1, FoldedProblem::EmptyFrame));
+    }
+
+    #[test]
+    fn refuses_weights_that_add_up_past_u64() {
+        // Found by the fuzz target `folded`: the same stack twice panicked
+        // in a debug build and wrapped around in a release build.
+        assert_eq!(
+            problem("main;a 18446744073709551615\nmain;a 1\n"),
+            (2, FoldedProblem::WeightsOverflow)
+        );
+        assert_eq!(
+            problem("main;a 18446744073709551615\nmain;b 1\n"),
+            (2, FoldedProblem::WeightsOverflow)
+        );
+        let e = parse_folded("a 18446744073709551615\nb 1\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 2: the weights add up past 18446744073709551615, the most a profile holds"
+        );
+        let p = parse_folded("main;a 18446744073709551614\nmain;a 1\n").unwrap();
+        assert_eq!(p.total(), u64::MAX);
     }
 
     #[test]
