@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+mod fuzz;
 mod provision;
 mod tidy;
 
@@ -51,6 +52,7 @@ fn real_main() -> Result<()> {
         Some("bench") if args.get(1).is_some_and(|a| a.starts_with("--against")) => {
             bench_against(&root, &args[1..])
         }
+        Some("fuzz") => fuzz::fuzz(&root, &args[1..]),
         Some("bench") => run(
             "cargo",
             &[
@@ -61,7 +63,7 @@ fn real_main() -> Result<()> {
         ),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | tidy | schema [--check] | bench [--against REV [--rounds N]] [criterion args]>"
+                "usage: cargo xtask <ci | tidy | schema [--check] | bench [--against REV [--rounds N]] [criterion args] | fuzz --minutes N [--target NAME] [--jobs J]>"
             );
             std::process::exit(2);
         }
