@@ -5,46 +5,14 @@
 //! Every case must be accepted with sane output or refused with an error:
 //! never a panic, never more than the memory cap.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+
+use perfhub_tests::perfhub_bin;
 
 use perfhub_fuzz::{
     Outcome, Rng, Target, Verdict, corpus_dir, crash_name, escaped, read_corpus, run_case,
     workspace_root,
 };
-
-/// The `perfhub` binary for the plan target, built with this test's
-/// profile (as tests/it does).
-fn perfhub_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        // target/<profile>/deps/fuzz-<hash>: the binaries sit in target/<profile>.
-        let exe = std::env::current_exe().expect("the test binary's path");
-        let dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.current_dir(workspace_root()).args([
-            "build",
-            "--quiet",
-            "-p",
-            "perfhub-cli",
-            "--bin",
-            "perfhub",
-        ]);
-        if dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("cargo runs");
-        assert!(status.success(), "building perfhub failed");
-        let bin = dir.join("perfhub");
-        assert!(bin.exists(), "no perfhub binary at {}", bin.display());
-        bin
-    })
-}
 
 fn cases(target: &Target) -> u32 {
     std::env::var("PERFHUB_FUZZ_CASES")

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use perfhub_core::report::Report;
 
-use crate::support::{perfhub, perfhub_bin, spawn_announcing_url, stderr};
+use crate::support::{perfhub, perfhub_bin, spawn_announcing_url, spawn_perfhub, stderr};
 
 /// One load test at a time on a two-core machine.
 pub(crate) static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -625,14 +625,7 @@ fn http2_with_prior_knowledge_and_over_tls() {
 /// Runs `perfhub ARGS` for at most `limit`: its output when it ended by
 /// then, `None` (after killing it) when it was still running.
 fn output_within(args: &[&str], limit: std::time::Duration) -> Option<Output> {
-    let mut child = Command::new(perfhub_bin())
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_perfhub(args);
     let start = std::time::Instant::now();
     while start.elapsed() < limit {
         if child.try_wait().unwrap().is_some() {
@@ -712,6 +705,18 @@ fn durations_beyond_their_caps_are_refused_before_anything_is_sent() {
 fn a_scenario_file_s_durations_beyond_their_caps_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.toml");
+    let refused = |scenario: &str, needles: &[&str]| {
+        std::fs::write(&path, scenario).unwrap();
+        assert_refused(
+            &[
+                "load",
+                "--scenario",
+                path.to_str().unwrap(),
+                "--no-progress",
+            ],
+            needles,
+        );
+    };
     for (load, needles) in [
         (
             "duration = \"9999999999h\"",
@@ -726,34 +731,14 @@ fn a_scenario_file_s_durations_beyond_their_caps_are_refused() {
             ["load.timeout", "is longer than 1 hour", "1h or less"],
         ),
     ] {
-        std::fs::write(
-            &path,
-            format!("[load]\n{load}\n[[request]]\nurl = \"http://127.0.0.1:9/\"\n"),
-        )
-        .unwrap();
-        assert_refused(
-            &[
-                "load",
-                "--scenario",
-                path.to_str().unwrap(),
-                "--no-progress",
-            ],
+        refused(
+            &format!("[load]\n{load}\n[[request]]\nurl = \"http://127.0.0.1:9/\"\n"),
             &needles,
         );
     }
     // And budgets that could never pass.
-    std::fs::write(
-        &path,
+    refused(
         "budgets = [\"mean < -5ms\"]\n[load]\nduration = \"300ms\"\n[[request]]\nurl = \"http://127.0.0.1:9/\"\n",
-    )
-    .unwrap();
-    assert_refused(
-        &[
-            "load",
-            "--scenario",
-            path.to_str().unwrap(),
-            "--no-progress",
-        ],
         &["budgets[0]", "\"-5ms\" is negative, and a time never is"],
     );
 }

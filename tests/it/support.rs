@@ -1,42 +1,22 @@
 //! Helpers: the real `perfhub` binary, compiled fixture workloads, temp dirs.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-/// The workspace root.
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+pub use perfhub_tests::{perfhub_bin, root};
 
-fn target_dir() -> PathBuf {
-    // target/<profile>/deps/it-<hash>: the binaries sit in target/<profile>.
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
-}
-
-/// The `perfhub` binary, built (or brought up to date) on first use with the
-/// same profile as this test.
-pub fn perfhub_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let dir = target_dir();
-        let mut cmd = Command::new(cargo);
-        cmd.current_dir(root())
-            .args(["build", "--quiet", "-p", "perfhub-cli", "--bin", "perfhub"]);
-        if dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("cargo runs");
-        assert!(status.success(), "building perfhub failed");
-        let bin = dir.join("perfhub");
-        assert!(bin.exists(), "no perfhub binary at {}", bin.display());
-        bin
-    })
+/// Starts `perfhub` with `args`, no input and its output piped.
+pub fn spawn_perfhub(args: &[&str]) -> std::process::Child {
+    use std::process::Stdio;
+    Command::new(perfhub_bin())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("perfhub starts")
 }
 
 /// Runs `perfhub` with `args`.
@@ -136,15 +116,8 @@ pub fn spawn_announcing_url(cmd: &mut Command) -> (std::process::Child, String) 
 pub fn perfhub_peak_rss(args: &[&str]) -> (Output, u64) {
     use std::io::Read;
     use std::os::unix::process::ExitStatusExt;
-    use std::process::{ExitStatus, Stdio};
-    let mut child = Command::new(perfhub_bin())
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("perfhub starts");
+    use std::process::ExitStatus;
+    let mut child = spawn_perfhub(args);
     let mut out = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut v = Vec::new();

@@ -245,10 +245,7 @@ fn experiments_are_created_once_and_found_after() {
 #[test]
 fn invalid_requests_fail_with_mlflow_error_code_without_retries() {
     let url = server();
-    let upstream = url
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
+    let upstream = authority(&url);
     // Forwarded to the real server and counted: a retry would send a
     // request twice. (Counted rather than timed against a long backoff, so
     // a slow answer from the server is no failure.)
@@ -282,10 +279,7 @@ fn invalid_requests_fail_with_mlflow_error_code_without_retries() {
 #[test]
 fn retries_after_lost_answers_leave_no_duplicates() {
     let url = server();
-    let upstream = url
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
+    let upstream = authority(&url);
     // Forward to the real server, but: the first get-by-name gets a 503
     // before reaching it; the first runs/create and the first log-batch
     // reach it and then lose their answers (a hang past the timeout, a 500).
@@ -534,6 +528,13 @@ fn serve(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> String 
 }
 
 /// Sends `req` to `upstream` on a new connection and returns its raw answer.
+/// `host:port` of an `http://host:port/` URL, for [`forward`].
+fn authority(url: &str) -> String {
+    url.trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string()
+}
+
 fn forward(upstream: &str, req: &Request) -> Vec<u8> {
     let mut up = TcpStream::connect(upstream).unwrap();
     let head_end = req.raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;

@@ -368,16 +368,6 @@ const STATS: &[Stat] = &[
     ),
 ];
 
-const UNITS: &[Unit] = &[
-    Unit::Seconds,
-    Unit::Bytes,
-    Unit::Count,
-    Unit::PerSecond,
-    Unit::BytesPerSecond,
-    Unit::Ratio,
-    Unit::Number,
-];
-
 fn unit_name(u: Unit) -> String {
     serde_json::to_value(u)
         .ok()
@@ -417,7 +407,7 @@ fn results_fields() -> Vec<Value> {
                 "string",
                 "The unit of every number in the row: seconds, bytes, count, per_second, bytes_per_second, ratio (1.0 is 100%) or number.",
             );
-            let names: Vec<String> = UNITS.iter().map(|u| unit_name(*u)).collect();
+            let names: Vec<String> = Unit::ALL.iter().map(|u| unit_name(*u)).collect();
             f["constraints"] = json!({ "required": true, "enum": names });
             f
         },

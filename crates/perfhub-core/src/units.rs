@@ -31,6 +31,17 @@ pub enum Unit {
 }
 
 impl Unit {
+    /// Every unit, in declaration order.
+    pub const ALL: [Unit; 7] = [
+        Unit::Seconds,
+        Unit::Bytes,
+        Unit::Count,
+        Unit::PerSecond,
+        Unit::BytesPerSecond,
+        Unit::Ratio,
+        Unit::Number,
+    ];
+
     /// The kind of quantity this unit measures, for unit checks in budgets.
     pub fn dimension(self) -> Dimension {
         match self {

@@ -918,6 +918,12 @@ mod tests {
             .unwrap_or_else(|| panic!("{} has no value of {metric}", b.name))
     }
 
+    fn summary(b: &Benchmark, metric: &str) -> perfhub_core::stats::Summary {
+        b.measurement(metric)
+            .and_then(|m| m.summary.clone())
+            .unwrap_or_else(|| panic!("{} has no summary of {metric}", b.name))
+    }
+
     fn pct(b: &Benchmark, metric: &str, p: &str) -> Option<f64> {
         b.measurement(metric)?
             .summary
@@ -1131,12 +1137,7 @@ mod tests {
             (9.0, 1.0)
         );
         assert_eq!(pct(get, metric::LATENCY, "p90"), Some(0.12));
-        let s = get
-            .measurement(metric::LATENCY)
-            .unwrap()
-            .summary
-            .clone()
-            .unwrap();
+        let s = summary(get, metric::LATENCY);
         // Two responses under 1 ms: the minimum is 0, not goose's 5 ms.
         assert_eq!((s.min, s.max, s.n), (0.0, 0.123, 10));
         assert!(get.measurement(LATENCY_CO_MITIGATED).is_none());
@@ -1351,23 +1352,13 @@ mod tests {
         }
         let r = import(&v.to_string()).unwrap();
         let get = &r.benchmarks[0];
-        let s = get
-            .measurement(metric::LATENCY)
-            .unwrap()
-            .summary
-            .clone()
-            .unwrap();
+        let s = summary(get, metric::LATENCY);
         assert_eq!((s.min, s.median, s.max), (0.123, 0.123, 0.124));
         assert_eq!(pct(get, metric::LATENCY, "p99"), Some(0.123));
         // The total has no goose p50 in range: the histogram's median is
         // kept inside too.
         let total = r.benchmark(TOTAL).unwrap();
-        let s = total
-            .measurement(metric::LATENCY)
-            .unwrap()
-            .summary
-            .clone()
-            .unwrap();
+        let s = summary(total, metric::LATENCY);
         assert_eq!((s.min, s.median, s.max), (0.123, 0.123, 0.124));
         assert_eq!(r.check_values(), Ok(()));
     }

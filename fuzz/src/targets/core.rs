@@ -187,15 +187,7 @@ fn mutate_report(input: &[u8], other: &[u8], rng: &mut Rng) -> Vec<u8> {
 
 fn generate_report(rng: &mut Rng) -> Vec<u8> {
     let mut r = seed_report();
-    let units = [
-        Unit::Seconds,
-        Unit::Bytes,
-        Unit::Count,
-        Unit::PerSecond,
-        Unit::BytesPerSecond,
-        Unit::Ratio,
-        Unit::Number,
-    ];
+    let units = Unit::ALL;
     for i in 0..rng.small(4) {
         let mut b = Benchmark::new(format!("b{i}"), WALL_TIME);
         let samples: Vec<f64> = (0..rng.small(20))
