@@ -214,8 +214,12 @@ pub fn escaped(input: &[u8], max: usize) -> String {
 }
 
 /// The workspace root, for tests and binaries built inside it.
+///
+/// The run time's `CARGO_MANIFEST_DIR` comes first: a build made in a clone
+/// at another path and kept in a shared target directory holds that path.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
         .parent()
         .expect("fuzz/ sits in the workspace")
         .to_path_buf()

@@ -5,11 +5,20 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// The workspace root.
+/// The workspace root: the nearest directory holding `Cargo.lock` above
+/// the calling package's.
+///
+/// Read at run time, not with `env!`: cargo keeps a build made from a clone
+/// at another path fresh (its fingerprints hold paths relative to the
+/// workspace), so a target directory shared between clones would hand a
+/// test the other clone's path.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ sits in the workspace")
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest
+        .ancestors()
+        .find(|d| d.join("Cargo.lock").is_file())
+        .unwrap_or_else(|| panic!("no Cargo.lock above {}", manifest.display()))
         .to_path_buf()
 }
 

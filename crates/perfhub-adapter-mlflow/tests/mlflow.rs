@@ -30,7 +30,10 @@ fn server() -> String {
 }
 
 fn fixture(name: &str) -> Report {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/{name}",
+        std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo")
+    );
     let bytes = std::fs::read(&path).unwrap();
     let text = if name.ends_with(".gz") {
         let mut s = String::new();
@@ -332,7 +335,10 @@ fn an_unreachable_server_is_a_clear_error_and_the_report_is_untouched() {
         .local_addr()
         .unwrap()
         .port();
-    let path = format!("{}/tests/fixtures/load.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/load.json",
+        std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo")
+    );
     let before = std::fs::read(&path).unwrap();
     let report = Report::from_json(std::str::from_utf8(&before).unwrap()).unwrap();
     let copy = report.clone();

@@ -16,7 +16,7 @@ const TOKEN: &str = "pyro-7d1e0b-SECRET";
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!(
         "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
+        std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo")
     ))
     .unwrap()
 }

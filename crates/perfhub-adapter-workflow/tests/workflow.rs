@@ -18,7 +18,7 @@ use perfhub_core::Report;
 use serde_json::Value;
 
 fn fixture(name: &str) -> Report {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let path = Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"))
         .join("tests/fixtures")
         .join(name);
     let text = std::fs::read_to_string(&path).unwrap();

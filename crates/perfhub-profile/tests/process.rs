@@ -14,7 +14,8 @@ use perfhub_profile::process::{
 fn hot() -> &'static PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let root = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"))
+            .join("../..");
         let out = std::env::temp_dir().join(format!("perfhub-hot-{}", std::process::id()));
         let status = Command::new("rustc")
             .args([

@@ -10,7 +10,8 @@ use perfhub_core::report::Report;
 
 /// The directory of the checked-in reports.
 pub fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"))
+        .join("tests/fixtures")
 }
 
 /// A checked-in report: `load` (a `perfhub load` run against `perfhub

@@ -19,7 +19,7 @@ pub fn options() -> ImportOptions {
 
 /// `fixtures/<rel>` of the workspace.
 pub fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"))
         .join("../../fixtures")
         .join(rel)
 }
