@@ -180,3 +180,58 @@ fn bad_headers_are_refused_before_anything_is_sent() {
         assert!(stderr(&o).contains(why), "{header:?}: {}", stderr(&o));
     }
 }
+
+/// Requests due before the end but queued behind busy connections are sent
+/// after it, within the grace period, and measured from their intended
+/// time; with no grace they are dropped, counted, and their wait is still
+/// in the percentiles. A server answering each request after 500 ms on 10
+/// connections serves 20/s, so of 40 due in the first second about 20 are
+/// still queued when the duration ends.
+#[test]
+fn due_requests_are_sent_within_the_grace_period() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let serve = Serve::start(&["--latency", "500ms"]);
+    let run = |grace: &[&str]| {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("r.json");
+        let mut args = vec![
+            "load",
+            &serve.url,
+            "--rate",
+            "40",
+            "-d",
+            "1s",
+            "-c",
+            "10",
+            "--timeout",
+            "10s",
+            "--export-json",
+            json.to_str().unwrap(),
+        ];
+        args.extend_from_slice(grace);
+        let o = perfhub(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        report(&json)
+    };
+    let r = run(&[]);
+    assert_eq!(value(&r, "total", "dropped"), 0.0);
+    assert_eq!(value(&r, "total", "status.200"), 40.0);
+
+    let r = run(&["--grace", "0s"]);
+    let dropped = value(&r, "total", "dropped");
+    assert!(dropped > 0.0, "nothing was dropped without a grace period");
+    assert_eq!(value(&r, "total", "status.200") + dropped, 40.0);
+    let total = r.benchmarks.iter().find(|b| b.name == "total").unwrap();
+    assert!(
+        total.notes.iter().any(|n| n.code == "dropped_requests"),
+        "{:?}",
+        total.notes
+    );
+    // The dropped requests' waits are in the latency histogram too.
+    let latency = total.measurement("latency").unwrap();
+    assert_eq!(
+        latency.summary.as_ref().map(|s| s.n),
+        Some(40),
+        "{latency:?}"
+    );
+}

@@ -78,6 +78,13 @@ pub struct LoadArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     timeout: Option<Duration>,
 
+    /// With --rate or --stage: how long after the duration requests that
+    /// were due before its end may still be sent, their latency counted
+    /// from their intended time (k6's gracefulStop) [default: the timeout].
+    /// Only what is not sent by then is dropped.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    grace: Option<Duration>,
+
     /// Trust the certificates in this PEM file too, for an https:// target
     /// (such as the one `perfhub serve --tls --cert-out FILE` writes).
     #[arg(long, value_name = "FILE")]
@@ -491,6 +498,7 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
         },
         http2: args.http2,
         resolve: args.resolve.clone(),
+        grace: args.grace,
     };
     crate::interrupt::install();
     let environment = std::thread::spawn(|| collect(EnvConfig::default()));
@@ -576,15 +584,12 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
 
 fn merge(args: &MergeArgs) -> Result<Outcome> {
     let budgets = parse_budgets(&args.budgets, &args.thresholds)?;
-    let mut reports = Vec::new();
+    // One report in memory at a time, besides what is merged so far.
+    let mut merger = perfhub_load::merge::Merger::new();
     for path in &args.reports {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let report = Report::from_json(&text)
-            .with_context(|| format!("{} is not a perfhub report", path.display()))?;
-        reports.push((path.clone(), report));
+        merger.add(path, &crate::report_io::read_report(path)?)?;
     }
-    let mut merged = perfhub_load::merge::merge_reports(&reports, now_rfc3339())?;
+    let mut merged = merger.finish(now_rfc3339())?;
     let verdicts = evaluate_budgets(&merged, &budgets, &[]).context("cannot evaluate budgets")?;
     merged.budgets = verdicts.clone();
     if let Some(path) = &args.export_json {

@@ -144,6 +144,10 @@ pub struct LoadConfig {
     /// Addresses given for a host and port instead of the resolver's
     /// (curl's `--resolve`).
     pub resolve: Vec<crate::request::Pin>,
+    /// In the open model, how long after the end requests that were due
+    /// before it may still be sent (k6's gracefulStop); `None` means the
+    /// request timeout.
+    pub grace: Option<Duration>,
 }
 
 /// Why a load test cannot run.
@@ -213,7 +217,9 @@ pub struct Stats {
     /// Requests sent more than the timer's slack (2 ms) after their
     /// intended time.
     pub late: u64,
-    /// Requests due before the end that were never sent.
+    /// Requests due before the end that could not be sent within the grace
+    /// period; each is in the latency histograms with the time it had
+    /// waited when given up, a lower bound on its latency.
     pub dropped: u64,
     /// Bytes written.
     pub bytes_sent: u64,
@@ -477,6 +483,8 @@ struct Plan {
     /// Every address of the target; connections take them in turn.
     addrs: Vec<std::net::SocketAddr>,
     next_addr: std::sync::atomic::AtomicUsize,
+    /// How long after `end` due requests may still be sent.
+    grace: Duration,
     schedule: Option<Schedule>,
     t0: Instant,
     end: Instant,
@@ -546,6 +554,7 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
         mix: mix(&config.requests, config.sequence),
         addrs,
         next_addr: std::sync::atomic::AtomicUsize::new(0),
+        grace: config.grace.unwrap_or(config.timeout),
         schedule,
         t0,
         end,
@@ -990,20 +999,28 @@ async fn connection(c: usize, plan: &Plan, shared: &SharedStats, stop: &AtomicBo
                 };
                 let intended = plan.t0 + Duration::from_secs_f64(t);
                 let now = Instant::now();
-                if now >= plan.end || stop.load(Ordering::Relaxed) {
-                    // Due before the end and never sent.
-                    let mut dropped = 0;
+                // Requests due before the end are still sent after it, for
+                // the grace period: a stall at the very end is measured, not
+                // cut off.
+                if now >= plan.end + plan.grace || stop.load(Ordering::Relaxed) {
+                    // Due before the end and never sent: counted, and in the
+                    // histograms with the wait so far, a lower bound on
+                    // their latency, so the tail is never left out.
+                    let mut shared = shared.borrow_mut();
                     let mut k = j;
                     loop {
                         let n =
                             u64::from(seg.index) + u64::from(seg.count) * (c as u64 + conns * k);
-                        if schedule.time_of(n).is_none() {
+                        let Some(t) = schedule.time_of(n) else {
                             break;
-                        }
-                        dropped += 1;
+                        };
+                        let waited =
+                            now.saturating_duration_since(plan.t0 + Duration::from_secs_f64(t));
+                        let which = plan.mix[(n % plan.mix.len() as u64) as usize];
+                        shared.stats.endpoints[which].latency.record(waited);
+                        shared.stats.dropped += 1;
                         k += 1;
                     }
-                    shared.borrow_mut().stats.dropped += dropped;
                     return;
                 }
                 if intended > now {

@@ -6,8 +6,8 @@
 //! histogram. Counts add up; rates add up; the error rate is recomputed
 //! from the summed counts.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 
 use perfhub_core::histogram::LatencyHistogram;
 use perfhub_core::report::{Benchmark, Measurement, Note, Report, ReportKind, metric};
@@ -65,53 +65,69 @@ fn adds_up(metric: &str) -> bool {
 
 const HISTOGRAMS: [&str; 2] = [metric::LATENCY, "service_time"];
 
+/// What is known of one benchmark so far.
 #[derive(Default)]
 struct Merged {
     command: Option<String>,
-    histograms: BTreeMap<String, LatencyHistogram>,
+    /// The histograms merged so far, by metric, in the V2 compressed
+    /// encoding: a decoded histogram takes a hundred times the memory (its
+    /// buckets up to the largest value), too much to hold for every
+    /// benchmark of a large report at once.
+    histograms: BTreeMap<String, Vec<u8>>,
     sums: BTreeMap<String, (Unit, f64)>,
     notes: Vec<Note>,
 }
 
-/// Merges the reports of the segments of one load test.
-pub fn merge_reports(
-    reports: &[(PathBuf, Report)],
-    created: impl Into<String>,
-) -> Result<Report, MergeError> {
-    if reports.is_empty() {
-        return Err(MergeError::Empty);
+/// Merges the reports of the segments of one load test, one report at a
+/// time: only the merged counts and (encoded) histograms are kept between
+/// them, so the memory needed does not grow with the number of segments.
+#[derive(Default)]
+pub struct Merger {
+    order: Vec<String>,
+    merged: HashMap<String, Merged>,
+    segments: usize,
+}
+
+impl Merger {
+    /// Nothing merged yet.
+    pub fn new() -> Self {
+        Merger::default()
     }
-    let mut order: Vec<String> = Vec::new();
-    let mut merged: BTreeMap<String, Merged> = BTreeMap::new();
-    for (path, report) in reports {
+
+    /// Adds the report of one segment; `path` names it in errors.
+    pub fn add(&mut self, path: &Path, report: &Report) -> Result<(), MergeError> {
         if report.kind != ReportKind::Load {
             return Err(MergeError::NotLoad {
-                path: path.clone(),
+                path: path.to_path_buf(),
                 kind: format!("{:?}", report.kind).to_lowercase(),
             });
         }
         for b in &report.benchmarks {
-            if !merged.contains_key(&b.name) {
-                order.push(b.name.clone());
-            }
-            let into = merged.entry(b.name.clone()).or_default();
+            let into = match self.merged.get_mut(&b.name) {
+                Some(into) => into,
+                None => {
+                    self.order.push(b.name.clone());
+                    self.merged.entry(b.name.clone()).or_default()
+                }
+            };
             into.command = into.command.take().or_else(|| b.command.clone());
             for m in &b.measurements {
                 if HISTOGRAMS.contains(&m.metric.as_str()) {
                     let bad = |reason: String| MergeError::Histogram {
-                        path: path.clone(),
+                        path: path.to_path_buf(),
                         benchmark: b.name.clone(),
                         metric: m.metric.clone(),
                         reason,
                     };
-                    let h =
+                    let mut h =
                         LatencyHistogram::from_measurement(m).map_err(|e| bad(e.to_string()))?;
-                    match into.histograms.get_mut(&m.metric) {
-                        Some(acc) => acc.merge(&h).map_err(|e| bad(e.to_string()))?,
-                        None => {
-                            into.histograms.insert(m.metric.clone(), h);
-                        }
+                    if let Some(acc) = into.histograms.get(&m.metric) {
+                        let acc = LatencyHistogram::from_v2_compressed(acc)
+                            .map_err(|e| bad(e.to_string()))?;
+                        h.merge(&acc).map_err(|e| bad(e.to_string()))?;
                     }
+                    into.histograms
+                        .insert(m.metric.clone(), h.to_v2_compressed());
                 } else if adds_up(&m.metric) {
                     let e = into.sums.entry(m.metric.clone()).or_insert((m.unit, 0.0));
                     e.1 += m.value.unwrap_or(0.0);
@@ -123,46 +139,76 @@ pub fn merge_reports(
                 }
             }
         }
+        self.segments += 1;
+        Ok(())
     }
-    let mut out = Report::new(ReportKind::Load, created);
-    for name in order {
-        let Some(m) = merged.remove(&name) else {
-            continue;
-        };
-        let mut b = Benchmark::new(name, metric::LATENCY);
-        b.command = m.command;
-        for metric in HISTOGRAMS {
-            if let Some(h) = m.histograms.get(metric) {
-                b.measurements.push(h.to_measurement(metric));
+
+    /// The merged report, written at `created`.
+    pub fn finish(mut self, created: impl Into<String>) -> Result<Report, MergeError> {
+        if self.segments == 0 {
+            return Err(MergeError::Empty);
+        }
+        let mut out = Report::new(ReportKind::Load, created);
+        for name in self.order {
+            let Some(m) = self.merged.remove(&name) else {
+                continue;
+            };
+            let mut b = Benchmark::new(name, metric::LATENCY);
+            b.command = m.command;
+            for metric in HISTOGRAMS {
+                if let Some(bytes) = m.histograms.get(metric) {
+                    // Encoded here from a histogram that decoded before.
+                    let h = LatencyHistogram::from_v2_compressed(bytes).map_err(|e| {
+                        MergeError::Histogram {
+                            path: PathBuf::from("(merged)"),
+                            benchmark: b.name.clone(),
+                            metric: metric.to_string(),
+                            reason: e.to_string(),
+                        }
+                    })?;
+                    b.measurements.push(h.to_measurement(metric));
+                }
             }
+            let get = |k: &str| m.sums.get(k).map_or(0.0, |v| v.1);
+            let requests = get("requests");
+            let failed = get("errors") + get("check_failures");
+            b.measurements.push(Measurement::from_value(
+                metric::ERROR_RATE,
+                Unit::Ratio,
+                if requests > 0.0 {
+                    failed / requests
+                } else {
+                    0.0
+                },
+            ));
+            for (metric, (unit, value)) in &m.sums {
+                b.measurements
+                    .push(Measurement::from_value(metric, *unit, *value));
+            }
+            b.notes = m.notes;
+            out.benchmarks.push(b);
         }
-        let get = |k: &str| m.sums.get(k).map_or(0.0, |v| v.1);
-        let requests = get("requests");
-        let failed = get("errors") + get("check_failures");
-        b.measurements.push(Measurement::from_value(
-            metric::ERROR_RATE,
-            Unit::Ratio,
-            if requests > 0.0 {
-                failed / requests
-            } else {
-                0.0
-            },
+        out.notes.push(Note::info(
+            "merged",
+            format!(
+                "merged from {} segment reports: histograms merged exactly, counts and rates added",
+                self.segments
+            ),
         ));
-        for (metric, (unit, value)) in &m.sums {
-            b.measurements
-                .push(Measurement::from_value(metric, *unit, *value));
-        }
-        b.notes = m.notes;
-        out.benchmarks.push(b);
+        Ok(out)
     }
-    out.notes.push(Note::info(
-        "merged",
-        format!(
-            "merged from {} segment reports: histograms merged exactly, counts and rates added",
-            reports.len()
-        ),
-    ));
-    Ok(out)
+}
+
+/// Merges the reports of the segments of one load test (see [`Merger`]).
+pub fn merge_reports(
+    reports: &[(PathBuf, Report)],
+    created: impl Into<String>,
+) -> Result<Report, MergeError> {
+    let mut merger = Merger::new();
+    for (path, report) in reports {
+        merger.add(path, report)?;
+    }
+    merger.finish(created)
 }
 
 #[cfg(test)]
@@ -214,6 +260,28 @@ mod tests {
         assert_eq!(t.measurement("status.200").unwrap().value, Some(300.0));
         let rate = t.measurement("error_rate").unwrap().value.unwrap();
         assert!((rate - 3.0 / 303.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn merges_one_report_at_a_time() {
+        let mut merger = Merger::new();
+        for part in [1..=10u64, 11..=1000, 1001..=5000] {
+            let values: Vec<u64> = part.collect();
+            merger
+                .add(Path::new("part.json"), &segment(&values, 0.0))
+                .unwrap();
+        }
+        let merged = merger.finish("now").unwrap();
+        let t = &merged.benchmarks[0];
+        let whole: LatencyHistogram = (1..=5000u64).map(Duration::from_millis).collect();
+        let h = LatencyHistogram::from_measurement(t.measurement("latency").unwrap()).unwrap();
+        assert_eq!(h, whole);
+        assert_eq!(
+            t.measurement("latency").unwrap().summary,
+            whole.percentile_summary()
+        );
+        assert_eq!(t.measurement("requests").unwrap().value, Some(5000.0));
+        assert!(merged.notes[0].message.contains("from 3 segment reports"));
     }
 
     #[test]

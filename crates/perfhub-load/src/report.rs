@@ -187,7 +187,7 @@ pub fn build_report(
         b.notes.push(Note::warning(
             "dropped_requests",
             format!(
-                "{} requests due before the end were never sent: their connections were still waiting on earlier ones",
+                "{} requests due before the end could not be sent within the grace period (--grace): their connections were still waiting on earlier ones; each is counted in the latency percentiles with the time it had waited, a lower bound on its latency",
                 stats.dropped
             ),
         ));

@@ -34,6 +34,7 @@ fn config(addr: SocketAddr, model: Model, duration: Duration) -> LoadConfig {
         tls: Default::default(),
         http2: false,
         resolve: Vec::new(),
+        grace: None,
     }
 }
 
