@@ -6,6 +6,7 @@ mod gate;
 mod import;
 mod load;
 mod profile;
+mod report_files;
 mod run;
 mod support;
 mod targets;

@@ -1,8 +1,9 @@
 //! Reports as metric families, written in the Prometheus text format 0.0.4
 //! or OpenMetrics 1.0.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
 use perfhub_core::histogram::LatencyHistogram;
 use perfhub_core::report::{Benchmark, Measurement, Report};
@@ -253,6 +254,10 @@ struct Family {
     unit: Option<&'static str>,
     help: String,
     series: Vec<Series>,
+    /// Hashes of the series' label sets: a report of 100,000 benchmarks
+    /// makes families of 100,000 series, too many to compare each new one
+    /// with every other.
+    label_hashes: HashSet<u64>,
 }
 
 #[derive(Default)]
@@ -302,13 +307,16 @@ impl Families {
                     unit: target.unit,
                     help: target.help.to_string(),
                     series: Vec::new(),
+                    label_hashes: HashSet::new(),
                 });
                 self.index.insert(name, self.list.len() - 1);
                 self.list.len() - 1
             }
         };
         let family = &mut self.list[i];
-        if family.series.iter().any(|s| s.labels == labels) {
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(&labels);
+        // A hash seen before is a duplicate unless it is a collision.
+        if !family.label_hashes.insert(hash) && family.series.iter().any(|s| s.labels == labels) {
             return;
         }
         family.series.push(Series { labels, points });

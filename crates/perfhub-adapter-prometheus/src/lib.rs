@@ -128,8 +128,9 @@ pub enum Error {
         "invalid textfile name {0:?}: give a file name without a directory, such as \"perfhub\" (written as perfhub.prom)"
     )]
     TextfileName(String),
-    /// Writing a file failed.
-    #[error("cannot write {}: {source}", path.display())]
+    /// Writing a file failed. The cause is the error's source, not part
+    /// of its message, so that a chain of errors shows it once.
+    #[error("cannot write {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,

@@ -7,8 +7,10 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The output directory or a file in it could not be written.
-    #[error("cannot write {}: {source}", path.display())]
+    /// The output directory or a file in it could not be written. The cause
+    /// is the error's source, not part of its message, so that a chain of
+    /// errors shows it once.
+    #[error("cannot write {}", path.display())]
     Write {
         /// The file or directory.
         path: PathBuf,

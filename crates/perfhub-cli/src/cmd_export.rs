@@ -71,7 +71,8 @@ pub struct ExportArgs {
     #[arg(skip)]
     input: PathBuf,
 
-    /// The file (or, for datapackage and rocrate, the directory) to write.
+    /// The file (or, for textfile, datapackage and rocrate, the directory)
+    /// to write; missing directories are created.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
 
@@ -130,6 +131,27 @@ fn output(args: &ExportArgs) -> Result<&Path> {
     })
 }
 
+/// The file to write (-o), its directory created when missing.
+fn output_file(args: &ExportArgs) -> Result<&Path> {
+    let path = output(args)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_dir(dir)?;
+    }
+    Ok(path)
+}
+
+/// The directory to write into (-o), created when missing.
+fn output_dir(args: &ExportArgs) -> Result<&Path> {
+    let dir = output(args)?;
+    create_dir(dir)?;
+    Ok(dir)
+}
+
+fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the directory {}", dir.display()))
+}
+
 fn url(args: &ExportArgs) -> Result<&str> {
     args.url.as_deref().with_context(|| {
         format!(
@@ -166,7 +188,7 @@ pub fn export(mut args: ExportArgs) -> Result<Outcome> {
         Destination::Bencher => {
             let report = read_report(&args.input)?;
             write(
-                output(&args)?,
+                output_file(&args)?,
                 perfhub_adapter_ci::bmf::to_bmf_json(&report)?,
             )?;
         }
@@ -178,7 +200,7 @@ pub fn export(mut args: ExportArgs) -> Result<Outcome> {
             } else {
                 gab.smaller_is_better_json()?
             };
-            write(output(&args)?, json)?;
+            write(output_file(&args)?, json)?;
         }
         Destination::Mlflow => {
             use perfhub_adapter_mlflow::{MlflowConfig, TOKEN_ENV, log_report};
@@ -202,7 +224,7 @@ pub fn export(mut args: ExportArgs) -> Result<Outcome> {
                 Format::OpenMetrics
             };
             let text = exposition(std::slice::from_ref(&report), format);
-            let path = output(&args)?;
+            let path = output_file(&args)?;
             write_file(path, text.as_bytes())?;
         }
         Destination::Pushgateway => {
@@ -224,7 +246,7 @@ pub fn export(mut args: ExportArgs) -> Result<Outcome> {
         }
         Destination::Textfile => {
             let report = read_report(&args.input)?;
-            let dir = output(&args)?;
+            let dir = output_dir(&args)?;
             let path = perfhub_adapter_prometheus::write_textfile(dir, &args.job, &report)?;
             eprintln!("wrote {}", path.display());
         }
@@ -250,7 +272,7 @@ pub fn export(mut args: ExportArgs) -> Result<Outcome> {
                 Destination::Todotxt => todo_txt(&reports, &options)?,
                 _ => weekly_review(&reports)?,
             };
-            let path = output(&args)?;
+            let path = output_file(&args)?;
             write_file(path, text.as_bytes())?;
         }
         Destination::Datapackage | Destination::Rocrate => {
@@ -258,9 +280,7 @@ pub fn export(mut args: ExportArgs) -> Result<Outcome> {
                 CrateOptions, PackageOptions, write_data_package, write_ro_crate,
             };
             let report = read_report(&args.input)?;
-            let dir = output(&args)?;
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let dir = output_dir(&args)?;
             let files = if args.to == Destination::Datapackage {
                 write_data_package(dir, &report, &PackageOptions::default())?
             } else {

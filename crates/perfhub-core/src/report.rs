@@ -129,13 +129,32 @@ impl Report {
 
     /// Parses a report from JSON, refusing other schema versions.
     pub fn from_json(text: &str) -> Result<Report, ReportError> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(ReportError::Json)?;
-        match value.get("schema_version").and_then(|v| v.as_u64()) {
+        // The version comes first, from a pass over the text that keeps
+        // nothing else, so that another version is refused as such; then the
+        // report is read straight from the text. (A `serde_json::Value` in
+        // between would take several times the text's size.)
+        #[derive(Deserialize)]
+        struct Version {
+            schema_version: Option<serde_json::Value>,
+        }
+        if !text.trim_start().starts_with('{') {
+            return Err(match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+                Ok(_) => ReportError::NotAReport,
+                Err(e) => ReportError::Json(e),
+            });
+        }
+        let version = match serde_json::from_str::<Version>(text) {
+            Ok(v) => v.schema_version,
+            // An object with the version twice.
+            Err(e) if e.is_data() => None,
+            Err(e) => return Err(ReportError::Json(e)),
+        };
+        match version.and_then(|v| v.as_u64()) {
             Some(v) if v == u64::from(SCHEMA_VERSION) => {}
             Some(v) => return Err(ReportError::Version(v)),
             None => return Err(ReportError::NotAReport),
         }
-        serde_json::from_value(value).map_err(ReportError::Json)
+        serde_json::from_str(text).map_err(ReportError::Json)
     }
 
     /// The report as pretty-printed JSON.
@@ -159,9 +178,10 @@ impl Report {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReportError {
-    /// The text is not valid report JSON.
+    /// The text is not valid report JSON. The parser's message is part of
+    /// this one (not its source), so a chain of errors shows it once.
     #[error("invalid report JSON: {0}")]
-    Json(#[source] serde_json::Error),
+    Json(serde_json::Error),
     /// The report was written by an incompatible version.
     #[error(
         "report schema version {0} is not supported (this perfhub reads version {SCHEMA_VERSION}); re-run the measurement with this version"
@@ -626,9 +646,19 @@ mod tests {
         v["schema_version"] = 99.into();
         let err = Report::from_json(&v.to_string()).unwrap_err();
         assert!(err.to_string().contains("version 99"), "{err}");
-        let err = Report::from_json("{\"a\": 1}").unwrap_err();
-        assert!(matches!(err, ReportError::NotAReport));
-        assert!(Report::from_json("not json").is_err());
+        for not_a_report in ["{\"a\": 1}", "[1, 2]", "{\"schema_version\": \"1\"}", "3"] {
+            let err = Report::from_json(not_a_report).unwrap_err();
+            assert!(
+                matches!(err, ReportError::NotAReport),
+                "{not_a_report}: {err}"
+            );
+        }
+        let err = Report::from_json("not json").unwrap_err();
+        assert!(matches!(err, ReportError::Json(_)), "{err}");
+        // A damaged report is refused with the place of the damage.
+        let text = sample_report().to_json().replace("\"sleep\"", "7");
+        let err = Report::from_json(&text).unwrap_err();
+        assert!(err.to_string().contains(" at line "), "{err}");
     }
 
     #[test]
