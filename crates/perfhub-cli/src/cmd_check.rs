@@ -81,6 +81,100 @@ struct StepResult {
     report: Option<Report>,
     flamegraph: Option<PathBuf>,
     error: Option<String>,
+    /// A load step's service under test: its CPU use over the test.
+    service: Option<Benchmark>,
+}
+
+/// The benchmark of a load step that holds the CPU use of the service
+/// under test (`<step>/service` in the check's report).
+const SERVICE: &str = "service";
+
+/// How often the service's CPU use is read from `/proc` during a load step.
+const SERVICE_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Reads the pid in the first line of `path` and checks that the process
+/// is there.
+fn pid_from_file(path: &Path) -> Result<u32, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let first = text.lines().next().unwrap_or("").trim();
+    let pid: u32 = first
+        .parse()
+        .ok()
+        .filter(|&p| p > 0)
+        .ok_or_else(|| {
+            format!(
+                "{} does not start with a pid (its first line is {first:?}): name the file your service writes its pid to",
+                path.display()
+            )
+        })?;
+    if !Path::new(&format!("/proc/{pid}")).exists() {
+        return Err(format!(
+            "no process with pid {pid} (from {}): start the service first",
+            path.display()
+        ));
+    }
+    Ok(pid)
+}
+
+/// Samples the CPU use of `pid` and its children, from `/proc`, while a
+/// load step runs.
+struct ServiceProbe {
+    pid: u32,
+    what: String,
+    timeline: Option<perfhub_probe::timeline::Timeline>,
+    failure: Option<String>,
+}
+
+impl ServiceProbe {
+    fn start(pid: u32, what: String) -> ServiceProbe {
+        let config = perfhub_probe::timeline::TimelineConfig {
+            interval: SERVICE_INTERVAL,
+        };
+        let (timeline, failure) = match perfhub_probe::timeline::Timeline::start(pid, config) {
+            Ok(t) => (Some(t), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        ServiceProbe {
+            pid,
+            what,
+            timeline,
+            failure,
+        }
+    }
+
+    /// The service's benchmark: `cpu_utilization` (1 is one core) every
+    /// [`SERVICE_INTERVAL`] of the test; named `name`.
+    fn finish(self, name: &str) -> Result<Benchmark, String> {
+        let points = match (self.timeline, self.failure) {
+            (Some(t), _) => t.finish(),
+            (None, Some(why)) => return Err(why),
+            (None, None) => Vec::new(),
+        };
+        if points.is_empty() {
+            return Err(format!(
+                "no reading of the CPU use of {} (pid {}) came in during the test: did it exit?",
+                self.what, self.pid
+            ));
+        }
+        let mut b = Benchmark::new(name, metric::CPU_UTILIZATION);
+        b.command = Some(self.what.clone());
+        b.measurements.push(Measurement::from_samples(
+            metric::CPU_UTILIZATION,
+            Unit::Ratio,
+            points.iter().map(|p| p.cpu_percent / 100.0).collect(),
+        ));
+        b.notes.push(Note::info(
+            "service_cpu",
+            format!(
+                "the CPU use of {} (pid {}, with its children) while the load test ran, read from /proc every {} ms; 1 is one core",
+                self.what,
+                self.pid,
+                SERVICE_INTERVAL.as_millis()
+            ),
+        ));
+        Ok(b)
+    }
 }
 
 fn perfhub_exe() -> Result<PathBuf> {
@@ -181,6 +275,7 @@ fn run_step(plan: &Plan, step: &crate::plan::Step, dir: &Path) -> Result<StepRes
         report: None,
         flamegraph: None,
         error: None,
+        service: None,
     };
     if let Some(build) = &step.build {
         eprintln!("perfhub check: {}: building: {build}", step.name);
@@ -201,6 +296,7 @@ fn run_step(plan: &Plan, step: &crate::plan::Step, dir: &Path) -> Result<StepRes
         }
     }
     let json = dir.join(format!("{}.json", step.name));
+    let mut service_failure = None;
     let s = |x: &str| x.to_string();
     let code = match &step.kind {
         StepKind::Run { args } => {
@@ -213,6 +309,7 @@ fn run_step(plan: &Plan, step: &crate::plan::Step, dir: &Path) -> Result<StepRes
             url,
             serve,
             path,
+            pid_file,
             ..
         } => {
             let target = match serve.as_ref().map(|sv| Target::start(sv)) {
@@ -241,7 +338,28 @@ fn run_step(plan: &Plan, step: &crate::plan::Step, dir: &Path) -> Result<StepRes
                 (None, Some(u)) => a.push(u.clone()),
                 (None, None) => {}
             }
-            run_perfhub(&a, Some(&base))?
+            // The service under test: the built-in server, or the process
+            // of `pid_file`. Its CPU use over the test is the plan's
+            // `cpu_utilization` key figure.
+            let probe = match (&target, pid_file) {
+                (Some(t), _) => Some(Ok((t.child.id(), "perfhub serve".to_string()))),
+                (None, Some((file, _))) => Some(
+                    pid_from_file(file)
+                        .map(|pid| (pid, format!("the process of {}", file.display()))),
+                ),
+                (None, None) => None,
+            }
+            .map(|p| p.map(|(pid, what)| ServiceProbe::start(pid, what)));
+            let code = run_perfhub(&a, Some(&base))?;
+            // A service whose CPU could not be read is a measurement
+            // missing, said in the report (and the cpu_utilization budget
+            // is then not evaluated), not a failed load test.
+            match probe.map(|p| p.and_then(|p| p.finish(SERVICE))) {
+                Some(Ok(b)) => result.service = Some(b),
+                Some(Err(why)) => service_failure = Some(why),
+                None => {}
+            }
+            code
         }
         StepKind::Profile { args, command } => {
             let out = dir.join(&step.name);
@@ -295,13 +413,33 @@ fn run_step(plan: &Plan, step: &crate::plan::Step, dir: &Path) -> Result<StepRes
     if result.report.is_none() && code != exit_codes::ERROR {
         result.error = Some(format!("{}: the step wrote no report", step.name));
     }
+    if let (Some(why), Some(r)) = (service_failure, &mut result.report) {
+        r.notes.push(Note::warning(
+            "service_cpu_unavailable",
+            format!("the CPU use of the service under test was not measured: {why}"),
+        ));
+    }
+    // The service's benchmark goes beside the step's own, under a name they
+    // do not use.
+    if let (Some(service), Some(r)) = (&mut result.service, &result.report)
+        && r.benchmark(SERVICE).is_some()
+    {
+        service.name = format!("{SERVICE}-process");
+    }
     Ok(result)
 }
 
 /// The key figures the plan's budgets apply to, as one benchmark `kpi`.
+///
+/// `cpu_utilization` is the CPU use of a service under load (one of
+/// `services`, the load steps' `<step>/service` benchmarks), as a share of
+/// the machine: the headroom a service keeps while it serves the plan's
+/// load. A profiled or benchmarked program's CPU use is not it: a CPU-bound
+/// batch program saturates a core by design.
 fn kpi_benchmark(
     report: &Report,
     score: Option<&perfhub_core::score::PerformanceScore>,
+    services: &[String],
 ) -> Benchmark {
     let mut b = Benchmark::new("kpi", "latency_p95");
     if let Some(s) = score {
@@ -317,7 +455,13 @@ fn kpi_benchmark(
                 c.measured,
             ));
         }
-        if let Some(c) = s.component("cpu_efficiency") {
+        // Load steps run first and their services follow their own
+        // benchmarks, so the score reads a service's CPU use before any
+        // profile's or command's.
+        if let Some(c) = s
+            .component("cpu_efficiency")
+            .filter(|c| services.contains(&c.benchmark))
+        {
             b.measurements.push(Measurement::from_value(
                 metric::CPU_UTILIZATION,
                 Unit::Ratio,
@@ -386,6 +530,27 @@ pub fn check(args: CheckArgs) -> Result<Outcome> {
             }
         }
     }
+    for (i, s) in plan.steps.iter().enumerate() {
+        if let StepKind::Load {
+            pid_file: Some((pf, at)),
+            ..
+        } = &s.kind
+        {
+            let idx = plan.steps[..i]
+                .iter()
+                .filter(|x| matches!(x.kind, StepKind::Load { .. }))
+                .count();
+            if let Err(why) = pid_from_file(pf) {
+                bail!(crate::plan::unreachable(
+                    &text,
+                    &file,
+                    *at,
+                    &format!("load[{idx}].pid_file"),
+                    why
+                ));
+            }
+        }
+    }
     for (i, e) in plan.exports.iter().enumerate() {
         if let Some((u, at)) = &e.url
             && let Err(why) = reachable(u)
@@ -421,6 +586,7 @@ pub fn check(args: CheckArgs) -> Result<Outcome> {
     let mut report = Report::new(ReportKind::Check, perfhub_probe::env::now_rfc3339());
     report.environment = environment.join().ok();
     let mut prefer = None;
+    let mut services = Vec::new();
     for r in &results {
         let Some(sr) = &r.report else { continue };
         for b in &sr.benchmarks {
@@ -432,6 +598,12 @@ pub fn check(args: CheckArgs) -> Result<Outcome> {
                 prefer = Some(format!("{}/{}", r.name, b.name));
             }
             b.name = format!("{}/{}", r.name, b.name);
+            report.benchmarks.push(b);
+        }
+        if let Some(service) = &r.service {
+            let mut b = service.clone();
+            b.name = format!("{}/{}", r.name, b.name);
+            services.push(b.name.clone());
             report.benchmarks.push(b);
         }
         for v in &sr.budgets {
@@ -451,7 +623,7 @@ pub fn check(args: CheckArgs) -> Result<Outcome> {
         }
     }
     let score = performance_score(&report, &ScoreTargets::default(), prefer.as_deref());
-    let kpi = kpi_benchmark(&report, score.as_ref());
+    let kpi = kpi_benchmark(&report, score.as_ref(), &services);
     let kpi_report = {
         let mut r = Report::new(ReportKind::Check, report.created.clone());
         r.benchmarks.push(kpi.clone());
@@ -466,10 +638,15 @@ pub fn check(args: CheckArgs) -> Result<Outcome> {
         })?;
         match budget.evaluate(&kpi_report) {
             Ok(v) => report.budgets.extend(v),
-            Err(perfhub_core::budget::BudgetError::UnknownMetric { metric, .. }) => {
+            Err(perfhub_core::budget::BudgetError::UnknownMetric { metric: m, .. }) => {
+                let why = if m == metric::CPU_UTILIZATION {
+                    "cpu_utilization is the CPU use of a service under load, and no [[load]] step measured one (it does with `serve`, or with `pid_file` naming your service's pid file)".to_string()
+                } else {
+                    format!("the plan measures no {m}")
+                };
                 report.notes.push(Note::info(
                     "budget_not_applicable",
-                    format!("budget \"{text}\" not evaluated: the plan measures no {metric}"),
+                    format!("budget \"{text}\" not evaluated: {why}"),
                 ));
             }
             Err(e) => bail!("{file}: check.budgets: {e}"),

@@ -10,8 +10,9 @@ use toml::Spanned;
 
 /// The seed's default budgets, on the plan's key figures (see
 /// `perfhub_core::score`): the load tests' p95 latency and error rate, the
-/// profiled processes' CPU utilization (a share of the machine) and memory
-/// efficiency.
+/// CPU utilization of the service under load (a share of the machine: the
+/// built-in server, or the process of a load step's `pid_file`) and the
+/// profiled processes' memory efficiency.
 pub const DEFAULT_BUDGETS: [&str; 4] = [
     "latency_p95 < 200ms",
     "error_rate < 0.1%",
@@ -70,6 +71,7 @@ struct RawLoad {
     rate: Option<f64>,
     connections: Option<u64>,
     duration: Option<Spanned<String>>,
+    pid_file: Option<Spanned<String>>,
     #[serde(default)]
     budgets: Vec<Spanned<String>>,
 }
@@ -158,6 +160,10 @@ pub enum StepKind {
         path: String,
         /// Where `url` is written in the file, for a preflight error.
         url_at: Option<usize>,
+        /// A file holding the pid of the service under test (its first
+        /// line), and where the key is written: its CPU use is measured
+        /// over the test. The built-in server's is measured without one.
+        pid_file: Option<(PathBuf, usize)>,
     },
     /// `perfhub profile`.
     Profile {
@@ -394,6 +400,17 @@ pub fn parse_plan(text: &str, file: &str, path: &Path) -> Result<Plan, ConfigErr
             }
             args.extend(["--scenario".to_string(), p.display().to_string()]);
         }
+        let pid_file = match (&r.pid_file, &r.serve) {
+            (Some(pf), Some(_)) => {
+                return Err(cx.err(
+                    &pf.span(),
+                    key("pid_file"),
+                    "`pid_file` names the process of a service under test; with `serve`, perfhub measures its own server: remove one",
+                ));
+            }
+            (Some(pf), None) => Some((base.join(pf.get_ref()), pf.span().start)),
+            (None, _) => None,
+        };
         let mut serve = None;
         let mut serve_path = "/".to_string();
         if let Some(sv) = &r.serve {
@@ -426,6 +443,7 @@ pub fn parse_plan(text: &str, file: &str, path: &Path) -> Result<Plan, ConfigErr
                 serve,
                 path: serve_path,
                 url_at,
+                pid_file,
             },
             line: cx.line(s.span().start),
         });
@@ -714,6 +732,10 @@ command = ["./hot", "10"]
         let e = parse("[[run]]\nname = \"a\"\ncommands = [\"x\"]\nbudgets = [\"p95 <\"]\n")
             .unwrap_err();
         assert_eq!(e.key, "run[0].budgets[0]", "{e}");
+        let e = parse("[[load]]\nname = \"a\"\nserve = {}\npid_file = \"/run/nginx.pid\"\n")
+            .unwrap_err();
+        assert_eq!(e.key, "load[0].pid_file", "{e}");
+        assert_eq!(e.line, Some(4), "{e}");
         let e = parse("[[export]]\nto = \"carrier-pigeon\"\n").unwrap_err();
         assert!(e.to_string().contains("unknown destination"), "{e}");
         let e = parse("").unwrap_err();
