@@ -269,16 +269,15 @@ fn signature(verdict: &Verdict) -> String {
         Verdict::Failed(m) => m.clone(),
         _ => String::new(),
     };
-    let s: String = raw
+    let mut s: String = raw
         .chars()
         .map(|c| if c.is_ascii_digit() { '#' } else { c })
         .collect();
-    let mut s: String = s.chars().take(100).collect();
-    // Runs of digits and their separators read as one number.
-    while s.contains("##") {
-        s = s.replace("##", "#");
+    // A number reads the same whatever its digits, and so does a decimal.
+    while s.contains("##") || s.contains("#.#") {
+        s = s.replace("##", "#").replace("#.#", "#");
     }
-    s
+    s.chars().take(100).collect()
 }
 
 struct GroupTarget<'a> {

@@ -195,10 +195,17 @@ impl LatencyHistogram {
     }
 
     /// Wraps an HdrHistogram whose values are nanoseconds, turning on
-    /// auto-resizing. Fails when its total count exceeds [`MAX_COUNT`].
+    /// auto-resizing. Fails when its total count exceeds [`MAX_COUNT`], or
+    /// when it holds a value above [`MAX_NANOS`], which no recording makes.
     pub fn from_inner(mut h: Histogram<u64>) -> Result<Self, HistogramError> {
         let mut total: u64 = 0;
         for v in h.iter_recorded() {
+            let lowest = h.lowest_equivalent(v.value_iterated_to());
+            if lowest > MAX_NANOS {
+                return Err(HistogramError::Decode(format!(
+                    "it holds a value of {lowest} ns, above the largest a histogram records ({MAX_NANOS} ns, about 146 years)"
+                )));
+            }
             total = total
                 .checked_add(v.count_at_value())
                 .filter(|t| *t <= MAX_COUNT)
@@ -391,7 +398,9 @@ impl LatencyHistogram {
         if self.is_empty() {
             return None;
         }
-        let secs = |nanos: u64| nanos as f64 * HISTOGRAM_UNIT_SECONDS;
+        // A value recorded at MAX_NANOS reads back as the top of its bucket,
+        // which can lie above MAX_NANOS: no figure goes past what was recorded.
+        let secs = |nanos: u64| nanos.min(MAX_NANOS) as f64 * HISTOGRAM_UNIT_SECONDS;
         let count = self.h.len();
         let median_nanos = self.value_at_quantile_nanos(0.5);
         let stddev = if count > 1 {
@@ -406,7 +415,7 @@ impl LatencyHistogram {
             .collect();
         Some(Summary {
             n: usize::try_from(count).unwrap_or(usize::MAX),
-            mean: self.mean_nanos() * HISTOGRAM_UNIT_SECONDS,
+            mean: self.mean_nanos().min(MAX_NANOS as f64) * HISTOGRAM_UNIT_SECONDS,
             stddev: stddev * HISTOGRAM_UNIT_SECONDS,
             median: secs(median_nanos),
             min: secs(self.min_nanos()),
@@ -490,6 +499,11 @@ impl LatencyHistogram {
             return Err(decode(&format!(
                 "histogram payload claims {payload_len} bytes but only {} are present",
                 v2.len() - V2_HEADER_LEN
+            )));
+        }
+        if let Some(at) = unnegatable_count(&v2[V2_HEADER_LEN..V2_HEADER_LEN + payload_len]) {
+            return Err(decode(&format!(
+                "the count at payload byte {at} is -2^63, which no histogram holds"
             )));
         }
         let h: Histogram<u64> = Deserializer::new()
@@ -772,6 +786,35 @@ fn inflate_bounded(data: &[u8], limit: usize) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// Where the V2 payload `counts` holds the count -2^63 (the zigzag
+/// encoding of `u64::MAX`), if it does: `hdrhistogram` negates a negative
+/// count (a run of zeros) without a check, so that one overflows (a panic
+/// with overflow checks, a wrong run without). Varints are read as
+/// `hdrhistogram` reads them: 7 bits a byte, the ninth byte whole.
+fn unnegatable_count(counts: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    while at < counts.len() {
+        let start = at;
+        let mut value: u64 = 0;
+        for i in 0..9 {
+            let &b = counts.get(at)?;
+            at += 1;
+            if i == 8 {
+                value |= u64::from(b) << 56;
+                break;
+            }
+            value |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        if value == u64::MAX {
+            return Some(start);
+        }
+    }
+    None
+}
+
 fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
     let b = bytes.get(at..at.checked_add(4)?)?;
     Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
@@ -810,6 +853,63 @@ impl fmt::Display for LatencyHistogram {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An uncompressed V2 histogram (1 ns to 2^62 ns, 3 digits) whose
+    /// payload is `counts`.
+    fn v2_with_payload(counts: &[u8]) -> Vec<u8> {
+        let mut v = V2_COOKIE.to_be_bytes().to_vec();
+        v.extend_from_slice(&(counts.len() as u32).to_be_bytes());
+        v.extend_from_slice(&0u32.to_be_bytes());
+        v.extend_from_slice(&3u32.to_be_bytes());
+        v.extend_from_slice(&1u64.to_be_bytes());
+        v.extend_from_slice(&(1u64 << 62).to_be_bytes());
+        v.extend_from_slice(&1.0f64.to_be_bytes());
+        v.extend_from_slice(counts);
+        v
+    }
+
+    #[test]
+    fn a_count_of_minus_2_pow_63_is_refused_not_negated() {
+        // Found by the fuzz target `histogram`: hdrhistogram negated it
+        // and overflowed.
+        let mut counts = vec![0x02, 0x04];
+        counts.extend_from_slice(&[0xff; 9]);
+        counts.push(0x02);
+        let e = LatencyHistogram::from_v2_compressed(&v2_with_payload(&counts)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid encoded histogram: the count at payload byte 2 is -2^63, which no histogram holds"
+        );
+        // The counts before it decode.
+        let h = LatencyHistogram::from_v2_compressed(&v2_with_payload(&counts[..2])).unwrap();
+        assert_eq!(h.len(), 3);
+    }
+
+    #[test]
+    fn a_value_above_max_nanos_is_refused_and_a_clamped_one_stays_within_it() {
+        // Found by the fuzz target `histogram`: a decoded value of 152
+        // years gave a summary that Measurement::check_values refuses.
+        let mut raw: Histogram<u64> = Histogram::new(3).unwrap();
+        raw.auto(true);
+        raw.record(MAX_NANOS * 2).unwrap();
+        let mut bytes = Vec::new();
+        V2DeflateSerializer::new()
+            .serialize(&raw, &mut bytes)
+            .unwrap();
+        let e = LatencyHistogram::from_v2_compressed(&bytes).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("above the largest a histogram records"),
+            "{e}"
+        );
+
+        let mut h = LatencyHistogram::new();
+        h.record_nanos(u64::MAX);
+        let m = h.to_measurement("latency");
+        m.check_values().unwrap();
+        let back = LatencyHistogram::from_v2_compressed(&h.to_v2_compressed()).unwrap();
+        assert_eq!(back, h);
+    }
 
     use rand::{Rng as _, SeedableRng as _};
 

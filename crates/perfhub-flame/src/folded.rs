@@ -10,6 +10,16 @@ use crate::{FlameError, FoldedProblem, StackProfile, UNKNOWN_FRAME};
 /// split the frame.
 pub const SEMICOLON_REPLACEMENT: char = '\u{FF1B}';
 
+/// What the `#` starting a root frame becomes in folded output when the
+/// line would otherwise read as a comment: U+FF03 FULLWIDTH NUMBER SIGN.
+pub const NUMBER_SIGN_REPLACEMENT: char = '\u{FF03}';
+
+/// Whether a folded line (trimmed) is a comment: `#`, then whitespace.
+fn is_comment(line: &str) -> bool {
+    line.strip_prefix('#')
+        .is_some_and(|rest| rest.starts_with(char::is_whitespace))
+}
+
 /// Writes `profile` as folded stacks, one line per stack, in the order of
 /// [`StackProfile::stacks`].
 ///
@@ -18,7 +28,10 @@ pub const SEMICOLON_REPLACEMENT: char = '\u{FF1B}';
 /// - a `;` (Rust array types: `[u8; 4]`) becomes [`SEMICOLON_REPLACEMENT`];
 /// - a line break becomes a space;
 /// - an empty name, and an empty stack, become `[unknown]` (perf's
-///   spelling), so their weight still counts.
+///   spelling), so their weight still counts;
+/// - a root frame whose line would read as a comment (`#` and then
+///   whitespace, or `#` alone on its line) starts with
+///   [`NUMBER_SIGN_REPLACEMENT`] instead.
 pub fn to_folded(profile: &StackProfile) -> String {
     let mut out = String::new();
     for (stack, weight) in &profile.stacks {
@@ -42,7 +55,14 @@ pub(crate) fn push_stack(out: &mut String, stack: &[String]) {
             out.push_str(UNKNOWN_FRAME);
             continue;
         }
-        for c in frame.chars() {
+        let mut chars = frame.chars();
+        // `#` alone is followed by the weight's space.
+        let alone = frame == "#" && stack.len() == 1;
+        if i == 0 && (alone || is_comment(frame)) {
+            chars.next();
+            out.push(NUMBER_SIGN_REPLACEMENT);
+        }
+        for c in chars {
             out.push(match c {
                 ';' => SEMICOLON_REPLACEMENT,
                 '\n' | '\r' => ' ',
@@ -56,8 +76,8 @@ pub(crate) fn push_stack(out: &mut String, stack: &[String]) {
 /// root first, the weight after the last run of whitespace (frame names
 /// may hold spaces).
 ///
-/// Blank lines are skipped, and so are lines starting with `# `, as
-/// inferno does. The same stack on several lines adds up. Any other line
+/// Blank lines are skipped, and so are comments, lines starting with `#`
+/// and whitespace (inferno skips `# `). The same stack on several lines adds up. Any other line
 /// that does not parse refuses the whole input, naming its 1-based number:
 /// a profile is never drawn half-right, nor with weights that add up past
 /// `u64::MAX`. The weight unit of folded stacks is not written down, so the
@@ -71,7 +91,7 @@ pub fn parse_folded(text: &str) -> Result<StackProfile, FlameError> {
             problem,
         };
         let line = line.trim();
-        if line.is_empty() || line.starts_with("# ") {
+        if line.is_empty() || is_comment(line) {
             continue;
         }
         let Some((stack, weight)) = line.rsplit_once(char::is_whitespace) else {
@@ -143,6 +163,22 @@ mod tests {
         let back = parse_folded(&text).unwrap();
         assert_eq!(back.stacks, p.stacks);
         assert_eq!(back.unit, None);
+    }
+
+    #[test]
+    fn a_root_frame_that_would_read_as_a_comment_is_written_so_it_does_not() {
+        // Found by the fuzz target `folded`: `#` and a weight after a tab
+        // read as a stack; written `# 1`, it read back as a comment.
+        let p = parse_folded("#\t1\n#\r\x0b2\n").unwrap();
+        assert!(p.stacks.is_empty(), "{:?}", p.stacks);
+        let mut p = StackProfile::new(WeightUnit::Samples);
+        p.add(stack(&["#"]), 1);
+        p.add(stack(&["# x", "y"]), 2);
+        p.add(stack(&["#", "y"]), 3);
+        p.add(stack(&["#x"]), 4);
+        let text = to_folded(&p);
+        assert_eq!(text, "\u{FF03} 1\n#;y 3\n\u{FF03} x;y 2\n#x 4\n", "{text}");
+        assert_eq!(parse_folded(&text).unwrap().stacks.len(), 4);
     }
 
     #[test]

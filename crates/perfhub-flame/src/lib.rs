@@ -25,7 +25,7 @@ mod speedscope;
 mod svg;
 
 pub use error::{FlameError, FoldedProblem};
-pub use folded::{SEMICOLON_REPLACEMENT, parse_folded, to_folded};
+pub use folded::{NUMBER_SIGN_REPLACEMENT, SEMICOLON_REPLACEMENT, parse_folded, to_folded};
 pub use pprof::{from_pprof, to_pprof};
 pub use speedscope::{SPEEDSCOPE_SCHEMA_URL, to_speedscope};
 pub use svg::{FlameOptions, write_diff_flamegraph, write_flamegraph};

@@ -271,7 +271,7 @@ fn compressed(v2: &[u8]) -> Vec<u8> {
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
     let _ = z.write_all(v2);
     let body = z.finish().unwrap_or_default();
-    let mut out = 0x1c84_9304u32.to_be_bytes().to_vec();
+    let mut out = 0x1c84_9314u32.to_be_bytes().to_vec();
     out.extend_from_slice(&(body.len() as u32).to_be_bytes());
     out.extend_from_slice(&body);
     out
@@ -280,7 +280,7 @@ fn compressed(v2: &[u8]) -> Vec<u8> {
 fn mutate_histogram(input: &[u8], other: &[u8], rng: &mut Rng) -> Vec<u8> {
     // Change the V2 header and counts under the compression as often as
     // the bytes as they are.
-    if input.len() > 8 && input[..4] == 0x1c84_9304u32.to_be_bytes() && rng.chance(0.6) {
+    if input.len() > 8 && input[..4] == 0x1c84_9314u32.to_be_bytes() && rng.chance(0.6) {
         let mut raw = Vec::new();
         let _ = std::io::Read::read_to_end(
             &mut std::io::Read::take(flate2::read::ZlibDecoder::new(&input[8..]), 1 << 20),
@@ -315,7 +315,7 @@ fn mutate_histogram(input: &[u8], other: &[u8], rng: &mut Rng) -> Vec<u8> {
 
 fn generate_histogram(rng: &mut Rng) -> Vec<u8> {
     // A V2 header with any field values and a few counts.
-    let mut v = 0x1c84_9303u32.to_be_bytes().to_vec();
+    let mut v = 0x1c84_9313u32.to_be_bytes().to_vec();
     let counts: Vec<u8> = (0..rng.small(40)).map(|_| rng.u64() as u8).collect();
     v.extend_from_slice(&(counts.len() as u32).to_be_bytes());
     v.extend_from_slice(&(rng.below(3) as u32).to_be_bytes());
@@ -332,14 +332,14 @@ fn generate_histogram(rng: &mut Rng) -> Vec<u8> {
 fn histogram_bombs() -> Vec<(&'static str, Vec<u8>)> {
     // A header claiming the widest range at 5 digits: a counts array of
     // millions of entries if the decoder believed it.
-    let mut v = 0x1c84_9303u32.to_be_bytes().to_vec();
+    let mut v = 0x1c84_9313u32.to_be_bytes().to_vec();
     v.extend_from_slice(&0u32.to_be_bytes());
     v.extend_from_slice(&0u32.to_be_bytes());
     v.extend_from_slice(&5u32.to_be_bytes());
     v.extend_from_slice(&1u64.to_be_bytes());
     v.extend_from_slice(&u64::MAX.to_be_bytes());
     v.extend_from_slice(&1.0f64.to_be_bytes());
-    let mut zeros = 0x1c84_9303u32.to_be_bytes().to_vec();
+    let mut zeros = 0x1c84_9313u32.to_be_bytes().to_vec();
     zeros.extend_from_slice(&[0; 36]);
     zeros.resize(200 << 20, 0);
     vec![
