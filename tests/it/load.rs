@@ -201,11 +201,17 @@ fn segments_merge_into_the_single_test() {
                 .to_string()
         })
         .collect();
-    // Four worker processes at once, each a quarter of 400/s for 2 s.
+    // Four worker processes started a second apart, as pods come up, each
+    // a quarter of 400/s for 2 s, all anchored to one instant 6 s ahead.
+    let start = std::time::SystemTime::now() + std::time::Duration::from_secs(6);
+    let start_at = perfhub_load::engine::format_start_at(start);
     let workers: Vec<Child> = parts
         .iter()
         .enumerate()
         .map(|(i, part)| {
+            if i > 0 {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
             Command::new(perfhub_bin())
                 .args([
                     "load",
@@ -221,17 +227,27 @@ fn segments_merge_into_the_single_test() {
                     "--no-progress",
                     "--segment",
                     &format!("{}/4", i + 1),
+                    "--start-at",
+                    &start_at,
                     "--export-json",
                     part,
                 ])
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(Stdio::piped())
                 .spawn()
                 .unwrap()
         })
         .collect();
-    for mut w in workers {
-        assert!(w.wait().unwrap().success());
+    for w in workers {
+        let o = w.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        // Each waited for the anchor and ran its 2 s from there, whenever it
+        // was started: none can be done before the schedule's end (without
+        // the anchor, the first would end 3 s before the last).
+        assert!(
+            std::time::SystemTime::now() >= start + std::time::Duration::from_secs(2),
+            "a segment ended before its schedule did"
+        );
     }
     let merged = dir.path().join("merged.json");
     let mut args = vec!["load", "merge"];
@@ -247,6 +263,26 @@ fn segments_merge_into_the_single_test() {
     let m = report(&merged);
     // Exactly the single test's schedule: 400/s for 2 s.
     assert_scheduled(&m, 800.0);
+    let total = m.benchmarks.iter().find(|b| b.name == "total").unwrap();
+    assert_eq!(total.parameters["start_at"], start_at);
+    assert_eq!(total.parameters["segments"], "4");
+    assert_eq!(total.parameters["schedule"], "400 requests/s for 2s");
+
+    // Parts of one test only, and all of them.
+    let o = perfhub(&["load", "merge", &parts[0], &parts[1], &parts[3]]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("incomplete: segment 3 of 4 missing"),
+        "{}",
+        stderr(&o)
+    );
+    let o = perfhub(&["load", "merge", &parts[0], &parts[1], &parts[1], &parts[2]]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("segment 2/4 is given twice"),
+        "{}",
+        stderr(&o)
+    );
     let parts: Vec<Report> = parts.iter().map(|p| report(Path::new(p))).collect();
     let parts_sum: f64 = parts.iter().map(|p| value(p, "total", "status.200")).sum();
     assert_eq!(value(&m, "total", "status.200"), parts_sum);
@@ -276,6 +312,19 @@ fn segments_merge_into_the_single_test() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let s = report(&single);
+    let part1 = dir.path().join("part1.json");
+    let o = perfhub(&[
+        "load",
+        "merge",
+        part1.to_str().unwrap(),
+        single.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("it is a whole test, the first is a segment of 4"),
+        "{}",
+        stderr(&o)
+    );
     // The same schedule in one process. How close the two medians come
     // depends on how four processes share two cores, so only the server's
     // 5 ms floor is checked of them; the merge itself is exact (above).

@@ -508,6 +508,66 @@ mod tests {
         );
     }
 
+    /// The Indexed Job in docs/load.md, as a user would copy it, against the
+    /// Kubernetes API schema (`kubernetes-validate --strict`, offline, from
+    /// `PERFHUB_TEST_KUBERNETES_VALIDATE`); the same manifest with a
+    /// misspelt field must be refused, so the check is not vacuous.
+    #[test]
+    fn the_kubernetes_job_in_the_docs_validates() {
+        let validator = std::env::var("PERFHUB_TEST_KUBERNETES_VALIDATE")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| {
+                panic!(
+                    "PERFHUB_TEST_KUBERNETES_VALIDATE is not set: run the suite with `cargo xtask ci`, \
+                     which installs kubernetes-validate, or `eval \"$(scripts/ci-validators.sh)\"`"
+                )
+            });
+        let docs = std::fs::read_to_string(project_root().join("docs/load.md")).unwrap();
+        let section = docs
+            .split_once("### As a Kubernetes Indexed Job")
+            .expect("docs/load.md has the Kubernetes section")
+            .1;
+        let manifest = section
+            .split_once("```yaml\n")
+            .and_then(|(_, rest)| rest.split_once("```"))
+            .expect("the section has a yaml block")
+            .0;
+        // The recipe that works: one start time for every segment.
+        assert!(manifest.contains("--start-at"), "{manifest}");
+        assert!(manifest.contains("completionMode: Indexed"), "{manifest}");
+        let dir = std::env::temp_dir().join(format!("perfhub-k8s-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let validate = |text: &str| {
+            let path = dir.join("job.yaml");
+            std::fs::write(&path, text).unwrap();
+            let out = Command::new(&validator)
+                .args(["--strict", "-k", "1.34.0"])
+                .arg(&path)
+                .output()
+                .expect("kubernetes-validate runs");
+            (
+                out.status.code(),
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                ),
+            )
+        };
+        let good = validate(manifest);
+        let broken = validate(&manifest.replace("parallelism:", "paralellism:"));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(good.0, Some(0), "{}", good.1);
+        assert!(
+            good.1.contains("passed for resource job/perfhub-load"),
+            "{}",
+            good.1
+        );
+        assert_eq!(broken.0, Some(1), "{}", broken.1);
+        assert!(broken.1.contains("paralellism"), "{}", broken.1);
+    }
+
     #[test]
     fn test_results_are_tallied() {
         let mut t = Tally::default();

@@ -226,14 +226,17 @@ const PROVIDED: &[Provided] = &[
             "PERFHUB_TEST_FRICTIONLESS",
             "PERFHUB_TEST_TASK",
             "PERFHUB_TEST_ACTIONLINT",
+            "PERFHUB_TEST_KUBERNETES_VALIDATE",
         ],
         present: || {
             let venv = Path::new(VALIDATORS_VENV);
-            (venv.join("bin/frictionless").exists() && venv.join("bin/actionlint").exists())
+            ["frictionless", "actionlint", "kubernetes-validate"]
+                .iter()
+                .all(|b| venv.join("bin").join(b).exists())
                 .then(|| VALIDATORS_VENV.into())
         },
         action: "install",
-        why: "frictionless, icalendar, rocrate, jsonschema, actionlint",
+        why: "frictionless, icalendar, rocrate, jsonschema, actionlint, kubernetes-validate",
     },
     Provided {
         what: "playwright-core",

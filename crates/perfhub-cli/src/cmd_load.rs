@@ -27,7 +27,7 @@ use crate::cmd_run::parse_duration;
 #[command(
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "Without --rate, each connection sends as soon as its previous response is in (closed model, like wrk). With --rate (or --stage), requests arrive on a schedule and latency is measured from each request's intended send time, so a server that stalls is charged for every request it held up (coordinated omission corrected, like wrk2); the service time from the actual send is shown beside it.\n\nBudgets use perfhub's syntax (--budget 'p95 < 200ms', --budget 'error_rate < 0.1%') or k6's (--threshold 'p(95)<200'); exit code 3 when one is breached, 1 when perfhub itself fails. A host name is resolved by the system resolver and connections are spread over all its addresses (IPv4 and IPv6); --resolve pins a name to an address.\n\nLimits: --duration (or the stages in all) and --abort-on-breach at most 720h (30 days); --timeout and --think-time at most 1h; the same in a scenario file's [load] table.\n\nExamples:\n  perfhub load http://127.0.0.1:8080/ --connections 64 --duration 30s\n  perfhub load http://127.0.0.1:8080/api --rate 5000 --duration 1m --budget 'p95 < 200ms' --budget 'error_rate < 0.1%'\n  perfhub load http://127.0.0.1:8080/ --stage 30s:1000 --stage 1m:1000 --stage 30s:0\n  perfhub load http://127.0.0.1:8080/ --rate 20000 --segment 1/4 --export-json part1.json\n  perfhub load merge part*.json --budget 'p99 < 1s'"
+    after_help = "Without --rate, each connection sends as soon as its previous response is in (closed model, like wrk). With --rate (or --stage), requests arrive on a schedule and latency is measured from each request's intended send time, so a server that stalls is charged for every request it held up (coordinated omission corrected, like wrk2); the service time from the actual send is shown beside it.\n\nBudgets use perfhub's syntax (--budget 'p95 < 200ms', --budget 'error_rate < 0.1%') or k6's (--threshold 'p(95)<200'); exit code 3 when one is breached, 1 when perfhub itself fails. A host name is resolved by the system resolver and connections are spread over all its addresses (IPv4 and IPv6); --resolve pins a name to an address.\n\nLimits: --duration (or the stages in all) and --abort-on-breach at most 720h (30 days); --timeout and --think-time at most 1h; the same in a scenario file's [load] table.\n\nExamples:\n  perfhub load http://127.0.0.1:8080/ --connections 64 --duration 30s\n  perfhub load http://127.0.0.1:8080/api --rate 5000 --duration 1m --budget 'p95 < 200ms' --budget 'error_rate < 0.1%'\n  perfhub load http://127.0.0.1:8080/ --stage 30s:1000 --stage 1m:1000 --stage 30s:0\n  perfhub load http://127.0.0.1:8080/ --rate 20000 --segment 1/4 --start-at 2026-12-05T14:00:00Z --export-json part1.json\n  perfhub load merge part*.json --budget 'p99 < 1s'"
 )]
 pub struct LoadArgs {
     #[command(subcommand)]
@@ -153,6 +153,13 @@ pub struct LoadArgs {
     /// request of the schedule); merge the reports with `perfhub load merge`.
     #[arg(long, value_name = "i/N", value_parser = Segment::parse)]
     segment: Option<Segment>,
+
+    /// Start the schedule at this instant: RFC 3339 (2026-12-05T14:00:00Z)
+    /// or +DURATION from now (+30s). Give every segment of a distributed
+    /// test the same time and, however far apart they are started, they
+    /// send one test's schedule between them; `load merge` checks it.
+    #[arg(long, value_name = "TIME", value_parser = parse_start_at)]
+    start_at: Option<std::time::SystemTime>,
 
     /// Write the report (JSON) here.
     #[arg(long, value_name = "FILE")]
@@ -499,6 +506,7 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
         http2: args.http2,
         resolve: args.resolve.clone(),
         grace: args.grace,
+        start_at: args.start_at,
     };
     crate::interrupt::install();
     let environment = std::thread::spawn(|| collect(EnvConfig::default()));
@@ -580,6 +588,10 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
         return Ok(Outcome::BudgetBreached);
     }
     Ok(Outcome::Success)
+}
+
+fn parse_start_at(text: &str) -> Result<std::time::SystemTime, String> {
+    perfhub_load::engine::parse_start_at(text, std::time::SystemTime::now())
 }
 
 fn merge(args: &MergeArgs) -> Result<Outcome> {

@@ -375,7 +375,7 @@ pub fn parse_plan(text: &str, file: &str, path: &Path) -> Result<Plan, ConfigErr
                 &r.name.span(),
                 format!("load[{i}]"),
                 if targets == 0 {
-                    "missing target: give `url` (a service on loopback), `scenario` (a scenario file) or `serve = {}` (perfhub's built-in target server)"
+                    "missing target: give `url` (your service, such as http://api.internal:8080/), `scenario` (a scenario file) or `serve = {}` (perfhub's built-in target server)"
                 } else {
                     "give only one target: `url`, `scenario` or `serve`"
                 },

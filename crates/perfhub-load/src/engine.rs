@@ -32,7 +32,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use perfhub_core::histogram::LatencyHistogram;
 use perfhub_core::units::describe_limit;
@@ -114,6 +114,47 @@ impl Segment {
     }
 }
 
+/// The latest a test may be set to start (`--start-at`): 30 days ahead.
+pub const MAX_START_DELAY: Duration = MAX_DURATION;
+
+/// Parses a start time: RFC 3339 (`2026-12-05T14:00:00Z`,
+/// `2026-12-05T15:00:00.5+01:00`) or `+DURATION` from `now` (`+30s`).
+/// Every segment of a distributed test given the same instant sends its
+/// share of one schedule, whenever each was started.
+pub fn parse_start_at(text: &str, now: SystemTime) -> Result<SystemTime, String> {
+    let at = if let Some(after) = text.strip_prefix('+') {
+        let d = perfhub_core::units::parse_duration(after)
+            .map_err(|e| format!("bad start time {text:?}: {e}"))?;
+        now.checked_add(d)
+            .ok_or_else(|| format!("bad start time {text:?}: beyond what the clock can hold"))?
+    } else {
+        let t = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .map_err(|e| {
+                format!(
+                    "bad start time {text:?}: {e}; give RFC 3339 such as 2026-12-05T14:00:00Z, or +30s from now"
+                )
+            })?;
+        SystemTime::from(t)
+    };
+    if let Ok(ahead) = at.duration_since(now)
+        && ahead > MAX_START_DELAY
+    {
+        return Err(format!(
+            "start time {text:?} is more than {} ahead: give one within 720h",
+            describe_limit(MAX_START_DELAY)
+        ));
+    }
+    Ok(at)
+}
+
+/// `at` in RFC 3339, UTC, to the nanosecond: how reports carry a start
+/// time, so that the segments of one test compare equal.
+pub fn format_start_at(at: SystemTime) -> String {
+    time::OffsetDateTime::from(at)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| format!("{at:?}"))
+}
+
 /// A load test.
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
@@ -148,6 +189,10 @@ pub struct LoadConfig {
     /// before it may still be sent (k6's gracefulStop); `None` means the
     /// request timeout.
     pub grace: Option<Duration>,
+    /// When the schedule starts; `None` for at once. The segments of a
+    /// distributed test given the same instant send one test's schedule
+    /// between them, however far apart they were started.
+    pub start_at: Option<SystemTime>,
 }
 
 /// Why a load test cannot run.
@@ -509,7 +554,11 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
         .map(|s| s.total() / duration.as_secs_f64() / f64::from(config.segment.count));
     // A short head start lets every worker connect before the first
     // request is due.
-    let t0 = Instant::now() + Duration::from_millis(50);
+    let head_start = Duration::from_millis(50);
+    let t0 = match config.start_at {
+        None => Instant::now() + head_start,
+        Some(at) => wait_for(at, head_start, progress)?,
+    };
     // `validate` keeps the duration within MAX_DURATION, which the clock
     // can always hold; checked all the same, as it comes from the user.
     let end = t0.checked_add(duration).ok_or_else(|| {
@@ -663,6 +712,38 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
         tls_failure: plan.tls_failure.lock().ok().and_then(|f| f.clone()),
         failures: plan.failures.take(),
     })
+}
+
+/// Waits until `head_start` before `at` (or until told to stop), and
+/// returns the instant `at` is on the monotonic clock. A time already past
+/// is refused: the schedule's first requests would all be late.
+fn wait_for(
+    at: SystemTime,
+    head_start: Duration,
+    progress: &mut dyn Progress,
+) -> Result<Instant, LoadError> {
+    let now = SystemTime::now();
+    let ahead = at.duration_since(now).map_err(|e| {
+        LoadError::Config(format!(
+            "the start time (--start-at {}) passed {} ago: start every segment before it, or give a later one",
+            format_start_at(at),
+            perfhub_core::units::Unit::Seconds.format(e.duration().as_secs_f64())
+        ))
+    })?;
+    if ahead > MAX_START_DELAY {
+        return Err(LoadError::Config(format!(
+            "the start time (--start-at {}) is more than 720h ahead",
+            format_start_at(at)
+        )));
+    }
+    let t0 = Instant::now() + ahead;
+    loop {
+        let left = t0.saturating_duration_since(Instant::now());
+        if left <= head_start || progress.should_stop() {
+            return Ok(t0);
+        }
+        std::thread::sleep((left - head_start).min(Duration::from_millis(100)));
+    }
 }
 
 /// Why parts of a run failed (panics, a runtime that would not start),
@@ -1281,6 +1362,40 @@ mod tests {
         assert_eq!(m.iter().filter(|&&i| i == 0).count(), 3);
         // Spread out, not in a run of three.
         assert_eq!(m, [0, 0, 1, 0]);
+    }
+
+    #[test]
+    fn start_times_are_rfc_3339_or_from_now() {
+        // 2027-01-15T08:00:00Z.
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        assert_eq!(
+            parse_start_at("+30s", now).unwrap(),
+            now + Duration::from_secs(30)
+        );
+        let at = parse_start_at("2027-01-15T09:00:00.5+01:00", now).unwrap();
+        assert_eq!(at, now + Duration::from_millis(500));
+        assert_eq!(format_start_at(at), "2027-01-15T08:00:00.5Z");
+        for (text, why) in [
+            ("tomorrow", "give RFC 3339 such as"),
+            ("2027-13-01T00:00:00Z", "give RFC 3339 such as"),
+            ("+5 parsecs", "bad start time"),
+            ("+800h", "longer than 30 days"),
+            ("2027-03-01T00:00:00Z", "more than 30 days ahead"),
+        ] {
+            let e = parse_start_at(text, now).unwrap_err();
+            assert!(e.contains(why), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_start_time_already_past_is_refused() {
+        let at = SystemTime::now() - Duration::from_secs(3);
+        let e = wait_for(at, Duration::from_millis(50), &mut Quiet).unwrap_err();
+        assert!(e.to_string().contains("passed 3 s ago"), "{e}");
+        let at = SystemTime::now() + Duration::from_millis(300);
+        let t0 = wait_for(at, Duration::from_millis(50), &mut Quiet).unwrap();
+        // It returns at the head start before the time, not after it.
+        assert!(t0 > Instant::now(), "returned after the start time");
     }
 
     #[test]

@@ -13,6 +13,9 @@ use perfhub_core::histogram::LatencyHistogram;
 use perfhub_core::report::{Benchmark, Measurement, Note, Report, ReportKind, metric};
 use perfhub_core::units::Unit;
 
+use crate::engine::Segment;
+use crate::report::{PARAM_SCHEDULE, PARAM_SEGMENT, PARAM_START_AT, TOTAL};
+
 /// Why reports cannot be merged.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -42,6 +45,117 @@ pub enum MergeError {
     /// Nothing to merge.
     #[error("no reports to merge")]
     Empty,
+    /// A report is a segment of another test than the first one given.
+    #[error(
+        "{path} is not a part of the test {first} is: {difference}; merge the reports of one distributed run (the same schedule, --start-at and N in --segment i/N)"
+    )]
+    NotOneTest {
+        /// The report that does not belong.
+        path: PathBuf,
+        /// The first report given.
+        first: PathBuf,
+        /// What differs.
+        difference: String,
+    },
+    /// The same segment is given twice.
+    #[error("segment {segment} is given twice: {first} and {path}")]
+    Duplicate {
+        /// The segment, `i/N`.
+        segment: String,
+        /// The first report holding it.
+        first: PathBuf,
+        /// The second.
+        path: PathBuf,
+    },
+    /// Not every segment of the test is given.
+    #[error(
+        "incomplete: segment {missing} of {count} missing; merge the reports of all {count} segments"
+    )]
+    Incomplete {
+        /// The missing segments' numbers, `3` or `2, 4`.
+        missing: String,
+        /// How many segments the test has.
+        count: u32,
+    },
+    /// A segment report's parameters cannot be read.
+    #[error("{path}: the total's parameter {key} = {value:?} is not {expected}")]
+    Parameter {
+        /// The report.
+        path: PathBuf,
+        /// The parameter.
+        key: &'static str,
+        /// Its value.
+        value: String,
+        /// What it should be.
+        expected: &'static str,
+    },
+}
+
+/// Which test a report is a part of, from its `total`'s parameters.
+struct Part {
+    path: PathBuf,
+    schedule: Option<String>,
+    start_at: Option<String>,
+    /// Index from 0, and count.
+    segment: Option<(u32, u32)>,
+}
+
+impl Part {
+    fn of(path: &Path, report: &Report) -> Result<Part, MergeError> {
+        let params = report.benchmark(TOTAL).map(|b| &b.parameters);
+        let get = |k: &str| params.and_then(|p| p.get(k)).cloned();
+        let segment = match get(PARAM_SEGMENT) {
+            None => None,
+            Some(v) => {
+                let s = Segment::parse(&v).map_err(|_| MergeError::Parameter {
+                    path: path.to_path_buf(),
+                    key: PARAM_SEGMENT,
+                    value: v.clone(),
+                    expected: "i/N with 1 <= i <= N",
+                })?;
+                Some((s.index, s.count))
+            }
+        };
+        Ok(Part {
+            path: path.to_path_buf(),
+            schedule: get(PARAM_SCHEDULE),
+            start_at: get(PARAM_START_AT),
+            segment,
+        })
+    }
+
+    /// How `self` differs from `first` as a part of one test, if it does.
+    fn difference(&self, first: &Part) -> Option<String> {
+        let shown = |s: &Option<String>| s.clone().unwrap_or_else(|| "none".into());
+        match (first.segment, self.segment) {
+            (None, None) => return None,
+            (Some((_, n)), None) => {
+                return Some(format!("it is a whole test, the first is a segment of {n}"));
+            }
+            (None, Some((_, n))) => {
+                return Some(format!("it is a segment of {n}, the first is a whole test"));
+            }
+            (Some((_, a)), Some((_, b))) if a != b => {
+                return Some(format!("it is a segment of {b}, the first of {a}"));
+            }
+            _ => {}
+        }
+        if self.start_at != first.start_at {
+            return Some(format!(
+                "it started at {}, the first at {}",
+                shown(&self.start_at),
+                shown(&first.start_at)
+            ));
+        }
+        if self.schedule != first.schedule {
+            return Some(format!(
+                "its schedule is {}, the first's {}",
+                shown(&self.schedule),
+                shown(&first.schedule)
+            ));
+        }
+        None
+    }
 }
 
 /// Metrics whose values add up across segments.
@@ -86,6 +200,10 @@ pub struct Merger {
     order: Vec<String>,
     merged: HashMap<String, Merged>,
     segments: usize,
+    /// The first report's part, which the others must match.
+    first: Option<Part>,
+    /// The segments seen, by index, with their reports.
+    seen: BTreeMap<u32, PathBuf>,
 }
 
 impl Merger {
@@ -101,6 +219,29 @@ impl Merger {
                 path: path.to_path_buf(),
                 kind: format!("{:?}", report.kind).to_lowercase(),
             });
+        }
+        let part = Part::of(path, report)?;
+        match &self.first {
+            None => {}
+            Some(first) => {
+                if let Some(difference) = part.difference(first) {
+                    return Err(MergeError::NotOneTest {
+                        path: path.to_path_buf(),
+                        first: first.path.clone(),
+                        difference,
+                    });
+                }
+            }
+        }
+        if let Some((i, n)) = part.segment {
+            if let Some(earlier) = self.seen.get(&i) {
+                return Err(MergeError::Duplicate {
+                    segment: format!("{}/{n}", i + 1),
+                    first: earlier.clone(),
+                    path: path.to_path_buf(),
+                });
+            }
+            self.seen.insert(i, path.to_path_buf());
         }
         for b in &report.benchmarks {
             let into = match self.merged.get_mut(&b.name) {
@@ -140,6 +281,9 @@ impl Merger {
             }
         }
         self.segments += 1;
+        if self.first.is_none() {
+            self.first = Some(part);
+        }
         Ok(())
     }
 
@@ -147,6 +291,19 @@ impl Merger {
     pub fn finish(mut self, created: impl Into<String>) -> Result<Report, MergeError> {
         if self.segments == 0 {
             return Err(MergeError::Empty);
+        }
+        let first = self.first.take();
+        if let Some((_, n)) = first.as_ref().and_then(|f| f.segment) {
+            let missing: Vec<String> = (0..n)
+                .filter(|i| !self.seen.contains_key(i))
+                .map(|i| (i + 1).to_string())
+                .collect();
+            if !missing.is_empty() {
+                return Err(MergeError::Incomplete {
+                    missing: missing.join(", "),
+                    count: n,
+                });
+            }
         }
         let mut out = Report::new(ReportKind::Load, created);
         for name in self.order {
@@ -186,6 +343,20 @@ impl Merger {
                     .push(Measurement::from_value(metric, *unit, *value));
             }
             b.notes = m.notes;
+            // What the parts were of: their schedule and start, and how
+            // many segments made it.
+            if b.name == TOTAL
+                && let Some(f) = &first
+            {
+                for (k, v) in [(PARAM_SCHEDULE, &f.schedule), (PARAM_START_AT, &f.start_at)] {
+                    if let Some(v) = v {
+                        b.parameters.insert(k.to_string(), v.clone());
+                    }
+                }
+                if let Some((_, n)) = f.segment {
+                    b.parameters.insert("segments".to_string(), n.to_string());
+                }
+            }
             out.benchmarks.push(b);
         }
         out.notes.push(Note::info(
@@ -238,6 +409,78 @@ mod tests {
         let mut r = Report::new(ReportKind::Load, "2026-01-01T00:00:00Z");
         r.benchmarks.push(b);
         r
+    }
+
+    /// Segment `i` of `n` of the test `schedule` started at `start`.
+    fn part(i: u32, n: u32, schedule: &str, start: &str) -> Report {
+        let mut r = segment(&[1, 2, 3], 0.0);
+        let p = &mut r.benchmarks[0].parameters;
+        p.insert(PARAM_SEGMENT.into(), format!("{i}/{n}"));
+        p.insert(PARAM_SCHEDULE.into(), schedule.into());
+        p.insert(PARAM_START_AT.into(), start.into());
+        r
+    }
+
+    fn merge_parts(parts: &[Report]) -> Result<Report, MergeError> {
+        let named: Vec<(PathBuf, Report)> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (PathBuf::from(format!("p{i}.json")), r.clone()))
+            .collect();
+        merge_reports(&named, "now")
+    }
+
+    #[test]
+    fn merges_only_every_segment_of_one_test() {
+        let t = "2026-12-05T14:00:00Z";
+        let s = "500 requests/s for 20s";
+        let all: Vec<Report> = (1..=4).map(|i| part(i, 4, s, t)).collect();
+        let merged = merge_parts(&all).unwrap();
+        let total = merged.benchmark(TOTAL).unwrap();
+        assert_eq!(total.parameters["segments"], "4");
+        assert_eq!(total.parameters[PARAM_START_AT], t);
+        assert_eq!(total.parameters[PARAM_SCHEDULE], s);
+        assert!(!total.parameters.contains_key(PARAM_SEGMENT));
+        assert_eq!(total.measurement("requests").unwrap().value, Some(12.0));
+
+        let refused = |parts: &[Report]| merge_parts(parts).unwrap_err().to_string();
+        let e = refused(&[all[0].clone(), all[1].clone(), all[3].clone()]);
+        assert_eq!(
+            e,
+            "incomplete: segment 3 of 4 missing; merge the reports of all 4 segments"
+        );
+        let e = refused(&[all[0].clone(), all[2].clone()]);
+        assert!(e.contains("segment 2, 4 of 4 missing"), "{e}");
+        let e = refused(&[all[0].clone(), all[1].clone(), all[1].clone()]);
+        assert_eq!(e, "segment 2/4 is given twice: p1.json and p2.json");
+        for (other, why) in [
+            (
+                part(2, 4, s, "2026-12-05T14:00:01Z"),
+                "it started at 2026-12-05T14:00:01Z, the first at 2026-12-05T14:00:00Z",
+            ),
+            (
+                part(2, 4, "400 requests/s for 20s", t),
+                "its schedule is 400 requests/s for 20s, the first's 500 requests/s for 20s",
+            ),
+            (part(2, 3, s, t), "it is a segment of 3, the first of 4"),
+            (
+                segment(&[1], 0.0),
+                "it is a whole test, the first is a segment of 4",
+            ),
+        ] {
+            let e = refused(&[all[0].clone(), other]);
+            assert!(
+                e.starts_with("p1.json is not a part of the test p0.json is: "),
+                "{e}"
+            );
+            assert!(e.contains(why), "{e}");
+        }
+        let mut bad = all[1].clone();
+        bad.benchmarks[0]
+            .parameters
+            .insert(PARAM_SEGMENT.into(), "5/4".into());
+        let e = refused(&[all[0].clone(), bad]);
+        assert!(e.contains("segment = \"5/4\" is not i/N"), "{e}");
     }
 
     #[test]

@@ -13,6 +13,11 @@
 //! (failed requests and responses that failed a check, as counted in
 //! `error_rate`), `interval_p95` (latency of the interval's responses;
 //! 0 for an interval without one) and `interval_seconds` (the length).
+//!
+//! `total`'s parameters say which test it was: `schedule` (the model, rate
+//! and stages, and the duration), and for a distributed test `segment`
+//! (`i/N`) and `start_at` (RFC 3339): `perfhub load merge` merges only the
+//! parts of one test.
 
 use perfhub_core::budget::{Budget, BudgetError, BudgetVerdict};
 use perfhub_core::report::{Benchmark, Measurement, Note, Report, ReportKind, metric};
@@ -22,6 +27,41 @@ use crate::engine::{EndpointStats, LoadConfig, LoadOutcome, Model};
 
 /// The name of the benchmark holding all endpoints together.
 pub const TOTAL: &str = "total";
+
+/// `total`'s parameter holding the schedule (see [`schedule`]).
+pub const PARAM_SCHEDULE: &str = "schedule";
+/// `total`'s parameter holding the segment, `i/N`, when there are several.
+pub const PARAM_SEGMENT: &str = "segment";
+/// `total`'s parameter holding the start time given, RFC 3339.
+pub const PARAM_START_AT: &str = "start_at";
+
+/// The test's schedule in words that are equal for the segments of one
+/// test and differ for another: the model, rates and stages, the duration.
+pub fn schedule(config: &LoadConfig) -> String {
+    match &config.model {
+        Model::Closed { think_time } if think_time.is_zero() => {
+            format!("closed model for {:?}", config.duration)
+        }
+        Model::Closed { think_time } => format!(
+            "closed model with {think_time:?} think time for {:?}",
+            config.duration
+        ),
+        Model::Open { start, stages } if stages.is_empty() => {
+            format!("{start} requests/s for {:?}", config.duration)
+        }
+        Model::Open { start, stages } => {
+            let stages: Vec<String> = stages
+                .iter()
+                .map(|s| format!("{:?}:{}", s.duration, s.target))
+                .collect();
+            format!(
+                "from {start} requests/s through stages {} (at least {:?})",
+                stages.join(", "),
+                config.duration
+            )
+        }
+    }
+}
 
 fn count(name: &str, value: u64) -> Measurement {
     Measurement::from_value(name, Unit::Count, value as f64)
@@ -75,6 +115,20 @@ pub fn build_report(
     }
     let total = stats.total();
     let mut b = endpoint(TOTAL, &total, seconds);
+    b.parameters
+        .insert(PARAM_SCHEDULE.to_string(), schedule(config));
+    if config.segment.count > 1 {
+        b.parameters.insert(
+            PARAM_SEGMENT.to_string(),
+            format!("{}/{}", config.segment.index + 1, config.segment.count),
+        );
+    }
+    if let Some(at) = config.start_at {
+        b.parameters.insert(
+            PARAM_START_AT.to_string(),
+            crate::engine::format_start_at(at),
+        );
+    }
     if let [spec] = config.requests.as_slice() {
         b.command = Some(format!("{} {}", spec.method.as_str(), spec.url));
     }

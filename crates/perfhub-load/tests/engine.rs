@@ -35,6 +35,7 @@ fn config(addr: SocketAddr, model: Model, duration: Duration) -> LoadConfig {
         http2: false,
         resolve: Vec::new(),
         grace: None,
+        start_at: None,
     }
 }
 
