@@ -542,10 +542,18 @@ struct Nginx {
     dir: tempfile::TempDir,
     h2c: u16,
     h2: u16,
+    /// The ports of the extra servers, in order.
+    extra: Vec<u16>,
 }
 
 impl Nginx {
     fn start() -> Nginx {
+        Nginx::start_with(&[])
+    }
+
+    /// With an h2c server more for each of `servers`, the directives inside
+    /// its `server` block (`{port}` and `{www}` filled in).
+    fn start_with(servers: &[&str]) -> Nginx {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         std::fs::create_dir(d.join("www")).unwrap();
@@ -582,6 +590,17 @@ impl Nginx {
                 .port()
         };
         let (h2c, h2) = (free(), free());
+        let extra: Vec<u16> = servers.iter().map(|_| free()).collect();
+        let extra_servers: String = servers
+            .iter()
+            .zip(&extra)
+            .map(|(body, port)| {
+                format!(
+                    "server {{ listen 127.0.0.1:{port} http2; {} }}\n",
+                    body.replace("{www}", &format!("{}/www", d.display()))
+                )
+            })
+            .collect();
         let conf = format!(
             "worker_processes 1; daemon off; error_log {d}/error.log; pid {d}/nginx.pid;
              events {{ worker_connections 256; }}
@@ -592,6 +611,7 @@ impl Nginx {
                server {{ listen 127.0.0.1:{h2c} http2; root {d}/www; }}
                server {{ listen 127.0.0.1:{h2} ssl http2; root {d}/www;
                         ssl_certificate {d}/cert.pem; ssl_certificate_key {d}/key.pem; }}
+               {extra_servers}
              }}",
             d = d.display()
         );
@@ -609,6 +629,7 @@ impl Nginx {
         for _ in 0..100 {
             if [h2c, h2]
                 .iter()
+                .chain(&extra)
                 .all(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok())
             {
                 break;
@@ -620,6 +641,7 @@ impl Nginx {
             dir,
             h2c,
             h2,
+            extra,
         }
     }
 
@@ -669,6 +691,78 @@ fn http2_with_prior_knowledge_and_over_tls() {
         "{log}"
     );
     assert_eq!(log.lines().count() as f64, answered, "{log}");
+}
+
+/// `--streams`: requests multiplexed on one HTTP/2 connection, within the
+/// server's SETTINGS_MAX_CONCURRENT_STREAMS, and a GOAWAY's unprocessed
+/// requests sent again on a new connection. nginx proxies `/slow` to a
+/// server that answers after 200 ms.
+#[test]
+fn http2_streams_multiplex_within_the_server_s_limits() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let slow = Serve::start(&["--latency", "200ms"]);
+    let proxy = format!("location /slow {{ proxy_pass {}; }}", slow.url);
+    let nginx = Nginx::start_with(&[
+        &proxy,
+        &format!("http2_max_concurrent_streams 2; {proxy}"),
+        // A GOAWAY after every 7 requests on a connection.
+        "keepalive_requests 7; root {www};",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let run = |port: u16, path: &str, streams: &str| {
+        let url = format!("http://127.0.0.1:{port}{path}");
+        let o = load(&[
+            &url,
+            "--http2",
+            "--streams",
+            streams,
+            "-c",
+            "1",
+            "-d",
+            "2s",
+            "--export-json",
+            json.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{url} {streams}: {}", stderr(&o));
+        let r = report(&json);
+        let requests = value(&r, "total", "requests");
+        assert_eq!(value(&r, "total", "errors"), 0.0, "{url} {streams}");
+        assert_eq!(
+            value(&r, "total", "status.200"),
+            requests,
+            "{url} {streams}"
+        );
+        (requests, value(&r, "total", "retried"))
+    };
+    // One stream at a time on one connection: at most one response every
+    // 200 ms, in 2 s and the one in flight at the end.
+    let (one, _) = run(nginx.extra[0], "/slow", "1");
+    assert!((1.0..=11.0).contains(&one), "{one}");
+    // Ten: more than one stream can carry, so several were in flight.
+    let (ten, _) = run(nginx.extra[0], "/slow", "10");
+    assert!(ten > 11.0, "10 streams answered {ten}, one stream {one}");
+    // A server allowing 2 streams: requests wait for a free one (or are
+    // refused before its SETTINGS arrive and sent again), none fails.
+    let (two, _) = run(nginx.extra[1], "/slow", "10");
+    assert!(two > 0.0);
+    // GOAWAY every 7 requests: what the server did not take is sent again.
+    let (many, retried) = run(nginx.extra[2], "/index.html", "4");
+    assert!(many > 7.0, "{many}");
+    assert!(retried > 0.0, "no request sent again after {many}");
+
+    // --streams without --http2, and out of range.
+    for (args, why) in [
+        (vec!["--streams", "4"], "give --http2 too"),
+        (vec!["--streams", "0", "--http2"], "at least 1"),
+        (vec!["--streams", "1001", "--http2"], "more than 1000"),
+    ] {
+        let mut all = vec!["http://127.0.0.1:9/", "-d", "1s"];
+        all.extend(args);
+        let o = load(&all);
+        assert_eq!(o.status.code(), Some(1), "{all:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(why), "{all:?}: {}", stderr(&o));
+    }
 }
 
 /// Runs `perfhub ARGS` for at most `limit`: its output when it ended by

@@ -96,9 +96,16 @@ pub struct LoadArgs {
 
     /// Speak HTTP/2: by ALPN over https://, with prior knowledge (h2c) over
     /// http://. Each connection keeps one request in flight, as with
-    /// HTTP/1.1.
+    /// HTTP/1.1, or up to --streams.
     #[arg(long)]
     http2: bool,
+
+    /// With --http2: requests in flight on each connection at once, each on
+    /// a stream of its own (h2load's -m), at most 1000 and never more than
+    /// the server's SETTINGS_MAX_CONCURRENT_STREAMS. In the open model the
+    /// schedule's arrivals go to the streams in turn.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    streams: usize,
 
     /// Send to ADDR instead of what the resolver gives for HOST:PORT, as
     /// curl's --resolve: for testing a host before DNS points at it
@@ -504,6 +511,7 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
             insecure: args.insecure,
         },
         http2: args.http2,
+        streams: args.streams,
         resolve: args.resolve.clone(),
         grace: args.grace,
         start_at: args.start_at,

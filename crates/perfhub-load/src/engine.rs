@@ -155,6 +155,12 @@ pub fn format_start_at(at: SystemTime) -> String {
         .unwrap_or_else(|_| format!("{at:?}"))
 }
 
+/// The most streams a connection may have in flight (`--streams`).
+pub const MAX_STREAMS: usize = 1000;
+
+/// The most requests in flight at once, over every connection.
+pub const MAX_LANES: usize = 1 << 20;
+
 /// A load test.
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
@@ -182,6 +188,10 @@ pub struct LoadConfig {
     /// Speak HTTP/2: negotiated by ALPN over TLS, with prior knowledge
     /// (h2c) over plain TCP.
     pub http2: bool,
+    /// With `http2`, how many requests each connection has in flight at
+    /// most (h2load's `-m`): at least 1, and never more than the server
+    /// allows.
+    pub streams: usize,
     /// Addresses given for a host and port instead of the resolver's
     /// (curl's `--resolve`).
     pub resolve: Vec<crate::request::Pin>,
@@ -270,6 +280,9 @@ pub struct Stats {
     pub bytes_sent: u64,
     /// Bytes read.
     pub bytes_received: u64,
+    /// Times HTTP/2 requests the server did not process (a GOAWAY, a
+    /// refused stream) were sent again.
+    pub retried: u64,
 }
 
 impl Stats {
@@ -292,6 +305,7 @@ impl Stats {
         self.dropped += other.dropped;
         self.bytes_sent += other.bytes_sent;
         self.bytes_received += other.bytes_received;
+        self.retried += other.retried;
     }
 
     /// All endpoints together.
@@ -835,6 +849,26 @@ fn validate(config: &LoadConfig) -> Result<(), LoadError> {
     if config.connections == 0 {
         return bad("--connections must be at least 1");
     }
+    if config.streams == 0 {
+        return bad("--streams must be at least 1");
+    }
+    if config.streams > MAX_STREAMS {
+        return bad(&format!(
+            "--streams {} is more than {MAX_STREAMS}, the most streams a connection may have in flight here",
+            config.streams
+        ));
+    }
+    if config.streams > 1 && !config.http2 {
+        return bad(
+            "--streams multiplexes requests over HTTP/2: give --http2 too (an HTTP/1.1 connection has one request in flight)",
+        );
+    }
+    if config.connections.saturating_mul(config.streams) > MAX_LANES {
+        return bad(&format!(
+            "--connections {} times --streams {} is more than {MAX_LANES} requests in flight",
+            config.connections, config.streams
+        ));
+    }
     if config.threads == 0 {
         return bad("--threads must be at least 1");
     }
@@ -993,14 +1027,24 @@ fn worker(
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async {
         let mut tasks = tokio::task::JoinSet::new();
-        let watches: Vec<Rc<Watch>> = conns.iter().map(|_| Rc::new(Watch::default())).collect();
-        for (&c, watch) in conns.iter().zip(&watches) {
+        // A lane sends one request at a time: one per connection, or with
+        // --streams one per stream, the lanes of a connection sharing it.
+        let streams = plan.config.streams;
+        let lanes: Vec<(usize, Rc<H2Slot>)> = conns
+            .iter()
+            .flat_map(|&c| {
+                let slot = Rc::new(H2Slot::default());
+                (0..streams).map(move |s| (c * streams + s, Rc::clone(&slot)))
+            })
+            .collect();
+        let watches: Vec<Rc<Watch>> = lanes.iter().map(|_| Rc::new(Watch::default())).collect();
+        for ((lane, slot), watch) in lanes.into_iter().zip(&watches) {
             let plan = Arc::clone(plan);
             let shared = Rc::clone(&shared);
             let stop = Arc::clone(stop);
             let watch = Rc::clone(watch);
             tasks.spawn_local(async move {
-                connection(c, &plan, &shared, &stop, &watch).await;
+                connection(lane, &plan, &shared, &stop, &watch, &slot).await;
             });
         }
         // Timeouts: rather than a timer per request, one watchdog per worker
@@ -1062,12 +1106,47 @@ pub const TIMER_SLACK: Duration = Duration::from_millis(2);
 /// this much late.
 const WATCHDOG_PERIOD: Duration = Duration::from_millis(10);
 
-async fn connection(c: usize, plan: &Plan, shared: &SharedStats, stop: &AtomicBool, watch: &Watch) {
+/// One HTTP/2 connection, shared by the lanes of its streams.
+#[derive(Default)]
+struct H2Slot {
+    /// The connection and its generation, when there is one.
+    conn: RefCell<Option<(u64, crate::http2::Connection)>>,
+    generation: std::cell::Cell<u64>,
+    /// Held while connecting, so that the lanes make one connection.
+    connecting: tokio::sync::Mutex<()>,
+}
+
+impl H2Slot {
+    fn get(&self) -> Option<(u64, crate::http2::Connection)> {
+        self.conn.borrow().clone()
+    }
+
+    /// Drops the connection of generation `g`, if it is still the one.
+    fn close(&self, g: u64) {
+        let mut conn = self.conn.borrow_mut();
+        if conn.as_ref().is_some_and(|(have, _)| *have == g) {
+            *conn = None;
+        }
+    }
+}
+
+/// One lane: `c` numbers it among `connections * streams` lanes (with one
+/// stream, a connection of its own).
+async fn connection(
+    c: usize,
+    plan: &Plan,
+    shared: &SharedStats,
+    stop: &AtomicBool,
+    watch: &Watch,
+    h2: &H2Slot,
+) {
     let config = &plan.config;
     let mut stream: Option<Stream> = None;
-    let mut h2: Option<crate::http2::Connection> = None;
     let mut reader = Reader::new();
-    let conns = config.connections as u64;
+    // The generation of the HTTP/2 connection the last request used.
+    let used = std::cell::Cell::new(0u64);
+    let retried = std::cell::Cell::new(0u64);
+    let conns = (config.connections * config.streams) as u64;
     let seg = config.segment;
     let mut j: u64 = 0;
     tokio::time::sleep_until(plan.t0.into()).await;
@@ -1127,7 +1206,7 @@ async fn connection(c: usize, plan: &Plan, shared: &SharedStats, stop: &AtomicBo
         watch.deadline.set(Some(sent_at + config.timeout));
         let exchanged = async {
             match &plan.prepared2 {
-                Some(p2) => exchange2(&mut h2, plan, &p2[which]).await,
+                Some(p2) => exchange2(h2, plan, &p2[which], &used, &retried).await,
                 None => exchange(&mut stream, &mut reader, plan, request).await,
             }
         };
@@ -1147,8 +1226,9 @@ async fn connection(c: usize, plan: &Plan, shared: &SharedStats, stop: &AtomicBo
         let done = Instant::now();
         let late_by = intended.map_or(Duration::ZERO, |i| sent_at.saturating_duration_since(i));
         if result.is_err() {
-            h2 = None;
+            h2.close(used.get());
         }
+        shared.borrow_mut().stats.retried += retried.replace(0);
         let outcome = record(
             &mut shared.borrow_mut(),
             which,
@@ -1258,24 +1338,59 @@ async fn connect(plan: &Plan) -> Result<Stream, ErrorKind> {
         .map_err(|_| ErrorKind::Timeout)?
 }
 
-/// One request over HTTP/2.
+/// The lane's HTTP/2 connection: the shared one, or a new one made by
+/// the first lane to need it while the others wait.
+async fn connection2(
+    h2: &H2Slot,
+    plan: &Plan,
+) -> Result<(u64, crate::http2::Connection), ErrorKind> {
+    if let Some(c) = h2.get() {
+        return Ok(c);
+    }
+    let _connecting = h2.connecting.lock().await;
+    if let Some(c) = h2.get() {
+        return Ok(c);
+    }
+    let stream = connect(plan).await?;
+    let handshake = crate::http2::Connection::handshake(stream);
+    let conn = tokio::time::timeout(plan.config.timeout, handshake)
+        .await
+        .map_err(|_| ErrorKind::Timeout)??;
+    let g = h2.generation.get() + 1;
+    h2.generation.set(g);
+    *h2.conn.borrow_mut() = Some((g, conn.clone()));
+    Ok((g, conn))
+}
+
+/// How many times an HTTP/2 request the server did not process is sent.
+const H2_ATTEMPTS: usize = 3;
+
+/// One request over HTTP/2, on a stream of the lane's shared connection.
+/// `used` is set to the connection's generation. A request the server did
+/// not process is sent again, up to [`H2_ATTEMPTS`] times in all, and
+/// `retried` counts the retries: after a GOAWAY on a new connection, after
+/// a refused stream on the same one.
 async fn exchange2(
-    h2: &mut Option<crate::http2::Connection>,
+    h2: &H2Slot,
     plan: &Plan,
     request: &crate::http2::Prepared2,
+    used: &std::cell::Cell<u64>,
+    retried: &std::cell::Cell<u64>,
 ) -> Result<(crate::http1::Response, u64), ErrorKind> {
-    if h2.is_none() {
-        let stream = connect(plan).await?;
-        let handshake = crate::http2::Connection::handshake(stream);
-        *h2 = Some(
-            tokio::time::timeout(plan.config.timeout, handshake)
-                .await
-                .map_err(|_| ErrorKind::Timeout)??,
-        );
-    }
-    match h2.as_mut() {
-        Some(conn) => conn.exchange(request).await,
-        None => Err(ErrorKind::Connect),
+    let mut attempt = 1;
+    loop {
+        let (g, mut conn) = connection2(h2, plan).await?;
+        used.set(g);
+        match conn.exchange(request).await {
+            Err(kind @ (ErrorKind::GoAway | ErrorKind::RefusedStream)) if attempt < H2_ATTEMPTS => {
+                if kind == ErrorKind::GoAway {
+                    h2.close(g);
+                }
+                retried.set(retried.get() + 1);
+                attempt += 1;
+            }
+            r => return r,
+        }
     }
 }
 

@@ -73,6 +73,12 @@ pub enum ErrorKind {
     Protocol,
     /// Another I/O error.
     Io,
+    /// An HTTP/2 server going away (GOAWAY) before processing the request,
+    /// on the retries too.
+    GoAway,
+    /// An HTTP/2 server refusing the request's stream (REFUSED_STREAM), on
+    /// the retries too.
+    RefusedStream,
 }
 
 impl ErrorKind {
@@ -87,6 +93,8 @@ impl ErrorKind {
             ErrorKind::Tls => "tls_error",
             ErrorKind::Protocol => "protocol_error",
             ErrorKind::Io => "io_error",
+            ErrorKind::GoAway => "goaway",
+            ErrorKind::RefusedStream => "refused_stream",
         }
     }
 

@@ -1,6 +1,11 @@
-//! HTTP/2 on the wire (the `h2` crate): one HTTP/2 connection per load
-//! connection, one request in flight on it at a time, as with HTTP/1.1, so
-//! that `--connections` means the same in both.
+//! HTTP/2 on the wire (the `h2` crate). Each load connection is one HTTP/2
+//! connection; with `--streams N` up to N requests are in flight on it at
+//! once (h2load's `-m`), each stream sent by a lane of its own that shares
+//! the connection, and never more than the server's
+//! SETTINGS_MAX_CONCURRENT_STREAMS (`h2` holds a request until a stream is
+//! free). A request the server did not process is sent again: after a
+//! GOAWAY on a new connection, after REFUSED_STREAM on the same one (whose
+//! limit is known by then).
 
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -45,7 +50,8 @@ impl Prepared2 {
     }
 }
 
-/// An HTTP/2 connection's sending half.
+/// An HTTP/2 connection's sending half; clones share the connection.
+#[derive(Clone)]
 pub(crate) struct Connection {
     send: h2::client::SendRequest<Bytes>,
 }
@@ -53,6 +59,12 @@ pub(crate) struct Connection {
 fn kind(e: &h2::Error) -> ErrorKind {
     match e.get_io() {
         Some(io) => ErrorKind::of(io),
+        // Not processed by the server, so safe to send again (RFC 9113,
+        // 8.7): streams it refused (more than its
+        // SETTINGS_MAX_CONCURRENT_STREAMS, sent before its SETTINGS
+        // arrived), and those a graceful GOAWAY left out.
+        None if e.reason() == Some(h2::Reason::REFUSED_STREAM) => ErrorKind::RefusedStream,
+        None if e.is_go_away() && e.reason() == Some(h2::Reason::NO_ERROR) => ErrorKind::GoAway,
         None if e.is_go_away() || e.is_reset() => ErrorKind::Reset,
         None => ErrorKind::Protocol,
     }

@@ -168,6 +168,7 @@ fn adds_up(metric: &str) -> bool {
             | "sent"
             | "late"
             | "dropped"
+            | "retried"
             | "bytes_sent"
             | "bytes_received"
             | "target_rate"

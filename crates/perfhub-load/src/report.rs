@@ -148,6 +148,9 @@ pub fn build_report(
     m.push(count("sent", stats.sent));
     m.push(count("late", stats.late));
     m.push(count("dropped", stats.dropped));
+    if config.http2 {
+        m.push(count("retried", stats.retried));
+    }
     m.push(Measurement::from_value(
         "bytes_sent",
         Unit::Bytes,

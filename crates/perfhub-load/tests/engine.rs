@@ -36,6 +36,7 @@ fn config(addr: SocketAddr, model: Model, duration: Duration) -> LoadConfig {
         resolve: Vec::new(),
         grace: None,
         start_at: None,
+        streams: 1,
     }
 }
 
