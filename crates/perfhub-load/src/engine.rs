@@ -602,12 +602,14 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
     } else {
         None
     };
-    // The closed model over cleartext HTTP/1.1 without think time runs on
-    // a plain epoll loop (epoll.rs); the rest on tokio.
+    // Cleartext HTTP/1.1, open or closed without think time, runs on a
+    // plain epoll loop (epoll.rs); TLS, HTTP/2 and think time on tokio.
     let epoll = tls.is_none()
         && prepared2.is_none()
-        && schedule.is_none()
-        && matches!(&config.model, Model::Closed { think_time } if think_time.is_zero());
+        && match &config.model {
+            Model::Closed { think_time } => think_time.is_zero(),
+            Model::Open { .. } => true,
+        };
     let plan = Arc::new(Plan {
         epoll,
         tls_failure: std::sync::Mutex::new(None),
@@ -1096,6 +1098,36 @@ fn worker(
     shared.borrow().stats.clone()
 }
 
+/// The arrival number of lane `c`'s `j`-th request in the whole schedule
+/// (every segment's lanes together).
+fn arrival(plan: &Plan, c: u64, j: u64) -> u64 {
+    let seg = plan.config.segment;
+    let lanes = (plan.config.connections * plan.config.streams) as u64;
+    u64::from(seg.index) + u64::from(seg.count) * (c + lanes * j)
+}
+
+/// Lane `c`'s requests from its `j`-th on, due before the end and never
+/// sent (the grace period is over, or the run was stopped): counted as
+/// dropped, and in the histograms with the wait so far, a lower bound on
+/// their latency, so the tail is never left out.
+fn drop_rest(plan: &Plan, shared: &mut Shared, c: u64, j: u64, now: Instant) {
+    let Some(schedule) = &plan.schedule else {
+        return;
+    };
+    let mut k = j;
+    loop {
+        let n = arrival(plan, c, k);
+        let Some(t) = schedule.time_of(n) else {
+            break;
+        };
+        let waited = now.saturating_duration_since(plan.t0 + Duration::from_secs_f64(t));
+        let which = plan.mix[(n % plan.mix.len() as u64) as usize];
+        shared.stats.endpoints[which].latency.record(waited);
+        shared.stats.dropped += 1;
+        k += 1;
+    }
+}
+
 /// The slack the timer is allowed: tokio's timer wheel has 1 ms ticks, a
 /// timer fires on the first tick after its deadline, and the thread sees
 /// the tick when it next wakes from `epoll_wait`, whose timeout is whole
@@ -1146,14 +1178,12 @@ async fn connection(
     // The generation of the HTTP/2 connection the last request used.
     let used = std::cell::Cell::new(0u64);
     let retried = std::cell::Cell::new(0u64);
-    let conns = (config.connections * config.streams) as u64;
-    let seg = config.segment;
     let mut j: u64 = 0;
     tokio::time::sleep_until(plan.t0.into()).await;
     loop {
         let (intended, which) = match &plan.schedule {
             Some(schedule) => {
-                let n = u64::from(seg.index) + u64::from(seg.count) * (c as u64 + conns * j);
+                let n = arrival(plan, c as u64, j);
                 let Some(t) = schedule.time_of(n) else {
                     return;
                 };
@@ -1163,24 +1193,7 @@ async fn connection(
                 // the grace period: a stall at the very end is measured, not
                 // cut off.
                 if now >= plan.end + plan.grace || stop.load(Ordering::Relaxed) {
-                    // Due before the end and never sent: counted, and in the
-                    // histograms with the wait so far, a lower bound on
-                    // their latency, so the tail is never left out.
-                    let mut shared = shared.borrow_mut();
-                    let mut k = j;
-                    loop {
-                        let n =
-                            u64::from(seg.index) + u64::from(seg.count) * (c as u64 + conns * k);
-                        let Some(t) = schedule.time_of(n) else {
-                            break;
-                        };
-                        let waited =
-                            now.saturating_duration_since(plan.t0 + Duration::from_secs_f64(t));
-                        let which = plan.mix[(n % plan.mix.len() as u64) as usize];
-                        shared.stats.endpoints[which].latency.record(waited);
-                        shared.stats.dropped += 1;
-                        k += 1;
-                    }
+                    drop_rest(plan, &mut shared.borrow_mut(), c as u64, j, now);
                     return;
                 }
                 if intended > now {
