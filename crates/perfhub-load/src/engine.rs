@@ -602,17 +602,11 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
     } else {
         None
     };
-    // Cleartext HTTP/1.1, open or closed without think time, runs on a
-    // plain epoll loop (epoll.rs); TLS, HTTP/2 and think time on tokio.
+    // The closed model over cleartext HTTP/1.1 without think time runs on
+    // a plain epoll loop (epoll.rs); the rest on tokio.
     let epoll = tls.is_none()
         && prepared2.is_none()
-        && match &config.model {
-            Model::Closed { think_time } => think_time.is_zero(),
-            // The open model on the epoll loop measured 1.26x the CPU per
-            // request of tokio's timers at 20,000/s (docs/benchmarks.md): it
-            // stays on tokio until the loop batches its wakeups.
-            Model::Open { .. } => false,
-        };
+        && matches!(&config.model, Model::Closed { think_time } if think_time.is_zero());
     let plan = Arc::new(Plan {
         epoll,
         tls_failure: std::sync::Mutex::new(None),

@@ -1,4 +1,4 @@
-//! Cleartext HTTP/1.1, closed model or open, driven by one epoll loop per
+//! The closed model over cleartext HTTP/1.1, driven by one epoll loop per
 //! worker (through mio) instead of tokio tasks.
 //!
 //! This is the case that load tests spend most CPU on, and where the client's
@@ -6,14 +6,9 @@
 //! the kernel's TCP work is most of it, and what is left is this loop. It
 //! keeps a small state machine per connection, reads each response with the
 //! same parser as the async path (`http1::Parse`), and records through the
-//! same `record`, so the two paths count alike. In the open model each
-//! connection waits for its next arrival in a timer heap the loop sleeps
-//! on (one `epoll_wait` timeout for all of them), and latency counts from
-//! the arrival's intended time, as on the async path. Think time, TLS and
-//! HTTP/2 stay on tokio, where the TLS layer and h2 live.
+//! same `record`, so the two paths count alike. The open model, think time,
+//! TLS and HTTP/2 stay on tokio, where timers and the TLS layer live.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -22,7 +17,7 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
-use super::{Plan, Shared, Stats, Tick, arrival, drop_rest, record};
+use super::{Plan, Shared, Stats, Tick, record};
 use crate::http1::{ErrorKind, Parse, Prepared, Reader};
 
 /// Where one connection is.
@@ -53,9 +48,6 @@ struct Conn<'a> {
     which: usize,
     sent_at: Instant,
     deadline: Instant,
-    /// In the open model, the next request's intended time, once known
-    /// (the connection idles until it), and the request in flight's.
-    intended: Option<Instant>,
     /// The last read filled the buffer: the socket may hold more, and
     /// epoll (edge-triggered) will not say so again.
     unread: bool,
@@ -96,12 +88,11 @@ pub(super) fn worker(
                 which: 0,
                 sent_at: plan.t0,
                 deadline: plan.t0,
-                intended: None,
                 unread: false,
             })
             .collect(),
         live: conns.len(),
-        idle: (0..conns.len()).map(|i| Reverse((plan.t0, i))).collect(),
+        next_idle: Some(plan.t0),
         again: Vec::new(),
     };
     // When to look for requests past their deadline: the earliest deadline
@@ -112,16 +103,14 @@ pub(super) fn worker(
     let mut next_report = plan.t0 + plan.config.interval;
     while loop_.live > 0 {
         let now = Instant::now();
-        if loop_.next_idle().is_some_and(|at| at <= now) {
-            // Connections whose wait is over start their next request.
-            while let Some(&Reverse((at, i))) = loop_.idle.peek() {
-                if at > now {
-                    break;
-                }
-                loop_.idle.pop();
-                // Only the entry of the connection's current wait counts.
-                if matches!(loop_.conns[i].state, State::Idle(want) if want == at) {
-                    loop_.start(i, now, stop);
+        if loop_.next_idle.is_some_and(|at| at <= now) {
+            // Connections whose pause is over start their next request.
+            loop_.next_idle = None;
+            for i in 0..loop_.conns.len() {
+                match loop_.conns[i].state {
+                    State::Idle(at) if at <= now => loop_.start(i, now, stop),
+                    State::Idle(at) => loop_.idle_until(at),
+                    _ => {}
                 }
             }
             loop_.run_again(stop);
@@ -139,7 +128,7 @@ pub(super) fn worker(
             continue;
         }
         let mut wake = next_scan.min(next_report);
-        if let Some(at) = loop_.next_idle() {
+        if let Some(at) = loop_.next_idle {
             wake = wake.min(at);
         }
         match loop_
@@ -175,9 +164,8 @@ struct Loop<'a, 'p> {
     conns: Vec<Conn<'a>>,
     /// Connections not yet done.
     live: usize,
-    /// When idle connections are due: the start, a pause after a refused
-    /// connection, the next arrival of the open model's schedule.
-    idle: BinaryHeap<Reverse<(Instant, usize)>>,
+    /// The earliest time an idle connection is due, if any is idle.
+    next_idle: Option<Instant>,
     /// Connections to read from before waiting again: bytes may be there
     /// with no edge left to announce them (kept as a list rather than read
     /// at once, so that a server sending ahead cannot make this recurse).
@@ -186,38 +174,16 @@ struct Loop<'a, 'p> {
 
 impl<'a> Loop<'a, '_> {
     /// Starts connection `i`'s next request, or ends it when the run is over.
-    /// In the open model, a request not yet due makes it wait for it.
     fn start(&mut self, i: usize, now: Instant, stop: &AtomicBool) {
         let plan = self.plan;
         let conn = &mut self.conns[i];
-        match &plan.schedule {
-            None => {
-                if now >= plan.end || stop.load(Ordering::Relaxed) {
-                    return self.done(i);
-                }
-                conn.which = plan.mix[(conn.c + conn.j as usize) % plan.mix.len()];
-            }
-            Some(schedule) => {
-                let n = arrival(plan, conn.c as u64, conn.j);
-                let Some(t) = schedule.time_of(n) else {
-                    return self.done(i);
-                };
-                let intended = plan.t0 + Duration::from_secs_f64(t);
-                // Due before the end: still sent after it, for the grace
-                // period, as on the async path.
-                if now >= plan.end + plan.grace || stop.load(Ordering::Relaxed) {
-                    drop_rest(plan, self.shared, conn.c as u64, conn.j, now);
-                    return self.done(i);
-                }
-                if intended > now {
-                    conn.state = State::Idle(intended);
-                    self.idle.push(Reverse((intended, i)));
-                    return;
-                }
-                conn.intended = Some(intended);
-                conn.which = plan.mix[(n % plan.mix.len() as u64) as usize];
-            }
+        if now >= plan.end || stop.load(Ordering::Relaxed) {
+            conn.state = State::Done;
+            conn.stream = None;
+            self.live -= 1;
+            return;
         }
+        conn.which = plan.mix[(conn.c + conn.j as usize) % plan.mix.len()];
         conn.j += 1;
         conn.sent_at = now;
         conn.deadline = now + plan.config.timeout;
@@ -314,17 +280,9 @@ impl<'a> Loop<'a, '_> {
         }
     }
 
-    /// The earliest time an idle connection is due, if any is idle.
-    fn next_idle(&self) -> Option<Instant> {
-        self.idle.peek().map(|Reverse((at, _))| *at)
-    }
-
-    /// Ends connection `i`: the run is over for it.
-    fn done(&mut self, i: usize) {
-        let conn = &mut self.conns[i];
-        conn.state = State::Done;
-        conn.stream = None;
-        self.live -= 1;
+    /// Notes that a connection idles until `at`.
+    fn idle_until(&mut self, at: Instant) {
+        self.next_idle = Some(self.next_idle.map_or(at, |n| n.min(at)));
     }
 
     /// Counts connection `i`'s request and starts its next one.
@@ -337,21 +295,24 @@ impl<'a> Loop<'a, '_> {
         let done = Instant::now();
         let conn = &mut self.conns[i];
         conn.parse = None;
-        let late_by = conn.intended.take().map_or(Duration::ZERO, |at| {
-            conn.sent_at.saturating_duration_since(at)
-        });
-        let outcome = record(self.shared, conn.which, conn.sent_at, done, late_by, result);
+        let outcome = record(
+            self.shared,
+            conn.which,
+            conn.sent_at,
+            done,
+            Duration::ZERO,
+            result,
+        );
         if outcome.close {
             conn.stream = None;
             conn.reader.clear();
             conn.unread = false;
         }
-        if outcome.backoff && self.plan.schedule.is_none() {
-            // A refused or failing target is not hammered in a loop (an
-            // open-model connection waits for its schedule anyway).
+        if outcome.backoff {
+            // A refused or failing target is not hammered in a loop.
             let at = done + Duration::from_millis(10);
             conn.state = State::Idle(at);
-            self.idle.push(Reverse((at, i)));
+            self.idle_until(at);
         } else {
             self.start(i, done, stop);
         }
@@ -416,15 +377,12 @@ impl Loop<'_, '_> {
         let done = Instant::now();
         for conn in &mut self.conns {
             if conn.in_flight() {
-                let late_by = conn.intended.take().map_or(Duration::ZERO, |at| {
-                    conn.sent_at.saturating_duration_since(at)
-                });
                 record(
                     self.shared,
                     conn.which,
                     conn.sent_at,
                     done,
-                    late_by,
+                    Duration::ZERO,
                     Err(ErrorKind::Io),
                 );
             }
