@@ -2,6 +2,7 @@
 
 mod check;
 mod flame;
+mod flows;
 mod gate;
 mod import;
 mod load;

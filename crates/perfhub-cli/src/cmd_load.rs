@@ -58,6 +58,13 @@ pub struct LoadArgs {
     #[arg(short, long, value_name = "PER_SECOND")]
     rate: Option<f64>,
 
+    /// Stop after exactly N iterations shared by the connections (k6's
+    /// shared-iterations): N runs of a sequence scenario's requests, or N
+    /// requests otherwise. Closed model; --duration is then the longest
+    /// the test may take [default: 10m].
+    #[arg(long, value_name = "N")]
+    iterations: Option<u64>,
+
     /// A ramp stage DURATION:RATE, such as 30s:1000 (open model; repeat
     /// for several, starting from --rate or 0; the stages add up to 720h,
     /// 30 days, at most).
@@ -444,7 +451,7 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
     }
     let mut budgets = parse_budgets(&args.budgets, &args.thresholds)?;
     let mut per_endpoint = Vec::new();
-    let (requests, sequence, defaults) = match (&args.scenario, &args.url) {
+    let (requests, sequence, defaults, flow) = match (&args.scenario, &args.url) {
         (Some(path), _) => {
             let scenario = load_scenario(path)?;
             for text in &scenario.budgets {
@@ -461,12 +468,14 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
                 scenario.requests,
                 scenario.mode == Mode::Sequence,
                 scenario.load,
+                scenario.flow.map(std::sync::Arc::new),
             )
         }
         (None, Some(url)) => (
             vec![request_of(&args, url)?],
             false,
             LoadDefaults::default(),
+            None,
         ),
         (None, None) => {
             bail!("give the URL to load, such as http://127.0.0.1:8080/, or --scenario FILE")
@@ -487,14 +496,21 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
             .map(|n| n.get())
             .unwrap_or(1)
     });
+    let iterations = args.iterations.or(defaults.iterations);
     let config = LoadConfig {
         requests,
         sequence,
         model,
+        // With --iterations the duration is the longest the test may take
+        // (k6's maxDuration, 10 minutes by default).
         duration: args
             .duration
             .or(defaults.duration)
-            .unwrap_or(Duration::from_secs(10)),
+            .unwrap_or(if iterations.is_some() {
+                Duration::from_secs(600)
+            } else {
+                Duration::from_secs(10)
+            }),
         connections: args
             .connections
             .or(defaults.connections.map(|c| c as usize))
@@ -515,6 +531,8 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
         resolve: args.resolve.clone(),
         grace: args.grace,
         start_at: args.start_at,
+        flow,
+        iterations,
     };
     crate::interrupt::install();
     let environment = std::thread::spawn(|| collect(EnvConfig::default()));

@@ -286,6 +286,9 @@ pub fn print_load(report: &Report, color: bool) -> io::Result<()> {
         if let Some(t) = value(metric::THROUGHPUT) {
             line += &format!("   throughput {}", Unit::PerSecond.format(t));
         }
+        if let Some(skipped) = value("skipped") {
+            line += &format!("   skipped {}", skipped as u64);
+        }
         writeln!(out, "{line}")?;
         if let (Some(target), Some(achieved)) = (value("target_rate"), value("achieved_rate")) {
             writeln!(

@@ -203,6 +203,14 @@ pub struct LoadConfig {
     /// distributed test given the same instant send one test's schedule
     /// between them, however far apart they were started.
     pub start_at: Option<SystemTime>,
+    /// Virtual users that run the requests in order and carry values
+    /// between them (a sequence scenario); `None` for a weighted mix.
+    pub flow: Option<Arc<crate::flow::Flow>>,
+    /// Stop after exactly this many iterations (k6's shared-iterations):
+    /// runs of the flow's sequence, or requests of a weighted mix, shared
+    /// by the connections. The duration is then the longest the test may
+    /// take. Closed model only.
+    pub iterations: Option<u64>,
 }
 
 /// Why a load test cannot run.
@@ -244,6 +252,12 @@ pub struct EndpointStats {
     pub check_failures: u64,
     /// Responses by status code.
     pub statuses: BTreeMap<u16, u64>,
+    /// Requests of a flow not sent because an earlier request of the same
+    /// iteration was abandoned.
+    pub skipped: u64,
+    /// Why this request abandoned its iteration (an extraction that found
+    /// nothing, ...), with how often.
+    pub abandoned: BTreeMap<String, u64>,
 }
 
 impl EndpointStats {
@@ -256,6 +270,10 @@ impl EndpointStats {
         self.check_failures += other.check_failures;
         for (s, n) in &other.statuses {
             *self.statuses.entry(*s).or_insert(0) += n;
+        }
+        self.skipped += other.skipped;
+        for (why, n) in &other.abandoned {
+            *self.abandoned.entry(why.clone()).or_insert(0) += n;
         }
     }
 }
@@ -549,6 +567,8 @@ struct Plan {
     end: Instant,
     /// Panics of workers and connections; the run stops at the first.
     failures: Failures,
+    /// Iterations begun, with `--iterations`.
+    claimed: std::sync::atomic::AtomicU64,
 }
 
 /// Runs a load test.
@@ -622,6 +642,7 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
         end,
         config: config.clone(),
         failures: Failures::default(),
+        claimed: std::sync::atomic::AtomicU64::new(0),
     });
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel::<Tick>();
@@ -715,7 +736,7 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
         stats,
         intervals,
         elapsed,
-        duration: if stopped_early {
+        duration: if stopped_early || config.iterations.is_some() {
             elapsed.min(duration)
         } else {
             duration
@@ -871,6 +892,24 @@ fn validate(config: &LoadConfig) -> Result<(), LoadError> {
     if config.threads == 0 {
         return bad("--threads must be at least 1");
     }
+    if let Some(flow) = &config.flow {
+        if flow.requests.len() != config.requests.len() {
+            return bad("the flow's requests do not match the load test's requests");
+        }
+        if config.http2 {
+            return bad(
+                "a sequence scenario (values carried between requests, cookies, data files) runs over HTTP/1.1: leave out --http2",
+            );
+        }
+    }
+    if config.iterations == Some(0) {
+        return bad("--iterations must be at least 1");
+    }
+    if config.iterations.is_some() && matches!(config.model, Model::Open { .. }) {
+        return bad(
+            "--iterations runs in the closed model (k6's shared-iterations): leave out --rate and --stage, and give --connections (the virtual users)",
+        );
+    }
     if config.timeout.is_zero() {
         return bad("--timeout must be more than 0");
     }
@@ -1002,6 +1041,74 @@ impl Plan {
     fn next_target(&self) -> std::net::SocketAddr {
         let i = self.next_addr.fetch_add(1, Ordering::Relaxed);
         self.addrs[i % self.addrs.len()]
+    }
+
+    /// Begins an iteration: false when `--iterations` are all begun.
+    fn claim(&self) -> bool {
+        self.config
+            .iterations
+            .is_none_or(|n| self.claimed.fetch_add(1, Ordering::Relaxed) < n)
+    }
+
+    /// Lane `c`'s virtual user, in a flow.
+    fn user(&self, c: usize) -> Option<crate::flow::Vu> {
+        let seg = self.config.segment;
+        let v = u64::from(seg.index) + u64::from(seg.count) * c as u64;
+        self.config
+            .flow
+            .as_ref()
+            .map(|f| f.user(v, &self.config.requests))
+    }
+
+    /// What a closed-model lane sends next: its virtual user's next
+    /// request, written with the user's values (`Err` with the reason and
+    /// the requests left out when it cannot be), or the mix's next; `None`
+    /// when `--iterations` are all begun.
+    fn next_closed(
+        &self,
+        c: usize,
+        j: u64,
+        vu: Option<&mut crate::flow::Vu>,
+    ) -> Option<Result<usize, (usize, String)>> {
+        match vu {
+            Some(vu) => {
+                let (which, begins) = vu.next();
+                if begins && !self.claim() {
+                    return None;
+                }
+                Some(match vu.render(which, &self.config.requests[which]) {
+                    Ok(_) => Ok(which),
+                    Err(why) => Err((which, why)),
+                })
+            }
+            None => self
+                .claim()
+                .then(|| Ok(self.mix[(c + j as usize) % self.mix.len()])),
+        }
+    }
+}
+
+/// The most reasons for abandoned iterations kept per request; the rest
+/// are counted under one.
+const MAX_REASONS: usize = 32;
+
+/// Counts a flow's request `which` that abandoned its iteration for `why`,
+/// and the requests it left out.
+pub(crate) fn record_abandoned(
+    s: &mut Shared,
+    which: usize,
+    why: String,
+    skipped: std::ops::Range<usize>,
+) {
+    let e = &mut s.stats.endpoints[which];
+    let why = if e.abandoned.len() >= MAX_REASONS && !e.abandoned.contains_key(&why) {
+        "other reasons".to_string()
+    } else {
+        why
+    };
+    *e.abandoned.entry(why).or_insert(0) += 1;
+    for k in skipped {
+        s.stats.endpoints[k].skipped += 1;
     }
 }
 
@@ -1176,6 +1283,8 @@ async fn connection(
     let used = std::cell::Cell::new(0u64);
     let retried = std::cell::Cell::new(0u64);
     let mut j: u64 = 0;
+    let mut vu = plan.user(c);
+    let mut no_sink = crate::http1::NoSink;
     tokio::time::sleep_until(plan.t0.into()).await;
     loop {
         let (intended, which) = match &plan.schedule {
@@ -1196,28 +1305,56 @@ async fn connection(
                 if intended > now {
                     tokio::time::sleep_until(intended.into()).await;
                 }
-                // By the arrival's place in the whole schedule, so that every
-                // segment and connection together keep the weights exactly.
-                (
-                    Some(intended),
-                    plan.mix[(n % plan.mix.len() as u64) as usize],
-                )
+                match vu.as_mut() {
+                    // A virtual user sends its requests in order.
+                    Some(vu) => {
+                        let which = vu.next().0;
+                        if let Err(why) = vu.render(which, &config.requests[which]) {
+                            let rest = vu.abandon(which);
+                            record_abandoned(&mut shared.borrow_mut(), which, why, which..rest.end);
+                            j += 1;
+                            continue;
+                        }
+                        (Some(intended), which)
+                    }
+                    // By the arrival's place in the whole schedule, so that
+                    // every segment and connection together keep the weights
+                    // exactly.
+                    None => (
+                        Some(intended),
+                        plan.mix[(n % plan.mix.len() as u64) as usize],
+                    ),
+                }
             }
             None => {
                 if Instant::now() >= plan.end || stop.load(Ordering::Relaxed) {
                     return;
                 }
-                (None, plan.mix[(c + j as usize) % plan.mix.len()])
+                match plan.next_closed(c, j, vu.as_mut()) {
+                    None => return,
+                    Some(Ok(which)) => (None, which),
+                    Some(Err((which, why))) => {
+                        let rest = vu
+                            .as_mut()
+                            .map_or(which + 1..which + 1, |vu| vu.abandon(which));
+                        record_abandoned(&mut shared.borrow_mut(), which, why, which..rest.end);
+                        j += 1;
+                        continue;
+                    }
+                }
             }
         };
         j += 1;
-        let request = &plan.prepared[which];
+        let (request, sink): (&Prepared, &mut dyn crate::http1::Sink) = match vu.as_mut() {
+            Some(vu) => vu.split(which),
+            None => (&plan.prepared[which], &mut no_sink),
+        };
         let sent_at = Instant::now();
         watch.deadline.set(Some(sent_at + config.timeout));
         let exchanged = async {
             match &plan.prepared2 {
                 Some(p2) => exchange2(h2, plan, &p2[which], &used, &retried).await,
-                None => exchange(&mut stream, &mut reader, plan, request).await,
+                None => exchange(&mut stream, &mut reader, plan, request, sink).await,
             }
         };
         // The exchange registers for `cancel` on its first poll, before
@@ -1239,6 +1376,7 @@ async fn connection(
             h2.close(used.get());
         }
         shared.borrow_mut().stats.retried += retried.replace(0);
+        let after = vu.as_mut().map(|vu| vu.after(which, &mut result));
         let outcome = record(
             &mut shared.borrow_mut(),
             which,
@@ -1247,6 +1385,13 @@ async fn connection(
             late_by,
             result,
         );
+        if let Some(crate::flow::After {
+            abandoned: Some(why),
+            skipped,
+        }) = after
+        {
+            record_abandoned(&mut shared.borrow_mut(), which, why, skipped);
+        }
         if outcome.close {
             stream = None;
             reader.clear();
@@ -1409,6 +1554,7 @@ async fn exchange(
     reader: &mut Reader,
     plan: &Plan,
     request: &Prepared,
+    sink: &mut dyn crate::http1::Sink,
 ) -> Result<(crate::http1::Response, u64), ErrorKind> {
     if stream.is_none() {
         *stream = Some(connect(plan).await?);
@@ -1417,7 +1563,7 @@ async fn exchange(
         return Err(ErrorKind::Connect);
     };
     let sent = crate::http1::send(s, request).await?;
-    let response = reader.read_response(s, request).await?;
+    let response = reader.read_response(s, request, sink).await?;
     if let (true, Stream::Plain(tcp)) = (reader.is_empty(), &*s) {
         // The whole response is read, and a server sends nothing unasked:
         // the socket is empty. Telling tokio so (without a system call)

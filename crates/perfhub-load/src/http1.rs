@@ -185,33 +185,60 @@ impl Reader {
             .position(|w| w == b"\r\n")
     }
 
-    /// Reads one whole response and checks it.
+    /// Reads one whole response and checks it, giving `sink` its headers
+    /// and body as they are read.
     pub async fn read_response<S: AsyncRead + Unpin>(
         &mut self,
         stream: &mut S,
         request: &Prepared,
+        sink: &mut dyn Sink,
     ) -> Result<Response, ErrorKind> {
         let mut parse = Parse::new(request);
         loop {
-            if let Some(response) = parse.advance(self)? {
+            if let Some(response) = parse.advance(self, request, sink)? {
                 return Ok(response);
             }
             match self.fill(stream).await {
                 Ok(()) => {}
-                Err(ErrorKind::Closed) => return parse.closed(),
+                Err(ErrorKind::Closed) => return parse.closed(request),
                 Err(e) => return Err(e),
             }
         }
     }
 }
 
+/// What a response's reader passes on beyond the checks: the values a
+/// virtual user extracts and the cookies it keeps (see `flow`).
+pub(crate) trait Sink {
+    /// Whether `header` and `body` want to be called at all.
+    fn wants(&self) -> bool {
+        true
+    }
+    /// One header of the final response.
+    fn header(&mut self, name: &str, value: &[u8]);
+    /// The next piece of the final response's body.
+    fn body(&mut self, data: &[u8]);
+}
+
+/// A sink that takes nothing.
+pub(crate) struct NoSink;
+
+impl Sink for NoSink {
+    fn wants(&self) -> bool {
+        false
+    }
+    fn header(&mut self, _: &str, _: &[u8]) {}
+    fn body(&mut self, _: &[u8]) {}
+}
+
 /// One response being read, without I/O of its own: each call to
 /// [`Parse::advance`] takes what it can of the bytes a [`Reader`] holds, so
 /// the async path and the epoll loop read responses with the same code.
-pub(crate) struct Parse<'a> {
-    request: &'a Prepared,
+/// It holds no borrow: the request is given to each call, so a request a
+/// virtual user writes anew can be read from the user's own state.
+pub(crate) struct Parse {
     state: State,
-    search: BodySearch<'a>,
+    search: BodySearch,
     status: u16,
     close: bool,
     header_ok: bool,
@@ -232,10 +259,9 @@ enum State {
     Trailers,
 }
 
-impl<'a> Parse<'a> {
-    pub fn new(request: &'a Prepared) -> Parse<'a> {
+impl Parse {
+    pub fn new(request: &Prepared) -> Parse {
         Parse {
-            request,
             state: State::Head,
             search: BodySearch::new(&request.checks),
             status: 0,
@@ -245,11 +271,11 @@ impl<'a> Parse<'a> {
         }
     }
 
-    fn done(&self, close: bool) -> Response {
+    fn done(&self, request: &Prepared, close: bool) -> Response {
         Response {
             status: self.status,
             bytes: self.total,
-            checks_passed: Check::status_passes(&self.request.checks, self.status)
+            checks_passed: Check::status_passes(&request.checks, self.status)
                 && self.header_ok
                 && self.search.found(),
             close,
@@ -258,36 +284,44 @@ impl<'a> Parse<'a> {
 
     /// The connection closed: a response read until close ends here, any
     /// other is cut short.
-    pub fn closed(&self) -> Result<Response, ErrorKind> {
+    pub fn closed(&self, request: &Prepared) -> Result<Response, ErrorKind> {
         match self.state {
-            State::UntilClose => Ok(self.done(true)),
+            State::UntilClose => Ok(self.done(request, true)),
             _ => Err(ErrorKind::Closed),
         }
     }
 
     /// Consumes what it can of `reader`'s bytes: the response once it is
     /// whole, `None` while more bytes are needed.
-    pub fn advance(&mut self, reader: &mut Reader) -> Result<Option<Response>, ErrorKind> {
+    pub fn advance(
+        &mut self,
+        reader: &mut Reader,
+        request: &Prepared,
+        sink: &mut dyn Sink,
+    ) -> Result<Option<Response>, ErrorKind> {
         loop {
             match self.state {
                 State::Head => {
-                    if !self.head(reader)? {
+                    if !self.head(reader, request, sink)? {
                         return Ok(None);
                     }
                 }
                 State::Length(left) => {
                     let take = (reader.filled as u64).min(left) as usize;
-                    self.search.feed(&reader.buf[..take]);
+                    self.search.feed(&request.checks, &reader.buf[..take]);
+                    sink.body(&reader.buf[..take]);
                     reader.consume(take);
                     self.total += take as u64;
                     if left == take as u64 {
-                        return Ok(Some(self.done(self.close)));
+                        return Ok(Some(self.done(request, self.close)));
                     }
                     self.state = State::Length(left - take as u64);
                     return Ok(None);
                 }
                 State::UntilClose => {
-                    self.search.feed(&reader.buf[..reader.filled]);
+                    self.search
+                        .feed(&request.checks, &reader.buf[..reader.filled]);
+                    sink.body(&reader.buf[..reader.filled]);
                     self.total += reader.filled as u64;
                     reader.filled = 0;
                     return Ok(None);
@@ -313,7 +347,8 @@ impl<'a> Parse<'a> {
                     let take = (reader.filled as u64).min(left) as usize;
                     // The chunk's data, not its closing CRLF.
                     let data = take.min(left.saturating_sub(2) as usize);
-                    self.search.feed(&reader.buf[..data]);
+                    self.search.feed(&request.checks, &reader.buf[..data]);
+                    sink.body(&reader.buf[..data]);
                     reader.consume(take);
                     self.total += take as u64;
                     if left == take as u64 {
@@ -331,7 +366,7 @@ impl<'a> Parse<'a> {
                     reader.consume(end + 2);
                     self.total += end as u64 + 2;
                     if end == 0 {
-                        return Ok(Some(self.done(self.close)));
+                        return Ok(Some(self.done(request, self.close)));
                     }
                 }
             }
@@ -340,7 +375,12 @@ impl<'a> Parse<'a> {
 
     /// Parses a head once it is all there; false while it is not. After an
     /// interim (1xx) head the state is still `Head`: the final one is next.
-    fn head(&mut self, reader: &mut Reader) -> Result<bool, ErrorKind> {
+    fn head(
+        &mut self,
+        reader: &mut Reader,
+        request: &Prepared,
+        sink: &mut dyn Sink,
+    ) -> Result<bool, ErrorKind> {
         // Uninitialized header slots: filling 64 of them for every response
         // would cost more than parsing a short head.
         let mut headers = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
@@ -358,7 +398,7 @@ impl<'a> Parse<'a> {
         let mut length = None;
         let mut chunked = false;
         let mut close = parsed.version == Some(0);
-        let checks = &self.request.checks;
+        let checks = &request.checks;
         self.header_ok = Check::headers_present(checks, |name| {
             parsed
                 .headers
@@ -387,16 +427,22 @@ impl<'a> Parse<'a> {
                 }
             }
         }
+        let interim = (100..200).contains(&status) && status != 101;
+        if sink.wants() && !interim {
+            for h in parsed.headers.iter() {
+                sink.header(h.name, h.value);
+            }
+        }
         reader.consume(len);
         self.total += len as u64;
-        if (100..200).contains(&status) && status != 101 {
+        if interim {
             // An interim response (100 Continue, 103 Early Hints): the final
             // one follows on the same connection.
             return Ok(true);
         }
         // 101 Switching Protocols ends HTTP on this connection.
         let close = close || status == 101;
-        let no_body = self.request.head || status == 204 || status == 304 || status == 101;
+        let no_body = request.head || status == 204 || status == 304 || status == 101;
         self.state = if no_body {
             State::Length(0)
         } else if chunked {
@@ -449,7 +495,9 @@ mod tests {
 
     async fn read(bytes: &[u8], request: &Prepared) -> Result<Response, ErrorKind> {
         let mut stream: &[u8] = bytes;
-        Reader::new().read_response(&mut stream, request).await
+        Reader::new()
+            .read_response(&mut stream, request, &mut NoSink)
+            .await
     }
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -525,11 +573,11 @@ mod tests {
         for piece in bytes.chunks(step) {
             reader.spare()[..piece.len()].copy_from_slice(piece);
             reader.filled(piece.len());
-            if let Some(r) = parse.advance(&mut reader)? {
+            if let Some(r) = parse.advance(&mut reader, request, &mut NoSink)? {
                 return Ok(r);
             }
         }
-        parse.closed()
+        parse.closed(request)
     }
 
     #[test]
@@ -575,7 +623,12 @@ mod tests {
         let mut reader = Reader::new();
         reader.spare()[..bytes.len()].copy_from_slice(bytes);
         reader.filled(bytes.len());
-        assert!(Parse::new(&p).advance(&mut reader).unwrap().is_some());
+        assert!(
+            Parse::new(&p)
+                .advance(&mut reader, &p, &mut NoSink)
+                .unwrap()
+                .is_some()
+        );
         assert!(reader.is_empty());
         // 101 ends HTTP on the connection.
         let r = block_on(read(

@@ -111,7 +111,7 @@ impl Connection {
         while let Some(chunk) = body.data().await {
             let chunk = chunk.map_err(|e| kind(&e))?;
             bytes += chunk.len() as u64;
-            search.feed(&chunk);
+            search.feed(&request.checks, &chunk);
             let _ = body.flow_control().release_capacity(chunk.len());
         }
         self.send = send;

@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod engine;
+pub mod flow;
 pub mod goose;
 mod http1;
 mod http2;

@@ -6,7 +6,10 @@
 //! `errors`, `check_failures`, `error_rate` (failed requests and failed
 //! checks over requests: a response with an unexpected status fails the
 //! default check), `throughput` (responses per second) and counts per status
-//! (`status.200`, ...). `total` also has the target and achieved rates, late
+//! (`status.200`, ...); in a sequence scenario also `skipped` (requests
+//! not sent because an earlier request of their iteration was abandoned)
+//! and `abandoned` (iterations this request abandoned, each reason in a
+//! note: an extraction that found nothing, ...). `total` also has the target and achieved rates, late
 //! and dropped requests, bytes, and counts per error kind
 //! (`errors.timeout`, ...), and the run over time, one sample per reporting
 //! interval: `interval_throughput` (responses per second), `interval_errors`
@@ -67,7 +70,7 @@ fn count(name: &str, value: u64) -> Measurement {
     Measurement::from_value(name, Unit::Count, value as f64)
 }
 
-fn endpoint(name: &str, e: &EndpointStats, seconds: f64) -> Benchmark {
+fn endpoint(name: &str, e: &EndpointStats, seconds: f64, flow: bool) -> Benchmark {
     let mut b = Benchmark::new(name, metric::LATENCY);
     let requests = e.responses + e.errors;
     let m = &mut b.measurements;
@@ -94,6 +97,16 @@ fn endpoint(name: &str, e: &EndpointStats, seconds: f64) -> Benchmark {
     for (status, n) in &e.statuses {
         m.push(count(&format!("status.{status}"), *n));
     }
+    if flow {
+        m.push(count("skipped", e.skipped));
+        m.push(count("abandoned", e.abandoned.values().sum()));
+        for (why, n) in &e.abandoned {
+            b.notes.push(Note::warning(
+                "iteration_abandoned",
+                format!("{n} × abandoned the iteration: {why}"),
+            ));
+        }
+    }
     b
 }
 
@@ -108,13 +121,17 @@ pub fn build_report(
     let stats = &outcome.stats;
     if config.requests.len() > 1 {
         for (spec, e) in config.requests.iter().zip(&stats.endpoints) {
-            let mut b = endpoint(&spec.name, e, seconds);
+            let mut b = endpoint(&spec.name, e, seconds, config.flow.is_some());
             b.command = Some(format!("{} {}", spec.method.as_str(), spec.url));
             report.benchmarks.push(b);
         }
     }
     let total = stats.total();
-    let mut b = endpoint(TOTAL, &total, seconds);
+    let mut b = endpoint(TOTAL, &total, seconds, config.flow.is_some());
+    if config.requests.len() > 1 {
+        // Each request's benchmark says why it abandoned iterations.
+        b.notes.retain(|n| n.code != "iteration_abandoned");
+    }
     b.parameters
         .insert(PARAM_SCHEDULE.to_string(), schedule(config));
     if config.segment.count > 1 {

@@ -119,29 +119,35 @@ impl Check {
 /// the needle's length less one byte of what came before, so a match split
 /// across two pieces is found without keeping the body; it allocates only
 /// when there is a body check.
-pub(crate) struct BodySearch<'a> {
-    needle: Option<&'a [u8]>,
+pub(crate) struct BodySearch {
     carry: Vec<u8>,
     found: bool,
 }
 
-impl<'a> BodySearch<'a> {
+/// The text a body check looks for, if there is one.
+fn needle(checks: &[Check]) -> Option<&[u8]> {
+    checks.iter().find_map(|c| match c {
+        Check::BodyContains(text) => Some(text.as_bytes()),
+        _ => None,
+    })
+}
+
+impl BodySearch {
     /// The search for `checks`' body check; without one it has passed.
-    pub fn new(checks: &'a [Check]) -> BodySearch<'a> {
-        let needle = checks.iter().find_map(|c| match c {
-            Check::BodyContains(text) => Some(text.as_bytes()),
-            _ => None,
-        });
+    pub fn new(checks: &[Check]) -> BodySearch {
         BodySearch {
-            needle,
             carry: Vec::new(),
-            found: needle.is_none_or(<[u8]>::is_empty),
+            found: needle(checks).is_none_or(<[u8]>::is_empty),
         }
     }
 
-    /// The next piece of the body.
-    pub fn feed(&mut self, data: &[u8]) {
-        let Some(needle) = self.needle.filter(|_| !self.found) else {
+    /// The next piece of the body; `checks` are the ones given to `new`.
+    pub fn feed(&mut self, checks: &[Check], data: &[u8]) {
+        if self.found {
+            return;
+        }
+        let Some(needle) = needle(checks).filter(|n| !n.is_empty()) else {
+            self.found = true;
             return;
         };
         self.carry.extend_from_slice(data);
@@ -518,9 +524,9 @@ mod tests {
     fn finds_a_needle_split_across_pieces() {
         let checks = [Check::BodyContains("Hello".into())];
         let mut search = BodySearch::new(&checks);
-        search.feed(b"abcHel");
+        search.feed(&checks, b"abcHel");
         assert!(!search.found());
-        search.feed(b"lo!");
+        search.feed(&checks, b"lo!");
         assert!(search.found());
         assert!(BodySearch::new(&[]).found());
     }

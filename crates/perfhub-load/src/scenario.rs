@@ -75,6 +75,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::engine::{MAX_DURATION, MAX_TIMEOUT};
+use crate::flow::{Data, Extract, Flow, FlowRequest, Order, Source, Template};
 use crate::request::{
     Check, Method, RequestSpec, header_name_problem, header_value_problem, is_token_byte, parse_url,
 };
@@ -102,6 +103,8 @@ pub struct LoadDefaults {
     pub duration: Option<Duration>,
     /// How long one request may take before it counts as failed.
     pub timeout: Option<Duration>,
+    /// Stop after this many iterations (see `--iterations`).
+    pub iterations: Option<u64>,
 }
 
 /// A parsed, validated scenario file.
@@ -115,6 +118,9 @@ pub struct Scenario {
     pub load: LoadDefaults,
     /// Budgets for the whole test, as written (each one parses).
     pub budgets: Vec<String>,
+    /// In sequence mode, what the virtual users carry between requests:
+    /// extracted values, data file rows, cookies.
+    pub flow: Option<Flow>,
 }
 
 /// Why a scenario file is unusable, and where.
@@ -223,6 +229,15 @@ struct RawScenario {
     load: Option<RawLoad>,
     #[serde(default)]
     request: Vec<Spanned<RawRequest>>,
+    cookies: Option<Spanned<bool>>,
+    data: Option<Spanned<RawData>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawData {
+    file: Spanned<String>,
+    order: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -232,6 +247,7 @@ struct RawLoad {
     connections: Option<Spanned<i64>>,
     duration: Option<Spanned<toml::Value>>,
     timeout: Option<Spanned<toml::Value>>,
+    iterations: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -247,6 +263,8 @@ struct RawRequest {
     #[serde(default)]
     budgets: Vec<Spanned<String>>,
     checks: Option<RawChecks>,
+    #[serde(default)]
+    extract: BTreeMap<String, Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -266,6 +284,32 @@ const RESERVED_VARIABLES: [&str; 2] = ["mode", "budgets"];
 struct Ctx<'a> {
     text: &'a str,
     file: &'a str,
+}
+
+/// The names a request may use, and the flow's run-time variables.
+#[derive(Default)]
+struct Names {
+    /// `[variables]`.
+    statics: BTreeMap<String, String>,
+    /// Run-time variables by name: data columns, then extractions.
+    ids: BTreeMap<String, usize>,
+    /// Run-time variables a request may use now (data columns, and what
+    /// the requests before it extract).
+    known: std::collections::BTreeSet<usize>,
+    /// For each extracted name, the first request that extracts it.
+    extracted_by: BTreeMap<String, usize>,
+}
+
+impl Names {
+    fn resolve(&self, name: &str) -> Option<Resolved<'_>> {
+        if let Some(v) = self.statics.get(name) {
+            return Some(Resolved::Text(v));
+        }
+        self.ids
+            .get(name)
+            .filter(|id| self.known.contains(id))
+            .map(|id| Resolved::Var(*id))
+    }
 }
 
 impl Ctx<'_> {
@@ -337,17 +381,35 @@ impl Ctx<'_> {
                 "a scenario needs at least one request: add a [[request]] table with a url",
             ));
         }
+        let sequence = raw.mode == Mode::Sequence;
+        if !sequence {
+            self.refuse_flow_keys(&raw)?;
+        }
+        let mut names = Names {
+            statics: variables,
+            ..Names::default()
+        };
+        let mut flow_names: Vec<String> = Vec::new();
+        let data = match &raw.data {
+            Some(d) if sequence => Some(self.data(d, &mut names, &mut flow_names)?),
+            _ => None,
+        };
+        let mut extracts = Vec::with_capacity(raw.request.len());
+        for (i, r) in raw.request.iter().enumerate() {
+            extracts.push(self.extracts(r.get_ref(), i, &mut names, &mut flow_names)?);
+        }
         let mut requests: Vec<RequestSpec> = Vec::with_capacity(raw.request.len());
-        let mut names: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-        for (i, spanned) in raw.request.iter().enumerate() {
+        let mut flow_requests = Vec::with_capacity(raw.request.len());
+        let mut seen: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for ((i, spanned), extract) in raw.request.iter().enumerate().zip(extracts) {
             let prefix = format!("request[{i}]");
-            let spec = self.request(spanned.get_ref(), &prefix, &variables)?;
+            let (spec, mut flow_request) = self.request(spanned.get_ref(), &prefix, &names)?;
             let name_span = spanned
                 .get_ref()
                 .name
                 .as_ref()
                 .map_or_else(|| spanned.get_ref().url.span(), Spanned::span);
-            if let Some((first, first_offset)) = names.get(&spec.name) {
+            if let Some((first, first_offset)) = seen.get(&spec.name) {
                 let (first_line, _) = position(self.text, *first_offset);
                 return Err(self.error(
                     &name_span,
@@ -358,14 +420,185 @@ impl Ctx<'_> {
                     ),
                 ));
             }
-            names.insert(spec.name.clone(), (i, name_span.start));
+            seen.insert(spec.name.clone(), (i, name_span.start));
+            // What this request extracts, the requests after it may use.
+            for e in &extract {
+                names.known.insert(e.var);
+            }
+            flow_request.extract = extract;
             requests.push(spec);
+            flow_requests.push(flow_request);
         }
+        let flow = sequence.then(|| Flow {
+            names: flow_names,
+            requests: flow_requests,
+            data,
+            cookies: raw.cookies.as_ref().is_none_or(|c| *c.get_ref()),
+        });
         Ok(Scenario {
             requests,
             mode: raw.mode,
             load,
             budgets,
+            flow,
+        })
+    }
+
+    /// Outside sequence mode there are no virtual users to carry values.
+    fn refuse_flow_keys(&self, raw: &RawScenario) -> Result<(), ScenarioError> {
+        let why = "is for the virtual users of mode = \"sequence\", which run the requests in order: put mode = \"sequence\" above the first [table]";
+        if let Some(c) = &raw.cookies {
+            return Err(self.error(&c.span(), "cookies", format!("`cookies` {why}")));
+        }
+        if let Some(d) = &raw.data {
+            return Err(self.error(&d.span(), "data", format!("[data] {why}")));
+        }
+        for (i, r) in raw.request.iter().enumerate() {
+            if let Some((name, v)) = r.get_ref().extract.iter().next() {
+                return Err(self.error(
+                    &v.span(),
+                    format!("request[{i}].extract.{}", toml_key(name)),
+                    format!("`extract` {why}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Request `i`'s extractions, each given its variable's number.
+    fn extracts(
+        &self,
+        raw: &RawRequest,
+        i: usize,
+        names: &mut Names,
+        flow_names: &mut Vec<String>,
+    ) -> Result<Vec<Extract>, ScenarioError> {
+        let mut out = Vec::with_capacity(raw.extract.len());
+        for (name, source) in &raw.extract {
+            let key = format!("request[{i}].extract.{}", toml_key(name));
+            if !is_variable_name(name) {
+                return Err(self.error(
+                    &source.span(),
+                    key,
+                    format!(
+                        "bad variable name {name:?}: use letters, digits, `_` and `-`, not starting with a digit"
+                    ),
+                ));
+            }
+            if names.statics.contains_key(name) {
+                return Err(self.error(
+                    &source.span(),
+                    key,
+                    format!(
+                        "`{name}` is a [variables] entry: give the extracted value a name of its own"
+                    ),
+                ));
+            }
+            if names.ids.contains_key(name) && !names.extracted_by.contains_key(name) {
+                return Err(self.error(
+                    &source.span(),
+                    key,
+                    format!(
+                        "`{name}` is a column of the data file: give the extracted value a name of its own"
+                    ),
+                ));
+            }
+            let parsed = Source::parse(source.get_ref()).map_err(|m| {
+                let offset = self.offset_in(
+                    &source.span(),
+                    source.get_ref().split(':').next().unwrap_or(""),
+                );
+                self.error_at(Some(offset), &key, m)
+            })?;
+            let id = *names.ids.entry(name.clone()).or_insert_with(|| {
+                flow_names.push(name.clone());
+                flow_names.len() - 1
+            });
+            names.extracted_by.entry(name.clone()).or_insert(i);
+            out.push(Extract {
+                var: id,
+                source: parsed,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The `[data]` table: reads the file, whose columns become run-time
+    /// variables.
+    fn data(
+        &self,
+        raw: &Spanned<RawData>,
+        names: &mut Names,
+        flow_names: &mut Vec<String>,
+    ) -> Result<Data, ScenarioError> {
+        let raw_ref = raw.get_ref();
+        let order = match &raw_ref.order {
+            None => Order::RoundRobin,
+            Some(o) => match o.get_ref().as_str() {
+                "round-robin" => Order::RoundRobin,
+                "random" => Order::Random,
+                other => {
+                    return Err(self.error(
+                        &o.span(),
+                        "data.order",
+                        format!("unknown order {other:?}: use \"round-robin\" (the default) or \"random\""),
+                    ));
+                }
+            },
+        };
+        let file_span = raw_ref.file.span();
+        let given = raw_ref.file.get_ref();
+        let path = Path::new(self.file)
+            .parent()
+            .unwrap_or(Path::new(""))
+            .join(given);
+        let fail = |m: String| self.error(&file_span, "data.file", m);
+        let shown = path.display();
+        let size = std::fs::metadata(&path)
+            .map_err(|e| fail(format!("cannot read the data file {shown}: {e} (a relative path is from the scenario file's folder)")))?
+            .len();
+        if size > MAX_DATA_FILE {
+            return Err(fail(format!(
+                "the data file {shown} is {size} bytes, more than the 64 MiB a data file may hold"
+            )));
+        }
+        let bytes = std::fs::read(&path)
+            .map_err(|e| fail(format!("cannot read the data file {shown}: {e}")))?;
+        let json = given.to_ascii_lowercase().ends_with(".json")
+            || bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+        let (columns, rows) = if json {
+            data_json(&bytes)
+        } else {
+            data_csv(&bytes)
+        }
+        .map_err(|m| fail(format!("the data file {shown}: {m}")))?;
+        let mut ids = Vec::with_capacity(columns.len());
+        for column in &columns {
+            if !is_variable_name(column) {
+                return Err(fail(format!(
+                    "the data file {shown}: the column name {column:?} cannot be a variable: use letters, digits, `_` and `-`, not starting with a digit"
+                )));
+            }
+            if names.statics.contains_key(column) {
+                return Err(fail(format!(
+                    "the data file {shown}: the column `{column}` is also a [variables] entry: rename one of them"
+                )));
+            }
+            if names.ids.contains_key(column) {
+                return Err(fail(format!(
+                    "the data file {shown}: the column `{column}` is named twice"
+                )));
+            }
+            flow_names.push(column.clone());
+            let id = flow_names.len() - 1;
+            names.ids.insert(column.clone(), id);
+            names.known.insert(id);
+            ids.push(id);
+        }
+        Ok(Data {
+            columns: ids,
+            rows,
+            order,
         })
     }
 
@@ -462,6 +695,16 @@ impl Ctx<'_> {
         if let Some(timeout) = &raw.timeout {
             out.timeout = Some(self.duration(timeout, "load.timeout", MAX_TIMEOUT)?);
         }
+        if let Some(n) = &raw.iterations {
+            let v = *n.get_ref();
+            out.iterations = Some(u64::try_from(v).ok().filter(|&v| v >= 1).ok_or_else(|| {
+                self.error(
+                    &n.span(),
+                    "load.iterations",
+                    format!("iterations must be a whole number from 1 up, not {v}"),
+                )
+            })?);
+        }
         Ok(out)
     }
 
@@ -507,32 +750,26 @@ impl Ctx<'_> {
     }
 
     /// Substitutes variables in the string value `raw`, pointing errors at
-    /// the `${...}` in the file.
-    fn expand(
+    /// the `${...}` in the file; what only a virtual user knows at run time
+    /// stays a reference.
+    fn template(
         &self,
         raw: &Spanned<String>,
         key: &str,
-        variables: &BTreeMap<String, String>,
-    ) -> Result<String, ScenarioError> {
-        substitute(raw.get_ref(), variables).map_err(|e| {
+        names: &Names,
+    ) -> Result<Template, ScenarioError> {
+        substitute_with(raw.get_ref(), |name| names.resolve(name)).map_err(|e| {
             let span = raw.span();
             let (needle, message) = match &e {
-                SubstError::Undefined(name) => {
-                    let defined = if variables.is_empty() {
-                        "no variables are defined".to_string()
-                    } else {
-                        format!(
-                            "defined: {}",
-                            variables.keys().cloned().collect::<Vec<_>>().join(", ")
-                        )
-                    };
-                    (
-                        format!("${{{name}}}"),
-                        format!(
-                            "undefined variable `{name}`; define it under [variables] ({defined})"
+                SubstError::Undefined(name) => (
+                    format!("${{{name}}}"),
+                    match names.extracted_by.get(name) {
+                        Some(by) => format!(
+                            "`{name}` is extracted by request[{by}], which does not come before this request: a value can be used only by the requests after the one that extracts it"
                         ),
-                    )
-                }
+                        None => undefined(name, names),
+                    },
+                ),
                 SubstError::BadName(name) => (
                     format!("${{{name}}}"),
                     format!(
@@ -553,12 +790,25 @@ impl Ctx<'_> {
         &self,
         raw: &RawRequest,
         prefix: &str,
-        variables: &BTreeMap<String, String>,
-    ) -> Result<RequestSpec, ScenarioError> {
+        names: &Names,
+    ) -> Result<(RequestSpec, FlowRequest), ScenarioError> {
         let url_key = format!("{prefix}.url");
-        let url_text = self.expand(&raw.url, &url_key, variables)?;
-        let url = parse_url(&url_text)
-            .map_err(|e| self.error(&raw.url.span(), &url_key, e.to_string()))?;
+        let url_template = self.template(&raw.url, &url_key, names)?;
+        let url_error = |e: &dyn fmt::Display| self.error(&raw.url.span(), &url_key, e.to_string());
+        // A run-time value may go in the path and query, not the host: the
+        // connections are made before any value is known. Each is tried
+        // with two stand-ins.
+        let url = parse_url(&url_template.render_with(|_| "x")).map_err(|e| url_error(&e))?;
+        if !url_template.is_static() {
+            let other = parse_url(&url_template.render_with(|_| "y")).map_err(|e| url_error(&e))?;
+            if (url.scheme(), url.host_str(), url.port())
+                != (other.scheme(), other.host_str(), other.port())
+            {
+                return Err(url_error(
+                    &"a value known only at run time (a data column or an extraction) can go in the URL's path and query, not its scheme, host or port",
+                ));
+            }
+        }
 
         let method = match &raw.method {
             Some(m) => Method::parse(m.get_ref())
@@ -566,6 +816,35 @@ impl Ctx<'_> {
             None => Method::get(),
         };
 
+        let path_shown = if url_template.is_static() {
+            url.path().to_string()
+        } else {
+            // The path as written, with its `${name}`s.
+            let written = url_template.render_with(|_| "\u{0}");
+            let after_scheme = written.find("://").map_or(0, |i| i + 3);
+            let path = written[after_scheme..]
+                .find('/')
+                .map_or("/", |i| &written[after_scheme + i..]);
+            let path = path.split('?').next().unwrap_or(path);
+            let mut ids = url_template.vars();
+            path.split('\u{0}')
+                .enumerate()
+                .map(|(k, piece)| {
+                    if k == 0 {
+                        piece.to_string()
+                    } else {
+                        let name = ids.next().map_or(String::new(), |id| {
+                            names
+                                .ids
+                                .iter()
+                                .find(|(_, v)| **v == id)
+                                .map_or(String::new(), |(n, _)| n.clone())
+                        });
+                        format!("${{{name}}}{piece}")
+                    }
+                })
+                .collect()
+        };
         let name = match &raw.name {
             Some(n) => {
                 let name = n.get_ref().trim();
@@ -578,29 +857,31 @@ impl Ctx<'_> {
                 }
                 name.to_string()
             }
-            None if method == Method::get() => url.path().to_string(),
-            None => format!("{} {}", method.as_str(), url.path()),
+            None if method == Method::get() => path_shown,
+            None => format!("{} {path_shown}", method.as_str()),
         };
 
         let mut headers = Vec::with_capacity(raw.headers.len());
+        let mut header_templates = Vec::with_capacity(raw.headers.len());
         for (header, value) in &raw.headers {
             let key = format!("{prefix}.headers.{}", toml_key(header));
             if let Some(problem) = header_name_problem(header) {
                 return Err(self.error(&value.span(), key, problem));
             }
-            let text = self.expand(value, &key, variables)?;
+            let template = self.template(value, &key, names)?;
+            let text = template.render_with(|_| "x");
             if let Some(problem) = header_value_problem(&text) {
                 return Err(self.error(&value.span(), key, problem));
             }
             headers.push((header.clone(), text));
+            header_templates.push((header.clone(), template));
         }
 
-        let body = match &raw.body {
-            Some(b) => self
-                .expand(b, &format!("{prefix}.body"), variables)?
-                .into_bytes(),
-            None => Vec::new(),
+        let body_template = match &raw.body {
+            Some(b) => self.template(b, &format!("{prefix}.body"), names)?,
+            None => Template::text(""),
         };
+        let body = body_template.render_with(|_| "x").into_bytes();
 
         let weight = match &raw.weight {
             Some(w) => {
@@ -617,25 +898,41 @@ impl Ctx<'_> {
         };
 
         let budgets = self.budgets(&raw.budgets, &format!("{prefix}.budgets"))?;
-        let checks = self.checks(raw.checks.as_ref(), prefix)?;
+        let (checks, body_contains) = self.checks(raw.checks.as_ref(), prefix, names)?;
 
-        Ok(RequestSpec {
-            name,
-            method,
-            url,
-            headers,
-            body,
-            checks,
-            weight,
-            budgets,
-        })
+        Ok((
+            RequestSpec {
+                name,
+                method,
+                url,
+                headers,
+                body,
+                checks,
+                weight,
+                budgets,
+            },
+            FlowRequest {
+                url: url_template,
+                headers: header_templates,
+                body: body_template,
+                body_contains,
+                extract: Vec::new(),
+            },
+        ))
     }
 
-    fn checks(&self, raw: Option<&RawChecks>, prefix: &str) -> Result<Vec<Check>, ScenarioError> {
+    /// The checks, and the body check's text as a template when it has one.
+    fn checks(
+        &self,
+        raw: Option<&RawChecks>,
+        prefix: &str,
+        names: &Names,
+    ) -> Result<(Vec<Check>, Option<Template>), ScenarioError> {
         let default_status = Check::Status(vec![(200, 399)]);
         let Some(raw) = raw else {
-            return Ok(vec![default_status]);
+            return Ok((vec![default_status], None));
         };
+        let mut body_contains = None;
         let mut checks = Vec::new();
         match &raw.status {
             None => checks.push(default_status),
@@ -656,14 +953,13 @@ impl Ctx<'_> {
             }
         }
         if let Some(text) = &raw.body_contains {
+            let key = format!("{prefix}.checks.body_contains");
             if text.get_ref().is_empty() {
-                return Err(self.error(
-                    &text.span(),
-                    format!("{prefix}.checks.body_contains"),
-                    "the text to look for is empty",
-                ));
+                return Err(self.error(&text.span(), key, "the text to look for is empty"));
             }
-            checks.push(Check::BodyContains(text.get_ref().clone()));
+            let template = self.template(text, &key, names)?;
+            checks.push(Check::BodyContains(template.render_with(|_| "x")));
+            body_contains = Some(template);
         }
         if let Some(header) = &raw.header {
             let key = format!("{prefix}.checks.header");
@@ -696,7 +992,7 @@ impl Ctx<'_> {
                 }
             }
         }
-        Ok(checks)
+        Ok((checks, body_contains))
     }
 }
 
@@ -783,15 +1079,150 @@ enum SubstError {
     Unterminated,
 }
 
+/// The largest data file read.
+const MAX_DATA_FILE: u64 = 64 * 1024 * 1024;
+
+/// The message for a `${name}` nothing defines.
+fn undefined(name: &str, names: &Names) -> String {
+    let mut defined: Vec<&str> = names.statics.keys().map(String::as_str).collect();
+    defined.extend(
+        names
+            .ids
+            .iter()
+            .filter(|(_, id)| names.known.contains(id))
+            .map(|(n, _)| n.as_str()),
+    );
+    defined.sort_unstable();
+    let defined = if defined.is_empty() {
+        "no variables are defined".to_string()
+    } else {
+        format!("defined: {}", defined.join(", "))
+    };
+    if names.ids.is_empty() && names.extracted_by.is_empty() {
+        format!("undefined variable `{name}`; define it under [variables] ({defined})")
+    } else {
+        format!(
+            "undefined variable `{name}`; define it under [variables], as a data column, or with an extract of an earlier request ({defined})"
+        )
+    }
+}
+
+/// A CSV data file: the header row names the columns.
+fn data_csv(bytes: &[u8]) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(bytes);
+    let columns: Vec<String> = reader
+        .headers()
+        .map_err(|e| csv_error(&e))?
+        .iter()
+        .map(|c| c.trim().to_string())
+        .collect();
+    if columns.is_empty() || columns.iter().all(String::is_empty) {
+        return Err(
+            "it is empty: its first row must name the columns, such as user,password".into(),
+        );
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| csv_error(&e))?;
+        rows.push(record.iter().map(str::to_string).collect());
+    }
+    if rows.is_empty() {
+        return Err("it has a header row but no rows: add one row per virtual user".into());
+    }
+    Ok((columns, rows))
+}
+
+fn csv_error(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            pos,
+            expected_len,
+            len,
+        } => format!(
+            "line {}: a row of {len} values where the header has {expected_len} columns; give every row one value per column",
+            pos.as_ref().map_or(0, csv::Position::line)
+        ),
+        _ => e.to_string(),
+    }
+}
+
+/// A JSON data file: an array of objects with the same keys, whose values
+/// are strings, numbers or booleans.
+fn data_json(bytes: &[u8]) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    let serde_json::Value::Array(items) = value else {
+        return Err("expected a JSON array of objects, such as [{\"user\": \"a\"}]".into());
+    };
+    let Some(first) = items.first() else {
+        return Err("the array is empty: add one object per virtual user".into());
+    };
+    let serde_json::Value::Object(first) = first else {
+        return Err("[0] is not an object".into());
+    };
+    let columns: Vec<String> = first.keys().cloned().collect();
+    if columns.is_empty() {
+        return Err("[0] has no keys: its keys name the columns".into());
+    }
+    let mut rows = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let serde_json::Value::Object(object) = item else {
+            return Err(format!("[{i}] is not an object"));
+        };
+        if object.len() != columns.len() || !columns.iter().all(|c| object.contains_key(c)) {
+            let keys: Vec<&str> = object.keys().map(String::as_str).collect();
+            return Err(format!(
+                "[{i}] has the keys {} where [0] has {}; give every object the same keys",
+                keys.join(", "),
+                columns.join(", ")
+            ));
+        }
+        let mut row = Vec::with_capacity(columns.len());
+        for c in &columns {
+            row.push(match &object[c] {
+                serde_json::Value::String(s) => s.clone(),
+                v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_)) => v.to_string(),
+                _ => {
+                    return Err(format!("[{i}].{c} is not a string, number or boolean"));
+                }
+            });
+        }
+        rows.push(row);
+    }
+    Ok((columns, rows))
+}
+
+/// What a `${name}` stands for.
+enum Resolved<'a> {
+    /// A `[variables]` value, substituted when the file is read.
+    Text(&'a str),
+    /// A value a virtual user has at run time (a data column, an
+    /// extraction), by its number in the flow.
+    Var(usize),
+}
+
 /// Replaces `${name}` with the variable's value and `$$` with `$`.
+#[cfg(test)]
 fn substitute(text: &str, variables: &BTreeMap<String, String>) -> Result<String, SubstError> {
-    let mut out = String::with_capacity(text.len());
+    substitute_with(text, |name| variables.get(name).map(|v| Resolved::Text(v)))
+        .map(|t| t.render_with(|_| ""))
+}
+
+/// Replaces `${name}` with what `resolve` gives and `$$` with `$`.
+fn substitute_with<'a>(
+    text: &str,
+    resolve: impl Fn(&str) -> Option<Resolved<'a>>,
+) -> Result<Template, SubstError> {
+    let mut out = Template::text("");
     let mut rest = text;
     while let Some(i) = rest.find('$') {
-        out.push_str(&rest[..i]);
+        out.push_text(&rest[..i]);
         let after = &rest[i + 1..];
         if let Some(tail) = after.strip_prefix('$') {
-            out.push('$');
+            out.push_text("$");
             rest = tail;
         } else if let Some(tail) = after.strip_prefix('{') {
             let end = tail.find('}').ok_or(SubstError::Unterminated)?;
@@ -799,17 +1230,17 @@ fn substitute(text: &str, variables: &BTreeMap<String, String>) -> Result<String
             if !is_variable_name(name) {
                 return Err(SubstError::BadName(name.to_string()));
             }
-            let value = variables
-                .get(name)
-                .ok_or_else(|| SubstError::Undefined(name.to_string()))?;
-            out.push_str(value);
+            match resolve(name).ok_or_else(|| SubstError::Undefined(name.to_string()))? {
+                Resolved::Text(value) => out.push_text(value),
+                Resolved::Var(id) => out.push_var(id),
+            }
             rest = &tail[end + 1..];
         } else {
-            out.push('$');
+            out.push_text("$");
             rest = after;
         }
     }
-    out.push_str(rest);
+    out.push_text(rest);
     Ok(out)
 }
 
@@ -1000,6 +1431,7 @@ body = '{"user":"a","id":${user_id}}'
                 connections: Some(32),
                 duration: Some(Duration::from_secs(30)),
                 timeout: Some(Duration::from_secs(2)),
+                iterations: None,
             }
         );
         assert_eq!(s.requests.len(), 2);

@@ -36,6 +36,8 @@ fn config(addr: SocketAddr, model: Model, duration: Duration) -> LoadConfig {
         resolve: Vec::new(),
         grace: None,
         start_at: None,
+        flow: None,
+        iterations: None,
         streams: 1,
     }
 }

@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
-use super::{Plan, Shared, Stats, Tick, record};
-use crate::http1::{ErrorKind, Parse, Prepared, Reader};
+use super::{Plan, Shared, Stats, Tick, record, record_abandoned};
+use crate::flow::Vu;
+use crate::http1::{ErrorKind, NoSink, Parse, Prepared, Reader, Sink};
 
 /// Where one connection is.
 enum State {
@@ -35,7 +36,7 @@ enum State {
     Done,
 }
 
-struct Conn<'a> {
+struct Conn {
     /// The connection's number in the whole run (for the request mix).
     c: usize,
     /// Requests started so far.
@@ -43,7 +44,9 @@ struct Conn<'a> {
     state: State,
     stream: Option<TcpStream>,
     reader: Reader,
-    parse: Option<Parse<'a>>,
+    parse: Option<Parse>,
+    /// In a flow, the virtual user this connection runs.
+    vu: Option<Vu>,
     /// The request in flight: which, when it started, when it times out.
     which: usize,
     sent_at: Instant,
@@ -85,6 +88,7 @@ pub(super) fn worker(
                 stream: None,
                 reader: Reader::new(),
                 parse: None,
+                vu: plan.user(c),
                 which: 0,
                 sent_at: plan.t0,
                 deadline: plan.t0,
@@ -161,7 +165,7 @@ struct Loop<'a, 'p> {
     plan: &'a Plan,
     poll: &'p mut Poll,
     shared: &'p mut Shared,
-    conns: Vec<Conn<'a>>,
+    conns: Vec<Conn>,
     /// Connections not yet done.
     live: usize,
     /// The earliest time an idle connection is due, if any is idle.
@@ -177,17 +181,36 @@ impl<'a> Loop<'a, '_> {
     fn start(&mut self, i: usize, now: Instant, stop: &AtomicBool) {
         let plan = self.plan;
         let conn = &mut self.conns[i];
-        if now >= plan.end || stop.load(Ordering::Relaxed) {
-            conn.state = State::Done;
-            conn.stream = None;
-            self.live -= 1;
-            return;
-        }
-        conn.which = plan.mix[(conn.c + conn.j as usize) % plan.mix.len()];
+        let which = loop {
+            let next = if now >= plan.end || stop.load(Ordering::Relaxed) {
+                None
+            } else {
+                plan.next_closed(conn.c, conn.j, conn.vu.as_mut())
+            };
+            match next {
+                None => {
+                    conn.state = State::Done;
+                    conn.stream = None;
+                    self.live -= 1;
+                    return;
+                }
+                Some(Ok(which)) => break which,
+                Some(Err((which, why))) => {
+                    // Not sent: this user's iteration is abandoned.
+                    conn.j += 1;
+                    let rest = conn
+                        .vu
+                        .as_mut()
+                        .map_or(which + 1..which + 1, |vu| vu.abandon(which));
+                    record_abandoned(self.shared, which, why, which..rest.end);
+                }
+            }
+        };
+        conn.which = which;
         conn.j += 1;
         conn.sent_at = now;
         conn.deadline = now + plan.config.timeout;
-        conn.parse = Some(Parse::new(&plan.prepared[conn.which]));
+        conn.parse = Some(Parse::new(conn.request(plan)));
         if conn.stream.is_some() {
             self.send(i, 0, stop);
             return;
@@ -213,8 +236,11 @@ impl<'a> Loop<'a, '_> {
     /// has none.
     fn send(&mut self, i: usize, from: usize, stop: &AtomicBool) {
         let plan = self.plan;
-        let request: &Prepared = &plan.prepared[self.conns[i].which];
         let conn = &mut self.conns[i];
+        let request: &Prepared = match &conn.vu {
+            Some(vu) => vu.prepared(conn.which),
+            None => &plan.prepared[conn.which],
+        };
         let Some(stream) = conn.stream.as_mut() else {
             return self.finish(i, Err(ErrorKind::Closed), stop);
         };
@@ -240,23 +266,29 @@ impl<'a> Loop<'a, '_> {
     /// Reads what has arrived and finishes the request if its response is
     /// whole.
     fn receive(&mut self, i: usize, stop: &AtomicBool) {
+        let plan = self.plan;
         let conn = &mut self.conns[i];
         let (State::Receiving, Some(stream), Some(parse)) =
             (&conn.state, conn.stream.as_mut(), conn.parse.as_mut())
         else {
             return;
         };
+        let mut no_sink = NoSink;
+        let (request, sink): (&Prepared, &mut dyn Sink) = match conn.vu.as_mut() {
+            Some(vu) => vu.split(conn.which),
+            None => (&plan.prepared[conn.which], &mut no_sink),
+        };
         // What is already buffered may hold the whole response.
-        let mut result = parse.advance(&mut conn.reader).transpose();
+        let mut result = parse.advance(&mut conn.reader, request, sink).transpose();
         while result.is_none() {
             let spare = conn.reader.spare();
             let room = spare.len();
             result = match stream.read(spare) {
-                Ok(0) => Some(parse.closed()),
+                Ok(0) => Some(parse.closed(request)),
                 Ok(n) => {
                     conn.reader.filled(n);
                     conn.unread = n == room;
-                    parse.advance(&mut conn.reader).transpose()
+                    parse.advance(&mut conn.reader, request, sink).transpose()
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     conn.unread = false;
@@ -269,7 +301,7 @@ impl<'a> Loop<'a, '_> {
         let Some(result) = result else {
             return;
         };
-        let sent = self.plan.prepared[conn.which].bytes.len() as u64;
+        let sent = request.bytes.len() as u64;
         self.finish(i, result.map(|r| (r, sent)), stop);
     }
 
@@ -295,6 +327,8 @@ impl<'a> Loop<'a, '_> {
         let done = Instant::now();
         let conn = &mut self.conns[i];
         conn.parse = None;
+        let mut result = result;
+        let after = conn.vu.as_mut().map(|vu| vu.after(conn.which, &mut result));
         let outcome = record(
             self.shared,
             conn.which,
@@ -303,6 +337,13 @@ impl<'a> Loop<'a, '_> {
             Duration::ZERO,
             result,
         );
+        if let Some(crate::flow::After {
+            abandoned: Some(why),
+            skipped,
+        }) = after
+        {
+            record_abandoned(self.shared, conn.which, why, skipped);
+        }
         if outcome.close {
             conn.stream = None;
             conn.reader.clear();
@@ -393,7 +434,15 @@ impl Loop<'_, '_> {
     }
 }
 
-impl Conn<'_> {
+impl Conn {
+    /// The request in flight, as written for it.
+    fn request<'p>(&'p self, plan: &'p Plan) -> &'p Prepared {
+        match &self.vu {
+            Some(vu) => vu.prepared(self.which),
+            None => &plan.prepared[self.which],
+        }
+    }
+
     /// Whether a request is under way (and so may time out).
     fn in_flight(&self) -> bool {
         matches!(
