@@ -1278,7 +1278,7 @@ async fn connection(
 ) {
     let config = &plan.config;
     let mut stream: Option<Stream> = None;
-    let mut reader = Reader::new();
+    let mut reader = Reader::for_lanes(config.connections * config.streams);
     // The generation of the HTTP/2 connection the last request used.
     let used = std::cell::Cell::new(0u64);
     let retried = std::cell::Cell::new(0u64);

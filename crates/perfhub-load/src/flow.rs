@@ -952,6 +952,68 @@ mod tests {
     }
 
     #[test]
+    fn the_jar_keeps_what_applies_and_sends_it_where_it_belongs() {
+        let url = |path: &str| Template::text(format!("http://shop.test:8080{path}"));
+        let request = |path: &str| FlowRequest {
+            url: url(path),
+            headers: Vec::new(),
+            body: Template::text(""),
+            body_contains: None,
+            extract: Vec::new(),
+        };
+        let flow = Arc::new(Flow {
+            names: Vec::new(),
+            requests: vec![
+                request("/login"),
+                request("/cart/items"),
+                request("/orders"),
+            ],
+            data: None,
+            cookies: true,
+        });
+        let specs: Vec<RequestSpec> = ["/login", "/cart/items", "/orders"]
+            .iter()
+            .map(|p| RequestSpec::get(parse_url(&format!("http://shop.test:8080{p}")).unwrap()))
+            .collect();
+        let mut vu = flow.user(0, &specs);
+        vu.render(0, &specs[0]).unwrap();
+        for c in [
+            "session=s1; Path=/; Max-Age=600",
+            "cart=c1; Path=/cart",
+            "secure=x; Secure",
+            "elsewhere=x; Domain=other.test",
+            "sub=x; Domain=.test",
+            "old=x; Max-Age=0",
+            "gone=x; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+            "not a cookie",
+        ] {
+            vu.catch.header("Set-Cookie", c.as_bytes());
+        }
+        let mut ok = Ok((
+            Response {
+                status: 200,
+                bytes: 0,
+                checks_passed: true,
+                close: false,
+            },
+            0,
+        ));
+        assert!(vu.after(0, &mut ok).abandoned.is_none());
+        let cookie_line = |vu: &mut Vu, which: usize| {
+            let bytes = vu.render(which, &specs[which]).unwrap().bytes.clone();
+            String::from_utf8(bytes)
+                .unwrap()
+                .lines()
+                .find_map(|l| l.strip_prefix("Cookie: ").map(str::to_string))
+                .unwrap_or_default()
+        };
+        assert_eq!(cookie_line(&mut vu, 1), "session=s1; cart=c1; sub=x");
+        assert_eq!(cookie_line(&mut vu, 2), "session=s1; sub=x");
+        // A new iteration starts with an empty jar, as k6's do.
+        assert_eq!(cookie_line(&mut vu, 0), "");
+    }
+
+    #[test]
     fn cookie_paths_follow_rfc_6265() {
         assert_eq!(default_path("/a/b/c"), "/a/b");
         assert_eq!(default_path("/a"), "/");

@@ -132,11 +132,25 @@ const MAX_HEADERS: usize = 64;
 const MAX_HEAD: usize = 64 * 1024;
 
 impl Reader {
+    #[cfg(test)]
     pub fn new() -> Reader {
+        Reader::with_capacity(16 * 1024)
+    }
+
+    /// A reader whose buffer starts at `bytes` (it grows when a head or a
+    /// line needs more).
+    pub fn with_capacity(bytes: usize) -> Reader {
         Reader {
-            buf: vec![0; 16 * 1024],
+            buf: vec![0; bytes.max(1024)],
             filled: 0,
         }
+    }
+
+    /// The buffer for each of `lanes` connections: 16 KiB, less when there
+    /// are so many that the buffers would pass 32 MiB in all (4 KiB at
+    /// least), so that 10,000 virtual users stay small.
+    pub fn for_lanes(lanes: usize) -> Reader {
+        Reader::with_capacity(((32 << 20) / lanes.max(1)).clamp(4 * 1024, 16 * 1024))
     }
 
     /// Whether no bytes are left over after the last response.

@@ -1767,6 +1767,136 @@ body = "$${not_a_var} ${v}$"
     }
 
     #[test]
+    fn a_sequence_carries_data_columns_and_extractions_to_later_requests() {
+        let dir = tempfile_dir();
+        std::fs::write(
+            dir.join("users.json"),
+            r#"[{"user": "a", "pin": 1}, {"user": "b", "pin": 2}]"#,
+        )
+        .unwrap();
+        let file = dir.join("flow.toml");
+        let text = r#"mode = "sequence"
+[variables]
+host = "http://127.0.0.1:8080"
+[data]
+file = "users.json"
+order = "random"
+[[request]]
+method = "POST"
+url = "${host}/login"
+body = '{"user":"${user}","pin":${pin}}'
+extract = { token = "json:$.token", order = "json:$.orders[0].id" }
+[[request]]
+url = "${host}/orders/${order}?user=${user}"
+headers = { authorization = "Bearer ${token}" }
+checks = { body_contains = "${user}" }
+"#;
+        let s = parse_scenario(text, file.to_str().unwrap()).unwrap();
+        let flow = s.flow.unwrap();
+        assert!(flow.cookies);
+        let data = flow.data.as_ref().unwrap();
+        assert_eq!(data.order, Order::Random);
+        // A JSON file's columns are in key order.
+        assert_eq!(data.rows, [["1", "a"], ["2", "b"]]);
+        // Data columns first, then extractions in order of appearance.
+        let names: Vec<&str> = flow.names.iter().map(String::as_str).collect();
+        assert_eq!(names.len(), 4);
+        assert_eq!(flow.requests[0].extract.len(), 2);
+        assert!(flow.requests[0].url.is_static());
+        assert_eq!(flow.requests[1].url.vars().count(), 2);
+        assert!(flow.requests[1].body_contains.is_some());
+        // Named after the path as written, with its `${name}`.
+        assert_eq!(s.requests[1].name, "/orders/${order}");
+        assert_eq!(s.requests[0].name, "POST /login");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn flow_mistakes_name_their_key() {
+        let dir = tempfile_dir();
+        let file = dir.join("f.toml");
+        let name = file.to_str().unwrap();
+        let parse = |text: &str| parse_scenario(text, name).unwrap_err();
+        std::fs::write(dir.join("ragged.json"), r#"[{"a": "1"}, {"b": "2"}]"#).unwrap();
+        std::fs::write(dir.join("bad-column.csv"), "1st,b\nx,y\n").unwrap();
+        std::fs::write(dir.join("headers-only.csv"), "a,b\n").unwrap();
+        let seq = "mode = \"sequence\"\n";
+        let req = "[[request]]\nurl = \"http://h/\"\n";
+        let cases = [
+            (
+                format!("{seq}[data]\nfile = \"ragged.json\"\n{req}"),
+                "data.file",
+                "[1] has the keys b where [0] has a",
+            ),
+            (
+                format!("{seq}[data]\nfile = \"bad-column.csv\"\n{req}"),
+                "data.file",
+                "the column name \"1st\" cannot be a variable",
+            ),
+            (
+                format!("{seq}[data]\nfile = \"headers-only.csv\"\n{req}"),
+                "data.file",
+                "no rows",
+            ),
+            (
+                format!("{seq}[data]\nfile = \"ragged.json\"\norder = \"shuffled\"\n{req}"),
+                "data.order",
+                "unknown order",
+            ),
+            (
+                format!("{seq}[variables]\nt = \"1\"\n{req}extract = {{ t = \"header:X\" }}\n"),
+                "request[0].extract.t",
+                "is a [variables] entry",
+            ),
+            (
+                format!("{seq}{req}url2 = 1\n"),
+                "request[0].url2",
+                "unknown field",
+            ),
+            (
+                "[[request]]\nurl = \"http://h/${u}\"\n[[request]]\nurl = \"http://h/\"\n"
+                    .to_string(),
+                "request[0].url",
+                "undefined variable `u`",
+            ),
+            (
+                format!(
+                    "{seq}[[request]]\nurl = \"http://h${{t}}/\"\n[[request]]\nurl = \"http://h/\"\nextract = {{ t = \"header:X\" }}\n"
+                ),
+                "request[0].url",
+                "extracted by request[1]",
+            ),
+            (
+                format!(
+                    "{seq}{req}extract = {{ t = \"header:X\" }}\n[[request]]\nurl = \"http://h${{t}}/\"\n"
+                ),
+                "request[1].url",
+                "not its scheme, host or port",
+            ),
+        ];
+        for (text, key, needle) in cases {
+            let e = parse(&text);
+            assert_eq!(e.key, key, "{e}");
+            assert!(e.line.is_some() && e.column.is_some(), "{e}");
+            assert!(e.message.contains(needle), "{e}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A fresh directory under the system's temporary one.
+    fn tempfile_dir() -> std::path::PathBuf {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "perfhub-scenario-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
     fn substitution_rules() {
         let vars: BTreeMap<String, String> = [("a".to_string(), "1".to_string())].into();
         assert_eq!(substitute("x${a}y$$z$", &vars).unwrap(), "x1y$z$");

@@ -86,7 +86,7 @@ pub(super) fn worker(
                 j: 0,
                 state: State::Idle(plan.t0),
                 stream: None,
-                reader: Reader::new(),
+                reader: Reader::for_lanes(plan.config.connections),
                 parse: None,
                 vu: plan.user(c),
                 which: 0,
