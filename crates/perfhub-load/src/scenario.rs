@@ -56,6 +56,38 @@
 //!   keys written after `[variables]` by mistake.
 //! - Every table refuses unknown keys.
 //!
+//! # Virtual users (sequence mode)
+//!
+//! In `mode = "sequence"` each connection is a virtual user with its own
+//! values and cookies (see [`crate::flow`]):
+//!
+//! ```toml
+//! mode = "sequence"
+//! cookies = true             # the default; false turns the jar off
+//!
+//! [data]                     # each virtual user takes one row
+//! file = "users.csv"         # a header row names the columns; or a JSON
+//!                            # array of objects (*.json)
+//! order = "round-robin"      # or "random"
+//!
+//! [load]
+//! iterations = 100           # exactly 100 runs of the sequence, then stop
+//!
+//! [[request]]
+//! method = "POST"
+//! url = "http://127.0.0.1:8080/login"
+//! body = '{"user":"${user}","password":"${password}"}'
+//! extract = { token = "json:$.token", etag = "header:ETag", id = 'regex:id=(\d+)' }
+//!
+//! [[request]]
+//! url = "http://127.0.0.1:8080/orders/${id}"
+//! headers = { authorization = "Bearer ${token}" }
+//! ```
+//!
+//! A `${name}` may name a data column or a value extracted by an earlier
+//! request of the sequence, in the URL's path and query, header values, the
+//! body and `checks.body_contains`; this is checked when the file is read.
+//!
 //! # Errors
 //!
 //! Every [`ScenarioError`] names the file, the line and column, and the key,
