@@ -24,6 +24,9 @@ struct Seen {
     refused: Vec<String>,
     /// Requests with a literal `${` anywhere in them.
     literal: u64,
+    /// Connections open now, and the most at once.
+    open: u64,
+    most_open: u64,
 }
 
 /// A shop on a free loopback port: `POST /login` with a JSON body of user
@@ -79,6 +82,16 @@ impl Drop for Shop {
 }
 
 fn serve(conn: TcpStream, seen: &Mutex<Seen>) {
+    {
+        let mut s = seen.lock().unwrap();
+        s.open += 1;
+        s.most_open = s.most_open.max(s.open);
+    }
+    exchange(conn, seen);
+    seen.lock().unwrap().open -= 1;
+}
+
+fn exchange(conn: TcpStream, seen: &Mutex<Seen>) {
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut out = conn;
     loop {
@@ -128,6 +141,9 @@ fn answer(
     body: &str,
     seen: &Mutex<Seen>,
 ) -> (&'static str, String, String) {
+    if request_line.starts_with("GET /slow ") {
+        std::thread::sleep(std::time::Duration::from_millis(400));
+    }
     let mut seen = seen.lock().unwrap();
     let mut parts = request_line.split(' ');
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
@@ -209,6 +225,7 @@ fn answer(
             }
             ("200 OK", String::new(), format!("cart of {user}"))
         }
+        ("GET", "/slow" | "/fast") => ("200 OK", String::new(), "ok".to_string()),
         _ => ("404 Not Found", String::new(), String::new()),
     }
 }
@@ -481,4 +498,137 @@ fn a_scenario_s_flow_mistakes_are_refused_with_file_line_and_key() {
             "case {i}: {err}"
         );
     }
+}
+
+#[test]
+fn virtual_users_ramp_up_and_down_in_flags_and_in_a_file() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let shop = Shop::start();
+    let url = format!("{}/fast", shop.addr);
+    // 1 user, up to 4 over 1 s, 4 for 0.5 s, down to 0 over 1 s.
+    let out = run_load(&[
+        &url,
+        "--vus",
+        "1",
+        "--vus-stage",
+        "1s:4",
+        "--vus-stage",
+        "500ms:4",
+        "--vus-stage",
+        "1s:0",
+        "-d",
+        "1s",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    {
+        let seen = shop.seen();
+        assert_eq!(seen.most_open, 4, "{seen:?}");
+        assert!(seen.requests["/fast"] > 0);
+    }
+    // Every connection was closed as the users went down to 0.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while shop.seen().open > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(shop.seen().open, 0);
+
+    // The same from a scenario's [load] table, and arrival stages there.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ramp.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[load]\nvus = 1\nvus_stages = [\"1s:3\", \"500ms:3\"]\n[[request]]\nurl = \"{}/fast\"\n",
+            shop.addr
+        ),
+    )
+    .unwrap();
+    let shop2 = Shop::start();
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace(&shop.addr, &shop2.addr);
+    std::fs::write(&file, text).unwrap();
+    let out = run_load(&["--scenario", file.to_str().unwrap(), "-d", "1s"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(shop2.seen().most_open, 3);
+
+    let rate = dir.path().join("rate.toml");
+    std::fs::write(
+        &rate,
+        format!(
+            "[load]\nstages = [\"1s:60\"]\n[[request]]\nurl = \"{}/fast\"\n",
+            shop2.addr
+        ),
+    )
+    .unwrap();
+    let out_json = dir.path().join("rate.json");
+    let out = run_load(&[
+        "--scenario",
+        rate.to_str().unwrap(),
+        "-d",
+        "1s",
+        "--export-json",
+        out_json.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // 0 to 60 requests/s over 1 s: exactly 30 due.
+    let r = report(&out_json);
+    assert_eq!(
+        value(&r, "total", "sent") + value(&r, "total", "dropped"),
+        30.0
+    );
+}
+
+#[test]
+fn requests_have_their_own_timeout_and_groups_add_up() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let shop = Shop::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("groups.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"mode = "sequence"
+[[request]]
+name = "slow"
+url = "{0}/slow"
+timeout = "100ms"
+group = "browse"
+[[request]]
+name = "fast"
+url = "{0}/fast"
+think_time = "10ms"
+group = "browse"
+[[request]]
+name = "orders"
+url = "{0}/orders"
+checks = {{ status = [401] }}
+"#,
+            shop.addr
+        ),
+    )
+    .unwrap();
+    let out_json = dir.path().join("groups.json");
+    let out = run_load(&[
+        "--scenario",
+        file.to_str().unwrap(),
+        "-c",
+        "2",
+        "--iterations",
+        "4",
+        "--timeout",
+        "5s",
+        "--export-json",
+        out_json.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = report(&out_json);
+    // The slow request times out at its own 100 ms, not the test's 5 s.
+    assert_eq!(value(&r, "slow", "errors"), 4.0);
+    assert_eq!(value(&r, "total", "errors.timeout"), 4.0);
+    assert_eq!(value(&r, "fast", "status.200"), 4.0);
+    // The group adds up its two requests.
+    assert_eq!(value(&r, "group:browse", "requests"), 8.0);
+    assert_eq!(value(&r, "group:browse", "errors"), 4.0);
+    assert_eq!(value(&r, "orders", "status.401"), 4.0);
 }

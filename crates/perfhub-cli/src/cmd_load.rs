@@ -65,6 +65,20 @@ pub struct LoadArgs {
     #[arg(long, value_name = "N")]
     iterations: Option<u64>,
 
+    /// Virtual users (connections) at the start of a --vus-stage ramp
+    /// (k6's startVUs) [default: 1]; without --vus-stage, the same as
+    /// --connections.
+    #[arg(long, value_name = "N")]
+    vus: Option<usize>,
+
+    /// A virtual user stage DURATION:USERS, such as 30s:50: the active
+    /// users ramp linearly to USERS over DURATION (closed model, k6's
+    /// ramping-vus; repeat for several, from --vus). Connections beyond
+    /// the users of the moment are closed and wait; a sequence scenario's
+    /// user finishes its iteration first.
+    #[arg(long = "vus-stage", value_name = "DURATION:USERS", value_parser = parse_vu_stage)]
+    vu_stages: Vec<Stage>,
+
     /// A ramp stage DURATION:RATE, such as 30s:1000 (open model; repeat
     /// for several, starting from --rate or 0; the stages add up to 720h,
     /// 30 days, at most).
@@ -224,15 +238,11 @@ fn parse_think_time(text: &str) -> Result<Duration, String> {
 }
 
 fn parse_stage(text: &str) -> Result<Stage, String> {
-    let bad =
-        |why: String| format!("bad stage {text:?}: {why}; give DURATION:RATE, such as 30s:1000");
-    let (d, r) = text.split_once(':').ok_or_else(|| bad("no ':'".into()))?;
-    let duration = parse_duration(d).map_err(bad)?;
-    let target: f64 = r
-        .trim()
-        .parse()
-        .map_err(|_| bad(format!("{r:?} is not a rate")))?;
-    Ok(Stage { duration, target })
+    Stage::parse(text, "RATE")
+}
+
+fn parse_vu_stage(text: &str) -> Result<Stage, String> {
+    Stage::parse(text, "USERS")
 }
 
 fn parse_status_range(text: &str) -> Result<(u16, u16), String> {
@@ -482,13 +492,18 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
         }
     };
     let rate = args.rate.or(defaults.rate);
-    let model = match (rate, args.stages.is_empty()) {
+    let stages = if args.stages.is_empty() {
+        defaults.stages.clone()
+    } else {
+        args.stages.clone()
+    };
+    let model = match (rate, stages.is_empty()) {
         (None, true) => Model::Closed {
             think_time: args.think_time,
         },
         (rate, _) => Model::Open {
             start: rate.unwrap_or(0.0),
-            stages: args.stages.clone(),
+            stages,
         },
     };
     let threads = args.threads.unwrap_or_else(|| {
@@ -497,6 +512,23 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
             .unwrap_or(1)
     });
     let iterations = args.iterations.or(defaults.iterations);
+    let vu_stages = if args.vu_stages.is_empty() {
+        defaults.vu_stages.clone()
+    } else {
+        args.vu_stages.clone()
+    };
+    let vus = args.vus.or(defaults.vus.map(|v| v as usize));
+    let ramp = (!vu_stages.is_empty()).then(|| perfhub_load::engine::VuRamp {
+        start: vus.unwrap_or(1) as f64,
+        stages: vu_stages,
+    });
+    let connections = match (&ramp, args.connections) {
+        (_, Some(c)) => c,
+        (Some(r), None) => r.most().ceil().max(1.0) as usize,
+        (None, None) => vus
+            .or(defaults.connections.map(|c| c as usize))
+            .unwrap_or(64),
+    };
     let config = LoadConfig {
         requests,
         sequence,
@@ -511,10 +543,7 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
             } else {
                 Duration::from_secs(10)
             }),
-        connections: args
-            .connections
-            .or(defaults.connections.map(|c| c as usize))
-            .unwrap_or(64),
+        connections,
         threads,
         timeout: args
             .timeout
@@ -533,6 +562,7 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
         start_at: args.start_at,
         flow,
         iterations,
+        ramp,
     };
     crate::interrupt::install();
     let environment = std::thread::spawn(|| collect(EnvConfig::default()));

@@ -54,6 +54,23 @@ pub struct Stage {
     pub target: f64,
 }
 
+impl Stage {
+    /// Reads `DURATION:TARGET`, such as `30s:1000`; `what` names the
+    /// target in errors (`RATE`, `USERS`).
+    pub fn parse(text: &str, what: &str) -> Result<Stage, String> {
+        let bad = |why: String| {
+            format!("bad stage {text:?}: {why}; give DURATION:{what}, such as 30s:1000")
+        };
+        let (d, r) = text.split_once(':').ok_or_else(|| bad("no ':'".into()))?;
+        let duration = perfhub_core::units::parse_duration(d).map_err(bad)?;
+        let target: f64 = r
+            .trim()
+            .parse()
+            .map_err(|_| bad(format!("{r:?} is not a number")))?;
+        Ok(Stage { duration, target })
+    }
+}
+
 /// The longest test, and the longest a ramp's stages may add up to: 30
 /// days (`perfhub_core::units::MAX_DURATION`).
 pub const MAX_DURATION: Duration = perfhub_core::units::MAX_DURATION;
@@ -82,6 +99,73 @@ pub enum Model {
         /// Ramps after the start; empty for a constant rate.
         stages: Vec<Stage>,
     },
+}
+
+/// Virtual users ramping in the closed model (k6's ramping-vus): `start`
+/// users at first, then linearly to each stage's `target` users over its
+/// duration. Connection `c` is active while there are more than `c` users;
+/// one that is not waits, without a connection, until it is again. A
+/// virtual user of a sequence scenario finishes its iteration first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VuRamp {
+    /// The users at the start.
+    pub start: f64,
+    /// The stages; their targets are users.
+    pub stages: Vec<Stage>,
+}
+
+impl VuRamp {
+    /// The users `t` seconds after the start.
+    pub fn users_at(&self, t: f64) -> f64 {
+        let mut from = self.start;
+        let mut t0 = 0.0;
+        for s in &self.stages {
+            let len = s.duration.as_secs_f64();
+            if t < t0 + len {
+                return from + (s.target - from) * ((t - t0) / len).max(0.0);
+            }
+            from = s.target;
+            t0 += len;
+        }
+        from
+    }
+
+    /// Whether connection `c` is active `t` seconds after the start.
+    pub fn active(&self, c: usize, t: f64) -> bool {
+        self.users_at(t) + 1e-9 >= (c + 1) as f64
+    }
+
+    /// The first time from `t` on when connection `c` is active, in
+    /// seconds after the start; `None` when it never is again.
+    pub fn next_active(&self, c: usize, t: f64) -> Option<f64> {
+        if self.active(c, t) {
+            return Some(t);
+        }
+        let need = (c + 1) as f64;
+        let mut from = self.start;
+        let mut t0 = 0.0;
+        for s in &self.stages {
+            let len = s.duration.as_secs_f64();
+            let end = t0 + len;
+            if end > t && s.target >= need && s.target > from {
+                let at = t0 + (need - from).max(0.0) / (s.target - from) * len;
+                if at >= t {
+                    return Some(at.min(end));
+                }
+            }
+            from = s.target;
+            t0 = end;
+        }
+        None
+    }
+
+    /// The most users at any time: the connections needed.
+    pub fn most(&self) -> f64 {
+        self.stages
+            .iter()
+            .map(|s| s.target)
+            .fold(self.start, f64::max)
+    }
 }
 
 /// This process's share of a test run by several: worker `index` of
@@ -211,6 +295,10 @@ pub struct LoadConfig {
     /// by the connections. The duration is then the longest the test may
     /// take. Closed model only.
     pub iterations: Option<u64>,
+    /// Closed model: virtual users ramping through stages (k6's
+    /// ramping-vus) over `connections` lanes; `None` for all of them
+    /// throughout.
+    pub ramp: Option<VuRamp>,
 }
 
 /// Why a load test cannot run.
@@ -261,7 +349,8 @@ pub struct EndpointStats {
 }
 
 impl EndpointStats {
-    fn merge(&mut self, other: &EndpointStats) {
+    /// Adds `other`'s counts and histograms to these.
+    pub fn merge(&mut self, other: &EndpointStats) {
         // Both histograms use the default precision, so merging cannot fail.
         let _ = self.latency.merge(&other.latency);
         let _ = self.service.merge(&other.service);
@@ -576,7 +665,12 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
     validate(config)?;
     let addrs = resolve(&config.requests[0], &config.resolve)?;
     let duration = match &config.model {
-        Model::Closed { .. } => config.duration,
+        Model::Closed { .. } => match &config.ramp {
+            Some(r) => config
+                .duration
+                .max(r.stages.iter().map(|s| s.duration).sum()),
+            None => config.duration,
+        },
         Model::Open { stages, .. } => config.duration.max(stages.iter().map(|s| s.duration).sum()),
     };
     let schedule = match &config.model {
@@ -626,7 +720,11 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
     // a plain epoll loop (epoll.rs); the rest on tokio.
     let epoll = tls.is_none()
         && prepared2.is_none()
-        && matches!(&config.model, Model::Closed { think_time } if think_time.is_zero());
+        && matches!(&config.model, Model::Closed { think_time } if think_time.is_zero())
+        && config
+            .requests
+            .iter()
+            .all(|r| r.think_time.is_none_or(|t| t.is_zero()));
     let plan = Arc::new(Plan {
         epoll,
         tls_failure: std::sync::Mutex::new(None),
@@ -902,6 +1000,38 @@ fn validate(config: &LoadConfig) -> Result<(), LoadError> {
             );
         }
     }
+    if let Some(ramp) = &config.ramp {
+        if matches!(config.model, Model::Open { .. }) {
+            return bad(
+                "virtual users ramp in the closed model: --vus-stage cannot be given with --rate or --stage",
+            );
+        }
+        let finite = |v: f64| v.is_finite() && v >= 0.0;
+        if !finite(ramp.start)
+            || ramp
+                .stages
+                .iter()
+                .any(|s| !finite(s.target) || s.duration.is_zero())
+        {
+            return bad(
+                "each virtual user stage needs a duration above 0 and a number of users, 0 or more, such as 30s:50",
+            );
+        }
+        if ramp.stages.iter().map(|s| s.duration).sum::<Duration>() > MAX_DURATION {
+            return bad("the --vus-stage durations add up to more than 720h (30 days)");
+        }
+        if ramp.most() > config.connections as f64 {
+            return bad(&format!(
+                "the ramp reaches {} virtual users but there are {} connections: give --connections {} or more",
+                ramp.most(),
+                config.connections,
+                ramp.most().ceil()
+            ));
+        }
+        if ramp.most() < 1.0 {
+            return bad("the ramp never has a virtual user: nothing would be sent");
+        }
+    }
     if config.iterations == Some(0) {
         return bad("--iterations must be at least 1");
     }
@@ -1041,6 +1171,30 @@ impl Plan {
     fn next_target(&self) -> std::net::SocketAddr {
         let i = self.next_addr.fetch_add(1, Ordering::Relaxed);
         self.addrs[i % self.addrs.len()]
+    }
+
+    /// With a virtual user ramp, whether closed-model lane `c` must wait:
+    /// `None` when it may send now (or there is no ramp), else until when
+    /// (`None` inside: never again). A virtual user in the middle of an
+    /// iteration (`between` false) finishes it first.
+    fn waiting(&self, c: usize, now: Instant, between: bool) -> Option<Option<Instant>> {
+        let ramp = self.config.ramp.as_ref()?;
+        let t = now.saturating_duration_since(self.t0).as_secs_f64();
+        if !between || ramp.active(c, t) {
+            return None;
+        }
+        Some(
+            ramp.next_active(c, t)
+                .map(|s| self.t0 + Duration::from_secs_f64(s))
+                .filter(|at| *at < self.end),
+        )
+    }
+
+    /// How long request `which` may take.
+    fn timeout_of(&self, which: usize) -> Duration {
+        self.config.requests[which]
+            .timeout
+            .unwrap_or(self.config.timeout)
     }
 
     /// Begins an iteration: false when `--iterations` are all begun.
@@ -1327,8 +1481,22 @@ async fn connection(
                 }
             }
             None => {
-                if Instant::now() >= plan.end || stop.load(Ordering::Relaxed) {
+                let now = Instant::now();
+                if now >= plan.end || stop.load(Ordering::Relaxed) {
                     return;
+                }
+                let between = vu.as_ref().is_none_or(|vu| vu.next().1);
+                if let Some(wait) = plan.waiting(c, now, between) {
+                    // Not one of the ramp's users now: no connection held.
+                    stream = None;
+                    reader.clear();
+                    let Some(at) = wait else {
+                        return;
+                    };
+                    // Woken at least every 100 ms to see a stop.
+                    let at = at.min(now + Duration::from_millis(100));
+                    tokio::time::sleep_until(at.into()).await;
+                    continue;
                 }
                 match plan.next_closed(c, j, vu.as_mut()) {
                     None => return,
@@ -1350,7 +1518,7 @@ async fn connection(
             None => (&plan.prepared[which], &mut no_sink),
         };
         let sent_at = Instant::now();
-        watch.deadline.set(Some(sent_at + config.timeout));
+        watch.deadline.set(Some(sent_at + plan.timeout_of(which)));
         let exchanged = async {
             match &plan.prepared2 {
                 Some(p2) => exchange2(h2, plan, &p2[which], &used, &retried).await,
@@ -1403,10 +1571,11 @@ async fn connection(
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         }
-        if let Model::Closed { think_time } = &config.model
-            && !think_time.is_zero()
-        {
-            tokio::time::sleep(*think_time).await;
+        if let Model::Closed { think_time } = &config.model {
+            let pause = config.requests[which].think_time.unwrap_or(*think_time);
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
         }
     }
 }
@@ -1735,6 +1904,38 @@ mod tests {
             failures.take(),
             ["a connection panicked: connection 1 broke"]
         );
+    }
+
+    #[test]
+    fn a_virtual_user_ramp_activates_each_connection_in_turn() {
+        let s = |secs: u64, target: f64| Stage {
+            duration: Duration::from_secs(secs),
+            target,
+        };
+        // 1 user, to 5 over 4 s, 5 for 2 s, to 0 over 5 s.
+        let ramp = VuRamp {
+            start: 1.0,
+            stages: vec![s(4, 5.0), s(2, 5.0), s(5, 0.0)],
+        };
+        assert_eq!(ramp.most(), 5.0);
+        assert_eq!(ramp.users_at(0.0), 1.0);
+        assert_eq!(ramp.users_at(2.0), 3.0);
+        assert_eq!(ramp.users_at(5.0), 5.0);
+        assert_eq!(ramp.users_at(8.5), 2.5);
+        assert_eq!(ramp.users_at(100.0), 0.0);
+        assert!(ramp.active(0, 0.0) && !ramp.active(1, 0.0));
+        // Connection 2 (the third user) comes in when there are 3 users.
+        assert_eq!(ramp.next_active(2, 0.0), Some(2.0));
+        assert_eq!(ramp.next_active(2, 2.5), Some(2.5));
+        // Connection 4 leaves at 6 s, never to come back.
+        assert!(ramp.active(4, 6.0) && !ramp.active(4, 6.5));
+        assert_eq!(ramp.next_active(4, 6.5), None);
+        // A ramp that dips and comes back.
+        let dip = VuRamp {
+            start: 2.0,
+            stages: vec![s(1, 0.0), s(1, 2.0)],
+        };
+        assert_eq!(dip.next_active(1, 0.5), Some(2.0));
     }
 
     #[test]

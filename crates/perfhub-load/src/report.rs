@@ -6,7 +6,8 @@
 //! `errors`, `check_failures`, `error_rate` (failed requests and failed
 //! checks over requests: a response with an unexpected status fails the
 //! default check), `throughput` (responses per second) and counts per status
-//! (`status.200`, ...); in a sequence scenario also `skipped` (requests
+//! (`status.200`, ...), and one per group of requests, `group:NAME`,
+//! adding up its requests; in a sequence scenario also `skipped` (requests
 //! not sent because an earlier request of their iteration was abandoned)
 //! and `abandoned` (iterations this request abandoned, each reason in a
 //! note: an extraction that found nothing, ...). `total` also has the target and achieved rates, late
@@ -41,6 +42,25 @@ pub const PARAM_START_AT: &str = "start_at";
 /// The test's schedule in words that are equal for the segments of one
 /// test and differ for another: the model, rates and stages, the duration.
 pub fn schedule(config: &LoadConfig) -> String {
+    let base = schedule_of_model(config);
+    match &config.ramp {
+        Some(r) => {
+            let stages: Vec<String> = r
+                .stages
+                .iter()
+                .map(|s| format!("{:?}:{}", s.duration, s.target))
+                .collect();
+            format!(
+                "{base}, virtual users from {} through stages {}",
+                r.start,
+                stages.join(", ")
+            )
+        }
+        None => base,
+    }
+}
+
+fn schedule_of_model(config: &LoadConfig) -> String {
     match &config.model {
         Model::Closed { think_time } if think_time.is_zero() => {
             format!("closed model for {:?}", config.duration)
@@ -125,6 +145,22 @@ pub fn build_report(
             b.command = Some(format!("{} {}", spec.method.as_str(), spec.url));
             report.benchmarks.push(b);
         }
+    }
+    // Each group adds up its requests, named `group:NAME` (k6's groups).
+    let mut groups: Vec<(&str, EndpointStats)> = Vec::new();
+    for (spec, e) in config.requests.iter().zip(&stats.endpoints) {
+        let Some(group) = spec.group.as_deref() else {
+            continue;
+        };
+        match groups.iter_mut().find(|(g, _)| *g == group) {
+            Some((_, sum)) => sum.merge(e),
+            None => groups.push((group, e.clone())),
+        }
+    }
+    for (group, e) in &groups {
+        let mut b = endpoint(&format!("group:{group}"), e, seconds, config.flow.is_some());
+        b.notes.retain(|n| n.code != "iteration_abandoned");
+        report.benchmarks.push(b);
     }
     let total = stats.total();
     let mut b = endpoint(TOTAL, &total, seconds, config.flow.is_some());

@@ -184,6 +184,13 @@ pub struct RequestSpec {
     pub weight: u32,
     /// Budgets for this endpoint alone, in perfhub's or k6's syntax.
     pub budgets: Vec<String>,
+    /// A pause after this request's response before the connection's next
+    /// request, in the closed model; `None` for the test's think time.
+    pub think_time: Option<std::time::Duration>,
+    /// The longest this request may take; `None` for the test's timeout.
+    pub timeout: Option<std::time::Duration>,
+    /// A group whose results add up its requests' (k6's `group`).
+    pub group: Option<String>,
 }
 
 impl RequestSpec {
@@ -198,6 +205,9 @@ impl RequestSpec {
             checks: vec![Check::Status(vec![(200, 399)])],
             weight: 1,
             budgets: Vec::new(),
+            think_time: None,
+            timeout: None,
+            group: None,
         }
     }
 }

@@ -137,6 +137,12 @@ pub struct LoadDefaults {
     pub timeout: Option<Duration>,
     /// Stop after this many iterations (see `--iterations`).
     pub iterations: Option<u64>,
+    /// Arrival rate stages, `DURATION:RATE` (see `--stage`).
+    pub stages: Vec<crate::engine::Stage>,
+    /// Virtual users at the start of a ramp (see `--vus`).
+    pub vus: Option<u32>,
+    /// Virtual user stages, `DURATION:USERS` (see `--vus-stage`).
+    pub vu_stages: Vec<crate::engine::Stage>,
 }
 
 /// A parsed, validated scenario file.
@@ -280,6 +286,11 @@ struct RawLoad {
     duration: Option<Spanned<toml::Value>>,
     timeout: Option<Spanned<toml::Value>>,
     iterations: Option<Spanned<i64>>,
+    #[serde(default)]
+    stages: Vec<Spanned<String>>,
+    vus: Option<Spanned<i64>>,
+    #[serde(default)]
+    vus_stages: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -297,6 +308,9 @@ struct RawRequest {
     checks: Option<RawChecks>,
     #[serde(default)]
     extract: BTreeMap<String, Spanned<String>>,
+    think_time: Option<Spanned<toml::Value>>,
+    timeout: Option<Spanned<toml::Value>>,
+    group: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -727,6 +741,48 @@ impl Ctx<'_> {
         if let Some(timeout) = &raw.timeout {
             out.timeout = Some(self.duration(timeout, "load.timeout", MAX_TIMEOUT)?);
         }
+        for (key, raw_stages, what, out_stages) in [
+            ("load.stages", &raw.stages, "RATE", &mut out.stages),
+            (
+                "load.vus_stages",
+                &raw.vus_stages,
+                "USERS",
+                &mut out.vu_stages,
+            ),
+        ] {
+            for (i, stage) in raw_stages.iter().enumerate() {
+                let parsed = crate::engine::Stage::parse(stage.get_ref(), what)
+                    .map_err(|m| self.error(&stage.span(), format!("{key}[{i}]"), m))?;
+                if parsed.duration.is_zero() || !parsed.target.is_finite() || parsed.target < 0.0 {
+                    return Err(self.error(
+                        &stage.span(),
+                        format!("{key}[{i}]"),
+                        format!(
+                            "a stage needs a duration above 0 and a {} of 0 or more, such as \"30s:100\"",
+                            what.to_ascii_lowercase()
+                        ),
+                    ));
+                }
+                out_stages.push(parsed);
+            }
+        }
+        if !out.stages.is_empty() && !out.vu_stages.is_empty() {
+            return Err(self.error(
+                &raw.vus_stages[0].span(),
+                "load.vus_stages",
+                "stages of arrival rate (the open model) and of virtual users (the closed model) cannot be mixed: keep one",
+            ));
+        }
+        if let Some(n) = &raw.vus {
+            let v = *n.get_ref();
+            out.vus = Some(u32::try_from(v).ok().filter(|&v| v >= 1).ok_or_else(|| {
+                self.error(
+                    &n.span(),
+                    "load.vus",
+                    format!("vus must be a whole number from 1 up, not {v}"),
+                )
+            })?);
+        }
         if let Some(n) = &raw.iterations {
             let v = *n.get_ref();
             out.iterations = Some(u64::try_from(v).ok().filter(|&v| v >= 1).ok_or_else(|| {
@@ -738,6 +794,22 @@ impl Ctx<'_> {
             })?);
         }
         Ok(out)
+    }
+
+    /// A duration of at most `max` that may be 0 (a pause).
+    fn duration_or_zero(
+        &self,
+        raw: &Spanned<toml::Value>,
+        key: &str,
+        max: Duration,
+    ) -> Result<Duration, ScenarioError> {
+        match raw.get_ref() {
+            toml::Value::Integer(0) => Ok(Duration::ZERO),
+            toml::Value::String(s) if parse_duration_at_most(s, max) == Ok(Duration::ZERO) => {
+                Ok(Duration::ZERO)
+            }
+            _ => self.duration(raw, key, max),
+        }
     }
 
     /// A duration of at most `max`: a string such as `"30s"`, or a number
@@ -931,6 +1003,29 @@ impl Ctx<'_> {
 
         let budgets = self.budgets(&raw.budgets, &format!("{prefix}.budgets"))?;
         let (checks, body_contains) = self.checks(raw.checks.as_ref(), prefix, names)?;
+        let think_time = match &raw.think_time {
+            Some(t) => Some(self.duration_or_zero(
+                t,
+                &format!("{prefix}.think_time"),
+                crate::engine::MAX_THINK_TIME,
+            )?),
+            None => None,
+        };
+        let timeout = match &raw.timeout {
+            Some(t) => Some(self.duration(t, &format!("{prefix}.timeout"), MAX_TIMEOUT)?),
+            None => None,
+        };
+        let group = match &raw.group {
+            Some(g) if g.get_ref().trim().is_empty() => {
+                return Err(self.error(
+                    &g.span(),
+                    format!("{prefix}.group"),
+                    "the group name is empty; leave it out for no group",
+                ));
+            }
+            Some(g) => Some(g.get_ref().trim().to_string()),
+            None => None,
+        };
 
         Ok((
             RequestSpec {
@@ -942,6 +1037,9 @@ impl Ctx<'_> {
                 checks,
                 weight,
                 budgets,
+                think_time,
+                timeout,
+                group,
             },
             FlowRequest {
                 url: url_template,
@@ -1464,6 +1562,9 @@ body = '{"user":"a","id":${user_id}}'
                 duration: Some(Duration::from_secs(30)),
                 timeout: Some(Duration::from_secs(2)),
                 iterations: None,
+                stages: Vec::new(),
+                vus: None,
+                vu_stages: Vec::new(),
             }
         );
         assert_eq!(s.requests.len(), 2);

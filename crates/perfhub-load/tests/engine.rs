@@ -38,6 +38,7 @@ fn config(addr: SocketAddr, model: Model, duration: Duration) -> LoadConfig {
         start_at: None,
         flow: None,
         iterations: None,
+        ramp: None,
         streams: 1,
     }
 }

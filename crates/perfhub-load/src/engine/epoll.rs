@@ -98,11 +98,8 @@ pub(super) fn worker(
         live: conns.len(),
         next_idle: Some(plan.t0),
         again: Vec::new(),
+        next_scan: plan.t0 + plan.config.timeout,
     };
-    // When to look for requests past their deadline: the earliest deadline
-    // at the last look. (Requests started since time out later than every
-    // request then in flight, so none can be overdue before it.)
-    let mut next_scan = plan.t0 + plan.config.timeout;
     let mut k = 0u64;
     let mut next_report = plan.t0 + plan.config.interval;
     while loop_.live > 0 {
@@ -120,8 +117,8 @@ pub(super) fn worker(
             loop_.run_again(stop);
             continue;
         }
-        if now >= next_scan {
-            next_scan = loop_.time_out(now, stop);
+        if now >= loop_.next_scan {
+            loop_.next_scan = loop_.time_out(now, stop);
             loop_.run_again(stop);
             continue;
         }
@@ -131,7 +128,7 @@ pub(super) fn worker(
             next_report = plan.t0 + plan.config.interval * (k as u32 + 1);
             continue;
         }
-        let mut wake = next_scan.min(next_report);
+        let mut wake = loop_.next_scan.min(next_report);
         if let Some(at) = loop_.next_idle {
             wake = wake.min(at);
         }
@@ -174,6 +171,9 @@ struct Loop<'a, 'p> {
     /// with no edge left to announce them (kept as a list rather than read
     /// at once, so that a server sending ahead cannot make this recurse).
     again: Vec<usize>,
+    /// When to look for requests past their deadline: the earliest deadline
+    /// at the last look, or of a request started since.
+    next_scan: Instant,
 }
 
 impl<'a> Loop<'a, '_> {
@@ -181,6 +181,28 @@ impl<'a> Loop<'a, '_> {
     fn start(&mut self, i: usize, now: Instant, stop: &AtomicBool) {
         let plan = self.plan;
         let conn = &mut self.conns[i];
+        let between = conn.vu.as_ref().is_none_or(|vu| vu.next().1);
+        if !(now >= plan.end || stop.load(Ordering::Relaxed))
+            && let Some(wait) = plan.waiting(conn.c, now, between)
+        {
+            // Not one of the ramp's users now: no connection held.
+            conn.stream = None;
+            conn.reader.clear();
+            conn.unread = false;
+            match wait {
+                Some(at) => {
+                    // Woken at least every 100 ms to see a stop.
+                    let at = at.min(now + Duration::from_millis(100));
+                    conn.state = State::Idle(at);
+                    self.idle_until(at);
+                }
+                None => {
+                    conn.state = State::Done;
+                    self.live -= 1;
+                }
+            }
+            return;
+        }
         let which = loop {
             let next = if now >= plan.end || stop.load(Ordering::Relaxed) {
                 None
@@ -209,7 +231,10 @@ impl<'a> Loop<'a, '_> {
         conn.which = which;
         conn.j += 1;
         conn.sent_at = now;
-        conn.deadline = now + plan.config.timeout;
+        conn.deadline = now + plan.timeout_of(which);
+        // A request with a shorter timeout than those in flight may be the
+        // first to be overdue.
+        self.next_scan = self.next_scan.min(conn.deadline);
         conn.parse = Some(Parse::new(conn.request(plan)));
         if conn.stream.is_some() {
             self.send(i, 0, stop);
