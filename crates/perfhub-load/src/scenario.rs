@@ -25,6 +25,10 @@
 //! duration = "30s"           # ns, us, ms, s, m or h; a bare number is seconds;
 //!                            # at most "720h" (30 days)
 //! timeout = "2s"             # at most "1h"
+//! # iterations = 1000        # stop after exactly this many (closed model)
+//! # stages = ["30s:1000"]    # arrival rate stages, as --stage
+//! # vus = 1                  # virtual users ramping, as --vus and
+//! # vus_stages = ["30s:50"]  # --vus-stage (closed model)
 //!
 //! [[request]]
 //! name = "home"              # default: the URL's path ("POST /login" for
@@ -33,6 +37,9 @@
 //! weight = 3                 # share of a weighted mix, at least 1 (default 1)
 //! budgets = ["p(99)<300ms"]  # this endpoint alone
 //! checks = { status = [200, "3xx"], body_contains = "Welcome", header = "content-type" }
+//! timeout = "500ms"          # this request's own (default: the test's)
+//! think_time = "1s"          # a pause after it, closed model
+//! group = "browse"           # added up in the report as group:browse
 //!
 //! [[request]]
 //! name = "login"
