@@ -632,3 +632,86 @@ checks = {{ status = [401] }}
     assert_eq!(value(&r, "group:browse", "errors"), 4.0);
     assert_eq!(value(&r, "orders", "status.401"), 4.0);
 }
+
+#[test]
+fn two_scenarios_in_one_file_run_at_once_and_are_reported_each_and_together() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    write_users_csv(dir.path());
+    let shop = Shop::start();
+    let flow = login_flow(dir.path(), &shop, "users.csv", "round-robin");
+    let flow_text = std::fs::read_to_string(&flow).unwrap();
+    // The login flow as [scenario.checkout], a weighted browse beside it.
+    let checkout = flow_text
+        .replace("mode = \"sequence\"\n", "")
+        .replace("[variables]\n", "")
+        .replace(&format!("host = \"{}\"\n", shop.addr), "")
+        .replace("[data]", "[scenario.checkout.data]")
+        .replace("[[request]]", "[[scenario.checkout.request]]");
+    let text = format!(
+        r#"budgets = ["error_rate < 1%"]
+
+[variables]
+host = "{host}"
+
+[scenario.browse]
+budgets = ["p99 < 5s"]
+
+[scenario.browse.load]
+connections = 1
+duration = "1s"
+
+[[scenario.browse.request]]
+url = "${{host}}/fast"
+
+[scenario.checkout]
+mode = "sequence"
+
+[scenario.checkout.load]
+connections = 2
+iterations = 6
+{checkout}"#,
+        host = shop.addr
+    );
+    let file = dir.path().join("two.toml");
+    std::fs::write(&file, text).unwrap();
+    let out_json = dir.path().join("two.json");
+    let out = run_load(&[
+        "--scenario",
+        file.to_str().unwrap(),
+        "--export-json",
+        out_json.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let seen = shop.seen();
+    assert!(seen.refused.is_empty(), "{:?}", seen.refused);
+    assert_eq!(seen.requests["/login"], 6);
+    assert_eq!(seen.requests["/orders"], 6);
+    let r = report(&out_json);
+    assert_eq!(value(&r, "checkout/total", "requests"), 18.0);
+    assert_eq!(value(&r, "checkout/cart", "status.200"), 6.0);
+    let browse = value(&r, "browse/total", "requests");
+    assert_eq!(browse, seen.requests["/fast"] as f64);
+    assert_eq!(value(&r, "total", "requests"), 18.0 + browse);
+    // The file's budget on all of them, each scenario's on its own.
+    let budgets: Vec<&str> = r.budgets.iter().map(|v| v.benchmark.as_str()).collect();
+    assert!(
+        budgets.contains(&"total") && budgets.contains(&"browse/total"),
+        "{budgets:?}"
+    );
+
+    // Requests at the top level beside named scenarios are refused.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[request]]\nurl = \"http://127.0.0.1:9/\"\n[scenario.a]\n[[scenario.a.request]]\nurl = \"http://127.0.0.1:9/\"\n",
+    )
+    .unwrap();
+    let out = run_load(&["--scenario", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("bad.toml:1:1: request: with [scenario.NAME] tables"),
+        "{}",
+        stderr(&out)
+    );
+}

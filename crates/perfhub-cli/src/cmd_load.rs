@@ -454,43 +454,15 @@ fn tag(name: &str) -> String {
         .collect()
 }
 
-/// Runs `perfhub load` or `perfhub load merge`.
-pub fn load(args: LoadArgs) -> Result<Outcome> {
-    if let Some(LoadCommand::Merge(m)) = &args.command {
-        return merge(m);
-    }
-    let mut budgets = parse_budgets(&args.budgets, &args.thresholds)?;
-    let mut per_endpoint = Vec::new();
-    let (requests, sequence, defaults, flow) = match (&args.scenario, &args.url) {
-        (Some(path), _) => {
-            let scenario = load_scenario(path)?;
-            for text in &scenario.budgets {
-                budgets.push(Budget::parse(text).map_err(|e| {
-                    anyhow::anyhow!("{}: bad budget {text:?}: {}", path.display(), e.message())
-                })?);
-            }
-            for r in &scenario.requests {
-                if !r.budgets.is_empty() {
-                    per_endpoint.push((r.name.clone(), parse_budgets(&r.budgets, &[])?));
-                }
-            }
-            (
-                scenario.requests,
-                scenario.mode == Mode::Sequence,
-                scenario.load,
-                scenario.flow.map(std::sync::Arc::new),
-            )
-        }
-        (None, Some(url)) => (
-            vec![request_of(&args, url)?],
-            false,
-            LoadDefaults::default(),
-            None,
-        ),
-        (None, None) => {
-            bail!("give the URL to load, such as http://127.0.0.1:8080/, or --scenario FILE")
-        }
-    };
+/// The engine's configuration: the flags, over the scenario's `[load]`
+/// defaults, over perfhub's.
+fn build_config(
+    args: &LoadArgs,
+    requests: Vec<RequestSpec>,
+    sequence: bool,
+    defaults: &LoadDefaults,
+    flow: Option<std::sync::Arc<perfhub_load::flow::Flow>>,
+) -> LoadConfig {
     let rate = args.rate.or(defaults.rate);
     let stages = if args.stages.is_empty() {
         defaults.stages.clone()
@@ -529,7 +501,7 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
             .or(defaults.connections.map(|c| c as usize))
             .unwrap_or(64),
     };
-    let config = LoadConfig {
+    LoadConfig {
         requests,
         sequence,
         model,
@@ -563,7 +535,50 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
         flow,
         iterations,
         ramp,
+    }
+}
+
+/// Runs `perfhub load` or `perfhub load merge`.
+pub fn load(args: LoadArgs) -> Result<Outcome> {
+    if let Some(LoadCommand::Merge(m)) = &args.command {
+        return merge(m);
+    }
+    let mut budgets = parse_budgets(&args.budgets, &args.thresholds)?;
+    let mut per_endpoint = Vec::new();
+    let (requests, sequence, defaults, flow) = match (&args.scenario, &args.url) {
+        (Some(path), _) => {
+            let scenario = load_scenario(path)?;
+            if !scenario.named.is_empty() {
+                return load_named(&args, path, scenario, budgets);
+            }
+            for text in &scenario.budgets {
+                budgets.push(Budget::parse(text).map_err(|e| {
+                    anyhow::anyhow!("{}: bad budget {text:?}: {}", path.display(), e.message())
+                })?);
+            }
+            for r in &scenario.requests {
+                if !r.budgets.is_empty() {
+                    per_endpoint.push((r.name.clone(), parse_budgets(&r.budgets, &[])?));
+                }
+            }
+            (
+                scenario.requests,
+                scenario.mode == Mode::Sequence,
+                scenario.load,
+                scenario.flow.map(std::sync::Arc::new),
+            )
+        }
+        (None, Some(url)) => (
+            vec![request_of(&args, url)?],
+            false,
+            LoadDefaults::default(),
+            None,
+        ),
+        (None, None) => {
+            bail!("give the URL to load, such as http://127.0.0.1:8080/, or --scenario FILE")
+        }
     };
+    let config = build_config(&args, requests, sequence, &defaults, flow);
     crate::interrupt::install();
     let environment = std::thread::spawn(|| collect(EnvConfig::default()));
     let show = !args.no_progress && std::io::stderr().is_terminal();
@@ -641,6 +656,93 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
         return Ok(Outcome::Interrupted);
     }
     if breach.is_some() || verdicts.iter().any(|v| !v.passed) {
+        return Ok(Outcome::BudgetBreached);
+    }
+    Ok(Outcome::Success)
+}
+
+/// A file of several named scenarios: all run at once, each reported as
+/// `NAME/...`, and all together as `total`.
+fn load_named(
+    args: &LoadArgs,
+    path: &Path,
+    scenario: perfhub_load::scenario::Scenario,
+    mut budgets: Vec<Budget>,
+) -> Result<Outcome> {
+    if args.hdr_log.is_some() {
+        bail!(
+            "--hdr-log writes one test's histograms: give a scenario file with one scenario, or leave it out"
+        );
+    }
+    let bad_budget = |text: &str, e: perfhub_core::budget::BudgetParseError| {
+        anyhow::anyhow!("{}: bad budget {text:?}: {}", path.display(), e.message())
+    };
+    for text in &scenario.budgets {
+        budgets.push(Budget::parse(text).map_err(|e| bad_budget(text, e))?);
+    }
+    let mut per_endpoint = Vec::new();
+    let mut configs = Vec::with_capacity(scenario.named.len());
+    for (name, s) in scenario.named {
+        let mine = s
+            .budgets
+            .iter()
+            .map(|t| Budget::parse(t).map_err(|e| bad_budget(t, e)))
+            .collect::<Result<Vec<_>>>()?;
+        if !mine.is_empty() {
+            per_endpoint.push((format!("{name}/total"), mine));
+        }
+        for r in &s.requests {
+            if !r.budgets.is_empty() {
+                per_endpoint.push((
+                    format!("{name}/{}", r.name),
+                    parse_budgets(&r.budgets, &[])?,
+                ));
+            }
+        }
+        let sequence = s.mode == Mode::Sequence;
+        let flow = s.flow.map(std::sync::Arc::new);
+        configs.push((
+            name,
+            build_config(args, s.requests, sequence, &s.load, flow),
+        ));
+    }
+    crate::interrupt::install();
+    let environment = std::thread::spawn(|| collect(EnvConfig::default()));
+    let only: Vec<LoadConfig> = configs.iter().map(|(_, c)| c.clone()).collect();
+    let outcomes = perfhub_load::engine::run_many(&only, &crate::interrupt::requested);
+    let mut done = Vec::with_capacity(configs.len());
+    for ((name, config), outcome) in configs.iter().zip(outcomes) {
+        let outcome = outcome.with_context(|| format!("scenario {name}"))?;
+        done.push((name.as_str(), config, outcome));
+    }
+    let named: Vec<(&str, &LoadConfig, &perfhub_load::engine::LoadOutcome)> =
+        done.iter().map(|(n, c, o)| (*n, *c, o)).collect();
+    let mut report = perfhub_load::report::build_named_report(&named, now_rfc3339());
+    report.environment = environment.join().ok();
+    let budget_result = evaluate_budgets(&report, &budgets, &per_endpoint);
+    if let Ok(verdicts) = &budget_result {
+        report.budgets = verdicts.clone();
+    }
+    if let Some(path) = &args.export_json {
+        write(path, (report.to_json() + "\n").as_bytes())?;
+    }
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    crate::render::print_load(&report, color)?;
+    let failures: Vec<String> = done
+        .iter()
+        .flat_map(|(name, _, o)| o.failures.iter().map(move |f| format!("{name}: {f}")))
+        .collect();
+    if !failures.is_empty() {
+        bail!(
+            "the load test failed: {}; the counts above miss what it would have counted, so they are not a result (a bug in perfhub: please report it with this message)",
+            failures.join("; ")
+        );
+    }
+    let verdicts = budget_result.context("cannot evaluate budgets")?;
+    if crate::interrupt::requested() {
+        return Ok(Outcome::Interrupted);
+    }
+    if verdicts.iter().any(|v| !v.passed) {
         return Ok(Outcome::BudgetBreached);
     }
     Ok(Outcome::Success)

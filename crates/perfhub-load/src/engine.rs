@@ -846,6 +846,39 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
     })
 }
 
+/// Runs several load tests at once, each with workers of its own, as the
+/// named scenarios of one file are; each outcome in order. `stop` is asked
+/// every 100 ms: once it says so, every test stops.
+pub fn run_many(
+    configs: &[LoadConfig],
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Vec<Result<LoadOutcome, LoadError>> {
+    struct StopWhen<'a>(&'a (dyn Fn() -> bool + Sync));
+    impl Progress for StopWhen<'_> {
+        fn interval(&mut self, _: &Interval) {}
+        fn should_stop(&mut self) -> bool {
+            (self.0)()
+        }
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = configs
+            .iter()
+            .map(|config| scope.spawn(move || run(config, &mut StopWhen(stop))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|payload| {
+                    Err(LoadError::Config(format!(
+                        "the load test's thread panicked: {} (a bug in perfhub: please report it)",
+                        panic_message(payload.as_ref())
+                    )))
+                })
+            })
+            .collect()
+    })
+}
+
 /// Waits until `head_start` before `at` (or until told to stop), and
 /// returns the instant `at` is on the monotonic clock. A time already past
 /// is refused: the schedule's first requests would all be late.

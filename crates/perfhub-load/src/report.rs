@@ -130,6 +130,46 @@ fn endpoint(name: &str, e: &EndpointStats, seconds: f64, flow: bool) -> Benchmar
     b
 }
 
+/// The report of several load tests run at once (the named scenarios of
+/// one file): each one's benchmarks named `NAME/...` (`NAME/total` for
+/// its whole), its notes prefixed with its name, then `total` for all of
+/// them together.
+pub fn build_named_report(
+    named: &[(&str, &LoadConfig, &LoadOutcome)],
+    created: impl Into<String>,
+) -> Report {
+    let created = created.into();
+    let mut report = Report::new(ReportKind::Load, created.clone());
+    let mut all = EndpointStats::default();
+    let (mut sent, mut dropped, mut late) = (0, 0, 0);
+    let mut seconds: f64 = 0.0;
+    let mut flow = false;
+    for (name, config, outcome) in named {
+        let one = build_report(config, outcome, created.clone());
+        for mut b in one.benchmarks {
+            b.name = format!("{name}/{}", b.name);
+            report.benchmarks.push(b);
+        }
+        for mut n in one.notes {
+            n.message = format!("{name}: {}", n.message);
+            report.notes.push(n);
+        }
+        all.merge(&outcome.stats.total());
+        sent += outcome.stats.sent;
+        dropped += outcome.stats.dropped;
+        late += outcome.stats.late;
+        seconds = seconds.max(outcome.duration.as_secs_f64());
+        flow |= config.flow.is_some();
+    }
+    let mut b = endpoint(TOTAL, &all, seconds, flow);
+    b.notes.retain(|n| n.code != "iteration_abandoned");
+    b.measurements.push(count("sent", sent));
+    b.measurements.push(count("late", late));
+    b.measurements.push(count("dropped", dropped));
+    report.benchmarks.push(b);
+    report
+}
+
 /// The report of a load test: one benchmark per endpoint, then `total`.
 pub fn build_report(
     config: &LoadConfig,

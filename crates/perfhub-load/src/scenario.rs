@@ -166,6 +166,10 @@ pub struct Scenario {
     /// In sequence mode, what the virtual users carry between requests:
     /// extracted values, data file rows, cookies.
     pub flow: Option<Flow>,
+    /// The named scenarios of a file that has several (`[scenario.NAME]`
+    /// tables), in name order, to run at once; the file's own requests
+    /// are then empty, and its `budgets` are on all of them together.
+    pub named: Vec<(String, Scenario)>,
 }
 
 /// Why a scenario file is unusable, and where.
@@ -253,6 +257,7 @@ pub fn parse_scenario(text: &str, file_name: &str) -> Result<Scenario, ScenarioE
     let ctx = Ctx {
         text,
         file: file_name,
+        prefix: "",
     };
     let raw: RawScenario = toml::from_str(text).map_err(|e| ctx.toml_error(&e))?;
     ctx.validate(raw)
@@ -276,6 +281,8 @@ struct RawScenario {
     request: Vec<Spanned<RawRequest>>,
     cookies: Option<Spanned<bool>>,
     data: Option<Spanned<RawData>>,
+    #[serde(default)]
+    scenario: BTreeMap<String, Spanned<RawScenario>>,
 }
 
 #[derive(Deserialize)]
@@ -337,6 +344,8 @@ const RESERVED_VARIABLES: [&str; 2] = ["mode", "budgets"];
 struct Ctx<'a> {
     text: &'a str,
     file: &'a str,
+    /// Put before every key: `scenario.NAME.` inside a named scenario.
+    prefix: &'a str,
 }
 
 /// The names a request may use, and the flow's run-time variables.
@@ -380,11 +389,16 @@ impl Ctx<'_> {
             }
             None => (None, None),
         };
+        let key = key.into();
         ScenarioError {
             file: self.file.to_string(),
             line,
             column,
-            key: key.into(),
+            key: if key.is_empty() {
+                key
+            } else {
+                format!("{}{key}", self.prefix)
+            },
             message: message.into(),
         }
     }
@@ -421,7 +435,80 @@ impl Ctx<'_> {
     }
 
     fn validate(&self, raw: RawScenario) -> Result<Scenario, ScenarioError> {
-        let variables = self.variables(&raw.variables)?;
+        if raw.scenario.is_empty() {
+            return self.validate_one(raw, &BTreeMap::new());
+        }
+        // Several named scenarios: the top level holds what they share.
+        let shared = self.variables(&raw.variables)?;
+        let budgets = self.budgets(&raw.budgets, "budgets")?;
+        let misplaced = |key: &str, span: Range<usize>| {
+            Err(self.error(
+                &span,
+                key,
+                format!(
+                    "with [scenario.NAME] tables, `{key}` goes inside each of them (the top level holds only budgets and [variables], which every scenario shares)"
+                ),
+            ))
+        };
+        if let Some(r) = raw.request.first() {
+            return misplaced("request", r.span());
+        }
+        if let Some(c) = &raw.cookies {
+            return misplaced("cookies", c.span());
+        }
+        if let Some(d) = &raw.data {
+            return misplaced("data", d.span());
+        }
+        if raw.load.is_some() {
+            let offset = self.text.find("[load]").unwrap_or(0);
+            return misplaced("load", offset..offset + 1);
+        }
+        let mut named = Vec::with_capacity(raw.scenario.len());
+        for (name, sub) in raw.scenario {
+            let prefix = format!("scenario.{}.", toml_key(&name));
+            if !is_variable_name(&name) {
+                return Err(self.error(
+                    &sub.span(),
+                    format!("scenario.{}", toml_key(&name)),
+                    format!(
+                        "bad scenario name {name:?}: use letters, digits, `_` and `-`, not starting with a digit"
+                    ),
+                ));
+            }
+            let span = sub.span();
+            let sub = sub.into_inner();
+            if !sub.scenario.is_empty() {
+                return Err(self.error(
+                    &span,
+                    format!("scenario.{}.scenario", toml_key(&name)),
+                    "a scenario cannot hold scenarios of its own",
+                ));
+            }
+            let ctx = Ctx {
+                text: self.text,
+                file: self.file,
+                prefix: &prefix,
+            };
+            named.push((name, ctx.validate_one(sub, &shared)?));
+        }
+        Ok(Scenario {
+            requests: Vec::new(),
+            mode: Mode::Weighted,
+            load: LoadDefaults::default(),
+            budgets,
+            flow: None,
+            named,
+        })
+    }
+
+    /// One scenario, with `shared` variables beside its own (its own win).
+    fn validate_one(
+        &self,
+        raw: RawScenario,
+        shared: &BTreeMap<String, String>,
+    ) -> Result<Scenario, ScenarioError> {
+        let mut variables = shared.clone();
+        variables.extend(self.variables(&raw.variables)?);
         let budgets = self.budgets(&raw.budgets, "budgets")?;
         let load = match &raw.load {
             Some(load) => self.load(load)?,
@@ -494,6 +581,7 @@ impl Ctx<'_> {
             load,
             budgets,
             flow,
+            named: Vec::new(),
         })
     }
 
@@ -1149,7 +1237,12 @@ fn with_hint(key: &str, message: String) -> String {
 /// its line, column and the key path it falls under. Other perfhub
 /// configuration files (`perfhub.toml`) report their errors the same way.
 pub fn locate_toml_error(text: &str, file: &str, e: &toml::de::Error) -> ScenarioError {
-    Ctx { text, file }.toml_error(e)
+    Ctx {
+        text,
+        file,
+        prefix: "",
+    }
+    .toml_error(e)
 }
 
 /// An error at byte `offset` of a TOML file, under `key`.
@@ -1160,7 +1253,12 @@ pub fn error_at_offset(
     key: impl Into<String>,
     message: impl Into<String>,
 ) -> ScenarioError {
-    Ctx { text, file }.error_at(Some(offset), key, message)
+    Ctx {
+        text,
+        file,
+        prefix: "",
+    }
+    .error_at(Some(offset), key, message)
 }
 
 /// The inclusive status range an entry of `checks.status` stands for.
