@@ -647,7 +647,9 @@ impl Vu {
             let host = url.host_str().unwrap_or_default();
             let mut first = true;
             for c in &self.jar {
-                if (c.secure && !https)
+                // Secure cookies go over HTTPS, or to this machine, which
+                // browsers count as a secure context too.
+                if (c.secure && !https && !is_loopback(host))
                     || !domain_matches(c, host)
                     || !path_matches(url.path(), &c.path)
                 {
@@ -873,6 +875,16 @@ impl Vu {
     }
 }
 
+/// Whether `host` names this machine: `localhost`, 127.0.0.0/8 or ::1.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 fn domain_matches(c: &Cookie, host: &str) -> bool {
     if c.host_only {
         return c.domain.eq_ignore_ascii_case(host);
@@ -1011,6 +1023,13 @@ mod tests {
         assert_eq!(cookie_line(&mut vu, 2), "session=s1; sub=x");
         // A new iteration starts with an empty jar, as k6's do.
         assert_eq!(cookie_line(&mut vu, 0), "");
+    }
+
+    #[test]
+    fn this_machine_counts_as_secure() {
+        assert!(is_loopback("127.0.0.1") && is_loopback("127.9.9.9"));
+        assert!(is_loopback("[::1]") && is_loopback("LocalHost"));
+        assert!(!is_loopback("shop.test") && !is_loopback("198.18.0.2"));
     }
 
     #[test]

@@ -2121,6 +2121,15 @@ checks = { body_contains = "${user}" }
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    #[test]
+    fn csv_data_files_take_quotes_a_byte_order_mark_and_crlf() {
+        let (columns, rows) =
+            data_csv(b"\xef\xbb\xbfuser, password\r\n\"o'brien, jr\",\"p\"\"w\"\r\nb,c\r\n")
+                .unwrap();
+        assert_eq!(columns, ["user", "password"]);
+        assert_eq!(rows, [["o'brien, jr", "p\"w"], ["b", "c"]]);
+    }
+
     /// A fresh directory under the system's temporary one.
     fn tempfile_dir() -> std::path::PathBuf {
         use std::sync::atomic::{AtomicUsize, Ordering};
