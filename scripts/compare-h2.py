@@ -15,66 +15,17 @@ Usage: scripts/compare-h2.py [--reps 3] [--duration 10]
 on loopback)
 """
 import argparse
-import os
-import re
-import resource
 import shutil
 import statistics
-import subprocess
-import tempfile
-import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from nginx_bench import build, nginx
+
 STATUS_PORT = 18483
 H2C_PORT = 18484
-
-NGINX_CONF = """
-worker_processes 1;
-worker_cpu_affinity 01;
-daemon off;
-error_log {dir}/error.log;
-pid {dir}/nginx.pid;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    keepalive_requests 100000000;
-    http2_max_concurrent_streams 128;
-    server {{
-        listen 127.0.0.1:{status};
-        location = /nginx_status {{ stub_status; }}
-    }}
-    server {{
-        listen 127.0.0.1:{h2c} http2;
-        location / {{ root {dir}/www; }}
-    }}
-}}
-"""
-
-
-def build():
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "perfhub-cli"], cwd=ROOT, check=True)
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    return os.path.join(target, "release", "perfhub")
-
-
-def served():
-    text = urllib.request.urlopen(f"http://127.0.0.1:{STATUS_PORT}/nginx_status").read().decode()
-    return int(re.search(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s*$", text, re.M).group(3))
-
-
-def run_client(cmd):
-    """Runs cmd pinned to CPU 1; returns (requests served, client CPU s, wall s)."""
-    before_req = served()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run(["taskset", "-c", "1"] + cmd, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    requests = served() - before_req - 1
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return requests, cpu, wall
+H2C_SERVER = """server {
+        listen 127.0.0.1:%d http2;
+        location / { root {dir}/www; }
+    }""" % H2C_PORT
 
 
 def main():
@@ -87,46 +38,32 @@ def main():
             raise SystemExit(f"{tool} is not installed")
     perfhub = build()
     url = f"http://127.0.0.1:{H2C_PORT}/index.html"
-    with tempfile.TemporaryDirectory() as tmp:
-        os.chmod(tmp, 0o755)
-        os.makedirs(os.path.join(tmp, "www"))
-        with open(os.path.join(tmp, "www", "index.html"), "w") as f:
-            f.write("Hello, world\n")
-        conf = os.path.join(tmp, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(NGINX_CONF.format(dir=tmp, status=STATUS_PORT, h2c=H2C_PORT))
-        server = subprocess.Popen(["taskset", "-c", "0", "nginx", "-c", conf, "-p", tmp],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            time.sleep(0.5)
-            served()
-            d = str(args.duration)
-            print(f"{args.reps} runs each, {d} s, 64 connections over h2c, nginx 1 worker on "
-                  "CPU 0, client on CPU 1; medians.\n")
-            print("| streams | client | requests/s (server) | client CPU s "
-                  "| requests per client CPU-second | perfhub / h2load |")
-            print("|---:|---|---:|---:|---:|---:|")
-            for m in ["1", "10"]:
-                tools = {
-                    "perfhub load": [perfhub, "load", url, "--http2", "--streams", m, "-c", "64",
-                                     "-t", "1", "-d", f"{d}s", "--no-progress"],
-                    "h2load": ["h2load", "-c", "64", "-m", m, "-t", "1", "-D", d, url],
-                }
-                results = {k: [] for k in tools}
-                for rep in range(args.reps):
-                    order = list(tools) if rep % 2 == 0 else list(reversed(tools))
-                    for k in order:
-                        results[k].append(run_client(tools[k]))
-                eff = {k: statistics.median(r[0] / r[1] for r in runs)
-                       for k, runs in results.items()}
-                for k, runs in results.items():
-                    rps = statistics.median(r[0] / r[2] for r in runs)
-                    cpu = statistics.median(r[1] for r in runs)
-                    ratio = f"{eff['perfhub load'] / eff['h2load']:.2f}x" if k == "perfhub load" else ""
-                    print(f"| {m} | {k} | {rps:,.0f} | {cpu:.2f} | {eff[k]:,.0f} | {ratio} |")
-        finally:
-            server.terminate()
-            server.wait()
+    with nginx(STATUS_PORT, http_extra="http2_max_concurrent_streams 128;", extra_servers=H2C_SERVER) as server:
+        server.served()
+        d = str(args.duration)
+        print(f"{args.reps} runs each, {d} s, 64 connections over h2c, nginx 1 worker on "
+              "CPU 0, client on CPU 1; medians.\n")
+        print("| streams | client | requests/s (server) | client CPU s "
+              "| requests per client CPU-second | perfhub / h2load |")
+        print("|---:|---|---:|---:|---:|---:|")
+        for m in ["1", "10"]:
+            tools = {
+                "perfhub load": [perfhub, "load", url, "--http2", "--streams", m, "-c", "64",
+                                 "-t", "1", "-d", f"{d}s", "--no-progress"],
+                "h2load": ["h2load", "-c", "64", "-m", m, "-t", "1", "-D", d, url],
+            }
+            results = {k: [] for k in tools}
+            for rep in range(args.reps):
+                order = list(tools) if rep % 2 == 0 else list(reversed(tools))
+                for k in order:
+                    results[k].append(server.run_client(tools[k]))
+            eff = {k: statistics.median(r[0] / r[1] for r in runs)
+                   for k, runs in results.items()}
+            for k, runs in results.items():
+                rps = statistics.median(r[0] / r[2] for r in runs)
+                cpu = statistics.median(r[1] for r in runs)
+                ratio = f"{eff['perfhub load'] / eff['h2load']:.2f}x" if k == "perfhub load" else ""
+                print(f"| {m} | {k} | {rps:,.0f} | {cpu:.2f} | {eff[k]:,.0f} | {ratio} |")
 
 
 if __name__ == "__main__":

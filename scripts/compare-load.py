@@ -19,62 +19,14 @@ on loopback)
 """
 import argparse
 import os
-import re
-import resource
 import shutil
 import statistics
 import subprocess
-import tempfile
-import time
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from nginx_bench import build, nginx
+
 PORT = 18481
-
-NGINX_CONF = """
-worker_processes 1;
-worker_cpu_affinity 01;
-daemon off;
-error_log {dir}/error.log;
-pid {dir}/nginx.pid;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    keepalive_requests 100000000;
-    server {{
-        listen 127.0.0.1:{port};
-        location = /nginx_status {{ stub_status; }}
-        location / {{ root {dir}/www; }}
-    }}
-}}
-"""
-
-
-def build():
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "perfhub-cli"], cwd=ROOT, check=True)
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    return os.path.join(target, "release", "perfhub")
-
-
-def served():
-    text = urllib.request.urlopen(f"http://127.0.0.1:{PORT}/nginx_status").read().decode()
-    # "Active connections: N \n server accepts handled requests\n A H R \n..."
-    return int(re.search(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s*$", text, re.M).group(3))
-
-
-def run_client(cmd):
-    """Runs cmd pinned to CPU 1; returns (requests served, client CPU s, wall s)."""
-    before_req = served()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run(["taskset", "-c", "1"] + cmd, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    # The stub_status request itself is one request.
-    requests = served() - before_req - 1
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return requests, cpu, wall
 
 
 def main():
@@ -89,68 +41,51 @@ def main():
     oha = shutil.which("oha") or os.path.expanduser("~/.cargo/bin/oha")
     perfhub = build()
     url = f"http://127.0.0.1:{PORT}/index.html"
-    with tempfile.TemporaryDirectory() as tmp:
-        # TemporaryDirectory is mode 0700: nginx's worker (user nobody or
-        # www-data) could not read the file and every response would be a
-        # 403 page.
-        os.chmod(tmp, 0o755)
-        os.makedirs(os.path.join(tmp, "www"))
-        with open(os.path.join(tmp, "www", "index.html"), "w") as f:
-            f.write("Hello, world\n")
-        conf = os.path.join(tmp, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(NGINX_CONF.format(dir=tmp, port=PORT))
-        server = subprocess.Popen(["taskset", "-c", "0", "nginx", "-c", conf, "-p", tmp],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            time.sleep(0.5)
-            with urllib.request.urlopen(url) as r:
-                body = r.read()
-                if r.status != 200 or body != b"Hello, world\n":
-                    raise SystemExit(f"nginx answered {r.status} {body[:60]!r}, not the test file")
-            d = str(args.duration)
-            tools = {
-                "perfhub load": [perfhub, "load", url, "-c", "64", "-t", "1", "-d", f"{d}s",
-                                 "--no-progress", "--expect-status", "200"],
-                "wrk": ["wrk", "-t", "1", "-c", "64", "-d", f"{d}s", url],
-            }
-            if os.path.exists(oha):
-                tools["oha"] = [oha, "--no-tui", "-c", "64", "-z", f"{d}s", url]
-            results = {k: [] for k in tools}
-            for rep in range(args.reps):
-                order = list(tools) if rep % 2 == 0 else list(reversed(tools))
-                for k in order:
-                    results[k].append(run_client(tools[k]))
-            print(f"{args.reps} runs each, {d} s, 64 connections, nginx 1 worker on CPU 0, "
-                  "client on CPU 1; medians.\n")
-            print("| client | requests/s (server) | client CPU s | requests per client CPU-second |")
-            print("|---|---:|---:|---:|")
-            eff = {}
-            for k, runs in results.items():
-                rps = statistics.median(r[0] / r[2] for r in runs)
-                cpu = statistics.median(r[1] for r in runs)
-                e = statistics.median(r[0] / r[1] for r in runs)
-                eff[k] = e
-                print(f"| {k} | {rps:,.0f} | {cpu:.2f} | {e:,.0f} |")
-            print()
-            for k in eff:
-                if k != "perfhub load":
-                    print(f"perfhub / {k}: {eff['perfhub load'] / eff[k]:.2f}x")
+    with nginx(PORT) as server:
+        with urllib.request.urlopen(url) as r:
+            body = r.read()
+            if r.status != 200 or body != b"Hello, world\n":
+                raise SystemExit(f"nginx answered {r.status} {body[:60]!r}, not the test file")
+        d = str(args.duration)
+        tools = {
+            "perfhub load": [perfhub, "load", url, "-c", "64", "-t", "1", "-d", f"{d}s",
+                             "--no-progress", "--expect-status", "200"],
+            "wrk": ["wrk", "-t", "1", "-c", "64", "-d", f"{d}s", url],
+        }
+        if os.path.exists(oha):
+            tools["oha"] = [oha, "--no-tui", "-c", "64", "-z", f"{d}s", url]
+        results = {k: [] for k in tools}
+        for rep in range(args.reps):
+            order = list(tools) if rep % 2 == 0 else list(reversed(tools))
+            for k in order:
+                results[k].append(server.run_client(tools[k]))
+        print(f"{args.reps} runs each, {d} s, 64 connections, nginx 1 worker on CPU 0, "
+              "client on CPU 1; medians.\n")
+        print("| client | requests/s (server) | client CPU s | requests per client CPU-second |")
+        print("|---|---:|---:|---:|")
+        eff = {}
+        for k, runs in results.items():
+            rps = statistics.median(r[0] / r[2] for r in runs)
+            cpu = statistics.median(r[1] for r in runs)
+            e = statistics.median(r[0] / r[1] for r in runs)
+            eff[k] = e
+            print(f"| {k} | {rps:,.0f} | {cpu:.2f} | {e:,.0f} |")
+        print()
+        for k in eff:
+            if k != "perfhub load":
+                print(f"perfhub / {k}: {eff['perfhub load'] / eff[k]:.2f}x")
 
-            if args.memory:
-                r, _, wall = run_client(tools["perfhub load"])
-                rate = r / wall
-                seconds = max(1, int(args.memory / rate * 1.05))
-                cmd = ["/usr/bin/time", "-f", "%M", "taskset", "-c", "1", perfhub, "load", url,
-                       "-c", "64", "-t", "1", "-d", f"{seconds}s", "--no-progress"]
-                before = served()
-                out = subprocess.run(cmd, check=True, capture_output=True, text=True)
-                n = served() - before - 1
-                peak_kib = int(out.stderr.strip().splitlines()[-1])
-                print(f"\nMemory: {n:,} requests in {seconds} s, peak RSS {peak_kib / 1024:.1f} MiB")
-        finally:
-            server.terminate()
-            server.wait()
+        if args.memory:
+            r, _, wall = server.run_client(tools["perfhub load"])
+            rate = r / wall
+            seconds = max(1, int(args.memory / rate * 1.05))
+            cmd = ["/usr/bin/time", "-f", "%M", "taskset", "-c", "1", perfhub, "load", url,
+                   "-c", "64", "-t", "1", "-d", f"{seconds}s", "--no-progress"]
+            before = server.served()
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+            n = server.served() - before - 1
+            peak_kib = int(out.stderr.strip().splitlines()[-1])
+            print(f"\nMemory: {n:,} requests in {seconds} s, peak RSS {peak_kib / 1024:.1f} MiB")
 
 
 if __name__ == "__main__":

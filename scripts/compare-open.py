@@ -15,61 +15,12 @@ Usage: scripts/compare-open.py [--reps 5] [--duration 10] [--rate 20000] [--base
 (needs nginx from Debian; runs only on loopback)
 """
 import argparse
-import os
-import re
-import resource
 import shutil
 import statistics
-import subprocess
-import tempfile
-import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from nginx_bench import build, nginx
+
 PORT = 18486
-
-NGINX_CONF = """
-worker_processes 1;
-worker_cpu_affinity 01;
-daemon off;
-error_log {dir}/error.log;
-pid {dir}/nginx.pid;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    keepalive_requests 100000000;
-    server {{
-        listen 127.0.0.1:{port};
-        location = /nginx_status {{ stub_status; }}
-        location / {{ root {dir}/www; }}
-    }}
-}}
-"""
-
-
-def build():
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "perfhub-cli"], cwd=ROOT, check=True)
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    return os.path.join(target, "release", "perfhub")
-
-
-def served():
-    text = urllib.request.urlopen(f"http://127.0.0.1:{PORT}/nginx_status").read().decode()
-    return int(re.search(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s*$", text, re.M).group(3))
-
-
-def run_client(cmd):
-    """Runs cmd pinned to CPU 1; returns (requests served, client CPU s, wall s)."""
-    before_req = served()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run(["taskset", "-c", "1"] + cmd, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    requests = served() - before_req - 1
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return requests, cpu, wall
 
 
 def main():
@@ -84,56 +35,42 @@ def main():
             raise SystemExit(f"{tool} is not installed")
     perfhub = build()
     url = f"http://127.0.0.1:{PORT}/index.html"
-    with tempfile.TemporaryDirectory() as tmp:
-        os.chmod(tmp, 0o755)
-        os.makedirs(os.path.join(tmp, "www"))
-        with open(os.path.join(tmp, "www", "index.html"), "w") as f:
-            f.write("Hello, world\n")
-        conf = os.path.join(tmp, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(NGINX_CONF.format(dir=tmp, port=PORT))
-        server = subprocess.Popen(["taskset", "-c", "0", "nginx", "-c", conf, "-p", tmp],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            time.sleep(0.5)
-            served()
-            d = f"{args.duration}s"
-            common = ["-t", "1", "-d", d, "--no-progress"]
-            # Connections for a closed model near the rate: measured once.
-            r, _, wall = run_client([perfhub, "load", url, "-c", "1", *common])
-            per_conn = r / wall
-            slow_c = max(1, round(args.rate / per_conn))
-            runs = {
-                f"open, --rate {args.rate}, 64 connections":
-                    [perfhub, "load", url, "--rate", str(args.rate), "-c", "64", *common],
-                f"closed, {slow_c} connections":
-                    [perfhub, "load", url, "-c", str(slow_c), *common],
-                "closed, 64 connections": [perfhub, "load", url, "-c", "64", *common],
-            }
-            if args.baseline:
-                runs[f"baseline open, --rate {args.rate}"] = [
-                    args.baseline, "load", url, "--rate", str(args.rate), "-c", "64", *common]
-            results = {k: [] for k in runs}
-            for rep in range(args.reps):
-                order = list(runs) if rep % 2 == 0 else list(reversed(runs))
-                for k in order:
-                    results[k].append(run_client(runs[k]))
-            print(f"{args.reps} runs each, {d}, nginx 1 worker on CPU 0, client on CPU 1; medians.\n")
-            print("| run | requests/s (server) | client CPU s | client CPU µs per request |")
-            print("|---|---:|---:|---:|")
-            cost = {}
-            for k, rs in results.items():
-                rps = statistics.median(r[0] / r[2] for r in rs)
-                cpu = statistics.median(r[1] for r in rs)
-                cost[k] = statistics.median(r[1] / r[0] * 1e6 for r in rs)
-                print(f"| {k} | {rps:,.0f} | {cpu:.2f} | {cost[k]:.2f} |")
-            open_k = next(iter(runs))
-            print()
-            for k in list(runs)[1:]:
-                print(f"{open_k} / {k}: {cost[open_k] / cost[k]:.2f}x the CPU per request")
-        finally:
-            server.terminate()
-            server.wait()
+    with nginx(PORT) as server:
+        server.served()
+        d = f"{args.duration}s"
+        common = ["-t", "1", "-d", d, "--no-progress"]
+        # Connections for a closed model near the rate: measured once.
+        r, _, wall = server.run_client([perfhub, "load", url, "-c", "1", *common])
+        per_conn = r / wall
+        slow_c = max(1, round(args.rate / per_conn))
+        runs = {
+            f"open, --rate {args.rate}, 64 connections":
+                [perfhub, "load", url, "--rate", str(args.rate), "-c", "64", *common],
+            f"closed, {slow_c} connections":
+                [perfhub, "load", url, "-c", str(slow_c), *common],
+            "closed, 64 connections": [perfhub, "load", url, "-c", "64", *common],
+        }
+        if args.baseline:
+            runs[f"baseline open, --rate {args.rate}"] = [
+                args.baseline, "load", url, "--rate", str(args.rate), "-c", "64", *common]
+        results = {k: [] for k in runs}
+        for rep in range(args.reps):
+            order = list(runs) if rep % 2 == 0 else list(reversed(runs))
+            for k in order:
+                results[k].append(server.run_client(runs[k]))
+        print(f"{args.reps} runs each, {d}, nginx 1 worker on CPU 0, client on CPU 1; medians.\n")
+        print("| run | requests/s (server) | client CPU s | client CPU µs per request |")
+        print("|---|---:|---:|---:|")
+        cost = {}
+        for k, rs in results.items():
+            rps = statistics.median(r[0] / r[2] for r in rs)
+            cpu = statistics.median(r[1] for r in rs)
+            cost[k] = statistics.median(r[1] / r[0] * 1e6 for r in rs)
+            print(f"| {k} | {rps:,.0f} | {cpu:.2f} | {cost[k]:.2f} |")
+        open_k = next(iter(runs))
+        print()
+        for k in list(runs)[1:]:
+            print(f"{open_k} / {k}: {cost[open_k] / cost[k]:.2f}x the CPU per request")
 
 
 if __name__ == "__main__":

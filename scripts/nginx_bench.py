@@ -25,6 +25,7 @@ events {{ worker_connections 12000; }}
 http {{
     access_log off;
     keepalive_requests 100000000;
+    {http_extra}
     server {{
         listen 127.0.0.1:{port}{listen_extra};
         {server_extra}
@@ -32,6 +33,7 @@ http {{
         location / {{ root {dir}/www; }}
 {locations}
     }}
+    {extra_servers}
 }}
 """
 
@@ -74,9 +76,12 @@ class Nginx:
 
 
 @contextlib.contextmanager
-def nginx(port, locations="", listen_extra="", server_extra="", files=None):
-    """nginx serving `files` ({name: text}; index.html by default) and the
-    extra `locations`, one worker pinned to CPU 0, stopped on exit."""
+def nginx(port, locations="", listen_extra="", server_extra="", files=None, http_extra="",
+          extra_servers=""):
+    """nginx serving `files` ({name: text}; index.html by default), its
+    status on `port`, the extra `locations` and `extra_servers` (whose
+    text may use {dir} for the files' folder), one worker pinned to CPU 0,
+    stopped on exit."""
     need("nginx", "taskset")
     with tempfile.TemporaryDirectory() as tmp:
         os.chmod(tmp, 0o755)
@@ -87,7 +92,9 @@ def nginx(port, locations="", listen_extra="", server_extra="", files=None):
         conf = os.path.join(tmp, "nginx.conf")
         with open(conf, "w") as f:
             f.write(NGINX_CONF.format(dir=tmp, port=port, locations=locations,
-                                      listen_extra=listen_extra, server_extra=server_extra))
+                                      listen_extra=listen_extra, server_extra=server_extra,
+                                      http_extra=http_extra,
+                                      extra_servers=extra_servers.replace("{dir}", tmp)))
         server = subprocess.Popen(["taskset", "-c", "0", "nginx", "-c", conf, "-p", tmp],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

@@ -641,21 +641,34 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
             .context("cannot encode the histogram log")?;
         write(path, &bytes)?;
     }
+    conclude(&report, &outcome.failures, budget_result, breach.is_some())
+}
+
+/// Prints the report and decides how `perfhub load` ends: an engine that
+/// failed is an error whatever the budgets say (what it would have counted
+/// is missing); then interrupted, a budget breached, or success.
+fn conclude(
+    report: &Report,
+    failures: &[String],
+    budget_result: std::result::Result<
+        Vec<perfhub_core::budget::BudgetVerdict>,
+        perfhub_core::budget::BudgetError,
+    >,
+    breached_early: bool,
+) -> Result<Outcome> {
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    crate::render::print_load(&report, color)?;
-    if !outcome.failures.is_empty() {
-        // What the failed part would have counted is missing: whatever
-        // the budgets say, this run is no result.
+    crate::render::print_load(report, color)?;
+    if !failures.is_empty() {
         bail!(
             "the load test failed: {}; the counts above miss what it would have counted, so they are not a result (a bug in perfhub: please report it with this message)",
-            outcome.failures.join("; ")
+            failures.join("; ")
         );
     }
     let verdicts = budget_result.context("cannot evaluate budgets")?;
     if crate::interrupt::requested() {
         return Ok(Outcome::Interrupted);
     }
-    if breach.is_some() || verdicts.iter().any(|v| !v.passed) {
+    if breached_early || verdicts.iter().any(|v| !v.passed) {
         return Ok(Outcome::BudgetBreached);
     }
     Ok(Outcome::Success)
@@ -726,26 +739,11 @@ fn load_named(
     if let Some(path) = &args.export_json {
         write(path, (report.to_json() + "\n").as_bytes())?;
     }
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    crate::render::print_load(&report, color)?;
     let failures: Vec<String> = done
         .iter()
         .flat_map(|(name, _, o)| o.failures.iter().map(move |f| format!("{name}: {f}")))
         .collect();
-    if !failures.is_empty() {
-        bail!(
-            "the load test failed: {}; the counts above miss what it would have counted, so they are not a result (a bug in perfhub: please report it with this message)",
-            failures.join("; ")
-        );
-    }
-    let verdicts = budget_result.context("cannot evaluate budgets")?;
-    if crate::interrupt::requested() {
-        return Ok(Outcome::Interrupted);
-    }
-    if verdicts.iter().any(|v| !v.passed) {
-        return Ok(Outcome::BudgetBreached);
-    }
-    Ok(Outcome::Success)
+    conclude(&report, &failures, budget_result, false)
 }
 
 fn parse_start_at(text: &str) -> Result<std::time::SystemTime, String> {
