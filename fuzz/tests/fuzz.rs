@@ -144,6 +144,11 @@ fn goose() {
 }
 
 #[test]
+fn k6() {
+    fuzz("k6");
+}
+
+#[test]
 fn report() {
     fuzz("report");
 }

@@ -457,6 +457,54 @@ fn goose_reports_import_with_budgets() {
     assert!(r.budgets.iter().any(|v| !v.passed));
 }
 
+#[test]
+fn k6_summaries_import_in_both_shapes_with_budgets() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["handle-summary.json", "summary-export.json"] {
+        let fixture = crate::support::root().join("fixtures/k6").join(name);
+        let out = dir.path().join(name);
+        let o = perfhub(&[
+            "import",
+            "k6",
+            fixture.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--budget",
+            "p95 < 200ms",
+        ]);
+        // k6's p95 was 215.95 ms: the budget is breached.
+        assert_eq!(o.status.code(), Some(3), "{name}: {}", stderr(&o));
+        let r = report(&out);
+        assert_eq!(value(&r, "total", "requests"), 1000.0);
+        assert_eq!(value(&r, "total", "errors"), 12.0);
+        assert!((percentile(&r, "p95") - 0.21595).abs() < 1e-9);
+        // What k6 does not give cannot be budgeted.
+        let o = perfhub(&[
+            "import",
+            "k6",
+            fixture.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--budget",
+            "stddev < 1s",
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", stderr(&o));
+    }
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"metrics": {"http_reqs": {"count": -3, "rate": 1}}}"#,
+    )
+    .unwrap();
+    let o = perfhub(&["import", "k6", bad.to_str().unwrap(), "-o", "/dev/null"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("metrics.http_reqs.count: -3 is negative"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// Runs a 60 s test against `serve` with `budget` and a 2 s
 /// `--abort-on-breach` window; checks that it stopped early, well before
 /// the 60 s, naming the budget; returns its report.

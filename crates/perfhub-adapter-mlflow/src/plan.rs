@@ -163,6 +163,10 @@ pub fn plan(report: &Report) -> Plan {
             if let Some(s) = &m.summary {
                 let values = [s.mean, s.median, s.stddev, s.min, s.max, s.mad, s.n as f64];
                 for (stat, v) in STATS.iter().zip(values) {
+                    // A summary without a spread (k6's) has none to log.
+                    if s.spread_unknown && matches!(*stat, "stddev" | "mad") {
+                        continue;
+                    }
                     metric(stat, v);
                 }
                 for (p, v) in &s.percentiles {

@@ -29,6 +29,9 @@ enum ImportSource {
     Auto(BenchArgs),
     /// A goose load test's JSON report (`--report-file report.json`, goose 0.18 or later).
     Goose(GooseArgs),
+    /// k6's end-of-test summary: `k6 run --summary-export FILE`, or
+    /// `JSON.stringify(data)` written by `handleSummary`.
+    K6(GooseArgs),
 }
 
 #[derive(Debug, Args)]
@@ -54,7 +57,7 @@ struct BenchArgs {
 
 #[derive(Debug, Args)]
 struct GooseArgs {
-    /// goose's JSON report.
+    /// The load tool's JSON report or summary.
     #[arg(value_name = "REPORT")]
     input: PathBuf,
 
@@ -78,6 +81,7 @@ pub fn import(args: ImportArgs) -> Result<Outcome> {
         ImportSource::Hyperfine(a) => bench(&a, Some(Format::Hyperfine)),
         ImportSource::Auto(a) => bench(&a, None),
         ImportSource::Goose(g) => goose(&g),
+        ImportSource::K6(k) => k6(&k),
     }
 }
 
@@ -114,8 +118,21 @@ fn bench(args: &BenchArgs, format: Option<perfhub_import::Format>) -> Result<Out
 fn goose(args: &GooseArgs) -> Result<Outcome> {
     let text = std::fs::read_to_string(&args.input)
         .with_context(|| format!("cannot read {}", args.input.display()))?;
-    let mut report = perfhub_load::goose::import_goose(&text)
+    let report = perfhub_load::goose::import_goose(&text)
         .with_context(|| format!("{}", args.input.display()))?;
+    load_report(args, report)
+}
+
+fn k6(args: &GooseArgs) -> Result<Outcome> {
+    let text = std::fs::read_to_string(&args.input)
+        .with_context(|| format!("cannot read {}", args.input.display()))?;
+    let report = perfhub_load::k6::import_k6(&text, perfhub_probe::env::now_rfc3339())
+        .with_context(|| format!("{}", args.input.display()))?;
+    load_report(args, report)
+}
+
+/// Budgets, the written report and the summary of an imported load test.
+fn load_report(args: &GooseArgs, mut report: perfhub_core::Report) -> Result<Outcome> {
     let budgets = parse_budgets(&args.budgets)?;
     report.budgets = perfhub_load::report::evaluate_budgets(&report, &budgets, &[])
         .context("cannot evaluate budgets")?;

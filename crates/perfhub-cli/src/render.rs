@@ -276,20 +276,24 @@ pub fn print_load(report: &Report, color: bool) -> io::Result<()> {
         }
         let value = |m: &str| b.measurement(m).and_then(|m| m.value);
         let count = |m: &str| value(m).unwrap_or(0.0) as u64;
-        let mut line = format!(
-            "  requests {}   errors {}   check failures {}   error rate {}",
-            count("requests"),
-            count("errors"),
-            count("check_failures"),
-            Unit::Ratio.format(value(metric::ERROR_RATE).unwrap_or(0.0))
-        );
-        if let Some(t) = value(metric::THROUGHPUT) {
-            line += &format!("   throughput {}", Unit::PerSecond.format(t));
+        // A benchmark without counts (an imported tool's latency alone)
+        // shows none rather than zeros.
+        if b.measurement("requests").is_some() {
+            let mut line = format!(
+                "  requests {}   errors {}   check failures {}   error rate {}",
+                count("requests"),
+                count("errors"),
+                count("check_failures"),
+                Unit::Ratio.format(value(metric::ERROR_RATE).unwrap_or(0.0))
+            );
+            if let Some(t) = value(metric::THROUGHPUT) {
+                line += &format!("   throughput {}", Unit::PerSecond.format(t));
+            }
+            if let Some(skipped) = value("skipped") {
+                line += &format!("   skipped {}", skipped as u64);
+            }
+            writeln!(out, "{line}")?;
         }
-        if let Some(skipped) = value("skipped") {
-            line += &format!("   skipped {}", skipped as u64);
-        }
-        writeln!(out, "{line}")?;
         if let (Some(target), Some(achieved)) = (value("target_rate"), value("achieved_rate")) {
             writeln!(
                 out,

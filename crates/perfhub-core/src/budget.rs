@@ -357,6 +357,7 @@ impl Budget {
 fn statistic_of(m: &Measurement, s: Statistic) -> Result<Option<f64>, HistogramError> {
     fn field(summary: &Summary, s: Statistic) -> Option<f64> {
         match s {
+            Statistic::Stddev | Statistic::Mad if summary.spread_unknown => None,
             Statistic::Mean => Some(summary.mean),
             Statistic::Median => Some(summary.median),
             Statistic::Min => Some(summary.min),
@@ -1392,6 +1393,7 @@ mod tests {
                 .collect::<BTreeMap<_, _>>(),
             mean_ci: None,
             outliers: OutlierCounts::default(),
+            spread_unknown: false,
         }
     }
 

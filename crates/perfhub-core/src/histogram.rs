@@ -424,6 +424,7 @@ impl LatencyHistogram {
             percentiles,
             mean_ci: None,
             outliers: OutlierCounts::default(),
+            spread_unknown: false,
         })
     }
 

@@ -53,6 +53,12 @@ pub struct Summary {
     pub mean_ci: Option<ConfidenceInterval>,
     /// Outliers by Tukey's fences.
     pub outliers: OutlierCounts,
+    /// The source gave no standard deviation nor MAD (a summary imported
+    /// from a tool that reports only some statistics, such as k6's):
+    /// `stddev` and `mad` hold 0 and mean nothing, budgets on them are
+    /// refused, and exporters leave them out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub spread_unknown: bool,
 }
 
 /// A two-sided confidence interval.
@@ -154,6 +160,7 @@ impl Summary {
             percentiles,
             mean_ci,
             outliers,
+            spread_unknown: false,
         };
         summary.is_finite().then_some(summary)
     }

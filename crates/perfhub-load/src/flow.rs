@@ -5,8 +5,8 @@
 //!
 //! A [`Flow`] is built by the scenario parser (which checks every name
 //! statically) and run by both engine loops through the same sans-I/O
-//! pieces: [`Vu::render`] writes the next request, [`Catch`] takes what
-//! the extractions need while the response is parsed, and [`Vu::after`]
+//! pieces: `Vu::render` writes the next request, `Catch` takes what the
+//! extractions need while the response is parsed, and `Vu::after`
 //! extracts, stores cookies, and says whether the iteration goes on.
 //!
 //! # What a virtual user keeps (the bound)

@@ -13,6 +13,7 @@ pub mod flow;
 pub mod goose;
 mod http1;
 mod http2;
+pub mod k6;
 pub mod merge;
 pub mod report;
 pub mod request;

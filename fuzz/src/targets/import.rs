@@ -1,5 +1,5 @@
 //! perfhub-import's importers (criterion, cargo-criterion, libtest,
-//! hyperfine) and perfhub-load's goose import.
+//! hyperfine) and perfhub-load's goose and k6 imports.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -63,6 +63,16 @@ pub(super) fn targets() -> Vec<Target> {
             generate: generate_goose,
             bombs: text_bombs,
             suite_cases: 120,
+        },
+        Target {
+            name: "k6",
+            group: "import",
+            check: check_k6,
+            seeds: k6_seeds,
+            mutate: mutate_json,
+            generate: generate_k6,
+            bombs: text_bombs,
+            suite_cases: 200,
         },
     ]
 }
@@ -135,6 +145,13 @@ fn check_hyperfine(input: &[u8]) -> Result<Outcome, String> {
 
 fn check_goose(input: &[u8]) -> Result<Outcome, String> {
     match perfhub_load::goose::import_goose_at(&text(input), "2026-01-02T03:04:05Z") {
+        Ok(r) => sane_report(&r),
+        Err(e) => refused(e),
+    }
+}
+
+fn check_k6(input: &[u8]) -> Result<Outcome, String> {
+    match perfhub_load::k6::import_k6(&text(input), "2026-01-02T03:04:05Z") {
         Ok(r) => sane_report(&r),
         Err(e) => refused(e),
     }
@@ -507,6 +524,37 @@ fn goose_seeds(root: &Path) -> Vec<Vec<u8>> {
     }
     seeds.push(full);
     seeds
+}
+
+fn k6_seeds(root: &Path) -> Vec<Vec<u8>> {
+    [
+        "fixtures/k6/handle-summary.json",
+        "fixtures/k6/summary-export.json",
+    ]
+    .iter()
+    .filter_map(|f| fixture(root, f))
+    .collect()
+}
+
+fn generate_k6(rng: &mut Rng) -> Vec<u8> {
+    // Both shapes of the summary, with numbers that go wrong.
+    let mut n = || gen_number(rng);
+    let trend = format!(
+        "\"avg\":{},\"min\":{},\"med\":{},\"max\":{},\"p(95)\":{}",
+        n(),
+        n(),
+        n(),
+        n(),
+        n()
+    );
+    let (count, rate, passes, fails) = (n(), n(), n(), n());
+    if count.len() % 2 == 0 {
+        format!("{{\"metrics\":{{\"http_req_duration\":{{\"type\":\"trend\",\"contains\":\"time\",\"values\":{{{trend}}}}},\"http_reqs\":{{\"type\":\"counter\",\"values\":{{\"count\":{count},\"rate\":{rate}}}}},\"http_req_failed\":{{\"type\":\"rate\",\"values\":{{\"rate\":{rate},\"passes\":{passes},\"fails\":{fails}}}}}}}}}")
+            .into_bytes()
+    } else {
+        format!("{{\"metrics\":{{\"http_req_duration\":{{{trend}}},\"http_reqs\":{{\"count\":{count},\"rate\":{rate}}},\"checks\":{{\"value\":{rate},\"passes\":{passes},\"fails\":{fails}}}}}}}")
+            .into_bytes()
+    }
 }
 
 fn generate_goose(rng: &mut Rng) -> Vec<u8> {
