@@ -505,6 +505,8 @@ fn virtual_users_ramp_up_and_down_in_flags_and_in_a_file() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let shop = Shop::start();
     let url = format!("{}/fast", shop.addr);
+    let ramp_dir = tempfile::tempdir().unwrap();
+    let ramp_json = ramp_dir.path().join("ramp.json");
     // 1 user, up to 4 over 1 s, 4 for 0.5 s, down to 0 over 1 s.
     let out = run_load(&[
         &url,
@@ -516,10 +518,22 @@ fn virtual_users_ramp_up_and_down_in_flags_and_in_a_file() {
         "500ms:4",
         "--vus-stage",
         "1s:0",
-        "-d",
-        "1s",
+        "--export-json",
+        ramp_json.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
+    // The ramp lasts as long as its stages (2.5 s; the last user leaves at
+    // 2.25 s, when fewer than one is left), and throughput is over that
+    // time, not a default duration's.
+    let r = report(&ramp_json);
+    let (requests, throughput) = (
+        value(&r, "total", "requests"),
+        value(&r, "total", "throughput"),
+    );
+    assert!(
+        throughput * 2.7 >= requests && throughput * 2.0 <= requests,
+        "{requests} requests at {throughput}/s"
+    );
     {
         let seen = shop.seen();
         assert_eq!(seen.most_open, 4, "{seen:?}");
@@ -711,6 +725,19 @@ iterations = 6
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("bad.toml:1:1: request: with [scenario.NAME] tables"),
+        "{}",
+        stderr(&out)
+    );
+    // So is a top-level mode, which each scenario has of its own.
+    std::fs::write(
+        &bad,
+        "mode = \"sequence\"\n[scenario.a]\n[[scenario.a.request]]\nurl = \"http://127.0.0.1:9/\"\n",
+    )
+    .unwrap();
+    let out = run_load(&["--scenario", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("bad.toml:1:8: mode: with [scenario.NAME] tables"),
         "{}",
         stderr(&out)
     );

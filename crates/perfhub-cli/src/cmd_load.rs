@@ -510,10 +510,11 @@ fn build_config(
         duration: args
             .duration
             .or(defaults.duration)
-            .unwrap_or(if iterations.is_some() {
-                Duration::from_secs(600)
-            } else {
-                Duration::from_secs(10)
+            .unwrap_or(match (&ramp, iterations) {
+                // A ramp lasts as long as its stages, as k6's ramping-vus.
+                (Some(r), _) => r.stages.iter().map(|s| s.duration).sum(),
+                (None, Some(_)) => Duration::from_secs(600),
+                (None, None) => Duration::from_secs(10),
             }),
         connections,
         threads,

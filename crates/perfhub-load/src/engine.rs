@@ -834,7 +834,7 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
         stats,
         intervals,
         elapsed,
-        duration: if stopped_early || config.iterations.is_some() {
+        duration: if stopped_early || config.iterations.is_some() || config.ramp.is_some() {
             elapsed.min(duration)
         } else {
             duration

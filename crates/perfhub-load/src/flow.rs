@@ -436,6 +436,12 @@ pub struct Flow {
 }
 
 impl Flow {
+    /// Request `which`'s URL as written, with its `${name}`s.
+    pub fn url_shown(&self, which: usize) -> String {
+        let refs: Vec<String> = self.names.iter().map(|n| format!("${{{n}}}")).collect();
+        self.requests[which].url.render_with(|id| refs[id].as_str())
+    }
+
     /// A virtual user, numbered `v` among all of the test's.
     pub(crate) fn user(self: &Arc<Flow>, v: u64, specs: &[RequestSpec]) -> Vu {
         let mut values = vec![String::new(); self.names.len()];
@@ -746,52 +752,56 @@ impl Vu {
                     (self.host, self.path) = (host, path);
                     self.catch.set_cookies = set;
                 }
+                // Every extraction is tried, so that the note names all
+                // that found nothing.
+                let failed_checks = !response.checks_passed;
+                let mut missing: Vec<String> = Vec::new();
                 for (k, e) in request.extract.iter().enumerate() {
+                    let name = &flow.names[e.var];
                     let found = match &e.source {
-                        Source::Header(_) => self.catch.headers.get_mut(k).and_then(Option::take),
+                        Source::Header(_) => self
+                            .catch
+                            .headers
+                            .get_mut(k)
+                            .and_then(Option::take)
+                            .ok_or(""),
                         _ if self.catch.body_over => {
-                            response.checks_passed = false;
-                            let why = format!(
-                                "`{}` ({}) found nothing: the body is over the 1 MiB extractions read",
-                                flow.names[e.var], e.source
-                            );
-                            return abandon(self, why);
+                            Err(": the body is over the 1 MiB extractions read")
                         }
                         Source::Json(p) => match p.find(&self.catch.body) {
-                            Ok(found) => found,
-                            Err(err) => {
-                                response.checks_passed = false;
-                                let why = format!(
-                                    "`{}` ({}) found nothing: the body is not JSON ({err})",
-                                    flow.names[e.var], e.source
-                                );
-                                return abandon(self, why);
-                            }
+                            Ok(found) => found.ok_or(""),
+                            Err(_) => Err(": the body is not JSON"),
                         },
                         Source::Regex(re) => re
                             .captures(&self.catch.body)
                             .and_then(|c| c.get(1))
-                            .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned()),
+                            .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
+                            .ok_or(""),
                     };
                     match found {
-                        Some(v) if v.len() <= MAX_VALUE => self.values[e.var] = v,
-                        Some(v) => {
-                            response.checks_passed = false;
-                            let why = format!(
-                                "`{}` ({}) found a value of {} bytes, over the 64 KiB a variable holds",
-                                flow.names[e.var],
-                                e.source,
-                                v.len()
-                            );
-                            return abandon(self, why);
-                        }
-                        None => {
-                            response.checks_passed = false;
-                            let why =
-                                format!("`{}` ({}) found nothing", flow.names[e.var], e.source);
-                            return abandon(self, why);
+                        Ok(v) if v.len() <= MAX_VALUE => self.values[e.var] = v,
+                        Ok(v) => missing.push(format!(
+                            "`{name}` ({}) found a value of {} bytes, over the 64 KiB a variable holds",
+                            e.source,
+                            v.len()
+                        )),
+                        Err(why) => {
+                            missing.push(format!("`{name}` ({}) found nothing{why}", e.source));
                         }
                     }
+                }
+                if !missing.is_empty() {
+                    response.checks_passed = false;
+                    let why = if failed_checks {
+                        format!(
+                            "the response failed its checks (status {}): {}",
+                            response.status,
+                            missing.join("; ")
+                        )
+                    } else {
+                        missing.join("; ")
+                    };
+                    return abandon(self, why);
                 }
                 self.catch.body.clear();
                 self.step = (which + 1) % n;

@@ -22,7 +22,8 @@
 //! `error_rate` from `http_req_failed` (whose passes are failed requests),
 //! `check_failures` from `checks`. Every sub-metric of `http_req_duration`
 //! (`http_req_duration{name:login}`) is a benchmark named by its tags
-//! (`name:login`), and every other metric is a measurement of `total`
+//! (`name:login`; a group's, `group:::checkout`, as `group:checkout`),
+//! and every other metric is a measurement of `total`
 //! named `k6.NAME`: trends as summaries (seconds when k6 says they hold
 //! time), counters as counts (`k6.NAME.rate` per second beside), rates as
 //! ratios, gauges as their last value.
@@ -160,7 +161,13 @@ pub fn import_k6(json: &str, created: impl Into<String>) -> Result<Report, K6Err
             && let Some(tags) = tags
         {
             if let Metric::Trend { stats, .. } = m {
-                let mut b = Benchmark::new(tags, metric::LATENCY);
+                // k6's group tag is the group's path, `::checkout`: named
+                // `group:checkout` as perfhub's own groups are.
+                let tags = match tags.strip_prefix("group:::") {
+                    Some(group) => format!("group:{group}"),
+                    None => tags.to_string(),
+                };
+                let mut b = Benchmark::new(&tags, metric::LATENCY);
                 b.measurements
                     .push(trend(metric::LATENCY, stats, true, None, name)?);
                 report.benchmarks.push(b);
@@ -543,7 +550,7 @@ mod tests {
                 .measurement("k6.iteration_duration")
                 .unwrap();
             assert_eq!(it.unit, Unit::Seconds);
-            let group = bench(&r, "group:::checkout")
+            let group = bench(&r, "group:checkout")
                 .measurement(metric::LATENCY)
                 .unwrap();
             assert!((group.summary.as_ref().unwrap().percentiles["p95"] - 0.3007).abs() < 1e-12);

@@ -86,6 +86,16 @@ fn schedule_of_model(config: &LoadConfig) -> String {
     }
 }
 
+/// The request as the report shows it: method and URL, with a flow's
+/// `${name}`s as written.
+fn command(config: &LoadConfig, which: usize, spec: &crate::request::RequestSpec) -> String {
+    let url = match &config.flow {
+        Some(flow) if which < flow.requests.len() => flow.url_shown(which),
+        _ => spec.url.to_string(),
+    };
+    format!("{} {url}", spec.method.as_str())
+}
+
 fn count(name: &str, value: u64) -> Measurement {
     Measurement::from_value(name, Unit::Count, value as f64)
 }
@@ -180,9 +190,9 @@ pub fn build_report(
     let seconds = outcome.duration.as_secs_f64();
     let stats = &outcome.stats;
     if config.requests.len() > 1 {
-        for (spec, e) in config.requests.iter().zip(&stats.endpoints) {
+        for (i, (spec, e)) in config.requests.iter().zip(&stats.endpoints).enumerate() {
             let mut b = endpoint(&spec.name, e, seconds, config.flow.is_some());
-            b.command = Some(format!("{} {}", spec.method.as_str(), spec.url));
+            b.command = Some(command(config, i, spec));
             report.benchmarks.push(b);
         }
     }
@@ -223,7 +233,7 @@ pub fn build_report(
         );
     }
     if let [spec] = config.requests.as_slice() {
-        b.command = Some(format!("{} {}", spec.method.as_str(), spec.url));
+        b.command = Some(command(config, 0, spec));
     }
     let m = &mut b.measurements;
     if let Some(rate) = outcome.target_rate {

@@ -270,7 +270,7 @@ pub fn parse_scenario(text: &str, file_name: &str) -> Result<Scenario, ScenarioE
 #[serde(deny_unknown_fields)]
 struct RawScenario {
     #[serde(default)]
-    mode: Mode,
+    mode: Option<Spanned<Mode>>,
     #[serde(default)]
     budgets: Vec<Spanned<String>>,
     #[serde(default)]
@@ -453,6 +453,9 @@ impl Ctx<'_> {
         if let Some(r) = raw.request.first() {
             return misplaced("request", r.span());
         }
+        if let Some(m) = &raw.mode {
+            return misplaced("mode", m.span());
+        }
         if let Some(c) = &raw.cookies {
             return misplaced("cookies", c.span());
         }
@@ -521,7 +524,8 @@ impl Ctx<'_> {
                 "a scenario needs at least one request: add a [[request]] table with a url",
             ));
         }
-        let sequence = raw.mode == Mode::Sequence;
+        let mode = raw.mode.as_ref().map(|m| *m.get_ref()).unwrap_or_default();
+        let sequence = mode == Mode::Sequence;
         if !sequence {
             self.refuse_flow_keys(&raw)?;
         }
@@ -577,7 +581,7 @@ impl Ctx<'_> {
         });
         Ok(Scenario {
             requests,
-            mode: raw.mode,
+            mode,
             load,
             budgets,
             flow,
