@@ -75,7 +75,8 @@ pub struct LoadArgs {
     /// users ramp linearly to USERS over DURATION (closed model, k6's
     /// ramping-vus; repeat for several, from --vus). Connections beyond
     /// the users of the moment are closed and wait; a sequence scenario's
-    /// user finishes its iteration first.
+    /// user finishes its iteration first. The test lasts as long as the
+    /// stages unless --duration is longer.
     #[arg(long = "vus-stage", value_name = "DURATION:USERS", value_parser = parse_vu_stage)]
     vu_stages: Vec<Stage>,
 
