@@ -64,6 +64,10 @@ pub enum K6Error {
         /// What is wrong.
         message: String,
     },
+    /// Values that each look right but together make an impossible
+    /// measurement (see [`Report::check_values`]).
+    #[error("{0}; the summary is damaged or was edited")]
+    Invalid(perfhub_core::report::InvalidMeasurement),
 }
 
 fn field(path: &str, message: impl Into<String>) -> K6Error {
@@ -253,6 +257,7 @@ pub fn import_k6(json: &str, created: impl Into<String>) -> Result<Report, K6Err
         failed_checks(group, &mut report.notes);
     }
     report.benchmarks.push(total);
+    report.check_values().map_err(K6Error::Invalid)?;
     Ok(report)
 }
 
@@ -440,6 +445,14 @@ fn trend(
         percentiles.insert(format!("p{p}"), value);
     }
     let median = get("med").or_else(|| percentiles.get("p50").copied());
+    if let Some(m) = median
+        && !(min..=max).contains(&m)
+    {
+        return Err(field(
+            &path("med"),
+            format!("the median {m} is outside the minimum {min} and maximum {max}"),
+        ));
+    }
     let mean = get("avg");
     if let Some(median) = median {
         percentiles.insert("p50".into(), median);
@@ -496,7 +509,10 @@ fn failed_checks(group: &Value, notes: &mut Vec<Note>) {
                 .unwrap_or("?");
             notes.push(Note::warning(
                 "k6_check_failed",
-                format!("k6 check `{path}`: {fails} of {} failed", fails + passes),
+                format!(
+                    "k6 check `{path}`: {fails} of {} failed",
+                    fails.saturating_add(passes)
+                ),
             ));
         }
     }
