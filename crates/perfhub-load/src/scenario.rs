@@ -699,16 +699,32 @@ impl Ctx<'_> {
             .join(given);
         let fail = |m: String| self.error(&file_span, "data.file", m);
         let shown = path.display();
-        let size = std::fs::metadata(&path)
-            .map_err(|e| fail(format!("cannot read the data file {shown}: {e} (a relative path is from the scenario file's folder)")))?
-            .len();
-        if size > MAX_DATA_FILE {
+        let meta = std::fs::metadata(&path)
+            .map_err(|e| fail(format!("cannot read the data file {shown}: {e} (a relative path is from the scenario file's folder)")))?;
+        if !meta.is_file() {
             return Err(fail(format!(
-                "the data file {shown} is {size} bytes, more than the 64 MiB a data file may hold"
+                "the data file {shown} is not a regular file: give a CSV or JSON file"
             )));
         }
-        let bytes = std::fs::read(&path)
+        let too_large = || {
+            fail(format!(
+                "the data file {shown} is more than the 64 MiB a data file may hold"
+            ))
+        };
+        if meta.len() > MAX_DATA_FILE {
+            return Err(too_large());
+        }
+        // Bounded however the file grows while it is read.
+        let mut bytes = Vec::new();
+        std::fs::File::open(&path)
+            .and_then(|f| {
+                use std::io::Read;
+                f.take(MAX_DATA_FILE + 1).read_to_end(&mut bytes)
+            })
             .map_err(|e| fail(format!("cannot read the data file {shown}: {e}")))?;
+        if bytes.len() as u64 > MAX_DATA_FILE {
+            return Err(too_large());
+        }
         let json = given.to_ascii_lowercase().ends_with(".json")
             || bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
         let (columns, rows) = if json {
@@ -2079,6 +2095,11 @@ checks = { body_contains = "${user}" }
                 format!("{seq}[data]\nfile = \"headers-only.csv\"\n{req}"),
                 "data.file",
                 "no rows",
+            ),
+            (
+                format!("{seq}[data]\nfile = \"/dev/zero\"\n{req}"),
+                "data.file",
+                "not a regular file",
             ),
             (
                 format!("{seq}[data]\nfile = \"ragged.json\"\norder = \"shuffled\"\n{req}"),

@@ -38,6 +38,29 @@ fn check_scenario(input: &[u8]) -> Result<Outcome, String> {
             return Ok(Outcome::Refused(e.to_string()));
         }
     };
+    for b in &s.budgets {
+        Budget::parse(b).map_err(|e| format!("accepted budget `{b}` does not parse: {e}"))?;
+    }
+    if s.named.is_empty() {
+        check_one(&s)?;
+    } else {
+        if !s.requests.is_empty() {
+            return Err("accepted requests beside named scenarios".into());
+        }
+        for (name, one) in &s.named {
+            if !one.named.is_empty() {
+                return Err(format!(
+                    "scenario `{name}` accepted with scenarios of its own"
+                ));
+            }
+            check_one(one).map_err(|e| format!("scenario `{name}`: {e}"))?;
+        }
+    }
+    Ok(Outcome::Accepted)
+}
+
+/// What every accepted scenario (or named scenario) must be.
+fn check_one(s: &perfhub_load::scenario::Scenario) -> Result<(), String> {
     if s.requests.is_empty() {
         return Err("accepted without requests".into());
     }
@@ -61,7 +84,15 @@ fn check_scenario(input: &[u8]) -> Result<Outcome, String> {
     {
         Budget::parse(b).map_err(|e| format!("accepted budget `{b}` does not parse: {e}"))?;
     }
-    Ok(Outcome::Accepted)
+    if let Some(flow) = &s.flow {
+        if flow.requests.len() != s.requests.len() {
+            return Err("a flow whose requests do not match the scenario's".into());
+        }
+        if flow.data.as_ref().is_some_and(|d| d.rows.is_empty()) {
+            return Err("accepted a data file without rows".into());
+        }
+    }
+    Ok(())
 }
 
 /// The example at the top of scenario.rs, as a file.
@@ -100,6 +131,53 @@ fn scenario_seeds(root: &Path) -> Vec<Vec<u8>> {
         b"budgets = [\"p95 < 200ms\"]\n[load]\nrate = 500\nconnections = 4\n[[request]]\nname = \"a\"\nurl = \"http://[::1]:8080/a?b=c\"\nmethod = \"PUT\"\nheaders = { x-a = \"1\" }\nbody = \"$$x\"\nchecks = { status = [200, \"3xx\", \"200-299\"], header = [\"a\"] }\n"
             .to_vec(),
     );
+    // Virtual users: extractions, a data file (fixtures/k6's JSON is not
+    // an array of objects: refused), cookies, stages, groups, named
+    // scenarios.
+    seeds.push(
+        br#"mode = "sequence"
+cookies = true
+[data]
+file = "users.csv"
+order = "random"
+[load]
+iterations = 5
+vus = 1
+vus_stages = ["1s:3", "1s:0"]
+[[request]]
+method = "POST"
+url = "http://127.0.0.1:9/login"
+body = '{"u":"${user}"}'
+extract = { token = "json:$.a[0]['b']", etag = "header:ETag", id = 'regex:id=(\d+)' }
+timeout = "1s"
+think_time = "10ms"
+group = "g"
+[[request]]
+url = "http://127.0.0.1:9/o/${id}?t=${token}"
+headers = { authorization = "Bearer ${token}", if-match = "${etag}" }
+checks = { body_contains = "${token}" }
+"#
+        .to_vec(),
+    );
+    seeds.push(
+        br#"budgets = ["p95 < 1s"]
+[variables]
+h = "http://127.0.0.1:9"
+[scenario.a]
+mode = "sequence"
+[scenario.a.load]
+stages = ["1s:10"]
+[[scenario.a.request]]
+url = "${h}/a"
+extract = { x = "header:X" }
+[[scenario.a.request]]
+url = "${h}/b/${x}"
+[scenario.b]
+[[scenario.b.request]]
+url = "${h}/c"
+"#
+        .to_vec(),
+    );
     seeds
 }
 
@@ -123,6 +201,18 @@ const SCENARIO_KEYS: &[&str] = &[
     "status",
     "body_contains",
     "header",
+    "extract",
+    "data",
+    "file",
+    "order",
+    "cookies",
+    "iterations",
+    "stages",
+    "vus",
+    "vus_stages",
+    "think_time",
+    "group",
+    "scenario",
 ];
 
 fn mutate_scenario(input: &[u8], other: &[u8], rng: &mut Rng) -> Vec<u8> {
