@@ -613,20 +613,7 @@ impl Vu {
         let method = spec.method.as_str();
         let mut head = std::mem::take(&mut self.scratch);
         head.clear();
-        head.push_str(method);
-        head.push(' ');
-        head.push_str(url.path());
-        if let Some(q) = url.query() {
-            head.push('?');
-            head.push_str(q);
-        }
-        head.push_str(" HTTP/1.1\r\nHost: ");
-        head.push_str(url.host_str().unwrap_or_default());
-        if let Some(p) = url.port() {
-            head.push(':');
-            head.push_str(&p.to_string());
-        }
-        head.push_str("\r\n");
+        crate::http1::write_request_line(&mut head, method, &url);
         self.path.clear();
         self.path.push_str(url.path());
         self.host.clear();
@@ -674,7 +661,7 @@ impl Vu {
         let body_start = head.len();
         request.body.render_into(&mut head, value);
         let body_len = head.len() - body_start;
-        if body_len > 0 || matches!(method, "POST" | "PUT" | "PATCH") {
+        if crate::http1::needs_length(method, body_len) {
             head.insert_str(body_start, &format!("Content-Length: {body_len}\r\n\r\n"));
         } else {
             head.insert_str(body_start, "\r\n");

@@ -17,30 +17,15 @@ pub(crate) struct Prepared {
 
 impl Prepared {
     pub fn new(spec: &RequestSpec) -> Prepared {
-        let url = &spec.url;
-        let mut target = url.path().to_string();
-        if let Some(q) = url.query() {
-            target.push('?');
-            target.push_str(q);
-        }
-        let host = match (url.host_str(), url.port()) {
-            (Some(h), Some(p)) => format!("{h}:{p}"),
-            (Some(h), None) => h.to_string(),
-            (None, _) => String::new(),
-        };
-        let mut head = format!(
-            "{} {target} HTTP/1.1\r\nHost: {host}\r\n",
-            spec.method.as_str()
-        );
+        let mut head = String::new();
+        write_request_line(&mut head, spec.method.as_str(), &spec.url);
         for (name, value) in &spec.headers {
             head.push_str(name);
             head.push_str(": ");
             head.push_str(value);
             head.push_str("\r\n");
         }
-        let needs_length =
-            !spec.body.is_empty() || matches!(spec.method.as_str(), "POST" | "PUT" | "PATCH");
-        if needs_length {
+        if needs_length(spec.method.as_str(), spec.body.len()) {
             head.push_str(&format!("Content-Length: {}\r\n", spec.body.len()));
         }
         head.push_str("\r\n");
@@ -52,6 +37,31 @@ impl Prepared {
             checks: spec.checks.clone(),
         }
     }
+}
+
+/// Appends the request line of `method` on `url` and its `Host` header,
+/// each ended by CRLF.
+pub(crate) fn write_request_line(out: &mut String, method: &str, url: &crate::request::Url) {
+    out.push_str(method);
+    out.push(' ');
+    out.push_str(url.path());
+    if let Some(q) = url.query() {
+        out.push('?');
+        out.push_str(q);
+    }
+    out.push_str(" HTTP/1.1\r\nHost: ");
+    out.push_str(url.host_str().unwrap_or_default());
+    if let Some(p) = url.port() {
+        out.push(':');
+        out.push_str(&p.to_string());
+    }
+    out.push_str("\r\n");
+}
+
+/// Whether a request says how long its body is: when it has one, and for
+/// the methods that expect one (an empty POST says `Content-Length: 0`).
+pub(crate) fn needs_length(method: &str, body_len: usize) -> bool {
+    body_len > 0 || matches!(method, "POST" | "PUT" | "PATCH")
 }
 
 /// What went wrong with one request.
