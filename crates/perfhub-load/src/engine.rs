@@ -716,15 +716,20 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
     } else {
         None
     };
-    // The closed model over cleartext HTTP/1.1 without think time runs on
-    // a plain epoll loop (epoll.rs); the rest on tokio.
+    // Cleartext HTTP/1.1 runs on a plain epoll loop (epoll.rs), the open
+    // model and the closed one without think time; the rest on tokio.
     let epoll = tls.is_none()
         && prepared2.is_none()
-        && matches!(&config.model, Model::Closed { think_time } if think_time.is_zero())
-        && config
-            .requests
-            .iter()
-            .all(|r| r.think_time.is_none_or(|t| t.is_zero()));
+        && match &config.model {
+            Model::Closed { think_time } => {
+                think_time.is_zero()
+                    && config
+                        .requests
+                        .iter()
+                        .all(|r| r.think_time.is_none_or(|t| t.is_zero()))
+            }
+            Model::Open { .. } => true,
+        };
     let plan = Arc::new(Plan {
         epoll,
         tls_failure: std::sync::Mutex::new(None),

@@ -1,4 +1,4 @@
-//! The closed model over cleartext HTTP/1.1, driven by one epoll loop per
+//! Cleartext HTTP/1.1, closed model or open, driven by one epoll loop per
 //! worker (through mio) instead of tokio tasks.
 //!
 //! This is the case that load tests spend most CPU on, and where the client's
@@ -6,9 +6,16 @@
 //! the kernel's TCP work is most of it, and what is left is this loop. It
 //! keeps a small state machine per connection, reads each response with the
 //! same parser as the async path (`http1::Parse`), and records through the
-//! same `record`, so the two paths count alike. The open model, think time,
-//! TLS and HTTP/2 stay on tokio, where timers and the TLS layer live.
+//! same `record`, so the two paths count alike. Connections that wait (for
+//! the open model's next arrival, the start, a ramp or a pause after a
+//! refused connection) wait in one timer heap the loop sleeps on; the
+//! timeout given to `epoll_wait` is whole milliseconds, so arrivals due
+//! within a millisecond of each other are sent in one wakeup, as tokio's
+//! timer wheel would. Think time, TLS and HTTP/2 stay on tokio, where the
+//! TLS layer and h2 live.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -17,9 +24,14 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
-use super::{Plan, Shared, Stats, Tick, record, record_abandoned};
+use super::{Plan, Schedule, Shared, Stats, Tick, arrival, drop_rest, record, record_abandoned};
 use crate::flow::Vu;
 use crate::http1::{ErrorKind, NoSink, Parse, Prepared, Reader, Sink};
+
+/// The loop looks at waiting connections once a millisecond.
+const TICK: Duration = Duration::from_millis(1);
+
+const _: () = assert!(TICK.as_nanos() <= super::TIMER_SLACK.as_nanos());
 
 /// Where one connection is.
 enum State {
@@ -51,6 +63,9 @@ struct Conn {
     which: usize,
     sent_at: Instant,
     deadline: Instant,
+    /// In the open model, the request in flight's intended time: latency
+    /// counts from it.
+    intended: Option<Instant>,
     /// The last read filled the buffer: the socket may hold more, and
     /// epoll (edge-triggered) will not say so again.
     unread: bool,
@@ -92,11 +107,12 @@ pub(super) fn worker(
                 which: 0,
                 sent_at: plan.t0,
                 deadline: plan.t0,
+                intended: None,
                 unread: false,
             })
             .collect(),
         live: conns.len(),
-        next_idle: Some(plan.t0),
+        idle: (0..conns.len()).map(|i| Reverse((plan.t0, i))).collect(),
         again: Vec::new(),
         next_scan: plan.t0 + plan.config.timeout,
     };
@@ -104,14 +120,16 @@ pub(super) fn worker(
     let mut next_report = plan.t0 + plan.config.interval;
     while loop_.live > 0 {
         let now = Instant::now();
-        if loop_.next_idle.is_some_and(|at| at <= now) {
-            // Connections whose pause is over start their next request.
-            loop_.next_idle = None;
-            for i in 0..loop_.conns.len() {
-                match loop_.conns[i].state {
-                    State::Idle(at) if at <= now => loop_.start(i, now, stop),
-                    State::Idle(at) => loop_.idle_until(at),
-                    _ => {}
+        if loop_.next_idle().is_some_and(|at| at <= now) {
+            // Connections whose wait is over start their next request.
+            while let Some(&Reverse((at, i))) = loop_.idle.peek() {
+                if at > now {
+                    break;
+                }
+                loop_.idle.pop();
+                // Only the entry of the connection's current wait counts.
+                if matches!(loop_.conns[i].state, State::Idle(want) if want == at) {
+                    loop_.start(i, now, stop);
                 }
             }
             loop_.run_again(stop);
@@ -129,7 +147,7 @@ pub(super) fn worker(
             continue;
         }
         let mut wake = loop_.next_scan.min(next_report);
-        if let Some(at) = loop_.next_idle {
+        if let Some(at) = loop_.next_idle() {
             wake = wake.min(at);
         }
         match loop_
@@ -165,8 +183,9 @@ struct Loop<'a, 'p> {
     conns: Vec<Conn>,
     /// Connections not yet done.
     live: usize,
-    /// The earliest time an idle connection is due, if any is idle.
-    next_idle: Option<Instant>,
+    /// When waiting connections are due (a connection's stale entries,
+    /// left when its wait changed, are skipped when they come up).
+    idle: BinaryHeap<Reverse<(Instant, usize)>>,
     /// Connections to read from before waiting again: bytes may be there
     /// with no edge left to announce them (kept as a list rather than read
     /// at once, so that a server sending ahead cannot make this recurse).
@@ -180,6 +199,9 @@ impl<'a> Loop<'a, '_> {
     /// Starts connection `i`'s next request, or ends it when the run is over.
     fn start(&mut self, i: usize, now: Instant, stop: &AtomicBool) {
         let plan = self.plan;
+        if let Some(schedule) = &plan.schedule {
+            return self.start_open(i, schedule, now, stop);
+        }
         let conn = &mut self.conns[i];
         let between = conn.vu.as_ref().is_none_or(|vu| vu.next().1);
         if !(now >= plan.end || stop.load(Ordering::Relaxed))
@@ -190,16 +212,9 @@ impl<'a> Loop<'a, '_> {
             conn.reader.clear();
             conn.unread = false;
             match wait {
-                Some(at) => {
-                    // Woken at least every 100 ms to see a stop.
-                    let at = at.min(now + Duration::from_millis(100));
-                    conn.state = State::Idle(at);
-                    self.idle_until(at);
-                }
-                None => {
-                    conn.state = State::Done;
-                    self.live -= 1;
-                }
+                // Woken at least every 100 ms to see a stop.
+                Some(at) => self.wait_until(i, at.min(now + Duration::from_millis(100))),
+                None => self.done(i),
             }
             return;
         }
@@ -210,12 +225,7 @@ impl<'a> Loop<'a, '_> {
                 plan.next_closed(conn.c, conn.j, conn.vu.as_mut())
             };
             match next {
-                None => {
-                    conn.state = State::Done;
-                    conn.stream = None;
-                    self.live -= 1;
-                    return;
-                }
+                None => return self.done(i),
                 Some(Ok(which)) => break which,
                 Some(Err((which, why))) => {
                     // Not sent: this user's iteration is abandoned.
@@ -228,6 +238,60 @@ impl<'a> Loop<'a, '_> {
                 }
             }
         };
+        self.launch(i, which, now, stop);
+    }
+
+    /// In the open model: waits for connection `i`'s next arrival, or sends
+    /// it when it is due (late, when the previous response took longer
+    /// than the gap); after the end, requests already due are still sent
+    /// for the grace period, and what is left then counts as dropped.
+    fn start_open(&mut self, i: usize, schedule: &Schedule, now: Instant, stop: &AtomicBool) {
+        let plan = self.plan;
+        let conn = &mut self.conns[i];
+        let which = loop {
+            let n = arrival(plan, conn.c as u64, conn.j);
+            let Some(t) = schedule.time_of(n) else {
+                return self.done(i);
+            };
+            if now >= plan.end + plan.grace || stop.load(Ordering::Relaxed) {
+                drop_rest(plan, self.shared, conn.c as u64, conn.j, now);
+                return self.done(i);
+            }
+            let intended = plan.t0 + Duration::from_secs_f64(t);
+            if intended > now {
+                // Woken at least every 100 ms to see a stop (at a low rate
+                // the next arrival may be far off).
+                return self.wait_until(i, intended.min(now + Duration::from_millis(100)));
+            }
+            match conn.vu.as_mut() {
+                // A virtual user sends its requests in order.
+                Some(vu) => {
+                    let which = vu.next().0;
+                    if let Err(why) = vu.render(which, &plan.config.requests[which]) {
+                        let rest = vu.abandon(which);
+                        record_abandoned(self.shared, which, why, which..rest.end);
+                        conn.j += 1;
+                        continue;
+                    }
+                    conn.intended = Some(intended);
+                    break which;
+                }
+                // By the arrival's place in the whole schedule, as on the
+                // async path.
+                None => {
+                    conn.intended = Some(intended);
+                    break plan.mix[(n % plan.mix.len() as u64) as usize];
+                }
+            }
+        };
+        self.launch(i, which, now, stop);
+    }
+
+    /// Sends request `which` on connection `i`, connecting first if it has
+    /// no connection.
+    fn launch(&mut self, i: usize, which: usize, now: Instant, stop: &AtomicBool) {
+        let plan = self.plan;
+        let conn = &mut self.conns[i];
         conn.which = which;
         conn.j += 1;
         conn.sent_at = now;
@@ -337,9 +401,32 @@ impl<'a> Loop<'a, '_> {
         }
     }
 
-    /// Notes that a connection idles until `at`.
-    fn idle_until(&mut self, at: Instant) {
-        self.next_idle = Some(self.next_idle.map_or(at, |n| n.min(at)));
+    /// Connection `i` waits until `at`.
+    fn wait_until(&mut self, i: usize, at: Instant) {
+        self.conns[i].state = State::Idle(at);
+        self.idle.push(Reverse((at, i)));
+    }
+
+    /// When the loop next looks at the waiting connections, if any waits:
+    /// the first millisecond tick (counted from the start) at or after the
+    /// earliest is due. Connections due within one tick start together,
+    /// so their responses come back together and one wakeup reads several
+    /// (one wakeup per arrival costs more than the requests themselves).
+    /// A request sent up to a tick late is within the timer's slack.
+    fn next_idle(&self) -> Option<Instant> {
+        let &Reverse((at, _)) = self.idle.peek()?;
+        let since = at.saturating_duration_since(self.plan.t0).as_nanos();
+        let tick = TICK.as_nanos();
+        let ticks = since.div_ceil(tick);
+        Some(self.plan.t0 + Duration::from_nanos((ticks * tick) as u64))
+    }
+
+    /// Ends connection `i`: the run is over for it.
+    fn done(&mut self, i: usize) {
+        let conn = &mut self.conns[i];
+        conn.state = State::Done;
+        conn.stream = None;
+        self.live -= 1;
     }
 
     /// Counts connection `i`'s request and starts its next one.
@@ -354,14 +441,8 @@ impl<'a> Loop<'a, '_> {
         conn.parse = None;
         let mut result = result;
         let after = conn.vu.as_mut().map(|vu| vu.after(conn.which, &mut result));
-        let outcome = record(
-            self.shared,
-            conn.which,
-            conn.sent_at,
-            done,
-            Duration::ZERO,
-            result,
-        );
+        let late_by = conn.late_by();
+        let outcome = record(self.shared, conn.which, conn.sent_at, done, late_by, result);
         if let Some(crate::flow::After {
             abandoned: Some(why),
             skipped,
@@ -375,10 +456,16 @@ impl<'a> Loop<'a, '_> {
             conn.unread = false;
         }
         if outcome.backoff {
-            // A refused or failing target is not hammered in a loop.
-            let at = done + Duration::from_millis(10);
-            conn.state = State::Idle(at);
-            self.idle_until(at);
+            // A refused or failing target is not hammered in a loop: a
+            // closed-model connection pauses; an open-model one goes on
+            // with its schedule, from the loop rather than from here, so
+            // that a backlog of due arrivals failing at once cannot
+            // recurse.
+            let pause = match self.plan.schedule {
+                None => Duration::from_millis(10),
+                Some(_) => Duration::ZERO,
+            };
+            self.wait_until(i, done + pause);
         } else {
             self.start(i, done, stop);
         }
@@ -443,12 +530,13 @@ impl Loop<'_, '_> {
         let done = Instant::now();
         for conn in &mut self.conns {
             if conn.in_flight() {
+                let late_by = conn.late_by();
                 record(
                     self.shared,
                     conn.which,
                     conn.sent_at,
                     done,
-                    Duration::ZERO,
+                    late_by,
                     Err(ErrorKind::Io),
                 );
             }
@@ -466,6 +554,13 @@ impl Conn {
             Some(vu) => vu.prepared(self.which),
             None => &plan.prepared[self.which],
         }
+    }
+
+    /// How late the request in flight was sent (open model).
+    fn late_by(&mut self) -> Duration {
+        self.intended.take().map_or(Duration::ZERO, |at| {
+            self.sent_at.saturating_duration_since(at)
+        })
     }
 
     /// Whether a request is under way (and so may time out).
