@@ -10,7 +10,10 @@ after) and divided by the client's user + system CPU seconds (getrusage of
 the child). Each client runs REPS times, alternating; the table shows
 medians.
 
-Usage: scripts/compare-h2.py [--reps 3] [--duration 10]
+With --baseline BIN, another perfhub binary runs beside (an older build,
+say), and its ratio to h2load is shown too.
+
+Usage: scripts/compare-h2.py [--reps 3] [--duration 10] [--baseline BIN]
 (needs nginx and h2load, Debian packages nginx and nghttp2-client; runs only
 on loopback)
 """
@@ -32,6 +35,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--baseline", help="another perfhub binary run beside")
     args = ap.parse_args()
     for tool in ["nginx", "h2load", "taskset"]:
         if shutil.which(tool) is None:
@@ -52,6 +56,8 @@ def main():
                                  "-t", "1", "-d", f"{d}s", "--no-progress"],
                 "h2load": ["h2load", "-c", "64", "-m", m, "-t", "1", "-D", d, url],
             }
+            if args.baseline:
+                tools["baseline perfhub"] = [args.baseline, *tools["perfhub load"][1:]]
             results = {k: [] for k in tools}
             for rep in range(args.reps):
                 order = list(tools) if rep % 2 == 0 else list(reversed(tools))
@@ -62,7 +68,7 @@ def main():
             for k, runs in results.items():
                 rps = statistics.median(r[0] / r[2] for r in runs)
                 cpu = statistics.median(r[1] for r in runs)
-                ratio = f"{eff['perfhub load'] / eff['h2load']:.2f}x" if k == "perfhub load" else ""
+                ratio = f"{eff[k] / eff['h2load']:.2f}x" if k != "h2load" else ""
                 print(f"| {m} | {k} | {rps:,.0f} | {cpu:.2f} | {eff[k]:,.0f} | {ratio} |")
 
 
