@@ -215,7 +215,9 @@ impl Budget {
     }
 
     /// Evaluates the budget on every benchmark of `report` that has its
-    /// metric; see [`evaluate`].
+    /// metric; see [`evaluate`]. The verdicts are returned, not stored:
+    /// [`Report::apply_budgets`] stores them.
+    #[must_use = "the verdicts are returned, not stored: use Report::apply_budgets to keep them"]
     pub fn evaluate(&self, report: &Report) -> Result<Vec<BudgetVerdict>, BudgetError> {
         let mut verdicts = Vec::new();
         for bench in &report.benchmarks {
@@ -409,7 +411,9 @@ fn statistic_of(m: &Measurement, s: Statistic) -> Result<Option<f64>, HistogramE
 
 /// Evaluates every budget on `report`: one verdict per budget and benchmark
 /// that has the budget's metric, budgets in order and benchmarks in report
-/// order. See the [module documentation](self) for the semantics.
+/// order. See the [module documentation](self) for the semantics. The
+/// verdicts are returned, not stored: [`Report::apply_budgets`] stores them.
+#[must_use = "the verdicts are returned, not stored: use Report::apply_budgets to keep them"]
 pub fn evaluate(budgets: &[Budget], report: &Report) -> Result<Vec<BudgetVerdict>, BudgetError> {
     let mut verdicts = Vec::new();
     for budget in budgets {

@@ -127,6 +127,28 @@ impl Report {
         }
     }
 
+    /// An empty report of `kind` written now.
+    pub fn now(kind: ReportKind) -> Self {
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        Report::new(kind, crate::time::UtcTime { unix }.rfc3339())
+    }
+
+    /// Evaluates `budgets` on this report and stores their verdicts in
+    /// [`Report::budgets`] (after any already there); see
+    /// [`budget::evaluate`](crate::budget::evaluate). On error nothing is
+    /// stored. [`Report::budgets_pass`] then says whether all held.
+    pub fn apply_budgets(
+        &mut self,
+        budgets: &[crate::budget::Budget],
+    ) -> Result<&[crate::budget::BudgetVerdict], crate::budget::BudgetError> {
+        let verdicts = crate::budget::evaluate(budgets, self)?;
+        let from = self.budgets.len();
+        self.budgets.extend(verdicts);
+        Ok(&self.budgets[from..])
+    }
+
     /// Parses a report from JSON, refusing other schema versions.
     pub fn from_json(text: &str) -> Result<Report, ReportError> {
         // The version comes first, from a pass over the text that keeps
@@ -613,6 +635,31 @@ pub fn json_schema() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn applied_budgets_are_stored_and_judged() {
+        let mut report = Report::now(ReportKind::Run);
+        assert!(crate::time::UtcTime::parse(&report.created).is_some());
+        let mut b = Benchmark::new("sort", metric::WALL_TIME);
+        b.measurements.push(Measurement::from_samples(
+            metric::WALL_TIME,
+            Unit::Seconds,
+            vec![0.010, 0.011, 0.012],
+        ));
+        report.benchmarks.push(b);
+        let held = crate::budget::Budget::parse("mean < 20ms").unwrap();
+        let breached = crate::budget::Budget::parse("max < 11ms").unwrap();
+        let verdicts = report.apply_budgets(&[held, breached]).unwrap();
+        assert_eq!(verdicts.len(), 2);
+        assert_eq!(report.budgets.len(), 2);
+        assert!(report.budgets[0].passed);
+        assert!(!report.budgets[1].passed);
+        assert!(!report.budgets_pass());
+        // A budget on a unit the metric does not have stores nothing.
+        let wrong = crate::budget::Budget::parse("mean < 5 MB").unwrap();
+        assert!(report.apply_budgets(&[wrong]).is_err());
+        assert_eq!(report.budgets.len(), 2);
+    }
+
     use super::*;
 
     fn sample_report() -> Report {

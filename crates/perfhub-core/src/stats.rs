@@ -110,6 +110,43 @@ pub const SUMMARY_PERCENTILES: [(&str, f64); 5] = [
     ("p99.9", 99.9),
 ];
 
+/// One of the percentiles every [`Summary`] holds, for
+/// [`Summary::percentile`] (rather than looking them up by string).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Percentile {
+    /// The median.
+    P50,
+    /// The 90th percentile.
+    P90,
+    /// The 95th percentile.
+    P95,
+    /// The 99th percentile.
+    P99,
+    /// The 99.9th percentile.
+    P999,
+}
+
+impl Percentile {
+    /// Every percentile a summary holds, in increasing order.
+    pub const ALL: [Percentile; 5] = [
+        Percentile::P50,
+        Percentile::P90,
+        Percentile::P95,
+        Percentile::P99,
+        Percentile::P999,
+    ];
+
+    /// Its key in [`Summary::percentiles`] (`"p95"`, `"p99.9"`).
+    pub fn key(self) -> &'static str {
+        SUMMARY_PERCENTILES[self as usize].0
+    }
+
+    /// Its value in percent (95.0, 99.9).
+    pub fn percent(self) -> f64 {
+        SUMMARY_PERCENTILES[self as usize].1
+    }
+}
+
 /// The confidence level of [`Summary::mean_ci`].
 pub const SUMMARY_CI_LEVEL: f64 = 0.95;
 
@@ -163,6 +200,13 @@ impl Summary {
             spread_unknown: false,
         };
         summary.is_finite().then_some(summary)
+    }
+
+    /// The percentile `p` of the samples. `None` only for a summary that
+    /// was read from elsewhere without it (an imported report whose tool
+    /// gave no such percentile); a summary made by [`Summary::of`] has all.
+    pub fn percentile(&self, p: Percentile) -> Option<f64> {
+        self.percentiles.get(p.key()).copied()
     }
 
     fn is_finite(&self) -> bool {
@@ -1162,6 +1206,17 @@ fn mad_about(samples: &[f64], center: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn percentiles_are_read_by_name() {
+        let samples: Vec<f64> = (1..=1000).map(f64::from).collect();
+        let s = Summary::of(&samples).unwrap();
+        for p in Percentile::ALL {
+            assert_eq!(s.percentile(p), Some(s.percentiles[p.key()]));
+        }
+        assert_eq!(Percentile::P999.key(), "p99.9");
+        assert_eq!(Percentile::P95.percent(), 95.0);
+        assert!((s.percentile(Percentile::P50).unwrap() - s.median).abs() < 1e-9);
+    }
 
     #[test]
     fn paired_ratio_of_a_known_set() {

@@ -1,0 +1,390 @@
+//! Benchmarks of Rust closures: warm-up, an adaptive iteration count,
+//! statistics into a perfhub [`Report`], budgets applied and stored, and a
+//! harness for `cargo bench` ([`main!`]).
+//!
+//! ```
+//! use perfhub_bench::{Bench, BenchConfig};
+//! use std::time::Duration;
+//!
+//! let mut bench = Bench::new(BenchConfig {
+//!     warm_up: Duration::from_millis(20),
+//!     measurement: Duration::from_millis(100),
+//!     budgets: vec!["mean < 1s".parse().unwrap()],
+//!     ..BenchConfig::default()
+//! });
+//! bench.run("sum", || (0..1000u64).sum::<u64>());
+//! let report = bench.finish().unwrap();
+//! let summary = report.benchmarks[0].primary().unwrap().summary.as_ref().unwrap();
+//! assert!(summary.mean > 0.0);
+//! assert!(report.budgets_pass());
+//! ```
+//!
+//! # How a benchmark is timed
+//!
+//! The closure first runs for [`BenchConfig::warm_up`] in batches of 1, 2,
+//! 4, … iterations, which also estimates its time per iteration. Each of
+//! the [`BenchConfig::samples`] samples then times one batch of iterations
+//! sized so that the samples together take about
+//! [`BenchConfig::measurement`], and never shorter than
+//! [`MIN_SAMPLE_TIME`], so that the clock's resolution (tens of
+//! nanoseconds) is under 0.1% of a sample. A sample's value is its batch's
+//! time divided by its iterations: seconds per iteration, the benchmark's
+//! `wall_time`. A closure slower than a sample's share runs one iteration
+//! per sample, and fewer samples are taken (at least [`MIN_SAMPLES`]) so
+//! that the measurement does not take much longer than asked.
+//!
+//! With [`BenchConfig::iterations`] the count is fixed instead: exactly that
+//! many iterations are measured, spread evenly over the samples. A paired
+//! comparison of two builds uses it to give both the same work.
+//!
+//! The closure's result goes through [`std::hint::black_box`], so that the
+//! compiler cannot drop the work that makes it.
+//!
+//! # A harness for `cargo bench`
+//!
+//! In `benches/sorting.rs`, with `[[bench]] name = "sorting"` and
+//! `harness = false` in `Cargo.toml`:
+//!
+//! ```no_run
+//! fn sorting(bench: &mut perfhub_bench::Bench) {
+//!     let data: Vec<u32> = (0..1000).rev().collect();
+//!     bench.run("sort 1000", || {
+//!         let mut v = data.clone();
+//!         v.sort();
+//!         v
+//!     });
+//! }
+//!
+//! perfhub_bench::main!(sorting);
+//! ```
+//!
+//! `cargo bench` then prints each benchmark's summary; the arguments
+//! [`Args`] reads select benchmarks, set the timing, apply budgets and
+//! save the report (`cargo bench -- --help` lists them).
+#![deny(missing_docs)]
+
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use perfhub_core::budget::{Budget, BudgetError};
+use perfhub_core::report::{Benchmark, Measurement, Note, Report, ReportKind, metric};
+use perfhub_core::units::Unit;
+
+mod args;
+
+pub use args::{Args, ArgsError, run_main, run_with};
+
+/// The shortest time one sample's batch may take.
+pub const MIN_SAMPLE_TIME: Duration = Duration::from_micros(100);
+
+/// The fewest samples a benchmark takes, however slow its closure.
+pub const MIN_SAMPLES: usize = 10;
+
+/// The metric holding how many iterations were measured.
+pub const ITERATIONS: &str = "iterations";
+
+/// How benchmarks are run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchConfig {
+    /// How long each closure runs before it is measured.
+    pub warm_up: Duration,
+    /// About how long the samples of one benchmark take together.
+    pub measurement: Duration,
+    /// How many samples each benchmark takes (at least 2).
+    pub samples: usize,
+    /// Measure exactly this many iterations of each benchmark, spread over
+    /// the samples, instead of an adaptive count.
+    pub iterations: Option<u64>,
+    /// Budgets evaluated on the report by [`Bench::finish`].
+    pub budgets: Vec<Budget>,
+    /// Run only the benchmarks whose name contains this (or equals it,
+    /// with `exact`).
+    pub filter: Option<String>,
+    /// Whether `filter` must match a name exactly.
+    pub exact: bool,
+    /// Record this machine's environment in the report (a few
+    /// milliseconds; `git` and `rustc` are asked inside a Cargo project).
+    pub environment: bool,
+}
+
+impl Default for BenchConfig {
+    fn default() -> Self {
+        BenchConfig {
+            warm_up: Duration::from_millis(500),
+            measurement: Duration::from_secs(2),
+            samples: 50,
+            iterations: None,
+            budgets: Vec::new(),
+            filter: None,
+            exact: false,
+            environment: true,
+        }
+    }
+}
+
+/// Why benchmarks could not be run or judged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BenchError {
+    /// The configuration cannot be run.
+    #[error("{0}")]
+    Config(String),
+    /// Two benchmarks have the same name.
+    #[error("two benchmarks are named {0:?}: give each its own name")]
+    Duplicate(String),
+    /// A budget cannot be evaluated on the results.
+    #[error(transparent)]
+    Budget(#[from] BudgetError),
+}
+
+/// A set of benchmarks being run: [`Bench::run`] each, then
+/// [`Bench::finish`] for the report.
+#[derive(Debug)]
+pub struct Bench {
+    config: BenchConfig,
+    report: Report,
+    error: Option<BenchError>,
+    /// The harness's `--list`: names are noted, nothing is run.
+    listing: bool,
+    listed: Vec<String>,
+}
+
+impl Bench {
+    /// Starts a set of benchmarks run as `config` says.
+    pub fn new(config: BenchConfig) -> Bench {
+        let error = check(&config).err().map(BenchError::Config);
+        Bench {
+            config,
+            report: Report::now(ReportKind::Bench),
+            error,
+            listing: false,
+            listed: Vec::new(),
+        }
+    }
+
+    /// Whether a benchmark named `name` is selected by the filter.
+    pub fn selected(&self, name: &str) -> bool {
+        match &self.config.filter {
+            None => true,
+            Some(f) if self.config.exact => name == f,
+            Some(f) => name.contains(f.as_str()),
+        }
+    }
+
+    /// Benchmarks `f` under `name`; returns its results, or `None` when
+    /// the filter leaves it out or the configuration is invalid (then
+    /// [`Bench::finish`] says why).
+    pub fn run<R>(&mut self, name: &str, mut f: impl FnMut() -> R) -> Option<&Benchmark> {
+        if self.error.is_some() || !self.selected(name) {
+            return None;
+        }
+        if self.listing {
+            self.listed.push(name.to_string());
+            return None;
+        }
+        if self.report.benchmark(name).is_some() {
+            self.error = Some(BenchError::Duplicate(name.to_string()));
+            return None;
+        }
+        let timing = measure(&self.config, &mut f);
+        self.report.benchmarks.push(timing.into_benchmark(name));
+        self.report.benchmarks.last()
+    }
+
+    /// The results so far.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// Ends the set: records the environment, applies the budgets (their
+    /// verdicts are stored in the report) and returns the report.
+    pub fn finish(mut self) -> Result<Report, BenchError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        if self.config.environment {
+            self.report.environment = Some(perfhub_probe::env::collect(
+                perfhub_probe::env::EnvConfig::default(),
+            ));
+        }
+        self.report.apply_budgets(&self.config.budgets)?;
+        Ok(self.report)
+    }
+}
+
+fn check(config: &BenchConfig) -> Result<(), String> {
+    if config.samples < 2 {
+        return Err(format!(
+            "{} samples cannot give a spread: take at least 2",
+            config.samples
+        ));
+    }
+    if config.measurement.is_zero() && config.iterations.is_none() {
+        return Err(
+            "the measurement time is 0: give a time above 0 or a number of iterations".into(),
+        );
+    }
+    if config.iterations == Some(0) {
+        return Err("0 iterations measure nothing: give at least 1".into());
+    }
+    Ok(())
+}
+
+/// What timing one closure gave.
+struct Timing {
+    /// Seconds per iteration, one per sample.
+    per_iteration: Vec<f64>,
+    /// Iterations in each sample.
+    batches: Vec<u64>,
+    /// The warm-up's estimate of one iteration, seconds.
+    estimate: f64,
+}
+
+impl Timing {
+    fn into_benchmark(self, name: &str) -> Benchmark {
+        let mut b = Benchmark::new(name, metric::WALL_TIME);
+        let total: u64 = self.batches.iter().sum();
+        b.measurements.push(Measurement::from_samples(
+            metric::WALL_TIME,
+            Unit::Seconds,
+            self.per_iteration,
+        ));
+        b.measurements.push(Measurement::from_value(
+            ITERATIONS,
+            Unit::Count,
+            total as f64,
+        ));
+        let (lo, hi) = (
+            self.batches.iter().min().copied().unwrap_or(0),
+            self.batches.iter().max().copied().unwrap_or(0),
+        );
+        let batch = if lo == hi {
+            format!("{lo}")
+        } else {
+            format!("{lo} to {hi}")
+        };
+        b.notes.push(Note::info(
+            "batches",
+            format!(
+                "{} samples of {batch} iterations each, {total} in all (warm-up estimate {} per iteration)",
+                self.batches.len(),
+                Unit::Seconds.format(self.estimate)
+            ),
+        ));
+        b
+    }
+}
+
+/// Times `f` as `config` says.
+fn measure<R>(config: &BenchConfig, f: &mut impl FnMut() -> R) -> Timing {
+    let estimate = warm_up(config.warm_up, f);
+    let batches = match config.iterations {
+        Some(n) => {
+            // Exactly n, spread evenly: the first (n % samples) batches
+            // take one more.
+            let samples = (config.samples as u64).min(n);
+            (0..samples)
+                .map(|i| n / samples + u64::from(i < n % samples))
+                .collect()
+        }
+        None => {
+            let per_sample = config.measurement.as_secs_f64() / config.samples as f64;
+            let per_sample = per_sample.max(MIN_SAMPLE_TIME.as_secs_f64());
+            let batch = (per_sample / estimate.max(1e-12)).floor().max(1.0) as u64;
+            let samples = if batch == 1 {
+                // Slow closures: about the time asked, never under MIN_SAMPLES.
+                let fit = (config.measurement.as_secs_f64() / estimate.max(1e-12)) as usize;
+                fit.clamp(MIN_SAMPLES.min(config.samples), config.samples)
+            } else {
+                config.samples
+            };
+            vec![batch; samples]
+        }
+    };
+    let per_iteration = batches
+        .iter()
+        .map(|&batch| time_batch(f, batch).as_secs_f64() / batch as f64)
+        .collect();
+    Timing {
+        per_iteration,
+        batches,
+        estimate,
+    }
+}
+
+/// Runs `f` for about `time` in growing batches; returns the estimated
+/// seconds per iteration (from a single iteration when `time` is 0).
+fn warm_up<R>(time: Duration, f: &mut impl FnMut() -> R) -> f64 {
+    let start = Instant::now();
+    let (mut batch, mut iterations, mut spent) = (1u64, 0u64, Duration::ZERO);
+    loop {
+        spent += time_batch(f, batch);
+        iterations += batch;
+        if start.elapsed() >= time {
+            break;
+        }
+        batch = batch.saturating_mul(2);
+    }
+    spent.as_secs_f64() / iterations as f64
+}
+
+fn time_batch<R>(f: &mut impl FnMut() -> R, batch: u64) -> Duration {
+    let start = Instant::now();
+    for _ in 0..batch {
+        black_box(f());
+    }
+    start.elapsed()
+}
+
+/// `mean ± σ` in the mean's scale, as people compare them.
+fn mean_pm(mean: f64, sd: f64) -> String {
+    let (scale, unit) = match mean.abs() {
+        a if a < 1e-6 => (1e9, "ns"),
+        a if a < 1e-3 => (1e6, "µs"),
+        a if a < 1.0 => (1e3, "ms"),
+        _ => (1.0, "s"),
+    };
+    format!("{:.3} {unit} ± {:.3} {unit}", mean * scale, sd * scale)
+}
+
+/// A benchmark's summary as `perfhub run` prints one: mean ± σ, range,
+/// median, the confidence interval of the mean and the number of samples.
+pub fn summary_text(b: &Benchmark) -> String {
+    let mut out = format!("{}\n", b.name);
+    let Some(s) = b.primary().and_then(|m| m.summary.as_ref()) else {
+        out.push_str("  no samples\n");
+        return out;
+    };
+    let fmt = |v: f64| Unit::Seconds.format(v);
+    let _ = writeln!(out, "  Time (mean ± σ):   {}", mean_pm(s.mean, s.stddev));
+    let _ = writeln!(
+        out,
+        "  Range (min … max): {} … {}    median {}    {} samples",
+        fmt(s.min),
+        fmt(s.max),
+        fmt(s.median),
+        s.n
+    );
+    if let Some(ci) = s.mean_ci {
+        let _ = writeln!(
+            out,
+            "  {:.0}% CI of mean:    {} … {}",
+            ci.level * 100.0,
+            fmt(ci.lower),
+            fmt(ci.upper)
+        );
+    }
+    let outliers = s.outliers.total();
+    if outliers > 0 {
+        let _ = writeln!(
+            out,
+            "  Outliers:          {outliers} of {} samples (Tukey's fences)",
+            s.n
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
