@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use perfhub_core::report::{Measurement, Report};
 use perfhub_core::score::{ScoreTargets, performance_score};
+use perfhub_core::time::UtcTime;
 
 /// At most this many metrics in one `runs/log-batch` (MLflow's `MAX_METRICS_PER_BATCH`).
 pub const MAX_METRICS_PER_BATCH: usize = 1000;
@@ -95,7 +96,7 @@ const STATS: [&str; 7] = ["mean", "median", "stddev", "min", "max", "mad", "n"];
 /// names sanitize alike get `_2`, `_3` in report order, and the param
 /// `<benchmark>/name` keeps every original name.
 pub fn plan(report: &Report) -> Plan {
-    let start_time = parse_rfc3339_millis(&report.created).unwrap_or(0);
+    let start_time = start_millis(report);
     let mut metrics = Vec::new();
     let mut histories = Vec::new();
     let mut params = Vec::new();
@@ -382,61 +383,11 @@ fn json_name<T: serde::Serialize>(v: &T) -> String {
     }
 }
 
-/// Milliseconds since the epoch of an RFC 3339 timestamp such as
-/// `2026-01-02T03:04:05.678Z` or `...+02:00`.
-pub fn parse_rfc3339_millis(s: &str) -> Option<i64> {
-    let s = s.trim();
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> { s.get(r)?.parse().ok() };
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if b[13] != b':' || b[16] != b':' || !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let mut rest = &s[19..];
-    let mut millis = 0i64;
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        let ms: String = frac[..digits]
-            .chars()
-            .chain("000".chars())
-            .take(3)
-            .collect();
-        millis = ms.parse().ok()?;
-        rest = &frac[digits..];
-    }
-    let offset_min = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let sign = match rest.as_bytes().first()? {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let oh: i64 = rest.get(1..3)?.parse().ok()?;
-            let om: i64 = rest.get(4..6)?.parse().ok()?;
-            if rest.len() != 6 {
-                return None;
-            }
-            sign * (oh * 60 + om)
-        }
-    };
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset_min * 60;
-    Some(secs * 1000 + millis)
+/// Milliseconds since the epoch of the report's `created` time, an RFC 3339
+/// timestamp such as `2026-01-02T03:04:05.678Z` or `...+02:00` (white space
+/// around it ignored); 0 when it is not one.
+fn start_millis(report: &Report) -> i64 {
+    UtcTime::parse_millis(report.created.trim()).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -458,17 +409,14 @@ mod tests {
     }
 
     #[test]
-    fn parses_timestamps() {
-        assert_eq!(parse_rfc3339_millis("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(
-            parse_rfc3339_millis("2026-01-02T03:04:05.678Z"),
-            Some(1_767_323_045_678)
-        );
-        assert_eq!(
-            parse_rfc3339_millis("2026-01-02T05:04:05.678123+02:00"),
-            Some(1_767_323_045_678)
-        );
-        assert_eq!(parse_rfc3339_millis("yesterday"), None);
+    fn start_time_is_the_created_time_in_millis() {
+        use perfhub_core::report::ReportKind;
+        let start = |created: &str| start_millis(&Report::new(ReportKind::Run, created));
+        assert_eq!(start("1970-01-01T00:00:00Z"), 0);
+        assert_eq!(start("2026-01-02T03:04:05.678Z"), 1_767_323_045_678);
+        assert_eq!(start("2026-01-02T05:04:05.678123+02:00"), 1_767_323_045_678);
+        assert_eq!(start(" 2026-01-02t03:04:05.678z\n"), 1_767_323_045_678);
+        assert_eq!(start("yesterday"), 0);
     }
 
     #[test]

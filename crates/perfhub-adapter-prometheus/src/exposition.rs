@@ -9,6 +9,7 @@ use perfhub_core::histogram::LatencyHistogram;
 use perfhub_core::report::{Benchmark, Measurement, Report};
 use perfhub_core::score::{ScoreTargets, performance_score};
 use perfhub_core::stats::Summary;
+use perfhub_core::time::UtcTime;
 use perfhub_core::units::Unit;
 
 use crate::names::{
@@ -739,64 +740,11 @@ fn summary_points(s: &Summary, samples: &[f64]) -> Points {
 }
 
 /// Seconds since the Unix epoch of an RFC 3339 timestamp such as
-/// `2026-01-01T12:00:00.5Z` or `...+02:00`; `None` when it is not one.
+/// `2026-01-01T12:00:00.5Z` or `...+02:00` (white space around it ignored),
+/// to the nanosecond; `None` when it is not one.
 pub(crate) fn rfc3339_seconds(text: &str) -> Option<f64> {
-    let b = text.trim().as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let s = std::str::from_utf8(b.get(r)?).ok()?;
-        if !s.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        s.parse().ok()
-    };
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if b.get(4) != Some(&b'-')
-        || b.get(7) != Some(&b'-')
-        || !matches!(b.get(10), Some(b'T' | b't' | b' '))
-        || b.get(13) != Some(&b':')
-        || b.get(16) != Some(&b':')
-        || !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    let mut i = 19;
-    let mut fraction = 0.0;
-    if b.get(i) == Some(&b'.') {
-        let start = i + 1;
-        i = start;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        if i == start {
-            return None;
-        }
-        let digits = std::str::from_utf8(&b[start..i]).ok()?;
-        fraction = format!("0.{digits}").parse().ok()?;
-    }
-    let offset = match b.get(i)? {
-        b'Z' | b'z' if i + 1 == b.len() => 0,
-        sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
-            let (h, m) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
-            let o = h * 3600 + m * 60;
-            if *sign == b'+' { o } else { -o }
-        }
-        _ => return None,
-    };
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset;
-    Some(secs as f64 + fraction)
+    let (secs, nanos) = UtcTime::parse_nanos(text.trim())?;
+    Some(secs as f64 + f64::from(nanos) / 1e9)
 }
 
 #[cfg(test)]
@@ -903,6 +851,11 @@ mod tests {
             rfc3339_seconds("2026-01-01T02:00:00.5+02:00"),
             Some(1_767_225_600.5)
         );
+        // The fraction beyond milliseconds is kept; white space is trimmed.
+        assert_eq!(
+            rfc3339_seconds(" 1970-01-01t00:00:00.123456z\n"),
+            Some(0.123456)
+        );
         for bad in [
             "",
             "2026",
@@ -910,6 +863,8 @@ mod tests {
             "2026-01-01T00:00:00",
             "x026-01-01T00:00:00Z",
             "2026-01-01T00:00:00.Z",
+            "2026-02-30T00:00:00Z",
+            "2026-01-01T00:00:00+24:00",
         ] {
             assert_eq!(rfc3339_seconds(bad), None, "{bad}");
         }

@@ -1,9 +1,8 @@
 //! node_exporter textfile collector files.
 
-use std::fs::{self, File};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use perfhub_core::fs::write_atomic;
 use perfhub_core::report::Report;
 
 use crate::Error;
@@ -46,36 +45,11 @@ pub fn write_textfile_reports(
     Ok(path)
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)?;
-        // The rename itself survives a crash once the directory is synced;
-        // some file systems refuse to sync a directory, which is no failure.
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use perfhub_core::report::ReportKind;
+    use std::fs;
 
     #[test]
     fn writes_atomically_and_refuses_paths_as_names() {

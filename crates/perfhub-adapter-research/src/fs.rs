@@ -1,44 +1,20 @@
-//! Atomic file writes with std alone (adapters depend on perfhub-core
-//! only, so not on perfhub-probe's `write_atomic`): the bytes go to a
-//! temporary file beside the target, are synced, and the temporary file is
-//! renamed over the target, so a reader sees the old file or the new one,
-//! never half of one.
+//! File writes for the packages: atomically through
+//! [`perfhub_core::fs::write_atomic`] (a temporary file beside the target,
+//! synced, renamed over it, so a reader sees the old file or the new one,
+//! never half of one), with this crate's errors.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::Error;
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Writes `bytes` to `dir/name` atomically; returns the path.
 pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Error> {
     let path = dir.join(name);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
-    let err = |source| Error::Write {
-        path: path.clone(),
-        source,
-    };
-    let result = (|| {
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, &path)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(err(e));
+    match perfhub_core::fs::write_atomic(&path, bytes) {
+        Ok(()) => Ok(path),
+        Err(source) => Err(Error::Write { path, source }),
     }
-    // Make the rename itself durable; not every filesystem lets a
-    // directory be opened and synced, and the file is in place either way.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(path)
 }
 
 /// Creates `dir` and its parents.

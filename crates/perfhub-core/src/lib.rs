@@ -8,23 +8,29 @@
 //! - [`units`]: [`Unit`]s and their formatting;
 //! - [`stats`]: summaries, outliers, confidence intervals and two-sample tests;
 //! - [`complexity`]: empirical complexity fitting over a parameter scan;
-//! - [`time`]: moments in UTC, parsed from and written as RFC 3339;
+//! - [`time`]: moments in UTC, parsed from and written as RFC 3339 (the
+//!   workspace's one RFC 3339 parser);
 //! - [`histogram`]: latency histograms on HdrHistogram, with its log format;
 //! - [`budget`]: budget expressions such as `p95 < 200ms`, parsed and evaluated;
 //! - [`score`]: the Performance Score, latency, CPU and memory efficiency
 //!   normalized to 0-100 against default targets;
 //! - [`compare`]: change detection between a base and a head, independent or
-//!   paired, with significance and a minimum effect size.
+//!   paired, with significance and a minimum effect size;
+//! - [`ticks`]: round values for chart axes;
+//! - [`fs`]: files written atomically (temporary file, sync, rename), the
+//!   one file-system helper every crate writing results shares.
 #![deny(missing_docs)]
 
 pub mod budget;
 pub mod compare;
 pub mod complexity;
+pub mod fs;
 pub mod histogram;
 pub mod report;
 pub mod score;
 pub mod stats;
 pub mod text;
+pub mod ticks;
 pub mod time;
 pub mod units;
 

@@ -43,7 +43,19 @@ impl UtcTime {
     /// the fraction; a leap second counts as the next minute's :00.
     pub fn parse_millis(text: &str) -> Option<i64> {
         let f = Fields::parse(text)?;
-        Some(f.unix(f.second) * 1000 + f.millis)
+        Some(f.unix(f.second) * 1000 + i64::from(f.nanos / 1_000_000))
+    }
+
+    /// Parses the same form exactly (no white space around it) into seconds
+    /// since the Unix epoch and the nanoseconds past them (the first nine
+    /// digits of the fraction; the rest are dropped); a leap second counts
+    /// as the next minute's :00.
+    ///
+    /// This is the one RFC 3339 parser: [`UtcTime::parse`] and
+    /// [`UtcTime::parse_millis`] are it, rounded down.
+    pub fn parse_nanos(text: &str) -> Option<(i64, u32)> {
+        let f = Fields::parse(text)?;
+        Some((f.unix(f.second), f.nanos))
     }
 
     /// Days since 1970-01-01.
@@ -129,7 +141,8 @@ struct Fields {
     minute: i64,
     /// 0 to 60 (a leap second).
     second: i64,
-    millis: i64,
+    /// The first nine digits of the fraction, as nanoseconds.
+    nanos: u32,
     /// The offset from UTC, in seconds.
     offset: i64,
 }
@@ -166,21 +179,21 @@ impl Fields {
             return None;
         }
         let mut i = 19;
-        let mut millis = 0;
+        let mut nanos = 0;
         if s.get(i) == Some(&b'.') {
             i += 1;
             let start = i;
             while let Some(d) = s.get(i).filter(|d| d.is_ascii_digit()) {
-                if i - start < 3 {
-                    millis = millis * 10 + i64::from(d - b'0');
+                if i - start < 9 {
+                    nanos = nanos * 10 + u32::from(d - b'0');
                 }
                 i += 1;
             }
             if i == start {
                 return None;
             }
-            for _ in (i - start)..3 {
-                millis *= 10;
+            for _ in (i - start)..9 {
+                nanos *= 10;
             }
         }
         let offset = match s.get(i) {
@@ -201,7 +214,7 @@ impl Fields {
             hour,
             minute,
             second,
-            millis,
+            nanos,
             offset,
         })
     }
@@ -296,6 +309,147 @@ mod tests {
         );
         assert_eq!(UtcTime::parse("2026-01-01T00:00:61Z"), None);
         assert_eq!(UtcTime::parse_millis(" 2026-01-01T00:00:00Z"), None);
+    }
+
+    #[test]
+    fn nanoseconds_keep_nine_digits_of_the_fraction() {
+        assert_eq!(UtcTime::parse_nanos("1970-01-01T00:00:00Z"), Some((0, 0)));
+        assert_eq!(
+            UtcTime::parse_nanos("2026-01-01T00:00:00.5Z"),
+            Some((1_767_225_600, 500_000_000))
+        );
+        assert_eq!(
+            UtcTime::parse_nanos("2026-01-01T00:00:00.123456789987Z"),
+            Some((1_767_225_600, 123_456_789))
+        );
+        // Before the epoch the seconds are negative and the fraction still
+        // counts forward from them.
+        assert_eq!(
+            UtcTime::parse_nanos("1969-12-31T23:59:59.25Z"),
+            Some((-1, 250_000_000))
+        );
+        assert_eq!(UtcTime::parse_millis("1969-12-31T23:59:59.25Z"), Some(-750));
+        assert_eq!(
+            UtcTime::parse_nanos("2016-12-31T23:59:60.5Z"),
+            Some((1_483_228_800, 500_000_000))
+        );
+    }
+
+    #[test]
+    fn offsets_shift_to_utc_both_ways() {
+        let utc = UtcTime::parse_millis("2026-03-01T12:00:00Z").unwrap();
+        for (text, shift_minutes) in [
+            ("2026-03-01T12:00:00+00:00", 0),
+            ("2026-03-01T12:00:00-00:00", 0),
+            ("2026-03-01T12:00:00+05:30", 330),
+            ("2026-03-01T12:00:00-09:45", -585),
+            ("2026-03-01T12:00:00+23:59", 1439),
+        ] {
+            assert_eq!(
+                UtcTime::parse_millis(text),
+                Some(utc - shift_minutes * 60_000),
+                "{text}"
+            );
+        }
+        // An offset that crosses midnight, a month end and a leap day.
+        assert_eq!(
+            UtcTime::parse("2024-03-01T00:30:00+01:00")
+                .unwrap()
+                .rfc3339(),
+            "2024-02-29T23:30:00Z"
+        );
+        assert_eq!(
+            UtcTime::parse("2023-12-31T23:30:00-01:00")
+                .unwrap()
+                .rfc3339(),
+            "2024-01-01T00:30:00Z"
+        );
+    }
+
+    #[test]
+    fn leap_days_only_in_leap_years() {
+        for good in [
+            "2024-02-29T00:00:00Z",
+            "2000-02-29T00:00:00Z",
+            "1600-02-29T00:00:00Z",
+        ] {
+            let t = UtcTime::parse(good).unwrap();
+            assert_eq!(t.rfc3339(), good);
+        }
+        assert_eq!(
+            UtcTime::parse_millis("2024-02-29T00:00:00Z"),
+            Some(1_709_164_800_000)
+        );
+        for bad in [
+            "2023-02-29T00:00:00Z",
+            "1900-02-29T00:00:00Z",
+            "2100-02-29T00:00:00Z",
+            "2024-02-30T00:00:00Z",
+            "2024-04-31T00:00:00Z",
+        ] {
+            assert_eq!(UtcTime::parse_nanos(bad), None, "{bad}");
+        }
+        assert_eq!(
+            UtcTime::parse("2024-12-31T23:59:59Z").unwrap().days()
+                - UtcTime::parse("2024-01-01T00:00:00Z").unwrap().days(),
+            365
+        );
+    }
+
+    #[test]
+    fn lower_case_and_space_separators_are_rfc3339() {
+        let want = UtcTime::parse_millis("2026-01-02T03:04:05.678Z");
+        for text in [
+            "2026-01-02t03:04:05.678z",
+            "2026-01-02 03:04:05.678Z",
+            "2026-01-02T05:04:05.678123+02:00",
+            "2026-01-02t01:04:05.678-02:00",
+        ] {
+            assert_eq!(UtcTime::parse_millis(text), want, "{text}");
+        }
+        assert_eq!(want, Some(1_767_323_045_678));
+    }
+
+    #[test]
+    fn refuses_what_is_not_rfc3339() {
+        for bad in [
+            "",
+            "yesterday",
+            "2026",
+            "2026-01-01",
+            "x026-01-01T00:00:00Z",
+            "+026-01-01T00:00:00Z",
+            "2026-1-01T00:00:00Z",
+            "2026/01/01T00:00:00Z",
+            "2026-01-01X00:00:00Z",
+            "2026-01-01T00:00:00",
+            "2026-01-01T00:00:00Zjunk",
+            "2026-01-01T00:00:00ZZ",
+            "2026-01-01T00:00:00.Z",
+            "2026-01-01T00:00:00,5Z",
+            "2026-01-01T24:00:00Z",
+            "2026-01-01T23:60:00Z",
+            "2026-01-01T23:59:61Z",
+            "2026-01-01T+1:00:00Z",
+            "2026-01-01T00:00:00+0200",
+            "2026-01-01T00:00:00+02",
+            "2026-01-01T00:00:00+02x00",
+            "2026-01-01T00:00:00+24:00",
+            "2026-01-01T00:00:00+02:60",
+            "2026-01-01T00:00:00+02:00:00",
+            "2026-00-01T00:00:00Z",
+            "2026-01-00T00:00:00Z",
+            "2026-01-01T00:00:00.5µZ",
+            "２０２６-01-01T00:00:00Z",
+        ] {
+            assert_eq!(UtcTime::parse_nanos(bad), None, "{bad}");
+            assert_eq!(UtcTime::parse_millis(bad), None, "{bad}");
+            assert_eq!(UtcTime::parse(bad), None, "{bad}");
+        }
+        // White space is the caller's to trim: `parse` does, the exact
+        // forms do not.
+        assert!(UtcTime::parse(" 2026-01-01T00:00:00Z\n").is_some());
+        assert_eq!(UtcTime::parse_nanos("2026-01-01T00:00:00Z "), None);
     }
 
     #[test]

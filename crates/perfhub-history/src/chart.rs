@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use perfhub_core::ticks::nice_ticks_covering;
 use perfhub_core::units::Unit;
 
 use crate::Series;
@@ -95,7 +96,7 @@ pub fn svg_chart(series: &[Series]) -> String {
         svg.push_str("</svg>\n");
         return svg;
     };
-    let ticks = nice_ticks(v0, v1, 5);
+    let ticks = nice_ticks_covering(v0, v1, 5);
     let (y_lo, y_hi) = (
         ticks.first().copied().unwrap_or(v0),
         ticks.last().copied().unwrap_or(v1),
@@ -244,41 +245,9 @@ fn bounds<'a>(points: impl Iterator<Item = &'a crate::Point>) -> Option<(i64, i6
     })
 }
 
-/// Round tick values covering `lo..=hi`, about `count` of them; a flat range
-/// is widened around its value.
-fn nice_ticks(lo: f64, hi: f64, count: usize) -> Vec<f64> {
-    let (lo, hi) = if hi > lo {
-        (lo, hi)
-    } else if lo == 0.0 {
-        (0.0, 1.0)
-    } else {
-        let pad = lo.abs() * 0.1;
-        (lo - pad, hi + pad)
-    };
-    let raw = (hi - lo) / count.max(1) as f64;
-    let magnitude = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
-        .iter()
-        .map(|m| m * magnitude)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * magnitude);
-    if !step.is_finite() || step <= 0.0 {
-        return vec![lo, hi];
-    }
-    let first = (lo / step).floor() * step;
-    let mut ticks = Vec::new();
-    let mut i = 0.0;
-    loop {
-        let t = first + i * step;
-        ticks.push(t);
-        if t >= hi || ticks.len() > 4 * count + 2 {
-            break;
-        }
-        i += 1.0;
-    }
-    ticks
-}
-
+/// Escapes `text` for XML (this SVG is a standalone XML document): text
+/// and quoted attribute values. Not perfhub-html's HTML escaper: XML keeps
+/// `\r` and has `&apos;`.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -312,22 +281,6 @@ mod tests {
         assert_eq!(sparkline(&[0.0, f64::NAN, 1.0]), "▁ █");
         assert_eq!(sparkline(&[f64::INFINITY]), " ");
         assert_eq!(sparkline(&[-1e308, 1e308]), "▁█");
-    }
-
-    #[test]
-    fn ticks_are_round_and_cover_the_range() {
-        let t = nice_ticks(0.0123, 0.0191, 5);
-        assert!(
-            t.first().unwrap() <= &0.0123 && t.last().unwrap() >= &0.0191,
-            "{t:?}"
-        );
-        assert!(t.len() >= 3 && t.len() <= 12, "{t:?}");
-        let t = nice_ticks(3.0, 3.0, 5);
-        assert!(
-            t.first().unwrap() < &3.0 && t.last().unwrap() > &3.0,
-            "{t:?}"
-        );
-        assert_eq!(nice_ticks(0.0, 0.0, 5).first(), Some(&0.0));
     }
 
     fn point(i: i64, value: f64, commit: &str) -> Point {

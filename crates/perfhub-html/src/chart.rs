@@ -9,6 +9,7 @@
 use std::fmt::Write as _;
 
 use perfhub_core::stats::percentile;
+use perfhub_core::ticks::nice_ticks;
 use perfhub_core::units::Unit;
 
 use crate::escape::{html, truncate};
@@ -43,32 +44,6 @@ impl Scale {
     fn map(&self, v: f64) -> f64 {
         self.r0 + (v - self.d0) / (self.d1 - self.d0) * (self.r1 - self.r0)
     }
-}
-
-/// Round tick values covering `lo..=hi`, about `target` of them, on steps of
-/// 1, 2 or 5 times a power of ten.
-pub(crate) fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
-    if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
-        return vec![lo];
-    }
-    let raw = (hi - lo) / target.max(1) as f64;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * mag);
-    let first = (lo / step).ceil();
-    let last = (hi / step).floor();
-    let mut ticks = Vec::new();
-    let mut i = first;
-    while i <= last + 1e-9 && ticks.len() < 50 {
-        // Multiplying the index avoids accumulating rounding errors.
-        let v = i * step;
-        ticks.push(if v.abs() < step * 1e-9 { 0.0 } else { v });
-        i += 1.0;
-    }
-    ticks
 }
 
 /// Ticks for values in `unit`: round in the unit's display scale, so sizes
@@ -649,16 +624,6 @@ pub(crate) fn comparison(title: &str, rows: &[CompareRow<'_>], min_effect: Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ticks_are_round_and_cover_the_range() {
-        assert_eq!(
-            nice_ticks(0.0, 10.0, 5),
-            vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
-        );
-        assert_eq!(nice_ticks(0.013, 0.031, 4), vec![0.015, 0.02, 0.025, 0.03]);
-        assert_eq!(nice_ticks(1.0, 1.0, 5), vec![1.0]);
-    }
 
     #[test]
     fn byte_ticks_are_round_in_binary_units() {

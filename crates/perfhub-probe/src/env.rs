@@ -4,6 +4,7 @@ use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use perfhub_core::report::Environment;
+use perfhub_core::time::UtcTime;
 use sysinfo::{CpuRefreshKind, System};
 
 /// What to look up beyond the machine itself.
@@ -117,26 +118,13 @@ pub fn now_rfc3339() -> String {
     rfc3339(secs)
 }
 
-/// Formats seconds since the Unix epoch as RFC 3339 in UTC.
+/// Formats seconds since the Unix epoch as RFC 3339 in UTC (through
+/// [`UtcTime::rfc3339`], perfhub-core's one RFC 3339 writer).
 pub fn rfc3339(unix_secs: u64) -> String {
-    let days = (unix_secs / 86_400) as i64;
-    let rem = unix_secs % 86_400;
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    UtcTime {
+        unix: i64::try_from(unix_secs).unwrap_or(i64::MAX),
+    }
+    .rfc3339()
 }
 
 #[cfg(test)]

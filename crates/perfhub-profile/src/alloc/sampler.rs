@@ -46,20 +46,41 @@ pub(super) const SNAPSHOT_MIN_STEP: u64 = 4096;
 /// The tables, allocated by the first profile and kept for the life of the
 /// process (a thread may still be reading them when a profile finishes), and
 /// reused by every later profile.
+///
+/// Who may reference `tables`, and how:
+///
+/// - A sampling thread (`sample`, `forget_sampled`, `snapshot`) forms a
+///   `&mut Tables` only through [`Locked::open_tables`]: with `locked` held,
+///   and only after reading `open` as true. `open` lives outside the cell,
+///   so reading it forms no reference to the tables.
+/// - The owner of the running profile (the one that `start` returned `Ok`
+///   to) forms a `&mut Tables` through [`Locked::owner_tables`], with
+///   `locked` held, in `start` and in `finish`.
+/// - `finish` then forms a shared `&Tables` without the lock, after it has
+///   cleared `open` under the lock.
 struct Shared {
     locked: AtomicBool,
+    /// Whether samples are taken; false once `finish` has begun. Written only
+    /// with `locked` held, by the owner; read with `locked` held, so the
+    /// lock orders every access and `Relaxed` is enough.
+    open: AtomicBool,
     tables: UnsafeCell<Tables>,
     filter: PtrFilter,
 }
 
-// SAFETY: `tables` is only reached under `locked` (see `Shared::lock`), or
-// after `finish` closed them (no thread writes closed tables); `filter` is
+// SAFETY: every `&mut Tables` is formed with `locked` held (see
+// `Locked::open_tables` and `Locked::owner_tables`), so no two exist at
+// once. The one reference formed without the lock is the `&Tables` of
+// `finish`: it is formed after `finish` cleared `open` under the lock, so any
+// sampling thread that takes the lock afterwards reads `open` false and forms
+// no reference, and any that took it before released it (and dropped its
+// reference) before `finish` could clear `open`. Only `start` sets `open`
+// again or calls `owner_tables` outside `finish`, and it must first take
+// `OWNER`, which `finish` releases after dropping its `&Tables`. `filter` is
 // atomics.
 unsafe impl Sync for Shared {}
 
 pub(super) struct Tables {
-    /// Whether samples are taken; false once `finish` has begun.
-    open: bool,
     pub(super) stacks: StackTable,
     ptrs: PtrTable,
     pub(super) samples: u64,
@@ -97,9 +118,29 @@ impl Shared {
 }
 
 impl Locked<'_> {
-    fn tables(&mut self) -> &mut Tables {
+    /// The tables if a profile is taking samples, else `None` (and then no
+    /// reference to them is formed: `finish` may be reading them unlocked).
+    #[inline(always)]
+    fn open_tables(&mut self) -> Option<&mut Tables> {
+        if !self.shared.open.load(Relaxed) {
+            return None;
+        }
         // SAFETY: the lock is held for the life of `self`, and `&mut self`
-        // keeps the borrow unique.
+        // keeps the borrow unique. `open` was true under the lock, so no
+        // `finish` holds a `&Tables`: one forms it only after clearing
+        // `open` under this lock, and drops it before releasing `OWNER`,
+        // which the next `start` must take before it sets `open` again.
+        Some(unsafe { &mut *self.shared.tables.get() })
+    }
+
+    /// The tables, open or closed. Only the owner of the running profile
+    /// (in `start` and `finish`) calls this.
+    fn owner_tables(&mut self) -> &mut Tables {
+        // SAFETY: the lock is held for the life of `self`, and `&mut self`
+        // keeps the borrow unique. The only reference formed without the
+        // lock is a `finish`'s `&Tables`, and none is alive: `finish` calls
+        // this before forming its own, and drops it before releasing
+        // `OWNER`, which `start` takes (acquire) before calling this.
         unsafe { &mut *self.shared.tables.get() }
     }
 }
@@ -224,8 +265,7 @@ fn forget_sampled(t: &ThreadState, shared: &Shared, ptr: usize) {
     t.guard.set(true);
     {
         let mut locked = shared.lock();
-        let tables = locked.tables();
-        if tables.open
+        if let Some(tables) = locked.open_tables()
             && let Some((stack, weight)) = tables.ptrs.remove(ptr)
         {
             let live = &mut tables.stacks.live[stack as usize];
@@ -247,8 +287,7 @@ fn sample(t: &ThreadState, ptr: usize, size: u64, interval: u64, marker: usize) 
     let n = stack::walk(UNWINDER.load(Relaxed), &mut frames[..depth], t, marker);
     {
         let mut locked = shared.lock();
-        let tables = locked.tables();
-        if tables.open {
+        if let Some(tables) = locked.open_tables() {
             let stack = tables.stacks.intern(&frames[..n]);
             if stack == super::tables::OVERFLOW {
                 tables.overflowed += 1;
@@ -285,8 +324,9 @@ fn snapshot(t: &ThreadState, live: u64) {
     t.guard.set(true);
     {
         let mut locked = shared.lock();
-        let tables = locked.tables();
-        if tables.open && live > tables.snapshot_live {
+        if let Some(tables) = locked.open_tables()
+            && live > tables.snapshot_live
+        {
             tables.stacks.snapshot_peak();
             tables.snapshot_live = live;
             SNAP_NEXT.store(live + snapshot_step(live, tables.start_live), Relaxed);
@@ -314,8 +354,8 @@ pub(super) fn start(interval: u64, raw_depth: usize, unwinder: u8) -> Result<(),
         None => {
             let fresh = Box::new(Shared {
                 locked: AtomicBool::new(false),
+                open: AtomicBool::new(false),
                 tables: UnsafeCell::new(Tables {
-                    open: false,
                     stacks: StackTable::new(STACK_ENTRIES, STACK_ARENA_FRAMES),
                     ptrs: PtrTable::new(PTR_SLOTS),
                     samples: 0,
@@ -334,7 +374,7 @@ pub(super) fn start(interval: u64, raw_depth: usize, unwinder: u8) -> Result<(),
     let start_live = counters::live_bytes();
     {
         let mut locked = shared.lock();
-        let tables = locked.tables();
+        let tables = locked.owner_tables();
         tables.stacks.clear();
         tables.ptrs.clear();
         shared.filter.clear();
@@ -343,7 +383,8 @@ pub(super) fn start(interval: u64, raw_depth: usize, unwinder: u8) -> Result<(),
         tables.untracked = 0;
         tables.start_live = start_live;
         tables.snapshot_live = start_live;
-        tables.open = true;
+        // Under the lock, as every access to `open` is.
+        shared.open.store(true, Relaxed);
     }
     INTERVAL.store(interval.max(1), Relaxed);
     RAW_DEPTH.store(raw_depth.min(MAX_RAW_FRAMES), Relaxed);
@@ -374,19 +415,29 @@ pub(super) fn finish(t: &ThreadState) -> Collected {
     let was_guarded = t.guard.replace(true);
     {
         let mut locked = shared.lock();
-        let tables = locked.tables();
-        tables.open = false;
+        // Under the lock: every sampler that takes it after this sees the
+        // tables closed and leaves them alone.
+        shared.open.store(false, Relaxed);
+        let tables = locked.owner_tables();
         // The end may be nearer the peak than the last snapshot was.
         if counters::live_bytes() > tables.snapshot_live {
             tables.stacks.snapshot_peak();
             tables.snapshot_live = counters::live_bytes();
         }
     }
-    // Closed tables are written by no one (every writer checks `open` under
-    // the lock), and only the owner reopens them: read them unlocked, so the
-    // copies below may allocate freely.
-    // SAFETY: see above; the lock's release/acquire ordered every earlier
-    // write before this read.
+    // Read the closed tables unlocked, so the copies below may allocate
+    // freely (an allocation may sample, which takes the lock).
+    // SAFETY: no `&mut Tables` exists now or while this borrow lives: the
+    // owner's own `&mut` above was dropped with the lock; every sampling
+    // thread forms one only under the lock and only after reading `open` as
+    // true (`Locked::open_tables`), and `open` was cleared under the lock
+    // above, so a sampler that held the lock earlier has released it and
+    // dropped its reference, and one that takes it later reads `open` false
+    // and forms none. `open` is set again, and `owner_tables` called, only
+    // by `start`, which must first take `OWNER`, released below after this
+    // borrow's last use.
+    // The lock's release/acquire ordered every earlier write before these
+    // reads.
     let tables = unsafe { &*shared.tables.get() };
     let st = &tables.stacks;
     let collected = Collected {

@@ -1,0 +1,150 @@
+//! Files written so that nothing is ever half-written.
+
+use std::ffi::OsString;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Numbers the temporary files of this process, so that threads writing the
+/// same target at once never share one.
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// How many temporary names to try when one is taken (say by a crashed
+/// process that had this process's id).
+const TRIES: usize = 16;
+
+/// Writes `contents` to `path` atomically: into a new hidden temporary file
+/// in the same directory (`.NAME.PID.N.tmp`), synced to disk, then renamed
+/// over `path`; the directory is then synced so the rename survives a crash
+/// too, where the file system allows it.
+///
+/// A reader sees either the old file or the new one, never a mix, and a
+/// failed write leaves the old file as it was and no temporary file behind.
+/// The temporary name starts with `.` and ends in `.tmp`, so collectors that
+/// watch a directory for a suffix (node_exporter's `*.prom`) ignore it.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
+    let (tmp, mut f) = create_temporary(dir, name)?;
+    let result = (|| {
+        f.write_all(contents)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    // The rename itself survives a crash once the directory is synced; some
+    // file systems refuse to open or sync a directory, which is no failure:
+    // the file is in place either way.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Creates a fresh temporary file for `name` in `dir`: never an existing
+/// file, so never one that another writer is filling or a link planted there.
+fn create_temporary(dir: &Path, name: &std::ffi::OsStr) -> io::Result<(PathBuf, File)> {
+    let mut tries = 0;
+    loop {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let mut tmp_name = OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(format!(".{}.{n}.tmp", std::process::id()));
+        let tmp = dir.join(tmp_name);
+        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries + 1 < TRIES => {
+                tries += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "perfhub-core-fs-{tag}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn replaces_the_file_and_leaves_no_temporary() {
+        let dir = scratch("replace");
+        let path = dir.join("out.json");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        assert_eq!(names(&dir), vec!["out.json".to_string()]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn fails_cleanly_in_a_missing_directory_or_without_a_name() {
+        let path = Path::new("/nonexistent-perfhub-dir/out.json");
+        assert!(write_atomic(path, b"x").is_err());
+        let e = write_atomic(Path::new("/"), b"x").unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn a_failed_rename_leaves_the_old_file_and_no_temporary() {
+        let dir = scratch("rename");
+        // A directory in the way: the temporary file is written, the rename
+        // over a non-empty directory fails.
+        let path = dir.join("taken");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("inside"), b"old").unwrap();
+        assert!(write_atomic(&path, b"new").is_err());
+        assert_eq!(names(&dir), vec!["taken".to_string()]);
+        assert_eq!(std::fs::read(path.join("inside")).unwrap(), b"old");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn threads_writing_one_file_never_share_a_temporary() {
+        let dir = scratch("threads");
+        let path = dir.join("shared.txt");
+        std::thread::scope(|s| {
+            for t in 0..4u8 {
+                let path = &path;
+                s.spawn(move || {
+                    for _ in 0..25 {
+                        write_atomic(path, &[b'a' + t; 4096]).unwrap();
+                    }
+                });
+            }
+        });
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len(), 4096);
+        assert!(bytes.iter().all(|&b| b == bytes[0]));
+        assert_eq!(names(&dir), vec!["shared.txt".to_string()]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
