@@ -300,6 +300,26 @@ fn ci() -> Result<()> {
         if !status.success() {
             bail!("`cargo doc` failed ({status})");
         }
+        // The façade documents every module only with all its features.
+        eprintln!(
+            "$ RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps -p perfhub --all-features --locked"
+        );
+        let status = Command::new("cargo")
+            .args([
+                "doc",
+                "--no-deps",
+                "-p",
+                "perfhub",
+                "--all-features",
+                "--locked",
+                "--quiet",
+            ])
+            .env("RUSTDOCFLAGS", "-D warnings")
+            .status()
+            .context("cannot start cargo doc")?;
+        if !status.success() {
+            bail!("`cargo doc -p perfhub --all-features` failed ({status})");
+        }
         Ok(())
     });
     step("tests", &mut || {

@@ -479,11 +479,8 @@ fn build_config(
             stages,
         },
     };
-    let threads = args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
+    let base = LoadConfig::default();
+    let threads = args.threads.unwrap_or(base.threads);
     let iterations = args.iterations.or(defaults.iterations);
     let vu_stages = if args.vu_stages.is_empty() {
         defaults.vu_stages.clone()
@@ -500,7 +497,7 @@ fn build_config(
         (Some(r), None) => r.most().ceil().max(1.0) as usize,
         (None, None) => vus
             .or(defaults.connections.map(|c| c as usize))
-            .unwrap_or(64),
+            .unwrap_or(base.connections),
     };
     LoadConfig {
         requests,
@@ -515,16 +512,13 @@ fn build_config(
                 // A ramp lasts as long as its stages, as k6's ramping-vus.
                 (Some(r), _) => r.stages.iter().map(|s| s.duration).sum(),
                 (None, Some(_)) => Duration::from_secs(600),
-                (None, None) => Duration::from_secs(10),
+                (None, None) => base.duration,
             }),
         connections,
         threads,
-        timeout: args
-            .timeout
-            .or(defaults.timeout)
-            .unwrap_or(Duration::from_secs(5)),
-        segment: args.segment.unwrap_or(Segment::WHOLE),
-        interval: Duration::from_secs(1),
+        timeout: args.timeout.or(defaults.timeout).unwrap_or(base.timeout),
+        segment: args.segment.unwrap_or(base.segment),
+        interval: base.interval,
         tls: perfhub_load::tls::TlsOptions {
             ca_file: args.cacert.clone(),
             insecure: args.insecure,

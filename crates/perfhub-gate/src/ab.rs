@@ -95,9 +95,9 @@ pub trait AbProgress {
 }
 
 /// Progress that says nothing.
-pub struct Quiet;
+pub struct NoProgress;
 
-impl AbProgress for Quiet {
+impl AbProgress for NoProgress {
     fn building(&mut self, _: Side, _: &str) {}
     fn running(&mut self, _: usize, _: usize, _: Side) {}
     fn finished(&mut self, _: usize, _: Side, _: Duration) {}

@@ -16,7 +16,7 @@ mod git;
 mod instructions;
 
 pub use ab::{
-    AbConfig, AbOutcome, AbProgress, CriterionVerdicts, Quiet, ResultFormat, Side, run_ab,
+    AbConfig, AbOutcome, AbProgress, CriterionVerdicts, NoProgress, ResultFormat, Side, run_ab,
 };
 pub use git::{Checkout, Worktree};
 pub use instructions::{InstructionCounter, count_instructions};

@@ -21,6 +21,12 @@
 //! [`chart`] draws a series as a text sparkline or an SVG line chart.
 
 #![deny(missing_docs)]
+// Built with neither backend, every store method ends in a match on an
+// uninhabited value, and the helpers the backends share go unused.
+#![cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres")),
+    allow(unreachable_code, unused_variables, dead_code)
+)]
 
 use std::path::PathBuf;
 
@@ -28,8 +34,10 @@ use perfhub_core::report::Report;
 use perfhub_core::units::Unit;
 
 pub mod chart;
+#[cfg(feature = "postgres")]
 mod pg;
 pub mod schema;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 mod time;
 
@@ -219,6 +227,7 @@ pub enum HistoryError {
         error: std::io::Error,
     },
     /// SQLite failed.
+    #[cfg(feature = "sqlite")]
     #[error("{location}: {error}")]
     Sqlite {
         /// The file.
@@ -227,6 +236,7 @@ pub enum HistoryError {
         error: rusqlite::Error,
     },
     /// PostgreSQL failed.
+    #[cfg(feature = "postgres")]
     #[error("{location}: {}", pg::describe(error))]
     Postgres {
         /// The URL, without password.
@@ -241,6 +251,19 @@ pub enum HistoryError {
         benchmark: String,
         /// The metric.
         metric: String,
+    },
+    /// The history is of a kind this build of perfhub-history leaves out
+    /// (its cargo feature `sqlite` or `postgres` is off).
+    #[error(
+        "{location}: {backend} histories are not built in: enable perfhub-history's `{feature}` feature"
+    )]
+    NotBuilt {
+        /// The file or URL (without password).
+        location: String,
+        /// "SQLite" or "PostgreSQL".
+        backend: &'static str,
+        /// The cargo feature that adds it.
+        feature: &'static str,
     },
     /// A time is not RFC 3339.
     #[error("{0:?} is not an RFC 3339 time (such as 2026-01-01T12:00:00Z)")]
@@ -272,8 +295,58 @@ pub struct HistoryStore {
 }
 
 enum Backend {
+    #[cfg(feature = "sqlite")]
     Sqlite(sqlite::SqliteStore),
+    #[cfg(feature = "postgres")]
     Postgres(Box<pg::PgStore>),
+    /// With neither backend built in, no store can be opened.
+    #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+    #[allow(dead_code)]
+    None(std::convert::Infallible),
+}
+
+#[cfg(feature = "postgres")]
+fn open_postgres(location: &str) -> Result<Backend, HistoryError> {
+    Ok(Backend::Postgres(Box::new(pg::PgStore::open(location)?)))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_postgres(location: &str) -> Result<Backend, HistoryError> {
+    Err(HistoryError::NotBuilt {
+        location: perfhub_core::text::without_userinfo(location),
+        backend: "PostgreSQL",
+        feature: "postgres",
+    })
+}
+
+#[cfg(feature = "sqlite")]
+fn open_sqlite(location: &str) -> Result<Backend, HistoryError> {
+    Ok(Backend::Sqlite(sqlite::SqliteStore::open(
+        location.as_ref(),
+    )?))
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn open_sqlite(location: &str) -> Result<Backend, HistoryError> {
+    Err(HistoryError::NotBuilt {
+        location: location.to_string(),
+        backend: "SQLite",
+        feature: "sqlite",
+    })
+}
+
+/// Runs `$body` with `$s` bound to the store of whichever backend is open.
+macro_rules! each {
+    ($backend:expr, $s:ident => $body:expr) => {
+        match $backend {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite($s) => $body,
+            #[cfg(feature = "postgres")]
+            Backend::Postgres($s) => $body,
+            #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+            Backend::None(never) => match *never {},
+        }
+    };
 }
 
 impl std::fmt::Debug for HistoryStore {
@@ -295,45 +368,33 @@ impl HistoryStore {
     /// directory when missing. The schema is created or migrated forward.
     pub fn open(location: &str) -> Result<HistoryStore, HistoryError> {
         let backend = if is_postgres_url(location) {
-            Backend::Postgres(Box::new(pg::PgStore::open(location)?))
+            open_postgres(location)?
         } else {
-            Backend::Sqlite(sqlite::SqliteStore::open(location.as_ref())?)
+            open_sqlite(location)?
         };
         Ok(HistoryStore { backend })
     }
 
     /// The file or URL of the history (a URL without its password).
     pub fn location(&self) -> &str {
-        match &self.backend {
-            Backend::Sqlite(s) => s.location(),
-            Backend::Postgres(p) => p.location(),
-        }
+        each!(&self.backend, s => s.location())
     }
 
     /// The schema version of the open history (always
     /// [`schema::SCHEMA_VERSION`] once opened).
     pub fn schema_version(&mut self) -> Result<i64, HistoryError> {
-        match &mut self.backend {
-            Backend::Sqlite(s) => s.schema_version(),
-            Backend::Postgres(p) => p.schema_version(),
-        }
+        each!(&mut self.backend, s => s.schema_version())
     }
 
     /// Records `report` as one run, all or nothing.
     pub fn record(&mut self, report: &Report, meta: &RunMeta) -> Result<RunId, HistoryError> {
         let run = NewRun::of(report, meta)?;
-        match &mut self.backend {
-            Backend::Sqlite(s) => s.record(&run),
-            Backend::Postgres(p) => p.record(&run),
-        }
+        each!(&mut self.backend, s => s.record(&run))
     }
 
     /// The runs that match `filter`, newest first.
     pub fn runs(&mut self, filter: &RunFilter) -> Result<Vec<RunRow>, HistoryError> {
-        match &mut self.backend {
-            Backend::Sqlite(s) => s.runs(filter),
-            Backend::Postgres(p) => p.runs(filter),
-        }
+        each!(&mut self.backend, s => s.runs(filter))
     }
 
     /// The newest run that matches `filter` (its `limit` is ignored): for
@@ -354,10 +415,7 @@ impl HistoryStore {
         metric: &str,
         filter: &SeriesFilter,
     ) -> Result<Series, HistoryError> {
-        let points = match &mut self.backend {
-            Backend::Sqlite(s) => s.series(benchmark, metric, filter)?,
-            Backend::Postgres(p) => p.series(benchmark, metric, filter)?,
-        };
+        let points = each!(&mut self.backend, s => s.series(benchmark, metric, filter)?);
         Ok(Series {
             benchmark: benchmark.to_string(),
             metric: metric.to_string(),
@@ -368,18 +426,12 @@ impl HistoryStore {
     /// Every (benchmark, metric) pair with points in runs that match
     /// `filter` (its branch and machine), sorted by benchmark then metric.
     pub fn series_keys(&mut self, filter: &SeriesFilter) -> Result<Vec<SeriesKey>, HistoryError> {
-        match &mut self.backend {
-            Backend::Sqlite(s) => s.series_keys(filter),
-            Backend::Postgres(p) => p.series_keys(filter),
-        }
+        each!(&mut self.backend, s => s.series_keys(filter))
     }
 
     /// The report recorded as run `id`, exactly as it was recorded.
     pub fn report(&mut self, id: RunId) -> Result<Report, HistoryError> {
-        let json = match &mut self.backend {
-            Backend::Sqlite(s) => s.report_json(id)?,
-            Backend::Postgres(p) => p.report_json(id)?,
-        };
+        let json: Option<String> = each!(&mut self.backend, s => s.report_json(id)?);
         let Some(json) = json else {
             return Err(HistoryError::NoSuchRun {
                 location: self.location().to_string(),
@@ -549,6 +601,7 @@ fn parse_key(
 
 /// `limit` as an SQL `LIMIT` value (negative means none in SQLite; PostgreSQL
 /// takes `NULL` as none, see the PostgreSQL backend).
+#[cfg(feature = "sqlite")]
 fn sql_limit(limit: Option<usize>) -> i64 {
     limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX))
 }

@@ -301,6 +301,49 @@ pub struct LoadConfig {
     pub ramp: Option<VuRamp>,
 }
 
+impl Default for LoadConfig {
+    /// What `perfhub load URL` runs when given nothing else, without the
+    /// requests: the closed model with no think time over 64 connections
+    /// for 10 s, one worker thread per CPU, a 5 s timeout, progress every
+    /// second, the whole test in one process.
+    fn default() -> Self {
+        LoadConfig {
+            requests: Vec::new(),
+            sequence: false,
+            model: Model::Closed {
+                think_time: Duration::ZERO,
+            },
+            duration: Duration::from_secs(10),
+            connections: 64,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            timeout: Duration::from_secs(5),
+            segment: Segment::WHOLE,
+            interval: Duration::from_secs(1),
+            tls: crate::tls::TlsOptions::default(),
+            http2: false,
+            streams: 1,
+            resolve: Vec::new(),
+            grace: None,
+            start_at: None,
+            flow: None,
+            iterations: None,
+            ramp: None,
+        }
+    }
+}
+
+impl LoadConfig {
+    /// A load test of `GET url` with the [defaults](LoadConfig::default),
+    /// checking each response for a 2xx or 3xx status.
+    pub fn new(url: &str) -> Result<LoadConfig, LoadError> {
+        let url = crate::request::parse_url(url).map_err(|e| LoadError::Config(e.to_string()))?;
+        Ok(LoadConfig {
+            requests: vec![RequestSpec::get(url)],
+            ..LoadConfig::default()
+        })
+    }
+}
+
 /// Why a load test cannot run.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -451,9 +494,9 @@ pub trait Progress {
 }
 
 /// No progress display.
-pub struct Quiet;
+pub struct NoProgress;
 
-impl Progress for Quiet {
+impl Progress for NoProgress {
     fn interval(&mut self, _: &Interval) {}
 }
 
@@ -1868,10 +1911,10 @@ mod tests {
     #[test]
     fn a_start_time_already_past_is_refused() {
         let at = SystemTime::now() - Duration::from_secs(3);
-        let e = wait_for(at, Duration::from_millis(50), &mut Quiet).unwrap_err();
+        let e = wait_for(at, Duration::from_millis(50), &mut NoProgress).unwrap_err();
         assert!(e.to_string().contains("passed 3 s ago"), "{e}");
         let at = SystemTime::now() + Duration::from_millis(300);
-        let t0 = wait_for(at, Duration::from_millis(50), &mut Quiet).unwrap();
+        let t0 = wait_for(at, Duration::from_millis(50), &mut NoProgress).unwrap();
         // It returns at the head start before the time, not after it.
         assert!(t0 > Instant::now(), "returned after the start time");
     }

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use perfhub_load::ErrorKind;
-use perfhub_load::engine::{LoadConfig, LoadOutcome, Model, Quiet, Segment, run};
+use perfhub_load::engine::{LoadConfig, LoadOutcome, Model, NoProgress, Segment, run};
 use perfhub_load::request::{RequestSpec, parse_url};
 use perfhub_load::serve::{Fault, Latency, ServeConfig, Server, Stall};
 
@@ -51,7 +51,7 @@ fn open(rate: f64) -> Model {
 }
 
 fn load(config: &LoadConfig) -> LoadOutcome {
-    run(config, &mut Quiet).unwrap()
+    run(config, &mut NoProgress).unwrap()
 }
 
 #[test]
@@ -600,7 +600,7 @@ fn durations_beyond_the_caps_are_refused_before_the_run() {
         ),
     ];
     for (config, message) in cases {
-        let e = run(&config, &mut Quiet).unwrap_err();
+        let e = run(&config, &mut NoProgress).unwrap_err();
         assert!(e.to_string().starts_with(message), "{e}");
     }
 }
