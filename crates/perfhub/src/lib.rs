@@ -255,3 +255,9 @@ pub mod export {
     #[doc(inline)]
     pub use perfhub_adapter_workflow as workflow;
 }
+
+/// The examples of `docs/library.md`, run as doctests so that the guide
+/// stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/library.md")]
+mod library_guide {}
