@@ -1181,7 +1181,6 @@ impl<'a> Parser<'a> {
 
 /// The outcome of one budget on one benchmark.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct BudgetVerdict {
     /// The budget as written.
     pub budget: String,

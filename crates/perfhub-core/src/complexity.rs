@@ -119,7 +119,6 @@ impl fmt::Display for ComplexityClass {
 
 /// The least-squares fit of one class: `cost ≈ intercept + coefficient * f(n)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ComplexityFit {
     /// The class fitted.
     pub class: ComplexityClass,
@@ -133,7 +132,6 @@ pub struct ComplexityFit {
 
 /// The fits of every class over one parameter scan, and the best of them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ComplexityAnalysis {
     /// What was measured (a command, a benchmark); empty when not named.
     #[serde(default, skip_serializing_if = "String::is_empty")]

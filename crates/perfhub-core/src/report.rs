@@ -19,8 +19,15 @@ use crate::budget::BudgetVerdict;
 use crate::stats::Summary;
 use crate::units::Unit;
 
-/// The version of the report format. Bumped on every incompatible change.
+/// The major version of the report format, bumped on every incompatible
+/// change. A reader refuses a report of another major version.
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// The minor version of the report format, bumped whenever fields are
+/// added. A reader accepts any minor version of its major one: fields it
+/// does not know are ignored (and so dropped if it writes the report
+/// again), and fields a report lacks take their defaults.
+pub const SCHEMA_MINOR: u32 = 1;
 
 /// Well-known metric names, shared by the capabilities that write them and
 /// the budgets and adapters that read them.
@@ -77,10 +84,14 @@ pub mod metric {
 
 /// One complete measurement record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Report {
-    /// Always [`SCHEMA_VERSION`] when written by this version of perfhub.
+    /// The format's major version: [`SCHEMA_VERSION`] when written by
+    /// this version of perfhub.
     pub schema_version: u32,
+    /// The format's minor version: [`SCHEMA_MINOR`] when written by this
+    /// version of perfhub; 0 in reports written before it was recorded.
+    #[serde(default)]
+    pub schema_minor: u32,
     /// What wrote the report.
     pub tool: Tool,
     /// Which capability produced the report.
@@ -114,6 +125,7 @@ impl Report {
     pub fn new(kind: ReportKind, created: impl Into<String>) -> Self {
         Report {
             schema_version: SCHEMA_VERSION,
+            schema_minor: SCHEMA_MINOR,
             tool: Tool::default(),
             kind,
             created: created.into(),
@@ -149,7 +161,9 @@ impl Report {
         Ok(&self.budgets[from..])
     }
 
-    /// Parses a report from JSON, refusing other schema versions.
+    /// Parses a report from JSON: any minor version of this major one
+    /// (unknown fields ignored); another major version is refused, saying
+    /// which.
     pub fn from_json(text: &str) -> Result<Report, ReportError> {
         // The version comes first, from a pass over the text that keeps
         // nothing else, so that another version is refused as such; then the
@@ -173,6 +187,7 @@ impl Report {
         };
         match version.and_then(|v| v.as_u64()) {
             Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+            Some(v) if v > u64::from(SCHEMA_VERSION) => return Err(ReportError::Newer(v)),
             Some(v) => return Err(ReportError::Version(v)),
             None => return Err(ReportError::NotAReport),
         }
@@ -204,7 +219,13 @@ pub enum ReportError {
     /// this one (not its source), so a chain of errors shows it once.
     #[error("invalid report JSON: {0}")]
     Json(serde_json::Error),
-    /// The report was written by an incompatible version.
+    /// The report was written by a newer perfhub, in a format this one
+    /// cannot read.
+    #[error(
+        "the report has schema version {0}, written by a newer perfhub (this one reads version {SCHEMA_VERSION} and its minor revisions); upgrade perfhub to read it"
+    )]
+    Newer(u64),
+    /// The report's format is older than any this perfhub reads.
     #[error(
         "report schema version {0} is not supported (this perfhub reads version {SCHEMA_VERSION}); re-run the measurement with this version"
     )]
@@ -216,7 +237,6 @@ pub enum ReportError {
 
 /// The program that wrote a report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Tool {
     /// Program name.
     pub name: String,
@@ -254,7 +274,6 @@ pub enum ReportKind {
 
 /// One measured subject: a command, an endpoint, a benchmark function.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Benchmark {
     /// A unique name within the report.
     pub name: String,
@@ -304,7 +323,6 @@ impl Benchmark {
 
 /// A named metric with its unit, raw samples and summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Measurement {
     /// The metric's name; see [`metric`] for the well-known ones.
     pub metric: String,
@@ -502,7 +520,6 @@ fn shown(x: f64) -> String {
 
 /// A comparison of one benchmark against a reference benchmark.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Comparison {
     /// The benchmark compared.
     pub benchmark: String,
@@ -554,7 +571,6 @@ pub enum Severity {
 
 /// A remark attached to a report or benchmark.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Note {
     /// How serious it is.
     pub severity: Severity,
@@ -586,7 +602,6 @@ impl Note {
 
 /// The machine and software a report was taken on.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Environment {
     /// Host name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -690,9 +705,17 @@ mod tests {
     #[test]
     fn refuses_other_versions_and_non_reports() {
         let mut v: serde_json::Value = serde_json::from_str(&sample_report().to_json()).unwrap();
-        v["schema_version"] = 99.into();
+        v["schema_version"] = 2.into();
         let err = Report::from_json(&v.to_string()).unwrap_err();
-        assert!(err.to_string().contains("version 99"), "{err}");
+        assert!(matches!(err, ReportError::Newer(2)), "{err}");
+        assert!(
+            err.to_string()
+                .contains("schema version 2, written by a newer perfhub"),
+            "{err}"
+        );
+        v["schema_version"] = 0.into();
+        let err = Report::from_json(&v.to_string()).unwrap_err();
+        assert!(matches!(err, ReportError::Version(0)), "{err}");
         for not_a_report in ["{\"a\": 1}", "[1, 2]", "{\"schema_version\": \"1\"}", "3"] {
             let err = Report::from_json(not_a_report).unwrap_err();
             assert!(
@@ -805,9 +828,28 @@ mod tests {
     }
 
     #[test]
-    fn refuses_unknown_fields() {
+    fn reads_a_report_from_a_newer_minor_version() {
+        // What a later perfhub might write: a higher minor version and
+        // fields this one has never heard of, at every level.
         let mut v: serde_json::Value = serde_json::from_str(&sample_report().to_json()).unwrap();
-        v["surprise"] = 1.into();
-        assert!(Report::from_json(&v.to_string()).is_err());
+        v["schema_minor"] = (SCHEMA_MINOR + 7).into();
+        v["provenance"] = serde_json::json!({"ci": "github", "attempt": 2});
+        v["tool"]["build"] = "abc123".into();
+        v["benchmarks"][0]["owner"] = "team-a".into();
+        v["benchmarks"][0]["measurements"][0]["better"] = "lower".into();
+        v["benchmarks"][0]["measurements"][0]["summary"]["p42"] = 1.0.into();
+        let read = Report::from_json(&v.to_string()).unwrap();
+        assert_eq!(read.schema_minor, SCHEMA_MINOR + 7);
+        let mut want = sample_report();
+        want.schema_minor = SCHEMA_MINOR + 7;
+        assert_eq!(read, want);
+    }
+
+    #[test]
+    fn reads_a_report_written_before_the_minor_version() {
+        let mut v: serde_json::Value = serde_json::from_str(&sample_report().to_json()).unwrap();
+        v.as_object_mut().unwrap().remove("schema_minor");
+        let read = Report::from_json(&v.to_string()).unwrap();
+        assert_eq!(read.schema_minor, 0);
     }
 }

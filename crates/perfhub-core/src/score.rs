@@ -29,7 +29,6 @@ use crate::units::Unit;
 
 /// The targets the components are normalized against.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ScoreTargets {
     /// The p95 latency target in seconds (default 0.2).
     pub p95_latency: f64,
@@ -51,7 +50,6 @@ impl Default for ScoreTargets {
 
 /// One component of the score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ScoreComponent {
     /// `latency`, `cpu_efficiency` or `memory_efficiency`.
     pub name: String,
@@ -70,7 +68,6 @@ pub struct ScoreComponent {
 
 /// The Performance Score of a report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct PerformanceScore {
     /// The mean of the components' scores, 0 to 100.
     pub score: f64,

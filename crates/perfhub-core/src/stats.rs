@@ -30,7 +30,6 @@ use serde::{Deserialize, Serialize};
 
 /// Summary statistics of a set of samples.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Summary {
     /// Number of samples.
     pub n: usize,
@@ -63,7 +62,6 @@ pub struct Summary {
 
 /// A two-sided confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ConfidenceInterval {
     /// Confidence level, such as 0.95.
     pub level: f64,
@@ -82,7 +80,6 @@ impl ConfidenceInterval {
 
 /// Counts of samples outside Tukey's fences.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct OutlierCounts {
     /// Below Q1 - 3 IQR.
     pub low_severe: usize,
@@ -618,7 +615,6 @@ fn buf_capacity(statistic: Statistic, n: usize) -> usize {
 
 /// The result of a two-sided Mann-Whitney U test.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct MannWhitney {
     /// The U statistic of the first sample set: the number of pairs `(a, b)`
     /// with `a > b`, ties counting one half.
@@ -689,7 +685,6 @@ pub fn mann_whitney_u(a: &[f64], b: &[f64]) -> Option<MannWhitney> {
 
 /// How [`compare_samples`] compares two sample sets.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct CompareConfig {
     /// The statistic whose ratio is estimated.
     pub statistic: Statistic,
@@ -714,7 +709,6 @@ impl Default for CompareConfig {
 
 /// A comparison of a `head` sample set with a `base` one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct TwoSampleComparison {
     /// `statistic(head) / statistic(base)`: above 1 when head is larger
     /// (slower, for times).
@@ -764,7 +758,6 @@ pub fn compare_samples(
 /// per-pair ratios `head[i] / base[i]`, with a t interval and a paired
 /// t-test computed on their logarithms.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct PairedRatio {
     /// The geometric mean of `head[i] / base[i]`.
     pub ratio: f64,

@@ -488,9 +488,14 @@ fn reopens_with_the_data(db: &TestDb) {
 }
 
 fn migrates_a_version_1_history_forward(db: &TestDb) {
-    // A history as version 1 wrote it: no kind, no source, no primary flag.
-    let r = report(&day(1), &[("old", 0.5)]);
-    let json = r.to_json();
+    // A history as version 1 wrote it: no kind, no source, no primary flag,
+    // and reports without the format's minor version (perfhub wrote none
+    // then).
+    let mut r = report(&day(1), &[("old", 0.5)]);
+    let mut old: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+    old.as_object_mut().unwrap().remove("schema_minor");
+    let json = old.to_string();
+    r.schema_minor = 0;
     let samples = "[0.45,0.5,0.55]";
     let old_id = if db.is_postgres() {
         let mut c = db.raw_postgres();
