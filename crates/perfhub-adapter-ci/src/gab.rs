@@ -24,7 +24,6 @@
 
 use std::fmt::Write as _;
 
-use perfhub_core::compare::smaller_is_better;
 use perfhub_core::report::Report;
 use perfhub_core::units::{Quantity, Unit};
 use serde::{Deserialize, Serialize};
@@ -153,7 +152,7 @@ pub fn to_gab(report: &Report) -> GabExport {
             range,
             extra: Some(extra),
         };
-        if smaller_is_better(&m.metric) {
+        if m.smaller_is_better() {
             out.smaller_is_better.push(entry);
         } else {
             out.bigger_is_better.push(entry);

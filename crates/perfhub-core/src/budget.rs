@@ -1409,6 +1409,7 @@ mod tests {
             summary: Some(summary),
             histogram: None,
             histogram_unit: None,
+            better: None,
         }
     }
 

@@ -121,13 +121,27 @@ pub fn pattern_matches(pattern: &str, name: &str) -> bool {
     true
 }
 
-/// Whether a smaller value of `metric` is better (times, memory, errors)
-/// or a larger one (throughput, rates, scores).
+/// Whether a smaller value of `metric_name` is better, for a metric whose
+/// measurement does not say ([`Measurement::smaller_is_better`] asks it
+/// first): the metrics perfhub writes by name, else a guess. Larger is
+/// better only for names of throughputs, scores, speeds per second and hit
+/// rates; everything else (times, sizes, counts, error and miss rates) is
+/// better smaller.
+///
+/// [`Measurement::smaller_is_better`]: crate::report::Measurement::smaller_is_better
 pub fn smaller_is_better(metric_name: &str) -> bool {
-    !(metric_name == metric::THROUGHPUT
-        || metric_name.ends_with("_rate") && metric_name != metric::ERROR_RATE
-        || metric_name.contains("throughput")
-        || metric_name.contains("score"))
+    if let Some(b) = metric::better(metric_name) {
+        return b == crate::report::Better::Lower;
+    }
+    let n = metric_name.to_ascii_lowercase();
+    !(n.contains("throughput")
+        || n.contains("score")
+        || n.contains("per_second")
+        || n.contains("per_sec")
+        || n.ends_with("_ops")
+        || n.contains("hit_rate")
+        || n.contains("hit_ratio")
+        || n.contains("speedup"))
 }
 
 /// One benchmark's change from base to head.
@@ -367,7 +381,7 @@ pub fn compare_reports(base: &Report, head: &Report, criteria: &ChangeCriteria) 
         }
         let (bv, hv) = (values(bm), values(hm));
         let min_effect = criteria.min_effect_for(&hb.name);
-        let sib = smaller_is_better(&hm.metric);
+        let sib = hm.smaller_is_better();
         let (Some(b), Some(h)) = (
             criteria.statistic.compute(&bv),
             criteria.statistic.compute(&hv),
@@ -586,6 +600,11 @@ mod tests {
         assert!(smaller_is_better(metric::WALL_TIME));
         assert!(!smaller_is_better(metric::THROUGHPUT));
         assert!(smaller_is_better(metric::ERROR_RATE));
+        // A rate is not better larger by being a rate.
+        assert!(smaller_is_better("cache_miss_rate"));
+        assert!(!smaller_is_better("cache_hit_rate"));
+        assert!(!smaller_is_better("requests_per_second"));
+        assert!(!smaller_is_better("performance_score"));
     }
 
     #[test]

@@ -538,6 +538,8 @@ impl LatencyHistogram {
             summary: self.percentile_summary(),
             histogram: Some(self.to_base64()),
             histogram_unit: Some(HISTOGRAM_UNIT_SECONDS),
+            // A histogram of times: shorter is better.
+            better: Some(crate::report::Better::Lower),
         }
     }
 

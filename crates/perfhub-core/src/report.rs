@@ -28,6 +28,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// does not know are ignored (and so dropped if it writes the report
 /// again), and fields a report lacks take their defaults.
 pub const SCHEMA_MINOR: u32 = 1;
+// Minor 1 added `schema_minor` itself and `Measurement::better`.
 
 /// Well-known metric names, shared by the capabilities that write them and
 /// the budgets and adapters that read them.
@@ -80,6 +81,39 @@ pub mod metric {
     pub const THROUGHPUT: &str = "throughput";
     /// CPU time divided by wall time (1.0 is one core fully busy).
     pub const CPU_UTILIZATION: &str = "cpu_utilization";
+
+    /// Which way is better for a metric perfhub writes, by name; `None`
+    /// for a name it does not know.
+    pub fn better(name: &str) -> Option<super::Better> {
+        use super::Better::{Higher, Lower};
+        match name {
+            WALL_TIME
+            | USER_TIME
+            | SYSTEM_TIME
+            | MAX_RSS
+            | READ_BYTES
+            | WRITE_BYTES
+            | STORAGE_READ_BYTES
+            | STORAGE_WRITE_BYTES
+            | READ_SYSCALLS
+            | WRITE_SYSCALLS
+            | VOLUNTARY_CONTEXT_SWITCHES
+            | INVOLUNTARY_CONTEXT_SWITCHES
+            | MINOR_PAGE_FAULTS
+            | MAJOR_PAGE_FAULTS
+            | TASK_CLOCK
+            | PAGE_FAULTS
+            | CONTEXT_SWITCHES
+            | CPU_MIGRATIONS
+            | INSTRUCTIONS
+            | CYCLES
+            | LATENCY
+            | ERROR_RATE
+            | CPU_UTILIZATION => Some(Lower),
+            THROUGHPUT => Some(Higher),
+            _ => None,
+        }
+    }
 }
 
 /// One complete measurement record.
@@ -346,6 +380,12 @@ pub struct Measurement {
     /// when `unit` is seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub histogram_unit: Option<f64>,
+    /// Which way is better for this metric, as the writer knows it; `None`
+    /// when the writer did not say (reports written before this field, or
+    /// a metric of unknown meaning), where [`Measurement::smaller_is_better`]
+    /// falls back on the name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub better: Option<Better>,
 }
 
 impl Measurement {
@@ -360,7 +400,9 @@ impl Measurement {
             summary,
             histogram: None,
             histogram_unit: None,
+            better: None,
         }
+        .known_better()
     }
 
     /// A single-valued measurement.
@@ -373,8 +415,46 @@ impl Measurement {
             summary: None,
             histogram: None,
             histogram_unit: None,
+            better: None,
+        }
+        .known_better()
+    }
+
+    /// The same measurement, saying which way is better (for a metric
+    /// whose name perfhub does not know).
+    pub fn with_better(mut self, better: Better) -> Self {
+        self.better = Some(better);
+        self
+    }
+
+    /// The direction [`metric::better`] knows for this metric's name, if
+    /// none is set yet.
+    pub fn known_better(mut self) -> Self {
+        if self.better.is_none() {
+            self.better = metric::better(&self.metric);
+        }
+        self
+    }
+
+    /// Whether a smaller value is better: what the writer said, else
+    /// [`metric::better`], else a guess from the name
+    /// ([`compare::smaller_is_better`](crate::compare::smaller_is_better)).
+    pub fn smaller_is_better(&self) -> bool {
+        match self.better.or_else(|| metric::better(&self.metric)) {
+            Some(b) => b == Better::Lower,
+            None => crate::compare::smaller_is_better(&self.metric),
         }
     }
+}
+
+/// Which way a metric is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Better {
+    /// Smaller values are better (times, memory, errors).
+    Lower,
+    /// Larger values are better (throughput, scores).
+    Higher,
 }
 
 /// The longest time a measurement holds, in seconds: what perfhub's latency
@@ -843,6 +923,32 @@ mod tests {
         let mut want = sample_report();
         want.schema_minor = SCHEMA_MINOR + 7;
         assert_eq!(read, want);
+    }
+
+    #[test]
+    fn a_measurement_knows_which_way_is_better() {
+        let m = |name: &str| Measurement::from_samples(name, Unit::Number, vec![1.0]);
+        assert_eq!(m(metric::WALL_TIME).better, Some(Better::Lower));
+        assert_eq!(m(metric::THROUGHPUT).better, Some(Better::Higher));
+        assert_eq!(m("cache_miss_rate").better, None);
+        // Unknown to perfhub: the name decides, and a miss rate is better
+        // smaller, as it is once the writer says so.
+        assert!(m("cache_miss_rate").smaller_is_better());
+        assert!(!m("hits").with_better(Better::Higher).smaller_is_better());
+        // What the writer says wins over the name.
+        assert!(
+            m("widget_score")
+                .with_better(Better::Lower)
+                .smaller_is_better()
+        );
+        // It survives the JSON, and old reports without it read as None.
+        let mut r = sample_report();
+        r.benchmarks[0]
+            .measurements
+            .push(m("hits").with_better(Better::Higher));
+        let back = Report::from_json(&r.to_json()).unwrap();
+        assert_eq!(back, r);
+        assert!(r.to_json().contains("\"better\": \"higher\""));
     }
 
     #[test]

@@ -486,7 +486,11 @@ fn trend(
         }),
         histogram: None,
         histogram_unit: None,
-    })
+        // k6's trends are times (durations, waiting) better shorter; its
+        // other trends' direction is unknown.
+        better: time.then_some(perfhub_core::report::Better::Lower),
+    }
+    .known_better())
 }
 
 /// A note for every check that failed, in both shapes of groups.
