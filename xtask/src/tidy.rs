@@ -88,6 +88,16 @@ pub fn check(root: &Path) -> Result<Vec<String>> {
             }
             // Libraries never print.
             check_sources(&dir.join("src"), &name, &mut problems)?;
+            // Every library documents its whole public surface.
+            let lib = dir.join("src/lib.rs");
+            if lib.is_file() {
+                let text = std::fs::read_to_string(&lib)?;
+                if !text.lines().any(|l| l.trim() == "#![deny(missing_docs)]") {
+                    problems.push(format!(
+                        "{name}: src/lib.rs needs `#![deny(missing_docs)]`: every public item of a library is documented"
+                    ));
+                }
+            }
         }
         // Adapters depend on core only, never on each other.
         if name.starts_with("perfhub-adapter") {

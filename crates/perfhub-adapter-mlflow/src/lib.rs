@@ -52,6 +52,7 @@
 //!
 //! The report is only read: a failed upload leaves it, and any file it was
 //! read from, as it was.
+#![deny(missing_docs)]
 
 mod error;
 mod http;

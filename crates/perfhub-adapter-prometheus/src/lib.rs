@@ -36,6 +36,7 @@
 //! metric, budget}` (1 or 0), `perfhub_performance_score` and
 //! `perfhub_performance_score_component{component, benchmark}` (0 to 100).
 //! No sample carries a timestamp.
+#![deny(missing_docs)]
 
 mod exposition;
 mod names;

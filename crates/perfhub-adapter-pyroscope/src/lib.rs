@@ -28,6 +28,7 @@
 //! The token goes in `Authorization: Bearer`; the CLI reads it from
 //! [`TOKEN_ENV`]. `Debug` of [`PyroscopeConfig`] hides it and error texts
 //! from the server are scrubbed of it.
+#![deny(missing_docs)]
 
 use std::collections::BTreeMap;
 use std::fmt;

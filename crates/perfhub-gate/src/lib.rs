@@ -8,6 +8,7 @@
 //! the same drift, and decides from the paired per-round ratios (see
 //! [`perfhub_core::compare::compare_paired`]) with a minimum effect size on
 //! top of significance.
+#![deny(missing_docs)]
 
 use std::path::PathBuf;
 
