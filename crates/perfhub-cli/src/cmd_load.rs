@@ -12,7 +12,7 @@ use perfhub_core::histogram::{IntervalEntry, LatencyHistogram, write_interval_lo
 use perfhub_core::report::Report;
 use perfhub_core::units::parse_duration_at_most;
 use perfhub_load::engine::{Interval, LoadConfig, Model, Progress, Segment, Stage, run};
-use perfhub_load::report::{build_report, evaluate_budgets};
+use perfhub_load::report::evaluate_budgets;
 use perfhub_load::request::{
     Check, Method, RequestSpec, header_name_problem, header_value_problem, parse_url,
 };
@@ -531,6 +531,7 @@ fn build_config(
         flow,
         iterations,
         ramp,
+        environment: base.environment,
     }
 }
 
@@ -576,7 +577,6 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
     };
     let config = build_config(&args, requests, sequence, &defaults, flow);
     crate::interrupt::install();
-    let environment = std::thread::spawn(|| collect(EnvConfig::default()));
     let show = !args.no_progress && std::io::stderr().is_terminal();
     let mut monitor = Monitor {
         show,
@@ -589,14 +589,14 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
     let outcome = run(&config, &mut monitor)?;
     let breach = monitor.breach.take();
     drop(monitor);
-    let mut report = build_report(&config, &outcome, now_rfc3339());
+    // The outcome's report holds the endpoints, `total` and the environment.
+    let mut report = outcome.report.clone();
     if let Some(why) = &breach {
         report.notes.push(perfhub_core::report::Note::warning(
             "budget_breached_early",
             why.clone(),
         ));
     }
-    report.environment = environment.join().ok();
     let budget_result = evaluate_budgets(&report, &budgets, &per_endpoint);
     if let Ok(verdicts) = &budget_result {
         report.budgets = verdicts.clone();
@@ -717,7 +717,14 @@ fn load_named(
     }
     crate::interrupt::install();
     let environment = std::thread::spawn(|| collect(EnvConfig::default()));
-    let only: Vec<LoadConfig> = configs.iter().map(|(_, c)| c.clone()).collect();
+    // The environment is recorded once, for the whole file.
+    let only: Vec<LoadConfig> = configs
+        .iter()
+        .map(|(_, c)| LoadConfig {
+            environment: false,
+            ..c.clone()
+        })
+        .collect();
     let outcomes = perfhub_load::engine::run_many(&only, &crate::interrupt::requested);
     let mut done = Vec::with_capacity(configs.len());
     for ((name, config), outcome) in configs.iter().zip(outcomes) {

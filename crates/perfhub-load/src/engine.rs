@@ -299,6 +299,10 @@ pub struct LoadConfig {
     /// ramping-vus) over `connections` lanes; `None` for all of them
     /// throughout.
     pub ramp: Option<VuRamp>,
+    /// Record this machine's environment in the outcome's report
+    /// (collected while the test runs; `git` and `rustc` are asked inside
+    /// a Cargo project).
+    pub environment: bool,
 }
 
 impl Default for LoadConfig {
@@ -328,6 +332,7 @@ impl Default for LoadConfig {
             flow: None,
             iterations: None,
             ramp: None,
+            environment: true,
         }
     }
 }
@@ -522,6 +527,11 @@ pub struct LoadOutcome {
     /// happened: when there is one, the counts miss what it would have
     /// counted and the run is no result.
     pub failures: Vec<String>,
+    /// The report of the test: one benchmark per endpoint, then `total`,
+    /// with the environment when [`LoadConfig::environment`] asks for it.
+    /// Budgets are not in it yet:
+    /// [`apply_budgets`](crate::report::apply_budgets) judges and stores them.
+    pub report: perfhub_core::Report,
 }
 
 /// The arrival schedule of the open model.
@@ -706,6 +716,10 @@ struct Plan {
 /// Runs a load test.
 pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutcome, LoadError> {
     validate(config)?;
+    let created = perfhub_probe::env::now_rfc3339();
+    let environment = config.environment.then(|| {
+        std::thread::spawn(|| perfhub_probe::env::collect(perfhub_probe::env::EnvConfig::default()))
+    });
     let addrs = resolve(&config.requests[0], &config.resolve)?;
     let duration = match &config.model {
         Model::Closed { .. } => match &config.ramp {
@@ -878,7 +892,7 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
             .min(elapsed.saturating_sub(i.start))
             .max(Duration::from_millis(1));
     }
-    Ok(LoadOutcome {
+    let mut outcome = LoadOutcome {
         stats,
         intervals,
         elapsed,
@@ -891,7 +905,11 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
         stopped_early,
         tls_failure: plan.tls_failure.lock().ok().and_then(|f| f.clone()),
         failures: plan.failures.take(),
-    })
+        report: perfhub_core::Report::new(perfhub_core::ReportKind::Load, created.clone()),
+    };
+    outcome.report = crate::report::build_report(config, &outcome, created);
+    outcome.report.environment = environment.and_then(|h| h.join().ok());
+    Ok(outcome)
 }
 
 /// Runs several load tests at once, each with workers of its own, as the

@@ -376,6 +376,19 @@ pub fn build_report(
     report
 }
 
+/// Judges `overall` budgets on the report's `total` and each endpoint's
+/// budgets on that endpoint (as [`evaluate_budgets`]) and stores the
+/// verdicts in the report; on error nothing is stored.
+pub fn apply_budgets(
+    report: &mut Report,
+    overall: &[Budget],
+    per_endpoint: &[(String, Vec<Budget>)],
+) -> Result<(), BudgetError> {
+    let verdicts = evaluate_budgets(report, overall, per_endpoint)?;
+    report.budgets.extend(verdicts);
+    Ok(())
+}
+
 /// Evaluates `overall` budgets on the `total` benchmark and each endpoint's
 /// own budgets on that endpoint.
 pub fn evaluate_budgets(

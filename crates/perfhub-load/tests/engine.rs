@@ -40,6 +40,7 @@ fn config(addr: SocketAddr, model: Model, duration: Duration) -> LoadConfig {
         iterations: None,
         ramp: None,
         streams: 1,
+        environment: false,
     }
 }
 
@@ -52,6 +53,30 @@ fn open(rate: f64) -> Model {
 
 fn load(config: &LoadConfig) -> LoadOutcome {
     run(config, &mut NoProgress).unwrap()
+}
+
+#[test]
+fn the_outcome_carries_its_report() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let server = Server::start(loopback(), ServeConfig::default()).unwrap();
+    let mut c = config(server.addr(), open(200.0), Duration::from_millis(300));
+    c.environment = true;
+    let out = load(&c);
+    let total = out.report.benchmark("total").expect("a total benchmark");
+    let requests = total
+        .measurement(perfhub_core::report::metric::LATENCY)
+        .and_then(|m| m.summary.as_ref())
+        .map(|s| s.n as u64);
+    assert_eq!(requests, Some(out.stats.total().responses));
+    assert!(out.report.environment.is_some());
+    assert!(perfhub_core::time::UtcTime::parse(&out.report.created).is_some());
+    // Budgets judged on `total` and stored.
+    let mut report = out.report.clone();
+    perfhub_load::report::apply_budgets(&mut report, &["p95 < 10s".parse().unwrap()], &[]).unwrap();
+    assert_eq!(report.budgets.len(), 1);
+    assert_eq!(report.budgets[0].benchmark, "total");
+    assert!(report.budgets_pass());
+    server.stop();
 }
 
 #[test]
@@ -526,6 +551,7 @@ fn a_failed_run_says_so_in_its_report() {
         stopped_early: false,
         tls_failure: None,
         failures: vec!["worker thread 0 panicked: boom".into()],
+        report: perfhub_core::Report::now(perfhub_core::ReportKind::Load),
     };
     let report = perfhub_load::report::build_report(&config, &outcome, "2026-01-01T00:00:00Z");
     let note = report

@@ -123,8 +123,9 @@
 //!     ..LoadConfig::new(&format!("http://{}/", server.addr())).unwrap()
 //! };
 //! let outcome = perfhub::load::engine::run(&config, &mut NoProgress).unwrap();
-//! let mut report = perfhub::load::report::build_report(&config, &outcome, "2026-12-05T12:00:00Z");
-//! report.apply_budgets(&["p95 < 1s".parse().unwrap()]).unwrap();
+//! let mut report = outcome.report;   // endpoints, `total` and the environment
+//! // Overall budgets judge `total`; per-endpoint ones, their endpoint.
+//! perfhub::load::report::apply_budgets(&mut report, &["p95 < 1s".parse().unwrap()], &[]).unwrap();
 //! assert!(report.budgets_pass());
 //! server.stop();
 //! # }
