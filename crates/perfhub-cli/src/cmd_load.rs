@@ -17,6 +17,7 @@ use perfhub_load::request::{
     Check, Method, RequestSpec, header_name_problem, header_value_problem, parse_url,
 };
 use perfhub_load::scenario::{LoadDefaults, Mode, load_scenario};
+use perfhub_load::watch::BreachWatch;
 use perfhub_probe::env::{EnvConfig, collect, now_rfc3339};
 
 use crate::Outcome;
@@ -326,73 +327,8 @@ fn request_of(args: &LoadArgs, url: &str) -> Result<RequestSpec> {
 struct Monitor {
     show: bool,
     completed: u64,
-    window: Option<Duration>,
-    budgets: Vec<Budget>,
-    recent: std::collections::VecDeque<Interval>,
-    /// The budget breached over a window, and when.
-    breach: Option<String>,
-}
-
-impl Monitor {
-    /// The overall budgets on the last window's responses and errors.
-    fn check_window(&mut self) {
-        let Some(window) = self.window else {
-            return;
-        };
-        let (Some(first), Some(last)) = (self.recent.front(), self.recent.back()) else {
-            return;
-        };
-        if last.start + last.length < first.start + window {
-            // Not a whole window yet.
-            return;
-        }
-        let mut latency = LatencyHistogram::new();
-        // As in the report's error_rate: failed requests and responses that
-        // failed a check, over all requests.
-        let mut errors = 0;
-        let mut failed = 0;
-        for i in &self.recent {
-            let _ = latency.merge(&i.latency);
-            errors += i.errors;
-            failed += i.errors + i.check_failures;
-        }
-        let requests = latency.len() + errors;
-        let mut b =
-            perfhub_core::report::Benchmark::new("total", perfhub_core::report::metric::LATENCY);
-        b.measurements
-            .push(latency.to_measurement(perfhub_core::report::metric::LATENCY));
-        b.measurements
-            .push(perfhub_core::report::Measurement::from_value(
-                perfhub_core::report::metric::ERROR_RATE,
-                perfhub_core::units::Unit::Ratio,
-                if requests == 0 {
-                    0.0
-                } else {
-                    failed as f64 / requests as f64
-                },
-            ));
-        let mut r = Report::new(perfhub_core::report::ReportKind::Load, "");
-        r.benchmarks.push(b);
-        for budget in &self.budgets {
-            // A budget on a metric the window does not have is left to the
-            // end of the run.
-            let Ok(verdicts) = budget.evaluate(&r) else {
-                continue;
-            };
-            if let Some(v) = verdicts.iter().find(|v| !v.passed) {
-                self.breach = Some(format!(
-                    "`{}` was breached over the {} ending at {:.0} s ({} {} was {}): the test stopped early",
-                    v.budget,
-                    perfhub_core::units::Unit::Seconds.format(window.as_secs_f64()),
-                    (last.start + last.length).as_secs_f64(),
-                    v.statistic,
-                    v.metric,
-                    v.unit.format(v.actual)
-                ));
-                return;
-            }
-        }
-    }
+    /// With --abort-on-breach, the budgets judged over a sliding window.
+    watch: Option<BreachWatch>,
 }
 
 impl Progress for Monitor {
@@ -409,23 +345,23 @@ impl Progress for Monitor {
                 self.completed
             );
         }
-        if let Some(window) = self.window {
-            self.recent.push_back(i.clone());
-            while self
-                .recent
-                .front()
-                .is_some_and(|f| f.start + window < i.start + i.length)
-            {
-                self.recent.pop_front();
-            }
-            if self.breach.is_none() {
-                self.check_window();
-            }
+        if let Some(watch) = &mut self.watch {
+            watch.observe(i);
         }
     }
 
     fn should_stop(&mut self) -> bool {
-        crate::interrupt::requested() || self.breach.is_some()
+        crate::interrupt::requested() || self.breach().is_some()
+    }
+}
+
+impl Monitor {
+    /// The budget breached over a window, and when.
+    fn breach(&self) -> Option<String> {
+        self.watch
+            .as_ref()
+            .and_then(|w| w.breach())
+            .map(str::to_string)
     }
 }
 
@@ -581,13 +517,12 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
     let mut monitor = Monitor {
         show,
         completed: 0,
-        window: args.abort_on_breach,
-        budgets: budgets.clone(),
-        recent: std::collections::VecDeque::new(),
-        breach: None,
+        watch: args
+            .abort_on_breach
+            .map(|window| BreachWatch::new(window, budgets.clone())),
     };
     let outcome = run(&config, &mut monitor)?;
-    let breach = monitor.breach.take();
+    let breach = monitor.breach();
     drop(monitor);
     // The outcome's report holds the endpoints, `total` and the environment.
     let mut report = outcome.report.clone();

@@ -20,5 +20,6 @@ pub mod request;
 pub mod scenario;
 pub mod serve;
 pub mod tls;
+pub mod watch;
 
 pub use http1::ErrorKind;
