@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use perfhub_core::budget::Budget;
 
@@ -25,7 +25,7 @@ enum ImportSource {
     Libtest(BenchArgs),
     /// hyperfine's `--export-json` file.
     Hyperfine(BenchArgs),
-    /// Any of criterion, cargo-criterion, libtest or hyperfine, told apart by the content.
+    /// Any of criterion, cargo-criterion, libtest, hyperfine, goose or k6, told apart by the content.
     Auto(BenchArgs),
     /// A goose load test's JSON report (`--report-file report.json`, goose 0.18 or later).
     Goose(GooseArgs),
@@ -97,6 +97,16 @@ fn bench(args: &BenchArgs, format: Option<perfhub_import::Format>) -> Result<Out
         Some(f) => f,
         None => perfhub_import::detect(&args.input)?,
     };
+    if format.is_load_test() {
+        if let Some(name) = &args.baseline {
+            bail!(
+                "--baseline `{name}` applies only to criterion directories, not to {format} output"
+            );
+        }
+        let options = perfhub_import::ImportOptions::new(perfhub_probe::env::now_rfc3339());
+        let report = perfhub_import::import(&args.input, format, None, &options)?;
+        return load_report(&args.output, &args.budgets, report);
+    }
     let budgets = parse_budgets(&args.budgets)?;
     let options = perfhub_import::ImportOptions::new(perfhub_probe::env::now_rfc3339());
     let mut report =
@@ -116,27 +126,29 @@ fn bench(args: &BenchArgs, format: Option<perfhub_import::Format>) -> Result<Out
 }
 
 fn goose(args: &GooseArgs) -> Result<Outcome> {
-    let text = std::fs::read_to_string(&args.input)
-        .with_context(|| format!("cannot read {}", args.input.display()))?;
-    let report = perfhub_load::goose::import_goose(&text)
-        .with_context(|| format!("{}", args.input.display()))?;
-    load_report(args, report)
+    load_test(args, perfhub_import::Format::Goose)
 }
 
 fn k6(args: &GooseArgs) -> Result<Outcome> {
-    let text = std::fs::read_to_string(&args.input)
-        .with_context(|| format!("cannot read {}", args.input.display()))?;
-    let report = perfhub_load::k6::import_k6(&text, perfhub_probe::env::now_rfc3339())
-        .with_context(|| format!("{}", args.input.display()))?;
-    load_report(args, report)
+    load_test(args, perfhub_import::Format::K6)
+}
+
+fn load_test(args: &GooseArgs, format: perfhub_import::Format) -> Result<Outcome> {
+    let options = perfhub_import::ImportOptions::new(perfhub_probe::env::now_rfc3339());
+    let report = perfhub_import::import(&args.input, format, None, &options)?;
+    load_report(&args.output, &args.budgets, report)
 }
 
 /// Budgets, the written report and the summary of an imported load test.
-fn load_report(args: &GooseArgs, mut report: perfhub_core::Report) -> Result<Outcome> {
-    let budgets = parse_budgets(&args.budgets)?;
+fn load_report(
+    output: &std::path::Path,
+    budgets: &[String],
+    mut report: perfhub_core::Report,
+) -> Result<Outcome> {
+    let budgets = parse_budgets(budgets)?;
     report.budgets = perfhub_load::report::evaluate_budgets(&report, &budgets, &[])
         .context("cannot evaluate budgets")?;
-    crate::report_io::write_report(&args.output, &report)?;
+    crate::report_io::write_report(output, &report)?;
     let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
         && std::env::var_os("NO_COLOR").is_none();
     crate::render::print_load(&report, color)?;

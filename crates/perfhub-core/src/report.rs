@@ -30,6 +30,10 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub const SCHEMA_MINOR: u32 = 1;
 // Minor 1 added `schema_minor` itself and `Measurement::better`.
 
+/// The benchmark that sums up every endpoint of a load test (perfhub's own,
+/// or one imported from goose or k6), on which overall budgets are judged.
+pub const TOTAL: &str = "total";
+
 /// Well-known metric names, shared by the capabilities that write them and
 /// the budgets and adapters that read them.
 pub mod metric {

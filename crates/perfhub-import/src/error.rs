@@ -163,6 +163,15 @@ pub enum ImportError {
         /// The baseline asked for.
         baseline: String,
     },
+    /// A load tool's report (goose, k6) cannot be imported; the message
+    /// names the place in it (a JSON path, or a line and column).
+    #[error("{}: {message}", path.display())]
+    LoadReport {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and where.
+        message: String,
+    },
 }
 
 fn expected_by(expected: &Option<String>) -> String {
@@ -201,7 +210,8 @@ impl ImportError {
             | ImportError::UnknownBaseline { path, .. }
             | ImportError::NoResults { path, .. }
             | ImportError::UnknownFormat { path }
-            | ImportError::Invalid { path, .. } => Some(Location::file(path)),
+            | ImportError::Invalid { path, .. }
+            | ImportError::LoadReport { path, .. } => Some(Location::file(path)),
             ImportError::BaselineNotApplicable { .. } => None,
         }
     }

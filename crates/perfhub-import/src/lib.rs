@@ -14,7 +14,11 @@
 //! - [`parse_libtest`]: libtest's `test NAME ... bench: N ns/iter (+/- D)`
 //!   lines (one value per benchmark, no samples);
 //! - [`parse_hyperfine`]: hyperfine's `--export-json` file;
-//! - [`detect`] tells these apart, and [`import`] reads any of them.
+//! - [`goose::import_goose_at`] and [`k6::import_k6`]: load tests run by
+//!   goose (its JSON report) and k6 (its end-of-test summary), as reports
+//!   of kind [`ReportKind::Load`](perfhub_core::ReportKind::Load) with one
+//!   benchmark per endpoint and [`TOTAL`](perfhub_core::report::TOTAL);
+//! - [`detect`] tells all of these apart, and [`import`] reads any of them.
 //!
 //! The importers are pure apart from reading their input: the caller passes
 //! the report's timestamp in [`ImportOptions`] and fills in the
@@ -25,8 +29,10 @@
 mod cargo_criterion;
 mod criterion;
 mod error;
+pub mod goose;
 mod hyperfine;
 mod json;
+pub mod k6;
 mod libtest;
 
 use std::fmt;
@@ -96,16 +102,29 @@ pub enum Format {
     Libtest,
     /// hyperfine's `--export-json` file.
     Hyperfine,
+    /// goose's JSON report (`--report-file report.json`, goose 0.18 or later).
+    Goose,
+    /// k6's end-of-test summary (`--summary-export`, or the data
+    /// `handleSummary` receives).
+    K6,
 }
 
 impl Format {
     /// Every format, in the order [`detect`] tries them.
-    pub const ALL: [Format; 4] = [
+    pub const ALL: [Format; 6] = [
         Format::Criterion,
         Format::CargoCriterion,
         Format::Hyperfine,
+        Format::Goose,
+        Format::K6,
         Format::Libtest,
     ];
+
+    /// Whether reports in this format are load tests (kind `load`, with a
+    /// `total` benchmark) rather than micro-benchmarks.
+    pub fn is_load_test(self) -> bool {
+        matches!(self, Format::Goose | Format::K6)
+    }
 
     /// The format's name on the command line.
     pub fn name(self) -> &'static str {
@@ -114,6 +133,8 @@ impl Format {
             Format::CargoCriterion => "cargo-criterion",
             Format::Libtest => "libtest",
             Format::Hyperfine => "hyperfine",
+            Format::Goose => "goose",
+            Format::K6 => "k6",
         }
     }
 }
@@ -152,8 +173,10 @@ pub fn detect(path: &Path) -> Result<Format, ImportError> {
 }
 
 /// Which format `text` is in: a JSON object with a `results` array is
-/// hyperfine's export, JSON lines with a `reason` are cargo-criterion's
-/// stream, and text with a `test NAME ... bench:` line is libtest's output.
+/// hyperfine's export, one with `raw_request_metrics` goose's report, one
+/// with a `metrics` object k6's summary, JSON lines with a `reason` are
+/// cargo-criterion's stream, and text with a `test NAME ... bench:` line
+/// is libtest's output.
 pub fn detect_text(text: &str) -> Option<Format> {
     let trimmed = text.trim_start();
     if trimmed.starts_with('{')
@@ -161,6 +184,12 @@ pub fn detect_text(text: &str) -> Option<Format> {
     {
         if o.get("results").is_some_and(|r| r.is_array()) {
             return Some(Format::Hyperfine);
+        }
+        if o.contains_key("raw_request_metrics") || o.contains_key("raw_metrics") {
+            return Some(Format::Goose);
+        }
+        if o.get("metrics").is_some_and(|m| m.is_object()) {
+            return Some(Format::K6);
         }
         return o.contains_key("reason").then_some(Format::CargoCriterion);
     }
@@ -211,6 +240,18 @@ pub fn import(
         Format::CargoCriterion => import_cargo_criterion(path, options),
         Format::Libtest => import_libtest(path, options),
         Format::Hyperfine => import_hyperfine(path, options),
+        Format::Goose | Format::K6 => {
+            let text = json::read_text(path)?;
+            let imported = if format == Format::Goose {
+                goose::import_goose_at(&text, options.created.clone()).map_err(|e| e.to_string())
+            } else {
+                k6::import_k6(&text, options.created.clone()).map_err(|e| e.to_string())
+            };
+            imported.map_err(|message| ImportError::LoadReport {
+                path: path.to_path_buf(),
+                message,
+            })
+        }
     }
 }
 
@@ -220,6 +261,44 @@ mod tests {
     use perfhub_core::{Benchmark, Measurement, ReportKind, Unit};
 
     use super::*;
+
+    #[test]
+    fn load_tools_reports_are_told_apart_and_imported() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+        let options = ImportOptions::new("2026-01-02T03:04:05Z");
+        for (file, format) in [
+            ("goose/report.json", Format::Goose),
+            ("k6/handle-summary.json", Format::K6),
+            ("k6/summary-export.json", Format::K6),
+        ] {
+            let path = root.join(file);
+            assert_eq!(detect(&path).unwrap(), format, "{file}");
+            assert!(format.is_load_test());
+            let report = import(&path, format, None, &options).unwrap();
+            assert_eq!(report.kind, ReportKind::Load, "{file}");
+            assert!(
+                report.benchmark(perfhub_core::report::TOTAL).is_some(),
+                "{file}"
+            );
+        }
+        // Errors name the file and the place in it.
+        let dir = std::env::temp_dir().join(format!("perfhub-import-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bad = dir.join("summary.json");
+        std::fs::write(
+            &bad,
+            r#"{"metrics": {"http_req_duration": {"values": {"avg": "x"}}}}"#,
+        )
+        .unwrap();
+        let err = import(&bad, Format::K6, None, &options).unwrap_err();
+        assert!(
+            err.to_string().starts_with(&bad.display().to_string()),
+            "{err}"
+        );
+        assert!(err.to_string().contains("http_req_duration"), "{err}");
+        assert_eq!(err.location(), Some(Location::file(&bad)));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn a_report_with_an_impossible_value_is_refused_naming_the_file() {

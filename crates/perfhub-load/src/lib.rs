@@ -10,10 +10,8 @@
 
 pub mod engine;
 pub mod flow;
-pub mod goose;
 mod http1;
 mod http2;
-pub mod k6;
 pub mod merge;
 pub mod report;
 pub mod request;

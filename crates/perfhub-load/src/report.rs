@@ -29,8 +29,7 @@ use perfhub_core::units::Unit;
 
 use crate::engine::{EndpointStats, LoadConfig, LoadOutcome, Model};
 
-/// The name of the benchmark holding all endpoints together.
-pub const TOTAL: &str = "total";
+pub use perfhub_core::report::TOTAL;
 
 /// `total`'s parameter holding the schedule (see [`schedule`]).
 pub const PARAM_SCHEDULE: &str = "schedule";

@@ -33,7 +33,7 @@ fn format_names_round_trip() {
     }
     let err = "gbench".parse::<Format>().unwrap_err();
     assert!(
-        err.contains("criterion, cargo-criterion, hyperfine, libtest"),
+        err.contains("criterion, cargo-criterion, hyperfine, goose, k6, libtest"),
         "{err}"
     );
 }

@@ -54,7 +54,7 @@ use perfhub_core::report::{Benchmark, Measurement, Note, Report, ReportKind, met
 use perfhub_core::units::Unit;
 use serde_json::Value;
 
-use crate::report::TOTAL;
+use perfhub_core::report::TOTAL;
 
 /// The measurement of goose's coordinated omission mitigated latency.
 pub const LATENCY_CO_MITIGATED: &str = "latency_co_mitigated";
@@ -93,11 +93,6 @@ const DAMAGED: &str = "the report is damaged or was edited: run the load test ag
 /// The longest time goose's milliseconds can hold here: what perfhub's
 /// latency histograms hold.
 const MAX_MS: u64 = perfhub_core::histogram::MAX_NANOS / 1_000_000;
-
-/// Imports goose's JSON report, dated now.
-pub fn import_goose(json: &str) -> Result<Report, GooseError> {
-    import_goose_at(json, perfhub_probe::env::now_rfc3339())
-}
 
 /// Imports goose's JSON report, dated `created` (RFC 3339): goose does not
 /// record when the run started.
@@ -1374,12 +1369,5 @@ mod tests {
         assert!(get.measurement(metric::LATENCY).is_none());
         assert_eq!(get.primary_metric, "requests");
         assert_eq!(Report::from_json(&r.to_json()).unwrap(), r);
-    }
-
-    #[test]
-    fn import_goose_dates_the_report_now() {
-        let r = import_goose(FIXTURE).unwrap();
-        assert_eq!(r.created.len(), "2026-11-25T22:36:30Z".len());
-        assert!(r.created.ends_with('Z'));
     }
 }

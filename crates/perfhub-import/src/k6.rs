@@ -40,7 +40,7 @@ use perfhub_core::stats::{OutlierCounts, Summary};
 use perfhub_core::units::Unit;
 use serde_json::Value;
 
-use crate::report::TOTAL;
+use perfhub_core::report::TOTAL;
 
 /// Why a k6 summary cannot be imported.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
