@@ -112,3 +112,139 @@ fn a_missing_command_is_an_error() {
         "{err}"
     );
 }
+
+/// `fixtures/workloads/c_names.c`, built with `cc` (frame pointers, no
+/// inlining), or `None` where no C compiler works.
+fn c_names() -> Option<&'static PathBuf> {
+    static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let root = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"))
+            .join("../..");
+        let out = std::env::temp_dir().join(format!("perfhub-c-names-{}", std::process::id()));
+        let status = Command::new("cc")
+            .args(["-O1", "-g", "-fno-omit-frame-pointer", "-fno-inline", "-o"])
+            .arg(&out)
+            .arg(root.join("fixtures/workloads/c_names.c"))
+            .status();
+        match status {
+            Ok(s) if s.success() => Some(out),
+            _ => None,
+        }
+    })
+    .as_ref()
+}
+
+/// Self samples per leaf frame, hottest first.
+fn hottest_leaves(p: &CommandProfile) -> Vec<(String, u64)> {
+    let mut leaves = std::collections::HashMap::<String, u64>::new();
+    for (stack, weight) in &p.stacks.stacks {
+        if let Some(leaf) = stack.last() {
+            *leaves.entry(leaf.clone()).or_default() += weight;
+        }
+    }
+    let mut leaves: Vec<_> = leaves.into_iter().collect();
+    leaves.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    leaves
+}
+
+#[test]
+fn plain_c_names_are_not_demangled_as_types() {
+    let Some(bin) = c_names() else {
+        eprintln!("skipped: no working C compiler (`cc`)");
+        return;
+    };
+    let p = profile(CommandSpec::new(bin, ["200"])).unwrap();
+    assert_eq!(p.exit, Some(Exit::Code(0)));
+    let hottest = hottest_leaves(&p);
+    let total = p.stacks.total() as f64;
+    let share = |name: &str| {
+        hottest
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(0.0, |(_, w)| *w as f64 / total)
+    };
+    eprintln!(
+        "C names: f {:.1}%, g {:.1}% of {total} samples; hottest {:?}",
+        share("f") * 100.0,
+        share("g") * 100.0,
+        &hottest[..hottest.len().min(4)]
+    );
+    let top: Vec<&str> = hottest.iter().take(2).map(|(n, _)| n.as_str()).collect();
+    assert!(top.contains(&"f") && top.contains(&"g"), "{hottest:?}");
+    assert!(share("f") + share("g") > 0.8, "{hottest:?}");
+    for stack in p.stacks.stacks.keys() {
+        assert!(
+            stack
+                .iter()
+                .all(|frame| !["float", "__float128"].contains(&frame.as_str())),
+            "{stack:?}"
+        );
+    }
+    // `main` calls both.
+    assert!(p.stacks.inclusive_weight("main") as f64 > 0.9 * total);
+}
+
+/// A busy JavaScript function, for `node --perf-basic-prof -e`.
+const SIEVE_JS: &str = "function sieveOfPrimes(n) {
+  const composite = new Uint8Array(n + 1);
+  let count = 0;
+  for (let i = 2; i <= n; i++) {
+    if (!composite[i]) {
+      count++;
+      for (let j = i * i; j <= n; j += i) composite[j] = 1;
+    }
+  }
+  return count;
+}
+let total = 0;
+for (let k = 0; k < 150; k++) total += sieveOfPrimes(200000);
+if (total !== 150 * 17984) throw new Error('wrong count ' + total);
+require('fs').writeFileSync(process.argv[1], String(process.pid));";
+
+#[test]
+fn jit_code_is_named_by_the_perf_map() {
+    let works = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !works {
+        eprintln!("skipped: node is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let mut spec = CommandSpec::new(
+        "node",
+        [
+            "--perf-basic-prof",
+            "-e",
+            SIEVE_JS,
+            pid_file.to_str().unwrap(),
+        ],
+    );
+    // Node writes a V8 log into its working directory too.
+    spec.cwd = Some(dir.path().to_path_buf());
+    let p = profile(spec).unwrap();
+    // Node leaves its perf map behind.
+    if let Ok(pid) = std::fs::read_to_string(&pid_file) {
+        let _ = std::fs::remove_file(format!("/tmp/perf-{}.map", pid.trim()));
+    }
+    assert_eq!(p.exit, Some(Exit::Code(0)));
+    let total = p.stacks.total() as f64;
+    let sieve = p.stacks.inclusive_weight("sieveOfPrimes") as f64;
+    let unnamed = p.stacks.inclusive_weight("[anon]") as f64;
+    let hottest = hottest_leaves(&p);
+    eprintln!(
+        "node: sieveOfPrimes in {:.1}%, unnamed JIT code in {:.1}% of {total} samples; hottest {:?}",
+        sieve / total * 100.0,
+        unnamed / total * 100.0,
+        &hottest[..hottest.len().min(4)]
+    );
+    assert!(
+        hottest
+            .iter()
+            .any(|(name, _)| name.contains("sieveOfPrimes")),
+        "{hottest:?}"
+    );
+    assert!(sieve / total > 0.3, "{hottest:?}");
+}

@@ -23,8 +23,10 @@
 //! falls back to `perf record` where it is installed and works, else to the
 //! resource timeline alone; [`CommandProfile::sampler`] says which ran.
 
+mod demangle;
 mod offcpu;
 mod perf_record;
+mod perfmap;
 mod record;
 mod symbolize;
 mod unwind;
@@ -43,13 +45,31 @@ use crate::WriteError;
 use crate::profiler::write_file;
 
 /// A file mapped into a process, as a `mmap2` record or `/proc/<pid>/maps`
-/// tells it.
+/// tells it; anonymous executable memory (JIT code) has the path [`ANON`].
 #[derive(Debug, Clone)]
 pub(crate) struct Mapping {
     pub start: u64,
     pub end: u64,
     pub pgoff: u64,
     pub path: PathBuf,
+}
+
+/// The path of an anonymous mapping, as the kernel's `mmap2` records give it.
+pub(crate) const ANON: &str = "//anon";
+
+impl Mapping {
+    /// Whether this is anonymous memory rather than a file.
+    pub fn is_anonymous(&self) -> bool {
+        is_anonymous_path(&self.path)
+    }
+}
+
+/// Whether a mapping's path names anonymous memory: `//anon` in `mmap2`
+/// records, nothing or `[anon:NAME]` (named with `prctl`) in
+/// `/proc/<pid>/maps`.
+pub(crate) fn is_anonymous_path(path: &Path) -> bool {
+    let path = path.as_os_str().as_encoded_bytes();
+    path == ANON.as_bytes() || path.is_empty() || path.starts_with(b"[anon:")
 }
 
 /// How call chains are collected.

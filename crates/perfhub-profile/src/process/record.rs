@@ -19,7 +19,9 @@ use std::time::Duration;
 use perf_event::events::Software;
 use perf_event::{Builder, Counter, SampleFlag, Sampler};
 
-use super::symbolize::{Loader, Named, SymbolizerThread, locate, lookup_address, symbolize_here};
+use super::symbolize::{
+    Code, Loader, Named, SymbolizerThread, locate, lookup_address, symbolize_here,
+};
 use super::unwind::{DwarfUnwinder, REGS_MASK, UserRegs, user_regs};
 use super::{CallGraph, CommandProfileConfig, Mapping};
 
@@ -341,7 +343,8 @@ fn is_refusal(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EACCES) | Some(libc::EPERM))
 }
 
-/// The executable file mappings of a running process.
+/// The executable mappings of a running process: files, and anonymous
+/// memory (JIT code).
 fn read_maps(pid: u32) -> Vec<Mapping> {
     let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/maps")) else {
         return Vec::new();
@@ -349,8 +352,10 @@ fn read_maps(pid: u32) -> Vec<Mapping> {
     text.lines().filter_map(parse_maps_line).collect()
 }
 
-/// One line of `/proc/<pid>/maps`, if it maps a file executable:
-/// `start-end perms offset dev inode path`.
+/// One line of `/proc/<pid>/maps`, if it maps a file or anonymous memory
+/// executable: `start-end perms offset dev inode [path]`. Anonymous memory
+/// gets the path `//anon`, as in `mmap2` records; the kernel's own
+/// (`[vdso]`, `[vsyscall]`) are left out.
 fn parse_maps_line(line: &str) -> Option<Mapping> {
     let mut fields = line.split_whitespace();
     let range = fields.next()?;
@@ -358,16 +363,23 @@ fn parse_maps_line(line: &str) -> Option<Mapping> {
     let offset = fields.next()?;
     let _dev = fields.next()?;
     let _inode = fields.next()?;
-    let path = fields.collect::<Vec<_>>().join(" ");
-    if !perms.contains('x') || !path.starts_with('/') {
+    let path = PathBuf::from(fields.collect::<Vec<_>>().join(" "));
+    if !perms.contains('x') {
         return None;
     }
+    let path = if super::is_anonymous_path(&path) {
+        PathBuf::from(super::ANON)
+    } else if path.starts_with("/") {
+        path
+    } else {
+        return None;
+    };
     let (start, end) = range.split_once('-')?;
     Some(Mapping {
         start: u64::from_str_radix(start, 16).ok()?,
         end: u64::from_str_radix(end, 16).ok()?,
         pgoff: u64::from_str_radix(offset, 16).ok()?,
-        path: PathBuf::from(path),
+        path,
     })
 }
 
@@ -387,7 +399,7 @@ struct Drain {
     /// Chains first seen this round, whose addresses are named next.
     new_chains: Vec<(u32, Vec<u64>)>,
     /// Addresses sent for naming already.
-    sent: HashSet<(PathBuf, u64)>,
+    sent: HashSet<(Code, u64)>,
 }
 
 impl Drain {
@@ -404,7 +416,7 @@ impl Drain {
     }
 
     fn add_mapping(&mut self, pid: u32, m: Mapping) {
-        if self.loading.insert(m.path.clone()) {
+        if !m.is_anonymous() && self.loading.insert(m.path.clone()) {
             self.loader.load(m.path.clone(), m.pgoff);
         }
         if let Some(u) = &mut self.unwinder {
@@ -578,7 +590,7 @@ impl Drain {
         }
         // The symbolizer names the round's new addresses while the command
         // runs on, so little is left to name when it ends.
-        let mut batches: HashMap<PathBuf, Vec<u64>> = HashMap::new();
+        let mut batches: HashMap<Code, Vec<u64>> = HashMap::new();
         for (pid, chain) in self.new_chains.drain(..) {
             for (i, &addr) in chain.iter().enumerate() {
                 if let Some(key) = locate(&self.raw.maps, pid, lookup_address(i, addr))
@@ -588,8 +600,8 @@ impl Drain {
                 }
             }
         }
-        for (path, offsets) in batches {
-            self.loader.name(path, offsets);
+        for (code, offsets) in batches {
+            self.loader.name(code, offsets);
         }
     }
 }
@@ -609,6 +621,17 @@ mod tests {
         assert_eq!(m.path, PathBuf::from("/usr/bin/my prog"));
         assert!(parse_maps_line("7ffd1000-7ffd2000 rw-p 00000000 00:00 0 [stack]").is_none());
         assert!(parse_maps_line("7ffd1000-7ffd2000 r-xp 00000000 00:00 0 [vdso]").is_none());
+        // Anonymous executable memory: JIT code, named by perf maps.
+        for line in [
+            "7f8efe7c3000-7f8efe7ff000 rwxp 00000000 00:00 0 ",
+            "7f8efe7c3000-7f8efe7ff000 r-xp 00000000 00:00 0",
+            "7f8efe7c3000-7f8efe7ff000 r-xp 00000000 00:00 0   [anon:v8 code]",
+        ] {
+            let m = parse_maps_line(line).unwrap();
+            assert!(m.is_anonymous(), "{line}");
+            assert_eq!((m.start, m.end), (0x7f8efe7c3000, 0x7f8efe7ff000));
+        }
+        assert!(parse_maps_line("7f8efe7c3000-7f8efe7ff000 rw-p 00000000 00:00 0").is_none());
         assert!(parse_maps_line("7f00-7f10 r--p 00000000 fd:01 1 /lib/x.so").is_none());
         assert!(parse_maps_line("garbage").is_none());
     }

@@ -6,6 +6,14 @@
 //! An address no symbol covers becomes `module+0xoffset`; one outside every
 //! known mapping is kept as a bare address: no frame is dropped.
 //!
+//! Addresses in anonymous executable memory (JIT-compiled code) are named
+//! by the process's perf map, `/tmp/perf-PID.map` (see `perfmap`), read
+//! while the command runs and once more at the end; one the map does not
+//! name (or with no map) becomes `[anon]`.
+//!
+//! Names are demangled only where they carry a mangling prefix (see
+//! `demangle`); blazesym's own demangling is off.
+//!
 //! Loading a binary's symbols (decompressing and indexing its DWARF) is most
 //! of the cost, so it starts while the command still runs: a symbolizer
 //! thread loads each executable file as soon as the drain thread sees it
@@ -22,13 +30,28 @@ use blazesym::symbolize::source::{Elf, Source};
 use blazesym::symbolize::{Input, Symbolized, Symbolizer};
 use perfhub_flame::{StackProfile, WeightUnit};
 
+use super::demangle::demangle;
+use super::perfmap::{self, PerfMap};
 use super::record::Raw;
+
+/// Where code lives: what an address is looked up in.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Code {
+    /// A mapped file: addresses become file offsets, named by its symbols.
+    File(PathBuf),
+    /// Anonymous executable memory of this process (JIT code): addresses
+    /// stay addresses, named by its perf map.
+    Jit(u32),
+}
+
+/// The name of an address in JIT code that the perf map does not name.
+pub(crate) const UNNAMED_JIT: &str = "[anon]";
 
 enum Job {
     /// Load this file's symbols now; the offset is one of its code.
     Load(PathBuf, u64),
-    /// Name these offsets of this file now.
-    Name(PathBuf, Vec<u64>),
+    /// Name these offsets (addresses, for JIT code) now.
+    Name(Code, Vec<u64>),
     /// Name everything, with an off-CPU profile or not.
     Finish(Box<Raw>, bool),
 }
@@ -59,9 +82,9 @@ impl Loader {
         let _ = self.tx.send(Job::Load(path, offset));
     }
 
-    /// Asks for these offsets of `path` to be named now.
-    pub fn name(&self, path: PathBuf, offsets: Vec<u64>) {
-        let _ = self.tx.send(Job::Name(path, offsets));
+    /// Asks for these offsets of `code` to be named now.
+    pub fn name(&self, code: Code, offsets: Vec<u64>) {
+        let _ = self.tx.send(Job::Name(code, offsets));
     }
 }
 
@@ -130,7 +153,7 @@ fn serve(rx: &Receiver<Job>) -> Option<Named> {
             // The drain thread asks once per file. The name is not needed
             // yet: the symbolizer keeps the parsed file for the real lookups.
             Job::Load(path, offset) => namer.name(&path, &[offset]),
-            Job::Name(path, offsets) => namer.name(&path, &offsets),
+            Job::Name(code, offsets) => namer.name_in(&code, &offsets),
             Job::Finish(raw, with_off_cpu) => {
                 return Some(finish(&mut namer, *raw, with_off_cpu, started, total));
             }
@@ -140,18 +163,24 @@ fn serve(rx: &Receiver<Job>) -> Option<Named> {
     None
 }
 
-/// The file and file offset that `addr` of `pid` falls in; the latest
-/// mapping covering it wins.
+/// The file and file offset that `addr` of `pid` falls in, or the process's
+/// JIT code and the address itself; the latest mapping covering it wins.
 pub(crate) fn locate(
     maps: &HashMap<u32, Vec<super::Mapping>>,
     pid: u32,
     addr: u64,
-) -> Option<(PathBuf, u64)> {
+) -> Option<(Code, u64)> {
     maps.get(&pid)?
         .iter()
         .rev()
         .find(|m| (m.start..m.end).contains(&addr))
-        .map(|m| (m.path.clone(), addr - m.start + m.pgoff))
+        .map(|m| {
+            if m.is_anonymous() {
+                (Code::Jit(pid), addr)
+            } else {
+                (Code::File(m.path.clone()), addr - m.start + m.pgoff)
+            }
+        })
 }
 
 /// The address to name for the `i`th entry of a leaf-first chain: a return
@@ -160,17 +189,54 @@ pub(crate) fn lookup_address(i: usize, addr: u64) -> u64 {
     if i == 0 { addr } else { addr.saturating_sub(1) }
 }
 
-/// Names file offsets, remembering every name it found.
+/// Names file offsets, remembering every name it found, and JIT code by the
+/// perf maps read so far.
 pub(crate) struct Namer {
     symbolizer: Symbolizer,
     names: HashMap<(PathBuf, u64), Vec<String>>,
+    perf_maps: HashMap<u32, PerfMap>,
 }
 
 impl Namer {
     pub fn new() -> Namer {
         Namer {
-            symbolizer: Symbolizer::new(),
+            // blazesym would run every name through a C++ demangler, which
+            // reads a C function `f` as the type `float`: names are
+            // demangled here, only those with a mangling prefix.
+            symbolizer: Symbolizer::builder().enable_demangling(false).build(),
             names: HashMap::new(),
+            perf_maps: HashMap::new(),
+        }
+    }
+
+    /// Names these offsets of `code` not named yet; for JIT code, reads
+    /// what the process added to its perf map since last time (the names
+    /// are looked up at the end, when the map is complete).
+    pub fn name_in(&mut self, code: &Code, offsets: &[u64]) {
+        match code {
+            Code::File(path) => self.name(path, offsets),
+            Code::Jit(pid) => self.read_perf_map(*pid),
+        }
+    }
+
+    fn read_perf_map(&mut self, pid: u32) {
+        self.perf_maps
+            .entry(pid)
+            .or_default()
+            .refresh(&perfmap::path_of(pid));
+    }
+
+    /// The names of what `key` locates, if it is named.
+    fn names_of(&self, key: (Code, u64)) -> Option<Vec<String>> {
+        match key {
+            (Code::File(path), off) => self.names.get(&(path, off)).cloned(),
+            (Code::Jit(pid), addr) => Some(vec![
+                self.perf_maps
+                    .get(&pid)
+                    .and_then(|m| m.lookup(addr))
+                    .unwrap_or(UNNAMED_JIT)
+                    .to_string(),
+            ]),
         }
     }
 
@@ -202,8 +268,9 @@ impl Namer {
                     .zip(&offsets)
                     .map(|(r, off)| match r {
                         Symbolized::Sym(sym) => {
-                            let mut frames = vec![sym.name.to_string()];
-                            frames.extend(sym.inlined.iter().map(|f| f.name.to_string()));
+                            let mut frames = vec![demangle(&sym.name).into_owned()];
+                            frames
+                                .extend(sym.inlined.iter().map(|f| demangle(&f.name).into_owned()));
                             frames
                         }
                         Symbolized::Unknown(_) => unknown(off),
@@ -227,16 +294,16 @@ impl Namer {
         chains: &HashMap<(u32, Vec<u64>), u64>,
         unit: WeightUnit,
     ) -> StackProfile {
-        let mut wanted: HashMap<PathBuf, Vec<u64>> = HashMap::new();
+        let mut wanted: HashMap<Code, Vec<u64>> = HashMap::new();
         for (pid, chain) in chains.keys() {
             for (i, &addr) in chain.iter().enumerate() {
-                if let Some((path, off)) = locate(&raw.maps, *pid, lookup_address(i, addr)) {
-                    wanted.entry(path).or_default().push(off);
+                if let Some((code, off)) = locate(&raw.maps, *pid, lookup_address(i, addr)) {
+                    wanted.entry(code).or_default().push(off);
                 }
             }
         }
-        for (path, offsets) in wanted {
-            self.name(&path, &offsets);
+        for (code, offsets) in wanted {
+            self.name_in(&code, &offsets);
         }
         let mut stacks = StackProfile::new(unit);
         for ((pid, chain), count) in chains {
@@ -248,9 +315,9 @@ impl Namer {
             ];
             for (i, &addr) in chain.iter().enumerate().rev() {
                 match locate(&raw.maps, *pid, lookup_address(i, addr))
-                    .and_then(|key| self.names.get(&key))
+                    .and_then(|key| self.names_of(key))
                 {
-                    Some(names) => frames.extend(names.iter().cloned()),
+                    Some(names) => frames.extend(names),
                     None => frames.push(format!("{addr:#x}")),
                 }
             }
