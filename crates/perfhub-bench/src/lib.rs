@@ -264,6 +264,13 @@ impl Timing {
         } else {
             format!("{lo} to {hi}")
         };
+        if let Some(note) = b
+            .primary()
+            .and_then(|m| m.summary.as_ref())
+            .and_then(|s| too_fast(s.median))
+        {
+            b.notes.push(note);
+        }
         b.notes.push(Note::info(
             "batches",
             format!(
@@ -274,6 +281,21 @@ impl Timing {
         ));
         b
     }
+}
+
+/// A warning for a benchmark whose median iteration takes under a
+/// nanosecond, a few CPU cycles: its work was most likely computed at build
+/// time or dropped.
+fn too_fast(median: f64) -> Option<Note> {
+    (median < 1e-9).then(|| {
+        Note::warning(
+            "optimized_away",
+            format!(
+                "{} per iteration is less than a nanosecond, a few CPU cycles: the compiler has probably computed the result at build time or dropped the work; pass the closure's inputs through std::hint::black_box",
+                Unit::Seconds.format(median)
+            ),
+        )
+    })
 }
 
 /// Times `f` as `config` says.

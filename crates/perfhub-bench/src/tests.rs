@@ -265,3 +265,17 @@ fn the_harness_lists_runs_saves_and_judges() {
         "{err}"
     );
 }
+
+#[test]
+fn work_the_compiler_removed_is_flagged() {
+    let note = too_fast(0.4e-9).expect("0.4 ns is flagged");
+    assert_eq!(note.code, "optimized_away");
+    assert!(note.message.contains("black_box"), "{}", note.message);
+    assert!(too_fast(2e-9).is_none());
+    // A real closure well above a nanosecond carries no such warning.
+    let mut bench = Bench::new(quick());
+    let b = bench
+        .run("sleep", || std::thread::sleep(Duration::from_micros(50)))
+        .unwrap();
+    assert!(!b.notes.iter().any(|n| n.code == "optimized_away"));
+}

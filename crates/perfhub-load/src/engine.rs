@@ -892,6 +892,21 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
             .min(elapsed.saturating_sub(i.start))
             .max(Duration::from_millis(1));
     }
+    // A sliver at the end (the responses of requests in flight when the
+    // duration ended) joins the interval before it, rather than standing as
+    // an interval of its own whose rate, over a few milliseconds, means
+    // nothing.
+    if intervals.len() >= 2
+        && let Some(last) = intervals.last()
+        && last.length < interval_len / 2
+        && let Some(last) = intervals.pop()
+        && let Some(before) = intervals.last_mut()
+    {
+        let _ = before.latency.merge(&last.latency);
+        before.errors += last.errors;
+        before.check_failures += last.check_failures;
+        before.length = (last.start + last.length).saturating_sub(before.start);
+    }
     let mut outcome = LoadOutcome {
         stats,
         intervals,
@@ -1428,29 +1443,33 @@ fn worker(
             }
         });
         // Interval reports, until every connection is done.
+        // The first interval not reported yet.
+        let next = Rc::new(std::cell::Cell::new(0u64));
         let reporter = {
             let shared = Rc::clone(&shared);
             let plan = Arc::clone(plan);
             let tx = tx.clone();
+            let next = Rc::clone(&next);
             tokio::task::spawn_local(async move {
-                let mut k = 0u64;
                 loop {
+                    let k = next.get();
                     let due = plan.t0 + plan.config.interval * (k as u32 + 1);
                     tokio::time::sleep_until(due.into()).await;
                     let tick = shared.borrow_mut().take_interval(k);
+                    next.set(k + 1);
                     if tx.send(tick).is_err() {
                         return;
                     }
-                    k += 1;
                 }
             })
         };
         join_connections(&mut tasks, &plan.failures, stop).await;
         reporter.abort();
         watchdog.abort();
-        let k = ((Instant::now().saturating_duration_since(plan.t0)).as_nanos()
-            / plan.config.interval.as_nanos().max(1)) as u64;
-        let _ = tx.send(shared.borrow_mut().take_interval(k));
+        // What came in since the last report belongs to the first interval
+        // not reported yet (the run can end between an interval's end and
+        // its report: that interval's counts are not a later one's).
+        let _ = tx.send(shared.borrow_mut().take_interval(next.get()));
     });
     shared.borrow().stats.clone()
 }

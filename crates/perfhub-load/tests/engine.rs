@@ -80,6 +80,61 @@ fn the_outcome_carries_its_report() {
 }
 
 #[test]
+fn intervals_cover_the_run_and_hold_every_response() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let server = Server::start(loopback(), ServeConfig::default()).unwrap();
+    for (duration, interval) in [(1000, 1000), (1200, 500), (700, 1000)] {
+        let mut c = config(
+            server.addr(),
+            Model::Closed {
+                think_time: Duration::ZERO,
+            },
+            Duration::from_millis(duration),
+        );
+        c.connections = 4;
+        c.interval = Duration::from_millis(interval);
+        let out = load(&c);
+        let counted: u64 = out.intervals.iter().map(|i| i.latency.len()).sum();
+        assert_eq!(
+            counted,
+            out.stats.total().responses,
+            "{duration}/{interval}"
+        );
+        // Whole intervals, the last ending with the run: none a sliver
+        // whose rate would be its few responses over a millisecond.
+        let whole = (duration / interval).max(1) as usize;
+        assert!(
+            out.intervals.len() == whole || out.intervals.len() == whole + 1,
+            "{duration}/{interval}: {} intervals",
+            out.intervals.len()
+        );
+        for i in &out.intervals {
+            assert!(
+                i.length >= Duration::from_millis(interval.min(duration) / 2),
+                "{duration}/{interval}: an interval of {:?}",
+                i.length
+            );
+        }
+        let rates = out
+            .report
+            .benchmark("total")
+            .unwrap()
+            .measurement("interval_throughput")
+            .unwrap()
+            .samples
+            .clone();
+        let overall = out.stats.total().responses as f64 / out.elapsed.as_secs_f64();
+        for r in rates {
+            assert!(
+                r < overall * 3.0,
+                "{duration}/{interval}: {r} against {overall}"
+            );
+        }
+    }
+    server.stop();
+}
+
+#[test]
 fn open_model_rates_are_kept() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let server = Server::start(loopback(), ServeConfig::default()).unwrap();

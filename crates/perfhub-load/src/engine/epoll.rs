@@ -170,8 +170,9 @@ pub(super) fn worker(
         }
         loop_.run_again(stop);
     }
-    let k = (Instant::now().saturating_duration_since(plan.t0).as_nanos()
-        / plan.config.interval.as_nanos().max(1)) as u64;
+    // What came in since the last report belongs to the first interval not
+    // reported yet (the run can end between an interval's end and its
+    // report: that interval's counts are not a later one's).
     let _ = tx.send(shared.take_interval(k));
     shared.stats
 }
