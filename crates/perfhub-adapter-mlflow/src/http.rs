@@ -166,15 +166,16 @@ impl Client {
         }
     }
 
-    /// The wait before attempt `attempt + 1`: exponential, capped, or the
-    /// server's `Retry-After` when it is shorter than the cap.
+    /// The wait before attempt `attempt + 1`: perfhub's backoff (doubling,
+    /// jittered, capped at 10 s), never shorter than the server's
+    /// `Retry-After`.
     fn delay(&self, attempt: u32, hint: Option<Duration>) -> Duration {
-        let cap = Duration::from_secs(10);
-        let exp = self
-            .backoff
-            .saturating_mul(1u32 << (attempt - 1).min(16))
-            .min(cap);
-        hint.map_or(exp, |h| h.min(cap).max(exp))
+        let backoff = perfhub_core::retry::Backoff {
+            retries: self.retries,
+            base: self.backoff,
+            max: Duration::from_secs(10),
+        };
+        backoff.wait(attempt, perfhub_core::retry::jitter(), hint)
     }
 
     fn failure(&self, a: Attempt, endpoint: &str, attempts: u32, retry: Retry) -> Failure {
@@ -255,8 +256,7 @@ impl Client {
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(|v| perfhub_core::retry::retry_after(v, std::time::SystemTime::now()));
         let text = match response
             .body_mut()
             .with_config()

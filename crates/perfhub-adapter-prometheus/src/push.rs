@@ -177,6 +177,8 @@ enum Failure {
     Status {
         status: u16,
         body: String,
+        /// The server's `Retry-After`, if it sent one.
+        retry_after: Option<Duration>,
     },
     Transport {
         kind: TransportKind,
@@ -210,12 +212,14 @@ fn send(
             Err(f) => f,
         };
         let retry_safe = match &failure {
-            Failure::Status { status, .. } => *status >= 500 && method != "POST",
+            Failure::Status { status, .. } => {
+                (*status >= 500 || *status == 429) && method != "POST"
+            }
             Failure::Transport { kind, .. } => *kind == TransportKind::Connect || method != "POST",
         };
         if !retry_safe || attempts > config.retries {
             return Err(match failure {
-                Failure::Status { status, body } => Error::Status {
+                Failure::Status { status, body, .. } => Error::Status {
                     method,
                     url: url.to_string(),
                     status,
@@ -231,13 +235,16 @@ fn send(
                 },
             });
         }
-        let factor = 1u32.checked_shl(attempts - 1).unwrap_or(u32::MAX);
-        let wait = config
-            .backoff
-            .checked_mul(factor)
-            .unwrap_or(MAX_BACKOFF)
-            .min(MAX_BACKOFF);
-        std::thread::sleep(wait);
+        let retry_after = match &failure {
+            Failure::Status { retry_after, .. } => *retry_after,
+            Failure::Transport { .. } => None,
+        };
+        let backoff = perfhub_core::retry::Backoff {
+            retries: config.retries,
+            base: config.backoff,
+            max: MAX_BACKOFF,
+        };
+        std::thread::sleep(backoff.wait(attempts, perfhub_core::retry::jitter(), retry_after));
     }
 }
 
@@ -265,6 +272,11 @@ fn attempt(
             if (200..300).contains(&status) {
                 return Ok(());
             }
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| perfhub_core::retry::retry_after(v, std::time::SystemTime::now()));
             let text = response
                 .body_mut()
                 .with_config()
@@ -274,6 +286,7 @@ fn attempt(
             Err(Failure::Status {
                 status,
                 body: clip(text.trim()),
+                retry_after,
             })
         }
         Err(e) => Err(Failure::Transport {

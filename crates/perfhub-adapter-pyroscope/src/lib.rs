@@ -401,9 +401,17 @@ fn send(cfg: &PyroscopeConfig, query: &str, content_type: &str, body: &[u8]) -> 
         if let Some(t) = &cfg.token {
             req = req.header("Authorization", &format!("Bearer {t}"));
         }
+        let mut retry_after = None;
         let outcome = match req.send(body) {
             Ok(mut resp) => {
                 let status = resp.status().as_u16();
+                retry_after = resp
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| {
+                        perfhub_core::retry::retry_after(v, std::time::SystemTime::now())
+                    });
                 let text = resp
                     .body_mut()
                     .with_config()
@@ -461,10 +469,12 @@ fn send(cfg: &PyroscopeConfig, query: &str, content_type: &str, body: &[u8]) -> 
         match outcome {
             Attempt::Fatal(e) => return Err(e),
             Attempt::NotSent(_) | Attempt::Retryable(..) if attempt < attempts_allowed => {
-                let wait = cfg
-                    .backoff
-                    .saturating_mul(1u32 << (attempt - 1).min(16))
-                    .min(Duration::from_secs(10));
+                let backoff = perfhub_core::retry::Backoff {
+                    retries: cfg.retries,
+                    base: cfg.backoff,
+                    max: Duration::from_secs(10),
+                };
+                let wait = backoff.wait(attempt, perfhub_core::retry::jitter(), retry_after);
                 std::thread::sleep(wait);
             }
             Attempt::NotSent(message) => {

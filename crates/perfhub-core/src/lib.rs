@@ -27,6 +27,7 @@ pub mod complexity;
 pub mod fs;
 pub mod histogram;
 pub mod report;
+pub mod retry;
 pub mod score;
 pub mod stats;
 pub mod text;

@@ -281,13 +281,13 @@ fn parse_any_duration(t: &str) -> Result<std::time::Duration, Option<String>> {
     let value: f64 = number
         .parse()
         .map_err(|_| Some(format!("{t:?} is not a duration (try 3s, 500ms or 2m)")))?;
-    let scale = match unit.trim() {
-        "" | "s" => 1.0,
-        "ms" => 1e-3,
-        "us" | "µs" => 1e-6,
-        "ns" => 1e-9,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
+    let nanos_per = match unit.trim() {
+        "" | "s" => 1e9,
+        "ms" => 1e6,
+        "us" | "µs" => 1e3,
+        "ns" => 1.0,
+        "m" | "min" => 60e9,
+        "h" => 3600e9,
         other => {
             return Err(Some(format!(
                 "unknown time unit {other:?} in {t:?} (use ns, us, ms, s, m or h)"
@@ -295,8 +295,29 @@ fn parse_any_duration(t: &str) -> Result<std::time::Duration, Option<String>> {
         }
     };
     // Only digits and a point come before the unit, so the value is finite
-    // and not negative: the one way to fail is being too long.
-    std::time::Duration::try_from_secs_f64(value * scale).map_err(|_| None)
+    // and not negative: the one way to fail is being too long. Counted in
+    // nanoseconds and rounded, so that 0.7ms is 700µs exactly.
+    let nanos = (value * nanos_per).round();
+    if nanos >= u64::MAX as f64 {
+        return Err(None);
+    }
+    Ok(std::time::Duration::from_nanos(nanos as u64))
+}
+
+/// Parses a duration as [`parse_duration_at_most`] does, but a bare number
+/// is refused: where a duration is one of several numbers (a latency
+/// distribution, a stall), its unit is always written.
+pub fn parse_duration_with_unit(
+    s: &str,
+    max: std::time::Duration,
+) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return Err(format!(
+            "{t:?} has no unit (write a number and a unit: 500us, 5ms or 1.5s)"
+        ));
+    }
+    parse_duration_at_most(t, max)
 }
 
 #[cfg(test)]
@@ -314,6 +335,24 @@ mod tests {
         assert_eq!(Unit::Ratio.format(0.001), "0.1%");
         assert_eq!(Unit::Count.format(12.0), "12");
         assert_eq!(Unit::PerSecond.format(5000.0), "5000/s");
+    }
+
+    #[test]
+    fn durations_are_exact_to_the_nanosecond() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("0.7ms").unwrap(), Duration::from_micros(700));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("250us").unwrap(), Duration::from_micros(250));
+        assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
+        let hour = Duration::from_secs(3600);
+        assert_eq!(
+            parse_duration_with_unit("5ms", hour).unwrap(),
+            Duration::from_millis(5)
+        );
+        let e = parse_duration_with_unit("5", hour).unwrap_err();
+        assert!(e.contains("\"5\" has no unit"), "{e}");
+        let e = parse_duration_with_unit("2h", hour).unwrap_err();
+        assert!(e.contains("longer than 1 hour"), "{e}");
     }
 
     #[test]

@@ -398,35 +398,11 @@ pub fn parse_stall(text: &str) -> Result<Stall, ServeError> {
     Ok(stall)
 }
 
-/// Parses a number and a unit (`ns`, `us`, `µs`, `ms`, `s`) exactly to the
-/// nanosecond.
+/// Parses a number and its unit (`ns`, `us`, `µs`, `ms`, `s`, `m`, `h`),
+/// exactly to the nanosecond, in perfhub's one duration grammar; the limits
+/// of each setting are checked by its caller.
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let hint = "write a number and a unit: 500us, 5ms or 1.5s";
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("{t:?} is not a duration ({hint})"))?;
-    let unit_ns = match unit.trim() {
-        "ns" => 1.0,
-        "us" | "µs" => 1e3,
-        "ms" => 1e6,
-        "s" => 1e9,
-        "" => return Err(format!("{t:?} has no unit ({hint})")),
-        other => {
-            return Err(format!(
-                "unknown unit {other:?} in {t:?} (use ns, us, ms or s)"
-            ));
-        }
-    };
-    let ns = (value * unit_ns).round();
-    if ns > u64::MAX as f64 {
-        return Err(format!("{t:?} is too long"));
-    }
-    Ok(Duration::from_nanos(ns as u64))
+    perfhub_core::units::parse_duration_with_unit(text, Duration::from_nanos(u64::MAX))
 }
 
 /// Formats a duration in the largest unit that shows it exactly.
@@ -1815,7 +1791,7 @@ mod tests {
             e.contains("\"5\" has no unit") && e.contains("such as none, 5ms"),
             "{e}"
         );
-        assert!(err("5 parsecs").contains("unknown unit \"parsecs\""));
+        assert!(err("5 parsecs").contains("unknown time unit \"parsecs\""));
         assert!(err("fast").contains("\"fast\" is not a duration"));
         assert!(err("-5ms").contains("is not a duration"));
         assert!(err("10ms..1ms").contains("the minimum 10ms is above the maximum 1ms"));
@@ -1825,7 +1801,7 @@ mod tests {
         assert!(err("lognormal:median=50ms,p99=5ms").contains("the p99 5ms is below the median"));
         assert!(err("lognormal:median=0ms,p99=5ms").contains("median must be above zero"));
         assert!(err("lognormal:5ms").contains("is not KEY=VALUE"));
-        assert!(err("2h").contains("unknown unit"));
+        assert!(err("2h").contains("limit of 1 hour"));
         assert!(err("7200s").contains("limit of 1 hour"));
     }
 
