@@ -529,6 +529,33 @@ impl Measurement {
                 Ok(())
             }
         };
+        // What a measurement holds: samples (and their summary), a
+        // histogram (and its summary), a summary alone (imported), or one
+        // value; never a value beside the others, never none of them.
+        let holds_value = self.value.is_some();
+        let holds_other =
+            !self.samples.is_empty() || self.summary.is_some() || self.histogram.is_some();
+        if holds_value && holds_other {
+            return Err(
+                "it holds a single value beside samples, a summary or a histogram: one or the other".into(),
+            );
+        }
+        if !holds_value && !holds_other {
+            return Err("it holds no figure: no samples, summary, histogram or value".into());
+        }
+        if self.histogram_unit.is_some() && self.histogram.is_none() {
+            return Err("it gives a histogram unit but no histogram".into());
+        }
+        if let Some(s) = &self.summary
+            && !self.samples.is_empty()
+            && s.n != self.samples.len()
+        {
+            return Err(format!(
+                "its summary counts {} samples but it holds {}",
+                s.n,
+                self.samples.len()
+            ));
+        }
         for (i, &x) in self.samples.iter().enumerate() {
             check(&format!("sample {i}"), x)?;
         }
@@ -849,7 +876,11 @@ mod tests {
                 "benchmark `sleep`, metric `wall_time`: sample 1 is -2, and a time cannot be negative",
             ),
             (
-                &|m| m.value = Some(f64::NAN),
+                &|m| {
+                    m.samples.clear();
+                    m.summary = None;
+                    m.value = Some(f64::NAN);
+                },
                 "the value is NaN, not a finite number",
             ),
             (&|m| m.samples[0] = 1e308, "sample 0 is 1e308 s"),
@@ -927,6 +958,38 @@ mod tests {
         let mut want = sample_report();
         want.schema_minor = SCHEMA_MINOR + 7;
         assert_eq!(read, want);
+    }
+
+    #[test]
+    fn contradictory_measurements_are_refused() {
+        let ok = Measurement::from_samples("t", Unit::Seconds, vec![1.0, 2.0]);
+        assert!(ok.check_values().is_ok());
+        let mut both = ok.clone();
+        both.value = Some(1.0);
+        assert!(
+            both.check_values()
+                .unwrap_err()
+                .contains("single value beside")
+        );
+        let mut empty = Measurement::from_value("t", Unit::Seconds, 1.0);
+        empty.value = None;
+        assert!(empty.check_values().unwrap_err().contains("no figure"));
+        let mut unit_alone = Measurement::from_value("t", Unit::Seconds, 1.0);
+        unit_alone.histogram_unit = Some(1e-9);
+        assert!(
+            unit_alone
+                .check_values()
+                .unwrap_err()
+                .contains("no histogram")
+        );
+        let mut miscounted = ok.clone();
+        miscounted.samples.push(3.0);
+        assert!(
+            miscounted
+                .check_values()
+                .unwrap_err()
+                .contains("counts 2 samples but it holds 3")
+        );
     }
 
     #[test]
