@@ -278,37 +278,39 @@ pub fn print_load(report: &Report, color: bool) -> io::Result<()> {
         let count = |m: &str| value(m).unwrap_or(0.0) as u64;
         // A benchmark without counts (an imported tool's latency alone)
         // shows none rather than zeros.
-        if b.measurement("requests").is_some() {
+        if b.measurement(metric::REQUESTS).is_some() {
             let mut line = format!(
                 "  requests {}   errors {}   check failures {}   error rate {}",
-                count("requests"),
+                count(metric::REQUESTS),
                 count("errors"),
-                count("check_failures"),
+                count(metric::CHECK_FAILURES),
                 Unit::Ratio.format(value(metric::ERROR_RATE).unwrap_or(0.0))
             );
             if let Some(t) = value(metric::THROUGHPUT) {
                 line += &format!("   throughput {}", Unit::PerSecond.format(t));
             }
-            if let Some(skipped) = value("skipped") {
+            if let Some(skipped) = value(metric::SKIPPED) {
                 line += &format!("   skipped {}", skipped as u64);
             }
             writeln!(out, "{line}")?;
         }
-        if let (Some(target), Some(achieved)) = (value("target_rate"), value("achieved_rate")) {
+        if let (Some(target), Some(achieved)) =
+            (value(metric::TARGET_RATE), value(metric::ACHIEVED_RATE))
+        {
             writeln!(
                 out,
                 "  rate     {} achieved of {} targeted   late {}   dropped {}",
                 Unit::PerSecond.format(achieved),
                 Unit::PerSecond.format(target),
-                count("late"),
-                count("dropped")
+                count(metric::LATE),
+                count(metric::DROPPED)
             )?;
         }
         let latency = b
             .measurement(metric::LATENCY)
             .and_then(|m| m.summary.as_ref());
         let service = b
-            .measurement("service_time")
+            .measurement(metric::SERVICE_TIME)
             .and_then(|m| m.summary.as_ref());
         if let Some(l) = latency {
             let p = |s: &perfhub_core::stats::Summary, k: &str| {

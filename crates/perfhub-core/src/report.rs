@@ -86,6 +86,40 @@ pub mod metric {
     /// CPU time divided by wall time (1.0 is one core fully busy).
     pub const CPU_UTILIZATION: &str = "cpu_utilization";
 
+    /// Requests sent (a load test), a count.
+    pub const REQUESTS: &str = "requests";
+    /// Responses received (a load test), a count.
+    pub const RESPONSES: &str = "responses";
+    /// A load test's time from the actual send to the response, beside `latency` from the intended send.
+    pub const SERVICE_TIME: &str = "service_time";
+    /// The arrival rate a load test reached, requests per second.
+    pub const ACHIEVED_RATE: &str = "achieved_rate";
+    /// The arrival rate a load test aimed at, requests per second.
+    pub const TARGET_RATE: &str = "target_rate";
+    /// Requests due before a load test's end and never sent, a count.
+    pub const DROPPED: &str = "dropped";
+    /// Requests sent later than their intended time by more than the timer's slack, a count.
+    pub const LATE: &str = "late";
+    /// Responses per second in each interval of a load test.
+    pub const INTERVAL_THROUGHPUT: &str = "interval_throughput";
+    /// The 95th percentile latency in each interval of a load test.
+    pub const INTERVAL_P95: &str = "interval_p95";
+    /// Failed requests and checks in each interval of a load test.
+    pub const INTERVAL_ERRORS: &str = "interval_errors";
+    /// The length of a load test's intervals.
+    pub const INTERVAL_SECONDS: &str = "interval_seconds";
+    /// Bytes a load test sent.
+    pub const BYTES_SENT: &str = "bytes_sent";
+    /// Bytes a load test received.
+    pub const BYTES_RECEIVED: &str = "bytes_received";
+    /// Responses that failed their checks, a count.
+    pub const CHECK_FAILURES: &str = "check_failures";
+    /// Requests of a flow left out because an earlier one of the iteration failed, a count.
+    pub const SKIPPED: &str = "skipped";
+    /// Iterations of a flow given up, a count.
+    pub const ABANDONED: &str = "abandoned";
+    /// Requests sent again after the server did not process them (HTTP/2 GOAWAY, refused streams), a count.
+    pub const RETRIED: &str = "retried";
     /// Which way is better for a metric perfhub writes, by name; `None`
     /// for a name it does not know.
     pub fn better(name: &str) -> Option<super::Better> {
@@ -113,8 +147,17 @@ pub mod metric {
             | CYCLES
             | LATENCY
             | ERROR_RATE
-            | CPU_UTILIZATION => Some(Lower),
-            THROUGHPUT => Some(Higher),
+            | CPU_UTILIZATION
+            | SERVICE_TIME
+            | DROPPED
+            | LATE
+            | INTERVAL_P95
+            | INTERVAL_ERRORS
+            | CHECK_FAILURES
+            | SKIPPED
+            | ABANDONED
+            | RETRIED => Some(Lower),
+            THROUGHPUT | ACHIEVED_RATE | INTERVAL_THROUGHPUT => Some(Higher),
             _ => None,
         }
     }

@@ -607,8 +607,8 @@ fn load_tests(p: &mut Page, r: &HtmlReport<'_>) {
         p.body.push_str("<article class=\"bench\">");
         bench_heading(p, b);
         let mut figures: Vec<(String, String)> = Vec::new();
-        if let Some(n) = value_of(b, "requests") {
-            figures.push(("requests".into(), Unit::Count.format(n)));
+        if let Some(n) = value_of(b, metric::REQUESTS) {
+            figures.push((metric::REQUESTS.into(), Unit::Count.format(n)));
         }
         if let Some(t) = value_of(b, metric::THROUGHPUT) {
             figures.push(("throughput".into(), Unit::PerSecond.format(t)));
@@ -637,7 +637,7 @@ fn load_tests(p: &mut Page, r: &HtmlReport<'_>) {
         }
         p.body.push_str("</dl>");
 
-        let service = histogram_of(b, "service_time");
+        let service = histogram_of(b, metric::SERVICE_TIME);
         let base = r
             .baseline
             .and_then(|base| base.benchmark(&b.name))
@@ -679,8 +679,8 @@ fn load_tests(p: &mut Page, r: &HtmlReport<'_>) {
             &[Some(&h), service.as_ref(), base.as_ref()],
         );
         statuses(p, b);
-        if let Some(tp) = samples_of(b, "interval_throughput") {
-            let dt = value_of(b, "interval_seconds")
+        if let Some(tp) = samples_of(b, metric::INTERVAL_THROUGHPUT) {
+            let dt = value_of(b, metric::INTERVAL_SECONDS)
                 .filter(|v| *v > 0.0)
                 .unwrap_or(1.0);
             let t: Vec<f64> = (1..=tp.len()).map(|i| i as f64 * dt).collect();
@@ -691,7 +691,7 @@ fn load_tests(p: &mut Page, r: &HtmlReport<'_>) {
                 style: Style::Area,
                 values: tp,
             }];
-            if let Some(e) = samples_of(b, "interval_errors") {
+            if let Some(e) = samples_of(b, metric::INTERVAL_ERRORS) {
                 panels.push(Panel {
                     label: "errors per interval",
                     unit: Unit::Count,
@@ -700,7 +700,7 @@ fn load_tests(p: &mut Page, r: &HtmlReport<'_>) {
                     values: e,
                 });
             }
-            if let Some(p95) = samples_of(b, "interval_p95") {
+            if let Some(p95) = samples_of(b, metric::INTERVAL_P95) {
                 panels.push(Panel {
                     label: "p95 latency",
                     unit: Unit::Seconds,

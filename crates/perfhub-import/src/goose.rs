@@ -764,7 +764,7 @@ fn benchmark(r: &RequestData, is_total: bool) -> Benchmark {
         b.measurements.push(m);
         dropped_note(&mut b, "", &dropped, &r.timing);
     } else {
-        b.primary_metric = "requests".into();
+        b.primary_metric = metric::REQUESTS.into();
     }
     if let Some(co) = &r.co_timing
         && let Some((m, dropped)) = latency(LATENCY_CO_MITIGATED, co, &r.co_percentiles)
@@ -773,7 +773,7 @@ fn benchmark(r: &RequestData, is_total: bool) -> Benchmark {
         dropped_note(&mut b, " (coordinated omission mitigated)", &dropped, co);
     }
     let count = |metric: &str, n: u64| Measurement::from_value(metric, Unit::Count, n as f64);
-    b.measurements.push(count("requests", r.requests));
+    b.measurements.push(count(metric::REQUESTS, r.requests));
     b.measurements.push(count("failures", r.failures));
     if r.requests > 0 {
         b.measurements.push(Measurement::from_value(

@@ -113,12 +113,14 @@ pub fn import_k6(json: &str, created: impl Into<String>) -> Result<Report, K6Err
                 .measurements
                 .push(trend(metric::LATENCY, stats, true, n, "http_req_duration")?);
         }
-        _ => total.primary_metric = "requests".into(),
+        _ => total.primary_metric = metric::REQUESTS.into(),
     }
     if let Some(Metric::Counter { count, rate }) = read.get("http_reqs") {
-        total
-            .measurements
-            .push(Measurement::from_value("requests", Unit::Count, *count));
+        total.measurements.push(Measurement::from_value(
+            metric::REQUESTS,
+            Unit::Count,
+            *count,
+        ));
         total.measurements.push(Measurement::from_value(
             metric::THROUGHPUT,
             Unit::PerSecond,
@@ -154,7 +156,7 @@ pub fn import_k6(json: &str, created: impl Into<String>) -> Result<Report, K6Err
     }
     if let Some(Metric::Rate { fails, .. }) = read.get("checks") {
         total.measurements.push(Measurement::from_value(
-            "check_failures",
+            metric::CHECK_FAILURES,
             Unit::Count,
             *fails,
         ));

@@ -162,23 +162,23 @@ impl Part {
 fn adds_up(metric: &str) -> bool {
     matches!(
         metric,
-        "requests"
+        metric::REQUESTS
             | "errors"
-            | "check_failures"
+            | metric::CHECK_FAILURES
             | "sent"
-            | "late"
-            | "dropped"
-            | "retried"
-            | "bytes_sent"
-            | "bytes_received"
-            | "target_rate"
-            | "achieved_rate"
+            | metric::LATE
+            | metric::DROPPED
+            | metric::RETRIED
+            | metric::BYTES_SENT
+            | metric::BYTES_RECEIVED
+            | metric::TARGET_RATE
+            | metric::ACHIEVED_RATE
             | metric::THROUGHPUT
     ) || metric.starts_with("errors.")
         || metric.starts_with("status.")
 }
 
-const HISTOGRAMS: [&str; 2] = [metric::LATENCY, "service_time"];
+const HISTOGRAMS: [&str; 2] = [metric::LATENCY, metric::SERVICE_TIME];
 
 /// What is known of one benchmark so far.
 #[derive(Default)]
@@ -328,8 +328,8 @@ impl Merger {
                 }
             }
             let get = |k: &str| m.sums.get(k).map_or(0.0, |v| v.1);
-            let requests = get("requests");
-            let failed = get("errors") + get("check_failures");
+            let requests = get(metric::REQUESTS);
+            let failed = get("errors") + get(metric::CHECK_FAILURES);
             b.measurements.push(Measurement::from_value(
                 metric::ERROR_RATE,
                 Unit::Ratio,

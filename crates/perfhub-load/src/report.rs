@@ -104,10 +104,10 @@ fn endpoint(name: &str, e: &EndpointStats, seconds: f64, flow: bool) -> Benchmar
     let requests = e.responses + e.errors;
     let m = &mut b.measurements;
     m.push(e.latency.to_measurement(metric::LATENCY));
-    m.push(e.service.to_measurement("service_time"));
-    m.push(count("requests", requests));
+    m.push(e.service.to_measurement(metric::SERVICE_TIME));
+    m.push(count(metric::REQUESTS, requests));
     m.push(count("errors", e.errors));
-    m.push(count("check_failures", e.check_failures));
+    m.push(count(metric::CHECK_FAILURES, e.check_failures));
     let failed = e.errors + e.check_failures;
     m.push(Measurement::from_value(
         metric::ERROR_RATE,
@@ -127,8 +127,8 @@ fn endpoint(name: &str, e: &EndpointStats, seconds: f64, flow: bool) -> Benchmar
         m.push(count(&format!("status.{status}"), *n));
     }
     if flow {
-        m.push(count("skipped", e.skipped));
-        m.push(count("abandoned", e.abandoned.values().sum()));
+        m.push(count(metric::SKIPPED, e.skipped));
+        m.push(count(metric::ABANDONED, e.abandoned.values().sum()));
         for (why, n) in &e.abandoned {
             b.notes.push(Note::warning(
                 "iteration_abandoned",
@@ -173,8 +173,8 @@ pub fn build_named_report(
     let mut b = endpoint(TOTAL, &all, seconds, flow);
     b.notes.retain(|n| n.code != "iteration_abandoned");
     b.measurements.push(count("sent", sent));
-    b.measurements.push(count("late", late));
-    b.measurements.push(count("dropped", dropped));
+    b.measurements.push(count(metric::LATE, late));
+    b.measurements.push(count(metric::DROPPED, dropped));
     report.benchmarks.push(b);
     report
 }
@@ -237,29 +237,29 @@ pub fn build_report(
     let m = &mut b.measurements;
     if let Some(rate) = outcome.target_rate {
         m.push(Measurement::from_value(
-            "target_rate",
+            metric::TARGET_RATE,
             Unit::PerSecond,
             rate,
         ));
     }
     m.push(Measurement::from_value(
-        "achieved_rate",
+        metric::ACHIEVED_RATE,
         Unit::PerSecond,
         stats.sent as f64 / seconds.max(1e-9),
     ));
     m.push(count("sent", stats.sent));
-    m.push(count("late", stats.late));
-    m.push(count("dropped", stats.dropped));
+    m.push(count(metric::LATE, stats.late));
+    m.push(count(metric::DROPPED, stats.dropped));
     if config.http2 {
-        m.push(count("retried", stats.retried));
+        m.push(count(metric::RETRIED, stats.retried));
     }
     m.push(Measurement::from_value(
-        "bytes_sent",
+        metric::BYTES_SENT,
         Unit::Bytes,
         stats.bytes_sent as f64,
     ));
     m.push(Measurement::from_value(
-        "bytes_received",
+        metric::BYTES_RECEIVED,
         Unit::Bytes,
         stats.bytes_received as f64,
     ));
@@ -269,7 +269,7 @@ pub fn build_report(
     if !outcome.intervals.is_empty() {
         let secs = |i: &crate::engine::Interval| i.length.as_secs_f64().max(1e-9);
         m.push(Measurement::from_samples(
-            "interval_throughput",
+            metric::INTERVAL_THROUGHPUT,
             Unit::PerSecond,
             outcome
                 .intervals
@@ -278,7 +278,7 @@ pub fn build_report(
                 .collect(),
         ));
         m.push(Measurement::from_samples(
-            "interval_errors",
+            metric::INTERVAL_ERRORS,
             Unit::Count,
             outcome
                 .intervals
@@ -287,7 +287,7 @@ pub fn build_report(
                 .collect(),
         ));
         m.push(Measurement::from_samples(
-            "interval_p95",
+            metric::INTERVAL_P95,
             Unit::Seconds,
             outcome
                 .intervals
@@ -302,7 +302,7 @@ pub fn build_report(
                 .collect(),
         ));
         m.push(Measurement::from_value(
-            "interval_seconds",
+            metric::INTERVAL_SECONDS,
             Unit::Seconds,
             outcome.intervals[0].length.as_secs_f64(),
         ));
