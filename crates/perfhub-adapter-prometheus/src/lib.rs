@@ -41,6 +41,7 @@
 mod exposition;
 mod names;
 mod push;
+pub mod scrape;
 mod textfile;
 
 use std::path::PathBuf;
