@@ -11,7 +11,10 @@
 //! say which file each address belongs to (see `record`). After the command
 //! exits, the addresses are turned into file offsets and symbolized with
 //! `blazesym` (ELF symbols and DWARF, inlined frames included) without
-//! starting any other tool; addresses no symbol covers are shown as
+//! starting any other tool. A stripped binary is named from its separate
+//! debug file, found by build-id or debug link in [`SymbolConfig`]'s debug
+//! directories; addresses no symbol covers are shown as `module+0xSTART`
+//! for the function the unwind information bounds around them, else as
 //! `module+0xoffset` (see `symbolize`).
 //!
 //! Call chains come from the kernel's frame-pointer walk by default; with
@@ -23,6 +26,7 @@
 //! falls back to `perf record` where it is installed and works, else to the
 //! resource timeline alone; [`CommandProfile::sampler`] says which ran.
 
+mod debuginfo;
 mod demangle;
 mod offcpu;
 mod perf_record;
@@ -159,6 +163,39 @@ impl Default for CommandProfileConfig {
     }
 }
 
+/// Where perfhub looks for the symbols of stripped binaries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SymbolConfig {
+    /// The global debug directories, searched in order for a binary's
+    /// separate debug file: `DIR/.build-id/xx/yyyy.debug` by its build-id,
+    /// and `DIR/<directory of the binary>/NAME` by its `.gnu_debuglink`
+    /// (which is also looked for beside the binary and in its `.debug/`
+    /// subdirectory).
+    pub debug_dirs: Vec<PathBuf>,
+}
+
+impl SymbolConfig {
+    /// The environment variable that replaces the default debug
+    /// directories: a `:`-separated list.
+    pub const DEBUG_DIRS_VAR: &'static str = "PERFHUB_DEBUG_DIRS";
+}
+
+impl Default for SymbolConfig {
+    /// The directories in `PERFHUB_DEBUG_DIRS` where it is set and not
+    /// empty, else `/usr/lib/debug`.
+    fn default() -> Self {
+        let debug_dirs = std::env::var_os(SymbolConfig::DEBUG_DIRS_VAR)
+            .map(|dirs| {
+                std::env::split_paths(&dirs)
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .collect::<Vec<_>>()
+            })
+            .filter(|dirs| !dirs.is_empty())
+            .unwrap_or_else(|| vec![PathBuf::from(debuginfo::DEFAULT_DEBUG_DIR)]);
+        SymbolConfig { debug_dirs }
+    }
+}
+
 /// Why a command or process could not be profiled.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -225,6 +262,13 @@ pub struct CommandProfile {
     pub symbolize_time: Duration,
     /// Of that, the time spent after the command ended.
     pub symbolize_wait: Duration,
+    /// Binaries whose frames were named from a separate debug file (found
+    /// by build-id or debug link), with that file.
+    pub debug_files: Vec<(PathBuf, PathBuf)>,
+    /// Stripped binaries some of whose frames had no symbol and are named
+    /// `module+0xSTART` by the start of their function, as the unwind
+    /// information (`.eh_frame`) bounds it.
+    pub unwind_bounds: Vec<PathBuf>,
 }
 
 fn validate(config: &CommandProfileConfig) -> Result<(), CommandProfileError> {
@@ -264,10 +308,20 @@ fn describe(config: &CommandProfileConfig, recording: &record::Recording, what: 
     )
 }
 
-/// Runs `spec` once and profiles it.
+/// Runs `spec` once and profiles it, with the default [`SymbolConfig`].
 pub fn profile_command(
     spec: &CommandSpec,
     config: CommandProfileConfig,
+) -> Result<CommandProfile, CommandProfileError> {
+    profile_command_with(spec, config, &SymbolConfig::default())
+}
+
+/// Runs `spec` once and profiles it, looking for stripped binaries' symbols
+/// where `symbols` says.
+pub fn profile_command_with(
+    spec: &CommandSpec,
+    config: CommandProfileConfig,
+    symbols: &SymbolConfig,
 ) -> Result<CommandProfile, CommandProfileError> {
     validate(&config)?;
     let command = PreparedCommand::new(spec)?;
@@ -277,7 +331,7 @@ pub fn profile_command(
         config.sampler,
         SamplerChoice::Auto | SamplerChoice::PerfEvent
     ) {
-        match record::Recording::inherited(&config) {
+        match record::Recording::inherited(&config, symbols.debug_dirs.clone()) {
             Ok(recording) => {
                 let (run, wall, points) = run_with_timeline(&command, config.timeline);
                 let run = run?;
@@ -340,6 +394,8 @@ pub fn profile_command(
                             fallback_reason,
                             symbolize_time: Duration::ZERO,
                             symbolize_wait: Duration::ZERO,
+                            debug_files: Vec::new(),
+                            unwind_bounds: Vec::new(),
                         });
                     }
                     // `perf record` itself failed: it stops before the
@@ -437,7 +493,7 @@ pub fn profile_pid(
             ));
         }
         SamplerChoice::Auto | SamplerChoice::PerfEvent => {
-            match record::Recording::attached(pid, &config) {
+            match record::Recording::attached(pid, &config, SymbolConfig::default().debug_dirs) {
                 Ok(r) => (None, Some(r)),
                 Err(e) if config.sampler == SamplerChoice::Auto => (
                     Some(format!(
@@ -513,6 +569,8 @@ fn from_recording(
         fallback_reason: None,
         symbolize_time: done.total,
         symbolize_wait: done.after,
+        debug_files: done.debug_files,
+        unwind_bounds: done.unwind_bounds,
     }
 }
 
@@ -569,6 +627,8 @@ impl CommandProfile {
             fallback_reason,
             symbolize_time: Duration::ZERO,
             symbolize_wait: Duration::ZERO,
+            debug_files: Vec::new(),
+            unwind_bounds: Vec::new(),
         }
     }
 
@@ -688,6 +748,33 @@ impl CommandProfile {
                 format!(
                     "{} samples had no recoverable call chain and are left out",
                     self.unwind_failures
+                ),
+            ));
+        }
+        for (binary, debug) in &self.debug_files {
+            b.notes.push(Note::info(
+                "separate_debug_info",
+                format!(
+                    "{} is named from its separate debug file {}",
+                    binary.display(),
+                    debug.display()
+                ),
+            ));
+        }
+        for binary in &self.unwind_bounds {
+            b.notes.push(Note::warning(
+                "unwind_function_bounds",
+                format!(
+                    "{}: function bounds from unwind info, no symbol: the stripped binary's \
+                     functions without a symbol are shown as `{}+0xSTART` (the function's \
+                     file offset); install its debug info (by build-id under /usr/lib/debug, \
+                     or set {}) for names",
+                    binary.display(),
+                    binary
+                        .file_name()
+                        .map(|f| f.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    SymbolConfig::DEBUG_DIRS_VAR
                 ),
             ));
         }

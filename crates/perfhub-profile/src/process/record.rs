@@ -75,6 +75,8 @@ pub(crate) struct Recording {
     stop: Arc<AtomicBool>,
     drain: Option<JoinHandle<Raw>>,
     symbolizer: Option<SymbolizerThread>,
+    /// Where separate debug files are looked for.
+    debug_dirs: Vec<PathBuf>,
     kernel: bool,
     cycles: bool,
     /// Keeps the children's perf contexts from being clones of the spawning
@@ -174,13 +176,16 @@ impl Plan {
 impl Recording {
     /// Events on this thread, per CPU, inherited by what it spawns next and
     /// enabled when that execs.
-    pub fn inherited(config: &CommandProfileConfig) -> io::Result<Recording> {
+    pub fn inherited(
+        config: &CommandProfileConfig,
+        debug_dirs: Vec<PathBuf>,
+    ) -> io::Result<Recording> {
         let mut plan = Plan::of(config);
         let samplers = plan.open_with(Recording::open_inherited)?;
         let mut unshared = Builder::new(Software::DUMMY);
         unshared.observe_self().any_cpu().inherit(false);
         let unshared = unshared.build()?;
-        Recording::start(samplers, plan, Vec::new(), Some(unshared))
+        Recording::start(samplers, plan, Vec::new(), Some(unshared), debug_dirs)
     }
 
     fn open_inherited(plan: &Plan) -> io::Result<Vec<(Sampler, bool)>> {
@@ -208,7 +213,11 @@ impl Recording {
 
     /// Events on every thread of `pid`, per CPU, enabled now and inherited
     /// by the threads and processes they start.
-    pub fn attached(pid: u32, config: &CommandProfileConfig) -> io::Result<Recording> {
+    pub fn attached(
+        pid: u32,
+        config: &CommandProfileConfig,
+        debug_dirs: Vec<PathBuf>,
+    ) -> io::Result<Recording> {
         let mut plan = Plan::of(config);
         let mut samplers = plan.open_with(|p| Recording::open_attached(pid, p))?;
         // What is mapped already: the kernel reports only new mappings.
@@ -220,7 +229,7 @@ impl Recording {
         for (s, _) in &mut samplers {
             s.enable()?;
         }
-        Recording::start(samplers, plan, known, None)
+        Recording::start(samplers, plan, known, None, debug_dirs)
     }
 
     fn open_attached(pid: u32, plan: &Plan) -> io::Result<Vec<(Sampler, bool)>> {
@@ -275,11 +284,12 @@ impl Recording {
         plan: Plan,
         known: Vec<(u32, Vec<Mapping>, String)>,
         unshared: Option<Counter>,
+        debug_dirs: Vec<PathBuf>,
     ) -> io::Result<Recording> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let (kernel, cycles) = (plan.kernel, plan.cycles);
-        let symbolizer = SymbolizerThread::start()?;
+        let symbolizer = SymbolizerThread::start(debug_dirs.clone())?;
         let loader = symbolizer.loader();
         let drain = std::thread::Builder::new()
             .name("perfhub-profile-drain".into())
@@ -297,6 +307,7 @@ impl Recording {
             stop,
             drain: Some(drain),
             symbolizer: Some(symbolizer),
+            debug_dirs,
             kernel,
             cycles,
             _unshared: unshared,
@@ -317,7 +328,12 @@ impl Recording {
             .unwrap_or_default();
         match self.symbolizer.take() {
             Some(s) => s.finish(raw, off_cpu),
-            None => symbolize_here(raw, off_cpu, std::time::Instant::now()),
+            None => symbolize_here(
+                raw,
+                off_cpu,
+                std::time::Instant::now(),
+                std::mem::take(&mut self.debug_dirs),
+            ),
         }
     }
 }

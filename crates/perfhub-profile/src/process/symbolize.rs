@@ -3,8 +3,13 @@
 //! Each address is turned into an offset in the file mapped there, and the
 //! offsets of one file are symbolized in one `blazesym` call (ELF symbols,
 //! DWARF, inlined frames), so a large binary is parsed once per profile.
-//! An address no symbol covers becomes `module+0xoffset`; one outside every
-//! known mapping is kept as a bare address: no frame is dropped.
+//! A stripped binary is named from its separate debug file, found by
+//! build-id or `.gnu_debuglink` (see `debuginfo`), where there is one.
+//! An address no symbol covers becomes `module+0xSTART` when the unwind
+//! information (`.eh_frame`) bounds a function around it, START being that
+//! function's file offset, so a function's addresses share one name; else
+//! `module+0xoffset`. One outside every known mapping is kept as a bare
+//! address: no frame is dropped.
 //!
 //! Addresses in anonymous executable memory (JIT-compiled code) are named
 //! by the process's perf map, `/tmp/perf-PID.map` (see `perfmap`), read
@@ -19,9 +24,9 @@
 //! thread loads each executable file as soon as the drain thread sees it
 //! mapped, and names the addresses once the command has ended.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -30,6 +35,7 @@ use blazesym::symbolize::source::{Elf, Source};
 use blazesym::symbolize::{Input, Symbolized, Symbolizer};
 use perfhub_flame::{StackProfile, WeightUnit};
 
+use super::debuginfo::{ElfHeaders, FunctionBounds};
 use super::demangle::demangle;
 use super::perfmap::{self, PerfMap};
 use super::record::Raw;
@@ -63,6 +69,11 @@ pub(crate) struct Named {
     pub stacks: StackProfile,
     /// The off-CPU time, named, when asked for.
     pub off_cpu: Option<StackProfile>,
+    /// Binaries named from a separate debug file, and that file.
+    pub debug_files: Vec<(PathBuf, PathBuf)>,
+    /// Binaries some of whose frames were named by function bounds from
+    /// their unwind information, for want of symbols.
+    pub unwind_bounds: Vec<PathBuf>,
     /// Time spent loading and naming, in all.
     pub total: Duration,
     /// Of which after the command ended.
@@ -91,16 +102,24 @@ impl Loader {
 /// The symbolizer thread.
 pub(crate) struct SymbolizerThread {
     tx: Sender<Job>,
+    debug_dirs: Vec<PathBuf>,
     handle: JoinHandle<Option<Named>>,
 }
 
 impl SymbolizerThread {
-    pub fn start() -> io::Result<SymbolizerThread> {
+    /// Starts the thread; separate debug files are looked for in
+    /// `debug_dirs`.
+    pub fn start(debug_dirs: Vec<PathBuf>) -> io::Result<SymbolizerThread> {
         let (tx, rx) = channel();
+        let dirs = debug_dirs.clone();
         let handle = std::thread::Builder::new()
             .name("perfhub-symbolize".into())
-            .spawn(move || serve(&rx))?;
-        Ok(SymbolizerThread { tx, handle })
+            .spawn(move || serve(&rx, dirs))?;
+        Ok(SymbolizerThread {
+            tx,
+            debug_dirs,
+            handle,
+        })
     }
 
     pub fn loader(&self) -> Loader {
@@ -119,33 +138,47 @@ impl SymbolizerThread {
             // The thread is gone (it panicked): name nothing rather than
             // lose the run; the raw data went with it.
             (Err(std::sync::mpsc::SendError(Job::Finish(raw, _))), _) => {
-                symbolize_here(*raw, off_cpu, started)
+                symbolize_here(*raw, off_cpu, started, self.debug_dirs)
             }
-            _ => symbolize_here(Raw::default(), off_cpu, started),
+            _ => symbolize_here(Raw::default(), off_cpu, started, self.debug_dirs),
         }
     }
 }
 
 /// Names `raw` on this thread, without anything loaded beforehand.
-pub(crate) fn symbolize_here(raw: Raw, off_cpu: bool, started: Instant) -> Named {
-    finish(&mut Namer::new(), raw, off_cpu, started, Duration::ZERO)
+pub(crate) fn symbolize_here(
+    raw: Raw,
+    off_cpu: bool,
+    started: Instant,
+    debug_dirs: Vec<PathBuf>,
+) -> Named {
+    finish(
+        &mut Namer::new(debug_dirs),
+        raw,
+        off_cpu,
+        started,
+        Duration::ZERO,
+    )
 }
 
 fn finish(namer: &mut Namer, raw: Raw, off_cpu: bool, started: Instant, before: Duration) -> Named {
     let stacks = namer.stacks(&raw, &raw.chains, WeightUnit::Samples);
     let off_cpu = off_cpu.then(|| super::offcpu::profile(namer, &raw));
     let after = started.elapsed();
+    let (debug_files, unwind_bounds) = namer.sources();
     Named {
         raw,
         stacks,
         off_cpu,
+        debug_files,
+        unwind_bounds,
         total: before + after,
         after,
     }
 }
 
-fn serve(rx: &Receiver<Job>) -> Option<Named> {
-    let mut namer = Namer::new();
+fn serve(rx: &Receiver<Job>, debug_dirs: Vec<PathBuf>) -> Option<Named> {
+    let mut namer = Namer::new(debug_dirs);
     let mut total = Duration::ZERO;
     while let Ok(job) = rx.recv() {
         let started = Instant::now();
@@ -189,23 +222,64 @@ pub(crate) fn lookup_address(i: usize, addr: u64) -> u64 {
     if i == 0 { addr } else { addr.saturating_sub(1) }
 }
 
+/// Where a file offset's name came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// The binary's own symbols or DWARF.
+    Own,
+    /// Its separate debug file.
+    DebugFile,
+    /// The bounds of the function around it, from the unwind information:
+    /// `module+0xSTART`.
+    Unwind,
+    /// Nothing: `module+0xoffset`.
+    Unknown,
+}
+
+/// What the namer knows of one mapped file.
+struct FileInfo {
+    headers: Option<ElfHeaders>,
+    /// Its separate debug file, where one was found.
+    debug_file: Option<PathBuf>,
+    /// Its function bounds, read when first needed.
+    bounds: Option<Option<FunctionBounds>>,
+}
+
 /// Names file offsets, remembering every name it found, and JIT code by the
 /// perf maps read so far.
 pub(crate) struct Namer {
     symbolizer: Symbolizer,
-    names: HashMap<(PathBuf, u64), Vec<String>>,
+    debug_dirs: Vec<PathBuf>,
+    files: HashMap<PathBuf, FileInfo>,
+    names: HashMap<(PathBuf, u64), (Vec<String>, Origin)>,
     perf_maps: HashMap<u32, PerfMap>,
+    /// The binaries whose sampled frames were named by a separate debug
+    /// file, and that file.
+    used_debug_files: BTreeMap<PathBuf, PathBuf>,
+    /// The binaries some of whose sampled frames were named by function
+    /// bounds from the unwind information.
+    used_unwind_bounds: BTreeSet<PathBuf>,
 }
 
 impl Namer {
-    pub fn new() -> Namer {
+    /// A namer that looks for separate debug files in `debug_dirs` (and
+    /// beside each binary).
+    pub fn new(debug_dirs: Vec<PathBuf>) -> Namer {
         Namer {
             // blazesym would run every name through a C++ demangler, which
             // reads a C function `f` as the type `float`: names are
-            // demangled here, only those with a mangling prefix.
-            symbolizer: Symbolizer::builder().enable_demangling(false).build(),
+            // demangled here, only those with a mangling prefix. Its own
+            // debug-link search looks where perfhub's does.
+            symbolizer: Symbolizer::builder()
+                .enable_demangling(false)
+                .set_debug_dirs(Some(&debug_dirs))
+                .build(),
+            debug_dirs,
+            files: HashMap::new(),
             names: HashMap::new(),
             perf_maps: HashMap::new(),
+            used_debug_files: BTreeMap::new(),
+            used_unwind_bounds: BTreeSet::new(),
         }
     }
 
@@ -226,10 +300,28 @@ impl Namer {
             .refresh(&perfmap::path_of(pid));
     }
 
-    /// The names of what `key` locates, if it is named.
-    fn names_of(&self, key: (Code, u64)) -> Option<Vec<String>> {
+    /// The names of what `key` locates, if it is named; notes which way
+    /// of naming a file's frames was used.
+    fn names_of(&mut self, key: (Code, u64)) -> Option<Vec<String>> {
         match key {
-            (Code::File(path), off) => self.names.get(&(path, off)).cloned(),
+            (Code::File(path), off) => {
+                let (names, origin) = self.names.get(&(path.clone(), off))?;
+                let names = names.clone();
+                match origin {
+                    Origin::DebugFile => {
+                        if let Some(debug) =
+                            self.files.get(&path).and_then(|f| f.debug_file.clone())
+                        {
+                            self.used_debug_files.insert(path, debug);
+                        }
+                    }
+                    Origin::Unwind => {
+                        self.used_unwind_bounds.insert(path);
+                    }
+                    Origin::Own | Origin::Unknown => {}
+                }
+                Some(names)
+            }
             (Code::Jit(pid), addr) => Some(vec![
                 self.perf_maps
                     .get(&pid)
@@ -240,9 +332,29 @@ impl Namer {
         }
     }
 
+    /// What is known of `path`, read on first use: its headers, and its
+    /// separate debug file.
+    fn file_info(&mut self, path: &Path) -> &mut FileInfo {
+        let debug_dirs = &self.debug_dirs;
+        self.files.entry(path.to_path_buf()).or_insert_with(|| {
+            let headers = ElfHeaders::read(path);
+            let debug_file = headers
+                .as_ref()
+                .filter(|h| h.may_have_debug_file())
+                .and_then(|h| h.find_debug_file(path, debug_dirs));
+            FileInfo {
+                headers,
+                debug_file,
+                bounds: None,
+            }
+        })
+    }
+
     /// Names the offsets of `path` not named yet, in one blazesym call:
-    /// blazesym parses a file once.
-    pub fn name(&mut self, path: &std::path::Path, offsets: &[u64]) {
+    /// blazesym parses a file once. The separate debug file names them
+    /// first, where there is one, then the binary's own symbols, then the
+    /// bounds of the functions in its unwind information.
+    pub fn name(&mut self, path: &Path, offsets: &[u64]) {
         let mut offsets: Vec<u64> = offsets
             .iter()
             .copied()
@@ -257,33 +369,107 @@ impl Namer {
             .file_name()
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let unknown = |off: &u64| vec![format!("{module}+{off:#x}")];
-        let names: Vec<Vec<String>> = if path.is_file() {
-            match self
-                .symbolizer
-                .symbolize(&Source::Elf(Elf::new(path)), Input::FileOffset(&offsets))
-            {
-                Ok(results) => results
-                    .into_iter()
-                    .zip(&offsets)
-                    .map(|(r, off)| match r {
-                        Symbolized::Sym(sym) => {
-                            let mut frames = vec![demangle(&sym.name).into_owned()];
-                            frames
-                                .extend(sym.inlined.iter().map(|f| demangle(&f.name).into_owned()));
-                            frames
-                        }
-                        Symbolized::Unknown(_) => unknown(off),
-                    })
-                    .collect(),
-                Err(_) => offsets.iter().map(unknown).collect(),
+        let mut names: Vec<Option<(Vec<String>, Origin)>> = vec![None; offsets.len()];
+        if path.is_file() {
+            let info = self.file_info(path);
+            let headers = info.headers.clone();
+            let debug_file = info.debug_file.clone();
+            if let (Some(headers), Some(debug_file)) = (&headers, &debug_file) {
+                let todo: Vec<(usize, u64)> = offsets
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, off)| Some((i, headers.address_of(*off)?)))
+                    .collect();
+                let addresses: Vec<u64> = todo.iter().map(|(_, a)| *a).collect();
+                for ((i, _), frames) in
+                    todo.iter()
+                        .zip(self.symbols(debug_file, true, Input::VirtOffset(&addresses)))
+                {
+                    names[*i] = frames.map(|f| (f, Origin::DebugFile));
+                }
             }
-        } else {
-            offsets.iter().map(unknown).collect()
-        };
-        for (off, frames) in offsets.iter().zip(names) {
-            self.names.insert((path.to_path_buf(), *off), frames);
+            let todo: Vec<usize> = (0..offsets.len()).filter(|i| names[*i].is_none()).collect();
+            if !todo.is_empty() {
+                let wanted: Vec<u64> = todo.iter().map(|i| offsets[*i]).collect();
+                // With a debug file found, the binary's own DWARF is gone;
+                // without, blazesym looks for one too, and a stale one it
+                // rejects fails the whole file: then its symbols alone.
+                let mut own = self.symbols(path, debug_file.is_none(), Input::FileOffset(&wanted));
+                if own.is_empty() && debug_file.is_none() {
+                    own = self.symbols(path, false, Input::FileOffset(&wanted));
+                }
+                for (i, frames) in todo.iter().zip(own) {
+                    names[*i] = frames.map(|f| (f, Origin::Own));
+                }
+            }
+            if names.iter().any(Option::is_none)
+                && let Some(headers) = &headers
+            {
+                let info = self.file_info(path);
+                let bounds = info
+                    .bounds
+                    .get_or_insert_with(|| FunctionBounds::read(path));
+                if let Some(bounds) = bounds {
+                    for (name, off) in names.iter_mut().zip(&offsets) {
+                        if name.is_some() {
+                            continue;
+                        }
+                        let Some(start) = headers.address_of(*off).and_then(|a| bounds.start_of(a))
+                        else {
+                            continue;
+                        };
+                        // A file offset, as every `module+0x…` name is.
+                        let start = headers.offset_of(start).unwrap_or(start);
+                        *name = Some((vec![format!("{module}+{start:#x}")], Origin::Unwind));
+                    }
+                }
+            }
         }
+        for (off, name) in offsets.iter().zip(names) {
+            let name =
+                name.unwrap_or_else(|| (vec![format!("{module}+{off:#x}")], Origin::Unknown));
+            self.names.insert((path.to_path_buf(), *off), name);
+        }
+    }
+
+    /// The frames (outermost first, then inlined ones) that blazesym names
+    /// `input` of the ELF file `path` with, one entry per address; nothing
+    /// if it fails.
+    fn symbols(
+        &self,
+        path: &Path,
+        debug_syms: bool,
+        input: Input<&[u64]>,
+    ) -> Vec<Option<Vec<String>>> {
+        let mut elf = Elf::new(path);
+        elf.debug_syms = debug_syms;
+        match self.symbolizer.symbolize(&Source::Elf(elf), input) {
+            Ok(results) => results
+                .into_iter()
+                .map(|r| match r {
+                    Symbolized::Sym(sym) => {
+                        let mut frames = vec![demangle(&sym.name).into_owned()];
+                        frames.extend(sym.inlined.iter().map(|f| demangle(&f.name).into_owned()));
+                        Some(frames)
+                    }
+                    Symbolized::Unknown(_) => None,
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// The binaries named from a separate debug file (with that file), and
+    /// those named in part by function bounds from unwind information, in
+    /// the frames named so far by [`Namer::stacks`].
+    pub fn sources(&self) -> (Vec<(PathBuf, PathBuf)>, Vec<PathBuf>) {
+        (
+            self.used_debug_files
+                .iter()
+                .map(|(b, d)| (b.clone(), d.clone()))
+                .collect(),
+            self.used_unwind_bounds.iter().cloned().collect(),
+        )
     }
 
     /// Names every address of `chains` (per pid, leaf first, with weights
