@@ -20,13 +20,18 @@
 //!   this one), each benchmark's raw samples resampled by the bootstrap;
 //! - [`compare_paired`]: rounds of an interleaved A/B run, where each
 //!   round's base and head ran back to back; the ratios of the pairs are
-//!   tested ([`crate::stats::paired_ratio`]), so the drift of a shared
-//!   machine cancels.
+//!   tested ([`crate::stats::paired_ratio`]: Hodges-Lehmann and the Wilcoxon
+//!   signed-rank test, robust to a disturbed round), so the drift of a
+//!   shared machine cancels.
 
 use serde::{Deserialize, Serialize};
 
 use crate::report::{Benchmark, Comparison, Measurement, Note, Report, ReportKind, metric};
-use crate::stats::{CompareConfig, ConfidenceInterval, Statistic, compare_samples, paired_ratio};
+use crate::signed_rank::pairs_needed;
+use crate::stats::{
+    CompareConfig, ConfidenceInterval, PairedMethod, PairedRatio, Statistic, compare_samples,
+    paired_ratio,
+};
 use crate::units::Unit;
 
 /// The default minimum effect size: 3%.
@@ -481,13 +486,24 @@ pub struct PairedSeries {
     pub head: Vec<f64>,
 }
 
-/// Compares paired rounds (see [`paired_ratio`]): the geometric mean of the
-/// per-round ratios, its t interval, and the verdict.
+/// Compares paired rounds (see [`paired_ratio`]): the Hodges-Lehmann
+/// estimate of the per-round ratio, the interval that inverts the Wilcoxon
+/// signed-rank test, its p-value (Holm-adjusted across the series), and the
+/// verdict. `base` and `head` of a change are the geometric means of the
+/// rounds.
+///
+/// The signed-rank test needs enough rounds: with `n` rounds (that differ)
+/// its smallest p-value is `2 / 2^n`, so at 95% fewer than 6 rounds can never
+/// show a change, and with `m` series adjusted together the smallest needs
+/// `m * 2 / 2^n` below 5%. A change whose rounds cannot reach the level says
+/// so in its `method` (such as "Wilcoxon signed-rank, n=4: cannot reach 5%
+/// with fewer than 6 rounds") rather than silently never regressing.
 ///
 /// Series with fewer than two complete rounds, or with values that are not
 /// positive, are skipped with the reason.
 pub fn compare_paired(series: &[PairedSeries], criteria: &ChangeCriteria) -> ChangeSet {
     let mut set = ChangeSet::default();
+    let mut tests: Vec<PairedRatio> = Vec::new();
     for s in series {
         let Some(p) = paired_ratio(&s.base, &s.head, criteria.level) else {
             let why = if s.base.len() != s.head.len() {
@@ -520,11 +536,61 @@ pub fn compare_paired(series: &[PairedSeries], criteria: &ChangeCriteria) -> Cha
             min_effect,
             smaller_is_better: sib,
             verdict: Verdict::Unchanged,
-            method: format!("{} paired rounds", p.pairs),
+            method: String::new(),
         });
+        tests.push(p);
+    }
+    let family = tests.len();
+    for (c, p) in set.changes.iter_mut().zip(&tests) {
+        c.method = paired_method(p, criteria.level, family);
     }
     decide(&mut set, criteria.level);
     set
+}
+
+/// The `method` of a paired change, saying when its rounds are too few for
+/// the signed-rank test to reach `1 - level`, alone or after Holm's
+/// adjustment over `family` series.
+fn paired_method(p: &PairedRatio, level: f64, family: usize) -> String {
+    let rounds = format!("{} paired rounds", p.pairs);
+    let how = match p.method {
+        PairedMethod::Identical => return format!("{rounds}, all with the same ratio"),
+        PairedMethod::Exact => "Hodges-Lehmann, exact Wilcoxon signed-rank",
+        PairedMethod::Normal => "Hodges-Lehmann, Wilcoxon signed-rank (normal approximation)",
+    };
+    let alpha = 1.0 - level;
+    let n = p.tested_pairs;
+    let dropped = p.pairs - n;
+    let untested = if dropped > 0 {
+        format!(" ({dropped} round(s) with a ratio of exactly 1 left out)")
+    } else {
+        String::new()
+    };
+    let family = family.max(1);
+    if p.min_p_value >= alpha {
+        let needed = pairs_needed(alpha)
+            .map_or_else(String::new, |k| format!(" with fewer than {k} rounds"));
+        return format!(
+            "{rounds}; Wilcoxon signed-rank, n={n}{untested}: cannot reach {}{needed}",
+            percent(alpha)
+        );
+    }
+    if family > 1 && p.min_p_value * family as f64 >= alpha {
+        let needed = pairs_needed(alpha / family as f64)
+            .map_or_else(String::new, |k| format!(" with fewer than {k} rounds"));
+        return format!(
+            "{rounds}; Wilcoxon signed-rank, n={n}{untested}: cannot reach {} after Holm's adjustment over {family} benchmarks{needed}",
+            percent(alpha)
+        );
+    }
+    format!("{rounds}, {how}{untested}")
+}
+
+/// `0.05` as `5%`, `0.001` as `0.1%`.
+fn percent(x: f64) -> String {
+    let s = format!("{:.3}", x * 100.0);
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("{s}%")
 }
 
 #[cfg(test)]
@@ -724,16 +790,17 @@ mod tests {
 
     #[test]
     fn a_borderline_change_among_many_is_not_significant_after_adjustment() {
-        // One benchmark 4% slower with p just under 0.05 on its own, among
-        // nine unchanged ones: after Holm's adjustment it is not a
-        // regression.
-        let drift = [1.0, 1.02, 0.99, 1.01, 0.98];
-        let ratios = |i: usize| -> [f64; 5] {
+        // One benchmark 4% slower with p just under 0.05 on its own (of 8
+        // rounds, the two smallest changes are faster: W- = 1 + 2 = 3, the
+        // 5% critical value, p = 2 * 5/256 = 0.039), among nine unchanged
+        // ones: after Holm's adjustment it is not a regression.
+        let drift = [1.0, 1.02, 0.99, 1.01, 0.98, 1.0, 1.03, 0.97];
+        let ratios = |i: usize| -> [f64; 8] {
             if i == 0 {
-                [1.04, 1.00, 1.08, 1.03, 1.05]
+                [1.04, 1.05, 0.995, 1.03, 1.06, 0.99, 1.045, 1.035]
             } else {
                 let e = 0.01 * (i % 3) as f64;
-                [1.0 + e, 1.0 - e, 1.01, 0.99, 1.0]
+                [1.0 + e, 1.0 - e, 1.01, 0.99, 1.0, 1.005, 0.995, 1.0]
             }
         };
         let series: Vec<PairedSeries> = (0..10)
@@ -747,9 +814,107 @@ mod tests {
             .collect();
         let set = compare_paired(&series, &ChangeCriteria::default());
         let first = &set.changes[0];
-        assert!(first.p_value.unwrap() < 0.05, "{first:?}");
+        assert!(
+            (first.p_value.unwrap() - 10.0 / 256.0).abs() < 1e-12,
+            "{first:?}"
+        );
+        assert!(!first.ratio_ci.contains(1.0), "{first:?}");
         assert!(first.p_adjusted.unwrap() >= 0.05, "{first:?}");
         assert_eq!(first.verdict, Verdict::Unchanged);
+        // Alone, it regresses.
+        let set = compare_paired(&series[..1], &ChangeCriteria::default());
+        assert_eq!(set.changes[0].verdict, Verdict::Regressed, "{set:?}");
+        assert_eq!(
+            set.changes[0].method,
+            "8 paired rounds, Hodges-Lehmann, exact Wilcoxon signed-rank"
+        );
+    }
+
+    #[test]
+    fn too_few_rounds_say_so_in_the_method() {
+        let drift = [1.0, 1.02, 0.99, 1.01, 0.98, 1.0, 1.03, 0.97, 1.01, 0.99];
+        let series = |rounds: usize, name: &str| PairedSeries {
+            benchmark: name.into(),
+            metric: metric::WALL_TIME.into(),
+            unit: Unit::Seconds,
+            base: drift[..rounds].to_vec(),
+            head: drift[..rounds]
+                .iter()
+                .enumerate()
+                .map(|(i, d)| d * (1.2 + 0.01 * i as f64))
+                .collect(),
+        };
+        // 20% slower in each of 4 rounds: the best p-value is 2/16.
+        let set = compare_paired(&[series(4, "a")], &ChangeCriteria::default());
+        let c = &set.changes[0];
+        assert_eq!(c.p_value, Some(0.125));
+        assert_eq!(c.verdict, Verdict::Unchanged);
+        assert_eq!(
+            c.method,
+            "4 paired rounds; Wilcoxon signed-rank, n=4: cannot reach 5% with fewer than 6 rounds"
+        );
+        // 6 rounds are enough alone...
+        let set = compare_paired(&[series(6, "a")], &ChangeCriteria::default());
+        assert_eq!(set.changes[0].verdict, Verdict::Regressed);
+        // ... but not for two benchmarks adjusted together (2 * 2/64 > 5%).
+        let set = compare_paired(
+            &[series(6, "a"), series(6, "b")],
+            &ChangeCriteria::default(),
+        );
+        assert_eq!(set.changes[0].verdict, Verdict::Unchanged);
+        assert_eq!(
+            set.changes[0].method,
+            "6 paired rounds; Wilcoxon signed-rank, n=6: cannot reach 5% after Holm's \
+             adjustment over 2 benchmarks with fewer than 7 rounds"
+        );
+        let set = compare_paired(
+            &[series(7, "a"), series(7, "b")],
+            &ChangeCriteria::default(),
+        );
+        assert!(set.changes.iter().all(|c| c.verdict == Verdict::Regressed));
+        assert_eq!(percent(0.05), "5%");
+        assert_eq!(percent(1.0 - 0.99), "1%");
+        assert_eq!(percent(0.001), "0.1%");
+    }
+
+    #[test]
+    fn one_disturbed_round_does_not_hide_a_regression() {
+        // 10% slower in 10 rounds (±1%), one round disturbed to 2.5 times
+        // its ratio: the mean and t interval of the log ratios give +20.6%
+        // [-2.0%, +48.3%], no regression; the rank-based estimate stays at
+        // +10.1% with an interval of [+9.5%, +73.4%]: the upper bound is
+        // one of the 10 Walsh averages with the wild round (only 9 are cut
+        // at 10 rounds), but the lower bound and the verdict hold.
+        let ratios = [
+            1.10,
+            1.11,
+            1.09,
+            1.105,
+            1.095,
+            1.10 * 2.5,
+            1.102,
+            1.098,
+            1.107,
+            1.093,
+        ];
+        let drift = [1.0, 1.3, 0.8, 1.1, 0.9, 1.25, 0.75, 1.05, 1.0, 0.95];
+        let series = [PairedSeries {
+            benchmark: "a".into(),
+            metric: metric::WALL_TIME.into(),
+            unit: Unit::Seconds,
+            base: drift.to_vec(),
+            head: drift.iter().zip(ratios).map(|(d, r)| d * r).collect(),
+        }];
+        let set = compare_paired(&series, &ChangeCriteria::default());
+        let c = &set.changes[0];
+        assert_eq!(c.verdict, Verdict::Regressed, "{c:?}");
+        assert!((c.ratio - 1.10).abs() < 0.005, "{c:?}");
+        assert!(c.ratio_ci.lower > 1.09, "{c:?}");
+        let logs: Vec<f64> = ratios.iter().map(|r| r.ln()).collect();
+        let t = crate::stats::mean_confidence_interval(&logs, 0.95).unwrap();
+        assert!(t.lower < 0.0, "{t:?}");
+        assert!((t.lower.exp() - 0.9798).abs() < 1e-4, "{t:?}");
+        assert!((t.upper.exp() - 1.4833).abs() < 1e-4, "{t:?}");
     }
 
     #[test]

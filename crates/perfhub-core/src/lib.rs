@@ -7,6 +7,8 @@
 //!   capability writes and every adapter reads;
 //! - [`units`]: [`Unit`]s and their formatting;
 //! - [`stats`]: summaries, outliers, confidence intervals and two-sample tests;
+//! - [`signed_rank`]: the Wilcoxon signed-rank test and the Hodges-Lehmann
+//!   estimator with its interval, behind paired comparisons;
 //! - [`complexity`]: empirical complexity fitting over a parameter scan;
 //! - [`time`]: moments in UTC, parsed from and written as RFC 3339 (the
 //!   workspace's one RFC 3339 parser);
@@ -29,6 +31,7 @@ pub mod histogram;
 pub mod report;
 pub mod retry;
 pub mod score;
+pub mod signed_rank;
 pub mod stats;
 pub mod text;
 pub mod ticks;

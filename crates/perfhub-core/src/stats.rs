@@ -25,6 +25,8 @@ use std::collections::BTreeMap;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+use crate::signed_rank::{hodges_lehmann_interval, min_p_value, signed_rank_test};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -754,30 +756,80 @@ pub fn compare_samples(
     })
 }
 
-/// The change between paired measurements: the geometric mean of the
-/// per-pair ratios `head[i] / base[i]`, with a t interval and a paired
-/// t-test computed on their logarithms.
+/// How a [`PairedRatio`] was computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PairedMethod {
+    /// Every pair has the same ratio (a deterministic metric such as an
+    /// instruction count): the interval is that ratio, and the p-value 1 if
+    /// it is 1, else 0.
+    Identical,
+    /// Hodges-Lehmann and the signed-rank test from the exact distribution.
+    #[default]
+    Exact,
+    /// Hodges-Lehmann and the signed-rank test from the normal
+    /// approximation (more than [`crate::signed_rank::EXACT_MAX_N`] pairs).
+    Normal,
+}
+
+/// The change between paired measurements: the Hodges-Lehmann estimate of
+/// the per-pair ratio `head[i] / base[i]` (on their logarithms), with the
+/// distribution-free interval and the p-value of the Wilcoxon signed-rank
+/// test.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PairedRatio {
-    /// The geometric mean of `head[i] / base[i]`.
+    /// The typical ratio `head[i] / base[i]`: the exponential of the
+    /// Hodges-Lehmann estimate (the median of the Walsh averages) of the log
+    /// ratios.
     pub ratio: f64,
-    /// The t interval of that ratio (of the mean log ratio, exponentiated).
+    /// The interval of that ratio that inverts the signed-rank test, at
+    /// the level asked (see `achieved_level` for the one attained).
     pub ratio_ci: ConfidenceInterval,
-    /// The two-sided p-value of a paired t-test of the log ratios against 0.
+    /// The two-sided p-value of the Wilcoxon signed-rank test of the log
+    /// ratios against 0.
     pub p_value: f64,
     /// The number of pairs.
     pub pairs: usize,
+    /// The pairs the test used: those whose ratio is not exactly 1.
+    #[serde(default)]
+    pub tested_pairs: usize,
+    /// The smallest p-value the test could give with `tested_pairs`,
+    /// `2 / 2^tested_pairs`: when it is not below `1 - level`, no number of
+    /// these pairs can show a significant change (0 for
+    /// [`PairedMethod::Identical`], which decides without the test).
+    #[serde(default)]
+    pub min_p_value: f64,
+    /// The confidence the interval actually has: at or just above the
+    /// level asked, or below it when there are too few pairs (the interval
+    /// is then the widest, from the smallest to the largest ratio).
+    #[serde(default)]
+    pub achieved_level: f64,
+    /// How the result was computed.
+    #[serde(default)]
+    pub method: PairedMethod,
 }
 
 /// Compares paired measurements such as the rounds of an interleaved A/B
 /// run, where `base[i]` and `head[i]` were taken back to back: the noise
 /// they share (the machine's state at that moment) cancels in their ratio.
 ///
-/// The log ratios are taken as normal: their mean and a t interval at
-/// `level` give the geometric-mean ratio and its interval, and a one-sample
-/// t-test of the mean against 0 gives the p-value. When every pair has the
-/// same ratio (deterministic metrics such as instruction counts), the
-/// interval is that ratio and the p-value is 1 if it is 1, else 0.
+/// Robust to a disturbed pair: on the log ratios, the estimate is the
+/// Hodges-Lehmann one (the median of the Walsh averages), the interval the
+/// distribution-free one that inverts the Wilcoxon signed-rank test, and the
+/// p-value that of the two-sided signed-rank test (exact up to
+/// [`crate::signed_rank::EXACT_MAX_N`] pairs, normal approximation above; pairs with a ratio of
+/// exactly 1 are left out of the test). None of them assumes normal log
+/// ratios, only symmetric ones, and one wild pair moves them by one rank
+/// instead of dragging a mean and inflating a standard deviation.
+///
+/// The test is discrete: with `n` pairs the smallest p-value is `2 / 2^n`
+/// (`min_p_value`), so at 95% at least 6 pairs are needed for anything to
+/// be significant ([`crate::signed_rank::pairs_needed`]), and more when
+/// several benchmarks are adjusted together.
+///
+/// When every pair has the same ratio (deterministic metrics such as
+/// instruction counts), the interval is that ratio and the p-value is 1 if
+/// it is 1, else 0.
 ///
 /// `None` with fewer than 2 pairs, sets of different lengths, a value that
 /// is not finite and positive, or `level` not strictly between 0 and 1.
@@ -791,11 +843,18 @@ pub fn paired_ratio(base: &[f64], head: &[f64], level: f64) -> Option<PairedRati
         return None;
     }
     let logs: Vec<f64> = base.iter().zip(head).map(|(b, h)| (h / b).ln()).collect();
-    let m = mean(&logs)?;
-    let sd = stddev(&logs)?;
-    let ratio = m.exp();
-    let scale = m.abs().max(1.0);
-    if sd <= 1e-12 * scale {
+    if !all_finite(&logs) {
+        return None;
+    }
+    let (lo, hi) = logs
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        });
+    let m = mean_unchecked(&logs);
+    let tested_pairs = logs.iter().filter(|&&x| x != 0.0).count();
+    if hi - lo <= 1e-12 * m.abs().max(1.0) {
+        let ratio = m.exp();
         return Some(PairedRatio {
             ratio,
             ratio_ci: ConfidenceInterval {
@@ -805,20 +864,31 @@ pub fn paired_ratio(base: &[f64], head: &[f64], level: f64) -> Option<PairedRati
             },
             p_value: if m.abs() <= 1e-12 { 1.0 } else { 0.0 },
             pairs: n,
+            tested_pairs,
+            min_p_value: 0.0,
+            achieved_level: 1.0,
+            method: PairedMethod::Identical,
         });
     }
-    let ci = t_interval(m, sd, n, level)?;
-    let t = m.abs() / (sd / (n as f64).sqrt());
-    let p_value = (2.0 * student_t_sf(t, (n - 1) as f64)).min(1.0);
+    let hl = hodges_lehmann_interval(&logs, level)?;
+    let test = signed_rank_test(&logs)?;
     Some(PairedRatio {
-        ratio,
+        ratio: hl.estimate.exp(),
         ratio_ci: ConfidenceInterval {
             level,
-            lower: ci.lower.exp(),
-            upper: ci.upper.exp(),
+            lower: hl.ci.lower.exp(),
+            upper: hl.ci.upper.exp(),
         },
-        p_value,
+        p_value: test.p_value,
         pairs: n,
+        tested_pairs: test.n,
+        min_p_value: min_p_value(test.n),
+        achieved_level: hl.achieved_level,
+        method: if test.exact && hl.exact {
+            PairedMethod::Exact
+        } else {
+            PairedMethod::Normal
+        },
     })
 }
 
@@ -869,7 +939,7 @@ pub fn normal_cdf(x: f64) -> f64 {
 }
 
 /// The standard normal survival function `1 - Φ(x)`, accurate in the tail.
-fn normal_sf(x: f64) -> f64 {
+pub(crate) fn normal_sf(x: f64) -> f64 {
     0.5 * erfc(x / std::f64::consts::SQRT_2)
 }
 
@@ -1213,19 +1283,55 @@ mod tests {
 
     #[test]
     fn paired_ratio_of_a_known_set() {
-        // log ratios ln(1.1), ln(1.2), ln(1.0): mean 0.0925, sd 0.0912.
+        // Log ratios ln 1.1, ln 1.2, 0: Walsh averages 0, ln(1.1)/2,
+        // ln(1.2)/2, ln 1.1, (ln 1.1 + ln 1.2)/2, ln 1.2; the median is the
+        // mean of the 3rd and 4th.
         let p = paired_ratio(&[1.0, 2.0, 4.0], &[1.1, 2.4, 4.0], 0.95).unwrap();
-        let logs = [1.1f64.ln(), 1.2f64.ln(), 0.0];
-        let m = logs.iter().sum::<f64>() / 3.0;
-        assert!((p.ratio - m.exp()).abs() < 1e-12);
-        assert!(p.ratio_ci.lower < 1.0 && p.ratio_ci.upper > p.ratio);
-        // t = m / (sd / sqrt 3) = 1.758 with 2 degrees of freedom:
-        // p = 1 - t / sqrt(t^2 + 2) = 0.2209.
-        assert!((p.p_value - 0.220_871_5).abs() < 1e-6, "{}", p.p_value);
-        assert_eq!(p.pairs, 3);
+        let (a, b) = (1.1f64.ln(), 1.2f64.ln());
+        assert!((p.ratio - ((b / 2.0 + a) / 2.0).exp()).abs() < 1e-12);
+        // Three pairs cannot reach 95%: the interval is the widest, from
+        // the smallest to the largest ratio, at confidence 1 - 2/8.
+        assert!((p.ratio_ci.lower - 1.0).abs() < 1e-12, "{p:?}");
+        assert!((p.ratio_ci.upper - 1.2).abs() < 1e-12, "{p:?}");
+        assert_eq!(p.achieved_level, 0.75);
+        // The test drops the pair with ratio 1: two positive log ratios,
+        // W+ = 3, P(W+ >= 3) = 1/4, p = 1/2.
+        assert_eq!((p.pairs, p.tested_pairs), (3, 2));
+        assert_eq!(p.p_value, 0.5);
+        assert_eq!(p.min_p_value, 0.5);
+        assert_eq!(p.method, PairedMethod::Exact);
         assert!(paired_ratio(&[1.0], &[1.0], 0.95).is_none());
         assert!(paired_ratio(&[1.0, 2.0], &[1.0], 0.95).is_none());
         assert!(paired_ratio(&[1.0, 0.0], &[1.0, 1.0], 0.95).is_none());
+        assert!(paired_ratio(&[1.0, 1.0], &[1.0, 1.0], 1.0).is_none());
+    }
+
+    #[test]
+    fn paired_ratio_of_identical_ratios() {
+        let p = paired_ratio(&[2.0, 4.0, 8.0], &[2.2, 4.4, 8.8], 0.95).unwrap();
+        assert_eq!(p.method, PairedMethod::Identical);
+        assert!((p.ratio - 1.1).abs() < 1e-12);
+        assert_eq!(p.ratio_ci.lower, p.ratio);
+        assert_eq!(p.ratio_ci.upper, p.ratio);
+        assert_eq!(p.p_value, 0.0);
+        let p = paired_ratio(&[2.0, 4.0], &[2.0, 4.0], 0.95).unwrap();
+        assert_eq!((p.ratio, p.p_value, p.tested_pairs), (1.0, 1.0, 0));
+    }
+
+    #[test]
+    fn paired_ratio_resists_one_wild_round() {
+        // Eight rounds 10% slower, ±1%, one of them disturbed to 1.8 times
+        // its ratio: the t interval of the mean log ratio opens past 1, the
+        // rank-based one stays around 1.10.
+        let ratios = [1.10, 1.11, 1.09, 1.105, 1.10 * 1.8, 1.095, 1.102, 1.098];
+        let base = [1.0; 8];
+        let p = paired_ratio(&base, &ratios, 0.95).unwrap();
+        assert!(p.ratio_ci.lower > 1.09 && p.ratio_ci.upper < 1.5, "{p:?}");
+        assert!((p.ratio - 1.10).abs() < 0.01, "{p:?}");
+        assert_eq!(p.p_value, 2.0 / 256.0);
+        let logs: Vec<f64> = ratios.iter().map(|r| r.ln()).collect();
+        let t = mean_confidence_interval(&logs, 0.95).unwrap();
+        assert!(t.lower < 0.0, "{t:?}");
     }
 
     use super::*;
