@@ -199,8 +199,10 @@ pub struct AbArgs {
     #[arg(long, value_name = "REV")]
     base: String,
 
-    /// Rounds; each runs base and head once, in a random order.
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    /// Rounds; each runs base and head once, in a random order. 12 by
+    /// default: the fewest with which one round disturbed against the
+    /// change cannot hide it (6 is the least that can reach 5% at all).
+    #[arg(long, value_name = "N", default_value_t = 12)]
     rounds: usize,
 
     /// The build command, run once in each side before the rounds (default:

@@ -553,7 +553,7 @@ pub fn parse_plan(text: &str, file: &str, path: &Path) -> Result<Plan, ConfigErr
                     "--base".to_string(),
                     r.base.clone().unwrap_or_else(|| "HEAD".into()),
                     "--rounds".to_string(),
-                    r.rounds.unwrap_or(10).to_string(),
+                    r.rounds.unwrap_or(12).to_string(),
                 ];
                 if let Some(m) = &r.min_effect {
                     crate::cmd_gate::parse_effect(m)
