@@ -21,7 +21,7 @@ use crate::cmd_run::parse_duration;
 /// Profile a command, or a running process: flame graph, timeline, report.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Writes into DIR: flamegraph.svg, stacks.folded, profile.pb.gz (pprof), profile.speedscope.json and report.json (totals, resource timeline, how it was sampled); with --off-cpu also offcpu.svg and offcpu.folded.\n\nThe command's standard streams are perfhub's own, and its exit status is perfhub's (128 + N when signal N killed it). perfhub's summary goes to standard error.\n\nWhen the kernel refuses perf_event_open, perfhub says why and falls back to `perf record` if it is installed, else to the resource timeline alone; the summary and the report say which ran.\n\nExamples:\n  perfhub profile -- ./target/release/my-program --input big.txt\n  perfhub profile -F 4999 --call-graph dwarf -o prof -- ./no-frame-pointers\n  perfhub profile -p 4242 --duration 30s --off-cpu"
+    after_help = "Writes into DIR: flamegraph.svg, stacks.folded, profile.pb.gz (pprof), profile.speedscope.json, profile.firefox.json (a track per thread over time: open it at https://profiler.firefox.com, \"Load a profile from file\", or with `samply load`) and report.json (totals, resource timeline, how it was sampled); with --off-cpu also offcpu.svg and offcpu.folded.\n\nThe command's standard streams are perfhub's own, and its exit status is perfhub's (128 + N when signal N killed it). perfhub's summary goes to standard error.\n\nWhen the kernel refuses perf_event_open, perfhub says why and falls back to `perf record` if it is installed, else to the resource timeline alone; the summary and the report say which ran.\n\nExamples:\n  perfhub profile -- ./target/release/my-program --input big.txt\n  perfhub profile -F 4999 --call-graph dwarf -o prof -- ./no-frame-pointers\n  perfhub profile -p 4242 --duration 30s --off-cpu"
 )]
 pub struct ProfileArgs {
     /// Samples per second of CPU time, per thread.
@@ -226,6 +226,16 @@ fn print_summary(profile: &CommandProfile, written: &[PathBuf], top: usize) -> R
     writeln!(out, "  wrote")?;
     for path in written {
         writeln!(out, "    {}", path.display())?;
+    }
+    if let Some(firefox) = written
+        .iter()
+        .find(|p| p.file_name().is_some_and(|f| f == "profile.firefox.json"))
+    {
+        writeln!(
+            out,
+            "  threads over time: load {} at https://profiler.firefox.com, or `samply load` it",
+            firefox.display()
+        )?;
     }
     Ok(())
 }

@@ -248,3 +248,86 @@ fn jit_code_is_named_by_the_perf_map() {
     );
     assert!(sieve / total > 0.3, "{hottest:?}");
 }
+
+/// The names of a Firefox Profiler thread's frames for one sample's stack,
+/// root first.
+fn firefox_stack(thread: &serde_json::Value, mut stack: Option<usize>) -> Vec<String> {
+    let strings = thread["stringArray"].as_array().unwrap();
+    let stacks = &thread["stackTable"];
+    let frames = &thread["frameTable"];
+    let funcs = &thread["funcTable"];
+    let mut names = Vec::new();
+    while let Some(s) = stack {
+        let frame = stacks["frame"][s].as_u64().unwrap() as usize;
+        let func = frames["func"][frame].as_u64().unwrap() as usize;
+        let name = funcs["name"][func].as_u64().unwrap() as usize;
+        names.push(strings[name].as_str().unwrap().to_string());
+        stack = stacks["prefix"][s].as_u64().map(|p| p as usize);
+    }
+    names.reverse();
+    names
+}
+
+#[test]
+fn writes_a_firefox_profile_with_a_track_per_thread() {
+    let p = profile(CommandSpec::new(hot(), ["400", "2"])).unwrap();
+    assert_eq!(p.exit, Some(Exit::Code(0)));
+    assert_eq!(p.sampler, SamplerUsed::PerfEvent);
+    let dir = tempfile::tempdir().unwrap();
+    let written = p
+        .write_outputs(dir.path(), &p.to_report("2026-01-01T00:00:00Z"))
+        .unwrap();
+    let path = dir.path().join("profile.firefox.json");
+    assert!(written.contains(&path), "{written:?}");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+
+    let meta = &v["meta"];
+    assert!(meta["version"].is_number(), "{meta}");
+    assert!((meta["interval"].as_f64().unwrap() - 1000.0 / 999.0).abs() < 0.01);
+    assert!(meta["startTime"].as_f64().unwrap() > 1.6e12, "{meta}");
+    assert!(meta["product"].as_str().unwrap().contains("perfhub-hot"));
+
+    let threads = v["threads"].as_array().unwrap();
+    let (mut all, mut one, mut three, mut workers_hot) = (0u64, 0u64, 0u64, 0);
+    for t in threads {
+        let name = t["name"].as_str().unwrap();
+        assert!(!name.is_empty());
+        assert!(
+            t["processName"]
+                .as_str()
+                .unwrap()
+                .starts_with("perfhub-hot")
+        );
+        let pid: u32 = t["pid"].as_str().unwrap().parse().unwrap();
+        let tid: u32 = t["tid"].as_str().unwrap().parse().unwrap();
+        let samples = &t["samples"];
+        let n = samples["length"].as_u64().unwrap() as usize;
+        let stacks = samples["stack"].as_array().unwrap();
+        let deltas = samples["timeDeltas"].as_array().unwrap();
+        assert_eq!((stacks.len(), deltas.len()), (n, n), "{name}");
+        // Times are deltas from the previous sample: never negative.
+        assert!(deltas.iter().all(|d| d.as_f64().unwrap() >= 0.0), "{name}");
+        let mut hot_here = 0;
+        for s in stacks {
+            let frames = firefox_stack(t, s.as_u64().map(|s| s as usize));
+            // As `inclusive_weight` counts: `hot_fns::hot_one_share`.
+            let has = |f: &str| frames.iter().any(|n| n.contains(f));
+            one += u64::from(has("hot_one_share"));
+            three += u64::from(has("hot_three_shares"));
+            hot_here += usize::from(has("hot_one_share") || has("hot_three_shares"));
+        }
+        all += n as u64;
+        eprintln!("firefox: thread {name} ({pid}/{tid}): {n} samples, {hot_here} hot");
+        if tid != pid && hot_here > 100 {
+            workers_hot += 1;
+        }
+    }
+    // Every sample is on its thread's track, with the flame graph's stacks.
+    assert_eq!(all, p.samples);
+    assert_eq!(one, p.stacks.inclusive_weight("hot_one_share"));
+    assert_eq!(three, p.stacks.inclusive_weight("hot_three_shares"));
+    let share = three as f64 / (one + three) as f64;
+    assert!((share - 0.75).abs() < 0.05, "{:.1}%", share * 100.0);
+    // The two worker threads, each on its own track.
+    assert_eq!(workers_hot, 2, "{threads:#?}");
+}

@@ -28,6 +28,7 @@
 
 mod debuginfo;
 mod demangle;
+mod firefox;
 mod offcpu;
 mod perf_record;
 mod perfmap;
@@ -44,6 +45,8 @@ use perfhub_flame::{FlameOptions, StackProfile};
 use perfhub_probe::counters::CounterPlan;
 use perfhub_probe::spawn::{CommandSpec, Exit, PreparedCommand, ProcessRun, SpawnError};
 use perfhub_probe::timeline::{self, Timeline, TimelineConfig, TimelineError, TimelinePoint};
+
+pub use firefox::{SampledThread, ThreadSamples};
 
 use crate::WriteError;
 use crate::profiler::write_file;
@@ -237,6 +240,10 @@ pub struct CommandProfile {
     pub stacks: StackProfile,
     /// Off-CPU time by call stack, in nanoseconds, when asked for.
     pub off_cpu: Option<StackProfile>,
+    /// The CPU samples per thread, in time order, for the Firefox
+    /// Profiler's format: perfhub's own sampler only (empty with `perf
+    /// record` or none).
+    pub threads: ThreadSamples,
     /// Samples taken.
     pub samples: u64,
     /// Samples the kernel dropped because a buffer was full.
@@ -380,6 +387,7 @@ pub fn profile_command_with(
                             samples: r.samples,
                             stacks: r.stacks,
                             off_cpu: None,
+                            threads: ThreadSamples::default(),
                             lost: 0,
                             unwind_failures: 0,
                             run: None,
@@ -557,6 +565,7 @@ fn from_recording(
         name,
         stacks,
         off_cpu: done.off_cpu,
+        threads: done.threads,
         samples: raw.samples,
         lost: raw.lost,
         unwind_failures: raw.unwind_failures,
@@ -594,11 +603,12 @@ fn shell_quote(s: &str) -> String {
 }
 
 /// The files [`CommandProfile::write_outputs`] writes into a directory.
-pub const OUTPUT_FILES: [&str; 5] = [
+pub const OUTPUT_FILES: [&str; 6] = [
     "flamegraph.svg",
     "stacks.folded",
     "profile.pb.gz",
     "profile.speedscope.json",
+    "profile.firefox.json",
     "report.json",
 ];
 
@@ -615,6 +625,7 @@ impl CommandProfile {
             name,
             stacks: StackProfile::new(perfhub_flame::WeightUnit::Samples),
             off_cpu: None,
+            threads: ThreadSamples::default(),
             samples: 0,
             lost: 0,
             unwind_failures: 0,
@@ -634,8 +645,10 @@ impl CommandProfile {
 
     /// Writes everything into `dir` (created if missing): the flame graph
     /// SVG, folded stacks, pprof and speedscope profiles (where there are CPU
-    /// samples), the off-CPU flame graph and folded stacks (where asked for),
-    /// and the report as JSON. Returns the paths written.
+    /// samples), the Firefox Profiler's profile with a track per thread
+    /// (where the samples have their threads and times: perfhub's own
+    /// sampler), the off-CPU flame graph and folded stacks (where asked
+    /// for), and the report as JSON. Returns the paths written.
     pub fn write_outputs(&self, dir: &Path, report: &Report) -> Result<Vec<PathBuf>, WriteError> {
         std::fs::create_dir_all(dir).map_err(|source| WriteError::Io {
             path: dir.to_path_buf(),
@@ -662,6 +675,17 @@ impl CommandProfile {
                 "profile.speedscope.json",
                 perfhub_flame::to_speedscope(&self.stacks, &self.name).as_bytes(),
             )?;
+        }
+        if !self.threads.threads.is_empty() {
+            let interval = self.stacks.period.unwrap_or(1_000_000);
+            let json =
+                firefox::to_firefox_json(&self.name, &self.threads, interval).map_err(|e| {
+                    WriteError::Io {
+                        path: dir.join("profile.firefox.json"),
+                        source: e.into(),
+                    }
+                })?;
+            put("profile.firefox.json", &json)?;
         }
         if let Some(off) = self.off_cpu.as_ref().filter(|p| p.total() > 0) {
             let mut svg = Vec::new();
@@ -742,6 +766,17 @@ impl CommandProfile {
         }
         b.notes
             .extend(crate::profiler::lost_samples_note(self.lost));
+        if self.threads.untimed > 0 {
+            b.notes.push(Note::warning(
+                "untimed_samples",
+                format!(
+                    "{} samples past the first {} are in the flame graph and stacks but not in \
+                     profile.firefox.json's thread tracks (a bound on memory)",
+                    self.threads.untimed,
+                    record::MAX_TIMED_SAMPLES
+                ),
+            ));
+        }
         if self.unwind_failures > 0 {
             b.notes.push(Note::warning(
                 "unwind_failures",

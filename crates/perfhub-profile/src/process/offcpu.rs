@@ -27,7 +27,14 @@ pub(crate) fn profile(namer: &mut Namer, raw: &Raw) -> StackProfile {
     // after it.
     let mut out = StackProfile::new(WeightUnit::Nanoseconds);
     for (kind, chains) in [("[blocked]", &blocked), ("[preempted]", &preempted)] {
-        for (stack, weight) in namer.stacks(raw, chains, WeightUnit::Nanoseconds).stacks {
+        for (stack, weight) in namer
+            .stacks(
+                raw,
+                chains.iter().map(|(key, w)| (key, *w)),
+                WeightUnit::Nanoseconds,
+            )
+            .stacks
+        {
             let mut it = stack.into_iter();
             let mut frames: Vec<String> = it.next().into_iter().collect();
             frames.push(kind.to_string());

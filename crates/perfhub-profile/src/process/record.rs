@@ -34,21 +34,52 @@ pub(super) const SWITCH_OUT_PREEMPT: u16 = 1 << 14;
 /// PERF_RECORD_SWITCH.
 const RECORD_SWITCH: u32 = 14;
 
+/// At most this many samples keep their thread and time (16 bytes each, so
+/// 64 MiB at most), for the Firefox Profiler's per-thread tracks: about 70
+/// thread-minutes at 999 Hz. Past it samples are still counted by stack.
+pub(crate) const MAX_TIMED_SAMPLES: usize = 1 << 22;
+
 /// What the drain thread collected: call chains per process, and what is
 /// needed to name their addresses.
 #[derive(Debug, Default)]
 pub(crate) struct Raw {
-    /// Per pid, the call chains (leaf first) and their counts.
-    pub chains: HashMap<(u32, Vec<u64>), u64>,
+    /// Per pid, the call chains (leaf first), their counts and numbers.
+    pub chains: HashMap<(u32, Vec<u64>), ChainCount>,
+    /// Samples in the order read, with their thread, time and chain,
+    /// up to [`MAX_TIMED_SAMPLES`].
+    pub timed: Vec<TimedSample>,
+    /// Samples past [`MAX_TIMED_SAMPLES`], counted by chain only.
+    pub untimed: u64,
     /// Per pid, the file mappings, oldest first.
     pub maps: HashMap<u32, Vec<Mapping>>,
     /// Per pid, the command name.
     pub comms: HashMap<u32, String>,
+    /// Per tid, the thread's name (its comm).
+    pub thread_names: HashMap<u32, String>,
+    /// The wall-clock time sampling started.
+    pub started: Option<std::time::SystemTime>,
     pub samples: u64,
     pub lost: u64,
     pub unwind_failures: u64,
     /// Context switches, for the off-CPU profile.
     pub switches: Vec<Switch>,
+}
+
+/// How often a call chain was sampled, and its number: chains are numbered
+/// 0, 1, 2… as first seen.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ChainCount {
+    pub count: u64,
+    pub id: u32,
+}
+
+/// One CPU sample: which thread, when (the kernel's perf clock, in
+/// nanoseconds) and which call chain ([`ChainCount::id`]); 16 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TimedSample {
+    pub time: u64,
+    pub tid: u32,
+    pub chain: u32,
 }
 
 /// One side of a context switch of one thread.
@@ -185,7 +216,14 @@ impl Recording {
         let mut unshared = Builder::new(Software::DUMMY);
         unshared.observe_self().any_cpu().inherit(false);
         let unshared = unshared.build()?;
-        Recording::start(samplers, plan, Vec::new(), Some(unshared), debug_dirs)
+        Recording::start(
+            samplers,
+            plan,
+            Vec::new(),
+            HashMap::new(),
+            Some(unshared),
+            debug_dirs,
+        )
     }
 
     fn open_inherited(plan: &Plan) -> io::Result<Vec<(Sampler, bool)>> {
@@ -226,10 +264,20 @@ impl Recording {
             .map(|c| c.trim().to_string())
             .unwrap_or_default();
         let known = vec![(pid, maps, comm)];
+        // The threads' names: the kernel reports only renames from now on.
+        let threads = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| {
+                let tid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+                let name = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/comm")).ok()?;
+                Some((tid, name.trim().to_string()))
+            })
+            .collect();
         for (s, _) in &mut samplers {
             s.enable()?;
         }
-        Recording::start(samplers, plan, known, None, debug_dirs)
+        Recording::start(samplers, plan, known, threads, None, debug_dirs)
     }
 
     fn open_attached(pid: u32, plan: &Plan) -> io::Result<Vec<(Sampler, bool)>> {
@@ -283,6 +331,7 @@ impl Recording {
         samplers: Vec<(Sampler, bool)>,
         plan: Plan,
         known: Vec<(u32, Vec<Mapping>, String)>,
+        threads: HashMap<u32, String>,
         unshared: Option<Counter>,
         debug_dirs: Vec<PathBuf>,
     ) -> io::Result<Recording> {
@@ -301,6 +350,8 @@ impl Recording {
                     }
                     drain.raw.comms.insert(pid, comm);
                 }
+                drain.raw.thread_names = threads;
+                drain.raw.started = Some(std::time::SystemTime::now());
                 drain.run(samplers, &flag)
             })?;
         Ok(Recording {
@@ -402,6 +453,8 @@ fn parse_maps_line(line: &str) -> Option<Mapping> {
 /// A sample waiting for the end of its round to be unwound.
 struct Pending {
     pid: u32,
+    tid: u32,
+    time: u64,
     regs: UserRegs,
     stack: Vec<u8>,
 }
@@ -514,6 +567,8 @@ impl Drain {
                         match (regs, sample.stack_user()) {
                             (Some(regs), Some(stack)) => self.pending.push(Pending {
                                 pid,
+                                tid,
+                                time: sample.time().unwrap_or(0),
                                 regs,
                                 stack: stack.to_vec(),
                             }),
@@ -526,7 +581,7 @@ impl Drain {
                     match sample.callchain().and_then(crate::cpu::user_chain) {
                         Some(chain) => {
                             self.raw.samples += 1;
-                            self.add_chain(pid, chain);
+                            self.add_chain(pid, tid, sample.time().unwrap_or(0), chain);
                         }
                         None => self.raw.unwind_failures += 1,
                     }
@@ -546,15 +601,25 @@ impl Drain {
                         },
                     );
                 }
+                // A new thread is named as the thread that started it,
+                // until it renames itself (a comm record).
+                Ok(Record::Fork(f)) if f.pid == f.ppid => {
+                    if let Some(name) = self.raw.thread_names.get(&f.ptid).cloned() {
+                        self.raw.thread_names.entry(f.tid).or_insert(name);
+                    }
+                }
                 // A fork only fills in what the child does not have yet (its
                 // own records may have been read first), and an exec keeps
                 // the old mappings (lookups prefer the newest that matches).
-                Ok(Record::Fork(f)) if f.pid != f.ppid => {
+                Ok(Record::Fork(f)) => {
                     if let Some(parent) = self.raw.maps.get(&f.ppid).cloned() {
                         self.raw.maps.entry(f.pid).or_insert(parent);
                     }
                     if let Some(name) = self.raw.comms.get(&f.ppid).cloned() {
                         self.raw.comms.entry(f.pid).or_insert(name);
+                    }
+                    if let Some(name) = self.raw.thread_names.get(&f.ptid).cloned() {
+                        self.raw.thread_names.entry(f.tid).or_insert(name);
                     }
                     if let Some(u) = &mut self.unwinder {
                         u.fork(f.ppid, f.pid);
@@ -562,6 +627,8 @@ impl Drain {
                 }
                 Ok(Record::Comm(c)) => {
                     let name = String::from_utf8_lossy(&c.comm).into_owned();
+                    // An exec or a rename (prctl) names the thread.
+                    self.raw.thread_names.insert(c.tid, name.clone());
                     if misc & COMM_EXEC != 0 {
                         self.raw.comms.insert(c.pid, name);
                         if self.unwinder.is_some() {
@@ -582,13 +649,27 @@ impl Drain {
         }
     }
 
-    fn add_chain(&mut self, pid: u32, chain: Vec<u64>) {
-        match self.raw.chains.entry((pid, chain)) {
-            Entry::Occupied(mut e) => *e.get_mut() += 1,
+    fn add_chain(&mut self, pid: u32, tid: u32, time: u64, chain: Vec<u64>) {
+        let next = self.raw.chains.len() as u32;
+        let id = match self.raw.chains.entry((pid, chain)) {
+            Entry::Occupied(mut e) => {
+                e.get_mut().count += 1;
+                e.get().id
+            }
             Entry::Vacant(e) => {
                 self.new_chains.push(e.key().clone());
-                e.insert(1);
+                e.insert(ChainCount { count: 1, id: next });
+                next
             }
+        };
+        if self.raw.timed.len() < MAX_TIMED_SAMPLES {
+            self.raw.timed.push(TimedSample {
+                time,
+                tid,
+                chain: id,
+            });
+        } else {
+            self.raw.untimed += 1;
         }
     }
 
@@ -597,11 +678,18 @@ impl Drain {
             let pending = std::mem::take(&mut self.pending);
             let chains: Vec<_> = pending
                 .into_iter()
-                .map(|p| (p.pid, unwinder.unwind(p.pid, p.regs, &p.stack)))
+                .map(|p| {
+                    (
+                        p.pid,
+                        p.tid,
+                        p.time,
+                        unwinder.unwind(p.pid, p.regs, &p.stack),
+                    )
+                })
                 .collect();
-            for (pid, chain) in chains {
+            for (pid, tid, time, chain) in chains {
                 self.raw.samples += 1;
-                self.add_chain(pid, chain);
+                self.add_chain(pid, tid, time, chain);
             }
         }
         // The symbolizer names the round's new addresses while the command

@@ -69,6 +69,8 @@ pub(crate) struct Named {
     pub stacks: StackProfile,
     /// The off-CPU time, named, when asked for.
     pub off_cpu: Option<StackProfile>,
+    /// The CPU samples in time order, per thread.
+    pub threads: super::ThreadSamples,
     /// Binaries named from a separate debug file, and that file.
     pub debug_files: Vec<(PathBuf, PathBuf)>,
     /// Binaries some of whose frames were named by function bounds from
@@ -162,7 +164,12 @@ pub(crate) fn symbolize_here(
 }
 
 fn finish(namer: &mut Namer, raw: Raw, off_cpu: bool, started: Instant, before: Duration) -> Named {
-    let stacks = namer.stacks(&raw, &raw.chains, WeightUnit::Samples);
+    let stacks = namer.stacks(
+        &raw,
+        raw.chains.iter().map(|(key, c)| (key, c.count)),
+        WeightUnit::Samples,
+    );
+    let threads = super::firefox::thread_samples(namer, &raw);
     let off_cpu = off_cpu.then(|| super::offcpu::profile(namer, &raw));
     let after = started.elapsed();
     let (debug_files, unwind_bounds) = namer.sources();
@@ -170,6 +177,7 @@ fn finish(namer: &mut Namer, raw: Raw, off_cpu: bool, started: Instant, before: 
         raw,
         stacks,
         off_cpu,
+        threads,
         debug_files,
         unwind_bounds,
         total: before + after,
@@ -474,14 +482,28 @@ impl Namer {
 
     /// Names every address of `chains` (per pid, leaf first, with weights
     /// in `unit`) with `raw`'s mappings and command names.
-    pub fn stacks(
+    pub fn stacks<'a>(
         &mut self,
         raw: &Raw,
-        chains: &HashMap<(u32, Vec<u64>), u64>,
+        chains: impl Iterator<Item = (&'a (u32, Vec<u64>), u64)> + Clone,
         unit: WeightUnit,
     ) -> StackProfile {
+        self.name_chains(raw, chains.clone().map(|(key, _)| key));
+        let mut stacks = StackProfile::new(unit);
+        for ((pid, chain), count) in chains {
+            stacks.add(self.frames(raw, *pid, chain), count);
+        }
+        stacks
+    }
+
+    /// Names every address of `chains` (per pid, leaf first) not named yet.
+    pub fn name_chains<'a>(
+        &mut self,
+        raw: &Raw,
+        chains: impl Iterator<Item = &'a (u32, Vec<u64>)>,
+    ) {
         let mut wanted: HashMap<Code, Vec<u64>> = HashMap::new();
-        for (pid, chain) in chains.keys() {
+        for (pid, chain) in chains {
             for (i, &addr) in chain.iter().enumerate() {
                 if let Some((code, off)) = locate(&raw.maps, *pid, lookup_address(i, addr)) {
                     wanted.entry(code).or_default().push(off);
@@ -491,24 +513,25 @@ impl Namer {
         for (code, offsets) in wanted {
             self.name_in(&code, &offsets);
         }
-        let mut stacks = StackProfile::new(unit);
-        for ((pid, chain), count) in chains {
-            let mut frames = vec![
-                raw.comms
-                    .get(pid)
-                    .cloned()
-                    .unwrap_or_else(|| format!("pid {pid}")),
-            ];
-            for (i, &addr) in chain.iter().enumerate().rev() {
-                match locate(&raw.maps, *pid, lookup_address(i, addr))
-                    .and_then(|key| self.names_of(key))
-                {
-                    Some(names) => frames.extend(names),
-                    None => frames.push(format!("{addr:#x}")),
-                }
+    }
+
+    /// The frames of `pid`'s `chain` (leaf first), root first, after the
+    /// process's command name; addresses [`Namer::name_chains`] did not
+    /// name are kept as bare addresses.
+    pub fn frames(&mut self, raw: &Raw, pid: u32, chain: &[u64]) -> Vec<String> {
+        let mut frames = vec![
+            raw.comms
+                .get(&pid)
+                .cloned()
+                .unwrap_or_else(|| format!("pid {pid}")),
+        ];
+        for (i, &addr) in chain.iter().enumerate().rev() {
+            match locate(&raw.maps, pid, lookup_address(i, addr)).and_then(|key| self.names_of(key))
+            {
+                Some(names) => frames.extend(names),
+                None => frames.push(format!("{addr:#x}")),
             }
-            stacks.add(frames, *count);
         }
-        stacks
+        frames
     }
 }
