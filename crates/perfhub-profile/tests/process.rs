@@ -114,9 +114,9 @@ fn a_missing_command_is_an_error() {
 }
 
 /// `fixtures/workloads/c_names.c`, built with `cc` (frame pointers, no
-/// inlining), or `None` where no C compiler works.
-fn c_names() -> Option<&'static PathBuf> {
-    static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
+/// inlining). A C compiler is needed (Rust's linker needs one too).
+fn c_names() -> &'static PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let root = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"))
             .join("../..");
@@ -126,12 +126,12 @@ fn c_names() -> Option<&'static PathBuf> {
             .arg(&out)
             .arg(root.join("fixtures/workloads/c_names.c"))
             .status();
-        match status {
-            Ok(s) if s.success() => Some(out),
-            _ => None,
-        }
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "cc could not build fixtures/workloads/c_names.c: install gcc"
+        );
+        out
     })
-    .as_ref()
 }
 
 /// Self samples per leaf frame, hottest first.
@@ -149,10 +149,7 @@ fn hottest_leaves(p: &CommandProfile) -> Vec<(String, u64)> {
 
 #[test]
 fn plain_c_names_are_not_demangled_as_types() {
-    let Some(bin) = c_names() else {
-        eprintln!("skipped: no working C compiler (`cc`)");
-        return;
-    };
+    let bin = c_names();
     let p = profile(CommandSpec::new(bin, ["200"])).unwrap();
     assert_eq!(p.exit, Some(Exit::Code(0)));
     let hottest = hottest_leaves(&p);
@@ -207,10 +204,10 @@ fn jit_code_is_named_by_the_perf_map() {
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    if !works {
-        eprintln!("skipped: node is not installed");
-        return;
-    }
+    assert!(
+        works,
+        "node is needed for this test (JIT code named from its perf map): install nodejs"
+    );
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("pid");
     let mut spec = CommandSpec::new(

@@ -30,9 +30,9 @@ fn run(program: &str, args: &[&std::ffi::OsStr]) -> bool {
 
 /// `three_shares.c` built into `dir/three_shares` with `build_id`
 /// (`sha1` or `none`), its debug info split into `dir/three_shares.debug`
-/// and the binary stripped of everything; `None` where the tools are
-/// missing.
-fn stripped(dir: &Path, build_id: &str) -> Option<(PathBuf, PathBuf)> {
+/// and the binary stripped of everything. The C compiler and binutils
+/// (`cc`, `objcopy`, `strip`) are needed: Rust's linker needs them too.
+fn stripped(dir: &Path, build_id: &str) -> (PathBuf, PathBuf) {
     let root =
         PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo")).join("../..");
     let bin = dir.join("three_shares");
@@ -57,7 +57,11 @@ fn stripped(dir: &Path, build_id: &str) -> Option<(PathBuf, PathBuf)> {
             debug.as_os_str(),
         ],
     ) && run("strip", &["--strip-all".as_ref(), bin.as_os_str()]);
-    ok.then_some((bin, debug))
+    assert!(
+        ok,
+        "building the stripped fixture failed: install gcc and binutils (cc, objcopy, strip)"
+    );
+    (bin, debug)
 }
 
 /// The build-id of `path`, in hex, as `readelf -n` shows it.
@@ -127,10 +131,7 @@ fn assert_named(what: &str, p: &CommandProfile) {
 #[test]
 fn a_stripped_binary_is_named_from_its_build_id_debug_file() {
     let dir = tempfile::tempdir().unwrap();
-    let Some((bin, debug)) = stripped(dir.path(), "sha1") else {
-        eprintln!("skipped: cc, objcopy or strip missing");
-        return;
-    };
+    let (bin, debug) = stripped(dir.path(), "sha1");
     let id = build_id(&bin);
     let debug_dir = dir.path().join("debug");
     let target = debug_dir
@@ -162,10 +163,7 @@ fn a_stripped_binary_is_named_from_its_debug_link() {
     let bin_dir = dir.path().join("bin");
     std::fs::create_dir(&bin_dir).unwrap();
     // No build-id: the debug link alone finds the file.
-    let Some((bin, debug)) = stripped(&bin_dir, "none") else {
-        eprintln!("skipped: cc, objcopy or strip missing");
-        return;
-    };
+    let (bin, debug) = stripped(&bin_dir, "none");
     let mut link = std::ffi::OsString::from("--add-gnu-debuglink=");
     link.push(&debug);
     assert!(run("objcopy", &[link.as_os_str(), bin.as_os_str()]));
@@ -202,10 +200,7 @@ fn a_stripped_binary_is_named_from_its_debug_link() {
 #[test]
 fn a_stripped_binary_without_debug_info_is_named_by_function_bounds() {
     let dir = tempfile::tempdir().unwrap();
-    let Some((bin, _debug)) = stripped(dir.path(), "sha1") else {
-        eprintln!("skipped: cc, objcopy or strip missing");
-        return;
-    };
+    let (bin, _debug) = stripped(dir.path(), "sha1");
     // Nowhere to find the debug file (it stays beside the binary, but
     // nothing links to it by name).
     let p = profile(&bin, vec![dir.path().join("nowhere")]);
