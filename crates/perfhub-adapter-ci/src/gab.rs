@@ -4,7 +4,7 @@
 //! The action reads one file per run with one `tool:` setting, and the
 //! setting fixes the direction: `customSmallerIsBetter` alerts when values
 //! grow, `customBiggerIsBetter` when they shrink. So [`to_gab`] splits the
-//! entries by [`smaller_is_better`] into two arrays; write both and point
+//! entries by [`Measurement::smaller_is_better`](perfhub_core::report::Measurement::smaller_is_better) into two arrays; write both and point
 //! each `tool:` setting at its own file (most perfhub reports only fill the
 //! smaller-is-better one: times, memory, error rates).
 //!
