@@ -373,3 +373,114 @@ fn perf_record_stands_in_when_asked() {
     );
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
 }
+
+/// A C fixture built with `cc` into `dir` (frame pointers, no inlining,
+/// debug info), stripped of everything when `strip`.
+fn c_built(dir: &Path, source: &str, strip: bool) -> PathBuf {
+    let exe = dir.join(source.trim_end_matches(".c"));
+    let status = Command::new("cc")
+        .args(["-O1", "-g", "-fno-omit-frame-pointer", "-fno-inline", "-o"])
+        .arg(&exe)
+        .arg(
+            crate::support::root()
+                .join("fixtures/workloads")
+                .join(source),
+        )
+        .status();
+    assert!(
+        status.is_ok_and(|s| s.success()),
+        "cc could not build {source}: install gcc"
+    );
+    if strip {
+        let status = Command::new("strip").arg("--strip-all").arg(&exe).status();
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "strip failed: install binutils"
+        );
+    }
+    exe
+}
+
+/// Self weight of each leaf frame in folded stacks.
+fn leaves(folded: &Path) -> std::collections::BTreeMap<String, u64> {
+    let mut out = std::collections::BTreeMap::new();
+    for line in std::fs::read_to_string(folded).unwrap().lines() {
+        let (stack, weight) = line.rsplit_once(' ').unwrap();
+        let leaf = stack.rsplit(';').next().unwrap().to_string();
+        *out.entry(leaf).or_insert(0) += weight.parse::<u64>().unwrap();
+    }
+    out
+}
+
+#[test]
+fn names_plain_c_functions_as_written_and_writes_a_firefox_profile() {
+    let build = tempfile::tempdir().unwrap();
+    // `f` and `g` are what a C++ demangler reads as `float` and `__float128`.
+    let exe = c_built(build.path(), "c_names.c", false);
+    let (o, dir) = profile(&["--", exe.to_str().unwrap(), "200"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let leaves = leaves(&out(&dir).join("stacks.folded"));
+    let total: u64 = leaves.values().sum();
+    let share = |n: &str| leaves.get(n).copied().unwrap_or(0) as f64 / total as f64;
+    assert!(
+        !leaves.contains_key("float") && !leaves.contains_key("__float128"),
+        "{leaves:?}"
+    );
+    // f runs one share of the work and g two.
+    assert!((share("f") - 1.0 / 3.0).abs() < 0.05, "{leaves:?}");
+    assert!((share("g") - 2.0 / 3.0).abs() < 0.05, "{leaves:?}");
+
+    // The Firefox Profiler's format: a track per thread, samples in time
+    // order, names resolved through its tables.
+    let text = std::fs::read_to_string(out(&dir).join("profile.firefox.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(v["meta"]["version"].is_number() && v["meta"]["interval"].is_number());
+    let threads = v["threads"].as_array().expect("threads");
+    assert!(!threads.is_empty());
+    let t = &threads[0];
+    assert!(t["name"].is_string() && t["processName"].is_string(), "{t}");
+    let samples = t["samples"]["length"].as_u64().expect("a sample count");
+    assert!(samples > 100, "{samples} samples");
+    let deltas = t["samples"]["timeDeltas"].as_array().expect("time deltas");
+    assert_eq!(deltas.len() as u64, samples);
+    assert!(deltas.iter().all(|d| d.as_f64().is_some_and(|d| d >= 0.0)));
+    assert!(text.contains("\"f\"") && text.contains("\"g\""));
+}
+
+#[test]
+fn a_stripped_binary_shows_one_row_per_function() {
+    let build = tempfile::tempdir().unwrap();
+    let exe = c_built(build.path(), "three_shares.c", true);
+    let (o, dir) = profile(&["--", exe.to_str().unwrap(), "100"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let leaves = leaves(&out(&dir).join("stacks.folded"));
+    let total: u64 = leaves.values().sum();
+    let mut ours: Vec<(&String, &u64)> = leaves
+        .iter()
+        .filter(|(name, _)| name.starts_with("three_shares+0x"))
+        .collect();
+    ours.sort_by(|a, b| b.1.cmp(a.1));
+    // One row per function (from .eh_frame), not one per instruction.
+    assert!(ours.len() <= 4, "{ours:?}");
+    let shares: Vec<f64> = ours
+        .iter()
+        .take(3)
+        .map(|(_, w)| **w as f64 / total as f64)
+        .collect();
+    assert_eq!(shares.len(), 3, "{ours:?}");
+    for (got, want) in shares.iter().zip([0.5, 1.0 / 3.0, 1.0 / 6.0]) {
+        assert!(
+            (got - want).abs() < 0.05,
+            "{shares:?} against 1/2, 1/3, 1/6: {ours:?}"
+        );
+    }
+    let r = report(&dir);
+    assert!(
+        r.benchmarks[0]
+            .notes
+            .iter()
+            .chain(&r.notes)
+            .any(|n| n.code == "unwind_function_bounds"),
+        "no note on the function bounds"
+    );
+}
