@@ -359,17 +359,6 @@ fn time_batch<R>(f: &mut impl FnMut() -> R, batch: u64) -> Duration {
     start.elapsed()
 }
 
-/// `mean ± σ` in the mean's scale, as people compare them.
-fn mean_pm(mean: f64, sd: f64) -> String {
-    let (scale, unit) = match mean.abs() {
-        a if a < 1e-6 => (1e9, "ns"),
-        a if a < 1e-3 => (1e6, "µs"),
-        a if a < 1.0 => (1e3, "ms"),
-        _ => (1.0, "s"),
-    };
-    format!("{:.3} {unit} ± {:.3} {unit}", mean * scale, sd * scale)
-}
-
 /// A benchmark's summary as `perfhub run` prints one: mean ± σ, range,
 /// median, the confidence interval of the mean and the number of samples.
 pub fn summary_text(b: &Benchmark) -> String {
@@ -379,7 +368,8 @@ pub fn summary_text(b: &Benchmark) -> String {
         return out;
     };
     let fmt = |v: f64| Unit::Seconds.format(v);
-    let _ = writeln!(out, "  Time (mean ± σ):   {}", mean_pm(s.mean, s.stddev));
+    let (mean, sd) = perfhub_core::units::mean_and_spread(s.mean, s.stddev);
+    let _ = writeln!(out, "  Time (mean ± σ):   {mean} ± {sd}");
     let _ = writeln!(
         out,
         "  Range (min … max): {} … {}    median {}    {} samples",

@@ -103,9 +103,7 @@ fn bench(args: &BenchArgs, format: Option<perfhub_import::Format>) -> Result<Out
                 "--baseline `{name}` applies only to criterion directories, not to {format} output"
             );
         }
-        let options = perfhub_import::ImportOptions::new(perfhub_probe::env::now_rfc3339());
-        let report = perfhub_import::import(&args.input, format, None, &options)?;
-        return load_report(&args.output, &args.budgets, report);
+        return load_test(&args.input, &args.output, &args.budgets, format);
     }
     let budgets = parse_budgets(&args.budgets)?;
     let options = perfhub_import::ImportOptions::new(perfhub_probe::env::now_rfc3339());
@@ -126,17 +124,33 @@ fn bench(args: &BenchArgs, format: Option<perfhub_import::Format>) -> Result<Out
 }
 
 fn goose(args: &GooseArgs) -> Result<Outcome> {
-    load_test(args, perfhub_import::Format::Goose)
+    load_test(
+        &args.input,
+        &args.output,
+        &args.budgets,
+        perfhub_import::Format::Goose,
+    )
 }
 
 fn k6(args: &GooseArgs) -> Result<Outcome> {
-    load_test(args, perfhub_import::Format::K6)
+    load_test(
+        &args.input,
+        &args.output,
+        &args.budgets,
+        perfhub_import::Format::K6,
+    )
 }
 
-fn load_test(args: &GooseArgs, format: perfhub_import::Format) -> Result<Outcome> {
+/// Imports a load tool's report (goose, k6), dated now.
+fn load_test(
+    input: &std::path::Path,
+    output: &std::path::Path,
+    budgets: &[String],
+    format: perfhub_import::Format,
+) -> Result<Outcome> {
     let options = perfhub_import::ImportOptions::new(perfhub_probe::env::now_rfc3339());
-    let report = perfhub_import::import(&args.input, format, None, &options)?;
-    load_report(&args.output, &args.budgets, report)
+    let report = perfhub_import::import(input, format, None, &options)?;
+    load_report(output, budgets, report)
 }
 
 /// Budgets, the written report and the summary of an imported load test.

@@ -38,20 +38,6 @@ fn fmt_s(v: f64) -> String {
     Unit::Seconds.format(v)
 }
 
-/// `mean ± σ` with both in the mean's scale, as people compare them.
-fn mean_pm(mean: f64, sd: f64) -> (String, String) {
-    let (scale, unit) = match mean.abs() {
-        a if a < 1e-6 => (1e9, "ns"),
-        a if a < 1e-3 => (1e6, "µs"),
-        a if a < 1.0 => (1e3, "ms"),
-        _ => (1.0, "s"),
-    };
-    (
-        format!("{:.3} {unit}", mean * scale),
-        format!("{:.3} {unit}", sd * scale),
-    )
-}
-
 fn mean_of(b: &Benchmark, metric: &str) -> Option<f64> {
     b.measurement(metric)?.summary.as_ref().map(|s| s.mean)
 }
@@ -73,7 +59,7 @@ pub fn print_run(report: &Report, color: bool) -> io::Result<()> {
             writeln!(out)?;
             continue;
         };
-        let (mean, sd) = mean_pm(s.mean, s.stddev);
+        let (mean, sd) = perfhub_core::units::mean_and_spread(s.mean, s.stddev);
         // Imported micro-benchmarks have no CPU times: say nothing rather
         // than "0 s".
         let cpu = match (

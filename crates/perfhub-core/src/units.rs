@@ -207,6 +207,22 @@ fn sig(v: f64) -> String {
 /// clock can hold, so adding it to an `Instant` cannot overflow.
 pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
 
+/// A mean time and its standard deviation, both in the mean's scale (ns,
+/// µs, ms or s, three decimals), as people compare them: `1.234 ms` and
+/// `0.056 ms`.
+pub fn mean_and_spread(mean: f64, sd: f64) -> (String, String) {
+    let (scale, unit) = match mean.abs() {
+        a if a < 1e-6 => (1e9, "ns"),
+        a if a < 1e-3 => (1e6, "µs"),
+        a if a < 1.0 => (1e3, "ms"),
+        _ => (1.0, "s"),
+    };
+    (
+        format!("{:.3} {unit}", mean * scale),
+        format!("{:.3} {unit}", sd * scale),
+    )
+}
+
 /// Parses a duration as people write one on a command line or in a file:
 /// `3s`, `500ms`, `1.5m`, `250us`, `2h`, or a bare number of seconds. A
 /// duration longer than [`MAX_DURATION`] is refused.

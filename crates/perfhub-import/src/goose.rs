@@ -54,6 +54,8 @@ use perfhub_core::report::{Benchmark, Measurement, Note, Report, ReportKind, met
 use perfhub_core::units::Unit;
 use serde_json::Value;
 
+use crate::json::kind;
+
 use perfhub_core::report::TOTAL;
 
 /// The measurement of goose's coordinated omission mitigated latency.
@@ -136,17 +138,6 @@ fn strip_position(message: &str) -> String {
 struct Node<'a> {
     value: &'a Value,
     path: String,
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 impl<'a> Node<'a> {

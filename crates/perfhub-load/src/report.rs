@@ -95,6 +95,20 @@ fn command(config: &LoadConfig, which: usize, spec: &crate::request::RequestSpec
     format!("{} {url}", spec.method.as_str())
 }
 
+/// The error rate: failed requests and responses that failed a check,
+/// over all requests (0 when there were none).
+pub(crate) fn error_rate(failed: u64, requests: u64) -> Measurement {
+    Measurement::from_value(
+        metric::ERROR_RATE,
+        Unit::Ratio,
+        if requests == 0 {
+            0.0
+        } else {
+            failed as f64 / requests as f64
+        },
+    )
+}
+
 fn count(name: &str, value: u64) -> Measurement {
     Measurement::from_value(name, Unit::Count, value as f64)
 }
@@ -108,16 +122,7 @@ fn endpoint(name: &str, e: &EndpointStats, seconds: f64, flow: bool) -> Benchmar
     m.push(count(metric::REQUESTS, requests));
     m.push(count("errors", e.errors));
     m.push(count(metric::CHECK_FAILURES, e.check_failures));
-    let failed = e.errors + e.check_failures;
-    m.push(Measurement::from_value(
-        metric::ERROR_RATE,
-        Unit::Ratio,
-        if requests == 0 {
-            0.0
-        } else {
-            failed as f64 / requests as f64
-        },
-    ));
+    m.push(error_rate(e.errors + e.check_failures, requests));
     m.push(Measurement::from_value(
         metric::THROUGHPUT,
         Unit::PerSecond,

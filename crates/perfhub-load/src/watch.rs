@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use perfhub_core::budget::Budget;
 use perfhub_core::histogram::LatencyHistogram;
-use perfhub_core::report::{Benchmark, Measurement, Report, ReportKind, metric};
+use perfhub_core::report::{Benchmark, Report, ReportKind, metric};
 use perfhub_core::units::Unit;
 
 use crate::engine::{Interval, Progress};
@@ -75,15 +75,8 @@ impl BreachWatch {
         let requests = latency.len() + errors;
         let mut b = Benchmark::new(crate::report::TOTAL, metric::LATENCY);
         b.measurements.push(latency.to_measurement(metric::LATENCY));
-        b.measurements.push(Measurement::from_value(
-            metric::ERROR_RATE,
-            Unit::Ratio,
-            if requests == 0 {
-                0.0
-            } else {
-                failed as f64 / requests as f64
-            },
-        ));
+        b.measurements
+            .push(crate::report::error_rate(failed, requests));
         let mut r = Report::new(ReportKind::Load, "");
         r.benchmarks.push(b);
         self.budgets.iter().find_map(|budget| {
