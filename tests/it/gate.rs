@@ -135,6 +135,42 @@ fn compare_exits_5_on_a_regression_and_0_otherwise() {
         Some(perfhub_core::compare::Verdict::Regressed)
     );
     assert!((fast.ratio - 1.2).abs() < 0.01);
+    // Each line says what the run could have seen: the header, and the
+    // minimum detectable effect in the table and in the report.
+    assert!(text.contains("detectable"), "{text}");
+    let same = r
+        .comparisons
+        .iter()
+        .find(|c| c.benchmark == "same")
+        .unwrap();
+    let mde = same.mde.expect("the minimum detectable effect is reported");
+    assert!(mde > 0.0 && mde < 0.03, "{mde}");
+    let line = text.lines().find(|l| l.starts_with("same")).unwrap();
+    assert!(
+        line.contains(&format!(
+            ">= {}",
+            perfhub_core::compare::percent_figure(mde)
+        )),
+        "{line}"
+    );
+    assert_eq!(
+        same.verdict,
+        Some(perfhub_core::compare::Verdict::Unchanged)
+    );
+
+    // Three noisy samples a side could not have seen 3%: inconclusive, said
+    // so in words, and not a failure.
+    let noisy = |name: &str, values: Vec<f64>| bench_report(dir.path(), name, &[("noisy", values)]);
+    let nb = noisy("nb.json", vec![1.0e-3, 1.4e-3, 0.8e-3]);
+    let nh = noisy("nh.json", vec![1.1e-3, 1.3e-3, 0.9e-3]);
+    let o = perfhub(&["compare", nb.to_str().unwrap(), nh.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("1 inconclusive"), "{text}");
+    assert!(
+        text.contains("noisy: inconclusive: this run could have seen changes of"),
+        "{text}"
+    );
 
     // A 25% threshold for `fast*` makes the 20% change count as unchanged.
     let o = perfhub(&[
@@ -362,6 +398,71 @@ fn ab_finds_a_regression_in_the_working_tree_and_none_in_identical_code() {
         .output()
         .unwrap();
     assert_eq!(stdout(&list).lines().count(), 1, "{}", stdout(&list));
+}
+
+/// Any tool's results file gates through `--results`: here a hyperfine
+/// export written by the bench script, 20% slower in the working tree; a
+/// script that writes nothing is an error naming the file.
+#[test]
+fn ab_gates_a_results_file_in_any_imported_format() {
+    let script = |mean: f64| {
+        let times: Vec<String> = (0..8)
+            .map(|i| format!("{:.6}", mean * (1.0 + 0.001 * f64::from(i % 3))))
+            .collect();
+        format!(
+            "cat > results.json <<'EOF'\n{{\"results\": [{{\"command\": \"parse\", \"mean\": {mean}, \"times\": [{}]}}]}}\nEOF\n",
+            times.join(", ")
+        )
+    };
+    let dir = repo_with(&script(0.010));
+    std::fs::write(dir.path().join("bench.sh"), script(0.012)).unwrap();
+    let out = dir.path().join("ab.json");
+    let o = ab(
+        dir.path(),
+        &[
+            "--base",
+            "HEAD",
+            "--rounds",
+            "6",
+            "--results",
+            "results.json",
+            "--export-json",
+            out.to_str().unwrap(),
+        ],
+        &["sh", "bench.sh"],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(REGRESSED),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    let r = read(&out);
+    let c = &r.comparisons[0];
+    assert_eq!(c.benchmark, "parse");
+    assert!((c.ratio - 1.2).abs() < 0.01, "{c:?}");
+
+    // A bench command that writes no results file.
+    std::fs::write(dir.path().join("bench.sh"), "true\n").unwrap();
+    let o = ab(
+        dir.path(),
+        &[
+            "--base",
+            "HEAD",
+            "--rounds",
+            "2",
+            "--results",
+            "results.json",
+        ],
+        &["sh", "bench.sh"],
+    );
+    assert_ne!(o.status.code(), Some(0));
+    let err = stderr(&o);
+    assert!(
+        err.contains("results.json: the bench command did not write its results there"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -484,3 +484,694 @@ fn a_stripped_binary_shows_one_row_per_function() {
         "no note on the function bounds"
     );
 }
+
+/// A Python program with known parts: recursive calls, a spinning loop, and
+/// C's `sorted` calling back into Python (a second evaluation loop on the
+/// same thread). The line numbers are asserted below.
+const PYTHON_SCRIPT: &str = "import sys
+
+
+def fibonacci_slow(n):
+    if n < 2:
+        return n
+    return fibonacci_slow(n - 1) + fibonacci_slow(n - 2)
+
+
+def hot_loop(n):
+    total = 0
+    for i in range(n):
+        total += i * i % 7
+    return total
+
+
+def key_of(x):
+    return (x * 7919) % 10007
+
+
+def sort_with_key(n):
+    return sorted(range(n), key=key_of)[0]
+
+
+def main(scale):
+    for _ in range(scale):
+        fibonacci_slow(22)
+        hot_loop(60000)
+        sort_with_key(30000)
+
+
+main(int(sys.argv[1]))
+";
+
+/// The Python interpreter `python3` starts (not a shim that starts it, as
+/// pyenv's is), and `script.py` written into `dir`.
+fn python_and_script(dir: &Path) -> (String, PathBuf) {
+    let o = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3 runs: install it (Debian: apt-get install python3)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let python = String::from_utf8(o.stdout).unwrap().trim().to_string();
+    let script = dir.join("script.py");
+    std::fs::write(&script, PYTHON_SCRIPT).unwrap();
+    (python, script)
+}
+
+/// Inclusive weight of each Python frame (`function (file.py:LINE)`) in
+/// folded stacks, and the weight of the samples with any Python frame.
+fn python_weights(folded: &Path) -> (std::collections::BTreeMap<String, u64>, u64) {
+    let mut by_frame = std::collections::BTreeMap::new();
+    let mut total = 0;
+    for line in std::fs::read_to_string(folded).unwrap().lines() {
+        let (stack, weight) = line.rsplit_once(' ').unwrap();
+        let weight: u64 = weight.parse().unwrap();
+        let frames: std::collections::BTreeSet<&str> = stack
+            .split(';')
+            .filter(|f| f.ends_with(')') && f.contains(".py:"))
+            .collect();
+        if frames.is_empty() {
+            continue;
+        }
+        total += weight;
+        for f in frames {
+            *by_frame.entry(f.to_string()).or_insert(0) += weight;
+        }
+    }
+    (by_frame, total)
+}
+
+#[test]
+fn names_python_functions_in_the_native_stack() {
+    let work = tempfile::tempdir().unwrap();
+    let (python, script) = python_and_script(work.path());
+    for call_graph in ["dwarf", "fp"] {
+        let (o, dir) = profile(
+            &[
+                "--call-graph",
+                call_graph,
+                "--",
+                &python,
+                script.to_str().unwrap(),
+                "12",
+            ],
+            None,
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let folded_path = out(&dir).join("stacks.folded");
+        let folded = std::fs::read_to_string(&folded_path).unwrap();
+        let excerpt = &folded[..folded.len().min(3000)];
+        let (weights, total) = python_weights(&folded_path);
+        let share = |f: &str| weights.get(f).copied().unwrap_or(0) as f64 / total as f64;
+        // Every sample of the script's run is under `main`, and the three
+        // parts share it: fibonacci_slow about a quarter, hot_loop and
+        // sort_with_key (with key_of under it) the rest, by py-spy's
+        // measure on this script (see docs/benchmarks.md); the bounds leave
+        // room for a Python version that runs one part faster.
+        assert!(
+            total > 100,
+            "{call_graph}: {total} Python samples: {excerpt}"
+        );
+        assert!(
+            share("main (script.py:25)") > 0.9,
+            "{call_graph}: {weights:?}"
+        );
+        let fib = share("fibonacci_slow (script.py:4)");
+        let hot = share("hot_loop (script.py:10)");
+        let sort = share("sort_with_key (script.py:21)");
+        assert!((0.1..0.6).contains(&fib), "{call_graph}: {weights:?}");
+        assert!((0.1..0.6).contains(&hot), "{call_graph}: {weights:?}");
+        assert!((0.1..0.7).contains(&sort), "{call_graph}: {weights:?}");
+        assert!(fib + hot + sort > 0.9, "{call_graph}: {weights:?}");
+        assert!(
+            share("key_of (script.py:17)") > 0.02,
+            "{call_graph}: {weights:?}"
+        );
+        let svg = std::fs::read_to_string(out(&dir).join("flamegraph.svg")).unwrap();
+        assert!(svg.contains("fibonacci_slow (script.py:4)"), "{call_graph}");
+        let r = report(&dir);
+        let note = r.benchmarks[0]
+            .notes
+            .iter()
+            .find(|n| n.code == "python_frames")
+            .unwrap_or_else(|| panic!("{call_graph}: no python_frames note: {}", stderr(&o)));
+        assert!(note.message.contains("Python 3."), "{}", note.message);
+        if call_graph == "dwarf" {
+            // The native frames stay around the Python ones: the evaluation
+            // loop's frames are replaced, and the C code of `sorted` stands
+            // between sort_with_key and the key function it calls.
+            let nested = folded.lines().any(|l| {
+                let (stack, _) = l.rsplit_once(' ').unwrap();
+                let frames: Vec<&str> = stack.split(';').collect();
+                let at = |name: &str| frames.iter().position(|f| *f == name);
+                matches!(
+                    (at("sort_with_key (script.py:21)"), at("key_of (script.py:17)")),
+                    (Some(s), Some(k)) if k > s + 1
+                        && frames[s + 1..k].iter().any(|f| !f.contains(".py:"))
+                )
+            });
+            assert!(nested, "{excerpt}");
+            assert!(
+                folded.lines().any(|l| l.contains(";main (script.py:25);")
+                    && !l.contains("_PyEval_EvalFrameDefault")),
+                "{excerpt}"
+            );
+        }
+    }
+}
+
+#[test]
+fn names_python_functions_of_a_running_process() {
+    let work = tempfile::tempdir().unwrap();
+    let (python, script) = python_and_script(work.path());
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    perfhub_bin();
+    let mut child = Command::new(&python)
+        .arg(&script)
+        .arg("1000")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Past the interpreter's start-up.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let pid = child.id().to_string();
+    let (o, dir) = profile_unlocked(
+        &["--call-graph", "dwarf", "-p", &pid, "--duration", "2s"],
+        None,
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (weights, total) = python_weights(&out(&dir).join("stacks.folded"));
+    assert!(total > 50, "{total} Python samples: {weights:?}");
+    assert!(
+        weights.contains_key("fibonacci_slow (script.py:4)")
+            && weights.contains_key("hot_loop (script.py:10)"),
+        "{weights:?}"
+    );
+}
+
+/// `perfhub profile` with `args` and these environment variables set (and
+/// `DEBUGINFOD_URLS` removed unless given), one profile at a time.
+fn profile_with_env(
+    args: &[&str],
+    envs: &[(&str, &std::ffi::OsStr)],
+) -> (Output, tempfile::TempDir) {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(perfhub_bin());
+    cmd.arg("profile")
+        .arg("-o")
+        .arg(out(&dir))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("DEBUGINFOD_URLS")
+        .stdin(Stdio::null());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    (cmd.output().expect("perfhub starts"), dir)
+}
+
+/// `fixtures/workloads/<source>` built into `dir` with `cc` and `extra`
+/// flags, its debug info split off into `<exe>.debug` by `objcopy
+/// --only-keep-debug`, then stripped of everything: the binary and its debug
+/// file.
+fn c_split(dir: &Path, source: &str, extra: &[&str]) -> (PathBuf, PathBuf) {
+    let exe = dir.join(source.trim_end_matches(".c"));
+    let debug = dir.join(format!("{}.debug", source.trim_end_matches(".c")));
+    let run = |cmd: &mut Command| cmd.status().is_ok_and(|s| s.success());
+    let ok = run(Command::new("cc")
+        .args(["-O1", "-g", "-fno-omit-frame-pointer", "-fno-inline"])
+        .args(extra)
+        .arg("-o")
+        .arg(&exe)
+        .arg(
+            crate::support::root()
+                .join("fixtures/workloads")
+                .join(source),
+        ))
+        && run(Command::new("objcopy")
+            .arg("--only-keep-debug")
+            .arg(&exe)
+            .arg(&debug))
+        && run(Command::new("strip").arg("--strip-all").arg(&exe));
+    assert!(
+        ok,
+        "building {source} with separate debug info failed: install gcc and binutils (cc, objcopy, strip)"
+    );
+    (exe, debug)
+}
+
+/// The GNU build-id of `path` in hex, as `readelf -n` shows it.
+fn gnu_build_id(path: &Path) -> String {
+    let o = Command::new("readelf")
+        .arg("-n")
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Build ID: ").map(str::to_string))
+        .expect("a build-id note")
+}
+
+/// `three_shares`' three functions are named, in their 1:2:3 shares.
+fn assert_three_shares_named(folded: &Path) {
+    let leaves = leaves(folded);
+    let [one, two, three] =
+        ["one_share", "two_shares", "three_shares"].map(|f| leaves.get(f).copied().unwrap_or(0));
+    let total = (one + two + three) as f64;
+    assert!(total > 100.0, "{leaves:?}");
+    for (got, want) in [one, two, three]
+        .iter()
+        .zip([1.0 / 6.0, 2.0 / 6.0, 3.0 / 6.0])
+    {
+        assert!(
+            (*got as f64 / total - want).abs() < 0.07,
+            "{one} / {two} / {three}: {leaves:?}"
+        );
+    }
+}
+
+/// The notes of the profile's benchmark with `code`.
+fn notes_with(dir: &tempfile::TempDir, code: &str) -> Vec<String> {
+    report(dir).benchmarks[0]
+        .notes
+        .iter()
+        .filter(|n| n.code == code)
+        .map(|n| n.message.clone())
+        .collect()
+}
+
+#[test]
+fn a_stripped_binary_is_named_from_a_build_id_tree_in_perfhub_debug_dirs() {
+    let build = tempfile::tempdir().unwrap();
+    let (exe, debug) = c_split(build.path(), "three_shares.c", &["-Wl,--build-id=sha1"]);
+    let id = gnu_build_id(&exe);
+    let tree = build.path().join("debug");
+    let target = tree
+        .join(".build-id")
+        .join(&id[..2])
+        .join(format!("{}.debug", &id[2..]));
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    std::fs::rename(&debug, &target).unwrap();
+    let (o, dir) = profile_with_env(
+        &["--", exe.to_str().unwrap(), "100"],
+        &[("PERFHUB_DEBUG_DIRS", tree.as_os_str())],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_three_shares_named(&out(&dir).join("stacks.folded"));
+    let notes = notes_with(&dir, "separate_debug_info");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains(&target.display().to_string())),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn a_stripped_binary_is_named_through_its_gnu_debuglink() {
+    let build = tempfile::tempdir().unwrap();
+    // No build-id: the debug link alone can find the file.
+    let (exe, debug) = c_split(build.path(), "three_shares.c", &["-Wl,--build-id=none"]);
+    let linked = Command::new("objcopy")
+        .arg(format!("--add-gnu-debuglink={}", debug.display()))
+        .arg(&exe)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(linked, "objcopy --add-gnu-debuglink failed");
+    // Under DIR/<directory of the binary>/, as gdb looks for it.
+    let tree = build.path().join("debug");
+    let exe_dir = exe.parent().unwrap().canonicalize().unwrap();
+    let target = tree
+        .join(exe_dir.strip_prefix("/").unwrap())
+        .join("three_shares.debug");
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    std::fs::rename(&debug, &target).unwrap();
+    let (o, dir) = profile_with_env(
+        &["--", exe.to_str().unwrap(), "100"],
+        &[("PERFHUB_DEBUG_DIRS", tree.as_os_str())],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_three_shares_named(&out(&dir).join("stacks.folded"));
+    let notes = notes_with(&dir, "separate_debug_info");
+    assert!(
+        notes.iter().any(|n| n.contains("three_shares.debug")),
+        "{notes:?}"
+    );
+}
+
+/// A debuginfod server on loopback: `GET /buildid/HEX/debuginfo` answers
+/// `files[HEX]`, anything else 404, or every request `status` when it is
+/// not 200. Returns its URL and the paths asked for.
+fn debuginfod_server(
+    files: std::collections::HashMap<String, Vec<u8>>,
+    status: u16,
+) -> (String, std::sync::Arc<Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let asked = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let log = asked.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let mut reader = BufReader::new(&stream);
+            let mut request = String::new();
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            // The headers, up to the blank line.
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let path = request.split_whitespace().nth(1).unwrap_or("").to_string();
+            log.lock().unwrap().push(path.clone());
+            let body = path
+                .strip_prefix("/buildid/")
+                .and_then(|p| p.strip_suffix("/debuginfo"))
+                .and_then(|id| files.get(id));
+            let (code, body): (u16, &[u8]) = match body {
+                _ if status != 200 => (status, b"server trouble"),
+                Some(bytes) => (200, bytes),
+                None => (404, b"not found"),
+            };
+            let mut w = &stream;
+            let _ = write!(
+                w,
+                "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = w.write_all(body);
+        }
+    });
+    (url, asked)
+}
+
+#[test]
+fn debuginfod_serves_a_stripped_binarys_debug_file_and_it_is_cached() {
+    let build = tempfile::tempdir().unwrap();
+    let (exe, debug) = c_split(build.path(), "three_shares.c", &["-Wl,--build-id=sha1"]);
+    let id = gnu_build_id(&exe);
+    let files = [(id.clone(), std::fs::read(&debug).unwrap())].into();
+    std::fs::remove_file(&debug).unwrap();
+    let (url, asked) = debuginfod_server(files, 200);
+    let cache = build.path().join("cache");
+    let empty = build.path().join("no-debug-here");
+    std::fs::create_dir(&empty).unwrap();
+    let envs = [
+        ("DEBUGINFOD_URLS", std::ffi::OsStr::new(&url)),
+        ("DEBUGINFOD_CACHE_PATH", cache.as_os_str()),
+        ("DEBUGINFOD_TIMEOUT", "20".as_ref()),
+        ("PERFHUB_DEBUG_DIRS", empty.as_os_str()),
+    ];
+    let (o, dir) = profile_with_env(&["--", exe.to_str().unwrap(), "100"], &envs);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_three_shares_named(&out(&dir).join("stacks.folded"));
+    let ours = format!("/buildid/{id}/debuginfo");
+    assert_eq!(
+        asked.lock().unwrap().iter().filter(|p| **p == ours).count(),
+        1,
+        "{:?}",
+        asked.lock().unwrap()
+    );
+    // Cached as elfutils caches it.
+    let cached = cache.join(&id).join("debuginfo");
+    assert!(cached.is_file(), "{} missing", cached.display());
+    let notes = notes_with(&dir, "debuginfod");
+    assert!(
+        notes.iter().any(|n| n.contains(&url) && n.contains(&id)),
+        "{notes:?}"
+    );
+
+    // The next profile finds it in the cache and does not ask again.
+    let (o, dir) = profile_with_env(&["--", exe.to_str().unwrap(), "100"], &envs);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_three_shares_named(&out(&dir).join("stacks.folded"));
+    assert_eq!(
+        asked.lock().unwrap().iter().filter(|p| **p == ours).count(),
+        1,
+        "{:?}",
+        asked.lock().unwrap()
+    );
+    let notes = notes_with(&dir, "debuginfod");
+    assert!(notes.iter().any(|n| n.contains("cache")), "{notes:?}");
+}
+
+#[test]
+fn a_failing_debuginfod_server_is_a_note_not_a_failed_profile() {
+    let build = tempfile::tempdir().unwrap();
+    let (exe, _debug) = c_split(build.path(), "three_shares.c", &["-Wl,--build-id=sha1"]);
+    let (url, _asked) = debuginfod_server(Default::default(), 500);
+    let cache = build.path().join("cache");
+    let empty = build.path().join("no-debug-here");
+    std::fs::create_dir(&empty).unwrap();
+    let (o, dir) = profile_with_env(
+        &["--", exe.to_str().unwrap(), "50"],
+        &[
+            ("DEBUGINFOD_URLS", std::ffi::OsStr::new(&url)),
+            ("DEBUGINFOD_CACHE_PATH", cache.as_os_str()),
+            ("PERFHUB_DEBUG_DIRS", empty.as_os_str()),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Named by function bounds instead.
+    let leaves = leaves(&out(&dir).join("stacks.folded"));
+    assert!(
+        leaves.keys().any(|l| l.starts_with("three_shares+0x")),
+        "{leaves:?}"
+    );
+    let notes = notes_with(&dir, "debuginfod_failed");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("three_shares") && n.contains("HTTP 500")),
+        "{notes:?}"
+    );
+    assert!(!cache.join(gnu_build_id(&exe)).exists());
+}
+
+/// Folded stacks as frames, root first, with their weights.
+fn folded_stacks(folded: &Path) -> Vec<(Vec<String>, u64)> {
+    std::fs::read_to_string(folded)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let (stack, weight) = line.rsplit_once(' ').unwrap();
+            (
+                stack.split(';').map(str::to_string).collect(),
+                weight.parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn kernel_frames_sit_on_top_of_the_user_stack_with_kernel() {
+    let build = tempfile::tempdir().unwrap();
+    let exe = c_built(build.path(), "syscalls.c", false);
+    let exe = exe.to_str().unwrap();
+    for call_graph in ["fp", "dwarf"] {
+        let (o, dir) = profile(
+            &["--kernel", "--call-graph", call_graph, "--", exe, "2"],
+            None,
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let stacks = folded_stacks(&out(&dir).join("stacks.folded"));
+        let total: u64 = stacks.iter().map(|(_, w)| w).sum();
+        let in_kernel: u64 = stacks
+            .iter()
+            .filter(|(s, _)| s.iter().any(|f| f.ends_with("_[k]")))
+            .map(|(_, w)| w)
+            .sum();
+        let shown = || {
+            let mut v: Vec<String> = stacks
+                .iter()
+                .take(12)
+                .map(|(s, w)| format!("{} {w}", s.join(";")))
+                .collect();
+            v.sort();
+            v.join("\n")
+        };
+        // Nearly all of its time is system calls.
+        assert!(
+            in_kernel as f64 > 0.3 * total as f64,
+            "{call_graph}: {in_kernel} of {total} samples in the kernel:\n{}",
+            shown()
+        );
+        // The system call's own functions, named from /proc/kallsyms.
+        assert!(
+            stacks
+                .iter()
+                .any(|(s, _)| s.iter().any(|f| f.ends_with("_[k]")
+                    && (f.contains("sys_write") || f.contains("entry_SYSCALL")))),
+            "{call_graph}:\n{}",
+            shown()
+        );
+        // Kernel frames on top: none under a user frame, and user frames
+        // (the program's, below the command name) under them.
+        for (s, _) in &stacks {
+            if let Some(first) = s.iter().position(|f| f.ends_with("_[k]")) {
+                assert!(
+                    s[first..].iter().all(|f| f.ends_with("_[k]")),
+                    "{call_graph}: {}",
+                    s.join(";")
+                );
+            }
+        }
+        assert!(
+            stacks.iter().any(|(s, _)| {
+                s.iter()
+                    .position(|f| f.ends_with("_[k]"))
+                    .is_some_and(|first| first >= 2)
+            }),
+            "{call_graph}:\n{}",
+            shown()
+        );
+        let r = report(&dir);
+        let sampler = r.benchmarks[0]
+            .notes
+            .iter()
+            .find(|n| n.code == "sampler")
+            .unwrap();
+        assert!(
+            sampler.message.contains("kernel's frames"),
+            "{}",
+            sampler.message
+        );
+        assert!(notes_with(&dir, "kernel_frames_refused").is_empty());
+    }
+
+    // Without --kernel, no kernel frame at all.
+    let (o, dir) = profile(&["--", exe, "1"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let stacks = folded_stacks(&out(&dir).join("stacks.folded"));
+    assert!(!stacks.is_empty());
+    assert!(
+        stacks
+            .iter()
+            .all(|(s, _)| s.iter().all(|f| !f.ends_with("_[k]"))),
+        "{:?}",
+        stacks.iter().take(5).collect::<Vec<_>>()
+    );
+}
+
+/// As a user without capabilities under `perf_event_paranoid` 2, `--kernel`
+/// is refused and said so, and the user frames are still profiled. Needs
+/// root (to become that user) and a paranoid level of 2: skipped otherwise.
+#[test]
+fn kernel_frames_refused_are_said_plainly() {
+    let paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
+        .ok()
+        .and_then(|t| t.trim().parse::<i32>().ok());
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let setpriv = Command::new("setpriv")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if paranoid != Some(2) || !root || !setpriv {
+        eprintln!(
+            "skipped: needs root, setpriv and kernel.perf_event_paranoid 2 (it is {paranoid:?})"
+        );
+        return;
+    }
+    let build = tempfile::tempdir().unwrap();
+    let exe = c_built(build.path(), "syscalls.c", false);
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    // World-writable, for the user the profile runs as.
+    use std::os::unix::fs::PermissionsExt;
+    for d in [dir.path(), build.path()] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let o = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+        ])
+        .arg(perfhub_bin())
+        .arg("profile")
+        .arg("-o")
+        .arg(out(&dir))
+        .args(["--kernel", "--"])
+        .arg(&exe)
+        .arg("1")
+        .env("NO_COLOR", "1")
+        .env("HOME", dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("setpriv starts");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let summary = stderr(&o);
+    assert!(
+        summary.contains("--kernel") && summary.contains("perf_event_paranoid is 2"),
+        "{summary}"
+    );
+    let notes = notes_with(&dir, "kernel_frames_refused");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("user frames only") && n.contains("cap_perfmon")),
+        "{notes:?}"
+    );
+    let stacks = folded_stacks(&out(&dir).join("stacks.folded"));
+    assert!(!stacks.is_empty());
+    assert!(
+        stacks
+            .iter()
+            .all(|(s, _)| s.iter().all(|f| !f.ends_with("_[k]")))
+    );
+}
+
+#[test]
+fn names_javascript_functions_from_nodes_perf_map() {
+    if !Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("skipped: node is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("hot.js");
+    std::fs::write(
+        &script,
+        "function perfhubHotLoop(n) {
+  let x = 0;
+  for (let i = 0; i < n; i++) x = (x * 31 + i) % 1000003;
+  return x;
+}
+let total = 0;
+for (let round = 0; round < 200; round++) total += perfhubHotLoop(1000000);
+console.log(total);
+",
+    )
+    .unwrap();
+    let (o, dir) = profile(
+        &["--", "node", "--perf-basic-prof", script.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let leaves = leaves(&out(&dir).join("stacks.folded"));
+    let total: u64 = leaves.values().sum();
+    let js: u64 = leaves
+        .iter()
+        .filter(|(name, _)| name.contains("perfhubHotLoop") && name.contains("hot.js"))
+        .map(|(_, w)| w)
+        .sum();
+    // The loop is nearly all the program's work, once V8 has compiled it.
+    assert!(
+        js as f64 > 0.3 * total as f64,
+        "{js} of {total} samples in perfhubHotLoop: {:?}",
+        leaves
+            .iter()
+            .filter(|(_, w)| **w * 50 > total)
+            .collect::<Vec<_>>()
+    );
+}

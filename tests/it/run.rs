@@ -320,10 +320,13 @@ fn shell_syntax_without_shell_is_explained_and_works_with_it() {
 fn hardware_counters_are_reported_or_explained() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("r.json");
+    // Counters are opened only where they are read: always, for `true`.
     let out = perfhub(&[
         "run",
         "--runs",
         "2",
+        "--counters",
+        "always",
         "--export-json",
         json.to_str().unwrap(),
         "true",
@@ -480,6 +483,13 @@ fn counters_are_skipped_for_very_short_commands_unless_asked_for() {
     } else {
         let b = &auto_long.benchmarks[0];
         assert!(b.measurement("task_clock").is_some(), "{:?}", b.notes);
+        // The first run decided, without counters; they cover the other two.
+        assert_eq!(b.measurement("task_clock").unwrap().samples.len(), 2);
+        assert!(
+            b.notes.iter().any(|n| n.code == "counters_after_first_run"),
+            "{:?}",
+            b.notes
+        );
         assert!(
             b.measurement("page_faults")
                 .unwrap()
@@ -566,4 +576,615 @@ fn budgets_that_could_never_pass_are_refused_before_measuring() {
         assert!(err.contains(needle), "{budget}: {err}");
         assert!(stdout(&o).is_empty(), "{budget}: measured anyway");
     }
+}
+
+// hyperfine's options (docs/hyperfine.md), each through the binary.
+
+/// A command line that appends `mark` to `log`, for hooks and commands.
+fn mark(log: &std::path::Path, mark: &str) -> String {
+    format!("sh -c 'echo {mark} >> {}'", log.display())
+}
+
+fn marks(log: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn setup_prepare_conclude_and_cleanup_run_in_hyperfines_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let (setup, conclude, cleanup) = (
+        format!("echo setup >> {}", log.display()),
+        format!("echo conclude >> {}", log.display()),
+        format!("echo cleanup >> {}", log.display()),
+    );
+    // Per command: the first prepare goes to the first command.
+    let (prep_a, prep_b) = (
+        format!("echo prep-a >> {}", log.display()),
+        format!("echo prep-b >> {}", log.display()),
+    );
+    let (a, b) = (mark(&log, "a"), mark(&log, "b"));
+    let out = perfhub(&[
+        "run",
+        "--runs",
+        "2",
+        "--warmup",
+        "1",
+        "--setup",
+        &setup,
+        "--prepare",
+        &prep_a,
+        "--prepare",
+        &prep_b,
+        "--conclude",
+        &conclude,
+        "--cleanup",
+        &cleanup,
+        &a,
+        &b,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut expected = Vec::new();
+    for (prep, run) in [("prep-a", "a"), ("prep-b", "b")] {
+        expected.push("setup");
+        for _ in 0..3 {
+            expected.extend([prep, run, "conclude"]);
+        }
+        expected.push("cleanup");
+    }
+    assert_eq!(marks(&log), expected);
+}
+
+#[test]
+fn short_hook_flags_are_hyperfines() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let hook = |m: &str| format!("echo {m} >> {}", log.display());
+    let (s, p, c, cl) = (hook("s"), hook("p"), hook("C"), hook("c"));
+    let out = perfhub(&[
+        "run", "-r", "1", "-s", &s, "-p", &p, "-C", &c, "-c", &cl, "-N", "true",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(marks(&log), ["s", "p", "C", "c"]);
+}
+
+#[test]
+fn a_hook_given_a_wrong_number_of_times_is_refused_before_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let prep = format!("echo p >> {}", log.display());
+    let out = perfhub(&[
+        "run",
+        "--runs",
+        "1",
+        "--prepare",
+        &prep,
+        "--prepare",
+        &prep,
+        "--prepare",
+        &prep,
+        "true",
+        "false",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "--prepare is given 3 times for 2 commands: give it once for all of them, or once per command in order"
+        ),
+        "{err}"
+    );
+    assert!(marks(&log).is_empty(), "nothing ran");
+    // A failing hook names itself and the fix.
+    let out = perfhub(&["run", "--runs", "1", "--conclude", "exit 3", "true"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the conclude command \"exit 3\" failed with exit code 3")
+            && err.contains("|| true"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_reference_is_run_first_and_compared_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let md = dir.path().join("t.md");
+    let out = perfhub(&[
+        "run",
+        "--runs",
+        "2",
+        "--reference",
+        "sleep 0.05",
+        "--reference-name",
+        "base",
+        "--export-json",
+        json.to_str().unwrap(),
+        "--export-markdown",
+        md.to_str().unwrap(),
+        "sleep 0.2",
+        "true",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("Benchmark 1: base"), "{text}");
+    assert!(text.contains("base ran"), "{text}");
+    // `true` takes a millisecond or so, `sleep 0.2` at least 200 ms: on
+    // either side of a 50 ms sleep on any machine.
+    assert!(text.contains("times slower than true"), "{text}");
+    assert!(text.contains("times faster than sleep 0.2"), "{text}");
+    let report = read_report(&json);
+    assert_eq!(report.benchmarks[0].name, "base");
+    assert_eq!(report.comparisons.len(), 2);
+    assert!(report.comparisons.iter().all(|c| c.reference == "base"));
+    let table = std::fs::read_to_string(&md).unwrap();
+    let base_row = table.lines().find(|l| l.starts_with("| `base` |")).unwrap();
+    assert!(base_row.ends_with("| 1.00 |"), "{table}");
+}
+
+#[test]
+fn sort_orders_the_summary_and_the_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("t.md");
+    let run = |sort: &str| {
+        let out = perfhub(&[
+            "run",
+            "--runs",
+            "2",
+            "--sort",
+            sort,
+            "--export-markdown",
+            md.to_str().unwrap(),
+            "sleep 0.05",
+            "true",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let table = std::fs::read_to_string(&md).unwrap();
+        let rows: Vec<String> = table
+            .lines()
+            .skip(2)
+            .map(|l| l.split(" | ").next().unwrap().to_string())
+            .collect();
+        (stdout(&out), rows)
+    };
+    let (text, rows) = run("auto");
+    assert!(text.contains("Summary\n  true ran"), "{text}");
+    assert_eq!(rows, ["| `sleep 0.05`", "| `true`"]);
+    let (text, rows) = run("mean-time");
+    assert!(text.contains("Summary\n  true ran"), "{text}");
+    assert_eq!(rows, ["| `true`", "| `sleep 0.05`"]);
+    let (text, rows) = run("command");
+    let summary: Vec<&str> = text
+        .split("Relative speed comparison\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{text}"))
+        .lines()
+        .take(2)
+        .collect();
+    assert!(summary[0].ends_with("  sleep 0.05"), "{text}");
+    assert!(
+        summary[1].trim_start().starts_with("1.00") && summary[1].ends_with("  true"),
+        "{text}"
+    );
+    assert_eq!(rows, ["| `sleep 0.05`", "| `true`"]);
+    let out = perfhub(&["run", "--sort", "fastest", "true"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("mean-time"), "{}", stderr(&out));
+}
+
+#[test]
+fn time_unit_sets_the_unit_of_the_summary_and_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("t.md");
+    let out = perfhub(&[
+        "run",
+        "--runs",
+        "2",
+        "-u",
+        "microsecond",
+        "--export-markdown",
+        md.to_str().unwrap(),
+        "sleep 0.01",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let time = text
+        .lines()
+        .find(|l| l.contains("Time (mean ± σ)"))
+        .unwrap();
+    // 10 ms and more, in µs with one decimal: five digits before the point.
+    assert!(
+        time.contains(" µs ± ") && time.matches(" µs").count() == 4,
+        "{time}"
+    );
+    let mean: f64 = time
+        .split_whitespace()
+        .find_map(|w| w.parse().ok())
+        .unwrap();
+    assert!(mean >= 10_000.0, "{time}");
+    let table = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        table.starts_with("| Command | Mean [µs] | Min [µs] | Max [µs] |"),
+        "{table}"
+    );
+
+    let out = perfhub(&["run", "--runs", "2", "--time-unit", "second", "sleep 0.01"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let time = text
+        .lines()
+        .find(|l| l.contains("Time (mean ± σ)"))
+        .unwrap();
+    assert!(time.contains("0.0") && time.contains(" s ± "), "{time}");
+    let out = perfhub(&["run", "--time-unit", "minute", "true"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("millisecond"), "{}", stderr(&out));
+}
+
+#[test]
+fn style_controls_color_and_output() {
+    let run = |style: &str| {
+        let out = perfhub(&["run", "--runs", "2", "--style", style, "true"]);
+        assert_eq!(out.status.code(), Some(0), "{style}: {}", stderr(&out));
+        stdout(&out)
+    };
+    assert!(run("none").is_empty());
+    // Colors even into a pipe and with NO_COLOR set: asked for explicitly.
+    for style in ["color", "full"] {
+        let text = run(style);
+        assert!(text.contains("\x1b[1mBenchmark 1:"), "{style}: {text}");
+    }
+    for style in ["basic", "nocolor", "auto"] {
+        let text = run(style);
+        assert!(
+            text.contains("Benchmark 1: true") && !text.contains('\x1b'),
+            "{style}: {text}"
+        );
+    }
+}
+
+#[test]
+fn show_output_passes_the_commands_output_through() {
+    let out = perfhub(&[
+        "run",
+        "--runs",
+        "2",
+        "--show-output",
+        "--",
+        "echo",
+        "hello-from-child",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let shown = |t: &str| t.lines().filter(|l| *l == "hello-from-child").count();
+    assert_eq!(shown(&text), 2, "{text}");
+    // Without it, nothing of the child's shows.
+    let out = perfhub(&["run", "--runs", "2", "--", "echo", "hello-from-child"]);
+    assert_eq!(shown(&stdout(&out)), 0, "{}", stdout(&out));
+    let out = perfhub(&["run", "--show-output", "--output", "null", "true"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn output_pipe_drains_what_the_command_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    // 4 MB: far more than a pipe holds, so it must be read as it comes.
+    let out = perfhub(&[
+        "run",
+        "--runs",
+        "2",
+        "--output=pipe",
+        "--input",
+        "null",
+        "--export-json",
+        json.to_str().unwrap(),
+        "--",
+        "head",
+        "-c",
+        "4000000",
+        "/dev/zero",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stdout(&out).contains('\0'));
+    let report = read_report(&json);
+    let written = report.benchmarks[0].measurement("write_bytes").unwrap();
+    assert!(
+        written.samples.iter().all(|&w| w >= 4e6),
+        "{:?}",
+        written.samples
+    );
+}
+
+#[test]
+fn no_shell_is_the_default_and_shells_take_hyperfines_spelling() {
+    let out = perfhub(&["run", "--runs", "2", "-N", "echo x"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = perfhub(&["run", "--runs", "2", "--shell=none", "echo x"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = perfhub(&["run", "-N", "--shell=sh", "true"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // hyperfine's `-S SHELL` and `--shell SHELL`, and a shell with options.
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    for shell in [&["-S", "sh"][..], &["--shell", "sh"], &["--shell=sh -e"]] {
+        let mut args = vec![
+            "run",
+            "--runs",
+            "2",
+            "--export-json",
+            json.to_str().unwrap(),
+        ];
+        args.extend_from_slice(shell);
+        args.push("seq 3 | sort");
+        let out = perfhub(&args);
+        assert_eq!(out.status.code(), Some(0), "{shell:?}: {}", stderr(&out));
+        let report = read_report(&json);
+        assert_eq!(report.benchmarks[0].name, "seq 3 | sort", "{shell:?}");
+        assert!(report.notes.iter().any(|n| n.code == "shell_correction"));
+    }
+    // A glob without a shell would reach the program as a literal `*`.
+    let out = perfhub(&["run", "--runs", "1", "grep -R TODO *"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("(\"*\"); add --shell"), "{err}");
+}
+
+#[test]
+fn asciidoc_and_orgmode_exports_have_hyperfines_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let (adoc, org) = (dir.path().join("t.adoc"), dir.path().join("t.org"));
+    let out = perfhub(&[
+        "run",
+        "--runs",
+        "2",
+        "--export-asciidoc",
+        adoc.to_str().unwrap(),
+        "--export-orgmode",
+        org.to_str().unwrap(),
+        "sleep 0.02",
+        "true",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let a = std::fs::read_to_string(&adoc).unwrap();
+    assert!(
+        a.starts_with("[cols=\"<,>,>,>,>\"]\n|===\n| Command \n| Mean [ms] \n| Min [ms] \n| Max [ms] \n| Relative \n\n| `sleep 0.02` \n| "),
+        "{a}"
+    );
+    assert!(
+        a.contains("\n| `true` \n| ") && a.ends_with("| 1.00 \n|===\n"),
+        "{a}"
+    );
+    let o = std::fs::read_to_string(&org).unwrap();
+    let lines: Vec<&str> = o.lines().collect();
+    assert_eq!(lines.len(), 4, "{o}");
+    assert_eq!(
+        lines[0],
+        "| Command  |  Mean [ms] |  Min [ms] |  Max [ms] |  Relative |"
+    );
+    assert_eq!(lines[1], "|--+--+--+--+--|");
+    assert!(lines[2].starts_with("| =sleep 0.02=  |  "), "{o}");
+    assert!(
+        lines[3].starts_with("| =true=  |  ") && lines[3].ends_with("|  1.00 |"),
+        "{o}"
+    );
+    // Refused before measuring, like every export.
+    let out = perfhub(&[
+        "run",
+        "--export-orgmode",
+        "/nonexistent-dir/t.org",
+        "sleep 5",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("/nonexistent-dir"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn hyperfine_parameter_scans_and_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let names = |args: &[&str]| {
+        let mut all = vec![
+            "run",
+            "--runs",
+            "1",
+            "--export-json",
+            json.to_str().unwrap(),
+        ];
+        all.extend_from_slice(args);
+        let out = perfhub(&all);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        read_report(&json)
+            .benchmarks
+            .iter()
+            .map(|b| b.name.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(&["-P", "n", "1", "3", "true {n}"]),
+        ["true 1", "true 2", "true 3"]
+    );
+    assert_eq!(
+        names(&[
+            "--parameter-scan",
+            "d",
+            "0.01",
+            "0.03",
+            "-D",
+            "0.01",
+            "sleep {d}"
+        ]),
+        ["sleep 0.01", "sleep 0.02", "sleep 0.03"]
+    );
+    // The first list varies fastest, as in hyperfine; `\,` is a comma.
+    assert_eq!(
+        names(&[
+            "-L",
+            "a",
+            "x,y",
+            "--parameter-list",
+            "b",
+            "1\\,5,2",
+            "echo {a}{b}"
+        ]),
+        ["echo x1,5", "echo y1,5", "echo x2", "echo y2"]
+    );
+    // perfhub's own spelling still works beside them.
+    assert_eq!(names(&["-P", "n=1,2", "true {n}"]), ["true 1", "true 2"]);
+    // Names: per command, or one per benchmark as hyperfine counts them.
+    assert_eq!(
+        names(&[
+            "-L",
+            "n",
+            "1,2",
+            "--command-name",
+            "one",
+            "--command-name",
+            "two",
+            "true {n}"
+        ]),
+        ["one", "two"]
+    );
+    let out = perfhub(&["run", "--parameter-scan", "d", "0.1", "0.3", "sleep {d}"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("-D/--parameter-step-size"), "{err}");
+    let out = perfhub(&["run", "-D", "2", "true"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn hyperfines_readme_examples_run_with_the_same_meaning() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let run = |args: &[&str]| {
+        let mut all = vec!["run", "--export-json", json.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let out = perfhub(&all);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        read_report(&json)
+    };
+    // Scaled down (fewer runs, shorter sleeps) to keep the suite fast.
+    let r = run(&["--runs", "2", "sleep 0.03"]);
+    assert_eq!(r.benchmarks[0].primary().unwrap().samples.len(), 2);
+    let r = run(&[
+        "--runs",
+        "2",
+        "--warmup",
+        "1",
+        "cat Cargo.toml",
+        "wc Cargo.toml",
+    ]);
+    assert_eq!(r.benchmarks.len(), 2);
+    let r = run(&[
+        "--runs",
+        "1",
+        "--prepare",
+        "sync; true",
+        "--parameter-scan",
+        "num_threads",
+        "1",
+        "3",
+        "echo -j {num_threads}",
+    ]);
+    assert_eq!(r.benchmarks.len(), 3);
+    let r = run(&[
+        "--runs",
+        "1",
+        "--parameter-scan",
+        "delay",
+        "0.01",
+        "0.03",
+        "-D",
+        "0.01",
+        "sleep {delay}",
+    ]);
+    assert_eq!(r.benchmarks[2].name, "sleep 0.03");
+    let r = run(&[
+        "--runs",
+        "1",
+        "-L",
+        "compiler",
+        "echo,true",
+        "{compiler} -O2 main.cpp",
+    ]);
+    assert_eq!(r.benchmarks[1].name, "true -O2 main.cpp");
+    let r = run(&[
+        "--runs",
+        "1",
+        "--shell",
+        "sh",
+        "for i in 1 2 3; do echo test; done",
+    ]);
+    assert!(r.notes.iter().any(|n| n.code == "shell_correction"));
+    let r = run(&[
+        "--runs",
+        "1",
+        "-N",
+        "grep -c TODO Cargo.toml",
+        "--ignore-failure",
+    ]);
+    assert_eq!(r.benchmarks.len(), 1);
+    let r = run(&[
+        "--runs",
+        "1",
+        "--shell=sh",
+        "my_function() { true; }; my_function",
+    ]);
+    assert_eq!(r.benchmarks[0].exit_codes, [Some(0)]);
+}
+
+#[test]
+fn command_name_and_min_benchmarking_time_are_hyperfines_spellings() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let out = perfhub(&[
+        "run",
+        "-m",
+        "2",
+        "-M",
+        "3",
+        "--min-benchmarking-time",
+        "0.05",
+        "--command-name",
+        "nap",
+        "--export-json",
+        json.to_str().unwrap(),
+        "sleep 0.02",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = read_report(&json);
+    assert_eq!(report.benchmarks[0].name, "nap");
+    // 50 ms of 20 ms runs: 3, or 2 on a slow machine; never the default 10.
+    let n = report.benchmarks[0].primary().unwrap().samples.len();
+    assert!((2..=3).contains(&n), "{n}");
+}
+
+#[test]
+fn setup_can_build_the_program_it_benchmarks() {
+    let dir = tempfile::tempdir().unwrap();
+    let prog = dir.path().join("built");
+    let build = format!(
+        "printf '#!/bin/sh\\nexit 0\\n' > {0} && chmod +x {0}",
+        prog.display()
+    );
+    let out = perfhub(&[
+        "run",
+        "--runs",
+        "2",
+        "--setup",
+        &build,
+        prog.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("2 runs"), "{}", stdout(&out));
 }

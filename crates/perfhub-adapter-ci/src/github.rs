@@ -152,6 +152,7 @@ enum Topic {
     Budget,
     Warning,
     Improvement,
+    Inconclusive,
 }
 
 impl Topic {
@@ -165,6 +166,8 @@ impl Topic {
             (Topic::Warning, false) => "warnings",
             (Topic::Improvement, true) => "improvement",
             (Topic::Improvement, false) => "improvements",
+            (Topic::Inconclusive, true) => "inconclusive change",
+            (Topic::Inconclusive, false) => "inconclusive changes",
         }
     }
 }
@@ -249,6 +252,19 @@ fn topical_annotations(report: &Report) -> Vec<(Topic, Annotation)> {
                 Level::Warning,
                 format!("perfhub: {}", shorten(&note.code, MAX_CELL_CHARS)),
                 message,
+            ),
+        ));
+    }
+    for c in by_size(Verdict::Inconclusive) {
+        out.push((
+            Topic::Inconclusive,
+            Annotation::new(
+                Level::Notice,
+                format!(
+                    "perfhub: {} inconclusive",
+                    shorten(&c.benchmark, MAX_CELL_CHARS)
+                ),
+                change_sentence(&units, c),
             ),
         ));
     }
@@ -377,6 +393,16 @@ fn change_cell(c: &Comparison, with_level: bool) -> String {
     s
 }
 
+/// The minimum detectable effect of a change: `≥ 1.8%`, `none` when the
+/// run could not have flagged any, `-` when not computed.
+fn detectable_cell(c: &Comparison) -> String {
+    match (c.mde, c.verdict) {
+        (Some(m), _) => format!("≥ {}", perfhub_core::compare::percent_figure(m)),
+        (None, Some(Verdict::Inconclusive)) => "none".to_string(),
+        (None, _) => "-".to_string(),
+    }
+}
+
 /// One sentence about a change, for an annotation.
 fn change_sentence(units: &Units<'_>, c: &Comparison) -> String {
     let unit = units.of_comparison(c);
@@ -405,6 +431,9 @@ fn change_sentence(units: &Units<'_>, c: &Comparison) -> String {
     if let Some(m) = &c.method {
         let _ = write!(s, "; {m}");
     }
+    if c.mde.is_some() || c.verdict == Some(Verdict::Inconclusive) {
+        let _ = write!(s, "; {}", perfhub_core::compare::detectable_sentence(c.mde));
+    }
     s
 }
 
@@ -417,6 +446,8 @@ pub struct Counts {
     pub improved: usize,
     /// Comparisons judged unchanged.
     pub unchanged: usize,
+    /// Comparisons too noisy to have seen the minimum effect.
+    pub inconclusive: usize,
     /// Budgets that held.
     pub budgets_passed: usize,
     /// Budgets that failed.
@@ -432,6 +463,7 @@ impl Counts {
                 Some(Verdict::Regressed) => n.regressed += 1,
                 Some(Verdict::Improved) => n.improved += 1,
                 Some(Verdict::Unchanged) => n.unchanged += 1,
+                Some(Verdict::Inconclusive) => n.inconclusive += 1,
                 None => {}
             }
         }
@@ -446,7 +478,7 @@ impl Counts {
     }
 
     fn judged(&self) -> usize {
-        self.regressed + self.improved + self.unchanged
+        self.regressed + self.improved + self.unchanged + self.inconclusive
     }
 }
 
@@ -459,6 +491,9 @@ pub enum OverallVerdict {
     Improved,
     /// Changes were judged, none regressed or improved, and the budgets held.
     Unchanged,
+    /// Nothing regressed or improved, the budgets held, and some changes
+    /// were too noisy to have seen the minimum effect.
+    Inconclusive,
     /// No change was judged, and every budget held (or there were none).
     Pass,
     /// Nothing regressed but a budget failed.
@@ -475,6 +510,8 @@ impl OverallVerdict {
             OverallVerdict::Fail
         } else if n.improved > 0 {
             OverallVerdict::Improved
+        } else if n.inconclusive > 0 {
+            OverallVerdict::Inconclusive
         } else if n.unchanged > 0 {
             OverallVerdict::Unchanged
         } else {
@@ -482,12 +519,13 @@ impl OverallVerdict {
         }
     }
 
-    /// `regressed`, `improved`, `unchanged`, `pass` or `fail`.
+    /// `regressed`, `improved`, `unchanged`, `inconclusive`, `pass` or `fail`.
     pub fn as_str(self) -> &'static str {
         match self {
             OverallVerdict::Regressed => "regressed",
             OverallVerdict::Improved => "improved",
             OverallVerdict::Unchanged => "unchanged",
+            OverallVerdict::Inconclusive => "inconclusive",
             OverallVerdict::Pass => "pass",
             OverallVerdict::Fail => "fail",
         }
@@ -599,8 +637,9 @@ fn verdict_rank(v: Option<Verdict>) -> u8 {
     match v {
         Some(Verdict::Regressed) => 0,
         Some(Verdict::Improved) => 1,
-        Some(Verdict::Unchanged) => 2,
-        None => 3,
+        Some(Verdict::Inconclusive) => 2,
+        Some(Verdict::Unchanged) => 3,
+        None => 4,
     }
 }
 
@@ -623,8 +662,13 @@ pub fn job_summary(report: &Report) -> String {
         } else {
             "0 regressed".to_string()
         };
+        let inconclusive = if n.inconclusive > 0 {
+            format!(", {} inconclusive", n.inconclusive)
+        } else {
+            String::new()
+        };
         head.push(format!(
-            "{regressed}, {} improved, {} unchanged.",
+            "{regressed}, {} improved, {} unchanged{inconclusive}.",
             n.improved, n.unchanged
         ));
     } else if report.benchmarks.is_empty() {
@@ -672,7 +716,7 @@ pub fn job_summary(report: &Report) -> String {
         out.push_str("### Changes\n\n");
         if n.judged() > 0 {
             out.push_str(
-                "A change counts when it is statistically significant and at least the minimum effect.\n\n",
+                "A change counts when it is statistically significant and at least the minimum effect. *Detectable*: the smallest change this run would have flagged (90% power) for the noise it measured; a benchmark that could not have seen the minimum effect is *inconclusive*, not unchanged.\n\n",
             );
         }
         let mut table = Table::new(
@@ -682,9 +726,11 @@ pub fn job_summary(report: &Report) -> String {
                 "Base",
                 "Head",
                 &change_header,
+                "p (adj.)",
+                "Detectable",
                 "Verdict",
             ],
-            &[":--", ":--", "--:", "--:", "--:", ":--"],
+            &[":--", ":--", "--:", "--:", "--:", "--:", "--:", ":--"],
             table_budget,
         );
         let units = Units::of(report);
@@ -714,6 +760,10 @@ pub fn job_summary(report: &Report) -> String {
                 value(c.base_value),
                 value(c.head_value),
                 change_cell(c, one_level.is_none()),
+                c.p_adjusted
+                    .or(c.p_value)
+                    .map_or("-".to_string(), |p| format!("{p:.3}")),
+                detectable_cell(c),
                 verdict,
             ]);
         }
@@ -833,6 +883,7 @@ fn outputs_with_summary(report: &Report, summary: String) -> Vec<(&'static str, 
         ("regressed", n.regressed.to_string()),
         ("improved", n.improved.to_string()),
         ("unchanged", n.unchanged.to_string()),
+        ("inconclusive", n.inconclusive.to_string()),
         ("verdict", OverallVerdict::of(report).as_str().to_string()),
         ("summary", summary),
     ]
@@ -1151,10 +1202,12 @@ mod tests {
         let s = job_summary(&r);
         assert!(s.starts_with("## perfhub: comparison\n\n**1 regressed**, 1 improved, 1 unchanged. Budgets: 0 passed, **1 failed**.\n"), "{s}");
         assert!(
-            s.contains("| Benchmark | Metric | Base | Head | Change [95% CI] | Verdict |"),
+            s.contains(
+                "| Benchmark | Metric | Base | Head | Change [95% CI] | p (adj.) | Detectable | Verdict |"
+            ),
             "{s}"
         );
-        assert!(s.contains("| slow\\_\\*thing\\* | wall\\_time | 10 ms | 11 ms | +10% [+9%, +11%] | **regressed** |"), "{s}");
+        assert!(s.contains("| slow\\_\\*thing\\* | wall\\_time | 10 ms | 11 ms | +10% [+9%, +11%] | 0.001 | - | **regressed** |"), "{s}");
         assert!(s.contains("| unchanged\\|pipe |"), "{s}");
         // Regressions first, then improvements, then the rest.
         let pos = |needle: &str| s.find(needle).unwrap();
@@ -1280,5 +1333,38 @@ mod tests {
         assert_eq!(entry, "s<<ZZZ\na\nEOF\nb\nZZZ\n");
         let err = output_entry_with("s", "a\nEOF", || "EOF".to_string()).unwrap_err();
         assert!(matches!(err, Error::Delimiter(_)));
+    }
+
+    #[test]
+    fn an_inconclusive_change_says_what_the_run_could_have_seen() {
+        let mut noisy = comparison("noisy", 1.02, Verdict::Inconclusive);
+        noisy.mde = Some(0.05);
+        let mut quiet = comparison("quiet", 1.001, Verdict::Unchanged);
+        quiet.mde = Some(0.012);
+        let r = compare_report(vec![quiet, noisy]);
+        let s = job_summary(&r);
+        assert!(
+            s.contains("0 regressed, 0 improved, 1 unchanged, 1 inconclusive."),
+            "{s}"
+        );
+        assert!(s.contains("| ≥ 5.0% | inconclusive |"), "{s}");
+        assert!(s.contains("| ≥ 1.2% | unchanged |"), "{s}");
+        // Inconclusive rows come before unchanged ones.
+        assert!(s.find("noisy").unwrap() < s.find("quiet").unwrap(), "{s}");
+        let notes = annotation_lines(&r);
+        assert!(
+            notes.iter().any(|l| l.starts_with("::notice")
+                && l.contains("noisy inconclusive")
+                && l.contains("this run could have seen changes of 5.0%25 or more")),
+            "{notes:?}"
+        );
+        assert_eq!(OverallVerdict::of(&r), OverallVerdict::Inconclusive);
+        assert!(!OverallVerdict::of(&r).is_failure());
+        let outputs = outputs(&r);
+        assert!(
+            outputs.contains(&("inconclusive", "1".to_string())),
+            "{outputs:?}"
+        );
+        assert!(outputs.contains(&("verdict", "inconclusive".to_string())));
     }
 }

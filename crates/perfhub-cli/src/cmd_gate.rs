@@ -214,6 +214,18 @@ pub struct AbArgs {
     #[arg(long, value_enum, default_value = "criterion")]
     format: FormatArg,
 
+    /// The bench command writes its results to this file (relative to the
+    /// checkout), in any format `perfhub import` reads: pytest-benchmark's
+    /// `--benchmark-json`, Google Benchmark's `--benchmark_out`, `go test
+    /// -bench` output redirected to a file, ... Read after every run.
+    #[arg(long, value_name = "FILE", conflicts_with = "format")]
+    results: Option<PathBuf>,
+
+    /// The format of `--results` (default: told apart by its content), by
+    /// its `perfhub import` name, such as `pytest-benchmark`.
+    #[arg(long, value_name = "FORMAT", requires = "results")]
+    results_format: Option<perfhub_import::Format>,
+
     /// Where the base's cargo artifacts go (default: `perfhub-ab-base`
     /// inside the head's target directory, reused by the next run).
     #[arg(long, value_name = "DIR")]
@@ -276,10 +288,14 @@ pub fn ab(args: AbArgs) -> Result<Outcome> {
         rounds: args.rounds,
         command: args.command.clone(),
         build,
-        format: match args.format {
-            FormatArg::Criterion => ResultFormat::Criterion,
-            FormatArg::Libtest => ResultFormat::Libtest,
-            FormatArg::Instructions => ResultFormat::Instructions,
+        format: match (&args.results, args.format) {
+            (Some(path), _) => ResultFormat::File {
+                path: path.clone(),
+                format: args.results_format,
+            },
+            (None, FormatArg::Criterion) => ResultFormat::Criterion,
+            (None, FormatArg::Libtest) => ResultFormat::Libtest,
+            (None, FormatArg::Instructions) => ResultFormat::Instructions,
         },
         base_target_dir: args.base_target_dir.clone(),
         criteria: args.criteria.criteria()?,

@@ -25,7 +25,27 @@ enum ImportSource {
     Libtest(BenchArgs),
     /// hyperfine's `--export-json` file.
     Hyperfine(BenchArgs),
-    /// Any of criterion, cargo-criterion, libtest, hyperfine, goose or k6, told apart by the content.
+    /// pytest-benchmark's `--benchmark-json` file (raw timings kept with `--benchmark-save-data`).
+    PytestBenchmark(BenchArgs),
+    /// pyperf's JSON file (`python -m pyperf ... -o FILE`).
+    Pyperf(BenchArgs),
+    /// An asv (airspeed velocity) result file (`.asv/results/MACHINE/COMMIT-ENV.json`).
+    Asv(BenchArgs),
+    /// Google Benchmark's JSON (`--benchmark_format=json` or `--benchmark_out=FILE`).
+    GoogleBenchmark(BenchArgs),
+    /// Go's `go test -bench` text output (`-count N` runs become samples; `-benchmem` columns kept).
+    GoTest(BenchArgs),
+    /// JMH's JSON result file (`-rf json`).
+    Jmh(BenchArgs),
+    /// tinybench's results or vitest bench's `--outputJson` file.
+    Tinybench(BenchArgs),
+    /// benchmark.js results saved as JSON.
+    Benchmarkjs(BenchArgs),
+    /// Bencher Metric Format (BMF) JSON, as `perfhub export --to bencher` writes it.
+    Bmf(BenchArgs),
+    /// iai-callgrind's (gungraun's) `summary.json`.
+    IaiCallgrind(BenchArgs),
+    /// Any of the formats above, or goose or k6, told apart by the content.
     Auto(BenchArgs),
     /// A goose load test's JSON report (`--report-file report.json`, goose 0.18 or later).
     Goose(GooseArgs),
@@ -79,6 +99,16 @@ pub fn import(args: ImportArgs) -> Result<Outcome> {
         ImportSource::CargoCriterion(a) => bench(&a, Some(Format::CargoCriterion)),
         ImportSource::Libtest(a) => bench(&a, Some(Format::Libtest)),
         ImportSource::Hyperfine(a) => bench(&a, Some(Format::Hyperfine)),
+        ImportSource::PytestBenchmark(a) => bench(&a, Some(Format::PytestBenchmark)),
+        ImportSource::Pyperf(a) => bench(&a, Some(Format::Pyperf)),
+        ImportSource::Asv(a) => bench(&a, Some(Format::Asv)),
+        ImportSource::GoogleBenchmark(a) => bench(&a, Some(Format::GoogleBenchmark)),
+        ImportSource::GoTest(a) => bench(&a, Some(Format::GoTest)),
+        ImportSource::Jmh(a) => bench(&a, Some(Format::Jmh)),
+        ImportSource::Tinybench(a) => bench(&a, Some(Format::Tinybench)),
+        ImportSource::Benchmarkjs(a) => bench(&a, Some(Format::BenchmarkJs)),
+        ImportSource::Bmf(a) => bench(&a, Some(Format::Bmf)),
+        ImportSource::IaiCallgrind(a) => bench(&a, Some(Format::Iai)),
         ImportSource::Auto(a) => bench(&a, None),
         ImportSource::Goose(g) => goose(&g),
         ImportSource::K6(k) => k6(&k),

@@ -51,6 +51,13 @@ pub struct ProfileArgs {
     #[arg(long)]
     off_cpu: bool,
 
+    /// Also record the kernel's frames, on top of the user stack, named from
+    /// /proc/kallsyms as `function_[k]`. Needs kernel.perf_event_paranoid 1 or
+    /// lower, or CAP_PERFMON; where refused, the profile says why and keeps
+    /// the user frames.
+    #[arg(long)]
+    kernel: bool,
+
     /// How often the resource timeline samples /proc (10ms to 10s).
     #[arg(long, value_name = "DURATION", default_value = "50ms", value_parser = parse_duration)]
     interval: Duration,
@@ -90,6 +97,7 @@ fn into_config(args: &ProfileArgs) -> CommandProfileConfig {
             "timeline" => SamplerChoice::TimelineOnly,
             _ => SamplerChoice::Auto,
         },
+        kernel_frames: args.kernel,
     }
 }
 
@@ -161,6 +169,11 @@ fn print_summary(profile: &CommandProfile, written: &[PathBuf], top: usize) -> R
     )?;
     if let Some(why) = &profile.fallback_reason {
         writeln!(out, "  fallback  {why}")?;
+    }
+    for note in &profile.notes {
+        if note.severity == perfhub_core::report::Severity::Warning {
+            writeln!(out, "  note      {}", note.message)?;
+        }
     }
     let wall = perfhub_core::units::Unit::Seconds.format(profile.wall.as_secs_f64());
     match &profile.run {

@@ -4,6 +4,7 @@ use std::io::{self, Write};
 
 use perfhub_core::report::{Severity, metric};
 use perfhub_core::{Benchmark, Report, Unit};
+use perfhub_run::export::{Order, SortOrder, TimeUnit, relative_speeds};
 
 struct Style {
     color: bool,
@@ -42,9 +43,36 @@ fn mean_of(b: &Benchmark, metric: &str) -> Option<f64> {
     b.measurement(metric)?.summary.as_ref().map(|s| s.mean)
 }
 
+/// How `perfhub run` shows its summary: hyperfine's `--time-unit` and
+/// `--sort`, and whether to color it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunView {
+    /// ANSI colors.
+    pub color: bool,
+    /// The unit of every time; perfhub picks one per value when `None`.
+    pub time_unit: Option<TimeUnit>,
+    /// The order of the speed comparison.
+    pub sort: SortOrder,
+}
+
 /// Prints the summary of a `perfhub run` report, hyperfine style.
 pub fn print_run(report: &Report, color: bool) -> io::Result<()> {
-    let st = Style { color };
+    print_run_with(
+        report,
+        &RunView {
+            color,
+            ..RunView::default()
+        },
+    )
+}
+
+/// [`print_run`] with a time unit and an order for the comparison.
+pub fn print_run_with(report: &Report, view: &RunView) -> io::Result<()> {
+    let st = Style { color: view.color };
+    let fmt_s = |v: f64| match view.time_unit {
+        Some(u) => u.format(v),
+        None => fmt_s(v),
+    };
     let mut out = io::stdout().lock();
     for (i, b) in report.benchmarks.iter().enumerate() {
         writeln!(
@@ -59,7 +87,10 @@ pub fn print_run(report: &Report, color: bool) -> io::Result<()> {
             writeln!(out)?;
             continue;
         };
-        let (mean, sd) = perfhub_core::units::mean_and_spread(s.mean, s.stddev);
+        let (mean, sd) = match view.time_unit {
+            Some(u) => (u.format(s.mean), u.format(s.stddev)),
+            None => perfhub_core::units::mean_and_spread(s.mean, s.stddev),
+        };
         // Imported micro-benchmarks have no CPU times: say nothing rather
         // than "0 s".
         let cpu = match (
@@ -166,38 +197,7 @@ pub fn print_run(report: &Report, color: bool) -> io::Result<()> {
     }
 
     if !report.comparisons.is_empty() {
-        let reference = &report.comparisons[0].reference;
-        writeln!(out, "{}", st.bold("Summary"))?;
-        writeln!(out, "  {} ran", st.bold(reference))?;
-        let mut cmps: Vec<_> = report.comparisons.iter().collect();
-        cmps.sort_by(|a, b| a.ratio.total_cmp(&b.ratio));
-        for c in cmps {
-            let p = match c.p_value {
-                Some(p) if p < 0.001 => "p < 0.001".to_string(),
-                Some(p) => format!("p = {p:.3}"),
-                None => String::new(),
-            };
-            let ci = c
-                .ratio_ci
-                .map(|ci| {
-                    format!(
-                        ", {:.0}% CI {:.2} … {:.2}",
-                        ci.level * 100.0,
-                        ci.lower,
-                        ci.upper
-                    )
-                })
-                .unwrap_or_default();
-            writeln!(
-                out,
-                "    {} ± {} times faster than {}   {}",
-                st.green(&format!("{:.2}", c.ratio)),
-                st.green(&format!("{:.2}", c.ratio_stddev.unwrap_or(0.0))),
-                st.bold(&c.benchmark),
-                st.dim(&format!("({p}{ci})"))
-            )?;
-        }
-        writeln!(out)?;
+        print_relative_speeds(&mut out, &st, report, view.sort.for_summary())?;
     }
 
     for a in &report.complexity {
@@ -221,6 +221,73 @@ pub fn print_run(report: &Report, color: bool) -> io::Result<()> {
     }
 
     print_budgets_and_notes(&mut out, &st, report)
+}
+
+/// hyperfine's speed comparison: by mean time, "REF ran N times faster than
+/// X"; in command order, each benchmark's mean over the reference's.
+fn print_relative_speeds(
+    out: &mut impl Write,
+    st: &Style,
+    report: &Report,
+    order: Order,
+) -> io::Result<()> {
+    let speeds = relative_speeds(report, order);
+    if order == Order::Command {
+        writeln!(out, "{}", st.bold("Relative speed comparison"))?;
+        for r in &speeds {
+            let sd = match r.ratio_stddev {
+                Some(sd) if !r.is_reference => format!(" ± {}", st.green(&format!("{sd:5.2}"))),
+                _ => " ".repeat(8),
+            };
+            writeln!(
+                out,
+                "  {}{sd}  {}",
+                st.green(&format!("{:10.2}", r.ratio)),
+                r.benchmark.name
+            )?;
+        }
+        return writeln!(out);
+    }
+    let Some(reference) = speeds.iter().find(|r| r.is_reference) else {
+        return Ok(());
+    };
+    writeln!(out, "{}", st.bold("Summary"))?;
+    writeln!(out, "  {} ran", st.bold(&reference.benchmark.name))?;
+    for r in speeds.iter().filter(|r| !r.is_reference) {
+        let sd = r.ratio_stddev.unwrap_or(0.0);
+        // Seen from the reference: slower commands make it faster.
+        let (factor, factor_sd, relation) = if r.ratio >= 1.0 {
+            (r.ratio, sd, "times faster than")
+        } else {
+            (1.0 / r.ratio, sd / (r.ratio * r.ratio), "times slower than")
+        };
+        let c = r.comparison;
+        let p = match c.and_then(|c| c.p_value) {
+            Some(p) if p < 0.001 => "p < 0.001".to_string(),
+            Some(p) => format!("p = {p:.3}"),
+            None => String::new(),
+        };
+        let ci = c
+            .and_then(|c| c.ratio_ci)
+            .map(|ci| {
+                let (lo, hi) = if r.ratio >= 1.0 {
+                    (ci.lower, ci.upper)
+                } else {
+                    (1.0 / ci.upper, 1.0 / ci.lower)
+                };
+                format!(", {:.0}% CI {lo:.2} … {hi:.2}", ci.level * 100.0)
+            })
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "    {} ± {} {relation} {}   {}",
+            st.green(&format!("{factor:.2}")),
+            st.green(&format!("{factor_sd:.2}")),
+            st.bold(&r.benchmark.name),
+            st.dim(&format!("({p}{ci})"))
+        )?;
+    }
+    writeln!(out)
 }
 
 fn print_budgets_and_notes(out: &mut impl Write, st: &Style, report: &Report) -> io::Result<()> {
@@ -362,12 +429,13 @@ fn print_notes(
 }
 
 /// Prints the comparisons of a `perfhub compare` or `perfhub ab` report: per
-/// benchmark, base and head, the change with its interval, and the verdict.
+/// benchmark, base and head, the change with its interval, the adjusted
+/// p-value, the smallest change the run could have seen, and the verdict.
 pub fn print_changes(report: &Report, color: bool) -> io::Result<()> {
-    use perfhub_core::compare::Verdict;
+    use perfhub_core::compare::{Verdict, percent_figure};
     let st = Style { color };
     let mut out = io::stdout().lock();
-    let rows: Vec<[String; 5]> = report
+    let rows: Vec<[String; 7]> = report
         .comparisons
         .iter()
         .map(|c| {
@@ -386,16 +454,35 @@ pub fn print_changes(report: &Report, color: bool) -> io::Result<()> {
                 None => format!("{:+.2}%", (c.ratio - 1.0) * 100.0),
             };
             let verdict = c.verdict.map_or("-", Verdict::as_str).to_string();
+            let p = c
+                .p_adjusted
+                .or(c.p_value)
+                .map_or_else(|| "-".to_string(), |p| format!("{p:.3}"));
+            let detectable = match (c.mde, c.verdict) {
+                (Some(m), _) => format!(">= {}", percent_figure(m)),
+                (None, Some(Verdict::Inconclusive)) => "none".to_string(),
+                (None, _) => "-".to_string(),
+            };
             [
                 c.benchmark.clone(),
                 fmt(c.base_value),
                 fmt(c.head_value),
                 change,
+                p,
+                detectable,
                 verdict,
             ]
         })
         .collect();
-    let headers = ["benchmark", "base", "head", "change [95% CI]", "verdict"];
+    let headers = [
+        "benchmark",
+        "base",
+        "head",
+        "change [95% CI]",
+        "p (adj.)",
+        "detectable",
+        "verdict",
+    ];
     let mut widths = headers.map(str::len);
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
@@ -412,10 +499,11 @@ pub fn print_changes(report: &Report, color: bool) -> io::Result<()> {
             .enumerate()
             .map(|(i, (cell, w))| {
                 let padded = pad(cell, w);
-                if i == 4 {
+                if i == 6 {
                     match cell.as_str() {
                         "regressed" => st.red(&padded),
                         "improved" => st.green(&padded),
+                        "inconclusive" => st.yellow(&padded),
                         _ => st.dim(&padded),
                     }
                 } else {
@@ -432,13 +520,17 @@ pub fn print_changes(report: &Report, color: bool) -> io::Result<()> {
             .filter(|c| c.verdict == Some(v))
             .count()
     };
-    let (reg, imp, unc) = (
+    let (reg, imp, unc, inc) = (
         count(Verdict::Regressed),
         count(Verdict::Improved),
         count(Verdict::Unchanged),
+        count(Verdict::Inconclusive),
     );
     writeln!(out)?;
-    let headline = format!("{reg} regressed, {imp} improved, {unc} unchanged");
+    let mut headline = format!("{reg} regressed, {imp} improved, {unc} unchanged");
+    if inc > 0 {
+        headline.push_str(&format!(", {inc} inconclusive"));
+    }
     writeln!(
         out,
         "{}",
@@ -461,6 +553,26 @@ pub fn print_changes(report: &Report, color: bool) -> io::Result<()> {
                     c.method.as_deref().unwrap_or("")
                 ))
             )?;
+        writeln!(
+            out,
+            "{}",
+            st.dim("detectable: the smallest change this run would have flagged (90% power) for the noise it measured; inconclusive: not significant, and unable to see the minimum effect")
+        )?;
+    }
+    for c in report
+        .comparisons
+        .iter()
+        .filter(|c| c.verdict == Some(Verdict::Inconclusive))
+    {
+        writeln!(
+            out,
+            "{}: inconclusive: {}{}; more rounds or a quieter machine would decide it",
+            c.benchmark,
+            perfhub_core::compare::detectable_sentence(c.mde),
+            c.min_effect
+                .map(|e| format!(", and the minimum effect is {}", percent_figure(e)))
+                .unwrap_or_default()
+        )?;
     }
     writeln!(out)?;
     print_budgets_and_notes(&mut out, &st, report)

@@ -30,12 +30,120 @@ use crate::report::{Benchmark, Comparison, Measurement, Note, Report, ReportKind
 use crate::signed_rank::pairs_needed;
 use crate::stats::{
     CompareConfig, ConfidenceInterval, PairedMethod, PairedRatio, Statistic, compare_samples,
-    paired_ratio,
+    paired_ratio, welch_ratio,
 };
 use crate::units::Unit;
 
 /// The default minimum effect size: 3%.
 pub const DEFAULT_MIN_EFFECT: f64 = 0.03;
+
+/// The power at which [`Change::mde`] is stated: 90%.
+pub const MDE_POWER: f64 = 0.9;
+
+/// The two-sided level the exact signed-rank test over `n` rounds really
+/// attains at nominal `alpha`: `2 · P(W+ <= T)` at its critical value `T`.
+/// `None` where the test is not exact (many rounds: the normal
+/// approximation's level is `alpha` itself) or cannot reach `alpha`.
+fn attainable_alpha(n: usize, alpha: f64) -> Option<f64> {
+    let t = crate::signed_rank::signed_rank_critical_value(n, alpha)?;
+    Some(2.0 * crate::signed_rank::signed_rank_cdf(n, t)?)
+}
+
+/// What a comparison could see, for people: "this run could have seen
+/// changes of 1.8% or more" from its minimum detectable effect
+/// ([`Change::mde`], [`Comparison::mde`](crate::report::Comparison::mde)).
+pub fn detectable_sentence(mde: Option<f64>) -> String {
+    match mde {
+        Some(m) => format!(
+            "this run could have seen changes of {} or more",
+            percent_figure(m)
+        ),
+        None => "this run could not have seen any change (a single value, or too few rounds for the test)"
+            .to_string(),
+    }
+}
+
+/// A relative size as a percentage with two significant digits: `1.8%`,
+/// `0.25%`, `12%`.
+pub fn percent_figure(x: f64) -> String {
+    let pct = x * 100.0;
+    if !pct.is_finite() {
+        return format!("{pct}%");
+    }
+    let decimals = if pct.abs() >= 10.0 {
+        0
+    } else if pct.abs() >= 1.0 {
+        1
+    } else {
+        2
+    };
+    format!("{pct:.decimals$}%")
+}
+
+/// How noisy a comparison's estimate is, from which [`decide`] works out its
+/// minimum detectable effect once the number of benchmarks tested together
+/// is known.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Noise {
+    /// The standard error of the log ratio's estimate, as measured: read
+    /// off the width of the comparison's own interval (`ln(upper / lower)`
+    /// over twice the t quantile of its level), so it carries whatever the
+    /// test behind the interval makes of the data (ranks for the paired
+    /// rounds, resamples for the bootstrap).
+    pub se_log: f64,
+    /// Its degrees of freedom (for Student's t quantiles).
+    pub df: f64,
+    /// The smallest p-value the test can give with this many observations
+    /// (`2 / 2^n` for the signed-rank test over `n` rounds, 0 for tests with
+    /// a continuous p-value): when it cannot get below the adjusted level,
+    /// no change is detectable at all.
+    pub min_p_value: f64,
+    /// For the exact signed-rank test, its number of rounds: its attainable
+    /// levels are discrete (at 12 rounds the largest below 5% is 4.2%), and
+    /// the power is worked out at the one the test really uses.
+    pub signed_rank_rounds: Option<usize>,
+}
+
+impl Noise {
+    /// The noise of an estimate whose interval is `ci`, with `df` degrees
+    /// of freedom; `None` for an interval that is not finite and positive.
+    pub fn of_interval(ci: &ConfidenceInterval, df: f64) -> Option<Noise> {
+        let df = df.max(1.0);
+        let width = (ci.upper / ci.lower).ln();
+        if !(ci.lower > 0.0 && width.is_finite() && width >= 0.0) {
+            return None;
+        }
+        let t = crate::stats::student_t_quantile(1.0 - (1.0 - ci.level) / 2.0, df)?;
+        Some(Noise {
+            se_log: width / (2.0 * t),
+            df,
+            min_p_value: 0.0,
+            signed_rank_rounds: None,
+        })
+    }
+
+    /// The smallest relative change (such as 0.018 for 1.8%) that a test at
+    /// two-sided level `alpha` detects with probability [`MDE_POWER`]:
+    /// `exp((t₁₋α/₂ + t_power) · se) − 1`; `None` when the test cannot reach
+    /// `alpha` at all.
+    pub fn mde(&self, alpha: f64) -> Option<f64> {
+        if !(alpha > 0.0 && alpha < 1.0) || self.min_p_value >= alpha {
+            return None;
+        }
+        if self.se_log == 0.0 {
+            return Some(0.0);
+        }
+        let alpha = match self.signed_rank_rounds {
+            Some(n) => attainable_alpha(n, alpha).unwrap_or(alpha),
+            None => alpha,
+        };
+        let df = self.df.max(1.0);
+        let q = crate::stats::student_t_quantile(1.0 - alpha / 2.0, df)?
+            + crate::stats::student_t_quantile(MDE_POWER, df)?;
+        let log = q * self.se_log;
+        log.is_finite().then(|| log.exp() - 1.0)
+    }
+}
 
 /// What a change means for the benchmark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
@@ -43,10 +151,17 @@ pub const DEFAULT_MIN_EFFECT: f64 = 0.03;
 pub enum Verdict {
     /// Significantly better, by at least the minimum effect.
     Improved,
-    /// Not significant, or smaller than the minimum effect.
+    /// Not significant, or smaller than the minimum effect, in a run that
+    /// could have seen a change of the minimum effect (its
+    /// [`Change::mde`] is at most the minimum effect).
     Unchanged,
     /// Significantly worse, by at least the minimum effect.
     Regressed,
+    /// Not significant, in a run too noisy (or too short) to have seen a
+    /// change of the minimum effect: "unchanged" would claim more than the
+    /// run showed. Never a failure of the gate; more rounds or a quieter
+    /// machine decide it.
+    Inconclusive,
 }
 
 impl Verdict {
@@ -56,6 +171,7 @@ impl Verdict {
             Verdict::Improved => "improved",
             Verdict::Unchanged => "unchanged",
             Verdict::Regressed => "regressed",
+            Verdict::Inconclusive => "inconclusive",
         }
     }
 }
@@ -180,6 +296,16 @@ pub struct Change {
     /// How the change was estimated, for people: "bootstrap of 100 + 100
     /// samples", "12 paired rounds".
     pub method: String,
+    /// How noisy the estimate is; `None` for single values, which carry no
+    /// measure of their noise.
+    pub noise: Option<Noise>,
+    /// The minimum detectable effect: the smallest relative change this run
+    /// would have flagged with 90% power ([`MDE_POWER`]) at the level
+    /// adjusted for the benchmarks tested together (Bonferroni's `α / m`,
+    /// the first and strictest step of Holm's), for the noise actually
+    /// measured. `None` when no change could have been flagged (a single
+    /// value, or too few rounds for the test). Set by the comparison.
+    pub mde: Option<f64>,
 }
 
 impl Change {
@@ -233,10 +359,15 @@ fn decide(set: &mut ChangeSet, level: f64) {
     for (&i, adj) in tested.iter().zip(holm_adjust(&p)) {
         set.changes[i].p_adjusted = Some(adj);
     }
+    let alpha = (1.0 - level) / tested.len().max(1) as f64;
     for c in &mut set.changes {
         let significant =
             !c.ratio_ci.contains(1.0) && c.p_adjusted.is_some_and(|p| p < 1.0 - level);
+        c.mde = c.noise.and_then(|n| n.mde(alpha));
         c.verdict = verdict(c.ratio, significant, c.min_effect, c.smaller_is_better);
+        if !significant && c.mde.is_none_or(|m| m > c.min_effect) {
+            c.verdict = Verdict::Inconclusive;
+        }
     }
 }
 
@@ -290,6 +421,7 @@ impl ChangeSet {
                 p_adjusted: c.p_adjusted,
                 verdict: Some(c.verdict),
                 min_effect: Some(c.min_effect),
+                mde: c.mde,
                 base_value: Some(c.base),
                 head_value: Some(c.head),
                 method: Some(c.method.clone()),
@@ -335,6 +467,32 @@ fn values(m: &Measurement) -> Vec<f64> {
     }
 }
 
+/// The noise of paired rounds, from their interval: the signed-rank test
+/// can reach no p-value below `2 / 2^n`, and identical rounds (exact
+/// counts) are decided without it.
+fn paired_noise(p: &PairedRatio) -> Option<Noise> {
+    let mut noise = Noise::of_interval(&p.ratio_ci, p.pairs as f64 - 1.0)?;
+    if p.method != PairedMethod::Identical {
+        noise.min_p_value = 2.0 / 2f64.powi(p.pairs.min(1000) as i32);
+        noise.signed_rank_rounds = Some(p.pairs);
+    }
+    Some(noise)
+}
+
+/// Both sides' summaries, when neither keeps samples but both summarize at
+/// least two observations with a known spread.
+fn summaries<'a>(
+    base: &'a Measurement,
+    head: &'a Measurement,
+) -> Option<(&'a crate::stats::Summary, &'a crate::stats::Summary)> {
+    let usable = |m: &'a Measurement| {
+        m.summary
+            .as_ref()
+            .filter(|s| m.samples.len() < 2 && s.n >= 2 && !s.spread_unknown)
+    };
+    Some((usable(base)?, usable(head)?))
+}
+
 /// Compares two independent reports benchmark by benchmark (matched by
 /// name), on the head's primary metric.
 ///
@@ -342,7 +500,11 @@ fn values(m: &Measurement) -> Vec<f64> {
 /// bootstrap interval and a Mann-Whitney p-value. With a single value on
 /// either side (a libtest line), no interval can be computed: the interval
 /// is the point, and the verdict is `unchanged` whatever the ratio, since
-/// one value cannot show significance; the method says so.
+/// one value cannot show significance; the method says so. Where both sides
+/// keep only a tool's summary statistics (mean, standard deviation and
+/// count, as pytest-benchmark without its raw data, or Google Benchmark's
+/// aggregates), Welch's t-test compares the means, whatever `statistic`
+/// asks for, and the method says so.
 pub fn compare_reports(base: &Report, head: &Report, criteria: &ChangeCriteria) -> ChangeSet {
     let mut set = ChangeSet::default();
     for hb in &head.benchmarks {
@@ -420,6 +582,8 @@ pub fn compare_reports(base: &Report, head: &Report, criteria: &ChangeCriteria) 
                     head: h,
                     ratio: c.ratio,
                     verdict: Verdict::Unchanged,
+                    noise: Noise::of_interval(&c.ratio_ci, (bv.len().min(hv.len()) - 1) as f64),
+                    mde: None,
                     ratio_ci: c.ratio_ci,
                     p_value: Some(c.p_value),
                     p_adjusted: None,
@@ -436,6 +600,35 @@ pub fn compare_reports(base: &Report, head: &Report, criteria: &ChangeCriteria) 
                         .push((hb.name.clone(), "the samples cannot be compared".into()));
                     continue;
                 }
+            }
+        } else if let Some((bs, hs)) = summaries(bm, hm)
+            && let Some(w) = welch_ratio(
+                (bs.mean, bs.stddev, bs.n),
+                (hs.mean, hs.stddev, hs.n),
+                criteria.level,
+            )
+        {
+            // A tool that keeps only its summary statistics: Welch's test
+            // of the means, with no samples invented.
+            Change {
+                benchmark: hb.name.clone(),
+                metric: hm.metric.clone(),
+                unit: hm.unit,
+                base: bs.mean,
+                head: hs.mean,
+                ratio: w.ratio,
+                ratio_ci: w.ratio_ci,
+                p_value: Some(w.p_value),
+                p_adjusted: None,
+                min_effect,
+                smaller_is_better: sib,
+                verdict: Verdict::Unchanged,
+                noise: Noise::of_interval(&w.ratio_ci, w.df),
+                mde: None,
+                method: format!(
+                    "Welch's t-test of the means from the tools' summaries (n = {} and {}; no raw samples)",
+                    bs.n, hs.n
+                ),
             }
         } else {
             let ratio = h / b;
@@ -456,6 +649,8 @@ pub fn compare_reports(base: &Report, head: &Report, criteria: &ChangeCriteria) 
                 min_effect,
                 smaller_is_better: sib,
                 verdict: Verdict::Unchanged,
+                noise: None,
+                mde: None,
                 method: "single values: no significance test possible, so never a regression"
                     .to_string(),
             }
@@ -536,6 +731,8 @@ pub fn compare_paired(series: &[PairedSeries], criteria: &ChangeCriteria) -> Cha
             min_effect,
             smaller_is_better: sib,
             verdict: Verdict::Unchanged,
+            noise: paired_noise(&p),
+            mde: None,
             method: String::new(),
         });
         tests.push(p);
@@ -650,11 +847,11 @@ mod tests {
     }
 
     #[test]
-    fn a_large_but_noisy_change_is_unchanged() {
+    fn a_large_but_noisy_change_is_inconclusive() {
         let base = report(&[("a", vec![1.0, 2.0, 0.5, 1.5])]);
         let head = report(&[("a", vec![1.2, 2.1, 0.6, 1.6])]);
         let set = compare_reports(&base, &head, &ChangeCriteria::default());
-        assert_eq!(set.changes[0].verdict, Verdict::Unchanged);
+        assert_eq!(set.changes[0].verdict, Verdict::Inconclusive);
     }
 
     #[test]
@@ -710,12 +907,57 @@ mod tests {
         );
     }
 
+    /// A report whose one benchmark keeps only a tool's summary.
+    fn summary_report(mean: f64, stddev: f64, n: usize) -> Report {
+        let mut r = Report::new(ReportKind::Bench, "2026-01-01T00:00:00Z");
+        let mut b = Benchmark::new("parse", metric::WALL_TIME);
+        let mut m = Measurement::from_value(metric::WALL_TIME, Unit::Seconds, mean);
+        m.value = None;
+        let mut s = crate::stats::Summary::of(&[mean]).unwrap();
+        (s.n, s.stddev) = (n, stddev);
+        m.summary = Some(s);
+        b.measurements.push(m);
+        r.benchmarks.push(b);
+        r
+    }
+
     #[test]
-    fn single_values_never_regress() {
+    fn summaries_without_samples_are_compared_by_welch() {
+        let criteria = ChangeCriteria::default();
+        // 20% slower, 1% noise over 10 rounds on each side: a regression.
+        let set = compare_reports(
+            &summary_report(1e-3, 1e-5, 10),
+            &summary_report(1.2e-3, 1e-5, 10),
+            &criteria,
+        );
+        let c = &set.changes[0];
+        assert_eq!(c.verdict, Verdict::Regressed, "{c:?}");
+        assert!(c.method.starts_with("Welch"), "{}", c.method);
+        assert!((c.ratio - 1.2).abs() < 1e-12);
+        assert!(c.ratio_ci.lower > 1.15 && c.ratio_ci.upper < 1.25, "{c:?}");
+        // The same shift drowned in 50% noise over 3 rounds: unchanged.
+        let set = compare_reports(
+            &summary_report(1e-3, 5e-4, 3),
+            &summary_report(1.2e-3, 5e-4, 3),
+            &criteria,
+        );
+        assert_eq!(set.changes[0].verdict, Verdict::Inconclusive);
+        assert!(set.changes[0].p_value.unwrap() > 0.05);
+        // A summary of one observation cannot be tested.
+        let set = compare_reports(
+            &summary_report(1e-3, 0.0, 1),
+            &summary_report(2e-3, 0.0, 1),
+            &criteria,
+        );
+        assert!(set.changes[0].method.starts_with("single values"));
+    }
+
+    #[test]
+    fn single_values_never_regress_and_are_inconclusive() {
         let base = report(&[("a", vec![1.0])]);
         let head = report(&[("a", vec![2.0])]);
         let set = compare_reports(&base, &head, &ChangeCriteria::default());
-        assert_eq!(set.changes[0].verdict, Verdict::Unchanged);
+        assert_eq!(set.changes[0].verdict, Verdict::Inconclusive);
         assert!(set.changes[0].method.contains("single values"));
     }
 
@@ -747,7 +989,7 @@ mod tests {
             &report(&[("a", series[0].head.clone())]),
             &ChangeCriteria::default(),
         );
-        assert_eq!(set.changes[0].verdict, Verdict::Unchanged);
+        assert_eq!(set.changes[0].verdict, Verdict::Inconclusive);
     }
 
     #[test]
@@ -820,7 +1062,7 @@ mod tests {
         );
         assert!(!first.ratio_ci.contains(1.0), "{first:?}");
         assert!(first.p_adjusted.unwrap() >= 0.05, "{first:?}");
-        assert_eq!(first.verdict, Verdict::Unchanged);
+        assert_eq!(first.verdict, Verdict::Inconclusive);
         // Alone, it regresses.
         let set = compare_paired(&series[..1], &ChangeCriteria::default());
         assert_eq!(set.changes[0].verdict, Verdict::Regressed, "{set:?}");
@@ -848,7 +1090,7 @@ mod tests {
         let set = compare_paired(&[series(4, "a")], &ChangeCriteria::default());
         let c = &set.changes[0];
         assert_eq!(c.p_value, Some(0.125));
-        assert_eq!(c.verdict, Verdict::Unchanged);
+        assert_eq!(c.verdict, Verdict::Inconclusive);
         assert_eq!(
             c.method,
             "4 paired rounds; Wilcoxon signed-rank, n=4: cannot reach 5% with fewer than 6 rounds"
@@ -861,7 +1103,7 @@ mod tests {
             &[series(6, "a"), series(6, "b")],
             &ChangeCriteria::default(),
         );
-        assert_eq!(set.changes[0].verdict, Verdict::Unchanged);
+        assert_eq!(set.changes[0].verdict, Verdict::Inconclusive);
         assert_eq!(
             set.changes[0].method,
             "6 paired rounds; Wilcoxon signed-rank, n=6: cannot reach 5% after Holm's \

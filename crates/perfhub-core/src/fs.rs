@@ -24,6 +24,24 @@ const TRIES: usize = 16;
 /// The temporary name starts with `.` and ends in `.tmp`, so collectors that
 /// watch a directory for a suffix (node_exporter's `*.prom`) ignore it.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+    write_replacing(path, contents, true)
+}
+
+/// Writes `contents` to `path` atomically like [`write_atomic`], without
+/// waiting for the disk: neither the file nor the directory is synced.
+///
+/// A reader still sees the old file or the new one, never a mix, and a
+/// failed write still leaves the old file as it was. Only a crash of the
+/// machine in the seconds after can lose the new file (leaving the old one,
+/// or on some file systems an empty one). The two syncs cost a few
+/// milliseconds on an idle disk and tens on a busy one; this is for outputs
+/// that can be made again, written at the end of a command whose own time
+/// counts: the exports of `perfhub run`, as hyperfine writes its own.
+pub fn write_atomic_unsynced(path: &Path, contents: &[u8]) -> io::Result<()> {
+    write_replacing(path, contents, false)
+}
+
+fn write_replacing(path: &Path, contents: &[u8], sync: bool) -> io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -34,7 +52,9 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     let (tmp, mut f) = create_temporary(dir, name)?;
     let result = (|| {
         f.write_all(contents)?;
-        f.sync_all()?;
+        if sync {
+            f.sync_all()?;
+        }
         drop(f);
         std::fs::rename(&tmp, path)
     })();
@@ -45,7 +65,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     // The rename itself survives a crash once the directory is synced; some
     // file systems refuse to open or sync a directory, which is no failure:
     // the file is in place either way.
-    if let Ok(d) = File::open(dir) {
+    if sync && let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
     Ok(())
@@ -100,6 +120,17 @@ mod tests {
         let path = dir.join("out.json");
         write_atomic(&path, b"one").unwrap();
         write_atomic(&path, b"two").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        assert_eq!(names(&dir), vec!["out.json".to_string()]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn replaces_the_file_unsynced_too() {
+        let dir = scratch("unsynced");
+        let path = dir.join("out.json");
+        write_atomic_unsynced(&path, b"one").unwrap();
+        write_atomic_unsynced(&path, b"two").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"two");
         assert_eq!(names(&dir), vec!["out.json".to_string()]);
         std::fs::remove_dir_all(&dir).unwrap();

@@ -27,8 +27,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// added. A reader accepts any minor version of its major one: fields it
 /// does not know are ignored (and so dropped if it writes the report
 /// again), and fields a report lacks take their defaults.
-pub const SCHEMA_MINOR: u32 = 1;
-// Minor 1 added `schema_minor` itself and `Measurement::better`.
+pub const SCHEMA_MINOR: u32 = 2;
+// Minor 1 added `schema_minor` itself and `Measurement::better`; minor 2
+// `Comparison::mde` and the `inconclusive` verdict.
 
 /// The benchmark that sums up every endpoint of a load test (perfhub's own,
 /// or one imported from goose or k6), on which overall budgets are judged.
@@ -702,6 +703,12 @@ pub struct Comparison {
     /// The minimum relative effect the verdict required, such as 0.03.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_effect: Option<f64>,
+    /// The minimum detectable effect: the smallest relative change (such as
+    /// 0.018 for 1.8%) the comparison would have flagged with 90% power for
+    /// the noise it measured; absent when it could flag none (single
+    /// values, too few rounds) or did not compute it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mde: Option<f64>,
     /// The reference's value of the compared statistic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_value: Option<f64>,

@@ -303,3 +303,61 @@ fn a_wild_round_against_the_effect_needs_twelve_rounds() {
     assert!(p.ratio_ci.lower > 1.05 && p.p_value < 0.05, "{p:?}");
     assert!(t.contains(1.0), "{t:?}");
 }
+
+/// The minimum detectable effect a run states is one it detects about 90%
+/// of the time (its definition), and an A/A run too noisy to see the
+/// minimum effect is inconclusive, never unchanged.
+#[test]
+fn the_stated_minimum_detectable_effect_is_detected_nine_times_in_ten() {
+    const RUNS: usize = 400;
+    let criteria = ChangeCriteria::default();
+    let series = |base: Vec<f64>, head: Vec<f64>| PairedSeries {
+        benchmark: "a".into(),
+        metric: metric::WALL_TIME.into(),
+        unit: Unit::Seconds,
+        base,
+        head,
+    };
+    // The MDE stated by no-effect runs of 12 rounds with 1% noise.
+    let mut rng = ChaCha8Rng::seed_from_u64(0x3de);
+    let mut mdes: Vec<f64> = (0..RUNS)
+        .map(|_| {
+            let (b, h) = rounds(&mut rng, 12, 1.0, 0.01);
+            compare_paired(&[series(b, h)], &criteria).changes[0]
+                .mde
+                .unwrap()
+        })
+        .collect();
+    mdes.sort_by(f64::total_cmp);
+    let typical = mdes[RUNS / 2];
+    // 1% noise per measurement is about 1.4% per round's ratio: the MDE is
+    // a few percent, not a fraction of one nor tens.
+    assert!(typical > 0.01 && typical < 0.04, "{typical}");
+    // Runs with that effect are significant about 90% of the time (a
+    // verdict also needs the minimum effect).
+    let hits = (0..RUNS)
+        .filter(|_| {
+            let (b, h) = rounds(&mut rng, 12, 1.0 + typical, 0.01);
+            let c = &compare_paired(&[series(b, h)], &criteria).changes[0];
+            !c.ratio_ci.contains(1.0) && c.p_adjusted.unwrap() < 1.0 - LEVEL
+        })
+        .count();
+    let rate = hits as f64 / RUNS as f64;
+    println!(
+        "stated MDE {:.2}% detected in {:.1}% of runs",
+        typical * 100.0,
+        rate * 100.0
+    );
+    assert!((0.8..=0.98).contains(&rate), "{rate}");
+    // With 5% noise and 6 rounds nothing under the 3% minimum effect can be
+    // seen: not significant means inconclusive.
+    let mut inconclusive = 0;
+    for _ in 0..100 {
+        let (b, h) = rounds(&mut rng, 6, 1.0, 0.05);
+        let c = &compare_paired(&[series(b, h)], &criteria).changes[0];
+        assert!(c.mde.is_none_or(|m| m > criteria.min_effect), "{c:?}");
+        inconclusive += usize::from(c.verdict == Verdict::Inconclusive);
+        assert!(c.mde.unwrap() > criteria.min_effect, "{c:?}");
+    }
+    assert!(inconclusive >= 90, "{inconclusive}");
+}

@@ -21,7 +21,7 @@ use crate::git::{Checkout, Worktree};
 use crate::instructions::{InstructionCounter, count_instructions};
 
 /// What each run of the bench command yields, and how it is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResultFormat {
     /// criterion benches: the results criterion writes under
     /// `CRITERION_HOME`, which the gate points at a directory of its own.
@@ -31,6 +31,18 @@ pub enum ResultFormat {
     /// The command is the benchmark: its instruction count, from hardware
     /// counters where the machine has them, else under callgrind.
     Instructions,
+    /// A results file the command writes, in any format `perfhub import`
+    /// reads (pytest-benchmark, Google Benchmark, `go test` output saved
+    /// by the command, ...): `path` is relative to the side's checkout; it
+    /// is removed before each run, so a run that writes nothing is an error
+    /// rather than the previous run's results read again.
+    File {
+        /// The file, relative to each side's checkout (or absolute, and
+        /// then the same for both sides, which run one after the other).
+        path: PathBuf,
+        /// Its format; `None`: told apart by its content.
+        format: Option<perfhub_import::Format>,
+    },
 }
 
 /// One side of the comparison.
@@ -392,7 +404,7 @@ fn run_side(
         side: side.side.as_str(),
         message: e.to_string(),
     };
-    let report = match (config.format, counter) {
+    let report = match (&config.format, counter) {
         (ResultFormat::Instructions, Some(counter)) => {
             let count = count_instructions(counter, &config.command, &side.dir, &side.env)?;
             let mut v = RoundValues::new();
@@ -415,6 +427,42 @@ fn run_side(
             let report =
                 perfhub_import::import_criterion_dir(criterion_home, None, &import_options(config))
                     .map_err(import_error)?;
+            (report, output)
+        }
+        (ResultFormat::File { path, format }, _) => {
+            let path = side.dir.join(path);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(GateError::Config(format!(
+                        "cannot remove the previous results {}: {e}",
+                        path.display()
+                    )));
+                }
+            }
+            let output = run_logged(&config.command, side, scratch, "run")?;
+            if !path.exists() {
+                return Err(GateError::Import {
+                    side: side.side.as_str(),
+                    message: format!(
+                        "{}: the bench command did not write its results there; check --results against where the command writes them",
+                        path.display()
+                    ),
+                });
+            }
+            let format = match format {
+                Some(f) => *f,
+                None => perfhub_import::detect(&path).map_err(import_error)?,
+            };
+            if format.is_load_test() || format == perfhub_import::Format::Criterion {
+                return Err(GateError::Config(format!(
+                    "{}: {format} results cannot be gated through --results; use --format criterion for criterion benches",
+                    path.display()
+                )));
+            }
+            let report = perfhub_import::import(&path, format, None, &import_options(config))
+                .map_err(import_error)?;
             (report, output)
         }
         (ResultFormat::Libtest, _) => {

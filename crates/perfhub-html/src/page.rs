@@ -368,14 +368,14 @@ fn comparisons(p: &mut Page, r: &HtmlReport<'_>) {
             "Each dot is the change of the benchmark's primary metric, its bar the 95% confidence interval; the shaded band is the minimum effect that counts.",
         );
         p.body.push_str(
-            "<div class=\"table-wrap\"><table><thead><tr><th>Benchmark</th><th>Metric</th><th class=\"num\">Baseline</th><th class=\"num\">This run</th><th class=\"num\">Change</th><th class=\"num\">95% CI</th><th class=\"num\">p (adj.)</th><th>Verdict</th></tr></thead><tbody>",
+            "<div class=\"table-wrap\"><table><thead><tr><th>Benchmark</th><th>Metric</th><th class=\"num\">Baseline</th><th class=\"num\">This run</th><th class=\"num\">Change</th><th class=\"num\">95% CI</th><th class=\"num\">p (adj.)</th><th class=\"num\">Detectable</th><th>Verdict</th></tr></thead><tbody>",
         );
         for c in &with_verdicts {
             let unit = metric_unit(r.report, &c.benchmark, &c.metric);
             let v = c.verdict.map_or("unchanged", |v| v.as_str());
             let _ = write!(
                 p.body,
-                "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td><span class=\"badge v-{v}\">{v}</span></td></tr>",
+                "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td><span class=\"badge v-{v}\">{v}</span></td></tr>",
                 html(&c.benchmark),
                 html(&c.metric),
                 html(&c.base_value.map_or("–".into(), |x| unit.format(x))),
@@ -387,6 +387,10 @@ fn comparisons(p: &mut Page, r: &HtmlReport<'_>) {
                     signed_pct(ci.upper)
                 )),
                 c.p_adjusted.or(c.p_value).map_or("–".into(), p_value),
+                c.mde.map_or("–".into(), |m| format!(
+                    "≥ {}",
+                    perfhub_core::compare::percent_figure(m)
+                )),
             );
         }
         p.body.push_str("</tbody></table></div>");

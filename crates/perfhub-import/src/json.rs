@@ -253,3 +253,249 @@ pub(crate) fn shown(x: f64) -> String {
         format!("{x}")
     }
 }
+
+/// The outline of a JSON document, for telling formats apart without
+/// building the whole tree: objects keep their first [`Shape::MAX_KEYS`]
+/// keys, arrays their first element, down to [`Shape::MAX_DEPTH`] levels;
+/// everything else is skipped as it is read, so a 50 MB file costs one
+/// pass and no memory.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Shape {
+    /// An object's first keys with their shapes, in document order.
+    Object(Vec<(String, Shape)>),
+    /// An array's first element, if any.
+    Array(Option<Box<Shape>>),
+    /// A string.
+    String,
+    /// A number.
+    Number,
+    /// `true`, `false` or `null`.
+    Other,
+    /// A value below [`Shape::MAX_DEPTH`], not looked at.
+    Deep,
+}
+
+impl Shape {
+    /// Levels kept below the root.
+    pub(crate) const MAX_DEPTH: usize = 5;
+    /// Keys kept per object.
+    pub(crate) const MAX_KEYS: usize = 64;
+
+    /// The outline of `text`, or `None` when it is not one JSON document.
+    pub(crate) fn of(text: &str) -> Option<Shape> {
+        use serde::de::DeserializeSeed;
+        let mut de = serde_json::Deserializer::from_str(text);
+        let shape = ShapeSeed(Shape::MAX_DEPTH).deserialize(&mut de).ok()?;
+        de.end().ok()?;
+        Some(shape)
+    }
+
+    /// The shape of `key` in an object.
+    pub(crate) fn get(&self, key: &str) -> Option<&Shape> {
+        match self {
+            Shape::Object(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, s)| s),
+            _ => None,
+        }
+    }
+
+    /// Whether this is an object with `key`.
+    pub(crate) fn has(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// The shape of an array's first element.
+    pub(crate) fn first(&self) -> Option<&Shape> {
+        match self {
+            Shape::Array(Some(first)) => Some(first),
+            _ => None,
+        }
+    }
+
+    /// The object's fields (empty for anything else).
+    pub(crate) fn fields(&self) -> &[(String, Shape)] {
+        match self {
+            Shape::Object(fields) => fields,
+            _ => &[],
+        }
+    }
+
+    /// Whether this is an object.
+    pub(crate) fn is_object(&self) -> bool {
+        matches!(self, Shape::Object(_))
+    }
+
+    /// Whether this is an array.
+    pub(crate) fn is_array(&self) -> bool {
+        matches!(self, Shape::Array(_))
+    }
+}
+
+/// Reads a [`Shape`] with `.0` levels left.
+struct ShapeSeed(usize);
+
+impl<'de> serde::de::DeserializeSeed<'de> for ShapeSeed {
+    type Value = Shape;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Shape, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ShapeSeed {
+    type Value = Shape;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Shape, E> {
+        Ok(Shape::Number)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Shape, E> {
+        Ok(Shape::Number)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Shape, E> {
+        Ok(Shape::Number)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Shape, E> {
+        Ok(Shape::String)
+    }
+
+    fn visit_unit<E>(self) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
+        use serde::de::IgnoredAny;
+        if self.0 == 0 {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            return Ok(Shape::Deep);
+        }
+        let first = seq.next_element_seed(ShapeSeed(self.0 - 1))?;
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Shape::Array(first.map(Box::new)))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
+        use serde::de::IgnoredAny;
+        if self.0 == 0 {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            return Ok(Shape::Deep);
+        }
+        let mut fields = Vec::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if fields.len() < Shape::MAX_KEYS {
+                let shape = map.next_value_seed(ShapeSeed(self.0 - 1))?;
+                fields.push((key.into_owned(), shape));
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(Shape::Object(fields))
+    }
+}
+
+/// Deserializes `text` into `T`, naming the file, the field path
+/// (`benchmarks[3].stats.mean`) and the line in errors. For large files:
+/// no tree of [`Value`]s is built.
+pub(crate) fn typed<'de, T: serde::Deserialize<'de>>(
+    text: &'de str,
+    location: &Location,
+) -> Result<T, ImportError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    let value = parsed.map_err(|e| {
+        let field = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() || field == "." {
+            ImportError::Json {
+                location: location.clone(),
+                message: inner.to_string(),
+            }
+        } else {
+            ImportError::Field {
+                location: location.clone(),
+                field,
+                problem: inner.to_string(),
+            }
+        }
+    })?;
+    de.end().map_err(|e| ImportError::Json {
+        location: location.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shape_keeps_the_outline_and_skips_the_rest() {
+        let text = r#"{"context": {"host": "a", "caches": [{"level": 1}]},
+            "benchmarks": [{"name": "x", "real_time": 1.5}, {"name": "y"}],
+            "deep": {"a": {"b": {"c": {"d": {"e": {"f": 1}}}}}}}"#;
+        let shape = Shape::of(text).unwrap();
+        assert!(shape.is_object());
+        assert_eq!(
+            shape.get("context").unwrap().get("caches").unwrap().first(),
+            Some(&Shape::Object(vec![("level".into(), Shape::Number)]))
+        );
+        let first = shape.get("benchmarks").unwrap().first().unwrap();
+        assert_eq!(first.fields().len(), 2);
+        assert_eq!(first.get("name"), Some(&Shape::String));
+        assert!(!shape.has("results"));
+        // Five levels below the root are kept, the sixth is skipped.
+        let mut deep = shape.get("deep").unwrap();
+        for key in ["a", "b", "c", "d"] {
+            deep = deep.get(key).unwrap();
+        }
+        assert_eq!(deep, &Shape::Deep);
+        // Not one JSON document: no shape.
+        assert_eq!(Shape::of("{} {}"), None);
+        assert_eq!(Shape::of("{\"a\": "), None);
+        // Only the first keys of an object are kept.
+        let many: Vec<String> = (0..100).map(|i| format!("\"k{i}\": {i}")).collect();
+        let shape = Shape::of(&format!("{{{}}}", many.join(","))).unwrap();
+        assert_eq!(shape.fields().len(), Shape::MAX_KEYS);
+    }
+
+    #[test]
+    fn typed_errors_name_the_file_and_the_field() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Doc {
+            #[allow(dead_code)]
+            benchmarks: Vec<Row>,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        struct Row {
+            #[allow(dead_code)]
+            real_time: f64,
+        }
+        let location = Location::file(Path::new("gbench.json"));
+        let ok: Doc = typed(r#"{"benchmarks": [{"real_time": 1.0}]}"#, &location).unwrap();
+        assert_eq!(ok.benchmarks.len(), 1);
+        let err = typed::<Doc>(
+            r#"{"benchmarks": [{"real_time": 1.0}, {"real_time": "slow"}]}"#,
+            &location,
+        )
+        .unwrap_err();
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with("gbench.json: field `benchmarks[1].real_time`"),
+            "{shown}"
+        );
+        let err = typed::<Doc>(r#"{"benchmarks": [}"#, &location).unwrap_err();
+        assert!(matches!(err, ImportError::Json { .. }), "{err:?}");
+        let err = typed::<Doc>(r#"{"benchmarks": []} trailing"#, &location).unwrap_err();
+        assert!(matches!(err, ImportError::Json { .. }), "{err:?}");
+    }
+}

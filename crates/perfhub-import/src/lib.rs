@@ -26,14 +26,24 @@
 //! [`ImportError`] naming the file (and line) and the field that is wrong.
 #![deny(missing_docs)]
 
+mod asv;
+mod benchmarkjs;
+mod bmf;
 mod cargo_criterion;
 mod criterion;
 mod error;
+mod go_test;
+mod google_benchmark;
 pub mod goose;
 mod hyperfine;
+mod iai;
+mod jmh;
 mod json;
 pub mod k6;
 mod libtest;
+mod pyperf;
+mod pytest_benchmark;
+mod tinybench;
 
 use std::fmt;
 use std::path::Path;
@@ -41,11 +51,21 @@ use std::str::FromStr;
 
 use perfhub_core::Report;
 
+pub use asv::{import_asv, parse_asv};
+pub use benchmarkjs::{import_benchmarkjs, parse_benchmarkjs};
+pub use bmf::{import_bmf, parse_bmf};
 pub use cargo_criterion::{import_cargo_criterion, parse_cargo_criterion};
 pub use criterion::{DEFAULT_BASELINE, import_criterion_dir};
 pub use error::{ImportError, Location};
+pub use go_test::{import_go_test, parse_go_test};
+pub use google_benchmark::{import_google_benchmark, parse_google_benchmark};
 pub use hyperfine::{import_hyperfine, parse_hyperfine};
+pub use iai::{import_iai, parse_iai};
+pub use jmh::{import_jmh, parse_jmh};
 pub use libtest::{import_libtest, parse_libtest};
+pub use pyperf::{import_pyperf, parse_pyperf};
+pub use pytest_benchmark::{import_pytest_benchmark, parse_pytest_benchmark};
+pub use tinybench::{import_tinybench, parse_tinybench};
 
 /// Names of the metrics the importers write besides the well-known ones in
 /// [`perfhub_core::report::metric`].
@@ -107,16 +127,48 @@ pub enum Format {
     /// k6's end-of-test summary (`--summary-export`, or the data
     /// `handleSummary` receives).
     K6,
+    /// pytest-benchmark's `--benchmark-json` file (with the raw timings of
+    /// `--benchmark-save-data` where present).
+    PytestBenchmark,
+    /// pyperf's JSON file (`-o`/`--output`).
+    Pyperf,
+    /// An asv (airspeed velocity) result file from `.asv/results/`.
+    Asv,
+    /// Google Benchmark's `--benchmark_format=json` (or `--benchmark_out`)
+    /// file.
+    GoogleBenchmark,
+    /// Go's `go test -bench` text output.
+    GoTest,
+    /// JMH's `-rf json` result file.
+    Jmh,
+    /// tinybench's task results and vitest bench's `--outputJson` file.
+    Tinybench,
+    /// benchmark.js results as JSON.
+    BenchmarkJs,
+    /// Bencher Metric Format (what `perfhub export --to bencher` writes).
+    Bmf,
+    /// iai-callgrind's (gungraun's) summary JSON.
+    Iai,
 }
 
 impl Format {
     /// Every format, in the order [`detect`] tries them.
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 16] = [
         Format::Criterion,
         Format::CargoCriterion,
         Format::Hyperfine,
         Format::Goose,
         Format::K6,
+        Format::PytestBenchmark,
+        Format::Pyperf,
+        Format::Asv,
+        Format::GoogleBenchmark,
+        Format::Jmh,
+        Format::Tinybench,
+        Format::BenchmarkJs,
+        Format::Iai,
+        Format::Bmf,
+        Format::GoTest,
         Format::Libtest,
     ];
 
@@ -135,6 +187,16 @@ impl Format {
             Format::Hyperfine => "hyperfine",
             Format::Goose => "goose",
             Format::K6 => "k6",
+            Format::PytestBenchmark => "pytest-benchmark",
+            Format::Pyperf => "pyperf",
+            Format::Asv => "asv",
+            Format::GoogleBenchmark => "google-benchmark",
+            Format::GoTest => "go-test",
+            Format::Jmh => "jmh",
+            Format::Tinybench => "tinybench",
+            Format::BenchmarkJs => "benchmarkjs",
+            Format::Bmf => "bmf",
+            Format::Iai => "iai-callgrind",
         }
     }
 }
@@ -172,26 +234,20 @@ pub fn detect(path: &Path) -> Result<Format, ImportError> {
     })
 }
 
-/// Which format `text` is in: a JSON object with a `results` array is
-/// hyperfine's export, one with `raw_request_metrics` goose's report, one
-/// with a `metrics` object k6's summary, JSON lines with a `reason` are
-/// cargo-criterion's stream, and text with a `test NAME ... bench:` line
-/// is libtest's output.
+/// Which format `text` is in. A JSON document is told apart by its
+/// outline ([`json::Shape`], read in one pass without building the tree):
+/// hyperfine's export has a `results` array, goose's report
+/// `raw_request_metrics`, k6's summary a `metrics` object, and each of the
+/// other tools' files its own keys (see each format's module). JSON lines
+/// with a `reason` are cargo-criterion's stream; text with `BenchmarkX  N
+/// ... ns/op` lines is `go test -bench` output, and text with a `test NAME
+/// ... bench:` line libtest's.
 pub fn detect_text(text: &str) -> Option<Format> {
     let trimmed = text.trim_start();
-    if trimmed.starts_with('{')
-        && let Ok(serde_json::Value::Object(o)) = serde_json::from_str(trimmed)
+    if (trimmed.starts_with('{') || trimmed.starts_with('['))
+        && let Some(shape) = json::Shape::of(trimmed)
     {
-        if o.get("results").is_some_and(|r| r.is_array()) {
-            return Some(Format::Hyperfine);
-        }
-        if o.contains_key("raw_request_metrics") || o.contains_key("raw_metrics") {
-            return Some(Format::Goose);
-        }
-        if o.get("metrics").is_some_and(|m| m.is_object()) {
-            return Some(Format::K6);
-        }
-        return o.contains_key("reason").then_some(Format::CargoCriterion);
+        return detect_shape(&shape);
     }
     // cargo-criterion's stream, perhaps with cargo's own lines around it.
     let first_object = text.lines().find(|l| l.trim_start().starts_with('{'));
@@ -201,9 +257,42 @@ pub fn detect_text(text: &str) -> Option<Format> {
     {
         return Some(Format::CargoCriterion);
     }
+    if go_test::sniff_text(text) {
+        return Some(Format::GoTest);
+    }
     text.lines()
         .any(libtest::is_bench_line)
         .then_some(Format::Libtest)
+}
+
+/// Which format a JSON document with this outline is in.
+fn detect_shape(shape: &json::Shape) -> Option<Format> {
+    // The tools with distinctive keys first; BMF, whose keys are the
+    // benchmarks' own names, last.
+    let sniffers: [(Format, fn(&json::Shape) -> bool); 12] = [
+        (Format::PytestBenchmark, pytest_benchmark::sniff),
+        (Format::Pyperf, pyperf::sniff),
+        (Format::Asv, asv::sniff),
+        (Format::GoogleBenchmark, google_benchmark::sniff),
+        (Format::Jmh, jmh::sniff),
+        (Format::Tinybench, tinybench::sniff),
+        (Format::BenchmarkJs, benchmarkjs::sniff),
+        (Format::Iai, iai::sniff),
+        (Format::Hyperfine, |s| {
+            s.get("results").is_some_and(json::Shape::is_array)
+        }),
+        (Format::Goose, |s| {
+            s.has("raw_request_metrics") || s.has("raw_metrics")
+        }),
+        (Format::K6, |s| {
+            s.get("metrics").is_some_and(json::Shape::is_object)
+        }),
+        (Format::CargoCriterion, |s| s.has("reason")),
+    ];
+    if let Some((format, _)) = sniffers.iter().find(|(_, sniff)| sniff(shape)) {
+        return Some(*format);
+    }
+    bmf::sniff(shape).then_some(Format::Bmf)
 }
 
 /// `report`, imported from `path`, unless a value in it is impossible: the
@@ -240,6 +329,16 @@ pub fn import(
         Format::CargoCriterion => import_cargo_criterion(path, options),
         Format::Libtest => import_libtest(path, options),
         Format::Hyperfine => import_hyperfine(path, options),
+        Format::PytestBenchmark => import_pytest_benchmark(path, options),
+        Format::Pyperf => import_pyperf(path, options),
+        Format::Asv => import_asv(path, options),
+        Format::GoogleBenchmark => import_google_benchmark(path, options),
+        Format::GoTest => import_go_test(path, options),
+        Format::Jmh => import_jmh(path, options),
+        Format::Tinybench => import_tinybench(path, options),
+        Format::BenchmarkJs => import_benchmarkjs(path, options),
+        Format::Bmf => import_bmf(path, options),
+        Format::Iai => import_iai(path, options),
         Format::Goose | Format::K6 => {
             let text = json::read_text(path)?;
             let imported = if format == Format::Goose {

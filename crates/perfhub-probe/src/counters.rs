@@ -273,6 +273,48 @@ impl CounterPlan {
     }
 }
 
+/// Pays the kernel's one-time cost of the first perf event on another
+/// thread, while a command runs.
+///
+/// The kernel enables the scheduler hooks of perf events when the first
+/// one on the machine opens (patching its code on every CPU), and disables
+/// them again about a second after the last one closes. That costs 10 to
+/// 20 ms on a virtual machine, and would fall on whichever open comes first.
+/// [`KernelWarmup::after`] starts a thread that, unless dropped before
+/// `delay` elapses, opens one event on itself (a dummy one, which counts
+/// nothing) and keeps it open until dropped: a command that turns out long
+/// enough for counters has paid that cost while it ran, and opening the
+/// counters after it is cheap.
+#[derive(Debug)]
+pub struct KernelWarmup {
+    _stop: std::sync::mpsc::Sender<()>,
+}
+
+impl KernelWarmup {
+    /// Starts the thread; `None` if it cannot be started.
+    ///
+    /// Call it while no inherited counter is open on the calling thread: the
+    /// new thread would inherit them.
+    pub fn after(delay: std::time::Duration) -> Option<KernelWarmup> {
+        use std::sync::mpsc::{RecvTimeoutError, channel};
+        let (stop, stopped) = channel::<()>();
+        std::thread::Builder::new()
+            .name("perfhub-perf-warmup".into())
+            .spawn(move || {
+                if stopped.recv_timeout(delay) == Err(RecvTimeoutError::Timeout) {
+                    let mut b = Builder::new(Software::DUMMY);
+                    b.observe_self().any_cpu();
+                    let event = b.build().ok();
+                    // Held until the warm-up is dropped.
+                    let _ = stopped.recv();
+                    drop(event);
+                }
+            })
+            .ok()?;
+        Some(KernelWarmup { _stop: stop })
+    }
+}
+
 fn is_permission(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EACCES) | Some(libc::EPERM))
 }

@@ -10,9 +10,53 @@ use sysinfo::{CpuRefreshKind, System};
 /// What to look up beyond the machine itself.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EnvConfig {
-    /// Skip `rustc --version` and `git` (both start a process). Even when
-    /// not skipped, `rustc` is asked only inside a Cargo project.
+    /// Skip `rustc --version` and the git state (which may start `git`).
+    /// Even when not skipped, `rustc` is asked only inside a Cargo project,
+    /// and `git` only inside a git repository (see [`crate::git`]).
     pub skip_tools: bool,
+}
+
+/// The environment being collected on a background thread; see
+/// [`collect_in_background`].
+#[derive(Debug)]
+pub struct PendingEnvironment {
+    config: EnvConfig,
+    thread: Option<std::thread::JoinHandle<Option<Environment>>>,
+}
+
+impl PendingEnvironment {
+    /// The environment: waits for the background thread, or collects it
+    /// now when it was deferred or the thread failed.
+    pub fn wait(self) -> Environment {
+        match self.thread.map(|t| t.join()) {
+            Some(Ok(Some(env))) => env,
+            _ => collect(self.config),
+        }
+    }
+}
+
+/// Starts collecting the environment on a background thread, so that it
+/// costs nothing beside work done meanwhile (the runs of a benchmark);
+/// [`PendingEnvironment::wait`] returns it.
+///
+/// Call it before opening perf_event counters on the calling thread: a
+/// thread started later would inherit them, and so would the `git` and
+/// `rustc` it may start, whose counts would add to the counters' totals.
+///
+/// With a single CPU, nothing runs in the background, where it would take
+/// time from a measured command: the environment is collected by `wait`.
+/// The git state is that of the start (a command that edits tracked files
+/// while it is measured does not make the checkout dirty).
+pub fn collect_in_background(config: EnvConfig) -> PendingEnvironment {
+    let thread = std::thread::Builder::new()
+        .name("perfhub-env".into())
+        .spawn(move || {
+            // Asked here rather than before: it reads cgroup files.
+            let spare_cpu = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
+            spare_cpu.then(|| collect(config))
+        })
+        .ok();
+    PendingEnvironment { config, thread }
 }
 
 /// Collects the environment of this process.
@@ -47,16 +91,11 @@ pub fn collect(config: EnvConfig) -> Environment {
         if in_cargo_project() {
             env.rustc = command_line("rustc", &["--version"]);
         }
-        env.git_commit = command_line("git", &["rev-parse", "HEAD"]);
-        if env.git_commit.is_some() {
-            env.git_branch =
-                command_line("git", &["rev-parse", "--abbrev-ref", "HEAD"]).filter(|b| b != "HEAD");
-            env.git_dirty = Command::new("git")
-                .args(["status", "--porcelain", "--untracked-files=no"])
-                .output()
-                .ok()
-                .filter(|o| o.status.success())
-                .map(|o| !o.stdout.is_empty());
+        if let Ok(dir) = std::env::current_dir() {
+            let git = crate::git::read(&dir);
+            env.git_commit = git.commit;
+            env.git_branch = git.branch;
+            env.git_dirty = git.dirty;
         }
     }
     env.fingerprint = fingerprint(&env);
@@ -136,6 +175,15 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_767_225_599), "2025-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn collects_the_same_in_the_background() {
+        let config = EnvConfig { skip_tools: true };
+        let now = collect(config);
+        let later = collect_in_background(config).wait();
+        assert_eq!(now.fingerprint, later.fingerprint);
+        assert_eq!(now.hostname, later.hostname);
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! - [`perf_access`]: why the kernel refused `perf_event_open` (paranoid
 //!   level, seccomp, capabilities), and what would fix it;
 //! - [`env`](mod@env): the environment fingerprint that goes into every report;
+//! - [`git`]: the commit, branch and dirty state of the checkout, read from
+//!   the repository's files where that is exact;
 //! - [`procfs`]: readers of `/proc` files;
 //! - [`timeline`]: a resource timeline of a process tree, sampled from `/proc`;
 //! - [`fs`]: atomic file writes.
@@ -15,6 +17,7 @@
 pub mod counters;
 pub mod env;
 pub mod fs;
+pub mod git;
 pub mod perf_access;
 pub mod procfs;
 pub mod spawn;

@@ -46,6 +46,11 @@ pub enum Output {
     Inherit,
     /// A file, truncated for each run.
     File(PathBuf),
+    /// A pipe that perfhub reads to the end and discards, for programs that
+    /// behave differently when writing to `/dev/null` (hyperfine's
+    /// `--output=pipe`). For standard output only: as standard error it is
+    /// `/dev/null`, as in hyperfine.
+    Pipe,
 }
 
 /// A command to run, as the user gave it.
@@ -300,6 +305,7 @@ impl Output {
             Output::Null => Stdio::null(),
             Output::Inherit => Stdio::inherit(),
             Output::File(p) => open(p, true)?.into(),
+            Output::Pipe => Stdio::piped(),
         })
     }
 }
@@ -341,22 +347,32 @@ impl PreparedCommand {
             .args(&self.spec.args)
             .stdin(self.spec.stdin.stdio()?)
             .stdout(self.spec.stdout.stdio()?)
-            .stderr(self.spec.stderr.stdio()?);
+            .stderr(match self.spec.stderr {
+                // One pipe is drained at a time: a second could fill and
+                // block the child.
+                Output::Pipe => Stdio::null(),
+                ref other => other.stdio()?,
+            });
         if let Some(dir) = &self.spec.cwd {
             cmd.current_dir(dir);
         }
         cmd.envs(self.spec.env.iter().map(|(k, v)| (k, v)));
         let before = plan.snapshot();
         let start = Instant::now();
-        let child = cmd.spawn().map_err(|source| SpawnError::Exec {
+        let mut child = cmd.spawn().map_err(|source| SpawnError::Exec {
             program: self.spec.program.to_string_lossy().into_owned(),
             source,
         })?;
         let pid = child.id() as libc::pid_t;
+        let piped = child.stdout.take();
         // The child is reaped by wait4 below, not by `Child`, whose drop
         // neither waits nor kills.
         drop(child);
         on_spawn(pid as u32);
+        if let Some(mut out) = piped {
+            // Read to the end, as hyperfine does, inside the timed window.
+            let _ = io::copy(&mut out, &mut io::sink());
+        }
         wait_exited_keep_zombie(pid)?;
         let exited = start.elapsed();
         // perfhub's own reads happen while the child is a zombie, and the
@@ -467,6 +483,21 @@ mod tests {
         assert_eq!(r.exit, Exit::Code(3));
         assert!(r.wall > Duration::ZERO);
         assert!(r.max_rss_bytes > 0);
+    }
+
+    #[test]
+    fn a_piped_output_is_drained_to_the_end() {
+        // Far more than a pipe holds: the child would block if unread.
+        let mut spec = CommandSpec::new("sh", ["-c", "head -c 4000000 /dev/zero; echo err >&2"]);
+        spec.stdout = Output::Pipe;
+        spec.stderr = Output::Pipe;
+        let r = PreparedCommand::new(&spec)
+            .unwrap()
+            .run(&mut CounterPlan::none())
+            .unwrap();
+        assert_eq!(r.exit, Exit::Code(0));
+        let io = r.io.expect("io readable");
+        assert!(io.wchar >= 4_000_000, "{io:?}");
     }
 
     #[test]

@@ -82,7 +82,10 @@ fn profile(bin: &Path, debug_dirs: Vec<PathBuf>) -> CommandProfile {
     let p = profile_command_with(
         &CommandSpec::new(bin, [UNITS]),
         CommandProfileConfig::default(),
-        &SymbolConfig { debug_dirs },
+        &SymbolConfig {
+            debug_dirs,
+            debuginfod: None,
+        },
     )
     .unwrap();
     assert_eq!(p.exit, Some(Exit::Code(0)));

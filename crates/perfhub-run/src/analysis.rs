@@ -35,7 +35,21 @@ pub fn build_report(
         report.benchmarks.push(benchmark(b));
     }
     report.notes.extend(run_notes(raw));
-    report.comparisons = comparisons(&report, config.seed);
+    let reference = raw
+        .benchmarks
+        .iter()
+        .find(|b| b.planned.reference)
+        .map(|b| b.planned.name.as_str());
+    report.comparisons = comparisons(&report, config.seed, reference);
+    if let Some(name) = reference
+        && report.comparisons.is_empty()
+        && report.benchmarks.len() > 1
+    {
+        report.notes.push(Note::warning(
+            "reference_without_runs",
+            format!("the reference {name:?} has no completed run, so nothing is compared with it"),
+        ));
+    }
     for fit in complexity_fits(config, raw, &report) {
         match fit {
             Ok(a) => report.complexity.push(a),
@@ -143,6 +157,19 @@ fn benchmark(b: &BenchmarkRuns) -> Benchmark {
         Unit::Count,
         counts(runs, |r| r.major_page_faults),
     ));
+    // In auto mode without warm-up, the first run decided whether counters
+    // are worth reading, without them: they cover the runs after it.
+    let counted: &[ProcessRun] = match runs.as_slice() {
+        [first, rest @ ..]
+            if first.counters.is_empty()
+                && !rest.is_empty()
+                && rest.iter().all(|r| !r.counters.is_empty()) =>
+        {
+            rest
+        }
+        all => all,
+    };
+    let mut counter_metrics = 0;
     for kind in [
         CounterKind::TaskClock,
         CounterKind::PageFaults,
@@ -151,13 +178,14 @@ fn benchmark(b: &BenchmarkRuns) -> Benchmark {
         CounterKind::Instructions,
         CounterKind::Cycles,
     ] {
-        let values: Vec<u64> = runs
+        let values: Vec<u64> = counted
             .iter()
             .filter_map(|r| r.counters.iter().find(|(k, _)| *k == kind).map(|(_, v)| *v))
             .collect();
-        if values.len() != runs.len() {
+        if values.len() != counted.len() {
             continue;
         }
+        counter_metrics += 1;
         let (unit, samples): (Unit, Vec<f64>) = match kind {
             CounterKind::TaskClock => (
                 Unit::Seconds,
@@ -174,6 +202,16 @@ fn benchmark(b: &BenchmarkRuns) -> Benchmark {
         failed as f64 / runs.len() as f64,
     ));
     out.notes.extend(benchmark_notes(&out, runs));
+    if counter_metrics > 0 && counted.len() < runs.len() {
+        out.notes.push(Note::info(
+            "counters_after_first_run",
+            format!(
+                "perf_event counters cover run{} 2{}: the first run, read without them, found the command long enough for them (use --warmup 1 or --counters always to count every run)",
+                if runs.len() > 2 { "s" } else { "" },
+                if runs.len() > 2 { format!(" to {}", runs.len()) } else { String::new() }
+            ),
+        ));
+    }
     if b.counters_skipped {
         out.notes.push(Note::info(
             "counters_skipped",
@@ -321,7 +359,8 @@ fn wall_samples(b: &Benchmark) -> Option<&[f64]> {
         .filter(|s| !s.is_empty())
 }
 
-fn comparisons(report: &Report, seed: u64) -> Vec<Comparison> {
+/// Every benchmark against the reference: the one named, or else the fastest.
+fn comparisons(report: &Report, seed: u64, reference: Option<&str>) -> Vec<Comparison> {
     let with_samples: Vec<(&Benchmark, &[f64])> = report
         .benchmarks
         .iter()
@@ -331,11 +370,17 @@ fn comparisons(report: &Report, seed: u64) -> Vec<Comparison> {
         return Vec::new();
     }
     let mean = |s: &[f64]| stats::mean(s).unwrap_or(f64::NAN);
-    let (fastest, fastest_samples) = with_samples
-        .iter()
-        .min_by(|a, b| mean(a.1).total_cmp(&mean(b.1)))
-        .copied()
-        .expect("two or more benchmarks");
+    let (fastest, fastest_samples) = match reference {
+        Some(name) => match with_samples.iter().find(|(b, _)| b.name == name) {
+            Some(r) => *r,
+            None => return Vec::new(),
+        },
+        None => with_samples
+            .iter()
+            .min_by(|a, b| mean(a.1).total_cmp(&mean(b.1)))
+            .copied()
+            .expect("two or more benchmarks"),
+    };
     let config = CompareConfig {
         seed,
         resamples: 2000,
@@ -364,6 +409,7 @@ fn comparisons(report: &Report, seed: u64) -> Vec<Comparison> {
                 p_adjusted: None,
                 verdict: None,
                 min_effect: None,
+                mde: None,
                 base_value: None,
                 head_value: None,
                 method: None,
@@ -519,6 +565,50 @@ mod tests {
     }
 
     #[test]
+    fn compares_with_the_reference_when_one_is_given() {
+        let config = RunConfig {
+            commands: vec![
+                CommandTemplate::Line("fast".into()),
+                CommandTemplate::Line("slow".into()),
+            ],
+            reference: Some(crate::Reference {
+                command: CommandTemplate::Line("base".into()),
+                name: None,
+            }),
+            ..RunConfig::default()
+        };
+        let walls: [&[f64]; 3] = [&[20.0, 20.2, 19.8], &[10.0, 10.1, 9.9], &[40.0, 40.4, 39.6]];
+        let raw = RawResults {
+            benchmarks: plan(&config)
+                .unwrap()
+                .into_iter()
+                .zip(walls)
+                .map(|(planned, walls)| BenchmarkRuns {
+                    planned,
+                    runs: walls.iter().map(|&w| run_of(w, Exit::Code(0))).collect(),
+                    counters_skipped: false,
+                })
+                .collect(),
+            shell: None,
+            unavailable_counters: Vec::new(),
+            failure: None,
+            interrupted: false,
+        };
+        let r = build_report(&config, &raw, "2026-01-01T00:00:00Z".into(), None).0;
+        assert_eq!(r.benchmarks[0].name, "base");
+        let ratios: Vec<(&str, &str, f64)> = r
+            .comparisons
+            .iter()
+            .map(|c| (c.benchmark.as_str(), c.reference.as_str(), c.ratio))
+            .collect();
+        assert_eq!(ratios.len(), 2);
+        assert_eq!((ratios[0].0, ratios[0].1), ("fast", "base"));
+        assert!((ratios[0].2 - 0.5).abs() < 1e-9, "{ratios:?}");
+        assert_eq!((ratios[1].0, ratios[1].1), ("slow", "base"));
+        assert!((ratios[1].2 - 2.0).abs() < 1e-9, "{ratios:?}");
+    }
+
+    #[test]
     fn error_rate_and_first_run_notes() {
         let mut walls = vec![30.0];
         walls.extend(std::iter::repeat_n(10.0, 9));
@@ -535,5 +625,86 @@ mod tests {
                 .mean,
             0.5
         );
+    }
+}
+
+#[cfg(test)]
+mod counter_tests {
+    use std::time::Duration;
+
+    use perfhub_probe::counters::CounterKind;
+    use perfhub_probe::spawn::{Exit, ProcessRun};
+
+    use super::*;
+    use crate::CommandTemplate;
+    use crate::engine::plan;
+
+    fn run_with(task_clock: Option<u64>) -> ProcessRun {
+        ProcessRun {
+            wall: Duration::from_millis(10),
+            user: Duration::from_millis(9),
+            system: Duration::ZERO,
+            max_rss_bytes: 1 << 20,
+            io: None,
+            voluntary_context_switches: 0,
+            involuntary_context_switches: 0,
+            minor_page_faults: 0,
+            major_page_faults: 0,
+            exit: Exit::Code(0),
+            counters: task_clock
+                .map(|v| vec![(CounterKind::TaskClock, v)])
+                .unwrap_or_default(),
+        }
+    }
+
+    fn benchmark_of(runs: Vec<ProcessRun>) -> Benchmark {
+        let config = RunConfig {
+            commands: vec![CommandTemplate::Line("work".into())],
+            ..RunConfig::default()
+        };
+        let planned = plan(&config).unwrap().remove(0);
+        let raw = RawResults {
+            benchmarks: vec![BenchmarkRuns {
+                planned,
+                runs,
+                counters_skipped: false,
+            }],
+            shell: None,
+            unavailable_counters: Vec::new(),
+            failure: None,
+            interrupted: false,
+        };
+        build_report(&config, &raw, "2026-01-01T00:00:00Z".into(), None)
+            .0
+            .benchmarks
+            .remove(0)
+    }
+
+    #[test]
+    fn counters_read_after_a_deciding_first_run_cover_the_other_runs() {
+        let b = benchmark_of(vec![
+            run_with(None),
+            run_with(Some(9_000_000)),
+            run_with(Some(11_000_000)),
+        ]);
+        let m = b.measurement(metric::TASK_CLOCK).expect("task clock");
+        assert_eq!(m.samples, [9_000_000.0 * 1e-9, 11_000_000.0 * 1e-9]);
+        let note = b
+            .notes
+            .iter()
+            .find(|n| n.code == "counters_after_first_run")
+            .expect("note");
+        assert!(note.message.contains("runs 2 to 3"), "{}", note.message);
+        assert_eq!(b.primary().unwrap().samples.len(), 3);
+
+        // Counters on every run: all of them, no note.
+        let b = benchmark_of(vec![run_with(Some(1)), run_with(Some(2))]);
+        assert_eq!(b.measurement(metric::TASK_CLOCK).unwrap().samples.len(), 2);
+        assert!(!b.notes.iter().any(|n| n.code == "counters_after_first_run"));
+
+        // None read: no counter metric, no note.
+        let b = benchmark_of(vec![run_with(None), run_with(None)]);
+        assert!(b.measurement(metric::TASK_CLOCK).is_none());
+        assert!(!b.notes.iter().any(|n| n.code == "counters_after_first_run"));
     }
 }

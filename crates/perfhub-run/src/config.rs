@@ -27,6 +27,18 @@ impl CommandTemplate {
     }
 }
 
+/// The command every other one is compared with (hyperfine's `--reference`).
+///
+/// It is benchmarked first, like any command, but without parameter
+/// substitution: hyperfine runs it once, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    /// The command.
+    pub command: CommandTemplate,
+    /// Its display name; the command line when `None`.
+    pub name: Option<String>,
+}
+
 /// How many measured runs to make.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RunCount {
@@ -84,12 +96,28 @@ pub struct RunConfig {
     pub warmup: u64,
     /// How many measured runs.
     pub runs: RunCount,
-    /// A shell command run before every run (warm-up and measured), not timed.
-    pub prepare: Option<String>,
-    /// A shell command run after all runs of each benchmark.
-    pub cleanup: Option<String>,
+    /// A command to benchmark first and compare every other one with,
+    /// instead of the fastest (hyperfine's `--reference`).
+    pub reference: Option<Reference>,
+    /// Shell commands run once before each benchmark's runs (its warm-up
+    /// included), not timed (hyperfine's `--setup`).
+    ///
+    /// This hook and the three below each take none, one that applies to
+    /// every benchmark, or one per command in order (the reference first,
+    /// when there is one). One per benchmark (each parameter combination of each
+    /// command, in the order [`plan`](crate::engine::plan) lists them, the
+    /// reference first) is also accepted, as hyperfine does.
+    pub setup: Vec<String>,
+    /// Shell commands run before every run (warm-up and measured), not timed.
+    pub prepare: Vec<String>,
+    /// Shell commands run after every run (warm-up and measured), not timed
+    /// (hyperfine's `--conclude`).
+    pub conclude: Vec<String>,
+    /// Shell commands run after all runs of each benchmark.
+    pub cleanup: Vec<String>,
     /// The shell used for command lines, `None` to run them without one.
-    /// `prepare` and `cleanup` always go through a shell (`sh` when `None`).
+    /// The hooks (`setup`, `prepare`, `conclude`, `cleanup`) always go
+    /// through a shell (`sh` when `None`).
     pub shell: Option<String>,
     /// Keep going when a command exits non-zero.
     pub ignore_failure: bool,
@@ -118,8 +146,11 @@ impl Default for RunConfig {
             params: Vec::new(),
             warmup: 0,
             runs: RunCount::default(),
-            prepare: None,
-            cleanup: None,
+            reference: None,
+            setup: Vec::new(),
+            prepare: Vec::new(),
+            conclude: Vec::new(),
+            cleanup: Vec::new(),
             shell: None,
             ignore_failure: false,
             stdin: Input::Null,

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
 use std::time::Duration;
 
-use perfhub_probe::counters::{CounterPlan, Unavailable};
+use perfhub_probe::counters::{CounterPlan, KernelWarmup, Unavailable};
 use perfhub_probe::spawn::{
     CommandSpec, Exit, Input, Output, PreparedCommand, ProcessRun, SpawnError,
 };
@@ -22,27 +22,36 @@ pub trait Executor {
     fn execute(&mut self, spec: &CommandSpec) -> Result<ProcessRun, SpawnError>;
     /// The perf_event counters this executor could not open, and why.
     fn unavailable_counters(&self) -> Vec<Unavailable>;
-    /// Turns counting on or off for the runs that follow.
+    /// Turns counting on or off for the runs that follow (off until asked).
     fn set_counting(&mut self, _on: bool) {}
+    /// The next run decides whether counting turns on: it will if the run
+    /// takes `after` or more. [`ProcessExecutor`] prepares the kernel for
+    /// counters meanwhile ([`KernelWarmup`]).
+    fn counting_may_follow(&mut self, _after: Duration) {}
 }
 
 /// Runs real processes through [`PreparedCommand`].
 pub struct ProcessExecutor {
     plan: CounterPlan,
     prepared: HashMap<(OsString, Vec<OsString>), PreparedCommand>,
+    warmup: Option<KernelWarmup>,
 }
 
 impl ProcessExecutor {
     /// An executor that reads every perf_event counter the machine allows,
-    /// or none when `counters` is false.
+    /// or none when `counters` is false, once counting is turned on
+    /// ([`Executor::set_counting`]): no counter is opened before.
     pub fn new(counters: bool) -> Self {
+        let mut plan = if counters {
+            CounterPlan::all()
+        } else {
+            CounterPlan::none()
+        };
+        plan.set_suspended(true);
         ProcessExecutor {
-            plan: if counters {
-                CounterPlan::all()
-            } else {
-                CounterPlan::none()
-            },
+            plan,
             prepared: HashMap::new(),
+            warmup: None,
         }
     }
 
@@ -73,7 +82,16 @@ impl Executor for ProcessExecutor {
     }
 
     fn set_counting(&mut self, on: bool) {
+        // The kernel keeps perf events enabled for a second after the
+        // warm-up's event closes: the counters open well before that.
+        self.warmup = None;
         self.plan.set_suspended(!on);
+    }
+
+    fn counting_may_follow(&mut self, after: Duration) {
+        if !self.plan.active().is_empty() {
+            self.warmup = KernelWarmup::after(after);
+        }
     }
 }
 
@@ -108,15 +126,22 @@ pub struct Planned {
     pub name: String,
     /// The command line as run.
     pub command: String,
-    /// Index of the command template it came from.
+    /// Index of the command template it came from; `usize::MAX` for the
+    /// reference command, which comes from none.
     pub template: usize,
+    /// Whether this is the reference command ([`RunConfig::reference`]).
+    pub reference: bool,
     /// Parameter values.
     pub parameters: BTreeMap<String, String>,
     /// What to execute.
     pub spec: CommandSpec,
-    /// The prepare command, substituted.
+    /// The setup command, substituted: once before the benchmark's runs.
+    pub setup: Option<CommandSpec>,
+    /// The prepare command, substituted: before every run.
     pub prepare: Option<CommandSpec>,
-    /// The cleanup command, substituted.
+    /// The conclude command, substituted: after every run.
+    pub conclude: Option<CommandSpec>,
+    /// The cleanup command, substituted: after the benchmark's runs.
     pub cleanup: Option<CommandSpec>,
 }
 
@@ -125,7 +150,10 @@ pub struct Planned {
 pub struct BenchmarkRuns {
     /// What was run.
     pub planned: Planned,
-    /// The measured runs, in order.
+    /// The measured runs, in order. Each run has counter values, or none;
+    /// in [`CounterMode::Auto`] without warm-up, the first run decides
+    /// whether counters are read and has none itself (see
+    /// [`counting_from_start`]).
     pub runs: Vec<ProcessRun>,
     /// Whether counters were switched off for this benchmark because its
     /// runs are too short ([`CounterMode::Auto`]).
@@ -201,10 +229,12 @@ pub enum RunError {
         #[source]
         source: SpawnError,
     },
-    /// The prepare or cleanup command failed.
-    #[error("the {what} command {command:?} failed with {exit}")]
+    /// A setup, prepare, conclude or cleanup command failed.
+    #[error(
+        "the {what} command {command:?} failed with {exit}; append ' || true' to it if that can be ignored"
+    )]
     Hook {
-        /// `prepare` or `cleanup`.
+        /// `setup`, `prepare`, `conclude` or `cleanup`.
         what: &'static str,
         /// The command line.
         command: String,
@@ -215,22 +245,137 @@ pub enum RunError {
     #[error("two benchmarks are named {0:?}; give distinct --name values")]
     DuplicateName(String),
     /// More names than commands.
-    #[error("{names} names given for {commands} commands")]
+    #[error(
+        "{names} names given for {commands} commands: give at most one per command in order{}",
+        per_benchmark("one", *.benchmarks, *.commands)
+    )]
     TooManyNames {
         /// Names given.
         names: usize,
         /// Commands given.
         commands: usize,
+        /// Benchmarks planned (commands times parameter combinations).
+        benchmarks: usize,
+    },
+    /// A hook given a number of times that matches neither all commands nor each.
+    #[error(
+        "--{what} is given {given} times for {commands} commands: give it once for all of them, or once per command in order{}",
+        per_benchmark("once", *.benchmarks, *.commands)
+    )]
+    HookCount {
+        /// `setup`, `prepare`, `conclude` or `cleanup`.
+        what: &'static str,
+        /// How many were given.
+        given: usize,
+        /// Commands to benchmark, the reference included.
+        commands: usize,
+        /// Benchmarks planned, the reference included.
+        benchmarks: usize,
     },
     /// A run count of zero.
     #[error("the number of runs must be at least 1")]
     ZeroRuns,
 }
 
-const SHELL_TOKENS: [&str; 10] = ["|", "||", "&&", ";", ">", ">>", "<", "&", "2>", "2>&1"];
+/// The part of a count error that mentions benchmarks, when parameter
+/// combinations make more benchmarks than commands.
+fn per_benchmark(each: &str, benchmarks: usize, commands: usize) -> String {
+    if benchmarks == commands {
+        String::new()
+    } else {
+        format!(
+            ", or {each} for each of the {benchmarks} benchmarks the parameter combinations make"
+        )
+    }
+}
 
+/// The first piece of shell syntax in `line` (already split into `words`)
+/// that running it without a shell would take literally, changing what it
+/// means: operators and redirections, globs, expansions, subshells,
+/// comments, a leading variable assignment. Quoted text is literal in a
+/// shell too, and passes.
+fn shell_syntax(line: &str, words: &[String]) -> Option<String> {
+    if let Some(first) = words.first()
+        && let Some((var, _)) = first.split_once('=')
+        && var.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Some(first.clone());
+    }
+    #[derive(PartialEq)]
+    enum Quote {
+        None,
+        Single,
+        Double,
+    }
+    let mut quote = Quote::None;
+    let mut word_start = true;
+    let mut chars = line.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match quote {
+            Quote::Single => {
+                if c == '\'' {
+                    quote = Quote::None;
+                }
+                continue;
+            }
+            Quote::Double => {
+                match c {
+                    '"' => quote = Quote::None,
+                    '\\' => {
+                        chars.next();
+                    }
+                    '$' | '`' => return Some(c.to_string()),
+                    _ => {}
+                }
+                continue;
+            }
+            Quote::None => {}
+        }
+        match c {
+            '\'' => quote = Quote::Single,
+            '"' => quote = Quote::Double,
+            '\\' => {
+                chars.next();
+            }
+            '|' | '&' | ';' | '<' | '>' => {
+                let mut token = c.to_string();
+                while let Some(&(_, next)) = chars.peek() {
+                    if !"|&;<>".contains(next) {
+                        break;
+                    }
+                    token.push(next);
+                    chars.next();
+                }
+                return Some(token);
+            }
+            '(' | ')' | '$' | '`' | '*' | '?' => return Some(c.to_string()),
+            // A bracket expression needs its closing bracket in the same word.
+            '[' if line[i..]
+                .split(char::is_whitespace)
+                .next()
+                .is_some_and(|w| w.contains(']')) =>
+            {
+                return Some(c.to_string());
+            }
+            '#' | '~' if word_start => return Some(c.to_string()),
+            _ => {}
+        }
+        word_start = c.is_whitespace();
+    }
+    None
+}
+
+/// `shell -c line`; the shell may be a command line of its own, such as
+/// `bash --norc`, as hyperfine allows.
 fn shell_spec(shell: &str, line: &str) -> CommandSpec {
-    CommandSpec::new(shell, ["-c", line])
+    let mut words = shell_words::split(shell)
+        .ok()
+        .filter(|w| !w.is_empty())
+        .unwrap_or_else(|| vec![shell.to_string()]);
+    let program = words.remove(0);
+    words.extend(["-c".to_string(), line.to_string()]);
+    CommandSpec::new(program, words)
 }
 
 fn spec_for(
@@ -249,10 +394,10 @@ fn spec_for(
                 command: line.clone(),
                 reason: e.to_string(),
             })?;
-            if let Some(tok) = words.iter().find(|w| SHELL_TOKENS.contains(&w.as_str())) {
+            if let Some(token) = shell_syntax(&line, &words) {
                 return Err(RunError::NeedsShell {
                     command: line,
-                    token: tok.clone(),
+                    token,
                 });
             }
             let Some((program, args)) = words.split_first() else {
@@ -284,9 +429,59 @@ fn hook_spec(config: &RunConfig, line: &str, values: &BTreeMap<String, String>) 
     let shell = config.shell.as_deref().unwrap_or("sh");
     let mut spec = shell_spec(shell, &params::substitute(line, values));
     spec.stdin = Input::Null;
-    spec.stdout = Output::Null;
-    spec.stderr = Output::Null;
+    // A hook's output shows when the commands' does (hyperfine's
+    // --show-output), and is discarded otherwise.
+    let shown = |o: &Output| {
+        if *o == Output::Inherit {
+            Output::Inherit
+        } else {
+            Output::Null
+        }
+    };
+    spec.stdout = shown(&config.stdout);
+    spec.stderr = shown(&config.stderr);
     spec
+}
+
+/// The setup, prepare, conclude and cleanup commands of a run, matched to
+/// benchmarks: one for all, one per command, or one per benchmark.
+struct Hooks<'a> {
+    config: &'a RunConfig,
+    /// Commands, the reference included.
+    commands: usize,
+    /// 1 with a reference (it comes first), else 0.
+    refs: usize,
+}
+
+impl Hooks<'_> {
+    fn all(&self) -> [(&'static str, &[String]); 4] {
+        let c = self.config;
+        [
+            ("setup", &c.setup),
+            ("prepare", &c.prepare),
+            ("conclude", &c.conclude),
+            ("cleanup", &c.cleanup),
+        ]
+    }
+
+    /// The hooks of the benchmark at `index` in the plan (the reference
+    /// first), made from command `template` (`None` for the reference).
+    fn specs(
+        &self,
+        template: Option<usize>,
+        index: usize,
+        values: &BTreeMap<String, String>,
+    ) -> [Option<CommandSpec>; 4] {
+        self.all().map(|(_, lines)| {
+            let line = match lines.len() {
+                0 => return None,
+                1 => &lines[0],
+                n if n == self.commands => &lines[template.map_or(0, |t| t + self.refs)],
+                _ => &lines[index],
+            };
+            Some(hook_spec(self.config, line, values))
+        })
+    }
 }
 
 /// Expands the commands and parameter combinations into benchmarks.
@@ -294,38 +489,82 @@ pub fn plan(config: &RunConfig) -> Result<Vec<Planned>, RunError> {
     if config.commands.is_empty() {
         return Err(RunError::NoCommand);
     }
-    if config.names.len() > config.commands.len() {
-        return Err(RunError::TooManyNames {
-            names: config.names.len(),
-            commands: config.commands.len(),
-        });
-    }
     if config.runs == RunCount::Exact(0) {
         return Err(RunError::ZeroRuns);
     }
     let combos = params::combinations(&config.params);
-    let mut planned = Vec::new();
+    let templates = config.commands.len();
+    let benchmarks = templates * combos.len();
+    // Names go one per command, or, as hyperfine takes them, one per benchmark.
+    let names_per_benchmark = config.names.len() > templates;
+    if names_per_benchmark && config.names.len() != benchmarks {
+        return Err(RunError::TooManyNames {
+            names: config.names.len(),
+            commands: templates,
+            benchmarks,
+        });
+    }
+    let refs = usize::from(config.reference.is_some());
+    let hooks = Hooks {
+        config,
+        commands: templates + refs,
+        refs,
+    };
+    for (what, lines) in hooks.all() {
+        let n = lines.len();
+        if n > 1 && n != templates + refs && n != benchmarks + refs {
+            return Err(RunError::HookCount {
+                what,
+                given: n,
+                commands: templates + refs,
+                benchmarks: benchmarks + refs,
+            });
+        }
+    }
+    let mut planned = Vec::with_capacity(benchmarks + refs);
+    if let Some(reference) = &config.reference {
+        // Run as written, as hyperfine does: a reference has no parameters.
+        let values = BTreeMap::new();
+        let (command, spec) = spec_for(config, &reference.command, &values)?;
+        let [setup, prepare, conclude, cleanup] = hooks.specs(None, 0, &values);
+        planned.push(Planned {
+            name: reference.name.clone().unwrap_or_else(|| command.clone()),
+            command,
+            template: usize::MAX,
+            reference: true,
+            parameters: values,
+            spec,
+            setup,
+            prepare,
+            conclude,
+            cleanup,
+        });
+    }
     for values in &combos {
         for (i, template) in config.commands.iter().enumerate() {
             let (command, spec) = spec_for(config, template, values)?;
-            let name = match config.names.get(i) {
+            let index = planned.len();
+            let name = if names_per_benchmark {
+                config.names.get(index - refs)
+            } else {
+                config.names.get(i)
+            };
+            let name = match name {
                 Some(n) => params::substitute(n, values),
                 None => command.clone(),
             };
+            let [setup, prepare, conclude, cleanup] = hooks.specs(Some(i), index, values);
             planned.push(Planned {
                 name,
                 command,
                 template: i,
+                reference: false,
                 parameters: values.clone(),
                 spec,
-                prepare: config
-                    .prepare
-                    .as_deref()
-                    .map(|p| hook_spec(config, p, values)),
-                cleanup: config
-                    .cleanup
-                    .as_deref()
-                    .map(|c| hook_spec(config, c, values)),
+                setup,
+                prepare,
+                conclude,
+                cleanup,
             });
         }
     }
@@ -353,11 +592,12 @@ fn spawn_err(command: &str) -> impl FnOnce(SpawnError) -> RunError + '_ {
     }
 }
 
+/// Runs a setup, prepare, conclude or cleanup command; returns its wall time.
 fn run_hook(
     exec: &mut dyn Executor,
     what: &'static str,
     spec: &CommandSpec,
-) -> Result<(), RunError> {
+) -> Result<Duration, RunError> {
     let command = spec
         .args
         .last()
@@ -371,7 +611,7 @@ fn run_hook(
             exit: r.exit,
         });
     }
-    Ok(())
+    Ok(r.wall)
 }
 
 fn measure_shell(
@@ -418,22 +658,31 @@ struct BenchmarkState {
     first_run_seen: bool,
 }
 
-/// One run (warm-up or measured) after its prepare command; `None` when
-/// asked to stop first.
+/// One run (warm-up or measured) between its prepare and conclude
+/// commands, with the time those took; `None` when asked to stop first.
 fn one_run(
     config: &RunConfig,
     exec: &mut dyn Executor,
     progress: &mut dyn Progress,
     p: &Planned,
     state: &mut BenchmarkState,
-) -> Result<Option<ProcessRun>, RunError> {
+) -> Result<Option<(ProcessRun, Duration)>, RunError> {
     if progress.should_stop() {
         return Ok(None);
     }
+    let mut hooks = Duration::ZERO;
     if let Some(prep) = &p.prepare {
-        run_hook(exec, "prepare", prep)?;
+        hooks += run_hook(exec, "prepare", prep)?;
+    }
+    if !state.first_run_seen && config.counters == CounterMode::Auto && !counting_from_start(config)
+    {
+        exec.counting_may_follow(AUTO_COUNTER_MIN_RUN);
     }
     let mut r = exec.execute(&p.spec).map_err(spawn_err(&p.command))?;
+    // Concluded whatever the command's exit: it may stop what prepare started.
+    if let Some(conclude) = &p.conclude {
+        hooks += run_hook(exec, "conclude", conclude)?;
+    }
     decide_counters(
         config,
         exec,
@@ -445,7 +694,7 @@ fn one_run(
     if state.counters_skipped {
         r.counters.clear();
     }
-    Ok(Some(r))
+    Ok(Some((r, hooks)))
 }
 
 /// Warm-up and measured runs of one benchmark, into `state`.
@@ -457,10 +706,13 @@ fn measure_benchmark(
     p: &Planned,
     state: &mut BenchmarkState,
 ) -> Result<Option<Stop>, RunError> {
-    exec.set_counting(config.counters != CounterMode::Never);
+    exec.set_counting(counting_from_start(config));
     let failed = |exit: Exit| !exit.success() && !config.ignore_failure;
+    if let Some(setup) = &p.setup {
+        run_hook(exec, "setup", setup)?;
+    }
     for _ in 0..config.warmup {
-        let Some(r) = one_run(config, exec, progress, p, state)? else {
+        let Some((r, _)) = one_run(config, exec, progress, p, state)? else {
             return Ok(Some(Stop::Interrupted));
         };
         progress.warmup_done();
@@ -474,7 +726,7 @@ fn measure_benchmark(
     };
     let mut i = 0;
     while i < total {
-        let Some(mut r) = one_run(config, exec, progress, p, state)? else {
+        let Some((mut r, hooks)) = one_run(config, exec, progress, p, state)? else {
             return Ok(Some(Stop::Interrupted));
         };
         if let Some(c) = shell {
@@ -489,7 +741,8 @@ fn measure_benchmark(
                 min_time,
             } = config.runs
             {
-                let per_run = r.wall.as_secs_f64().max(1e-6);
+                // The time to fill includes the hooks, as in hyperfine.
+                let per_run = (r.wall + hooks).as_secs_f64().max(1e-6);
                 let wanted = (min_time.as_secs_f64() / per_run).ceil() as u64;
                 total = wanted.max(min_runs.max(1));
                 if let Some(max) = max_runs {
@@ -509,8 +762,31 @@ fn measure_benchmark(
     Ok(None)
 }
 
-/// After a benchmark's first run, switches counters off for the rest of it
-/// when [`CounterMode::Auto`] finds the command too short.
+/// Whether a benchmark's counters are read from its first run on.
+///
+/// In [`CounterMode::Auto`], the first run (the first warm-up run, or the
+/// first measured run without warm-up) runs without counters and decides:
+/// the first perf_event counter opened costs the kernel's one-time set-up of
+/// perf events (10 to 20 ms on a virtual machine), which a command too short
+/// for counters should not pay. Only a benchmark that may have a single run
+/// and no warm-up reads them from the start, so that a long command run once
+/// still has them.
+pub fn counting_from_start(config: &RunConfig) -> bool {
+    match config.counters {
+        CounterMode::Always => true,
+        CounterMode::Never => false,
+        CounterMode::Auto => {
+            config.warmup == 0
+                && match config.runs {
+                    RunCount::Exact(n) => n <= 1,
+                    RunCount::Adaptive { min_runs, .. } => min_runs <= 1,
+                }
+        }
+    }
+}
+
+/// After a benchmark's first run, switches counters on for the rest of it,
+/// or off when [`CounterMode::Auto`] finds the command too short.
 fn decide_counters(
     config: &RunConfig,
     exec: &mut dyn Executor,
@@ -529,6 +805,8 @@ fn decide_counters(
         for r in runs.iter_mut() {
             r.counters.clear();
         }
+    } else if config.counters == CounterMode::Auto {
+        exec.set_counting(true);
     }
 }
 
@@ -544,8 +822,13 @@ pub fn execute(
     progress: &mut dyn Progress,
 ) -> Result<RawResults, RunError> {
     let planned = plan(config)?;
-    // Fail fast on a typo before spending minutes on the other commands.
-    for p in &planned {
+    // Fail fast on a typo before spending minutes on the other commands;
+    // but a setup or prepare command may build the program (hyperfine's
+    // `--setup 'make'`), so those are found when they first run.
+    for p in planned
+        .iter()
+        .filter(|p| p.setup.is_none() && p.prepare.is_none())
+    {
         exec.check(&p.spec).map_err(spawn_err(&p.command))?;
     }
     let shell = measure_shell(config, exec)?;
@@ -715,8 +998,8 @@ mod tests {
         let cfg = RunConfig {
             warmup: 2,
             runs: RunCount::Exact(3),
-            prepare: Some("prep {n}".into()),
-            cleanup: Some("clean".into()),
+            prepare: vec!["prep {n}".into()],
+            cleanup: vec!["clean".into()],
             params: vec![crate::ParamScan::parse("n=7").unwrap()],
             ..config(&["work {n}"])
         };
@@ -736,6 +1019,202 @@ mod tests {
             "sh -c clean",
         ];
         assert_eq!(exec.calls, expected);
+    }
+
+    #[test]
+    fn setup_and_conclude_bracket_the_runs_in_hyperfines_order() {
+        let mut exec = MockExecutor::new(|_| Duration::from_millis(1));
+        let cfg = RunConfig {
+            warmup: 1,
+            runs: RunCount::Exact(2),
+            setup: vec!["setup".into()],
+            prepare: vec!["prep".into()],
+            conclude: vec!["conclude".into()],
+            cleanup: vec!["clean".into()],
+            ..config(&["work"])
+        };
+        execute(&cfg, &mut exec, &mut NoProgress).unwrap();
+        let mut expected = vec!["sh -c setup"];
+        for _ in 0..3 {
+            expected.extend(["sh -c prep", "work", "sh -c conclude"]);
+        }
+        expected.push("sh -c clean");
+        assert_eq!(exec.calls, expected);
+    }
+
+    #[test]
+    fn hooks_given_per_command_go_to_their_command() {
+        let mut exec = MockExecutor::new(|_| Duration::from_millis(1));
+        let cfg = RunConfig {
+            runs: RunCount::Exact(1),
+            prepare: vec!["prep-a".into(), "prep-b".into()],
+            cleanup: vec!["clean-a".into(), "clean-b".into()],
+            params: vec![crate::ParamScan::parse("n=1,2").unwrap()],
+            ..config(&["a {n}", "b {n}"])
+        };
+        execute(&cfg, &mut exec, &mut NoProgress).unwrap();
+        assert_eq!(
+            exec.calls,
+            [
+                "sh -c prep-a",
+                "a 1",
+                "sh -c clean-a",
+                "sh -c prep-b",
+                "b 1",
+                "sh -c clean-b",
+                "sh -c prep-a",
+                "a 2",
+                "sh -c clean-a",
+                "sh -c prep-b",
+                "b 2",
+                "sh -c clean-b",
+            ]
+        );
+        // One per benchmark, as hyperfine counts them, is accepted too.
+        let cfg = RunConfig {
+            setup: (1..=4).map(|i| format!("setup{i}")).collect(),
+            ..cfg
+        };
+        let planned = plan(&cfg).unwrap();
+        let setups: Vec<String> = planned
+            .iter()
+            .map(|p| line(p.setup.as_ref().unwrap()))
+            .collect();
+        assert_eq!(
+            setups,
+            [
+                "sh -c setup1",
+                "sh -c setup2",
+                "sh -c setup3",
+                "sh -c setup4"
+            ]
+        );
+        let cfg = RunConfig {
+            conclude: vec!["x".into(), "y".into(), "z".into()],
+            ..cfg
+        };
+        let err = plan(&cfg).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "--conclude is given 3 times for 2 commands: give it once for all of them, or once per command in order, or once for each of the 4 benchmarks the parameter combinations make"
+        );
+    }
+
+    #[test]
+    fn a_program_the_setup_builds_is_not_looked_for_before_it() {
+        let mut exec = MockExecutor::new(|_| Duration::from_millis(1));
+        let cfg = RunConfig {
+            runs: RunCount::Exact(1),
+            setup: vec!["make".into()],
+            ..config(&["missing"])
+        };
+        execute(&cfg, &mut exec, &mut NoProgress).unwrap();
+        assert_eq!(exec.calls, ["sh -c make", "missing"]);
+    }
+
+    #[test]
+    fn a_failing_hook_names_itself() {
+        let mut exec = MockExecutor::new(|_| Duration::from_millis(1));
+        exec.exit_for = |spec, _| {
+            if line(spec) == "sh -c conclude" {
+                Exit::Code(3)
+            } else {
+                Exit::Code(0)
+            }
+        };
+        let cfg = RunConfig {
+            runs: RunCount::Exact(2),
+            conclude: vec!["conclude".into()],
+            ..config(&["work"])
+        };
+        let err = execute(&cfg, &mut exec, &mut NoProgress)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("the conclude command \"conclude\" failed"),
+            "{err}"
+        );
+        assert!(err.contains("|| true"), "{err}");
+    }
+
+    #[test]
+    fn the_reference_runs_first_with_the_first_per_command_hook() {
+        let mut exec = MockExecutor::new(|_| Duration::from_millis(1));
+        let cfg = RunConfig {
+            runs: RunCount::Exact(1),
+            reference: Some(crate::Reference {
+                command: CommandTemplate::Line("base {n}".into()),
+                name: Some("baseline".into()),
+            }),
+            prepare: vec!["p0".into(), "p1".into()],
+            params: vec![crate::ParamScan::parse("n=1,2").unwrap()],
+            ..config(&["work {n}"])
+        };
+        let planned = plan(&cfg).unwrap();
+        let names: Vec<&str> = planned.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["baseline", "work 1", "work 2"]);
+        assert!(planned[0].reference && !planned[1].reference);
+        // Run as written: the reference has no parameters.
+        assert_eq!(planned[0].command, "base {n}");
+        execute(&cfg, &mut exec, &mut NoProgress).unwrap();
+        assert_eq!(
+            exec.calls,
+            [
+                "sh -c p0", "base {n}", "sh -c p1", "work 1", "sh -c p1", "work 2"
+            ]
+        );
+    }
+
+    #[test]
+    fn names_go_per_command_or_per_benchmark() {
+        let cfg = RunConfig {
+            names: vec!["one-{n}".into(), "two".into()],
+            params: vec![crate::ParamScan::parse("n=1,2").unwrap()],
+            ..config(&["true {n}"])
+        };
+        let names: Vec<String> = plan(&cfg).unwrap().into_iter().map(|p| p.name).collect();
+        assert_eq!(names, ["one-1", "two"]);
+        let cfg = RunConfig {
+            names: vec!["a".into(), "b".into(), "c".into()],
+            ..cfg
+        };
+        let err = plan(&cfg).unwrap_err().to_string();
+        assert!(err.starts_with("3 names given for 1 commands"), "{err}");
+    }
+
+    #[test]
+    fn shell_syntax_is_found_outside_quotes_only() {
+        let find = |l: &str| shell_syntax(l, &shell_words::split(l).unwrap());
+        for (line, token) in [
+            ("seq 10 | sort", "|"),
+            ("a&&b", "&&"),
+            ("echo hi;echo", ";"),
+            ("cmd 2>&1", ">&"),
+            ("grep -R TODO *", "*"),
+            ("ls ?.txt", "?"),
+            ("ls [ab].txt", "["),
+            ("echo $HOME", "$"),
+            ("echo \"$HOME\"", "$"),
+            ("echo `date`", "`"),
+            ("my_function() { sleep 1; }; my_function", "("),
+            ("cat ~/x", "~"),
+            ("true # comment", "#"),
+            ("FOO=1 env", "FOO=1"),
+        ] {
+            assert_eq!(find(line).as_deref(), Some(token), "{line}");
+        }
+        for line in [
+            "grep 'a|b' file",
+            "grep \"a*b\" file",
+            "echo '$HOME'",
+            "echo a\\;b",
+            "test [ -f x ]",
+            "echo a#b x~y",
+            "sleep 0.1",
+            "env FOO=1 true",
+        ] {
+            assert_eq!(find(line), None, "{line}");
+        }
     }
 
     #[test]
@@ -790,6 +1269,10 @@ mod tests {
         };
         let raw = execute(&cfg, &mut exec, &mut NoProgress).unwrap();
         assert_eq!(raw.shell.unwrap().wall, Duration::from_millis(2));
+        assert_eq!(
+            line(&shell_spec("bash --norc", "echo hi | cat")),
+            "bash --norc -c echo hi | cat"
+        );
         assert!(
             raw.benchmarks[0]
                 .runs
@@ -845,5 +1328,125 @@ mod tests {
         let planned = plan(&config(&["true", "true"])).unwrap();
         assert_eq!(planned[0].name, "true");
         assert_eq!(planned[1].name, "true (#2)");
+    }
+}
+
+#[cfg(test)]
+mod counter_tests {
+    use super::*;
+    use perfhub_probe::counters::CounterKind;
+
+    /// Every run "takes" `wall` and has a task-clock value when counting is
+    /// on; the calls about counting are recorded.
+    struct Recorder {
+        wall: Duration,
+        counting: bool,
+        calls: Vec<String>,
+    }
+
+    impl Executor for Recorder {
+        fn check(&mut self, _: &CommandSpec) -> Result<(), SpawnError> {
+            Ok(())
+        }
+        fn execute(&mut self, _: &CommandSpec) -> Result<ProcessRun, SpawnError> {
+            self.calls.push(format!("run counting={}", self.counting));
+            Ok(ProcessRun {
+                wall: self.wall,
+                user: Duration::ZERO,
+                system: Duration::ZERO,
+                max_rss_bytes: 0,
+                io: None,
+                voluntary_context_switches: 0,
+                involuntary_context_switches: 0,
+                minor_page_faults: 0,
+                major_page_faults: 0,
+                exit: Exit::Code(0),
+                counters: if self.counting {
+                    vec![(CounterKind::TaskClock, 1)]
+                } else {
+                    Vec::new()
+                },
+            })
+        }
+        fn unavailable_counters(&self) -> Vec<Unavailable> {
+            Vec::new()
+        }
+        fn set_counting(&mut self, on: bool) {
+            self.counting = on;
+        }
+        fn counting_may_follow(&mut self, after: Duration) {
+            self.calls.push(format!("may follow {after:?}"));
+        }
+    }
+
+    fn run(wall_ms: u64, counters: CounterMode, warmup: u64, runs: u64) -> (Recorder, RawResults) {
+        let mut exec = Recorder {
+            wall: Duration::from_millis(wall_ms),
+            counting: false,
+            calls: Vec::new(),
+        };
+        let cfg = RunConfig {
+            commands: vec![CommandTemplate::Line("work".into())],
+            counters,
+            warmup,
+            runs: RunCount::Exact(runs),
+            ..RunConfig::default()
+        };
+        let raw = execute(&cfg, &mut exec, &mut NoProgress).unwrap();
+        (exec, raw)
+    }
+
+    fn counted(raw: &RawResults) -> Vec<bool> {
+        raw.benchmarks[0]
+            .runs
+            .iter()
+            .map(|r| !r.counters.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn auto_never_opens_counters_for_a_short_command() {
+        let (exec, raw) = run(1, CounterMode::Auto, 0, 3);
+        assert_eq!(
+            exec.calls,
+            [
+                "may follow 5ms",
+                "run counting=false",
+                "run counting=false",
+                "run counting=false"
+            ]
+        );
+        assert!(raw.benchmarks[0].counters_skipped);
+        assert_eq!(counted(&raw), [false, false, false]);
+    }
+
+    #[test]
+    fn auto_counts_a_long_command_after_its_first_run() {
+        let (exec, raw) = run(10, CounterMode::Auto, 0, 3);
+        assert_eq!(exec.calls[..2], ["may follow 5ms", "run counting=false"]);
+        assert!(!raw.benchmarks[0].counters_skipped);
+        assert_eq!(counted(&raw), [false, true, true]);
+
+        // A warm-up run decides instead: every measured run is counted.
+        let (_, raw) = run(10, CounterMode::Auto, 1, 3);
+        assert_eq!(counted(&raw), [true, true, true]);
+
+        // A single run is counted from the start.
+        let (exec, raw) = run(10, CounterMode::Auto, 0, 1);
+        assert_eq!(exec.calls, ["run counting=true"]);
+        assert_eq!(counted(&raw), [true]);
+        let (_, raw) = run(1, CounterMode::Auto, 0, 1);
+        assert_eq!(counted(&raw), [false]);
+        assert!(raw.benchmarks[0].counters_skipped);
+    }
+
+    #[test]
+    fn always_and_never_decide_nothing() {
+        let (exec, raw) = run(1, CounterMode::Always, 0, 2);
+        assert_eq!(exec.calls, ["run counting=true", "run counting=true"]);
+        assert_eq!(counted(&raw), [true, true]);
+        let (exec, raw) = run(10, CounterMode::Never, 0, 2);
+        assert_eq!(exec.calls, ["run counting=false", "run counting=false"]);
+        assert_eq!(counted(&raw), [false, false]);
     }
 }

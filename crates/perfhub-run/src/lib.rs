@@ -4,7 +4,8 @@
 //! command for every parameter combination), runs them through an
 //! [`Executor`] while reporting to a [`Progress`], and turns the runs into a
 //! perfhub `Report` with [`analysis::build_report`].
-//! [`export`] writes hyperfine's JSON, Markdown and CSV.
+//! [`export`] writes hyperfine's JSON, its Markdown, AsciiDoc and org-mode
+//! tables, and CSV.
 //!
 //! ```no_run
 //! use perfhub_run::{CommandTemplate, RunConfig, RunCount};
@@ -25,7 +26,7 @@ pub mod engine;
 pub mod export;
 pub mod params;
 
-pub use config::{CommandTemplate, CounterMode, RunConfig, RunCount};
+pub use config::{CommandTemplate, CounterMode, Reference, RunConfig, RunCount};
 pub use engine::{CommandFailure, Executor, NoProgress, ProcessExecutor, Progress, RunError};
 pub use params::ParamScan;
 
@@ -49,9 +50,12 @@ pub struct RunOutcome {
 /// recording the environment of this machine.
 pub fn run(config: &RunConfig, progress: &mut dyn Progress) -> Result<RunOutcome, RunError> {
     let created = perfhub_probe::env::now_rfc3339();
+    // Collected beside the runs, on a thread started before any counter
+    // is opened.
+    let env = perfhub_probe::env::collect_in_background(perfhub_probe::env::EnvConfig::default());
     let mut executor = ProcessExecutor::new(config.counters != CounterMode::Never);
     let raw = engine::execute(config, &mut executor, progress)?;
-    let env = perfhub_probe::env::collect(perfhub_probe::env::EnvConfig::default());
+    let env = env.wait();
     let (report, budget_error) = analysis::build_report(config, &raw, created, Some(env));
     Ok(RunOutcome {
         report,

@@ -46,11 +46,7 @@ impl ParamScan {
             .split_once('=')
             .ok_or_else(|| err("expected NAME=VALUES, such as n=10,100,1000 or n=1..10".into()))?;
         let name = name.trim();
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(err(format!(
-                "parameter name {name:?} must be letters, digits or underscores"
-            )));
-        }
+        check_name(name).map_err(err)?;
         let rest = rest.trim();
         if rest.is_empty() {
             return Err(err("no values given".into()));
@@ -79,6 +75,113 @@ impl ParamScan {
             values,
         })
     }
+}
+
+fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(format!(
+            "parameter name {name:?} must be letters, digits or underscores"
+        ));
+    }
+    Ok(())
+}
+
+impl ParamScan {
+    /// hyperfine's `--parameter-scan NAME MIN MAX` with an optional
+    /// `--parameter-step-size STEP`: both ends included, in steps of 1 for
+    /// integers; decimal ends need a step, as in hyperfine. A step written
+    /// `*F` scans geometrically, as `NAME=MIN..MAX:*F` does.
+    pub fn range(
+        name: &str,
+        min: &str,
+        max: &str,
+        step: Option<&str>,
+    ) -> Result<ParamScan, ParamError> {
+        let spec = match step {
+            Some(d) => format!("{name} {min} {max} (step {d})"),
+            None => format!("{name} {min} {max}"),
+        };
+        let err = |reason: String| ParamError {
+            spec: spec.clone(),
+            reason,
+        };
+        check_name(name).map_err(err)?;
+        let (min, max) = (min.trim(), max.trim());
+        if step.is_none() && !(is_integer(min) && is_integer(max)) {
+            return Err(err(
+                "a range with decimal ends needs a step: give one with -D/--parameter-step-size, such as -D 0.1".into(),
+            ));
+        }
+        let values = range_values(min, max, step.map(str::trim)).map_err(err)?;
+        if values.len() > MAX_VALUES {
+            return Err(err(too_many(Some(values.len().to_string()))));
+        }
+        Ok(ParamScan {
+            name: name.to_string(),
+            values,
+        })
+    }
+
+    /// hyperfine's `--parameter-list NAME VALUES`: the values split at
+    /// commas, where `\,` is a comma within a value and `\\` a backslash.
+    /// Values are kept as written, empty ones too (`,-O2` scans without
+    /// and with a flag).
+    pub fn list(name: &str, values: &str) -> Result<ParamScan, ParamError> {
+        let err = |reason: String| ParamError {
+            spec: format!("{name} {values}"),
+            reason,
+        };
+        check_name(name).map_err(err)?;
+        let values = split_list(values);
+        if values.len() > MAX_VALUES {
+            return Err(err(too_many(Some(values.len().to_string()))));
+        }
+        Ok(ParamScan {
+            name: name.to_string(),
+            values,
+        })
+    }
+
+    /// Refuses a name scanned twice, as the second would silently replace
+    /// the first's values.
+    pub fn check_distinct(scans: &[ParamScan]) -> Result<(), ParamError> {
+        for (i, scan) in scans.iter().enumerate() {
+            if scans[..i].iter().any(|s| s.name == scan.name) {
+                return Err(ParamError {
+                    spec: scan.name.clone(),
+                    reason: format!(
+                        "parameter {:?} is given twice: give each parameter once, with all its values",
+                        scan.name
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Splits hyperfine's comma-separated list: `\,` is a comma, `\\` a
+/// backslash, any other backslash is kept.
+pub fn split_list(values: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut buf = String::new();
+    let mut chars = values.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(next @ (',' | '\\')) => buf.push(next),
+                Some(next) => {
+                    buf.push('\\');
+                    buf.push(next);
+                }
+                None => buf.push('\\'),
+            },
+            ',' => out.push(std::mem::take(&mut buf)),
+            _ => buf.push(c),
+        }
+    }
+    out.push(buf);
+    out
 }
 
 /// The smallest integer a range may reach: `i64::MIN`.
@@ -336,6 +439,31 @@ mod tests {
 
     fn values(spec: &str) -> Vec<String> {
         ParamScan::parse(spec).unwrap().values
+    }
+
+    #[test]
+    fn hyperfine_scans_and_lists() {
+        let r = ParamScan::range("threads", "1", "4", None).unwrap();
+        assert_eq!(r.values, ["1", "2", "3", "4"]);
+        let r = ParamScan::range("delay", "0.3", "0.7", Some("0.2")).unwrap();
+        assert_eq!(r.values, ["0.3", "0.5", "0.7"]);
+        let e = ParamScan::range("delay", "0.3", "0.7", None).unwrap_err();
+        assert!(e.to_string().contains("-D/--parameter-step-size"), "{e}");
+        let e = ParamScan::range("n", "5", "1", None).unwrap_err();
+        assert!(e.to_string().contains("below its start"), "{e}");
+        let e = ParamScan::range("n-1", "1", "2", None).unwrap_err();
+        assert!(e.to_string().contains("parameter name"), "{e}");
+
+        let l = ParamScan::list("compiler", "gcc,clang").unwrap();
+        assert_eq!(l.values, ["gcc", "clang"]);
+        // A range in a list is one value, as in hyperfine.
+        assert_eq!(ParamScan::list("v", "1..3").unwrap().values, ["1..3"]);
+        assert_eq!(split_list(r"a\,b,c\\,,d\x"), ["a,b", "c\\", "", "d\\x"]);
+        assert_eq!(split_list(""), [""]);
+
+        let twice = [l.clone(), l];
+        let e = ParamScan::check_distinct(&twice).unwrap_err();
+        assert!(e.to_string().contains("given twice"), "{e}");
     }
 
     #[test]

@@ -20,7 +20,10 @@
 //! Call chains come from the kernel's frame-pointer walk by default; with
 //! [`CallGraph::Dwarf`] the kernel copies each sample's user stack instead
 //! and the drain thread unwinds it with the binaries' DWARF call-frame
-//! information (`framehop`), for code built without frame pointers.
+//! information (`framehop`; x86_64 and aarch64), for code built without
+//! frame pointers. With [`CommandProfileConfig::kernel_frames`] the kernel's
+//! own frames sit on top of the user stack, named from `/proc/kallsyms`
+//! (see `kernel`).
 //!
 //! When the kernel refuses perf_event_open, [`profile_command`] says why and
 //! falls back to `perf record` where it is installed and works, else to the
@@ -29,9 +32,11 @@
 mod debuginfo;
 mod demangle;
 mod firefox;
+mod kernel;
 mod offcpu;
 mod perf_record;
 mod perfmap;
+mod python;
 mod record;
 mod symbolize;
 mod unwind;
@@ -46,6 +51,7 @@ use perfhub_probe::counters::CounterPlan;
 use perfhub_probe::spawn::{CommandSpec, Exit, PreparedCommand, ProcessRun, SpawnError};
 use perfhub_probe::timeline::{self, Timeline, TimelineConfig, TimelineError, TimelinePoint};
 
+pub use debuginfo::Debuginfod;
 pub use firefox::{SampledThread, ThreadSamples};
 
 use crate::WriteError;
@@ -152,6 +158,12 @@ pub struct CommandProfileConfig {
     pub timeline: TimelineConfig,
     /// Which sampler to use.
     pub sampler: SamplerChoice,
+    /// Whether to record the kernel's frames too (named from
+    /// `/proc/kallsyms`, shown as `function_[k]` on top of the user stack).
+    /// The kernel allows it where `kernel.perf_event_paranoid` is 1 or lower,
+    /// or with `CAP_PERFMON`; where it refuses, the profile has user frames
+    /// only and a `kernel_frames_refused` note that says why.
+    pub kernel_frames: bool,
 }
 
 impl Default for CommandProfileConfig {
@@ -162,6 +174,7 @@ impl Default for CommandProfileConfig {
             off_cpu: false,
             timeline: TimelineConfig::default(),
             sampler: SamplerChoice::Auto,
+            kernel_frames: false,
         }
     }
 }
@@ -175,6 +188,10 @@ pub struct SymbolConfig {
     /// (which is also looked for beside the binary and in its `.debug/`
     /// subdirectory).
     pub debug_dirs: Vec<PathBuf>,
+    /// The debuginfod servers asked for the debug file of a binary with a
+    /// build-id and no DWARF of its own when none is found in `debug_dirs`;
+    /// `None` asks none.
+    pub debuginfod: Option<Debuginfod>,
 }
 
 impl SymbolConfig {
@@ -185,7 +202,8 @@ impl SymbolConfig {
 
 impl Default for SymbolConfig {
     /// The directories in `PERFHUB_DEBUG_DIRS` where it is set and not
-    /// empty, else `/usr/lib/debug`.
+    /// empty, else `/usr/lib/debug`; the debuginfod servers in
+    /// `DEBUGINFOD_URLS` (see [`Debuginfod::from_env`]).
     fn default() -> Self {
         let debug_dirs = std::env::var_os(SymbolConfig::DEBUG_DIRS_VAR)
             .map(|dirs| {
@@ -195,7 +213,10 @@ impl Default for SymbolConfig {
             })
             .filter(|dirs| !dirs.is_empty())
             .unwrap_or_else(|| vec![PathBuf::from(debuginfo::DEFAULT_DEBUG_DIR)]);
-        SymbolConfig { debug_dirs }
+        SymbolConfig {
+            debug_dirs,
+            debuginfod: Debuginfod::from_env(),
+        }
     }
 }
 
@@ -276,6 +297,9 @@ pub struct CommandProfile {
     /// `module+0xSTART` by the start of their function, as the unwind
     /// information (`.eh_frame`) bounds it.
     pub unwind_bounds: Vec<PathBuf>,
+    /// More notes on how the profile was taken: kernel frames refused or
+    /// unnamed, debuginfod downloads and failures.
+    pub notes: Vec<Note>,
 }
 
 fn validate(config: &CommandProfileConfig) -> Result<(), CommandProfileError> {
@@ -299,7 +323,9 @@ fn describe(config: &CommandProfileConfig, recording: &record::Recording, what: 
             stack_bytes / 1024
         ),
     };
-    let modes = if kernel {
+    let modes = if recording.kernel_frames() {
+        "user and kernel mode, with the kernel's frames on top of the user call chain"
+    } else if kernel {
         "user and kernel mode (time in the kernel is charged to the user call chain that entered it)"
     } else {
         "user mode only (the kernel refused kernel-mode sampling: kernel.perf_event_paranoid is 2 or higher)"
@@ -338,13 +364,16 @@ pub fn profile_command_with(
         config.sampler,
         SamplerChoice::Auto | SamplerChoice::PerfEvent
     ) {
-        match record::Recording::inherited(&config, symbols.debug_dirs.clone()) {
+        match record::Recording::inherited(&config, symbols.clone()) {
             Ok(recording) => {
-                let (run, wall, points) = run_with_timeline(&command, config.timeline);
+                let mut python = None;
+                let (run, wall, points) = run_with_timeline(&command, config.timeline, |pid| {
+                    python = python::PySampler::start(pid, config.frequency_hz);
+                });
                 let run = run?;
                 return Ok(from_recording(
                     name,
-                    recording,
+                    (recording, python),
                     &config,
                     Some(run),
                     wall,
@@ -404,6 +433,16 @@ pub fn profile_command_with(
                             symbolize_wait: Duration::ZERO,
                             debug_files: Vec::new(),
                             unwind_bounds: Vec::new(),
+                            notes: config
+                                .kernel_frames
+                                .then(|| {
+                                    Note::warning(
+                                        "kernel_frames_refused",
+                                        "kernel frames were asked for (--kernel) but the perf record fallback keeps user frames only",
+                                    )
+                                })
+                                .into_iter()
+                                .collect(),
                         });
                     }
                     // `perf record` itself failed: it stops before the
@@ -438,7 +477,7 @@ pub fn profile_command_with(
         }
     }
     // The timeline alone, with the totals `perfhub run` reports.
-    let (run, wall, points) = run_with_timeline(&command, config.timeline);
+    let (run, wall, points) = run_with_timeline(&command, config.timeline, |_| {});
     let run = run?;
     Ok(CommandProfile::without_samples(
         name,
@@ -449,15 +488,18 @@ pub fn profile_command_with(
     ))
 }
 
-/// Runs `command` once with a timeline of its process tree.
+/// Runs `command` once with a timeline of its process tree; `on_spawn`
+/// gets its pid.
 fn run_with_timeline(
     command: &PreparedCommand,
     config: TimelineConfig,
+    on_spawn: impl FnOnce(u32),
 ) -> (Result<ProcessRun, SpawnError>, Duration, Vec<TimelinePoint>) {
     let mut timeline = None;
     let started = Instant::now();
     let run = command.run_observed(&mut CounterPlan::none(), |pid| {
         timeline = Timeline::start(pid, config).ok();
+        on_spawn(pid);
     });
     let wall = started.elapsed();
     (
@@ -501,7 +543,7 @@ pub fn profile_pid(
             ));
         }
         SamplerChoice::Auto | SamplerChoice::PerfEvent => {
-            match record::Recording::attached(pid, &config, SymbolConfig::default().debug_dirs) {
+            match record::Recording::attached(pid, &config, SymbolConfig::default()) {
                 Ok(r) => (None, Some(r)),
                 Err(e) if config.sampler == SamplerChoice::Auto => (
                     Some(format!(
@@ -518,6 +560,10 @@ pub fn profile_pid(
             }
         }
     };
+    // Python frames, where the process (or one it starts) is Python.
+    let python = recording
+        .as_ref()
+        .and_then(|_| python::PySampler::start(pid, config.frequency_hz));
     // Until the duration is over or the process is gone.
     let deadline = started + duration;
     while Instant::now() < deadline && timeline.is_sampling() && !should_stop() {
@@ -528,7 +574,7 @@ pub fn profile_pid(
     match recording {
         Some(recording) => Ok(from_recording(
             name,
-            recording,
+            (recording, python),
             &config,
             None,
             wall,
@@ -545,11 +591,12 @@ pub fn profile_pid(
     }
 }
 
-/// The profile of a finished recording; `reach` says what was sampled, for
-/// the mechanism's description.
+/// The profile of a finished recording, with the Python frames its reader
+/// read where it ran; `reach` says what was sampled, for the mechanism's
+/// description.
 fn from_recording(
     name: String,
-    recording: record::Recording,
+    (recording, python): (record::Recording, Option<python::PySampler>),
     config: &CommandProfileConfig,
     run: Option<ProcessRun>,
     wall: Duration,
@@ -557,15 +604,32 @@ fn from_recording(
     reach: &str,
 ) -> CommandProfile {
     let mechanism = describe(config, &recording, reach);
+    let mut notes: Vec<Note> = recording
+        .kernel_refusal()
+        .map(|why| Note::warning("kernel_frames_refused", why))
+        .into_iter()
+        .collect();
+    let python = python.map(python::PySampler::finish);
     let done = recording.finish(config.off_cpu);
+    notes.extend(done.notes);
     let mut stacks = done.stacks;
     stacks.period = Some(1_000_000_000 / config.frequency_hz);
     let raw = done.raw;
+    let mut threads = done.threads;
+    if let Some(py) = python {
+        notes.extend(python::merge_into(
+            &py,
+            &mut stacks,
+            &mut threads,
+            &raw,
+            1_000_000_000 / config.frequency_hz,
+        ));
+    }
     CommandProfile {
         name,
         stacks,
         off_cpu: done.off_cpu,
-        threads: done.threads,
+        threads,
         samples: raw.samples,
         lost: raw.lost,
         unwind_failures: raw.unwind_failures,
@@ -580,6 +644,7 @@ fn from_recording(
         symbolize_wait: done.after,
         debug_files: done.debug_files,
         unwind_bounds: done.unwind_bounds,
+        notes,
     }
 }
 
@@ -640,6 +705,7 @@ impl CommandProfile {
             symbolize_wait: Duration::ZERO,
             debug_files: Vec::new(),
             unwind_bounds: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -813,6 +879,7 @@ impl CommandProfile {
                 ),
             ));
         }
+        b.notes.extend(self.notes.iter().cloned());
         if let Some(exit) = self.exit.filter(|e| !e.success()) {
             b.notes.push(Note::warning(
                 "command_failed",

@@ -337,7 +337,7 @@ fn core_limit_blocks(bytes: libc::rlim_t) -> String {
 /// A descriptor (3 or above, close-on-exec) for the command's standard error.
 fn stderr_fd(o: &Output) -> Result<OwnedFd, PerfRecordError> {
     let fd: OwnedFd = match o {
-        Output::Null => File::options().write(true).open("/dev/null")?.into(),
+        Output::Null | Output::Pipe => File::options().write(true).open("/dev/null")?.into(),
         Output::Inherit => io::stderr().as_fd().try_clone_to_owned()?,
         Output::File(p) => File::create(p)
             .map_err(|source| SpawnError::Stdio {

@@ -23,7 +23,7 @@ use super::symbolize::{
     Code, Loader, Named, SymbolizerThread, locate, lookup_address, symbolize_here,
 };
 use super::unwind::{DwarfUnwinder, REGS_MASK, UserRegs, user_regs};
-use super::{CallGraph, CommandProfileConfig, Mapping};
+use super::{CallGraph, CommandProfileConfig, Mapping, SymbolConfig, kernel};
 
 /// PERF_RECORD_MISC_COMM_EXEC: the comm record comes from an exec.
 const COMM_EXEC: u16 = 1 << 13;
@@ -107,8 +107,11 @@ pub(crate) struct Recording {
     drain: Option<JoinHandle<Raw>>,
     symbolizer: Option<SymbolizerThread>,
     /// Where separate debug files are looked for.
-    debug_dirs: Vec<PathBuf>,
+    symbols: SymbolConfig,
     kernel: bool,
+    kernel_frames: bool,
+    /// Why kernel frames were asked for and not recorded.
+    kernel_refusal: Option<String>,
     cycles: bool,
     /// Keeps the children's perf contexts from being clones of the spawning
     /// thread's, which the kernel would swap at context switches (see
@@ -127,10 +130,20 @@ struct Plan {
     /// Whether to sample CPU cycles (a hardware counter) rather than the
     /// software cpu-clock.
     cycles: bool,
+    /// Whether call chains keep the kernel's frames (which needs `kernel`).
+    kernel_frames: bool,
+    /// Why kernel frames were asked for and are not recorded.
+    kernel_refusal: Option<String>,
 }
 
 impl Plan {
     fn of(config: &CommandProfileConfig) -> Plan {
+        // Where the kernel will refuse kernel-mode sampling, kernel frames
+        // are not even tried, and the profile says why.
+        let kernel_refusal = config
+            .kernel_frames
+            .then(|| kernel::refusal(&perfhub_probe::perf_access::AccessFacts::read()))
+            .flatten();
         Plan {
             frequency_hz: config.frequency_hz,
             dwarf: match config.call_graph {
@@ -140,6 +153,8 @@ impl Plan {
             off_cpu: config.off_cpu,
             kernel: true,
             cycles: true,
+            kernel_frames: config.kernel_frames && kernel_refusal.is_none(),
+            kernel_refusal,
         }
     }
 
@@ -161,7 +176,16 @@ impl Plan {
         loop {
             match open(self) {
                 Err(e) if self.cycles && is_unsupported(&e) => self.cycles = false,
-                Err(e) if self.kernel && !self.off_cpu && is_refusal(&e) => self.kernel = false,
+                Err(e) if self.kernel && !self.off_cpu && is_refusal(&e) => {
+                    if self.kernel_frames {
+                        self.kernel_frames = false;
+                        self.kernel_refusal = Some(kernel::refused(
+                            e.raw_os_error().unwrap_or(libc::EACCES),
+                            &perfhub_probe::perf_access::AccessFacts::read(),
+                        ));
+                    }
+                    self.kernel = false;
+                }
                 r => return r,
             }
         }
@@ -174,6 +198,9 @@ impl Plan {
     }
 
     fn cpu_clock(&self, b: &mut Builder<'_>) {
+        // Sample times on CLOCK_MONOTONIC, as the Python frames' snapshots
+        // are (see `python`).
+        b.clockid(perf_event::Clock::MONOTONIC);
         b.sample_frequency(self.frequency_hz)
             .exclude_kernel(!self.kernel);
         let mut flags = SampleFlag::TID | SampleFlag::TIME;
@@ -182,10 +209,16 @@ impl Plan {
             Some(bytes) => {
                 flags |= SampleFlag::REGS_USER | SampleFlag::STACK_USER;
                 b.sample_regs_user(REGS_MASK).sample_stack_user(bytes);
+                // The kernel's frames come from its own walk, the user's
+                // from the stack copy.
+                if self.kernel_frames {
+                    flags |= SampleFlag::CALLCHAIN;
+                    b.exclude_callchain_user(true);
+                }
             }
         }
         b.sample(flags)
-            .exclude_callchain_kernel(true)
+            .exclude_callchain_kernel(!self.kernel_frames)
             .mmap(true)
             .mmap2(true)
             .comm(true)
@@ -196,6 +229,7 @@ impl Plan {
     }
 
     fn switches(&self, b: &mut Builder<'_>) {
+        b.clockid(perf_event::Clock::MONOTONIC);
         b.sample_period(1)
             .exclude_kernel(false)
             .sample(SampleFlag::TID | SampleFlag::TIME | SampleFlag::CALLCHAIN)
@@ -209,7 +243,7 @@ impl Recording {
     /// enabled when that execs.
     pub fn inherited(
         config: &CommandProfileConfig,
-        debug_dirs: Vec<PathBuf>,
+        symbols: SymbolConfig,
     ) -> io::Result<Recording> {
         let mut plan = Plan::of(config);
         let samplers = plan.open_with(Recording::open_inherited)?;
@@ -222,7 +256,7 @@ impl Recording {
             Vec::new(),
             HashMap::new(),
             Some(unshared),
-            debug_dirs,
+            symbols,
         )
     }
 
@@ -254,7 +288,7 @@ impl Recording {
     pub fn attached(
         pid: u32,
         config: &CommandProfileConfig,
-        debug_dirs: Vec<PathBuf>,
+        symbols: SymbolConfig,
     ) -> io::Result<Recording> {
         let mut plan = Plan::of(config);
         let mut samplers = plan.open_with(|p| Recording::open_attached(pid, p))?;
@@ -277,7 +311,7 @@ impl Recording {
         for (s, _) in &mut samplers {
             s.enable()?;
         }
-        Recording::start(samplers, plan, known, threads, None, debug_dirs)
+        Recording::start(samplers, plan, known, threads, None, symbols)
     }
 
     fn open_attached(pid: u32, plan: &Plan) -> io::Result<Vec<(Sampler, bool)>> {
@@ -327,23 +361,34 @@ impl Recording {
         self.cycles
     }
 
+    /// Whether call chains carry the kernel's frames.
+    pub fn kernel_frames(&self) -> bool {
+        self.kernel_frames
+    }
+
+    /// Why kernel frames were asked for and are not recorded.
+    pub fn kernel_refusal(&self) -> Option<String> {
+        self.kernel_refusal.clone()
+    }
+
     fn start(
         samplers: Vec<(Sampler, bool)>,
         plan: Plan,
         known: Vec<(u32, Vec<Mapping>, String)>,
         threads: HashMap<u32, String>,
         unshared: Option<Counter>,
-        debug_dirs: Vec<PathBuf>,
+        symbols: SymbolConfig,
     ) -> io::Result<Recording> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
-        let (kernel, cycles) = (plan.kernel, plan.cycles);
-        let symbolizer = SymbolizerThread::start(debug_dirs.clone())?;
+        let (kernel, cycles, kernel_frames) = (plan.kernel, plan.cycles, plan.kernel_frames);
+        let kernel_refusal = plan.kernel_refusal.clone();
+        let symbolizer = SymbolizerThread::start(symbols.clone())?;
         let loader = symbolizer.loader();
         let drain = std::thread::Builder::new()
             .name("perfhub-profile-drain".into())
             .spawn(move || {
-                let mut drain = Drain::new(plan.dwarf.is_some(), loader);
+                let mut drain = Drain::new(plan.dwarf.is_some(), plan.kernel_frames, loader);
                 for (pid, maps, comm) in known {
                     for m in maps {
                         drain.add_mapping(pid, m);
@@ -358,8 +403,10 @@ impl Recording {
             stop,
             drain: Some(drain),
             symbolizer: Some(symbolizer),
-            debug_dirs,
+            symbols,
             kernel,
+            kernel_frames,
+            kernel_refusal,
             cycles,
             _unshared: unshared,
         })
@@ -383,7 +430,7 @@ impl Recording {
                 raw,
                 off_cpu,
                 std::time::Instant::now(),
-                std::mem::take(&mut self.debug_dirs),
+                self.symbols.clone(),
             ),
         }
     }
@@ -455,6 +502,8 @@ struct Pending {
     pid: u32,
     tid: u32,
     time: u64,
+    /// The kernel's frames, leaf first, with kernel frames on.
+    kernel: Vec<u64>,
     regs: UserRegs,
     stack: Vec<u8>,
 }
@@ -462,6 +511,8 @@ struct Pending {
 struct Drain {
     raw: Raw,
     unwinder: Option<DwarfUnwinder>,
+    /// Whether samples' call chains keep the kernel's frames.
+    kernel_frames: bool,
     pending: Vec<Pending>,
     loader: Loader,
     loading: HashSet<PathBuf>,
@@ -472,10 +523,11 @@ struct Drain {
 }
 
 impl Drain {
-    fn new(dwarf: bool, loader: Loader) -> Drain {
+    fn new(dwarf: bool, kernel_frames: bool, loader: Loader) -> Drain {
         Drain {
             raw: Raw::default(),
             unwinder: dwarf.then(DwarfUnwinder::new),
+            kernel_frames,
             pending: Vec::new(),
             loader,
             loading: HashSet::new(),
@@ -564,21 +616,38 @@ impl Drain {
                     }
                     if self.unwinder.is_some() {
                         let regs = sample.regs_user().and_then(|r| user_regs(&r.regs));
+                        let kernel = match self.kernel_frames {
+                            true => sample
+                                .callchain()
+                                .and_then(|c| kernel::sample_chain(c, true))
+                                .unwrap_or_default(),
+                            false => Vec::new(),
+                        };
+                        let time = sample.time().unwrap_or(0);
                         match (regs, sample.stack_user()) {
                             (Some(regs), Some(stack)) => self.pending.push(Pending {
                                 pid,
                                 tid,
-                                time: sample.time().unwrap_or(0),
+                                time,
+                                kernel,
                                 regs,
                                 stack: stack.to_vec(),
                             }),
                             // A sample taken in the kernel with no user
-                            // registers (a kernel thread, or exit).
+                            // registers (a kernel thread, or exit): its
+                            // kernel frames alone, where they are recorded.
+                            _ if !kernel.is_empty() => {
+                                self.raw.samples += 1;
+                                self.add_chain(pid, tid, time, kernel);
+                            }
                             _ => self.raw.unwind_failures += 1,
                         }
                         continue;
                     }
-                    match sample.callchain().and_then(crate::cpu::user_chain) {
+                    match sample
+                        .callchain()
+                        .and_then(|c| kernel::sample_chain(c, self.kernel_frames))
+                    {
                         Some(chain) => {
                             self.raw.samples += 1;
                             self.add_chain(pid, tid, sample.time().unwrap_or(0), chain);
@@ -679,12 +748,9 @@ impl Drain {
             let chains: Vec<_> = pending
                 .into_iter()
                 .map(|p| {
-                    (
-                        p.pid,
-                        p.tid,
-                        p.time,
-                        unwinder.unwind(p.pid, p.regs, &p.stack),
-                    )
+                    let mut chain = p.kernel;
+                    chain.extend(unwinder.unwind(p.pid, p.regs, &p.stack));
+                    (p.pid, p.tid, p.time, chain)
                 })
                 .collect();
             for (pid, tid, time, chain) in chains {

@@ -19,6 +19,10 @@
 //! Names are demangled only where they carry a mangling prefix (see
 //! `demangle`); blazesym's own demangling is off.
 //!
+//! Kernel addresses (the kernel's part of a chain, with kernel frames on)
+//! are named from `/proc/kallsyms`, read once, when the first one is seen
+//! (see `kernel`).
+//!
 //! Loading a binary's symbols (decompressing and indexing its DWARF) is most
 //! of the cost, so it starts while the command still runs: a symbolizer
 //! thread loads each executable file as soon as the drain thread sees it
@@ -33,10 +37,13 @@ use std::time::{Duration, Instant};
 
 use blazesym::symbolize::source::{Elf, Source};
 use blazesym::symbolize::{Input, Symbolized, Symbolizer};
+use perfhub_core::report::Note;
 use perfhub_flame::{StackProfile, WeightUnit};
 
-use super::debuginfo::{ElfHeaders, FunctionBounds};
+use super::SymbolConfig;
+use super::debuginfo::{Debuginfod, ElfHeaders, Fetched, FunctionBounds};
 use super::demangle::demangle;
+use super::kernel::{self, Kallsyms};
 use super::perfmap::{self, PerfMap};
 use super::record::Raw;
 
@@ -48,6 +55,8 @@ pub(crate) enum Code {
     /// Anonymous executable memory of this process (JIT code): addresses
     /// stay addresses, named by its perf map.
     Jit(u32),
+    /// The kernel: addresses stay addresses, named by `/proc/kallsyms`.
+    Kernel,
 }
 
 /// The name of an address in JIT code that the perf map does not name.
@@ -80,6 +89,9 @@ pub(crate) struct Named {
     pub total: Duration,
     /// Of which after the command ended.
     pub after: Duration,
+    /// What the report should say of how frames were named: kernel symbols
+    /// hidden or unreadable, debuginfod downloads and failures.
+    pub notes: Vec<Note>,
 }
 
 /// Tells the symbolizer thread which files the profiled processes map.
@@ -104,22 +116,22 @@ impl Loader {
 /// The symbolizer thread.
 pub(crate) struct SymbolizerThread {
     tx: Sender<Job>,
-    debug_dirs: Vec<PathBuf>,
+    symbols: SymbolConfig,
     handle: JoinHandle<Option<Named>>,
 }
 
 impl SymbolizerThread {
-    /// Starts the thread; separate debug files are looked for in
-    /// `debug_dirs`.
-    pub fn start(debug_dirs: Vec<PathBuf>) -> io::Result<SymbolizerThread> {
+    /// Starts the thread; separate debug files are looked for where
+    /// `symbols` says.
+    pub fn start(symbols: SymbolConfig) -> io::Result<SymbolizerThread> {
         let (tx, rx) = channel();
-        let dirs = debug_dirs.clone();
+        let config = symbols.clone();
         let handle = std::thread::Builder::new()
             .name("perfhub-symbolize".into())
-            .spawn(move || serve(&rx, dirs))?;
+            .spawn(move || serve(&rx, config))?;
         Ok(SymbolizerThread {
             tx,
-            debug_dirs,
+            symbols,
             handle,
         })
     }
@@ -140,9 +152,9 @@ impl SymbolizerThread {
             // The thread is gone (it panicked): name nothing rather than
             // lose the run; the raw data went with it.
             (Err(std::sync::mpsc::SendError(Job::Finish(raw, _))), _) => {
-                symbolize_here(*raw, off_cpu, started, self.debug_dirs)
+                symbolize_here(*raw, off_cpu, started, self.symbols)
             }
-            _ => symbolize_here(Raw::default(), off_cpu, started, self.debug_dirs),
+            _ => symbolize_here(Raw::default(), off_cpu, started, self.symbols),
         }
     }
 }
@@ -152,10 +164,10 @@ pub(crate) fn symbolize_here(
     raw: Raw,
     off_cpu: bool,
     started: Instant,
-    debug_dirs: Vec<PathBuf>,
+    symbols: SymbolConfig,
 ) -> Named {
     finish(
-        &mut Namer::new(debug_dirs),
+        &mut Namer::new(symbols),
         raw,
         off_cpu,
         started,
@@ -173,6 +185,7 @@ fn finish(namer: &mut Namer, raw: Raw, off_cpu: bool, started: Instant, before: 
     let off_cpu = off_cpu.then(|| super::offcpu::profile(namer, &raw));
     let after = started.elapsed();
     let (debug_files, unwind_bounds) = namer.sources();
+    let notes = namer.notes();
     Named {
         raw,
         stacks,
@@ -182,11 +195,12 @@ fn finish(namer: &mut Namer, raw: Raw, off_cpu: bool, started: Instant, before: 
         unwind_bounds,
         total: before + after,
         after,
+        notes,
     }
 }
 
-fn serve(rx: &Receiver<Job>, debug_dirs: Vec<PathBuf>) -> Option<Named> {
-    let mut namer = Namer::new(debug_dirs);
+fn serve(rx: &Receiver<Job>, symbols: SymbolConfig) -> Option<Named> {
+    let mut namer = Namer::new(symbols);
     let mut total = Duration::ZERO;
     while let Ok(job) = rx.recv() {
         let started = Instant::now();
@@ -205,12 +219,16 @@ fn serve(rx: &Receiver<Job>, debug_dirs: Vec<PathBuf>) -> Option<Named> {
 }
 
 /// The file and file offset that `addr` of `pid` falls in, or the process's
-/// JIT code and the address itself; the latest mapping covering it wins.
+/// JIT code and the address itself, or the kernel and the address itself;
+/// the latest mapping covering it wins.
 pub(crate) fn locate(
     maps: &HashMap<u32, Vec<super::Mapping>>,
     pid: u32,
     addr: u64,
 ) -> Option<(Code, u64)> {
+    if kernel::is_kernel_address(addr) {
+        return Some((Code::Kernel, addr));
+    }
     maps.get(&pid)?
         .iter()
         .rev()
@@ -258,6 +276,16 @@ struct FileInfo {
 pub(crate) struct Namer {
     symbolizer: Symbolizer,
     debug_dirs: Vec<PathBuf>,
+    /// Where to ask for debug files found nowhere else.
+    debuginfod: Option<Debuginfod>,
+    /// Servers that could not be reached, not asked again, and why.
+    dead_servers: Vec<(String, String)>,
+    /// Each binary debuginfod was asked about, its build-id and the answer.
+    debuginfod_log: Vec<(PathBuf, String, Fetched)>,
+    /// The binaries some sampled frame is in.
+    sampled: BTreeSet<PathBuf>,
+    /// The kernel's symbols, read at the first kernel address.
+    kernel: Option<Result<Kallsyms, String>>,
     files: HashMap<PathBuf, FileInfo>,
     names: HashMap<(PathBuf, u64), (Vec<String>, Origin)>,
     perf_maps: HashMap<u32, PerfMap>,
@@ -270,9 +298,13 @@ pub(crate) struct Namer {
 }
 
 impl Namer {
-    /// A namer that looks for separate debug files in `debug_dirs` (and
-    /// beside each binary).
-    pub fn new(debug_dirs: Vec<PathBuf>) -> Namer {
+    /// A namer that looks for separate debug files where `symbols` says
+    /// (and beside each binary).
+    pub fn new(symbols: SymbolConfig) -> Namer {
+        let SymbolConfig {
+            debug_dirs,
+            debuginfod,
+        } = symbols;
         Namer {
             // blazesym would run every name through a C++ demangler, which
             // reads a C function `f` as the type `float`: names are
@@ -283,6 +315,11 @@ impl Namer {
                 .set_debug_dirs(Some(&debug_dirs))
                 .build(),
             debug_dirs,
+            debuginfod,
+            dead_servers: Vec::new(),
+            debuginfod_log: Vec::new(),
+            sampled: BTreeSet::new(),
+            kernel: None,
             files: HashMap::new(),
             names: HashMap::new(),
             perf_maps: HashMap::new(),
@@ -298,7 +335,15 @@ impl Namer {
         match code {
             Code::File(path) => self.name(path, offsets),
             Code::Jit(pid) => self.read_perf_map(*pid),
+            Code::Kernel => {
+                self.kallsyms();
+            }
         }
+    }
+
+    /// The kernel's symbols, read on first use.
+    fn kallsyms(&mut self) -> Option<&Kallsyms> {
+        self.kernel.get_or_insert_with(Kallsyms::read).as_ref().ok()
     }
 
     fn read_perf_map(&mut self, pid: u32) {
@@ -315,6 +360,9 @@ impl Namer {
             (Code::File(path), off) => {
                 let (names, origin) = self.names.get(&(path.clone(), off))?;
                 let names = names.clone();
+                if !self.sampled.contains(&path) {
+                    self.sampled.insert(path.clone());
+                }
                 match origin {
                     Origin::DebugFile => {
                         if let Some(debug) =
@@ -337,25 +385,115 @@ impl Namer {
                     .unwrap_or(UNNAMED_JIT)
                     .to_string(),
             ]),
+            (Code::Kernel, addr) => Some(vec![match self.kallsyms() {
+                Some(k) => k.frame(addr),
+                None => kernel::UNKNOWN.to_string(),
+            }]),
         }
     }
 
     /// What is known of `path`, read on first use: its headers, and its
-    /// separate debug file.
+    /// separate debug file, from the debug directories or else from
+    /// debuginfod.
     fn file_info(&mut self, path: &Path) -> &mut FileInfo {
-        let debug_dirs = &self.debug_dirs;
-        self.files.entry(path.to_path_buf()).or_insert_with(|| {
+        if !self.files.contains_key(path) {
             let headers = ElfHeaders::read(path);
-            let debug_file = headers
+            let mut debug_file = headers
                 .as_ref()
                 .filter(|h| h.may_have_debug_file())
-                .and_then(|h| h.find_debug_file(path, debug_dirs));
-            FileInfo {
+                .and_then(|h| h.find_debug_file(path, &self.debug_dirs));
+            if debug_file.is_none()
+                && let Some(debuginfod) = &self.debuginfod
+                && let Some(id) = headers
+                    .as_ref()
+                    .filter(|h| h.wants_debuginfod())
+                    .and_then(ElfHeaders::build_id)
+            {
+                let fetched = debuginfod.fetch(id, &mut self.dead_servers);
+                if let Fetched::Cached(file) | Fetched::Downloaded { path: file, .. } = &fetched {
+                    debug_file = Some(file.clone());
+                }
+                self.debuginfod_log
+                    .push((path.to_path_buf(), super::debuginfo::hex(id), fetched));
+            }
+            let info = FileInfo {
                 headers,
                 debug_file,
                 bounds: None,
+            };
+            self.files.insert(path.to_path_buf(), info);
+        }
+        self.files.get_mut(path).expect("inserted above")
+    }
+
+    /// What the report should say of kernel symbols and debuginfod.
+    pub fn notes(&self) -> Vec<Note> {
+        let mut notes = Vec::new();
+        match &self.kernel {
+            Some(Err(why)) => notes.push(Note::warning("kernel_symbols", why.clone())),
+            Some(Ok(k)) if k.hidden() => {
+                let (kptr_restrict, paranoid) = kernel::restrictions();
+                notes.push(Note::warning(
+                    "kernel_symbols",
+                    kernel::hidden_reason(kptr_restrict, paranoid),
+                ));
             }
-        })
+            _ => {}
+        }
+        for (server, why) in &self.dead_servers {
+            notes.push(Note::warning(
+                "debuginfod_failed",
+                format!(
+                    "debuginfod server {server} failed ({why}) and was not asked again in this profile"
+                ),
+            ));
+        }
+        let mut not_found = Vec::new();
+        for (binary, id, fetched) in &self.debuginfod_log {
+            let sampled = self.sampled.contains(binary);
+            match fetched {
+                Fetched::Downloaded { url, path } => notes.push(Note::info(
+                    "debuginfod",
+                    format!(
+                        "{}: debug file (build-id {id}) downloaded from {url} into {}",
+                        binary.display(),
+                        path.display()
+                    ),
+                )),
+                Fetched::Cached(path) if sampled => notes.push(Note::info(
+                    "debuginfod",
+                    format!(
+                        "{}: debug file (build-id {id}) from the debuginfod cache, {}",
+                        binary.display(),
+                        path.display()
+                    ),
+                )),
+                Fetched::NotFound if sampled => not_found.push(binary.display().to_string()),
+                Fetched::Failed(why) if sampled => notes.push(Note::warning(
+                    "debuginfod_failed",
+                    format!(
+                        "{} (build-id {id}): no debug file from debuginfod: {why}; its frames are named without one",
+                        binary.display()
+                    ),
+                )),
+                _ => {}
+            }
+        }
+        if !not_found.is_empty() {
+            let servers = self
+                .debuginfod
+                .as_ref()
+                .map(|d| d.urls.join(" "))
+                .unwrap_or_default();
+            notes.push(Note::info(
+                "debuginfod_not_found",
+                format!(
+                    "no debuginfod server ({servers}) has debug info for {}",
+                    not_found.join(", ")
+                ),
+            ));
+        }
+        notes
     }
 
     /// Names the offsets of `path` not named yet, in one blazesym call:
@@ -528,6 +666,11 @@ impl Namer {
         for (i, &addr) in chain.iter().enumerate().rev() {
             match locate(&raw.maps, pid, lookup_address(i, addr)).and_then(|key| self.names_of(key))
             {
+                // Unnamed kernel frames in a row are one.
+                Some(names)
+                    if names.len() == 1
+                        && names[0] == kernel::UNKNOWN
+                        && frames.last().is_some_and(|f| f == kernel::UNKNOWN) => {}
                 Some(names) => frames.extend(names),
                 None => frames.push(format!("{addr:#x}")),
             }

@@ -15,7 +15,13 @@
 //! every process). Each file is read once, headers and unwind sections only,
 //! and its sections are shared by every process that maps it; each process
 //! keeps framehop's rule cache, so a warm unwind costs well under a
-//! microsecond in a release build. The register layout is x86_64's.
+//! microsecond in a release build.
+//!
+//! The registers, the ELF machine and framehop's unwinder are those of the
+//! architecture perfhub is built for: x86_64 (bp, sp, ip), or aarch64 (x29,
+//! x30, sp, pc, with pointer-authentication bits stripped from return
+//! addresses). Only the x86_64 build is run by the test suite; the aarch64
+//! one is compile-checked (`cargo check --target aarch64-unknown-linux-gnu`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -24,32 +30,121 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use framehop::x86_64::{CacheX86_64, UnwindRegsX86_64, UnwinderX86_64};
 use framehop::{ExplicitModuleSectionInfo, FrameAddress, Module, Unwinder};
-use object::elf::{EM_X86_64, FileHeader64, PF_X, PT_LOAD, SHF_COMPRESSED};
+use object::elf::{FileHeader64, PF_X, PT_LOAD, SHF_COMPRESSED};
 use object::read::elf::{FileHeader, ProgramHeader, SectionHeader};
 use object::{LittleEndian, ReadCache, ReadRef};
 
 use super::Mapping;
 
-/// `PERF_REG_X86_BP` in `perf_regs.h`.
-const PERF_REG_X86_BP: u32 = 6;
-/// `PERF_REG_X86_SP` in `perf_regs.h`.
-const PERF_REG_X86_SP: u32 = 7;
-/// `PERF_REG_X86_IP` in `perf_regs.h`.
-const PERF_REG_X86_IP: u32 = 8;
+pub(crate) use arch::REGS_MASK;
+use arch::{Cache, EM_MACHINE, PAGE_SIZE, UnwinderArch};
 
-/// `perf_event_attr.sample_regs_user` for x86_64: the frame pointer, the
-/// stack pointer and the instruction pointer, all DWARF unwinding starts from.
-pub(crate) const REGS_MASK: u64 =
-    (1 << PERF_REG_X86_BP) | (1 << PERF_REG_X86_SP) | (1 << PERF_REG_X86_IP);
+/// What differs between x86_64 and aarch64: the registers, the ELF machine,
+/// framehop's unwinder, the page size.
+#[cfg(not(target_arch = "aarch64"))]
+mod arch {
+    use framehop::x86_64::UnwindRegsX86_64;
+    pub(super) use framehop::x86_64::{CacheX86_64 as Cache, UnwinderX86_64 as UnwinderArch};
+
+    use super::UserRegs;
+
+    /// `PERF_REG_X86_BP` in `perf_regs.h`.
+    const PERF_REG_X86_BP: u32 = 6;
+    /// `PERF_REG_X86_SP` in `perf_regs.h`.
+    const PERF_REG_X86_SP: u32 = 7;
+    /// `PERF_REG_X86_IP` in `perf_regs.h`.
+    const PERF_REG_X86_IP: u32 = 8;
+
+    /// `perf_event_attr.sample_regs_user` for x86_64: the frame pointer, the
+    /// stack pointer and the instruction pointer, all DWARF unwinding starts
+    /// from.
+    pub(crate) const REGS_MASK: u64 =
+        (1 << PERF_REG_X86_BP) | (1 << PERF_REG_X86_SP) | (1 << PERF_REG_X86_IP);
+
+    /// The ELF machine of the binaries unwound.
+    pub(super) const EM_MACHINE: object::elf::Machine = object::elf::EM_X86_64;
+
+    /// The page size of x86_64, to which `mmap` aligns file offsets.
+    pub(super) const PAGE_SIZE: u64 = 4096;
+
+    /// Decodes the register values a sample carries, in ascending bit order
+    /// of [`REGS_MASK`]: bp, sp, ip.
+    pub(super) fn decode(values: &[u64]) -> Option<UserRegs> {
+        match *values {
+            [bp, sp, ip] => Some(UserRegs { ip, sp, bp, lr: 0 }),
+            _ => None,
+        }
+    }
+
+    /// framehop's registers for `regs`.
+    pub(super) fn unwind_regs(regs: &UserRegs, _max_code_address: u64) -> UnwindRegsX86_64 {
+        UnwindRegsX86_64::new(regs.ip, regs.sp, regs.bp)
+    }
+}
+
+/// What differs between x86_64 and aarch64: the registers, the ELF machine,
+/// framehop's unwinder, the page size.
+#[cfg(target_arch = "aarch64")]
+mod arch {
+    pub(super) use framehop::aarch64::{CacheAarch64 as Cache, UnwinderAarch64 as UnwinderArch};
+    use framehop::aarch64::{PtrAuthMask, UnwindRegsAarch64};
+
+    use super::UserRegs;
+
+    /// `PERF_REG_ARM64_X29` (the frame pointer) in `perf_regs.h`.
+    const PERF_REG_ARM64_X29: u32 = 29;
+    /// `PERF_REG_ARM64_LR` (x30, the link register).
+    const PERF_REG_ARM64_LR: u32 = 30;
+    /// `PERF_REG_ARM64_SP`.
+    const PERF_REG_ARM64_SP: u32 = 31;
+    /// `PERF_REG_ARM64_PC`.
+    const PERF_REG_ARM64_PC: u32 = 32;
+
+    /// `perf_event_attr.sample_regs_user` for aarch64: the frame pointer,
+    /// the link register, the stack pointer and the program counter.
+    pub(crate) const REGS_MASK: u64 = (1 << PERF_REG_ARM64_X29)
+        | (1 << PERF_REG_ARM64_LR)
+        | (1 << PERF_REG_ARM64_SP)
+        | (1 << PERF_REG_ARM64_PC);
+
+    /// The ELF machine of the binaries unwound.
+    pub(super) const EM_MACHINE: object::elf::Machine = object::elf::EM_AARCH64;
+
+    /// The largest page size of aarch64 (64 KiB): file offsets of mappings
+    /// are aligned to the page size the kernel runs with (4, 16 or 64 KiB),
+    /// and a mapping's offset is matched to a segment within this.
+    pub(super) const PAGE_SIZE: u64 = 65536;
+
+    /// Decodes the register values a sample carries, in ascending bit order
+    /// of [`REGS_MASK`]: x29, lr, sp, pc.
+    pub(super) fn decode(values: &[u64]) -> Option<UserRegs> {
+        match *values {
+            [fp, lr, sp, pc] => Some(UserRegs {
+                ip: pc,
+                sp,
+                bp: fp,
+                lr,
+            }),
+            _ => None,
+        }
+    }
+
+    /// framehop's registers for `regs`; return addresses lose the pointer
+    /// authentication bits above the highest code address known.
+    pub(super) fn unwind_regs(regs: &UserRegs, max_code_address: u64) -> UnwindRegsAarch64 {
+        UnwindRegsAarch64::new_with_ptr_auth_mask(
+            PtrAuthMask::from_max_known_address(max_code_address),
+            regs.lr,
+            regs.sp,
+            regs.bp,
+        )
+    }
+}
 
 /// The longest call chain [`DwarfUnwinder::unwind`] returns, the instruction
 /// pointer included (perf's own default `max-stack` is 127).
 const MAX_FRAMES: usize = 256;
-
-/// The page size of x86_64, to which `mmap` aligns file offsets.
-const PAGE_SIZE: u64 = 4096;
 
 /// The largest `[vdso]` image read from this process (the real one is a few
 /// pages).
@@ -64,23 +159,25 @@ type SectionBytes = Arc<[u8]>;
 /// The registers DWARF unwinding starts from.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct UserRegs {
-    /// The instruction pointer.
+    /// The instruction pointer (the program counter).
     pub ip: u64,
     /// The stack pointer: the address of the first byte of the stack copy.
     pub sp: u64,
-    /// The frame pointer (or whatever `rbp` holds in code without one).
+    /// The frame pointer (or whatever `rbp` or `x29` holds in code without
+    /// one).
     pub bp: u64,
+    /// The link register (aarch64; 0 on x86_64).
+    #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
+    pub lr: u64,
 }
 
 /// Decodes the register values a sample carries, in ascending bit order of
-/// [`REGS_MASK`] (bp, sp, ip). `None` unless there are exactly three: a
-/// sample with no user registers (`PERF_SAMPLE_REGS_ABI_NONE`, as in a
-/// kernel thread) carries none.
+/// [`REGS_MASK`] (bp, sp, ip on x86_64; x29, lr, sp, pc on aarch64). `None`
+/// unless there are exactly as many as the mask has bits: a sample with no
+/// user registers (`PERF_SAMPLE_REGS_ABI_NONE`, as in a kernel thread)
+/// carries none.
 pub(crate) fn user_regs(values: &[u64]) -> Option<UserRegs> {
-    match *values {
-        [bp, sp, ip] => Some(UserRegs { ip, sp, bp }),
-        _ => None,
-    }
+    arch::decode(values)
 }
 
 /// A `PT_LOAD` segment of an ELF file.
@@ -143,7 +240,7 @@ impl ElfFile {
     fn parse<'data, R: ReadRef<'data>>(data: R, name: String) -> Option<ElfFile> {
         let header = FileHeader64::<LittleEndian>::parse(data).ok()?;
         let endian = header.endian().ok()?;
-        if header.e_machine(endian) != EM_X86_64 {
+        if header.e_machine(endian) != EM_MACHINE {
             return None;
         }
         let segments: Vec<LoadSegment> = header
@@ -347,11 +444,11 @@ struct Loaded {
 #[derive(Default)]
 struct Process {
     /// framehop's view of the mappings.
-    unwinder: UnwinderX86_64<SectionBytes>,
+    unwinder: UnwinderArch<SectionBytes>,
     /// The same mappings by start address, which never overlap.
     loaded: BTreeMap<u64, Loaded>,
     /// framehop's rule cache, made at the first sample.
-    cache: Option<CacheX86_64>,
+    cache: Option<Cache>,
     /// Whether the process called exec: its mappings no longer come from a
     /// parent, even if the fork is only reported now.
     execed: bool,
@@ -504,14 +601,12 @@ impl DwarfUnwinder {
         let Some(process) = self.processes.get_mut(&pid) else {
             return chain;
         };
-        let cache = process.cache.get_or_insert_with(CacheX86_64::new);
+        let cache = process.cache.get_or_insert_with(Cache::new);
         let mut read_stack = |address: u64| stack_word(stack, regs.sp, address);
-        let mut frames = process.unwinder.iter_frames(
-            regs.ip,
-            UnwindRegsX86_64::new(regs.ip, regs.sp, regs.bp),
-            cache,
-            &mut read_stack,
-        );
+        let unwind_regs = arch::unwind_regs(&regs, process.unwinder.max_known_code_address());
+        let mut frames = process
+            .unwinder
+            .iter_frames(regs.ip, unwind_regs, cache, &mut read_stack);
         while chain.len() < MAX_FRAMES {
             match frames.next() {
                 Ok(Some(FrameAddress::ReturnAddress(address))) => chain.push(address.get()),
@@ -633,13 +728,29 @@ mod tests {
     }
 
     /// The mask has bits 6, 7 and 8 of `perf_regs.h`.
+    #[cfg(target_arch = "x86_64")]
     #[test]
     fn regs_mask_selects_bp_sp_and_ip() {
         assert_eq!(REGS_MASK, 0b1_1100_0000);
         assert_eq!(REGS_MASK.count_ones(), 3);
     }
 
+    /// The mask has bits 29 to 32 of arm64's `perf_regs.h`, and values
+    /// come in that order.
+    #[cfg(target_arch = "aarch64")]
+    #[test]
+    fn regs_mask_selects_fp_lr_sp_and_pc() {
+        assert_eq!(REGS_MASK, 0b1_1110_0000_0000_0000_0000_0000_0000_0000);
+        let regs = user_regs(&[0xf0, 0x1e, 0x5b, 0x9c]).expect("four values");
+        assert_eq!(
+            (regs.bp, regs.lr, regs.sp, regs.ip),
+            (0xf0, 0x1e, 0x5b, 0x9c)
+        );
+        assert!(user_regs(&[1, 2, 3]).is_none());
+    }
+
     /// Values come in ascending bit order, exactly three of them.
+    #[cfg(target_arch = "x86_64")]
     #[test]
     fn user_regs_decodes_ascending_bit_order() {
         let regs = user_regs(&[0xb0, 0x5b, 0x1b]).expect("three values");
@@ -715,6 +826,7 @@ mod tests {
             ip,
             sp: 0x7fff_0000_0000,
             bp: 0x7fff_0000_0100,
+            lr: 0,
         };
         // Unknown pid.
         assert_eq!(unwinder.unwind(u32::MAX, regs(code), &[0xff; 64]), [code]);
@@ -730,12 +842,24 @@ mod tests {
         );
         // Registers at the ends of the address space.
         for (sp, bp) in [(0, 0), (u64::MAX, u64::MAX), (u64::MAX - 7, 0)] {
-            let chain = unwinder.unwind(pid, UserRegs { ip: code, sp, bp }, &[0xff; 64]);
+            let chain = unwinder.unwind(
+                pid,
+                UserRegs {
+                    ip: code,
+                    sp,
+                    bp,
+                    lr: 0,
+                },
+                &[0xff; 64],
+            );
             assert_eq!(chain.first(), Some(&code));
         }
     }
 
     /// Code in no module is walked by frame pointers within the copy.
+    /// x86_64's frame records: the return address of the leaf is on the
+    /// stack, not in a link register.
+    #[cfg(target_arch = "x86_64")]
     #[test]
     fn code_without_call_frame_information_falls_back_to_frame_pointers() {
         let (mut unwinder, _) = own_unwinder();
@@ -754,6 +878,7 @@ mod tests {
             ip: 0x10,
             sp,
             bp: sp + 0x20,
+            lr: 0,
         };
         let chain = unwinder.unwind(std::process::id(), regs, &stack);
         assert_eq!(chain, [0x10, 0x1111, 0x2222]);
@@ -799,7 +924,7 @@ mod tests {
                 .flat_map(|_| pick(&mut next).to_le_bytes())
                 .take(len)
                 .collect();
-            let chain = unwinder.unwind(pid, UserRegs { ip, sp, bp }, &stack);
+            let chain = unwinder.unwind(pid, UserRegs { ip, sp, bp, lr: 0 }, &stack);
             assert_eq!(chain[0], ip);
             assert!(chain.len() <= MAX_FRAMES);
         }
@@ -987,6 +1112,7 @@ mod tests {
             ip: 0x1234,
             sp: 0x1000,
             bp: 0x1010,
+            lr: 0,
         };
         assert_eq!(unwinder.unwind(pid, regs, &[0; 64]), [0x1234]);
     }
@@ -1054,7 +1180,7 @@ mod tests {
                 true
             });
             Capture {
-                regs: UserRegs { ip, sp, bp },
+                regs: UserRegs { ip, sp, bp, lr: 0 },
                 stack,
                 trace,
             }
