@@ -265,11 +265,14 @@ pub fn detect_text(text: &str) -> Option<Format> {
         .then_some(Format::Libtest)
 }
 
+/// Whether a JSON outline is in a format.
+type Sniff = fn(&json::Shape) -> bool;
+
 /// Which format a JSON document with this outline is in.
 fn detect_shape(shape: &json::Shape) -> Option<Format> {
     // The tools with distinctive keys first; BMF, whose keys are the
     // benchmarks' own names, last.
-    let sniffers: [(Format, fn(&json::Shape) -> bool); 12] = [
+    let sniffers: [(Format, Sniff); 12] = [
         (Format::PytestBenchmark, pytest_benchmark::sniff),
         (Format::Pyperf, pyperf::sniff),
         (Format::Asv, asv::sniff),
