@@ -176,6 +176,14 @@ pub fn run_ab(config: &AbConfig, progress: &mut dyn AbProgress) -> Result<AbOutc
             "no bench command: give it after `--`, such as `-- cargo bench`".into(),
         ));
     }
+    // A format named up front is checked before anything is built or run.
+    if let ResultFormat::File {
+        path,
+        format: Some(format),
+    } = &config.format
+    {
+        gateable(*format, path)?;
+    }
     let checkout = Checkout::of(&config.dir)?;
     let base_commit = checkout.resolve(&config.base)?;
     let worktree = Worktree::add(&checkout.toplevel, &base_commit)?;
@@ -455,12 +463,7 @@ fn run_side(
                 Some(f) => *f,
                 None => perfhub_import::detect(&path).map_err(import_error)?,
             };
-            if format.is_load_test() || format == perfhub_import::Format::Criterion {
-                return Err(GateError::Config(format!(
-                    "{}: {format} results cannot be gated through --results; use --format criterion for criterion benches",
-                    path.display()
-                )));
-            }
+            gateable(format, &path)?;
             let report = perfhub_import::import(&path, format, None, &import_options(config))
                 .map_err(import_error)?;
             (report, output)
@@ -477,6 +480,19 @@ fn run_side(
         }
     };
     Ok((round_values(&report.0), report.1))
+}
+
+/// Whether results in `format` (read from `path`) can be gated through a
+/// results file: not load tests, and not criterion's directory, which has
+/// its own format.
+fn gateable(format: perfhub_import::Format, path: &Path) -> Result<(), GateError> {
+    if format.is_load_test() || format == perfhub_import::Format::Criterion {
+        return Err(GateError::Config(format!(
+            "{}: {format} results cannot be gated through --results; use --format criterion for criterion benches",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 fn import_options(config: &AbConfig) -> perfhub_import::ImportOptions {
