@@ -537,7 +537,8 @@ fn python_and_script(dir: &Path) -> (String, PathBuf) {
 }
 
 /// Inclusive weight of each Python frame (`function (file.py:LINE)`) in
-/// folded stacks, and the weight of the samples with any Python frame.
+/// folded stacks, and the weight of the samples in the test's script (the
+/// interpreter's start-up, which imports what `site` finds, is left out).
 fn python_weights(folded: &Path) -> (std::collections::BTreeMap<String, u64>, u64) {
     let mut by_frame = std::collections::BTreeMap::new();
     let mut total = 0;
@@ -548,7 +549,7 @@ fn python_weights(folded: &Path) -> (std::collections::BTreeMap<String, u64>, u6
             .split(';')
             .filter(|f| f.ends_with(')') && f.contains(".py:"))
             .collect();
-        if frames.is_empty() {
+        if !frames.iter().any(|f| f.contains("(script.py:")) {
             continue;
         }
         total += weight;

@@ -110,47 +110,44 @@ pub fn spawn_announcing_url(cmd: &mut Command) -> (std::process::Child, String) 
 /// Runs `perfhub` with `args` and returns its output and its peak resident
 /// set size in bytes, as the kernel reports it when the process is reaped
 /// (`wait4`'s `ru_maxrss`): a measure of memory, not of time.
-// The child is reaped by `wait4` itself, which std's `wait` cannot stand
-// in for: it discards the child's resource usage.
-#[allow(clippy::zombie_processes)]
+///
+/// perfhub is started by a small Python process, not by this one: Linux
+/// carries the high-water mark of the process that calls `exec` into the
+/// new program's `ru_maxrss`, and this test process, with other tests
+/// running in its threads, may have been far larger than perfhub will be.
 pub fn perfhub_peak_rss(args: &[&str]) -> (Output, u64) {
-    use std::io::Read;
-    use std::os::unix::process::ExitStatusExt;
-    use std::process::ExitStatus;
-    let mut child = spawn_perfhub(args);
-    let mut out = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        out.read_to_end(&mut v).unwrap();
-        v
-    });
-    let mut stderr = Vec::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_end(&mut stderr)
+    const REAP: &str = r#"
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let rss = dir.path().join("maxrss");
+    let output = Command::new("python3")
+        .arg("-c")
+        .arg(REAP)
+        .arg(&rss)
+        .arg(perfhub_bin())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("python3 runs: install it (Debian: apt-get install python3)");
+    let kib: u64 = std::fs::read_to_string(&rss)
+        .unwrap_or_else(|e| {
+            panic!(
+                "no peak RSS ({e}): {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })
+        .parse()
         .unwrap();
-    let stdout = reader.join().unwrap();
-    let pid = libc::pid_t::try_from(child.id()).unwrap();
-    let mut status = 0;
-    // SAFETY: rusage is plain data, for which all zeros is a valid value.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: `pid` is our child, not yet reaped (`child` is never
-        // waited for); the pointers are to live locals.
-        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if r == pid {
-            break;
-        }
-        let e = std::io::Error::last_os_error();
-        assert_eq!(e.kind(), std::io::ErrorKind::Interrupted, "wait4: {e}");
-    }
-    let output = Output {
-        status: ExitStatus::from_raw(status),
-        stdout,
-        stderr,
-    };
     // Linux reports ru_maxrss in KiB.
-    (output, u64::try_from(usage.ru_maxrss).unwrap() * 1024)
+    (output, kib * 1024)
 }

@@ -133,7 +133,7 @@ pub enum ImportError {
     },
     /// [`detect`](crate::detect) cannot tell which format a file is in.
     #[error(
-        "{}: cannot tell which format this is (expected hyperfine's --export-json, cargo-criterion's --message-format=json, or libtest's `cargo bench` output); name the format instead of `auto`",
+        "{}: cannot tell which format this is (auto reads criterion, cargo-criterion, libtest, hyperfine, goose, k6, pytest-benchmark, pyperf, asv, Google Benchmark, go test -bench, JMH, tinybench/vitest, benchmark.js, iai-callgrind and Bencher Metric Format results); name the format instead of `auto` (`perfhub import --help` lists them)",
         path.display()
     )]
     UnknownFormat {

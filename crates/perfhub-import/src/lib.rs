@@ -235,7 +235,7 @@ pub fn detect(path: &Path) -> Result<Format, ImportError> {
 }
 
 /// Which format `text` is in. A JSON document is told apart by its
-/// outline ([`json::Shape`], read in one pass without building the tree):
+/// outline (read in one pass without building the tree):
 /// hyperfine's export has a `results` array, goose's report
 /// `raw_request_metrics`, k6's summary a `metrics` object, and each of the
 /// other tools' files its own keys (see each format's module). JSON lines
@@ -244,8 +244,13 @@ pub fn detect(path: &Path) -> Result<Format, ImportError> {
 /// ... bench:` line libtest's.
 pub fn detect_text(text: &str) -> Option<Format> {
     let trimmed = text.trim_start();
+    // Google Benchmark writes bare `NaN`s, which are not JSON.
     if (trimmed.starts_with('{') || trimmed.starts_with('['))
-        && let Some(shape) = json::Shape::of(trimmed)
+        && let Some(shape) =
+            json::Shape::of(trimmed).or_else(|| match google_benchmark::nan_as_null(trimmed) {
+                std::borrow::Cow::Owned(fixed) => json::Shape::of(&fixed),
+                std::borrow::Cow::Borrowed(_) => None,
+            })
     {
         return detect_shape(&shape);
     }
