@@ -393,16 +393,6 @@ fn change_cell(c: &Comparison, with_level: bool) -> String {
     s
 }
 
-/// The minimum detectable effect of a change: `≥ 1.8%`, `none` when the
-/// run could not have flagged any, `-` when not computed.
-fn detectable_cell(c: &Comparison) -> String {
-    match (c.mde, c.verdict) {
-        (Some(m), _) => format!("≥ {}", perfhub_core::compare::percent_figure(m)),
-        (None, Some(Verdict::Inconclusive)) => "none".to_string(),
-        (None, _) => "-".to_string(),
-    }
-}
-
 /// One sentence about a change, for an annotation.
 fn change_sentence(units: &Units<'_>, c: &Comparison) -> String {
     let unit = units.of_comparison(c);
@@ -763,7 +753,7 @@ pub fn job_summary(report: &Report) -> String {
                 c.p_adjusted
                     .or(c.p_value)
                     .map_or("-".to_string(), |p| format!("{p:.3}")),
-                detectable_cell(c),
+                perfhub_core::compare::detectable_cell(c, "≥", "-"),
                 verdict,
             ]);
         }

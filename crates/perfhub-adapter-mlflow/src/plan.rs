@@ -162,13 +162,21 @@ pub fn plan(report: &Report) -> Plan {
                 metric("value", v);
             }
             if let Some(s) = &m.summary {
-                let values = [s.mean, s.median, s.stddev, s.min, s.max, s.mad, s.n as f64];
+                let values = [
+                    Some(s.mean),
+                    Some(s.median),
+                    s.known_stddev(),
+                    Some(s.min),
+                    Some(s.max),
+                    s.known_mad(),
+                    Some(s.n as f64),
+                ];
+                // A summary without a spread (k6's), or without a MAD
+                // (pytest-benchmark's), has none to log.
                 for (stat, v) in STATS.iter().zip(values) {
-                    // A summary without a spread (k6's) has none to log.
-                    if s.spread_unknown && matches!(*stat, "stddev" | "mad") {
-                        continue;
+                    if let Some(v) = v {
+                        metric(stat, v);
                     }
-                    metric(stat, v);
                 }
                 for (p, v) in &s.percentiles {
                     metric(&component(p, 20), *v);

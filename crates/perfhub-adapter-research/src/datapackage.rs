@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use perfhub_core::Report;
 use perfhub_core::report::Measurement;
 use perfhub_core::score::{ScoreTargets, performance_score};
+use perfhub_core::stats::Summary;
 use perfhub_core::units::Unit;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -328,7 +329,7 @@ const STATS: &[Stat] = &[
     (
         "stddev",
         "Sample standard deviation (n - 1), in `unit`.",
-        |m| m.summary.as_ref().map(|s| s.stddev),
+        |m| m.summary.as_ref().and_then(Summary::known_stddev),
     ),
     ("median", "Median, in `unit`.", |m| {
         m.summary.as_ref().map(|s| s.median)
@@ -342,7 +343,7 @@ const STATS: &[Stat] = &[
     (
         "mad",
         "Median absolute deviation from the median (unscaled), in `unit`.",
-        |m| m.summary.as_ref().map(|s| s.mad),
+        |m| m.summary.as_ref().and_then(Summary::known_mad),
     ),
     ("p50", "50th percentile, in `unit`.", |m| pct(m, "p50")),
     ("p90", "90th percentile, in `unit`.", |m| pct(m, "p90")),

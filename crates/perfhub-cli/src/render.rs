@@ -458,11 +458,7 @@ pub fn print_changes(report: &Report, color: bool) -> io::Result<()> {
                 .p_adjusted
                 .or(c.p_value)
                 .map_or_else(|| "-".to_string(), |p| format!("{p:.3}"));
-            let detectable = match (c.mde, c.verdict) {
-                (Some(m), _) => format!(">= {}", percent_figure(m)),
-                (None, Some(Verdict::Inconclusive)) => "none".to_string(),
-                (None, _) => "-".to_string(),
-            };
+            let detectable = perfhub_core::compare::detectable_cell(c, ">=", "-");
             [
                 c.benchmark.clone(),
                 fmt(c.base_value),

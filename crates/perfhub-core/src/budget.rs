@@ -359,13 +359,12 @@ impl Budget {
 fn statistic_of(m: &Measurement, s: Statistic) -> Result<Option<f64>, HistogramError> {
     fn field(summary: &Summary, s: Statistic) -> Option<f64> {
         match s {
-            Statistic::Stddev | Statistic::Mad if summary.spread_unknown => None,
             Statistic::Mean => Some(summary.mean),
             Statistic::Median => Some(summary.median),
             Statistic::Min => Some(summary.min),
             Statistic::Max => Some(summary.max),
-            Statistic::Stddev => Some(summary.stddev),
-            Statistic::Mad => Some(summary.mad),
+            Statistic::Stddev => summary.known_stddev(),
+            Statistic::Mad => summary.known_mad(),
             Statistic::Percentile(p) => summary.percentiles.get(&format!("p{p}")).copied(),
         }
     }
@@ -1397,6 +1396,7 @@ mod tests {
             mean_ci: None,
             outliers: OutlierCounts::default(),
             spread_unknown: false,
+            mad_unknown: false,
         }
     }
 

@@ -63,6 +63,17 @@ pub fn detectable_sentence(mde: Option<f64>) -> String {
     }
 }
 
+/// A comparison's minimum detectable effect as a table cell: `at_least`
+/// followed by the figure (`≥ 1.8%`), `none` when the run could not have
+/// flagged any change, and `missing` when it was not worked out.
+pub fn detectable_cell(c: &Comparison, at_least: &str, missing: &str) -> String {
+    match (c.mde, c.verdict) {
+        (Some(m), _) => format!("{at_least} {}", percent_figure(m)),
+        (None, Some(Verdict::Inconclusive)) => "none".to_string(),
+        (None, _) => missing.to_string(),
+    }
+}
+
 /// A relative size as a percentage with two significant digits: `1.8%`,
 /// `0.25%`, `12%`.
 pub fn percent_figure(x: f64) -> String {
@@ -80,7 +91,7 @@ pub fn percent_figure(x: f64) -> String {
     format!("{pct:.decimals$}%")
 }
 
-/// How noisy a comparison's estimate is, from which [`decide`] works out its
+/// How noisy a comparison's estimate is, from which the comparison works out its
 /// minimum detectable effect once the number of benchmarks tested together
 /// is known.
 #[derive(Debug, Clone, Copy, PartialEq)]

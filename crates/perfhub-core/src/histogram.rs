@@ -425,6 +425,7 @@ impl LatencyHistogram {
             mean_ci: None,
             outliers: OutlierCounts::default(),
             spread_unknown: false,
+            mad_unknown: false,
         })
     }
 

@@ -27,9 +27,10 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// added. A reader accepts any minor version of its major one: fields it
 /// does not know are ignored (and so dropped if it writes the report
 /// again), and fields a report lacks take their defaults.
-pub const SCHEMA_MINOR: u32 = 2;
+pub const SCHEMA_MINOR: u32 = 3;
 // Minor 1 added `schema_minor` itself and `Measurement::better`; minor 2
-// `Comparison::mde` and the `inconclusive` verdict.
+// `Comparison::mde` and the `inconclusive` verdict; minor 3
+// `Summary::mad_unknown`.
 
 /// The benchmark that sums up every endpoint of a load test (perfhub's own,
 /// or one imported from goose or k6), on which overall budgets are judged.

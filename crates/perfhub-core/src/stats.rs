@@ -60,6 +60,12 @@ pub struct Summary {
     /// refused, and exporters leave them out.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub spread_unknown: bool,
+    /// The source gave a standard deviation but no median absolute
+    /// deviation (pytest-benchmark's, JMH's and vitest's summaries): `mad`
+    /// holds 0 and means nothing, budgets on it are refused, and exporters
+    /// leave it out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mad_unknown: bool,
 }
 
 /// A two-sided confidence interval.
@@ -197,8 +203,19 @@ impl Summary {
             mean_ci,
             outliers,
             spread_unknown: false,
+            mad_unknown: false,
         };
         summary.is_finite().then_some(summary)
+    }
+
+    /// The standard deviation, unless the source gave none.
+    pub fn known_stddev(&self) -> Option<f64> {
+        (!self.spread_unknown).then_some(self.stddev)
+    }
+
+    /// The median absolute deviation, unless the source gave none.
+    pub fn known_mad(&self) -> Option<f64> {
+        (!self.spread_unknown && !self.mad_unknown).then_some(self.mad)
     }
 
     /// The percentile `p` of the samples. `None` only for a summary that

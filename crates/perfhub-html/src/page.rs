@@ -387,10 +387,7 @@ fn comparisons(p: &mut Page, r: &HtmlReport<'_>) {
                     signed_pct(ci.upper)
                 )),
                 c.p_adjusted.or(c.p_value).map_or("–".into(), p_value),
-                c.mde.map_or("–".into(), |m| format!(
-                    "≥ {}",
-                    perfhub_core::compare::percent_figure(m)
-                )),
+                perfhub_core::compare::detectable_cell(c, "≥", "–"),
             );
         }
         p.body.push_str("</tbody></table></div>");

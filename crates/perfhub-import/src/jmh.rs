@@ -430,7 +430,7 @@ pub fn parse_jmh(
         report.notes.push(Note::info(
             "summary_only",
             format!(
-                "JMH's file gives only summary statistics (score, score error, percentiles; written without raw data) for these benchmarks: {}; compare uses them without inventing samples (JMH gives no median absolute deviation: the summaries' `mad` is 0 and means nothing)",
+                "JMH's file gives only summary statistics (score, score error, percentiles; written without raw data) for these benchmarks: {}; compare uses them without inventing samples (JMH gives no median absolute deviation, so none is reported)",
                 summary_only.join(", ")
             ),
         ));
@@ -605,6 +605,7 @@ fn weighted_summary(mut pairs: Vec<(f64, u64)>) -> Summary {
         mean_ci,
         outliers,
         spread_unknown: false,
+        mad_unknown: true,
     }
 }
 
@@ -704,6 +705,7 @@ fn from_summary(
             mean_ci: None,
             outliers: OutlierCounts::default(),
             spread_unknown,
+            mad_unknown: true,
         }),
         histogram: None,
         histogram_unit: None,

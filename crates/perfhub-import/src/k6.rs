@@ -485,6 +485,7 @@ fn trend(
             mean_ci: None,
             outliers: OutlierCounts::default(),
             spread_unknown: true,
+            mad_unknown: false,
         }),
         histogram: None,
         histogram_unit: None,

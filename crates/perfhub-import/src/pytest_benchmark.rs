@@ -178,7 +178,7 @@ pub fn parse_pytest_benchmark(
         report.notes.push(Note::info(
             "summary_only",
             format!(
-                "pytest-benchmark's file gives only summary statistics (mean, stddev, median, min, max, quartiles, rounds) for these benchmarks, saved without --benchmark-save-data: {}; compare uses them without inventing samples (pytest-benchmark gives no median absolute deviation: the summaries' `mad` is 0 and means nothing)",
+                "pytest-benchmark's file gives only summary statistics (mean, stddev, median, min, max, quartiles, rounds) for these benchmarks, saved without --benchmark-save-data: {}; compare uses them without inventing samples (pytest-benchmark gives no median absolute deviation, so none is reported)",
                 summary_only.join(", ")
             ),
         ));
@@ -307,6 +307,7 @@ fn read_benchmark(
                     mean_ci: None,
                     outliers: OutlierCounts::default(),
                     spread_unknown: false,
+                    mad_unknown: true,
                 }),
                 histogram: None,
                 histogram_unit: None,

@@ -425,9 +425,9 @@ fn measurement(stats: Stats, path: &str, location: &Location) -> Result<Measurem
         }
         None => (0.0, true),
     };
-    let mad = match stats.mad {
-        Some(mad) => millis(mad, &at("mad"), location)?,
-        None => 0.0,
+    let (mad, mad_unknown) = match stats.mad {
+        Some(mad) => (millis(mad, &at("mad"), location)?, false),
+        None => (0.0, true),
     };
     if min > max {
         return Err(field_error(
@@ -488,6 +488,7 @@ fn measurement(stats: Stats, path: &str, location: &Location) -> Result<Measurem
             mean_ci: None,
             outliers: OutlierCounts::default(),
             spread_unknown,
+            mad_unknown,
         }),
         histogram: None,
         histogram_unit: None,
