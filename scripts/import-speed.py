@@ -23,13 +23,15 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# As the tools write them: Google Benchmark and pytest-benchmark both indent.
+INDENT = 2
 
 
 def grow(template, rows, rename, target_bytes):
     """`template` with `rows` repeated under new names until its JSON text
     is at least `target_bytes` long."""
-    one = len(json.dumps(rows))
-    copies = max(1, -(-target_bytes // one))
+    one = len(json.dumps(rows, indent=INDENT))
+    copies = max(1, target_bytes // one)
     out = []
     for i in range(copies):
         for row in rows:
@@ -51,7 +53,7 @@ def google_benchmark(target):
 
     doc, rows = grow(doc, doc["benchmarks"], rename, target)
     doc["benchmarks"] = rows
-    return json.dumps(doc, indent=2)
+    return json.dumps(doc, indent=INDENT)
 
 
 def pytest_benchmark(target):
@@ -64,7 +66,7 @@ def pytest_benchmark(target):
 
     doc, rows = grow(doc, doc["benchmarks"], rename, target)
     doc["benchmarks"] = rows
-    return json.dumps(doc, indent=4)
+    return json.dumps(doc, indent=INDENT)
 
 
 def run(perfhub, path, out):
@@ -94,15 +96,22 @@ def main():
             "release/perfhub",
         ),
     )
+    ap.add_argument("--generate", metavar="DIR", help=argparse.SUPPRESS)
     args = ap.parse_args()
     target = int(args.mb * 1e6)
-    with tempfile.TemporaryDirectory() as tmp:
-        files = {}
-        for name, make in [("Google Benchmark", google_benchmark), ("pytest-benchmark", pytest_benchmark)]:
-            path = os.path.join(tmp, name.replace(" ", "-").lower() + ".json")
+    makers = [("Google Benchmark", google_benchmark), ("pytest-benchmark", pytest_benchmark)]
+    paths = lambda tmp: {n: os.path.join(tmp, n.replace(" ", "-").lower() + ".json") for n, _ in makers}
+    if args.generate:
+        for (name, make), path in zip(makers, paths(args.generate).values()):
             with open(path, "w") as f:
                 f.write(make(target))
-            files[name] = path
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        # Made by another process: Linux carries the high-water mark of the
+        # process that starts perfhub into perfhub's own `ru_maxrss`, and
+        # this one would hold the documents it built.
+        subprocess.run([sys.executable, __file__, "--mb", str(args.mb), "--generate", tmp], check=True)
+        files = paths(tmp)
         walls = {n: [] for n in files}
         rss = {n: [] for n in files}
         for _ in range(args.reps):

@@ -639,3 +639,213 @@ fn ab_interrupted_reports_the_rounds_so_far_and_removes_its_worktree() {
         .unwrap();
     assert_eq!(stdout(&list).lines().count(), 1, "{}", stdout(&list));
 }
+
+/// Where the criterion fixture's builds go, kept between runs so criterion
+/// compiles once: `criterion-fixture-{head,base}` beside the test binary's
+/// profile directory.
+fn criterion_fixture_target(side: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/it-<hash>
+    exe.ancestors()
+        .nth(3)
+        .expect("the target directory")
+        .join(format!("criterion-fixture-{side}"))
+}
+
+/// `fixtures/criterion-project` committed into a new git repository, then
+/// `sum_1000` made to sum three times as many numbers in the working tree:
+/// a large, certain slowdown of that benchmark alone.
+fn criterion_repo_with_a_slowdown() -> tempfile::TempDir {
+    let src = root().join("fixtures/criterion-project");
+    let dir = tempfile::tempdir().unwrap();
+    for f in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "src/lib.rs",
+        "benches/fixture.rs",
+    ] {
+        let to = dir.path().join(f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(src.join(f), &to).unwrap();
+    }
+    std::fs::write(dir.path().join(".gitignore"), "target\n").unwrap();
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "git {args:?}: {}", stderr(&o));
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "base"]);
+    let bench = dir.path().join("benches/fixture.rs");
+    let text = std::fs::read_to_string(&bench).unwrap();
+    assert!(text.contains("sum_to(black_box(1000))"));
+    std::fs::write(
+        &bench,
+        text.replace("sum_to(black_box(1000))", "sum_to(black_box(3000))"),
+    )
+    .unwrap();
+    dir
+}
+
+fn ab_criterion(dir: &Path, extra: &[&str]) -> Output {
+    Command::new(perfhub_bin())
+        .args(["ab", "--base", "HEAD", "--base-target-dir"])
+        .arg(criterion_fixture_target("base"))
+        .args(["--slice-warm-up", "100ms", "--slice-time", "300ms"])
+        .args(extra)
+        // Two of the fixture's six benchmarks, by criterion's filter.
+        .args(["--", "cargo", "bench", "-q", "--bench", "fixture", "--"])
+        .arg("^(sum_1000|fibonacci/fib/15)$")
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", criterion_fixture_target("head"))
+        .env("NO_COLOR", "1")
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap()
+}
+
+/// The sliced mode on a real criterion project: each benchmark alone, base
+/// and head back to back, finds a 3x slowdown of one benchmark; with a time
+/// budget, the slowed benchmark stops at the first planned look, and the
+/// report says why each benchmark stopped and what it could have seen.
+#[test]
+fn ab_slices_find_a_large_criterion_slowdown_and_stop_it_early() {
+    let dir = criterion_repo_with_a_slowdown();
+    let out = dir.path().join("ab.json");
+    let o = ab_criterion(
+        dir.path(),
+        &["--rounds", "8", "--export-json", out.to_str().unwrap()],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(REGRESSED),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    let r = read(&out);
+    let names: Vec<&str> = r.comparisons.iter().map(|c| c.benchmark.as_str()).collect();
+    assert_eq!(
+        names,
+        ["fibonacci/fib/15", "sum_1000"],
+        "{:?}",
+        r.comparisons
+    );
+    let sum = r
+        .comparisons
+        .iter()
+        .find(|c| c.benchmark == "sum_1000")
+        .unwrap();
+    assert_eq!(sum.verdict, Some(perfhub_core::compare::Verdict::Regressed));
+    assert!(sum.ratio > 2.0, "{sum:?}");
+    assert!(sum.mde.is_some(), "{sum:?}");
+    let samples = &r.benchmark("sum_1000").unwrap().primary().unwrap().samples;
+    assert_eq!(samples.len(), 8, "one value per round");
+    let rounds = r.notes.iter().find(|n| n.code == "ab_rounds").unwrap();
+    assert!(rounds.message.contains("rounds of slices"), "{rounds:?}");
+    let err = stderr(&o);
+    assert!(err.contains("round 8/8: sum_1000: "), "{err}");
+    // The table states what each benchmark could have seen.
+    let text = stdout(&o);
+    let line = text.lines().find(|l| l.starts_with("sum_1000")).unwrap();
+    assert!(line.contains(">= "), "{line}");
+
+    // Adaptive: at most 14 rounds, looks after 10, 12 and 14 for two
+    // benchmarks; the 3x slowdown is decided at the first.
+    let out = dir.path().join("adaptive.json");
+    let o = ab_criterion(
+        dir.path(),
+        &[
+            "--rounds",
+            "14",
+            "--time-budget",
+            "10m",
+            "--export-json",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(REGRESSED),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    let err = stderr(&o);
+    assert!(
+        err.contains("sum_1000: decided after 10 rounds: changed by at least the minimum effect"),
+        "{err}"
+    );
+    assert!(
+        err.contains("adaptive stopping: looks after 10, 12 and 14 rounds, each at 1.667%"),
+        "{err}"
+    );
+    let r = read(&out);
+    let samples = &r.benchmark("sum_1000").unwrap().primary().unwrap().samples;
+    assert_eq!(samples.len(), 10, "no rounds after it was decided");
+    let stopped: Vec<&str> = r
+        .notes
+        .iter()
+        .filter(|n| n.code == "ab_stopped")
+        .map(|n| n.message.as_str())
+        .collect();
+    assert_eq!(stopped.len(), 2, "{stopped:?}");
+    assert!(
+        stopped[1].starts_with("sum_1000: decided after 10 rounds")
+            && stopped[1].contains("minimum detectable effect"),
+        "{stopped:?}"
+    );
+    assert!(r.notes.iter().any(|n| n.code == "ab_adaptive"));
+    let sum = r
+        .comparisons
+        .iter()
+        .find(|c| c.benchmark == "sum_1000")
+        .unwrap();
+    assert_eq!(sum.verdict, Some(perfhub_core::compare::Verdict::Regressed));
+    // Each look tests at 5% / 3.
+    let level = sum.ratio_ci.unwrap().level;
+    assert!((level - (1.0 - 0.05 / 3.0)).abs() < 1e-9, "{level}");
+}
+
+#[test]
+fn ab_refuses_slices_and_budgets_that_cannot_work() {
+    let repo = repo_with("true\n");
+    let cases: [(&[&str], &[&str], &str); 4] = [
+        (
+            &["--interleave", "slices"],
+            &["sh", "bench.sh"],
+            "needs a `cargo bench ...` command",
+        ),
+        (
+            &["--interleave", "slices", "--format", "libtest"],
+            &["cargo", "bench"],
+            "it needs --format criterion",
+        ),
+        (
+            &["--slice-samples", "5"],
+            &["cargo", "bench"],
+            "criterion needs at least 10 samples",
+        ),
+        (
+            &["--time-budget", "0s", "--format", "libtest"],
+            &["sh", "bench.sh"],
+            "--time-budget 0",
+        ),
+    ];
+    for (extra, command, message) in cases {
+        let mut args = vec!["--base", "HEAD"];
+        args.extend_from_slice(extra);
+        let o = ab(repo.path(), &args, command);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(message), "{extra:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    }
+}

@@ -4,6 +4,7 @@ mod check;
 mod flame;
 mod flows;
 mod gate;
+mod gate_paired;
 mod import;
 mod import_js;
 mod import_native;

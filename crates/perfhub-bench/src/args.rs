@@ -1,6 +1,6 @@
 //! The `cargo bench` harness: its arguments and its `main`.
 
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -8,6 +8,7 @@ use std::time::Duration;
 use perfhub_core::budget::Budget;
 use perfhub_core::units::parse_duration;
 
+use crate::paired::{Reply, Server};
 use crate::{Bench, BenchConfig, summary_text};
 
 /// What the harness's command line asks for: `[FILTER] [--exact] [--list]
@@ -27,6 +28,11 @@ pub struct Args {
     pub quiet: bool,
     /// Print the usage and stop.
     pub help: bool,
+    /// The paired protocol ([`crate::paired`], argument
+    /// `--perfhub-paired`): offer the benchmarks to `perfhub ab --paired`
+    /// on standard input and output instead of measuring them. Not in the
+    /// usage: people do not type it.
+    pub paired: bool,
 }
 
 /// A command line the harness cannot read.
@@ -60,6 +66,7 @@ impl Args {
             save: None,
             quiet: false,
             help: false,
+            paired: false,
         };
         let mut it = args.into_iter();
         while let Some(arg) = it.next() {
@@ -79,6 +86,7 @@ impl Args {
                 "--list" => out.list = true,
                 "--quiet" | "-q" => out.quiet = true,
                 "--help" | "-h" => out.help = true,
+                crate::paired::FLAG => out.paired = true,
                 "--warm-up" => out.config.warm_up = duration(&flag, &value("a time")?)?,
                 "--measurement" => {
                     out.config.measurement = duration(&flag, &value("a time")?)?;
@@ -138,6 +146,9 @@ pub fn run_main(groups: &[fn(&mut Bench)]) -> ExitCode {
 /// report if asked. Returns the exit code: 0, 3 when a budget is breached,
 /// 2 for bad arguments and 1 for other errors (the report is still saved
 /// when a budget is breached).
+///
+/// With `--perfhub-paired` the benchmarks are offered to a controller on the
+/// process's standard input and output instead ([`crate::paired`]).
 pub fn run_with(
     args: impl IntoIterator<Item = String>,
     groups: &[fn(&mut Bench)],
@@ -154,6 +165,15 @@ pub fn run_with(
     if args.help {
         let _ = write!(out, "{USAGE}");
         return 0;
+    }
+    if args.paired {
+        return serve_paired(
+            &args,
+            groups,
+            Box::new(std::io::BufReader::new(std::io::stdin())),
+            Box::new(std::io::stdout()),
+            err,
+        );
     }
     let mut bench = Bench::new(args.config.clone());
     if args.list {
@@ -211,6 +231,45 @@ pub fn run_with(
         return 1;
     }
     if report.budgets_pass() { 0 } else { 3 }
+}
+
+/// The paired mode of [`run_with`], on the given input and output.
+pub(crate) fn serve_paired(
+    args: &Args,
+    groups: &[fn(&mut Bench)],
+    input: Box<dyn BufRead>,
+    output: Box<dyn Write>,
+    err: &mut dyn Write,
+) -> u8 {
+    let mut bench = Bench::new(BenchConfig {
+        environment: false,
+        ..args.config.clone()
+    });
+    if let Some(e) = &bench.error {
+        let _ = writeln!(err, "error: {e}");
+        return 2;
+    }
+    let mut server = Server::new(input, output);
+    server.send(&Reply::Hello(crate::paired::VERSION));
+    if args.list {
+        bench.listing = true;
+        for group in groups {
+            group(&mut bench);
+        }
+        for name in std::mem::take(&mut bench.listed) {
+            server.send(&Reply::Bench(name));
+        }
+        server.send(&Reply::Done);
+        return 0;
+    }
+    bench.paired = Some(server);
+    for group in groups {
+        group(&mut bench);
+    }
+    if let Some(server) = &mut bench.paired {
+        server.send(&Reply::Done);
+    }
+    0
 }
 
 /// The `main` of a `harness = false` bench target: runs each group, a

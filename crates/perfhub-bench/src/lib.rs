@@ -61,6 +61,11 @@
 //! `cargo bench` then prints each benchmark's summary; the arguments
 //! [`Args`] reads select benchmarks, set the timing, apply budgets and
 //! save the report (`cargo bench -- --help` lists them).
+//!
+//! `perfhub ab --paired` compares two builds of such a target (a pull
+//! request's base and head) by running both at once in the harness's paired
+//! mode and asking them in turn for batches of a few milliseconds
+//! ([`paired`] describes the protocol).
 #![deny(missing_docs)]
 
 use std::fmt::Write as _;
@@ -72,6 +77,7 @@ use perfhub_core::report::{Benchmark, Measurement, Note, Report, ReportKind, met
 use perfhub_core::units::Unit;
 
 mod args;
+pub mod paired;
 
 pub use args::{Args, ArgsError, run_main, run_with};
 
@@ -148,6 +154,9 @@ pub struct Bench {
     /// The harness's `--list`: names are noted, nothing is run.
     listing: bool,
     listed: Vec<String>,
+    /// The harness's paired mode: benchmarks are offered to a controller
+    /// instead of measured here.
+    paired: Option<paired::Server>,
 }
 
 impl Bench {
@@ -160,6 +169,7 @@ impl Bench {
             error,
             listing: false,
             listed: Vec::new(),
+            paired: None,
         }
     }
 
@@ -185,6 +195,10 @@ impl Bench {
         }
         if self.report.benchmark(name).is_some() {
             self.error = Some(BenchError::Duplicate(name.to_string()));
+            return None;
+        }
+        if let Some(server) = &mut self.paired {
+            server.serve(name, &mut f);
             return None;
         }
         let timing = measure(&self.config, &mut f);

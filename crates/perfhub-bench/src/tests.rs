@@ -279,3 +279,120 @@ fn work_the_compiler_removed_is_flagged() {
         .unwrap();
     assert!(!b.notes.iter().any(|n| n.code == "optimized_away"));
 }
+
+mod paired_protocol {
+    use std::cell::RefCell;
+    use std::io::Write;
+    use std::rc::Rc;
+
+    use crate::paired::{Command, Reply};
+    use crate::{Args, Bench};
+
+    /// An output the test reads after the session.
+    #[derive(Clone, Default)]
+    struct Shared(Rc<RefCell<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn two(bench: &mut Bench) {
+        let mut calls = 0u64;
+        bench.run("count", || {
+            calls += 1;
+            calls
+        });
+        bench.run("other", || 1 + 1);
+    }
+
+    fn session(args: &[&str], input: &str) -> (u8, Vec<Reply>, String) {
+        let args = Args::parse(args.iter().map(|s| s.to_string())).unwrap();
+        let out = Shared::default();
+        let mut err = Vec::new();
+        let code = super::super::args::serve_paired(
+            &args,
+            &[two],
+            Box::new(std::io::Cursor::new(input.to_string())),
+            Box::new(out.clone()),
+            &mut err,
+        );
+        let text = String::from_utf8(out.0.borrow().clone()).unwrap();
+        let replies = text
+            .lines()
+            .map(|l| Reply::parse(l).expect("prefixed").expect("valid"))
+            .collect();
+        (code, replies, String::from_utf8(err).unwrap())
+    }
+
+    #[test]
+    fn commands_and_replies_survive_their_lines() {
+        for c in [Command::Run(1), Command::Run(u64::MAX), Command::Next] {
+            assert_eq!(Command::parse(&c.to_line()), Ok(c));
+        }
+        for r in [
+            Reply::Hello(1),
+            Reply::Bench("sort 1000/with\\odd\nname".into()),
+            Reply::Time(12345),
+            Reply::Error("x".into()),
+            Reply::Done,
+        ] {
+            assert_eq!(Reply::parse(&r.to_line()), Some(Ok(r)));
+        }
+        assert_eq!(Reply::parse("hello from a benchmark"), None);
+        assert!(Reply::parse("@perfhub time soon").unwrap().is_err());
+        assert!(Command::parse("run 0").unwrap_err().contains("above 0"));
+        assert!(
+            Command::parse("go")
+                .unwrap_err()
+                .contains("`run N` or `next`")
+        );
+    }
+
+    #[test]
+    fn a_session_offers_each_benchmark_and_times_the_batches_asked() {
+        let (code, replies, err) = session(
+            &["--perfhub-paired"],
+            "run 3\nrun 1000\nbogus\nnext\nrun 2\nnext\n",
+        );
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(replies[0], Reply::Hello(1));
+        assert_eq!(replies[1], Reply::Bench("count".into()));
+        assert!(matches!(replies[2], Reply::Time(_)));
+        assert!(matches!(replies[3], Reply::Time(_)));
+        assert!(matches!(&replies[4], Reply::Error(e) if e.contains("bogus")));
+        assert_eq!(replies[5], Reply::Bench("other".into()));
+        assert!(matches!(replies[6], Reply::Time(_)));
+        assert_eq!(replies[7], Reply::Done);
+        assert_eq!(replies.len(), 8);
+    }
+
+    #[test]
+    fn a_listing_names_the_selected_benchmarks_and_end_of_input_skips_the_rest() {
+        let (code, replies, _) = session(&["--perfhub-paired", "--list", "oth"], "");
+        assert_eq!(code, 0);
+        assert_eq!(
+            replies,
+            [Reply::Hello(1), Reply::Bench("other".into()), Reply::Done]
+        );
+        let (code, replies, _) = session(&["--perfhub-paired"], "run 1\n");
+        assert_eq!(code, 0);
+        // The controller went away after the first batch: nothing more is
+        // offered, and nothing is written to a pipe nobody reads.
+        assert_eq!(replies.len(), 3, "{replies:?}");
+        assert!(matches!(replies[2], Reply::Time(_)));
+    }
+
+    #[test]
+    fn settings_that_cannot_run_are_refused_before_the_session() {
+        let (code, replies, err) = session(&["--perfhub-paired", "--samples", "1"], "");
+        assert_eq!(code, 2);
+        assert!(replies.is_empty());
+        assert!(err.contains("at least 2"), "{err}");
+    }
+}

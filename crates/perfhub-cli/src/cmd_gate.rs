@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 use perfhub_core::compare::{ChangeCriteria, compare_reports};
 use perfhub_core::report::Report;
 use perfhub_core::stats::Statistic;
-use perfhub_gate::{AbConfig, AbProgress, ResultFormat, Side};
+use perfhub_gate::{AbConfig, AbProgress, Interleave, ResultFormat, Side, SliceConfig};
 
 use crate::Outcome;
 use crate::report_io::{read_report, write_report};
@@ -180,6 +180,16 @@ fn finish(report: &Report, export: Option<&Path>, no_fail: bool) -> Result<Outco
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+enum InterleaveArg {
+    /// Slices for criterion suites run by `cargo bench`, whole runs otherwise.
+    Auto,
+    /// Each criterion benchmark alone per slice, base and head back to back.
+    Slices,
+    /// The whole bench command once per side per round.
+    Whole,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 enum FormatArg {
     /// criterion benches (results read from the directory perfhub gives
     /// criterion as `CRITERION_HOME`).
@@ -202,8 +212,40 @@ pub struct AbArgs {
     /// Rounds; each runs base and head once, in a random order. 12 by
     /// default: the fewest with which one round disturbed against the
     /// change cannot hide it (6 is the least that can reach 5% at all).
-    #[arg(long, value_name = "N", default_value_t = 12)]
-    rounds: usize,
+    /// With --time-budget, the most rounds (40 by default).
+    #[arg(long, value_name = "N")]
+    rounds: Option<usize>,
+
+    /// How base and head alternate: `slices` runs each criterion benchmark
+    /// alone for a short slice, base and head back to back (seconds apart);
+    /// `whole` runs the whole bench command once per side per round;
+    /// `auto` slices criterion suites run by `cargo bench` (without
+    /// --build) and runs everything else whole.
+    #[arg(long, value_enum, default_value = "auto")]
+    interleave: InterleaveArg,
+
+    /// Sliced mode: criterion's warm-up time for each slice.
+    #[arg(long, value_name = "TIME", default_value = "500ms",
+          value_parser = perfhub_core::units::parse_duration)]
+    slice_warm_up: Duration,
+
+    /// Sliced mode: criterion's measurement time for each slice.
+    #[arg(long, value_name = "TIME", default_value = "1s",
+          value_parser = perfhub_core::units::parse_duration)]
+    slice_time: Duration,
+
+    /// Sliced mode: criterion's sample size for each slice (10 or more).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    slice_samples: usize,
+
+    /// Adaptive stopping: keep adding rounds, within TIME (such as `5m`,
+    /// counted after the builds), only for the benchmarks still undecided,
+    /// and stop once every benchmark changed by at least its minimum effect
+    /// or had that ruled out. The rounds are tested at a few planned looks
+    /// with the level split across them, so looking more than once does not
+    /// add false alarms.
+    #[arg(long, value_name = "TIME", value_parser = perfhub_core::units::parse_duration)]
+    time_budget: Option<Duration>,
 
     /// The build command, run once in each side before the rounds (default:
     /// for `cargo bench ...`, the same with `--no-run`; otherwise none).
@@ -247,6 +289,15 @@ pub struct AbArgs {
     #[arg(long)]
     no_fail: bool,
 
+    /// Run benches that use perfhub's harness (`perfhub_bench::main!`)
+    /// paired: both builds' bench binaries in lockstep, alternating batches
+    /// of about a millisecond, for TIME per benchmark (`--paired` alone: 3s).
+    /// The command is `cargo bench [ARGS] [-- FILTER]`; --rounds, --build
+    /// and --format do not apply.
+    #[arg(long, value_name = "TIME", num_args = 0..=1, require_equals = true,
+          default_missing_value = "3s", value_parser = perfhub_core::units::parse_duration)]
+    paired: Option<Duration>,
+
     /// The bench command, after `--`, such as `-- cargo bench --bench kernel`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     command: Vec<OsString>,
@@ -265,6 +316,19 @@ impl AbProgress for StderrProgress {
     fn finished(&mut self, _: usize, _: Side, elapsed: Duration) {
         eprintln!(" {:.1} s", elapsed.as_secs_f64());
     }
+    fn running_slice(&mut self, round: usize, rounds: usize, benchmark: &str, side: Side) {
+        eprint!(
+            "perfhub ab: round {round}/{rounds}: {benchmark}: {}",
+            side.as_str()
+        );
+        let _ = std::io::stderr().flush();
+    }
+    fn planned(&mut self, plan: &perfhub_gate::LookPlan, level: f64) {
+        eprintln!("perfhub ab: adaptive stopping: {}", plan.describe(level));
+    }
+    fn stopped(&mut self, benchmark: &str, stop: perfhub_gate::Stop) {
+        eprintln!("perfhub ab: {benchmark}: {}", stop.describe());
+    }
     fn should_stop(&mut self) -> bool {
         crate::interrupt::requested()
     }
@@ -272,6 +336,9 @@ impl AbProgress for StderrProgress {
 
 /// Runs `perfhub ab`.
 pub fn ab(args: AbArgs) -> Result<Outcome> {
+    if let Some(time) = args.paired {
+        return ab_paired(&args, time);
+    }
     let build = match &args.build {
         Some(b) => Some(
             shell_words::split(b)
@@ -285,7 +352,20 @@ pub fn ab(args: AbArgs) -> Result<Outcome> {
     let config = AbConfig {
         dir: std::env::current_dir().context("cannot read the working directory")?,
         base: args.base.clone(),
-        rounds: args.rounds,
+        rounds: args
+            .rounds
+            .unwrap_or(if args.time_budget.is_some() { 40 } else { 12 }),
+        interleave: match args.interleave {
+            InterleaveArg::Auto => Interleave::Auto,
+            InterleaveArg::Slices => Interleave::Slices,
+            InterleaveArg::Whole => Interleave::Whole,
+        },
+        slice: SliceConfig {
+            warm_up: args.slice_warm_up,
+            measurement: args.slice_time,
+            sample_size: args.slice_samples,
+        },
+        time_budget: args.time_budget,
         command: args.command.clone(),
         build,
         format: match (&args.results, args.format) {
@@ -340,6 +420,62 @@ pub fn ab(args: AbArgs) -> Result<Outcome> {
     }
     if let Some(why) = outcome.interrupted_by {
         bail!("the A/B run stopped early ({why}); the rounds that completed were reported");
+    }
+    Ok(result)
+}
+
+struct PairedStderr;
+
+impl perfhub_gate::PairedProgress for PairedStderr {
+    fn building(&mut self, side: Side, command: &str) {
+        eprintln!("perfhub ab: building {} ({command})", side.as_str());
+    }
+    fn benchmark(&mut self, index: usize, count: usize, name: &str) {
+        eprint!("perfhub ab: {index}/{count} {name}: paired");
+        let _ = std::io::stderr().flush();
+    }
+    fn measured(&mut self, _: &str, pairs: usize, iterations: u64, elapsed: Duration) {
+        eprintln!(
+            " {pairs} pairs of {iterations} iterations, {:.1} s",
+            elapsed.as_secs_f64()
+        );
+    }
+    fn should_stop(&mut self) -> bool {
+        crate::interrupt::requested()
+    }
+}
+
+/// `perfhub ab --paired`: perfhub-harness benches in lockstep.
+fn ab_paired(args: &AbArgs, time: Duration) -> Result<Outcome> {
+    let config = perfhub_gate::PairedConfig {
+        dir: std::env::current_dir().context("cannot read the working directory")?,
+        base: args.base.clone(),
+        command: args.command.clone(),
+        base_target_dir: args.base_target_dir.clone(),
+        time,
+        batch: perfhub_gate::DEFAULT_BATCH,
+        criteria: args.criteria.criteria()?,
+        seed: args.seed,
+        created: perfhub_probe::env::now_rfc3339(),
+    };
+    crate::interrupt::install();
+    let outcome = perfhub_gate::run_paired(&config, &mut PairedStderr)?;
+    let mut report = outcome.report;
+    report.environment = Some(perfhub_probe::env::collect(Default::default()));
+    if outcome.changes.changes.is_empty() {
+        if let Some(path) = &args.export_json {
+            write_report(path, &report)?;
+        }
+        bail!(
+            "no benchmark could be compared: base and head have no perfhub-harness benchmark in common (see the notes with --export-json)"
+        );
+    }
+    let result = finish(&report, args.export_json.as_deref(), args.no_fail)?;
+    if crate::interrupt::requested() {
+        return Ok(Outcome::Interrupted);
+    }
+    if let Some(why) = outcome.interrupted_by {
+        bail!("the paired run stopped early ({why}); the benchmarks measured were reported");
     }
     Ok(result)
 }

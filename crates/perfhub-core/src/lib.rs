@@ -18,6 +18,8 @@
 //!   normalized to 0-100 against default targets;
 //! - [`compare`]: change detection between a base and a head, independent or
 //!   paired, with significance and a minimum effect size;
+//! - [`sequential`]: adaptive stopping of paired rounds at planned looks,
+//!   the level split across them;
 //! - [`ticks`]: round values for chart axes;
 //! - [`fs`]: files written atomically (temporary file, sync, rename), the
 //!   one file-system helper every crate writing results shares.
@@ -31,6 +33,7 @@ pub mod histogram;
 pub mod report;
 pub mod retry;
 pub mod score;
+pub mod sequential;
 pub mod signed_rank;
 pub mod stats;
 pub mod text;

@@ -986,19 +986,26 @@ pub fn student_t_quantile(p: f64, df: f64) -> Option<f64> {
 /// quantile (one level, the same number of runs), and the bisection costs
 /// tens of microseconds.
 fn t_upper_quantile(tail: f64, df: f64) -> Option<f64> {
+    // Each bisection takes some 200 evaluations of the distribution; a file
+    // of thousands of benchmarks asks for the same few sample sizes again
+    // and again, so the answers are kept (a bounded number of them).
     type Key = (u64, u64);
+    const KEPT: usize = 4096;
     thread_local! {
-        static LAST: std::cell::Cell<Option<(Key, Option<f64>)>> =
-            const { std::cell::Cell::new(None) };
+        static KNOWN: std::cell::RefCell<std::collections::HashMap<Key, Option<f64>>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
     }
     let key = (tail.to_bits(), df.to_bits());
-    if let Some((k, q)) = LAST.get()
-        && k == key
-    {
+    if let Some(q) = KNOWN.with_borrow(|known| known.get(&key).copied()) {
         return q;
     }
     let q = t_upper_quantile_bisect(tail, df);
-    LAST.set(Some((key, q)));
+    KNOWN.with_borrow_mut(|known| {
+        if known.len() >= KEPT {
+            known.clear();
+        }
+        known.insert(key, q);
+    });
     q
 }
 

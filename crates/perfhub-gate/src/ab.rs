@@ -1,6 +1,9 @@
 //! The interleaved A/B run: base and head built side by side, their bench
-//! command run alternately for N rounds in a random order per round, each
-//! round imported, and the verdict taken from the paired per-round ratios.
+//! command run alternately for N rounds in a random order per round (or, for
+//! criterion suites, each benchmark alone in short slices, see
+//! [`crate::slices`]), each run imported, and the verdict taken from the
+//! paired per-round ratios; with a time budget, rounds go on only for the
+//! benchmarks still undecided ([`perfhub_core::sequential`]).
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -9,8 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use perfhub_core::compare::{ChangeCriteria, ChangeSet, PairedSeries, compare_paired};
+use perfhub_core::compare::{ChangeCriteria, ChangeSet, PairedSeries, percent_figure};
 use perfhub_core::report::{Benchmark, Measurement, Note, Report, ReportKind, metric};
+use perfhub_core::sequential::{Design, LookPlan, Sequential, Stop};
 use perfhub_core::stats::median;
 use perfhub_core::units::Unit;
 use rand::{Rng, SeedableRng};
@@ -19,6 +23,21 @@ use rand_chacha::ChaCha8Rng;
 use crate::GateError;
 use crate::git::{Checkout, Worktree};
 use crate::instructions::{InstructionCounter, count_instructions};
+use crate::slices::{self, BenchExe, SideBenchmarks, SliceConfig};
+
+/// How base and head alternate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Interleave {
+    /// Slices for criterion suites run by `cargo bench` (with no `--build`
+    /// of their own), whole runs otherwise.
+    #[default]
+    Auto,
+    /// The whole bench command once per side per round.
+    Whole,
+    /// Each criterion benchmark alone, base and head back to back, for a
+    /// short slice ([`SliceConfig`]).
+    Slices,
+}
 
 /// What each run of the bench command yields, and how it is read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,8 +90,18 @@ pub struct AbConfig {
     pub dir: PathBuf,
     /// The base revision, as git understands it.
     pub base: String,
-    /// The number of rounds; each runs base and head once.
+    /// The number of rounds; each runs base and head once. With a time
+    /// budget, the most rounds.
     pub rounds: usize,
+    /// How base and head alternate.
+    pub interleave: Interleave,
+    /// The length of each slice, in the sliced mode.
+    pub slice: SliceConfig,
+    /// Adaptive stopping: rounds go on, within this time (counted from
+    /// the first round, after the builds), only for the benchmarks still
+    /// undecided, tested at the planned looks of
+    /// [`LookPlan::adaptive`]. `None`: exactly `rounds` rounds.
+    pub time_budget: Option<Duration>,
     /// The bench command.
     pub command: Vec<OsString>,
     /// The build command run once per side before the rounds. `None`: for
@@ -104,6 +133,18 @@ pub trait AbProgress {
     fn should_stop(&mut self) -> bool {
         false
     }
+    /// In the sliced mode, a round's side of one benchmark starts (then
+    /// [`AbProgress::finished`] is called as for whole runs).
+    fn running_slice(&mut self, round: usize, rounds: usize, benchmark: &str, side: Side) {
+        let _ = benchmark;
+        self.running(round, rounds, side);
+    }
+    /// With a time budget, the looks planned (once the first round has
+    /// shown how many benchmarks there are), tested at `level` split
+    /// across them.
+    fn planned(&mut self, _plan: &LookPlan, _level: f64) {}
+    /// With a time budget, a benchmark took its last round, and why.
+    fn stopped(&mut self, _benchmark: &str, _stop: Stop) {}
 }
 
 /// Progress that says nothing.
@@ -161,9 +202,13 @@ struct SideSetup {
 /// The base is checked out into a temporary worktree (removed at the end)
 /// and built into its own target directory; the head is the working
 /// directory as it is. Each round runs both sides once, in an order drawn
-/// from `seed`, and imports each run at once. A failure part-way still
-/// yields the rounds completed so far (with `interrupted_by` set) when at
-/// least two rounds completed; otherwise it is an error.
+/// from `seed`, and imports each run at once: the whole bench command, or
+/// in the sliced mode each benchmark alone, base and head back to back.
+/// With a time budget, the rounds go on only for the benchmarks still
+/// undecided at the planned looks, while the budget has room for another
+/// round (at least two rounds run). A failure part-way still yields the
+/// rounds completed so far (with `interrupted_by` set) when at least two
+/// rounds completed; otherwise it is an error.
 pub fn run_ab(config: &AbConfig, progress: &mut dyn AbProgress) -> Result<AbOutcome, GateError> {
     if config.rounds < 2 {
         return Err(GateError::Config(format!(
@@ -175,6 +220,15 @@ pub fn run_ab(config: &AbConfig, progress: &mut dyn AbProgress) -> Result<AbOutc
         return Err(GateError::Config(
             "no bench command: give it after `--`, such as `-- cargo bench`".into(),
         ));
+    }
+    if config.time_budget.is_some_and(|b| b.is_zero()) {
+        return Err(GateError::Config(
+            "--time-budget 0: give the time the rounds may take, such as 5m".into(),
+        ));
+    }
+    let sliced = sliced_mode(config)?;
+    if sliced {
+        config.slice.check()?;
     }
     // A format named up front is checked before anything is built or run.
     if let ResultFormat::File {
@@ -208,7 +262,7 @@ pub fn run_ab(config: &AbConfig, progress: &mut dyn AbProgress) -> Result<AbOutc
         None => default_base_target(&config.dir),
     };
     let mut common_env: Vec<(OsString, OsString)> = Vec::new();
-    if config.format == ResultFormat::Criterion {
+    if config.format == ResultFormat::Criterion && !sliced {
         common_env.push(("CRITERION_HOME".into(), criterion_home.clone().into()));
     }
     let head_env = common_env.clone();
@@ -227,82 +281,181 @@ pub fn run_ab(config: &AbConfig, progress: &mut dyn AbProgress) -> Result<AbOutc
         },
     ];
 
-    if let Some(build) = build_command(config) {
-        for s in &sides {
-            progress.building(s.side, &shown(&build));
-            build_side(&build, s, scratch.path())?;
+    let mut notes = Vec::new();
+    let mut runner = if sliced {
+        Runner::Slices(prepare_slices(
+            config,
+            &sides,
+            scratch.path(),
+            progress,
+            &mut notes,
+        )?)
+    } else {
+        if let Some(build) = build_command(config) {
+            for s in &sides {
+                progress.building(s.side, &shown(&build));
+                build_side(&build, s, scratch.path())?;
+            }
         }
-    }
-
-    let counter = match config.format {
-        ResultFormat::Instructions => Some(InstructionCounter::detect()),
-        _ => None,
+        Runner::Whole {
+            counter: match config.format {
+                ResultFormat::Instructions => Some(InstructionCounter::detect()),
+                _ => None,
+            },
+            criterion: CriterionVerdicts::default(),
+            runs_so_far: 0,
+        }
     };
+
+    let design = match config.time_budget {
+        Some(_) => Design::Adaptive(config.rounds),
+        None => Design::Fixed(config.rounds),
+    };
+    let mut seq = Sequential::new(design, config.criteria.clone());
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-    let mut rounds: Vec<[RoundValues; 2]> = Vec::new();
     let mut orders = Vec::new();
-    let mut criterion = CriterionVerdicts::default();
-    let mut runs_so_far = 0usize;
     let mut interrupted_by = None;
-    'rounds: for round in 0..config.rounds {
-        let base_first = rng.random_bool(0.5);
-        let order = if base_first { [0, 1] } else { [1, 0] };
-        let mut values: [RoundValues; 2] = [RoundValues::new(), RoundValues::new()];
-        for i in order {
-            if progress.should_stop() {
-                if rounds.len() >= 2 {
+    let mut ended = Ended::MaxRounds;
+    let started = Instant::now();
+    // What the next round will take: the last round's time per benchmark
+    // (sliced) or in all (whole runs).
+    let mut pair_time: BTreeMap<String, Duration> = BTreeMap::new();
+    let mut round_time = Duration::ZERO;
+    loop {
+        if seq.rounds() >= seq.max_rounds() {
+            break;
+        }
+        if seq.all_decided() {
+            ended = Ended::Decided;
+            break;
+        }
+        if let Some(budget) = config.time_budget
+            && seq.rounds() >= 2
+        {
+            let next = match &runner {
+                Runner::Slices(s) => s
+                    .order
+                    .iter()
+                    .filter(|n| seq.is_active(n))
+                    .filter_map(|n| pair_time.get(n))
+                    .sum(),
+                Runner::Whole { .. } => round_time,
+            };
+            if started.elapsed() + next > budget {
+                ended = Ended::Budget;
+                break;
+            }
+        }
+        let round = seq.rounds() + 1;
+        let round_started = Instant::now();
+        let result = match &mut runner {
+            Runner::Whole {
+                counter,
+                criterion,
+                runs_so_far,
+            } => whole_round(
+                config,
+                &sides,
+                scratch.path(),
+                counter.as_ref(),
+                &criterion_home,
+                (round, seq.max_rounds()),
+                &mut rng,
+                progress,
+                criterion,
+                runs_so_far,
+            )
+            .map(|(values, base_first)| {
+                orders.push(if base_first { "base,head" } else { "head,base" });
+                values
+            }),
+            Runner::Slices(s) => slices_round(
+                config,
+                s,
+                &sides,
+                scratch.path(),
+                (round, seq.max_rounds()),
+                &seq,
+                &mut rng,
+                progress,
+                &mut pair_time,
+            ),
+        };
+        match result {
+            Ok(values) => {
+                round_time = round_started.elapsed();
+                let [base, head] = &values;
+                for (name, (metric_name, unit, h)) in head {
+                    if let Some((_, _, b)) = base.get(name)
+                        && seq.is_active(name)
+                    {
+                        seq.push(name, metric_name, *unit, *b, *h);
+                    }
+                }
+                let had_plan = seq.plan().is_some();
+                let stopped = seq.end_round();
+                if let (false, Some(plan), Some(_)) = (had_plan, seq.plan(), config.time_budget) {
+                    progress.planned(plan, config.criteria.level);
+                }
+                for (name, stop) in stopped {
+                    progress.stopped(&name, stop);
+                }
+            }
+            Err(RoundError::Stopped) => {
+                if seq.rounds() >= 2 {
                     interrupted_by = Some("interrupted".to_string());
-                    break 'rounds;
+                    ended = Ended::Interrupted;
+                    break;
                 }
                 return Err(GateError::Interrupted {
-                    rounds: rounds.len(),
+                    rounds: seq.rounds(),
                 });
             }
-            let s = &sides[i];
-            progress.running(round + 1, config.rounds, s.side);
-            let started = Instant::now();
-            let result = run_side(config, s, scratch.path(), counter.as_ref(), &criterion_home);
-            match result {
-                Ok((v, output)) => {
-                    progress.finished(round + 1, s.side, started.elapsed());
-                    if config.format == ResultFormat::Criterion {
-                        if runs_so_far > 0 {
-                            criterion.comparisons += 1;
-                        }
-                        let n = output.matches("Performance has regressed").count();
-                        criterion.lines += n;
-                        if n > 0 {
-                            criterion.runs_flagged += 1;
-                        }
-                    }
-                    runs_so_far += 1;
-                    values[i] = v;
+            Err(RoundError::Failed(e)) => {
+                if seq.rounds() >= 2 {
+                    interrupted_by = Some(format!("round {round}: {e}"));
+                    ended = Ended::Interrupted;
+                    break;
                 }
-                Err(e) => {
-                    if rounds.len() >= 2 {
-                        interrupted_by = Some(format!("round {}: {e}", round + 1));
-                        break 'rounds;
-                    }
-                    return Err(e);
-                }
+                return Err(e);
             }
         }
-        orders.push(if base_first { "base,head" } else { "head,base" });
-        rounds.push(values);
     }
     drop(worktree);
 
-    let series = paired_series(&rounds);
-    let changes = compare_paired(&series, &config.criteria);
-    let report = build_report(
-        config,
-        &base_commit,
-        &series,
-        &changes,
-        &orders,
+    let adaptive = config.time_budget.is_some();
+    let outcome = seq.finish(|rounds| match ended {
+        Ended::Budget => Stop::BudgetSpent { rounds },
+        Ended::Interrupted => Stop::Interrupted { rounds },
+        Ended::MaxRounds | Ended::Decided => Stop::MaxRounds { rounds },
+    });
+    if adaptive {
+        for (name, stop) in &outcome.stops {
+            if !matches!(stop, Stop::Decided { .. }) {
+                progress.stopped(name, *stop);
+            }
+        }
+    }
+    let mut changes = outcome.changes;
+    let criterion = match &runner {
+        Runner::Whole { criterion, .. } => *criterion,
+        Runner::Slices(s) => {
+            changes.only_in_base = s.only_in_base.clone();
+            changes.only_in_head = s.only_in_head.clone();
+            CriterionVerdicts::default()
+        }
+    };
+    let run = RunSummary {
+        rounds: seq_rounds(&outcome.series),
+        orders: &orders,
         criterion,
-        interrupted_by.as_deref(),
-    );
+        interrupted_by: interrupted_by.as_deref(),
+        sliced,
+        stops: adaptive.then_some(&outcome.stops[..]),
+        plan: &outcome.plan,
+        ended,
+    };
+    let report = build_report(config, &base_commit, &outcome.series, &changes, &run, notes);
     Ok(AbOutcome {
         changes,
         report,
@@ -310,6 +463,355 @@ pub fn run_ab(config: &AbConfig, progress: &mut dyn AbProgress) -> Result<AbOutc
         criterion_regressed: criterion,
         interrupted_by,
     })
+}
+
+/// The most rounds any benchmark took.
+fn seq_rounds(series: &[PairedSeries]) -> usize {
+    series.iter().map(|s| s.base.len()).max().unwrap_or(0)
+}
+
+/// Why the rounds ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// The planned rounds ran.
+    MaxRounds,
+    /// Every benchmark was decided.
+    Decided,
+    /// The time budget had no room for another round.
+    Budget,
+    /// The user or a failure stopped the run.
+    Interrupted,
+}
+
+/// Why a round did not complete.
+enum RoundError {
+    /// The user interrupted.
+    Stopped,
+    /// A run failed.
+    Failed(GateError),
+}
+
+impl From<GateError> for RoundError {
+    fn from(e: GateError) -> Self {
+        RoundError::Failed(e)
+    }
+}
+
+enum Runner {
+    Whole {
+        counter: Option<InstructionCounter>,
+        criterion: CriterionVerdicts,
+        runs_so_far: usize,
+    },
+    Slices(Slices),
+}
+
+/// The sliced mode's benchmarks: those both sides list, each with the
+/// executable of each side.
+struct Slices {
+    order: Vec<String>,
+    exes: BTreeMap<String, [BenchExe; 2]>,
+    homes: [PathBuf; 2],
+    only_in_base: Vec<String>,
+    only_in_head: Vec<String>,
+}
+
+/// Whether this run uses slices: asked for, or `auto` with a criterion
+/// suite run by `cargo bench` and no build command of its own.
+fn sliced_mode(config: &AbConfig) -> Result<bool, GateError> {
+    let cargo_bench = slices::split_cargo_bench(&config.command).is_some();
+    match config.interleave {
+        Interleave::Whole => Ok(false),
+        Interleave::Auto => {
+            Ok(config.format == ResultFormat::Criterion && cargo_bench && config.build.is_none())
+        }
+        Interleave::Slices => {
+            if config.format != ResultFormat::Criterion {
+                return Err(GateError::Config(
+                    "--interleave slices runs criterion benchmarks one by one: it needs --format criterion (the default); use --interleave whole for other formats".into(),
+                ));
+            }
+            if !cargo_bench {
+                return Err(GateError::Config(format!(
+                    "--interleave slices needs a `cargo bench ...` command, which perfhub builds with --no-run to find the bench executables, not `{}`; use --interleave whole for other commands",
+                    shown(&config.command)
+                )));
+            }
+            if config.build.is_some() {
+                return Err(GateError::Config(
+                    "--interleave slices builds with `cargo bench --no-run` itself: leave out --build, or use --interleave whole".into(),
+                ));
+            }
+            Ok(true)
+        }
+    }
+}
+
+/// Builds both sides with cargo's JSON messages, lists each bench
+/// executable's benchmarks, and keeps those both sides have.
+fn prepare_slices(
+    config: &AbConfig,
+    sides: &[SideSetup; 2],
+    scratch: &Path,
+    progress: &mut dyn AbProgress,
+    notes: &mut Vec<Note>,
+) -> Result<Slices, GateError> {
+    let Some((cargo, bench_args)) = slices::split_cargo_bench(&config.command) else {
+        return Err(GateError::Config("not a `cargo bench` command".into()));
+    };
+    let build = slices::build_command(&cargo);
+    let mut listed: Vec<SideBenchmarks> = Vec::new();
+    for s in sides {
+        progress.building(s.side, &shown(&build));
+        let messages = run_logged(&build, s, scratch, "build")?;
+        let exes = slices::bench_executables(&messages);
+        if exes.is_empty() {
+            return Err(GateError::Config(format!(
+                "`{}` built no bench target in the {}: check the command's --bench/-p options, or use --interleave whole",
+                shown(&build),
+                s.side.as_str()
+            )));
+        }
+        let mut found = SideBenchmarks::default();
+        for exe in &exes {
+            let mut list: Vec<OsString> = vec![exe.path.clone().into(), "--bench".into()];
+            list.push("--list".into());
+            list.extend(bench_args.iter().cloned());
+            let at = SideSetup {
+                side: s.side,
+                dir: exe.cwd.clone(),
+                env: s.env.clone(),
+            };
+            let output = run_logged(&list, &at, scratch, "list")?;
+            found.add(exe, slices::listed_benchmarks(&output));
+        }
+        listed.push(found);
+    }
+    let [base, head] = [&listed[0], &listed[1]];
+    if head.order.is_empty() {
+        return Err(GateError::Config(format!(
+            "no criterion benchmark listed by the head's bench targets ({}){}: `--bench --list` shows no `NAME: benchmark` line; for libtest or other harnesses use --interleave whole with --format libtest or --results",
+            head.not_criterion.join(", "),
+            if bench_args.is_empty() {
+                String::new()
+            } else {
+                format!(" with the filter `{}`", shown(&bench_args))
+            }
+        )));
+    }
+    for (side, l) in [("base", base), ("head", head)] {
+        if !l.not_criterion.is_empty() {
+            notes.push(Note::warning(
+                "ab_target_not_criterion",
+                format!(
+                    "the {side}'s bench targets {} list no criterion benchmark and were not run; --interleave whole runs them",
+                    l.not_criterion.join(", ")
+                ),
+            ));
+        }
+        for name in &l.duplicates {
+            notes.push(Note::warning(
+                "ab_benchmark_duplicate",
+                format!(
+                    "{name}: listed by two of the {side}'s bench targets; only the first was run"
+                ),
+            ));
+        }
+        for name in &l.truncated {
+            notes.push(Note::warning(
+                "ab_benchmark_name_truncated",
+                format!(
+                    "{name}: criterion lists this name cut short, so it cannot be run alone; shorten it, or use --interleave whole"
+                ),
+            ));
+        }
+    }
+    let mut exes = BTreeMap::new();
+    let mut order = Vec::new();
+    for name in &head.order {
+        if let (Some(b), Some(h)) = (base.by_name.get(name), head.by_name.get(name)) {
+            exes.insert(name.clone(), [b.clone(), h.clone()]);
+            order.push(name.clone());
+        }
+    }
+    let only_in_head = head
+        .order
+        .iter()
+        .filter(|n| !base.by_name.contains_key(*n))
+        .cloned()
+        .collect();
+    let only_in_base = base
+        .order
+        .iter()
+        .filter(|n| !head.by_name.contains_key(*n))
+        .cloned()
+        .collect();
+    if order.is_empty() {
+        return Err(GateError::Config(format!(
+            "base and head have no criterion benchmark in common (base: {}; head: {})",
+            if base.order.is_empty() {
+                "none".to_string()
+            } else {
+                base.order.join(", ")
+            },
+            head.order.join(", ")
+        )));
+    }
+    let homes = [
+        scratch.join("criterion-base"),
+        scratch.join("criterion-head"),
+    ];
+    Ok(Slices {
+        order,
+        exes,
+        homes,
+        only_in_base,
+        only_in_head,
+    })
+}
+
+/// One round of slices: every benchmark still undecided, base and head back
+/// to back in a random order.
+#[allow(clippy::too_many_arguments)]
+fn slices_round(
+    config: &AbConfig,
+    slices: &Slices,
+    sides: &[SideSetup; 2],
+    scratch: &Path,
+    (round, rounds): (usize, usize),
+    seq: &Sequential,
+    rng: &mut ChaCha8Rng,
+    progress: &mut dyn AbProgress,
+    pair_time: &mut BTreeMap<String, Duration>,
+) -> Result<[RoundValues; 2], RoundError> {
+    let mut values: [RoundValues; 2] = [RoundValues::new(), RoundValues::new()];
+    for name in slices.order.iter().filter(|n| seq.is_active(n)) {
+        let order = if rng.random_bool(0.5) { [0, 1] } else { [1, 0] };
+        let pair_started = Instant::now();
+        for i in order {
+            if progress.should_stop() {
+                return Err(RoundError::Stopped);
+            }
+            let s = &sides[i];
+            progress.running_slice(round, rounds, name, s.side);
+            let started = Instant::now();
+            let v = run_slice(
+                config,
+                &slices.exes[name][i],
+                name,
+                s,
+                &slices.homes[i],
+                scratch,
+            )?;
+            progress.finished(round, s.side, started.elapsed());
+            values[i].insert(name.clone(), v);
+        }
+        pair_time.insert(name.clone(), pair_started.elapsed());
+    }
+    Ok(values)
+}
+
+/// Runs one benchmark of one side for a slice and reads its value: the
+/// median of the slice's per-iteration times (every sample's time over its
+/// iterations).
+fn run_slice(
+    config: &AbConfig,
+    exe: &BenchExe,
+    name: &str,
+    side: &SideSetup,
+    home: &Path,
+    scratch: &Path,
+) -> Result<(String, Unit, f64), GateError> {
+    // A fresh home per slice: only this slice's results are read, and
+    // criterion finds no earlier run to compare with (which would cost a
+    // bootstrap per slice).
+    let _ = std::fs::remove_dir_all(home);
+    std::fs::create_dir_all(home).map_err(|e| GateError::Io {
+        path: home.to_path_buf(),
+        source: e,
+    })?;
+    let mut command: Vec<OsString> = vec![exe.path.clone().into()];
+    command.extend(config.slice.args(name));
+    let mut env = side.env.clone();
+    env.retain(|(k, _)| k != "CRITERION_HOME");
+    env.push(("CRITERION_HOME".into(), home.into()));
+    env.push(("CARGO_MANIFEST_DIR".into(), exe.cwd.clone().into()));
+    let at = SideSetup {
+        side: side.side,
+        dir: exe.cwd.clone(),
+        env,
+    };
+    run_logged(&command, &at, scratch, "slice")?;
+    let import_error = |message: String| GateError::Import {
+        side: side.side.as_str(),
+        message,
+    };
+    let report = perfhub_import::import_criterion_dir(home, None, &import_options(config))
+        .map_err(|e| {
+            import_error(format!(
+                "{name}: `{} --bench --exact {name:?}` left no results ({e}); does the benchmark run when named exactly?",
+                exe.path.display()
+            ))
+        })?;
+    let values = round_values(&report);
+    let value = values
+        .get(name)
+        .or_else(|| {
+            (values.len() == 1)
+                .then(|| values.values().next())
+                .flatten()
+        })
+        .cloned()
+        .ok_or_else(|| {
+            import_error(format!(
+                "{name}: the slice wrote results for {} instead",
+                values.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+    Ok(value)
+}
+
+/// One round of whole runs, in a random order; returns the values and
+/// whether base ran first.
+#[allow(clippy::too_many_arguments)]
+fn whole_round(
+    config: &AbConfig,
+    sides: &[SideSetup; 2],
+    scratch: &Path,
+    counter: Option<&InstructionCounter>,
+    criterion_home: &Path,
+    (round, rounds): (usize, usize),
+    rng: &mut ChaCha8Rng,
+    progress: &mut dyn AbProgress,
+    criterion: &mut CriterionVerdicts,
+    runs_so_far: &mut usize,
+) -> Result<([RoundValues; 2], bool), RoundError> {
+    let base_first = rng.random_bool(0.5);
+    let order = if base_first { [0, 1] } else { [1, 0] };
+    let mut values: [RoundValues; 2] = [RoundValues::new(), RoundValues::new()];
+    for i in order {
+        if progress.should_stop() {
+            return Err(RoundError::Stopped);
+        }
+        let s = &sides[i];
+        progress.running(round, rounds, s.side);
+        let started = Instant::now();
+        let (v, output) = run_side(config, s, scratch, counter, criterion_home)?;
+        progress.finished(round, s.side, started.elapsed());
+        if config.format == ResultFormat::Criterion {
+            if *runs_so_far > 0 {
+                criterion.comparisons += 1;
+            }
+            let n = output.matches("Performance has regressed").count();
+            criterion.lines += n;
+            if n > 0 {
+                criterion.runs_flagged += 1;
+            }
+        }
+        *runs_so_far += 1;
+        values[i] = v;
+    }
+    Ok((values, base_first))
 }
 
 /// The base's target directory when none is given: `perfhub-ab-base`
@@ -538,27 +1040,17 @@ fn round_values(report: &Report) -> RoundValues {
     v
 }
 
-/// The per-benchmark series over complete rounds: rounds where a benchmark
-/// is missing on either side are left out for that benchmark.
-fn paired_series(rounds: &[[RoundValues; 2]]) -> Vec<PairedSeries> {
-    let mut by_name: BTreeMap<&str, PairedSeries> = BTreeMap::new();
-    for [base, head] in rounds {
-        for (name, (metric_name, unit, h)) in head {
-            let Some((_, _, b)) = base.get(name) else {
-                continue;
-            };
-            let s = by_name.entry(name).or_insert_with(|| PairedSeries {
-                benchmark: name.clone(),
-                metric: metric_name.clone(),
-                unit: *unit,
-                base: Vec::new(),
-                head: Vec::new(),
-            });
-            s.base.push(*b);
-            s.head.push(*h);
-        }
-    }
-    by_name.into_values().collect()
+/// How the rounds went, for the report's notes.
+struct RunSummary<'a> {
+    rounds: usize,
+    orders: &'a [&'a str],
+    criterion: CriterionVerdicts,
+    interrupted_by: Option<&'a str>,
+    sliced: bool,
+    /// With a time budget, why each benchmark stopped.
+    stops: Option<&'a [(String, Stop)]>,
+    plan: &'a LookPlan,
+    ended: Ended,
 }
 
 fn build_report(
@@ -566,9 +1058,8 @@ fn build_report(
     base_commit: &str,
     series: &[PairedSeries],
     changes: &ChangeSet,
-    orders: &[&str],
-    criterion: CriterionVerdicts,
-    interrupted_by: Option<&str>,
+    run: &RunSummary<'_>,
+    notes: Vec<Note>,
 ) -> Report {
     let mut head = Report::new(ReportKind::Bench, config.created.clone());
     for s in series {
@@ -586,33 +1077,87 @@ fn build_report(
         head.benchmarks.push(b);
     }
     let mut report = changes.to_report(&head, config.created.clone());
-    report.notes.push(Note::info(
-        "ab_rounds",
-        format!(
-            "{} interleaved rounds of `{}`, base {} against the working directory; orders: {}",
-            orders.len(),
-            shown(&config.command),
-            &base_commit[..base_commit.len().min(12)],
-            orders.join(" ")
-        ),
-    ));
-    if config.format == ResultFormat::Criterion && criterion.comparisons > 0 {
+    let base_short = &base_commit[..base_commit.len().min(12)];
+    if run.sliced {
+        let s = &config.slice;
+        report.notes.push(Note::info(
+            "ab_rounds",
+            format!(
+                "{} rounds of slices from `{}`, base {base_short} against the working directory: \
+                 in each round each benchmark ran alone on each side (`--bench --exact`, warm-up {:.1} s, \
+                 measurement {:.1} s, {} samples), base and head back to back in a random order; \
+                 a slice's value is the median of its per-iteration times",
+                run.rounds,
+                shown(&config.command),
+                s.warm_up.as_secs_f64(),
+                s.measurement.as_secs_f64(),
+                s.sample_size
+            ),
+        ));
+    } else {
+        report.notes.push(Note::info(
+            "ab_rounds",
+            format!(
+                "{} interleaved rounds of `{}`, base {base_short} against the working directory; orders: {}",
+                run.orders.len(),
+                shown(&config.command),
+                run.orders.join(" ")
+            ),
+        ));
+    }
+    report.notes.extend(notes);
+    if let Some(stops) = run.stops {
+        let budget = config
+            .time_budget
+            .map_or_else(String::new, |b| format!("{:.0} s", b.as_secs_f64()));
+        let end = match run.ended {
+            Ended::Decided => "every benchmark was decided",
+            Ended::Budget => "the time budget was spent",
+            Ended::MaxRounds => "the last planned look was reached",
+            Ended::Interrupted => "the run stopped early",
+        };
+        report.notes.push(Note::info(
+            "ab_adaptive",
+            format!(
+                "adaptive stopping within a time budget of {budget}, at most {} rounds: {}, \
+                 Holm across the benchmarks at each; a benchmark stops once it changed by at \
+                 least its minimum effect or its interval rules that out; the rounds ended because {end}",
+                config.rounds,
+                run.plan.describe(config.criteria.level)
+            ),
+        ));
+        for (name, stop) in stops {
+            let mde = changes
+                .changes
+                .iter()
+                .find(|c| &c.benchmark == name)
+                .and_then(|c| c.mde)
+                .map_or_else(
+                    || "no change was detectable".to_string(),
+                    |m| format!("minimum detectable effect {}", percent_figure(m)),
+                );
+            report.notes.push(Note::info(
+                "ab_stopped",
+                format!("{name}: {}; {mde}", stop.describe()),
+            ));
+        }
+    }
+    if config.format == ResultFormat::Criterion && run.criterion.comparisons > 0 {
         report.notes.push(Note::info(
             "criterion_own_verdicts",
             format!(
                 "criterion's own change detection, comparing each run with the one before, \
                  printed \"Performance has regressed\" in {} of {} runs ({} lines)",
-                criterion.runs_flagged, criterion.comparisons, criterion.lines
+                run.criterion.runs_flagged, run.criterion.comparisons, run.criterion.lines
             ),
         ));
     }
-    if let Some(why) = interrupted_by {
+    if let Some(why) = run.interrupted_by {
         report.notes.push(Note::warning(
             "ab_interrupted",
             format!(
                 "stopped after {} of {} rounds: {why}",
-                orders.len(),
-                config.rounds
+                run.rounds, config.rounds
             ),
         ));
     }
@@ -628,6 +1173,9 @@ mod tests {
             dir: PathBuf::from("."),
             base: "HEAD".into(),
             rounds: 3,
+            interleave: Interleave::Auto,
+            slice: SliceConfig::default(),
+            time_budget: None,
             command: command.iter().map(OsString::from).collect(),
             build: None,
             format: ResultFormat::Criterion,
@@ -662,21 +1210,37 @@ mod tests {
     }
 
     #[test]
-    fn series_keep_only_complete_rounds() {
-        let v = |pairs: &[(&str, f64)]| -> RoundValues {
-            pairs
-                .iter()
-                .map(|(n, x)| (n.to_string(), ("wall_time".to_string(), Unit::Seconds, *x)))
-                .collect()
-        };
-        let rounds = vec![
-            [v(&[("a", 1.0), ("b", 2.0)]), v(&[("a", 1.1), ("b", 2.2)])],
-            [v(&[("a", 1.0)]), v(&[("a", 1.2), ("b", 2.4)])],
-        ];
-        let s = paired_series(&rounds);
-        assert_eq!(s.len(), 2);
-        assert_eq!(s[0].base, vec![1.0, 1.0]);
-        assert_eq!(s[0].head, vec![1.1, 1.2]);
-        assert_eq!(s[1].base, vec![2.0]);
+    fn interleave_auto_slices_only_criterion_suites_run_by_cargo_bench() {
+        let mut c = config(&["cargo", "bench", "--bench", "k"]);
+        assert!(sliced_mode(&c).unwrap());
+        c.build = Some(vec!["make".into()]);
+        assert!(!sliced_mode(&c).unwrap());
+        c.interleave = Interleave::Slices;
+        assert!(
+            sliced_mode(&c)
+                .unwrap_err()
+                .to_string()
+                .contains("leave out --build")
+        );
+        let mut c = config(&["./bench.sh"]);
+        assert!(!sliced_mode(&c).unwrap());
+        c.interleave = Interleave::Slices;
+        let e = sliced_mode(&c).unwrap_err().to_string();
+        assert!(
+            e.contains("needs a `cargo bench ...` command") && e.contains("--interleave whole"),
+            "{e}"
+        );
+        let mut c = config(&["cargo", "bench"]);
+        c.format = ResultFormat::Libtest;
+        assert!(!sliced_mode(&c).unwrap());
+        c.interleave = Interleave::Slices;
+        assert!(
+            sliced_mode(&c)
+                .unwrap_err()
+                .to_string()
+                .contains("--format criterion")
+        );
+        c.interleave = Interleave::Whole;
+        assert!(!sliced_mode(&c).unwrap());
     }
 }

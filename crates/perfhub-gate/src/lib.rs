@@ -7,7 +7,11 @@
 //! runs them alternately, round after round in a random order, so both see
 //! the same drift, and decides from the paired per-round ratios (see
 //! [`perfhub_core::compare::compare_paired`]) with a minimum effect size on
-//! top of significance.
+//! top of significance. For criterion suites the rounds are per benchmark:
+//! each benchmark of base and head runs alone for a short slice, back to
+//! back ([`Interleave::Slices`], [`SliceConfig`]). With a time budget, rounds
+//! go on only for the benchmarks still undecided, tested at a few planned
+//! looks with the level split across them ([`LookPlan`], [`Stop`]).
 #![deny(missing_docs)]
 
 use std::path::PathBuf;
@@ -15,12 +19,20 @@ use std::path::PathBuf;
 mod ab;
 mod git;
 mod instructions;
+mod paired;
+mod slices;
 
 pub use ab::{
-    AbConfig, AbOutcome, AbProgress, CriterionVerdicts, NoProgress, ResultFormat, Side, run_ab,
+    AbConfig, AbOutcome, AbProgress, CriterionVerdicts, Interleave, NoProgress, ResultFormat, Side,
+    run_ab,
 };
 pub use git::{Checkout, Worktree};
 pub use instructions::{InstructionCounter, count_instructions};
+pub use paired::{
+    DEFAULT_BATCH, DEFAULT_TIME, PairedConfig, PairedOutcome, PairedProgress, run_paired,
+};
+pub use perfhub_core::sequential::{Decision, LookPlan, Stop};
+pub use slices::SliceConfig;
 
 /// Why an A/B run failed.
 #[derive(Debug, thiserror::Error)]
