@@ -816,7 +816,7 @@ fn whole_round(
 
 /// The base's target directory when none is given: `perfhub-ab-base`
 /// inside the head's (`CARGO_TARGET_DIR`, else `target` in the directory).
-fn default_base_target(dir: &Path) -> PathBuf {
+pub(crate) fn default_base_target(dir: &Path) -> PathBuf {
     let head_target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| dir.join("target"));
@@ -844,7 +844,8 @@ fn build_command(config: &AbConfig) -> Option<Vec<OsString>> {
     None
 }
 
-fn shown(command: &[OsString]) -> String {
+/// A command as one line, for messages.
+pub(crate) fn shown(command: &[OsString]) -> String {
     command
         .iter()
         .map(|a| a.to_string_lossy().into_owned())

@@ -29,7 +29,9 @@ use perfhub_core::units::Unit;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::ab::{default_base_target, shown};
 use crate::git::{Checkout, Worktree};
+use crate::slices::{BenchExe, bench_executables, build_command, split_cargo_bench};
 use crate::{GateError, Side};
 
 /// The default time given to each benchmark's pairs.
@@ -292,18 +294,15 @@ pub fn run_paired(
 }
 
 /// `cargo bench [CARGO ARGS] [-- HARNESS ARGS]` split into the cargo
-/// arguments after `bench` and the harness's.
+/// command and the harness's arguments, which must leave the running to
+/// perfhub.
 fn split_command(command: &[OsString]) -> Result<(Vec<OsString>, Vec<OsString>), GateError> {
-    if command.len() < 2 || command[0] != "cargo" || command[1] != "bench" {
+    let Some((cargo, harness)) = split_cargo_bench(command) else {
         return Err(GateError::Config(format!(
             "--paired builds the bench targets with cargo: give `-- cargo bench [--bench NAME] [-- FILTER]`, not `{}`",
             shown(command)
         )));
-    }
-    let rest = &command[2..];
-    let split = rest.iter().position(|a| a == "--").unwrap_or(rest.len());
-    let cargo = rest[..split].to_vec();
-    let harness = rest.get(split + 1..).unwrap_or_default().to_vec();
+    };
     if let Some(bad) = harness.iter().find(|a| {
         matches!(
             a.to_str(),
@@ -318,46 +317,12 @@ fn split_command(command: &[OsString]) -> Result<(Vec<OsString>, Vec<OsString>),
     Ok((cargo, harness))
 }
 
-fn build_command(cargo_args: &[OsString]) -> Vec<OsString> {
-    let mut c: Vec<OsString> = vec!["cargo".into(), "bench".into()];
-    c.extend(cargo_args.iter().cloned());
-    c.push("--no-run".into());
-    c.push("--message-format=json-render-diagnostics".into());
-    c
-}
-
-/// The base's target directory when none is given: `perfhub-ab-base`
-/// inside the head's (as the A/B gate's, so both modes reuse one build).
-fn default_base_target(dir: &Path) -> PathBuf {
-    let head_target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| dir.join("target"));
-    let head_target = if head_target.is_relative() {
-        dir.join(head_target)
-    } else {
-        head_target
-    };
-    head_target.join("perfhub-ab-base")
-}
-
-fn shown(command: &[OsString]) -> String {
-    command
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// A bench executable cargo built.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Built {
-    target: String,
-    exe: PathBuf,
-    dir: PathBuf,
-}
-
 /// Builds a side; returns its bench executables.
-fn build_side(build: &[OsString], s: &SideSetup, scratch: &Path) -> Result<Vec<Built>, GateError> {
+fn build_side(
+    build: &[OsString],
+    s: &SideSetup,
+    scratch: &Path,
+) -> Result<Vec<BenchExe>, GateError> {
     let err_path = scratch.join(format!("{}-build.err", s.side.as_str()));
     let err = File::create(&err_path).map_err(|e| GateError::Io {
         path: err_path.clone(),
@@ -393,44 +358,10 @@ fn tail(path: &Path, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// The bench executables in cargo's JSON messages.
-fn bench_executables(messages: &str) -> Vec<Built> {
-    let mut out = Vec::new();
-    for line in messages.lines() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        if v["reason"] != "compiler-artifact" {
-            continue;
-        }
-        let is_bench = v["target"]["kind"]
-            .as_array()
-            .is_some_and(|k| k.iter().any(|k| k == "bench"));
-        let (Some(exe), Some(name)) = (v["executable"].as_str(), v["target"]["name"].as_str())
-        else {
-            continue;
-        };
-        if !is_bench {
-            continue;
-        }
-        let dir = v["manifest_path"]
-            .as_str()
-            .and_then(|m| Path::new(m).parent())
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        out.push(Built {
-            target: name.to_string(),
-            exe: PathBuf::from(exe),
-            dir,
-        });
-    }
-    out
-}
-
 /// Asks each executable for its benchmarks in paired mode; keeps those that
 /// answer (targets with another harness refuse the argument).
 fn probe_targets(
-    built: &[Built],
+    built: &[BenchExe],
     harness_args: &[OsString],
     s: &SideSetup,
     scratch: &Path,
@@ -442,16 +373,16 @@ fn probe_targets(
             path: err_path.clone(),
             source: e,
         })?;
-        let o = Command::new(&b.exe)
+        let o = Command::new(&b.path)
             .arg(protocol::FLAG)
             .arg("--list")
             .args(harness_args)
-            .current_dir(&b.dir)
+            .current_dir(&b.cwd)
             .stdin(Stdio::null())
             .stderr(err)
             .output()
             .map_err(|e| GateError::Spawn {
-                command: b.exe.display().to_string(),
+                command: b.path.display().to_string(),
                 side: s.side.as_str(),
                 message: e.to_string(),
             })?;
@@ -466,7 +397,7 @@ fn probe_targets(
         }
         if !o.status.success() {
             return Err(GateError::CommandFailed {
-                command: format!("{} {} --list", b.exe.display(), protocol::FLAG),
+                command: format!("{} {} --list", b.path.display(), protocol::FLAG),
                 side: s.side.as_str(),
                 status: o.status.to_string(),
                 tail: tail(&err_path, 15),
@@ -481,8 +412,8 @@ fn probe_targets(
             .collect();
         out.push(Target {
             name: b.target.clone(),
-            exe: b.exe.clone(),
-            dir: b.dir.clone(),
+            exe: b.path.clone(),
+            dir: b.cwd.clone(),
             benchmarks,
         });
     }
@@ -775,7 +706,7 @@ mod tests {
             "cargo", "bench", "--bench", "k", "--", "sort", "--exact",
         ]))
         .unwrap();
-        assert_eq!(cargo, os(&["--bench", "k"]));
+        assert_eq!(cargo, os(&["cargo", "bench", "--bench", "k"]));
         assert_eq!(harness, os(&["sort", "--exact"]));
         assert_eq!(
             build_command(&cargo),
@@ -789,29 +720,13 @@ mod tests {
             ])
         );
         let (cargo, harness) = split_command(&os(&["cargo", "bench"])).unwrap();
-        assert!(cargo.is_empty() && harness.is_empty());
+        assert!(cargo == os(&["cargo", "bench"]) && harness.is_empty());
         let e = split_command(&os(&["./bench.sh"])).unwrap_err().to_string();
         assert!(e.contains("cargo bench") && e.contains("./bench.sh"), "{e}");
         let e = split_command(&os(&["cargo", "bench", "--", "--save", "x"]))
             .unwrap_err()
             .to_string();
         assert!(e.contains("--save"), "{e}");
-    }
-
-    #[test]
-    fn bench_executables_are_read_from_cargos_messages() {
-        let messages = r#"{"reason":"compiler-artifact","target":{"kind":["lib"],"name":"fx"},"executable":null,"manifest_path":"/p/Cargo.toml"}
-{"reason":"compiler-artifact","target":{"kind":["bench"],"name":"spin"},"executable":"/t/release/deps/spin-1","manifest_path":"/p/Cargo.toml"}
-not json: a build script's output
-{"reason":"build-finished","success":true}"#;
-        assert_eq!(
-            bench_executables(messages),
-            [Built {
-                target: "spin".into(),
-                exe: "/t/release/deps/spin-1".into(),
-                dir: "/p".into(),
-            }]
-        );
     }
 
     #[test]
