@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use perfhub_core::report::Report;
 
-use crate::support::{perfhub, perfhub_bin, root, stderr, stdout};
+use crate::support::{git, perfhub, perfhub_bin, root, stderr, stdout};
 
 const REGRESSED: i32 = 5;
 
@@ -300,18 +300,7 @@ fn export_writes_bencher_and_github_action_benchmark_json() {
 /// `body`; returns the directory.
 fn repo_with(body: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let git = |args: &[&str]| {
-        let o = Command::new("git")
-            .args(args)
-            .current_dir(dir.path())
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "git {args:?}: {}", stderr(&o));
-    };
+    let git = |args: &[&str]| git(dir.path(), args);
     git(&["init", "-q"]);
     std::fs::write(dir.path().join("bench.sh"), body).unwrap();
     git(&["add", "bench.sh"]);
@@ -669,18 +658,7 @@ fn criterion_repo_with_a_slowdown() -> tempfile::TempDir {
         std::fs::copy(src.join(f), &to).unwrap();
     }
     std::fs::write(dir.path().join(".gitignore"), "target\n").unwrap();
-    let git = |args: &[&str]| {
-        let o = Command::new("git")
-            .args(args)
-            .current_dir(dir.path())
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "git {args:?}: {}", stderr(&o));
-    };
+    let git = |args: &[&str]| git(dir.path(), args);
     git(&["init", "-q"]);
     git(&["add", "."]);
     git(&["commit", "-q", "-m", "base"]);

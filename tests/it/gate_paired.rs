@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use perfhub_core::compare::Verdict;
 use perfhub_core::report::Report;
 
-use crate::support::{perfhub_bin, root, stderr, stdout};
+use crate::support::{git, perfhub_bin, root, stderr, stdout};
 
 const REGRESSED: i32 = 5;
 
@@ -23,19 +23,6 @@ fn fixture_target() -> PathBuf {
         .nth(3)
         .expect("the target directory")
         .join("perfhub-bench-fixture")
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let o = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "git {args:?}: {}", stderr(&o));
 }
 
 /// `fixtures/perfhub-bench-project` committed into a new git repository,

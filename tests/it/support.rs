@@ -151,3 +151,17 @@ sys.exit(code if code >= 0 else 128 - code)
     // Linux reports ru_maxrss in KiB.
     (output, kib * 1024)
 }
+
+/// Runs `git` in `dir` with a fixed author, which must succeed.
+pub fn git(dir: &std::path::Path, args: &[&str]) {
+    let o = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "git {args:?}: {}", stderr(&o));
+}

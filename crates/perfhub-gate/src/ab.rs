@@ -238,24 +238,12 @@ pub fn run_ab(config: &AbConfig, progress: &mut dyn AbProgress) -> Result<AbOutc
     {
         gateable(*format, path)?;
     }
-    let checkout = Checkout::of(&config.dir)?;
-    let base_commit = checkout.resolve(&config.base)?;
-    let worktree = Worktree::add(&checkout.toplevel, &base_commit)?;
-    let base_dir = worktree.path().join(&checkout.subdir);
-    if !base_dir.is_dir() {
-        return Err(GateError::Config(format!(
-            "{} does not exist at {}: the base revision predates this directory",
-            checkout.subdir.display(),
-            config.base
-        )));
-    }
-    let scratch = tempfile::Builder::new()
-        .prefix("perfhub-ab-runs-")
-        .tempdir()
-        .map_err(|e| GateError::Io {
-            path: std::env::temp_dir(),
-            source: e,
-        })?;
+    let BaseCheckout {
+        base_commit,
+        worktree,
+        base_dir,
+        scratch,
+    } = BaseCheckout::new(&config.dir, &config.base, "perfhub-ab-runs-")?;
     let criterion_home = scratch.path().join("criterion");
     let base_target = match &config.base_target_dir {
         Some(d) => d.clone(),
@@ -812,6 +800,49 @@ fn whole_round(
         values[i] = v;
     }
     Ok((values, base_first))
+}
+
+/// The base revision checked out beside the head, and a scratch directory
+/// for the run's files.
+pub(crate) struct BaseCheckout {
+    /// The base's full commit hash.
+    pub base_commit: String,
+    /// The temporary worktree, removed when dropped.
+    pub worktree: Worktree,
+    /// The head's directory, in the base's worktree.
+    pub base_dir: PathBuf,
+    /// Where the run's logs and outputs go.
+    pub scratch: tempfile::TempDir,
+}
+
+impl BaseCheckout {
+    /// Checks out `base` for the checkout holding `dir`; the scratch
+    /// directory's name starts with `prefix`.
+    pub(crate) fn new(dir: &Path, base: &str, prefix: &str) -> Result<BaseCheckout, GateError> {
+        let checkout = Checkout::of(dir)?;
+        let base_commit = checkout.resolve(base)?;
+        let worktree = Worktree::add(&checkout.toplevel, &base_commit)?;
+        let base_dir = worktree.path().join(&checkout.subdir);
+        if !base_dir.is_dir() {
+            return Err(GateError::Config(format!(
+                "{} does not exist at {base}: the base revision predates this directory",
+                checkout.subdir.display(),
+            )));
+        }
+        let scratch = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir()
+            .map_err(|e| GateError::Io {
+                path: std::env::temp_dir(),
+                source: e,
+            })?;
+        Ok(BaseCheckout {
+            base_commit,
+            worktree,
+            base_dir,
+            scratch,
+        })
+    }
 }
 
 /// The base's target directory when none is given: `perfhub-ab-base`

@@ -29,8 +29,7 @@ use perfhub_core::units::Unit;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::ab::{default_base_target, shown};
-use crate::git::{Checkout, Worktree};
+use crate::ab::{BaseCheckout, default_base_target, shown};
 use crate::slices::{BenchExe, bench_executables, build_command, split_cargo_bench};
 use crate::{GateError, Side};
 
@@ -142,24 +141,12 @@ pub fn run_paired(
             "the paired time and the batch time must be above 0, such as --paired=3s".into(),
         ));
     }
-    let checkout = Checkout::of(&config.dir)?;
-    let base_commit = checkout.resolve(&config.base)?;
-    let worktree = Worktree::add(&checkout.toplevel, &base_commit)?;
-    let base_dir = worktree.path().join(&checkout.subdir);
-    if !base_dir.is_dir() {
-        return Err(GateError::Config(format!(
-            "{} does not exist at {}: the base revision predates this directory",
-            checkout.subdir.display(),
-            config.base
-        )));
-    }
-    let scratch = tempfile::Builder::new()
-        .prefix("perfhub-paired-")
-        .tempdir()
-        .map_err(|e| GateError::Io {
-            path: std::env::temp_dir(),
-            source: e,
-        })?;
+    let BaseCheckout {
+        base_commit,
+        worktree,
+        base_dir,
+        scratch,
+    } = BaseCheckout::new(&config.dir, &config.base, "perfhub-paired-")?;
     let base_target = match &config.base_target_dir {
         Some(d) => d.clone(),
         None => default_base_target(&config.dir),
