@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use perfhub_core::budget::Budget;
 
@@ -123,29 +123,46 @@ fn parse_budgets(budgets: &[String]) -> Result<Vec<Budget>> {
 }
 
 fn bench(args: &BenchArgs, format: Option<perfhub_import::Format>) -> Result<Outcome> {
-    let format = match format {
-        Some(f) => f,
-        None => perfhub_import::detect(&args.input)?,
-    };
-    if format.is_load_test() {
-        if let Some(name) = &args.baseline {
-            bail!(
-                "--baseline `{name}` applies only to criterion directories, not to {format} output"
-            );
-        }
-        return load_test(&args.input, &args.output, &args.budgets, format);
+    let baseline = args.baseline.as_deref();
+    if let Some(format) = format.filter(|f| f.is_load_test()) {
+        return load_test(&args.input, &args.output, &args.budgets, baseline, format);
     }
     let budgets = parse_budgets(&args.budgets)?;
     let options = perfhub_import::ImportOptions::new(perfhub_probe::env::now_rfc3339());
-    let mut report =
-        perfhub_import::import(&args.input, format, args.baseline.as_deref(), &options)?;
-    report.environment = Some(perfhub_probe::env::collect(Default::default()));
+    // The machine and the checkout are looked up while the file is parsed.
+    let environment = perfhub_probe::env::collect_in_background(Default::default());
+    let (format, mut report) = match format {
+        Some(f) => (
+            f,
+            perfhub_import::import(&args.input, f, baseline, &options)?,
+        ),
+        None => perfhub_import::import_auto(&args.input, baseline, &options)?,
+    };
+    if format.is_load_test() {
+        return load_report(&args.output, &args.budgets, report);
+    }
+    report.environment = Some(environment.wait());
     report.budgets =
         perfhub_core::budget::evaluate(&budgets, &report).context("cannot evaluate budgets")?;
-    crate::report_io::write_report(&args.output, &report)?;
     let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
         && std::env::var_os("NO_COLOR").is_none();
-    crate::render::print_run(&report, color)?;
+    // The summary is printed while the report is written: on a file of tens
+    // of thousands of benchmarks, each takes a tenth of a second or more.
+    std::thread::scope(|scope| -> Result<()> {
+        let summary = scope.spawn(|| crate::render::print_run(&report, color));
+        // Not synced: the report is made again from its source by importing
+        // again, and the sync of a large report costs as long as its parse.
+        let written = crate::report_io::write_report_as(
+            &args.output,
+            &report,
+            perfhub_core::fs::Durability::Unsynced,
+        );
+        let printed = summary
+            .join()
+            .map_err(|_| anyhow::anyhow!("printing the summary failed"))?;
+        written?;
+        Ok(printed?)
+    })?;
     crate::github::publish_if_in_actions(&report)?;
     if !report.budgets_pass() {
         return Ok(Outcome::BudgetBreached);
@@ -158,6 +175,7 @@ fn goose(args: &GooseArgs) -> Result<Outcome> {
         &args.input,
         &args.output,
         &args.budgets,
+        None,
         perfhub_import::Format::Goose,
     )
 }
@@ -167,6 +185,7 @@ fn k6(args: &GooseArgs) -> Result<Outcome> {
         &args.input,
         &args.output,
         &args.budgets,
+        None,
         perfhub_import::Format::K6,
     )
 }
@@ -176,10 +195,11 @@ fn load_test(
     input: &std::path::Path,
     output: &std::path::Path,
     budgets: &[String],
+    baseline: Option<&str>,
     format: perfhub_import::Format,
 ) -> Result<Outcome> {
     let options = perfhub_import::ImportOptions::new(perfhub_probe::env::now_rfc3339());
-    let report = perfhub_import::import(input, format, None, &options)?;
+    let report = perfhub_import::import(input, format, baseline, &options)?;
     load_report(output, budgets, report)
 }
 

@@ -73,7 +73,9 @@ pub fn print_run_with(report: &Report, view: &RunView) -> io::Result<()> {
         Some(u) => u.format(v),
         None => fmt_s(v),
     };
-    let mut out = io::stdout().lock();
+    // Buffered: stdout alone flushes every line, and an imported file can
+    // hold tens of thousands of benchmarks.
+    let mut out = io::BufWriter::new(io::stdout().lock());
     for (i, b) in report.benchmarks.iter().enumerate() {
         writeln!(
             out,
@@ -220,7 +222,8 @@ pub fn print_run_with(report: &Report, view: &RunView) -> io::Result<()> {
         writeln!(out)?;
     }
 
-    print_budgets_and_notes(&mut out, &st, report)
+    print_budgets_and_notes(&mut out, &st, report)?;
+    out.flush()
 }
 
 /// hyperfine's speed comparison: by mean time, "REF ran N times faster than

@@ -6,6 +6,7 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use perfhub_core::fs::Durability;
 use perfhub_core::report::Report;
 
 /// The largest report file perfhub reads: 256 MiB.
@@ -57,7 +58,14 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Writes `report` as JSON to `path` atomically.
+/// Writes `report` as JSON to `path` atomically, synced to disk.
 pub fn write_report(path: &Path, report: &Report) -> Result<()> {
-    write_file(path, (report.to_json() + "\n").as_bytes())
+    write_report_as(path, report, Durability::Synced)
+}
+
+/// Writes `report` as JSON to `path` atomically, streamed through a buffer
+/// rather than held in memory whole, synced or not.
+pub fn write_report_as(path: &Path, report: &Report, durability: Durability) -> Result<()> {
+    perfhub_core::fs::write_atomic_with(path, durability, |w| report.write_json(w))
+        .with_context(|| format!("cannot write {}", path.display()))
 }

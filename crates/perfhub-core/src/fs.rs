@@ -24,7 +24,7 @@ const TRIES: usize = 16;
 /// The temporary name starts with `.` and ends in `.tmp`, so collectors that
 /// watch a directory for a suffix (node_exporter's `*.prom`) ignore it.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    write_replacing(path, contents, true)
+    write_replacing(path, true, |f| f.write_all(contents))
 }
 
 /// Writes `contents` to `path` atomically like [`write_atomic`], without
@@ -38,10 +38,41 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
 /// that can be made again, written at the end of a command whose own time
 /// counts: the exports of `perfhub run`, as hyperfine writes its own.
 pub fn write_atomic_unsynced(path: &Path, contents: &[u8]) -> io::Result<()> {
-    write_replacing(path, contents, false)
+    write_replacing(path, false, |f| f.write_all(contents))
 }
 
-fn write_replacing(path: &Path, contents: &[u8], sync: bool) -> io::Result<()> {
+/// Whether [`write_atomic_with`] waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Synced, as [`write_atomic`]: the new file survives a crash of the
+    /// machine once the call returns.
+    Synced,
+    /// Not synced, as [`write_atomic_unsynced`]: for outputs that can be
+    /// made again.
+    Unsynced,
+}
+
+/// Writes a file atomically like [`write_atomic`] (or
+/// [`write_atomic_unsynced`]), with `fill` writing its contents through a
+/// buffer: for large outputs that need not be held in memory whole. If
+/// `fill` fails, the old file stays as it was.
+pub fn write_atomic_with(
+    path: &Path,
+    durability: Durability,
+    fill: impl FnOnce(&mut io::BufWriter<&mut File>) -> io::Result<()>,
+) -> io::Result<()> {
+    write_replacing(path, durability == Durability::Synced, |f| {
+        let mut w = io::BufWriter::with_capacity(1 << 16, f);
+        fill(&mut w)?;
+        w.flush()
+    })
+}
+
+fn write_replacing(
+    path: &Path,
+    sync: bool,
+    fill: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -51,7 +82,7 @@ fn write_replacing(path: &Path, contents: &[u8], sync: bool) -> io::Result<()> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
     let (tmp, mut f) = create_temporary(dir, name)?;
     let result = (|| {
-        f.write_all(contents)?;
+        fill(&mut f)?;
         if sync {
             f.sync_all()?;
         }
@@ -132,6 +163,29 @@ mod tests {
         write_atomic_unsynced(&path, b"one").unwrap();
         write_atomic_unsynced(&path, b"two").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        assert_eq!(names(&dir), vec!["out.json".to_string()]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_streamed_write_replaces_the_file_and_a_failed_one_keeps_the_old() {
+        let dir = scratch("streamed");
+        let path = dir.join("out.json");
+        for durability in [Durability::Synced, Durability::Unsynced] {
+            write_atomic_with(&path, durability, |w| {
+                w.write_all(b"streamed ")?;
+                w.write_all(b"contents")
+            })
+            .unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), b"streamed contents");
+        }
+        let err = write_atomic_with(&path, Durability::Unsynced, |w| {
+            w.write_all(b"half")?;
+            Err(io::Error::other("the serializer gave up"))
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "the serializer gave up");
+        assert_eq!(std::fs::read(&path).unwrap(), b"streamed contents");
         assert_eq!(names(&dir), vec!["out.json".to_string()]);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -30,6 +30,7 @@ pub mod compare;
 pub mod complexity;
 pub mod fs;
 pub mod histogram;
+pub mod json;
 pub mod report;
 pub mod retry;
 pub mod score;

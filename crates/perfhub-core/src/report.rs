@@ -277,10 +277,18 @@ impl Report {
         serde_json::from_str(text).map_err(ReportError::Json)
     }
 
-    /// The report as pretty-printed JSON.
+    /// The report as indented JSON, with arrays of samples on one line
+    /// ([`crate::json`]).
     pub fn to_json(&self) -> String {
         // Serialization of these types cannot fail: all map keys are strings.
-        serde_json::to_string_pretty(self).expect("report serializes")
+        crate::json::to_string(self).expect("report serializes")
+    }
+
+    /// Writes the report as [`Report::to_json`] does, and a final newline,
+    /// into `writer` without holding the text in memory.
+    pub fn write_json<W: std::io::Write>(&self, mut writer: W) -> std::io::Result<()> {
+        crate::json::to_writer(&mut writer, self)?;
+        writer.write_all(b"\n")
     }
 
     /// The benchmark called `name`, if any.
@@ -557,22 +565,27 @@ impl Measurement {
             Unit::Ratio => "a ratio",
             Unit::Number => "a number",
         };
-        let check = |what: &str, x: f64| -> Result<(), String> {
+        // What is wrong with `x`, if anything: "is ..." follows its name.
+        let fault = |x: f64| -> Option<String> {
             if !x.is_finite() {
-                Err(format!("{what} is {}, not a finite number", shown(x)))
+                Some(format!("is {}, not a finite number", shown(x)))
             } else if x < 0.0 && self.unit != Unit::Number {
-                Err(format!(
-                    "{what} is {}, and {quantity} cannot be negative",
+                Some(format!(
+                    "is {}, and {quantity} cannot be negative",
                     shown(x)
                 ))
             } else if self.unit == Unit::Seconds && x > MAX_SECONDS {
-                Err(format!(
-                    "{what} is {} s, longer than any measurement (at most {MAX_SECONDS:.0} s, about 146 years)",
+                Some(format!(
+                    "is {} s, longer than any measurement (at most {MAX_SECONDS:.0} s, about 146 years)",
                     shown(x)
                 ))
             } else {
-                Ok(())
+                None
             }
+        };
+        let check = |what: &str, x: f64| match fault(x) {
+            Some(problem) => Err(format!("{what} {problem}")),
+            None => Ok(()),
         };
         // What a measurement holds: samples (and their summary), a
         // histogram (and its summary), a summary alone (imported), or one
@@ -601,8 +614,11 @@ impl Measurement {
                 self.samples.len()
             ));
         }
+        // Named only when wrong: a report can hold millions of samples.
         for (i, &x) in self.samples.iter().enumerate() {
-            check(&format!("sample {i}"), x)?;
+            if let Some(problem) = fault(x) {
+                return Err(format!("sample {i} {problem}"));
+            }
         }
         if let Some(v) = self.value {
             check("the value", v)?;
@@ -619,7 +635,9 @@ impl Measurement {
             check(what, x)?;
         }
         for (name, &x) in &s.percentiles {
-            check(&format!("the summary's {name}"), x)?;
+            if let Some(problem) = fault(x) {
+                return Err(format!("the summary's {name} {problem}"));
+            }
         }
         for (what, x) in [
             ("the summary's standard deviation", s.stddev),

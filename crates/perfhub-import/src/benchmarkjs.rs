@@ -84,7 +84,7 @@ pub fn parse_benchmarkjs(
         names.insert(&name)?;
         let mut samples = bench.stats.sample;
         for (j, x) in samples.iter_mut().enumerate() {
-            if let Some(p) = json::time_problem(&format!("{} s", shown(*x)), *x) {
+            if let Some(p) = json::time_problem(|| format!("{} s", shown(*x)), *x) {
                 return Err(field_error(
                     &location,
                     format!("[{i}].stats.sample[{j}]"),

@@ -148,7 +148,7 @@ pub fn parse_bmf(
             let divisor = if unit == Unit::Seconds { 1e9 } else { 1.0 };
             let x = value.value / divisor + 0.0;
             if unit == Unit::Seconds {
-                if let Some(p) = json::time_problem(&format!("{} ns", shown(value.value)), x) {
+                if let Some(p) = json::time_problem(|| format!("{} ns", shown(value.value)), x) {
                     return Err(field_error(&location, field("value"), p));
                 }
             } else if unit != Unit::Number && x < 0.0 {

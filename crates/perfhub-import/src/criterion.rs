@@ -277,12 +277,14 @@ pub(crate) fn per_iteration_seconds(
     let mut seconds = Vec::with_capacity(totals.len());
     for (i, (t, n)) in totals.iter().zip(&counts).enumerate() {
         let s = t / n * seconds_per_unit;
-        let shown = format!(
-            "{} {unit} over {} iterations",
-            json::shown(*t),
-            json::shown(*n)
-        );
-        if let Some(problem) = json::time_problem(&shown, s) {
+        let shown = || {
+            format!(
+                "{} {unit} over {} iterations",
+                json::shown(*t),
+                json::shown(*n)
+            )
+        };
+        if let Some(problem) = json::time_problem(shown, s) {
             return Err(times.error_at(i, problem));
         }
         seconds.push(s);

@@ -344,7 +344,7 @@ fn parse_line(line: &str) -> Result<Parsed<'_>, String> {
             return Err(format!("`{name}`: `{unit}` appears twice"));
         }
         let problem = match unit {
-            "ns/op" => json::time_problem(&format!("{v} ns/op"), x / 1e9),
+            "ns/op" => json::time_problem(|| format!("{v} ns/op"), x / 1e9),
             "B/op" | "allocs/op" | "MB/s" if x < 0.0 => Some(format!(
                 "{v} {unit} is negative, and it cannot be; {}",
                 json::DAMAGED

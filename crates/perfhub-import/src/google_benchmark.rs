@@ -141,14 +141,22 @@ pub fn import_google_benchmark(
     path: &Path,
     options: &ImportOptions,
 ) -> Result<Report, ImportError> {
-    let text = json::read_text(path)?;
-    // Without its `NaN`s, and without keeping the original beside the copy.
+    parse_owned(json::read_text(path)?, path, options)
+}
+
+/// [`parse_google_benchmark`] on text that may hold bare `NaN`s, without
+/// keeping the original beside the copy made without them.
+pub(crate) fn parse_owned(
+    text: String,
+    source: &Path,
+    options: &ImportOptions,
+) -> Result<Report, ImportError> {
     let fixed = match nan_as_null(&text) {
         Cow::Owned(fixed) => Some(fixed),
         Cow::Borrowed(_) => None,
     };
     let text = fixed.unwrap_or(text);
-    parse_google_benchmark(&text, path, options)
+    parse_json(&text, source, options)
 }
 
 /// The document, with only what the importer reads.
@@ -343,9 +351,13 @@ pub fn parse_google_benchmark(
     source: &Path,
     options: &ImportOptions,
 ) -> Result<Report, ImportError> {
+    parse_json(&nan_as_null(text), source, options)
+}
+
+/// [`parse_google_benchmark`] on text without bare `NaN`s.
+fn parse_json(text: &str, source: &Path, options: &ImportOptions) -> Result<Report, ImportError> {
     let location = Location::file(source);
-    let text = nan_as_null(text);
-    let doc: Doc<'_> = json::typed(&text, &location)?;
+    let doc: Doc<'_> = json::typed(text, &location)?;
     let rows = &doc.benchmarks;
     let field = |i: usize, key: &str| format!("benchmarks[{i}].{key}");
     let error = |i: usize, key: &str, problem: String| ImportError::Field {
@@ -682,7 +694,7 @@ fn times(row: &Row<'_>, i: usize, location: &Location) -> Result<(f64, Option<f6
             )),
             Some(Some(raw)) => {
                 let seconds = raw / per_second + 0.0;
-                match time_problem(&format!("{} {unit}", shown(raw)), seconds) {
+                match time_problem(|| format!("{} {unit}", shown(raw)), seconds) {
                     Some(p) => Err(error(key, p)),
                     None => Ok(Some(seconds)),
                 }

@@ -479,7 +479,7 @@ fn values(
 /// Why `raw` (`converted`) cannot be a figure of `kind`, if it cannot.
 fn problem(raw: f64, converted: f64, kind: Kind) -> Option<String> {
     match kind {
-        Kind::TimePerOp(_) => time_problem(&shown(raw), converted),
+        Kind::TimePerOp(_) => time_problem(|| shown(raw), converted),
         Kind::OpsPerTime(_) if !(converted.is_finite() && converted >= 0.0) => Some(format!(
             "{} is not a number of operations per time from 0; {DAMAGED}",
             shown(raw)
@@ -810,7 +810,7 @@ fn kept(
     let check = |field: &str, raw: f64, v: f64| -> Result<(), ImportError> {
         let bad = !v.is_finite()
             || (unit != Unit::Number && v < 0.0)
-            || (unit == Unit::Seconds && time_problem("", v).is_some());
+            || (unit == Unit::Seconds && time_problem(String::new, v).is_some());
         if bad {
             return Err(error(
                 field,

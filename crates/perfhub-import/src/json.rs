@@ -154,7 +154,7 @@ impl<'a> Node<'a> {
         let raw = self.f64()?;
         // `+ 0.0` turns -0 into 0.
         let seconds = raw * seconds_per_unit + 0.0;
-        match time_problem(&format!("{} {unit}", shown(raw)), seconds) {
+        match time_problem(|| format!("{} {unit}", shown(raw)), seconds) {
             Some(p) => Err(self.error(p)),
             None => Ok(seconds),
         }
@@ -165,7 +165,7 @@ impl<'a> Node<'a> {
     pub(crate) fn seconds_array(&self) -> Result<Vec<f64>, ImportError> {
         let mut values = self.f64_array()?;
         for (i, x) in values.iter_mut().enumerate() {
-            if let Some(p) = time_problem(&format!("{} s", shown(*x)), *x) {
+            if let Some(p) = time_problem(|| format!("{} s", shown(*x)), *x) {
                 return Err(self.error_at(i, p));
             }
             *x += 0.0;
@@ -230,14 +230,17 @@ pub(crate) const DAMAGED: &str = "the file is damaged or was edited: run the ben
 /// Why `seconds` (written `shown` in the file, such as `-2 s` or `1e308 ns`)
 /// cannot be a measured time, if it cannot: it is negative, or longer than
 /// any measurement perfhub holds.
-pub(crate) fn time_problem(shown: &str, seconds: f64) -> Option<String> {
+pub(crate) fn time_problem(shown: impl FnOnce() -> String, seconds: f64) -> Option<String> {
+    // The value is written out only when wrong: files hold millions.
     if seconds.is_nan() || seconds < 0.0 {
         Some(format!(
-            "{shown} is negative, and a time cannot be; {DAMAGED}"
+            "{} is negative, and a time cannot be; {DAMAGED}",
+            shown()
         ))
     } else if seconds > MAX_SECONDS {
         Some(format!(
-            "{shown} is longer than any measurement (at most {MAX_SECONDS:.0} s, about 146 years); {DAMAGED}"
+            "{} is longer than any measurement (at most {MAX_SECONDS:.0} s, about 146 years); {DAMAGED}",
+            shown()
         ))
     } else {
         None
@@ -409,6 +412,11 @@ pub(crate) fn typed<'de, T: serde::Deserialize<'de>>(
     text: &'de str,
     location: &Location,
 ) -> Result<T, ImportError> {
+    // Tracking the field path costs a third of the parse; a document that
+    // fails is parsed again with it, for the error.
+    if let Ok(value) = serde_json::from_str(text) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);
     let value = parsed.map_err(|e| {

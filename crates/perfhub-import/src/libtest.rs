@@ -137,7 +137,7 @@ fn parse_line(line: &str) -> Result<BenchLine, String> {
             range_ns,
         ),
     ] {
-        if let Some(problem) = json::time_problem(&shown, ns * 1e-9) {
+        if let Some(problem) = json::time_problem(move || shown, ns * 1e-9) {
             return Err(format!("`{name}`: {problem}"));
         }
     }

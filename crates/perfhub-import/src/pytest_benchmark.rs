@@ -51,7 +51,7 @@ pub(crate) fn seconds_problem(x: f64) -> Option<String> {
     if (0.0..=MAX_SECONDS).contains(&x) {
         None
     } else {
-        time_problem(&format!("{} s", shown(x)), x)
+        time_problem(|| format!("{} s", shown(x)), x)
     }
 }
 

@@ -331,7 +331,7 @@ pub(crate) fn field_error(
 /// A time in milliseconds at `field`, in seconds.
 fn millis(x: f64, field: &str, location: &Location) -> Result<f64, ImportError> {
     let seconds = x / 1000.0 + 0.0;
-    match json::time_problem(&format!("{} ms", shown(x)), seconds) {
+    match json::time_problem(|| format!("{} ms", shown(x)), seconds) {
         Some(p) => Err(field_error(location, field, p)),
         None => Ok(seconds),
     }

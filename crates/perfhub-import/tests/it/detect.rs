@@ -1,6 +1,6 @@
 use std::fs;
 
-use perfhub_import::{Format, ImportError, detect, detect_text, import};
+use perfhub_import::{Format, ImportError, detect, detect_text, import, import_auto};
 
 use crate::{assert_message, fixture, options};
 
@@ -24,6 +24,63 @@ fn each_fixture_is_recognized_and_imports() {
         let report = import(&path, format, None, &options()).unwrap();
         assert!(!report.benchmarks.is_empty());
     }
+}
+
+/// `import_auto` reads a file once; it must import exactly what `detect`
+/// and `import` do, and fail where they fail, on every fixture of every
+/// tool (and on the tools' source files, which are no results).
+#[test]
+fn import_auto_is_detect_then_import_on_every_fixture() {
+    let mut paths = vec![fixture("criterion/criterion-0.8.2")];
+    for dir in [
+        "asv/results/fixture-vm",
+        "benchmarkjs",
+        "bmf",
+        "criterion",
+        "criterion/libtest",
+        "go-test",
+        "google-benchmark",
+        "goose",
+        "hyperfine",
+        "iai-callgrind",
+        "jmh",
+        "k6",
+        "pyperf",
+        "pytest-benchmark",
+        "tinybench",
+    ] {
+        for entry in fs::read_dir(fixture(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                paths.push(path);
+            }
+        }
+    }
+    paths.sort();
+    let mut imported = 0;
+    for path in &paths {
+        let expected = detect(path).and_then(|f| import(path, f, None, &options()).map(|r| (f, r)));
+        match (import_auto(path, None, &options()), expected) {
+            (Ok(got), Ok(want)) => {
+                assert_eq!(got, want, "{}", path.display());
+                imported += 1;
+            }
+            (Err(got), Err(want)) => {
+                assert_eq!(got.to_string(), want.to_string(), "{}", path.display())
+            }
+            (got, want) => panic!(
+                "{}: import_auto gave {:?}, detect and import {:?}",
+                path.display(),
+                got.map(|(f, _)| f),
+                want.map(|(f, _)| f)
+            ),
+        }
+    }
+    assert!(
+        imported >= 25,
+        "only {imported} of {} fixtures imported",
+        paths.len()
+    );
 }
 
 #[test]
