@@ -4,8 +4,8 @@
 Clones this repository into a temporary directory. For each effect size in
 --pct (0: an A/A run), makes the `work` benchmark of
 fixtures/perfhub-bench-project (perfhub's own harness) and of
-fixtures/tango-project (the tango-bench crate, the same functions) PCT%
-slower by raising `STEPS` in the working tree, and runs, RUNS times each,
+fixtures/tango-project (the tango-bench crate, on the first project's
+library) PCT% slower by raising `STEPS` in the working tree, and runs, RUNS times each,
 alternating:
 
 - `perfhub ab --base HEAD --paired=TIME --min-effect EFFECT -- cargo bench`
@@ -106,15 +106,14 @@ def main():
         ph_env = dict(os.environ, CARGO_TARGET_DIR=os.path.join(tmp, "ph-head"))
         tg_env = dict(os.environ, CARGO_TARGET_DIR=os.path.join(tmp, "tango"))
         ph_base = os.path.join(tmp, "ph-base")
-        libs = {p: os.path.join(p, "src", "lib.rs") for p in (ph_project, tg_project)}
-        originals = {p: open(lib).read() for p, lib in libs.items()}
+        lib = os.path.join(ph_project, "src", "lib.rs")
+        original = open(lib).read()
         # tango's base: the unchanged build, copied out as `cargo export` does.
         base_exe = os.path.join(tmp, "tango-base-spin")
         shutil.copy(bench_executable(tg_project, tg_env), base_exe)
         seed = 3000
         for pct, runs in plan:
-            for project in libs:
-                set_steps(libs[project], originals[project], pct)
+            set_steps(lib, original, pct)
             bench_executable(tg_project, tg_env)
             for i in range(runs):
                 seed += 1
