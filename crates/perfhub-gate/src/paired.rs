@@ -472,11 +472,14 @@ struct Harness {
 }
 
 impl Harness {
+    /// Starts `target`'s harness for `name`, on CPU `cpu` where given and
+    /// allowed (otherwise where the scheduler puts it).
     fn start(
         target: &Target,
         name: &str,
         side: Side,
         scratch: &Path,
+        cpu: Option<usize>,
     ) -> Result<Harness, GateError> {
         let err_path = scratch.join(format!("{}-{}-run.err", side.as_str(), target.name));
         let err = File::create(&err_path).map_err(|e| GateError::Io {
@@ -497,6 +500,11 @@ impl Harness {
                 side: side.as_str(),
                 message: e.to_string(),
             })?;
+        if let Some(cpu) = cpu {
+            // Pinned before it is first asked for a batch; a refusal (a
+            // cpuset without that CPU) leaves it to the scheduler.
+            let _ = perfhub_probe::affinity::pin(child.id(), cpu);
+        }
         let stdin = child.stdin.take();
         let stdout = BufReader::new(child.stdout.take().expect("piped"));
         let mut h = Harness {
@@ -608,9 +616,14 @@ fn measure(
     scratch: &Path,
     progress: &mut dyn PairedProgress,
 ) -> Result<Measured, GateError> {
+    // Both sides on one CPU: they never run at once, and so each sees the
+    // same neighbours. Left to the scheduler, the two processes can settle
+    // on different CPUs, one of them shared with another job, and a side
+    // that is slower only for where it runs reads as a change.
+    let cpu = perfhub_probe::affinity::current_cpu();
     let mut sides = [
-        Harness::start(&item.base, &item.name, Side::Base, scratch)?,
-        Harness::start(&item.head, &item.name, Side::Head, scratch)?,
+        Harness::start(&item.base, &item.name, Side::Base, scratch, cpu)?,
+        Harness::start(&item.head, &item.name, Side::Head, scratch, cpu)?,
     ];
     let iterations = calibrate(config.batch, |n| Ok([sides[0].run(n)?, sides[1].run(n)?]))?;
     let mut pair = |rng: &mut ChaCha8Rng| -> Result<[Duration; 2], GateError> {

@@ -1,5 +1,6 @@
 //! perfhub's OS layer: everything that asks the operating system.
 //!
+//! - [`affinity`]: which CPU a process runs on;
 //! - [`spawn`]: run a command and measure it ([`PreparedCommand::run`]):
 //!   wall and CPU time, peak RSS, `/proc/<pid>/io`, context switches, page
 //!   faults and perf_event counters;
@@ -14,6 +15,7 @@
 //! - [`fs`]: atomic file writes.
 #![deny(missing_docs)]
 
+pub mod affinity;
 pub mod counters;
 pub mod env;
 pub mod fs;
