@@ -993,13 +993,17 @@ fn run_side(
                     ),
                 });
             }
-            let format = match format {
-                Some(f) => *f,
-                None => perfhub_import::detect(&path).map_err(import_error)?,
+            let options = import_options(config);
+            let (format, report) = match format {
+                Some(f) => {
+                    gateable(*f, &path)?;
+                    let report = perfhub_import::import(&path, *f, None, &options);
+                    (*f, report.map_err(import_error)?)
+                }
+                // Told apart and imported in one read of the file.
+                None => perfhub_import::import_auto(&path, None, &options).map_err(import_error)?,
             };
             gateable(format, &path)?;
-            let report = perfhub_import::import(&path, format, None, &import_options(config))
-                .map_err(import_error)?;
             (report, output)
         }
         (ResultFormat::Libtest, _) => {
