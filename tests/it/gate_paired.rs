@@ -128,8 +128,11 @@ fn paired_identical_code_regresses_nothing_and_says_what_it_could_see() {
         assert_eq!(head.len(), base.len(), "one value per side per pair");
         assert!(head.len() >= 12, "{}", head.len());
     }
+    // Both sides built from one path: identical code, identical executable.
     assert!(
-        r.notes.iter().any(|n| n.code == "ab_paired"),
+        r.notes
+            .iter()
+            .any(|n| n.code == "ab_paired" && n.message.contains("both built from one path")),
         "{:?}",
         r.notes
     );
@@ -144,14 +147,34 @@ fn paired_flags_a_30_percent_slowdown_in_the_working_tree() {
     let slower = text.replace("STEPS: u64 = 1000;", "STEPS: u64 = 1300;");
     assert_ne!(text, slower);
     std::fs::write(&lib, slower).unwrap();
+    // And an untracked file beside it, which the head's build must see
+    // too: the head is built from a copy of this working tree.
+    std::fs::write(
+        repo.path().join("src/extra.rs"),
+        "pub const EXTRA: u64 = 1;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &lib,
+        std::fs::read_to_string(&lib).unwrap() + "\npub mod extra;\n",
+    )
+    .unwrap();
+    let out = repo.path().join("slow.json");
     let o = paired(
         repo.path(),
-        &[],
+        &["--export-json", out.to_str().unwrap()],
         &["cargo", "bench", "--bench", "spin"],
         &[],
     );
     let text = stdout(&o);
     assert_eq!(o.status.code(), Some(REGRESSED), "{text}{}", stderr(&o));
+    let notes = read(&out).notes;
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.message.contains("both built from one path")),
+        "{notes:?}"
+    );
     let work = text.lines().find(|l| l.starts_with("work")).unwrap();
     assert!(work.ends_with("regressed"), "{work}");
     // The same code on both sides: unchanged, or inconclusive on a busy

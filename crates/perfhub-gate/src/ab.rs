@@ -243,6 +243,7 @@ pub fn run_ab(config: &AbConfig, progress: &mut dyn AbProgress) -> Result<AbOutc
         worktree,
         base_dir,
         scratch,
+        ..
     } = BaseCheckout::new(&config.dir, &config.base, "perfhub-ab-runs-")?;
     let criterion_home = scratch.path().join("criterion");
     let base_target = match &config.base_target_dir {
@@ -813,6 +814,8 @@ pub(crate) struct BaseCheckout {
     pub base_dir: PathBuf,
     /// Where the run's logs and outputs go.
     pub scratch: tempfile::TempDir,
+    /// The head's checkout.
+    pub checkout: Checkout,
 }
 
 impl BaseCheckout {
@@ -841,6 +844,7 @@ impl BaseCheckout {
             worktree,
             base_dir,
             scratch,
+            checkout,
         })
     }
 }

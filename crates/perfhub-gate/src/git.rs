@@ -2,13 +2,26 @@
 //! it out into a temporary worktree that is removed again, whatever happens.
 
 use std::ffi::OsStr;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use crate::GateError;
 
 /// Runs `git args` in `dir` and returns its trimmed standard output.
 pub(crate) fn git<I, S>(dir: &Path, args: I) -> Result<String, GateError>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let out = git_bytes(dir, args, None)?;
+    Ok(String::from_utf8_lossy(&out).trim().to_string())
+}
+
+/// Runs `git args` in `dir`, with `input` on its standard input, and
+/// returns its standard output as it is.
+fn git_bytes<I, S>(dir: &Path, args: I, input: Option<&[u8]>) -> Result<Vec<u8>, GateError>
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
@@ -19,21 +32,34 @@ where
         .map(|a| a.to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join(" ");
-    let out = Command::new("git")
+    let cannot_run = |e: std::io::Error| GateError::Git {
+        command: shown.clone(),
+        message: format!("cannot run git: {e}; install git and put it on the PATH"),
+    };
+    let mut child = Command::new("git")
         .args(&args)
         .current_dir(dir)
-        .output()
-        .map_err(|e| GateError::Git {
-            command: shown.clone(),
-            message: format!("cannot run git: {e}; install git and put it on the PATH"),
-        })?;
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(cannot_run)?;
+    if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+        // git reads the patch whole before it writes: no deadlock.
+        stdin.write_all(input).map_err(cannot_run)?;
+    }
+    let out = child.wait_with_output().map_err(cannot_run)?;
     if !out.status.success() {
         return Err(GateError::Git {
             command: shown,
             message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
         });
     }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    Ok(out.stdout)
 }
 
 /// Where the head's checkout is: the repository's top level, and the
@@ -131,6 +157,46 @@ impl Worktree {
     /// The worktree's top level.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Turns the worktree into a copy of `head`'s working tree: its commit,
+    /// its uncommitted changes and its untracked files (not the ignored
+    /// ones, nor anything under a `target` directory). Building the head
+    /// here, at the path the base was built from, gives identical code an
+    /// identical executable: cargo's hash of a path dependency includes its
+    /// directory, and with it the names and the order of the functions.
+    pub fn take_tree_of(&self, head: &Checkout) -> Result<(), GateError> {
+        let commit = head.resolve("HEAD")?;
+        git(
+            &self.path,
+            ["checkout", "--detach", "--quiet", "--force", &commit],
+        )?;
+        git(&self.path, ["clean", "-d", "--force", "--quiet"])?;
+        let diff = git_bytes(&head.toplevel, ["diff", "--binary", "HEAD"], None)?;
+        if !diff.is_empty() {
+            git_bytes(&self.path, ["apply", "--binary", "-"], Some(&diff))?;
+        }
+        let untracked = git_bytes(
+            &head.toplevel,
+            ["ls-files", "--others", "--exclude-standard", "-z"],
+            None,
+        )?;
+        for rel in untracked.split(|&b| b == 0).filter(|p| !p.is_empty()) {
+            let rel = Path::new(OsStr::from_bytes(rel));
+            if rel.components().any(|c| c.as_os_str() == "target") {
+                continue;
+            }
+            let to = self.path.join(rel);
+            let io = |e: std::io::Error| GateError::Io {
+                path: to.clone(),
+                source: e,
+            };
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent).map_err(io)?;
+            }
+            std::fs::copy(head.toplevel.join(rel), &to).map_err(io)?;
+        }
+        Ok(())
     }
 }
 
