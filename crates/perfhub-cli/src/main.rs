@@ -23,7 +23,6 @@ mod cmd_serve_metrics;
 mod exit_codes;
 mod github;
 mod interrupt;
-mod plan;
 mod render;
 mod report_io;
 

@@ -17,6 +17,7 @@
 //! | `history` | `sqlite`, `postgres` | a history of results in SQLite or PostgreSQL |
 //! | `export` | `export` | CI, Prometheus, MLflow, Pyroscope, task workflows, research records |
 //! | `html` | `html` | the self-contained HTML report |
+//! | `check` | `check` | the plan of `perfhub check`: `perfhub.toml` read, checked and run |
 //! | `probe` | `probe` (in `bench`, `run`, `profile`) | the environment fingerprint, measured process spawning |
 //!
 //! Every capability ends in a [`Report`]: the same JSON `perfhub` writes,
@@ -188,12 +189,43 @@
 //! # }
 //! ```
 //!
+//! # Run a plan
+//!
+//! The steps of a `perfhub.toml` run here in this process; the check writes
+//! `report.json` and `report.html` and judges the budgets.
+//!
+//! ```
+//! # #[cfg(feature = "check")] {
+//! use perfhub::check::{CheckOptions, CheckStatus, InProcessRunner, NoProgress, parse_plan, run_plan};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let text = r#"
+//! [check]
+//! output = "out"
+//! history = ""
+//! budgets = []
+//!
+//! [[run]]
+//! name = "cmds"
+//! commands = ["true"]
+//! runs = 3
+//! budgets = ["mean < 10s"]
+//! "#;
+//! let plan = parse_plan(text, "perfhub.toml", &dir.path().join("perfhub.toml")).unwrap();
+//! let outcome =
+//!     run_plan(&plan, &mut InProcessRunner::new(), &mut NoProgress, &CheckOptions::default()).unwrap();
+//! assert_eq!(outcome.status(), CheckStatus::Passed);
+//! assert!(outcome.report.benchmark("cmds/true").is_some());
+//! assert!(outcome.html.exists());
+//! # }
+//! ```
+//!
 //! # Every module, by name
 //!
 //! ```
 //! # #[cfg(feature = "full")] {
 //! #[allow(unused_imports)]
-//! use perfhub::{alloc, bench, core, export, flame, gate, history, html, import, load, probe, profile, run};
+//! use perfhub::{alloc, bench, check, core, export, flame, gate, history, html, import, load, probe, profile, run};
 //! #[allow(unused_imports)]
 //! use perfhub::export::{ci, mlflow, prometheus, pyroscope, research, workflow};
 //! # }
@@ -207,6 +239,9 @@ pub use perfhub_core::{Report, budget, histogram, report, stats, units};
 #[cfg(feature = "bench")]
 #[doc(inline)]
 pub use perfhub_bench as bench;
+#[cfg(feature = "check")]
+#[doc(inline)]
+pub use perfhub_check as check;
 #[cfg(feature = "flame")]
 #[doc(inline)]
 pub use perfhub_flame as flame;
