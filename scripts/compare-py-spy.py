@@ -3,28 +3,57 @@
 
 Runs fixtures/workloads/python_shares.py (fibonacci_slow, hot_loop and
 sort_with_key, whose key function C's `sorted` calls back) REPS times bare,
-under `py-spy record` and under `perfhub profile`, at the same rate,
-alternating, and prints:
+under `py-spy record` and under `perfhub profile`, at the same rate, each
+repetition running every way once in a shuffled order (seeded), and prints:
 
 - each Python function's share of the samples that have Python frames
   (inclusive: the samples whose stack holds the function), medians over the
   runs, py-spy's against perfhub's, and whether perfhub names every function
   py-spy names;
-- each way's wall time (whole process, start to exit, outputs written),
-  medians, and the overhead over the bare run.
+- each way's overhead on the program: the wall time (and CPU time) of its
+  `main`, which the workload times itself and prints, medians, over the bare
+  run; and the whole run's wall and CPU time (the process tree from start to
+  exit, outputs written).
+
+What the overhead goal means is the first: how much slower the profiled
+command does its work while a profiler samples it at a given rate. Timed
+inside the program, it is measured the same way for every tool, and it
+leaves out what the tools do around the command, where they differ: their
+start-up and attaching before `main`, and after the command has ended
+py-spy writing its file and perfhub symbolizing and writing six outputs
+(the whole-run columns show those). Each way's overhead is given twice:
+the ratio of the medians, and the median of the per-repetition ratios to
+the bare run of the same repetition, which a machine whose load drifts
+(other jobs starting and stopping) disturbs less; on a loaded machine only
+the side-by-side comparison of the tools is meaningful, not the figures
+alone. The load average is printed before and after.
+
+On a machine with no spare CPU, a profiler slows the program down by the
+CPU time it takes while the program runs (with autogroup scheduling, the
+profiler and the program share one group's share of the machine), so each
+profiler's own CPU time from its start to the program's exit is given too,
+polled from /proc every 10 ms (clock-tick resolution, 10 ms): it depends
+far less on the machine's load than the wall times do.
 
 py-spy runs as `py-spy record --function --format raw` (functions named by
 their first line, as perfhub names them), by default pausing the process at
 each sample (what its `--native` view needs), and with `--nonblocking`;
-perfhub with its default frame-pointer chains and with `--call-graph dwarf`.
+perfhub with its default frame-pointer chains and with `--call-graph dwarf`
+(and, with `--baseline-perfhub`, another perfhub binary with frame-pointer
+chains, measured alongside: for a change's effect under the same load).
+py-spy samples `--rate` times a wall-clock second, perfhub `-F` times a
+second of each thread's CPU time: the same rate for this single-threaded
+program while it has a CPU.
 
 Usage: scripts/compare-py-spy.py [--reps 5] [--rate 100] [--scale 20]
        [--python python3] [--py-spy py-spy] [--perfhub BIN]
+       [--baseline-perfhub BIN] [--seed 1]
 (py-spy from PyPI: `pip install py-spy`)
 """
 import argparse
 import collections
 import os
+import random
 import re
 import resource
 import statistics
@@ -46,7 +75,10 @@ def python_shares(folded_text):
         line = line.rstrip()
         if not line:
             continue
-        stack, n = line.rsplit(" ", 1)
+        stack, _, n = line.rpartition(" ")
+        if not n.isdigit():
+            # Not a `stack count` line (seen once in a py-spy raw file).
+            continue
         frames = {f for f in stack.split(";") if PY_FRAME.match(f)}
         if not frames:
             continue
@@ -81,17 +113,55 @@ def cpu_truth(python, cwd, scale):
     return {k: float(v) for k, v in (kv.split("=") for kv in out)}
 
 
-def timed(cmd, cwd):
-    """Wall time of the whole run, CPU time of every process in it, and the
-    wall and CPU time the program's `main` reports for itself."""
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu(pid):
+    """CPU time of process `pid` itself (all its threads, not its children),
+    and whether it has a child now."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / TICK
+        kids = False
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                kids = kids or bool(f.read().split())
+        return cpu, kids
+    except (OSError, IndexError, ValueError):
+        return None, False
+
+
+def timed(cmd, cwd, tool):
+    """Wall time of the whole run, CPU time of every process in it, the wall
+    and CPU time the program's `main` reports for itself, and with `tool`
+    (the command is a profiler that starts the program) the profiler's own
+    CPU time up to the moment the program exited, polled every 10 ms."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    p = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=cwd)
-    wall = time.perf_counter() - t
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        p = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, cwd=cwd)
+        during, started = None, False
+        while p.poll() is None:
+            if tool:
+                cpu, kids = own_cpu(p.pid)
+                if kids:
+                    started, during = True, cpu
+                elif started:
+                    # The program has exited: the profiler's CPU time so far
+                    # (the last reading while it ran).
+                    tool = False
+            time.sleep(0.01)
+        wall = time.perf_counter() - t
+        if p.returncode != 0:
+            raise subprocess.CalledProcessError(p.returncode, cmd)
+        out.seek(0)
+        err.seek(0)
+        text = err.read() + out.read()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    m = re.search(r"main_wall=([0-9.]+) main_cpu=([0-9.]+)", p.stderr + p.stdout)
-    return wall, cpu, float(m.group(1)), float(m.group(2))
+    m = re.search(r"main_wall=([0-9.]+) main_cpu=([0-9.]+)", text)
+    return wall, cpu, float(m.group(1)), float(m.group(2)), during
 
 
 def main():
@@ -102,6 +172,9 @@ def main():
     ap.add_argument("--python", default="python3")
     ap.add_argument("--py-spy", dest="py_spy", default="py-spy")
     ap.add_argument("--perfhub", help="a perfhub binary (default: a release build of this tree)")
+    ap.add_argument("--baseline-perfhub", dest="baseline",
+                    help="another perfhub binary to measure alongside (frame-pointer chains)")
+    ap.add_argument("--seed", type=int, default=1, help="seed of the shuffled order")
     args = ap.parse_args()
     perfhub = args.perfhub
     if perfhub is None:
@@ -133,16 +206,27 @@ def main():
                                                     "dwarf", "-o", out, "--"] + program,
                                                    os.path.join(out, "stacks.folded")),
         }
+        if args.baseline:
+            ways["perfhub profile (baseline binary)"] = (
+                [args.baseline, "profile", "-F", rate, "-o", out, "--"] + program,
+                os.path.join(out, "stacks.folded"))
         walls, cpus = collections.defaultdict(list), collections.defaultdict(list)
+        tool_cpus = collections.defaultdict(list)
         main_walls, main_cpus = collections.defaultdict(list), collections.defaultdict(list)
         shares = collections.defaultdict(lambda: collections.defaultdict(list))
         samples = collections.defaultdict(list)
         truth = collections.defaultdict(list)
+        order = random.Random(args.seed)
+        load_before = os.getloadavg()
         for rep in range(args.reps):
             for k, v in cpu_truth(python, tmp, args.scale).items():
                 truth[k].append(v)
-            for way, (cmd, result) in ways.items():
-                w, c, mw, mc = timed(cmd, tmp)
+            shuffled = list(ways.items())
+            order.shuffle(shuffled)
+            for way, (cmd, result) in shuffled:
+                w, c, mw, mc, during = timed(cmd, tmp, tool=result is not None)
+                if during is not None:
+                    tool_cpus[way].append(during)
                 walls[way].append(w)
                 cpus[way].append(c)
                 main_walls[way].append(mw)
@@ -153,8 +237,12 @@ def main():
                     for f, v in s.items():
                         shares[way][f].append(v)
             print(f"rep {rep + 1}/{args.reps} done", file=sys.stderr)
+        load_after = os.getloadavg()
 
     print(f"# {version}, {args.rate} Hz, `python_shares.py {args.scale}`, medians of {args.reps}\n")
+    print(f"{os.cpu_count()} CPUs; load average (1, 5, 15 min) before "
+          + ", ".join(f"{x:.2f}" for x in load_before) + "; after "
+          + ", ".join(f"{x:.2f}" for x in load_after) + "\n")
     print("## Shares of the samples with Python frames (inclusive)\n")
     tools = [w for w in ways if w != "bare"]
     print("| function | " + " | ".join(tools) + " |")
@@ -201,13 +289,33 @@ def main():
     print("## Wall time (whole process) and CPU time (all processes)\n")
     print("`main` is the program's own work as it times itself (start-up and the profiler's set-up"
           " and writing left out); the whole run is the process tree from start to exit.\n")
-    print("| run | `main` wall | over bare | `main` CPU | over bare | whole run wall | whole run CPU |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("\"over bare\" is the ratio of the medians; \"paired\" the median of each repetition's"
+          " ratio to that repetition's bare run, with the middle half of those ratios.\n")
+    print("The profiler's CPU is its own process's (all its threads, not the program's) from"
+          " its start to the program's exit: what it takes from the program on a machine"
+          " with no spare CPU (start-up and attaching included, writing outputs left out).\n")
+    print("| run | `main` wall | over bare | paired | `main` CPU | over bare | paired "
+          "| profiler CPU while the program ran | whole run wall | whole run CPU |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     med = lambda d, w: statistics.median(d[w])
+
+    def paired(d, way):
+        ratios = sorted(a / b - 1 for a, b in zip(d[way], d["bare"]))
+        q = statistics.quantiles(ratios, n=4) if len(ratios) >= 2 else ratios * 3
+        return (f"{statistics.median(ratios) * 100:+.1f}% "
+                f"({q[0] * 100:+.0f} to {q[2] * 100:+.0f})")
+
+    def tool_cpu(way):
+        runs = tool_cpus.get(way)
+        return f"{statistics.median(runs) * 1000:.0f} ms" if runs else ""
+
     for way in ways:
         over = lambda d: "" if way == "bare" else f"{(med(d, way) / med(d, 'bare') - 1) * 100:+.1f}%"
+        pair = lambda d: "" if way == "bare" else paired(d, way)
         print(f"| {way} | {med(main_walls, way) * 1000:.0f} ms | {over(main_walls)} "
-              f"| {med(main_cpus, way) * 1000:.0f} ms | {over(main_cpus)} "
+              f"| {pair(main_walls)} "
+              f"| {med(main_cpus, way) * 1000:.0f} ms | {over(main_cpus)} | {pair(main_cpus)} "
+              f"| {tool_cpu(way)} "
               f"| {med(walls, way) * 1000:.0f} ms | {med(cpus, way) * 1000:.0f} ms |")
 
 

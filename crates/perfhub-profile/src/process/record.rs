@@ -224,8 +224,11 @@ impl Plan {
             .comm(true)
             .task(true)
             .sample_id_all(true)
-            .context_switch(self.off_cpu)
-            .wakeup_events(1);
+            .context_switch(self.off_cpu);
+        // No wakeup per sample (`wakeup_events` 1 would queue an interrupt
+        // on the profiled command's CPU at every sample): the drain thread
+        // reads the buffers on its own clock and never waits on them, so
+        // the kernel's default (a wakeup at half a buffer) is enough.
     }
 
     fn switches(&self, b: &mut Builder<'_>) {

@@ -26,12 +26,20 @@
 //! Loading a binary's symbols (decompressing and indexing its DWARF) is most
 //! of the cost, so it starts while the command still runs: a symbolizer
 //! thread loads each executable file as soon as the drain thread sees it
-//! mapped, and names the addresses once the command has ended.
+//! mapped, and names the addresses once the command has ended. It does so
+//! only on a CPU nothing else wants: while every CPU is taken (more runnable
+//! threads than the CPUs perfhub may use), the work waits, and what is still
+//! waiting when the command ends is done then. On a busy machine the loading
+//! would otherwise take CPU time from the profiled command (tens of
+//! milliseconds for CPython's DWARF, more than the Python frame reader's
+//! whole cost at 100 Hz), and `perfhub profile` would slow down what it
+//! measures; on a machine with a spare CPU nothing changes. JIT perf maps
+//! are read at once, as before: the map may be gone when the command ends.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -199,23 +207,82 @@ fn finish(namer: &mut Namer, raw: Raw, off_cpu: bool, started: Instant, before: 
     }
 }
 
+/// How often work put off for want of a spare CPU looks for one again.
+const LOOK_AGAIN: Duration = Duration::from_millis(20);
+
 fn serve(rx: &Receiver<Job>, symbols: SymbolConfig) -> Option<Named> {
     let mut namer = Namer::new(symbols);
     let mut total = Duration::ZERO;
-    while let Ok(job) = rx.recv() {
-        let started = Instant::now();
-        match job {
-            // The drain thread asks once per file. The name is not needed
-            // yet: the symbolizer keeps the parsed file for the real lookups.
-            Job::Load(path, offset) => namer.name(&path, &[offset]),
-            Job::Name(code, offsets) => namer.name_in(&code, &offsets),
-            Job::Finish(raw, with_off_cpu) => {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Work put off while every CPU is taken, in the order it came.
+    let mut waiting: VecDeque<Job> = VecDeque::new();
+    loop {
+        let next = if waiting.is_empty() {
+            rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
+        } else {
+            rx.recv_timeout(LOOK_AGAIN)
+        };
+        match next {
+            Ok(Job::Finish(raw, with_off_cpu)) => {
+                // The command has ended: what waited is done now.
+                let started = Instant::now();
+                for job in waiting.drain(..) {
+                    run(&mut namer, job);
+                }
                 return Some(finish(&mut namer, *raw, with_off_cpu, started, total));
             }
+            // A perf map is read at once: it may be gone at the end.
+            Ok(job @ Job::Name(Code::Jit(_), _)) => {
+                let started = Instant::now();
+                run(&mut namer, job);
+                total += started.elapsed();
+            }
+            Ok(job) => waiting.push_back(job),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return None,
         }
-        total += started.elapsed();
+        while !waiting.is_empty() && spare_cpu(cpus) {
+            let started = Instant::now();
+            if let Some(job) = waiting.pop_front() {
+                run(&mut namer, job);
+            }
+            total += started.elapsed();
+        }
     }
-    None
+}
+
+/// Does a job other than [`Job::Finish`].
+fn run(namer: &mut Namer, job: Job) {
+    match job {
+        // The drain thread asks once per file. The name is not needed yet:
+        // the symbolizer keeps the parsed file for the real lookups.
+        Job::Load(path, offset) => namer.name(&path, &[offset]),
+        Job::Name(code, offsets) => namer.name_in(&code, &offsets),
+        Job::Finish(..) => {}
+    }
+}
+
+/// Whether a CPU is free for this thread: no more threads are runnable
+/// (this one included) than there are CPUs to run on, as `/proc/loadavg`
+/// counts them right now (the whole machine's, so with fewer CPUs allowed
+/// than the machine has, rarely: the work then waits for the end).
+fn spare_cpu(cpus: usize) -> bool {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| runnable(&text))
+        .is_none_or(|running| running <= cpus)
+}
+
+/// The threads runnable now, from the text of `/proc/loadavg`
+/// (`0.52 0.58 0.59 3/467 12345`: 3).
+fn runnable(loadavg: &str) -> Option<usize> {
+    loadavg
+        .split_whitespace()
+        .nth(3)?
+        .split_once('/')?
+        .0
+        .parse()
+        .ok()
 }
 
 /// The file and file offset that `addr` of `pid` falls in, or the process's
@@ -676,5 +743,18 @@ impl Namer {
             }
         }
         frames
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runnable_threads_come_from_the_fourth_field_of_loadavg() {
+        assert_eq!(runnable("0.52 0.58 0.59 3/467 12345\n"), Some(3));
+        assert_eq!(runnable("7.07 5.62 3.80 12/1024 99"), Some(12));
+        assert_eq!(runnable("0.52 0.58 0.59"), None);
+        assert_eq!(runnable("0.52 0.58 0.59 x/467 1"), None);
     }
 }
