@@ -849,6 +849,28 @@ impl BaseCheckout {
     }
 }
 
+/// The head's side of paired series as a report: one benchmark per series
+/// with the head's values (the metric as given) and the base's (the metric
+/// prefixed `base.`), what [`ChangeSet::to_report`] compares against.
+pub(crate) fn series_report(series: &[PairedSeries], created: &str) -> Report {
+    let mut head = Report::new(ReportKind::Bench, created.to_string());
+    for s in series {
+        let mut b = Benchmark::new(s.benchmark.clone(), s.metric.clone());
+        b.measurements.push(Measurement::from_samples(
+            s.metric.clone(),
+            s.unit,
+            s.head.clone(),
+        ));
+        b.measurements.push(Measurement::from_samples(
+            format!("base.{}", s.metric),
+            s.unit,
+            s.base.clone(),
+        ));
+        head.benchmarks.push(b);
+    }
+    head
+}
+
 /// The base's target directory when none is given: `perfhub-ab-base`
 /// inside the head's (`CARGO_TARGET_DIR`, else `target` in the directory).
 pub(crate) fn default_base_target(dir: &Path) -> PathBuf {
@@ -1101,22 +1123,10 @@ fn build_report(
     run: &RunSummary<'_>,
     notes: Vec<Note>,
 ) -> Report {
-    let mut head = Report::new(ReportKind::Bench, config.created.clone());
-    for s in series {
-        let mut b = Benchmark::new(s.benchmark.clone(), s.metric.clone());
-        b.measurements.push(Measurement::from_samples(
-            s.metric.clone(),
-            s.unit,
-            s.head.clone(),
-        ));
-        b.measurements.push(Measurement::from_samples(
-            format!("base.{}", s.metric),
-            s.unit,
-            s.base.clone(),
-        ));
-        head.benchmarks.push(b);
-    }
-    let mut report = changes.to_report(&head, config.created.clone());
+    let mut report = changes.to_report(
+        &series_report(series, &config.created),
+        config.created.clone(),
+    );
     let base_short = &base_commit[..base_commit.len().min(12)];
     if run.sliced {
         let s = &config.slice;

@@ -24,12 +24,12 @@ use std::time::{Duration, Instant};
 
 use perfhub_bench::paired::{self as protocol, Reply};
 use perfhub_core::compare::{ChangeCriteria, ChangeSet, PairedSeries, compare_paired};
-use perfhub_core::report::{Benchmark, Measurement, Note, Report, ReportKind, metric};
+use perfhub_core::report::{Note, Report, metric};
 use perfhub_core::units::Unit;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::ab::{BaseCheckout, default_base_target, shown};
+use crate::ab::{BaseCheckout, default_base_target, series_report, shown};
 use crate::slices::{BenchExe, bench_executables, build_command, split_cargo_bench};
 use crate::{GateError, Side};
 
@@ -259,22 +259,10 @@ pub fn run_paired(
     let mut changes = compare_paired(&series, &config.criteria);
     changes.only_in_base = plan.only_in_base;
     changes.only_in_head = plan.only_in_head;
-    let mut head = Report::new(ReportKind::Bench, config.created.clone());
-    for s in &series {
-        let mut b = Benchmark::new(s.benchmark.clone(), s.metric.clone());
-        b.measurements.push(Measurement::from_samples(
-            s.metric.clone(),
-            s.unit,
-            s.head.clone(),
-        ));
-        b.measurements.push(Measurement::from_samples(
-            format!("base.{}", s.metric),
-            s.unit,
-            s.base.clone(),
-        ));
-        head.benchmarks.push(b);
-    }
-    let mut report = changes.to_report(&head, config.created.clone());
+    let mut report = changes.to_report(
+        &series_report(&series, &config.created),
+        config.created.clone(),
+    );
     report.notes.push(Note::info(
         "ab_paired",
         format!(
