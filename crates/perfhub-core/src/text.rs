@@ -1,5 +1,6 @@
 //! Small text helpers the HTTP adapters share: what of a server's answer to
-//! show in an error, URLs without credentials, and query encoding.
+//! show in an error, URLs without credentials, and query encoding; and how
+//! an error in a configuration file names its place.
 
 /// The start of `text`, trimmed, cut after 300 characters (with `...`):
 /// enough of a server's answer to name the problem in an error message.
@@ -34,6 +35,32 @@ pub fn percent_encode(s: &str) -> String {
         }
     }
     out
+}
+
+/// Writes an error located in a file, as `file:line:column: key: message`:
+/// the line and column when known, the key (such as `run[0].warmup`) when
+/// the problem is under one. Plan and scenario files report their errors
+/// this way.
+pub fn write_located(
+    f: &mut std::fmt::Formatter<'_>,
+    file: &str,
+    line: Option<usize>,
+    column: Option<usize>,
+    key: &str,
+    message: &str,
+) -> std::fmt::Result {
+    f.write_str(file)?;
+    if let Some(line) = line {
+        write!(f, ":{line}")?;
+        if let Some(column) = column {
+            write!(f, ":{column}")?;
+        }
+    }
+    f.write_str(": ")?;
+    if !key.is_empty() {
+        write!(f, "{key}: ")?;
+    }
+    f.write_str(message)
 }
 
 #[cfg(test)]
