@@ -729,6 +729,13 @@ fn ab_slices_find_a_large_criterion_slowdown_and_stop_it_early() {
     assert_eq!(samples.len(), 8, "one value per round");
     let rounds = r.notes.iter().find(|n| n.code == "ab_rounds").unwrap();
     assert!(rounds.message.contains("rounds of slices"), "{rounds:?}");
+    // The head was built where the base was, so that only the change
+    // tells the two executables apart.
+    let path = r.notes.iter().find(|n| n.code == "ab_build_path").unwrap();
+    assert!(
+        path.message.starts_with("both built from one path"),
+        "{path:?}"
+    );
     let err = stderr(&o);
     assert!(err.contains("round 8/8: sum_1000: "), "{err}");
     // The table states what each benchmark could have seen.

@@ -29,8 +29,10 @@ use perfhub_core::units::Unit;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::ab::{BaseCheckout, default_base_target, series_report, shown};
-use crate::slices::{BenchExe, bench_executables, build_command, split_cargo_bench};
+use crate::ab::{
+    BaseCheckout, SideSetup, default_base_target, head_beside_base, series_report, shown,
+};
+use crate::slices::{BenchExe, bench_executables, build_command, keep_copies, split_cargo_bench};
 use crate::{GateError, Side};
 
 /// The default time given to each benchmark's pairs.
@@ -122,13 +124,6 @@ struct Target {
     benchmarks: Vec<String>,
 }
 
-/// One side's checkout and environment.
-struct SideSetup {
-    side: Side,
-    dir: PathBuf,
-    env: Vec<(OsString, OsString)>,
-}
-
 /// Runs the paired comparison: builds both sides' bench targets, then runs
 /// each benchmark both have in lockstep (see the module's documentation).
 pub fn run_paired(
@@ -161,33 +156,9 @@ pub fn run_paired(
     };
     progress.building(Side::Base, &shown(&build));
     let built = build_side(&build, &base, scratch.path())?;
-    let built = kept(built, &scratch.path().join("base-bin"))?;
+    let built = keep_copies(built, &scratch.path().join("base-bin"))?;
     let base_targets = probe_targets(&built, &harness_args, &base, scratch.path())?;
-    // The head is built where the base was, into the same target directory,
-    // so that the two executables differ only by the change: built from
-    // two paths, identical code was laid out differently and one loop ran
-    // 12 to 20% slower than the other. Where the head's tree cannot be
-    // copied there, it is built in place.
-    let (head, layout) = match worktree.take_tree_of(&checkout) {
-        Ok(()) => (
-            SideSetup {
-                side: Side::Head,
-                dir: base_dir,
-                env: base_env,
-            },
-            "both built from one path, so identical code gives the same executable".to_string(),
-        ),
-        Err(e) => (
-            SideSetup {
-                side: Side::Head,
-                dir: config.dir.clone(),
-                env: Vec::new(),
-            },
-            format!(
-                "the head built in its own directory, as its tree could not be copied beside the base's ({e}): the two builds' code may be laid out differently, which alone can change a tight loop's speed by several percent"
-            ),
-        ),
-    };
+    let (head, layout) = head_beside_base(&worktree, &checkout, &base, &config.dir);
     progress.building(Side::Head, &shown(&build));
     let built = build_side(&build, &head, scratch.path())?;
     let targets = [
@@ -348,32 +319,6 @@ fn build_side(
         });
     }
     Ok(bench_executables(&String::from_utf8_lossy(&out.stdout)))
-}
-
-/// `built`, each executable copied into `dir`: the head is built next into
-/// the same target directory, over the base's files.
-fn kept(built: Vec<BenchExe>, dir: &Path) -> Result<Vec<BenchExe>, GateError> {
-    let io = |path: &Path, e: std::io::Error| GateError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    };
-    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    built
-        .into_iter()
-        .enumerate()
-        .map(|(i, mut b)| {
-            let name = b
-                .path
-                .file_name()
-                .map(|n| n.to_os_string())
-                .unwrap_or_default();
-            let mut to = dir.join(format!("{i}-"));
-            to.as_mut_os_string().push(name);
-            std::fs::copy(&b.path, &to).map_err(|e| io(&to, e))?;
-            b.path = to;
-            Ok(b)
-        })
-        .collect()
 }
 
 /// The last `n` lines of a log file.

@@ -203,6 +203,32 @@ impl SideBenchmarks {
     }
 }
 
+/// `built`, each executable copied into `dir`: the head is built next into
+/// the same target directory, over the base's files.
+pub(crate) fn keep_copies(built: Vec<BenchExe>, dir: &Path) -> Result<Vec<BenchExe>, GateError> {
+    let io = |path: &Path, e: std::io::Error| GateError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    built
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut b)| {
+            let name = b
+                .path
+                .file_name()
+                .map(|n| n.to_os_string())
+                .unwrap_or_default();
+            let mut to = dir.join(format!("{i}-"));
+            to.as_mut_os_string().push(name);
+            std::fs::copy(&b.path, &to).map_err(|e| io(&to, e))?;
+            b.path = to;
+            Ok(b)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
