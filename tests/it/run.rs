@@ -1179,6 +1179,42 @@ fn command_name_and_min_benchmarking_time_are_hyperfines_spellings() {
     // 50 ms of 20 ms runs: 3, or 2 on a slow machine; never the default 10.
     let n = report.benchmarks[0].primary().unwrap().samples.len();
     assert!((2..=3).contains(&n), "{n}");
+
+    // hyperfine's exports name a benchmark by its given name, and by its
+    // command when none was given, even when the command is listed twice.
+    let hjson = dir.path().join("h.json");
+    let csv = dir.path().join("h.csv");
+    let out = perfhub(&[
+        "run",
+        "--runs",
+        "2",
+        "--command-name",
+        "first",
+        "--export-hyperfine-json",
+        hjson.to_str().unwrap(),
+        "--export-csv",
+        csv.to_str().unwrap(),
+        "true",
+        "true",
+        "true",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let h: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&hjson).unwrap()).unwrap();
+    let commands: Vec<&str> = h["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(commands, ["first", "true", "true"]);
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    let column: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(column, ["first", "true", "true"], "{csv}");
 }
 
 #[test]

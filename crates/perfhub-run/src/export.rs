@@ -57,6 +57,23 @@ fn mean(s: &[f64]) -> f64 {
     perfhub_core::stats::mean(s).unwrap_or(0.0)
 }
 
+/// What hyperfine writes in its `command` column: the name given with
+/// `--command-name`, or else the command. A name perfhub made from the
+/// command (with a ` (#n)` suffix when the command is listed twice) gives
+/// the command itself, as hyperfine does.
+fn command_field(b: &Benchmark) -> &str {
+    let Some(command) = b.command.as_deref() else {
+        return &b.name;
+    };
+    let derived = b.name == command
+        || b.name.strip_prefix(command).is_some_and(|rest| {
+            rest.strip_prefix(" (#")
+                .and_then(|r| r.strip_suffix(')'))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()))
+        });
+    if derived { command } else { &b.name }
+}
+
 /// Converts a run report into hyperfine's result format. Benchmarks without
 /// a completed run are left out, as hyperfine would have no numbers for them.
 pub fn hyperfine(report: &Report) -> HyperfineExport {
@@ -67,7 +84,7 @@ pub fn hyperfine(report: &Report) -> HyperfineExport {
             let wall = b.measurement(metric::WALL_TIME)?;
             let s = wall.summary.as_ref()?;
             Some(HyperfineResult {
-                command: b.command.clone().unwrap_or_else(|| b.name.clone()),
+                command: command_field(b).to_string(),
                 mean: s.mean,
                 stddev: (s.n > 1).then_some(s.stddev),
                 median: s.median,
@@ -412,7 +429,7 @@ pub fn csv(report: &Report) -> String {
         let _ = write!(
             out,
             "{},{},{},{},{},{},{},{},{}",
-            csv_field(b.command.as_deref().unwrap_or(&b.name)),
+            csv_field(command_field(b)),
             s.mean,
             s.stddev,
             s.median,
