@@ -219,6 +219,15 @@ pub fn print_run_with(report: &Report, view: &RunView) -> io::Result<()> {
                 writeln!(out, "  then:     {}", st.dim(&line))?;
             }
         }
+        if let Some(f) = a.growth_not_shown() {
+            writeln!(
+                out,
+                "  note: {} follows the data (R² = {:.4}) but its growth is not significant at the {}% level with this few sizes, so O(1) stands; scan 5 or more sizes, or more runs per size",
+                f.class,
+                f.r_squared,
+                perfhub_core::complexity::CONSTANT_F_TEST_ALPHA * 100.0
+            )?;
+        }
         writeln!(out)?;
     }
 

@@ -146,6 +146,23 @@ pub struct ComplexityAnalysis {
     pub fits: Vec<ComplexityFit>,
 }
 
+impl ComplexityAnalysis {
+    /// When O(1) was chosen although a growing class follows the data
+    /// closely (R² of 0.9 or more): the growth was not significant at
+    /// [`CONSTANT_F_TEST_ALPHA`], which with three or four sizes takes a
+    /// very clean signal. That class, for a reader to be told that more
+    /// sizes or runs would decide.
+    pub fn growth_not_shown(&self) -> Option<&ComplexityFit> {
+        if self.best != ComplexityClass::Constant {
+            return None;
+        }
+        self.fits
+            .iter()
+            .filter(|f| f.class != ComplexityClass::Constant)
+            .find(|f| f.r_squared >= 0.9)
+    }
+}
+
 /// Why a scan could not be fitted.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -669,5 +686,30 @@ mod tests {
         let json = serde_json::to_value(&analysis).unwrap();
         assert_eq!(json["best"], "quadratic");
         assert_eq!(json["fits"].as_array().unwrap().len(), 6);
+    }
+
+    #[test]
+    fn a_clean_line_on_three_sizes_may_not_show_growth_and_says_so() {
+        // Three sizes, one slightly off the line: O(n) explains nearly
+        // everything, yet one degree of freedom cannot reject O(1) at 1%.
+        let a = fit_complexity("d", "wall_time", &[(1.0, 10.0), (2.0, 20.6), (3.0, 30.0)]).unwrap();
+        assert_eq!(a.best, ComplexityClass::Constant, "{a:#?}");
+        let f = a.growth_not_shown().expect("a growing class fits well");
+        assert!(f.r_squared >= 0.9, "{f:?}");
+        // Once growth is shown, there is nothing to say.
+        let a = fit_complexity(
+            "d",
+            "wall_time",
+            &[
+                (1.0, 10.0),
+                (2.0, 20.0),
+                (3.0, 30.0),
+                (4.0, 40.0),
+                (5.0, 50.0),
+            ],
+        )
+        .unwrap();
+        assert_eq!(a.best, ComplexityClass::Linear);
+        assert!(a.growth_not_shown().is_none());
     }
 }

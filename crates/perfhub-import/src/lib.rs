@@ -381,9 +381,7 @@ pub fn import_auto(
         let format = detect(path)?;
         return import(path, format, baseline, options).map(|r| (format, r));
     };
-    let format = detect_text(&text).ok_or_else(|| ImportError::UnknownFormat {
-        path: path.to_path_buf(),
-    })?;
+    let format = detect_text(&text).ok_or_else(|| cut_short(&text, path))?;
     if let Some(name) = baseline {
         return Err(ImportError::BaselineNotApplicable {
             format,
@@ -411,6 +409,26 @@ pub fn import_auto(
         }
     }?;
     Ok((format, report))
+}
+
+/// Why `auto` could not place `text`: a JSON document that ends part-way
+/// says so, with where it ended; anything else is an unknown format.
+fn cut_short(text: &str, path: &Path) -> ImportError {
+    let trimmed = text.trim_start();
+    if (trimmed.starts_with('{') || trimmed.starts_with('['))
+        && let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(trimmed)
+        && e.is_eof()
+    {
+        return ImportError::Json {
+            location: Location::file(path),
+            message: format!(
+                "{e}: the file ends part-way through its JSON, so it was cut short (a run that stopped early, a copy that did not finish); write it again"
+            ),
+        };
+    }
+    ImportError::UnknownFormat {
+        path: path.to_path_buf(),
+    }
 }
 
 #[cfg(test)]

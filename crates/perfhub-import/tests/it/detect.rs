@@ -118,6 +118,24 @@ fn unknown_text_is_refused_with_the_file_named() {
 }
 
 #[test]
+fn auto_says_a_json_file_was_cut_short_rather_than_of_no_known_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    let whole = fs::read_to_string(fixture("hyperfine/export-1.15.json")).unwrap();
+    let path = tmp.path().join("cut.json");
+    fs::write(&path, &whole[..whole.len() / 2]).unwrap();
+    let err = import_auto(&path, None, &options()).unwrap_err();
+    assert!(matches!(err, ImportError::Json { .. }), "{err:?}");
+    assert_message(
+        &err,
+        &[
+            &path.display().to_string(),
+            "EOF while parsing",
+            "cut short",
+        ],
+    );
+}
+
+#[test]
 fn a_baseline_applies_to_criterion_only() {
     let err = import(
         &fixture("hyperfine/export-1.15.json"),
