@@ -89,7 +89,7 @@ fn a_damaged_report_is_refused_with_the_parser_message_once() {
         assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
         let err = stderr(&out);
         assert!(
-            err.contains(&format!("{bad}: not a perfhub report")),
+            err.contains(&format!("{bad}: invalid report JSON: ")),
             "{err}"
         );
         assert_eq!(err.matches("line 1 column").count(), 1, "{err}");

@@ -73,7 +73,7 @@ enum Command {
     Load(Box<cmd_load::LoadArgs>),
     /// Serve HTTP with a chosen latency, error rate and stalls: a target for load tests.
     Serve(cmd_serve::ServeArgs),
-    /// Turn another tool's results (criterion, cargo-criterion, libtest, hyperfine, goose) into a perfhub report.
+    /// Turn another tool's results (criterion, hyperfine, pytest-benchmark, pyperf, asv, Google Benchmark, go test, JMH, tinybench, benchmark.js, iai-callgrind, Bencher, goose, k6) into a perfhub report.
     Import(cmd_import::ImportArgs),
     /// Compare two reports: per benchmark, the change, its interval and a verdict.
     Compare(cmd_gate::CompareArgs),

@@ -44,12 +44,7 @@ pub fn read_report(path: &Path) -> Result<Report> {
     if text.len() as u64 > MAX_REPORT_BYTES {
         bail!(too_large(text.len() as u64));
     }
-    Report::from_json(&text).with_context(|| {
-        format!(
-            "{}: not a perfhub report (import other tools' results first with `perfhub import`)",
-            path.display()
-        )
-    })
+    Report::from_json(&text).with_context(|| path.display().to_string())
 }
 
 /// Writes `bytes` to `path` atomically (a temporary file, then a rename).

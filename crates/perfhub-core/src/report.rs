@@ -322,7 +322,9 @@ pub enum ReportError {
     )]
     Version(u64),
     /// The JSON has no `schema_version`.
-    #[error("not a perfhub report: no `schema_version` field")]
+    #[error(
+        "not a perfhub report: no `schema_version` field (import other tools' results first with `perfhub import`)"
+    )]
     NotAReport,
 }
 

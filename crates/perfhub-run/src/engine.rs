@@ -220,14 +220,14 @@ pub enum RunError {
         /// The shell token found.
         token: String,
     },
-    /// A command cannot be started.
-    #[error("{command:?}: {source}")]
+    /// A command cannot be started. Why is part of the message (not its
+    /// source), so a chain of errors shows it once.
+    #[error("{command:?}: {reason}")]
     Spawn {
         /// The command line.
         command: String,
         /// Why.
-        #[source]
-        source: SpawnError,
+        reason: SpawnError,
     },
     /// A setup, prepare, conclude or cleanup command failed.
     #[error(
@@ -586,9 +586,9 @@ pub fn plan(config: &RunConfig) -> Result<Vec<Planned>, RunError> {
 }
 
 fn spawn_err(command: &str) -> impl FnOnce(SpawnError) -> RunError + '_ {
-    move |source| RunError::Spawn {
+    move |reason| RunError::Spawn {
         command: command.to_string(),
-        source,
+        reason,
     }
 }
 
