@@ -736,6 +736,19 @@ fn ab_slices_find_a_large_criterion_slowdown_and_stop_it_early() {
         path.message.starts_with("both built from one path"),
         "{path:?}"
     );
+    // The rounds ran favoured where the OS allows it (root here), and the
+    // report says which.
+    let priority = r.notes.iter().find(|n| n.code == "ab_priority").unwrap();
+    let root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
+    let expected = if root {
+        "the rounds ran at nice -20"
+    } else {
+        "the rounds ran at the usual priority: raising it to nice -20 was refused"
+    };
+    assert!(priority.message.starts_with(expected), "{priority:?}");
     let err = stderr(&o);
     assert!(err.contains("round 8/8: sum_1000: "), "{err}");
     // The table states what each benchmark could have seen.

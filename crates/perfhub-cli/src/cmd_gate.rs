@@ -280,6 +280,13 @@ pub struct AbArgs {
     #[arg(long, default_value_t = 0x5eed)]
     seed: u64,
 
+    /// Run the rounds at the usual priority. By default the rounds of the
+    /// sliced and whole-run modes run at nice -20 where the OS allows it
+    /// (root, CAP_SYS_NICE or `ulimit -e`), so other work on the machine
+    /// takes less of the benchmarks' CPU.
+    #[arg(long)]
+    normal_priority: bool,
+
     /// Write the comparison as a perfhub report (kind `compare`), with
     /// every round's values.
     #[arg(long, value_name = "FILE")]
@@ -381,6 +388,7 @@ pub fn ab(args: AbArgs) -> Result<Outcome> {
         criteria: args.criteria.criteria()?,
         seed: args.seed,
         created: perfhub_probe::env::now_rfc3339(),
+        raise_priority: !args.normal_priority,
     };
     if config.format == ResultFormat::Instructions {
         eprintln!(

@@ -21,6 +21,7 @@ pub mod env;
 pub mod fs;
 pub mod git;
 pub mod perf_access;
+pub mod priority;
 pub mod procfs;
 pub mod spawn;
 pub mod timeline;
