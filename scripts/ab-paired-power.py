@@ -15,7 +15,7 @@ alternating:
   built once from `STEPS = 1000` as `cargo export` does): a change marked
   significant (`*`) and positive counts as found.
 
-`fixed` is unchanged on both sides in every run: any verdict on it is a
+`fixed` is unchanged on both sides in every run: a verdict of change on it is a
 false alarm. Prints one JSON line per run and a table per tool.
 
 Usage: scripts/ab-paired-power.py [--pct 1 --pct 2 ...] [--runs 10]
@@ -141,12 +141,15 @@ def main():
     print("|---|---:|---:|---:|---:|---:|")
     for tool, by_pct in results.items():
         for pct, rows in by_pct.items():
+            # A flag is a verdict of change; "unchanged" and "inconclusive"
+            # are not.
+            flagged = ("regressed", "improved")
             found = sum(r["work"][1] == "regressed" for r in rows)
             if pct == 0:
-                found = sum(r["work"][1] != "unchanged" for r in rows)
-            false = sum(r["fixed"][1] != "unchanged" for r in rows)
+                found = sum(r["work"][1] in flagged for r in rows)
+            false = sum(r["fixed"][1] in flagged for r in rows)
             label = "none (A/A)" if pct == 0 else f"+{pct}%"
-            print(f"| {tool} | {label} | {len(rows)} | {found} of {len(rows)}{' (any verdict)' if pct == 0 else ''} "
+            print(f"| {tool} | {label} | {len(rows)} | {found} of {len(rows)}{' (either way)' if pct == 0 else ''} "
                   f"| {false} of {len(rows)} | {statistics.median(r['seconds'] for r in rows):.1f} s |")
 
 
