@@ -496,11 +496,9 @@ fn summaries<'a>(
     base: &'a Measurement,
     head: &'a Measurement,
 ) -> Option<(&'a crate::stats::Summary, &'a crate::stats::Summary)> {
-    let usable = |m: &'a Measurement| {
-        m.summary
-            .as_ref()
-            .filter(|s| m.samples.len() < 2 && s.n >= 2 && !s.spread_unknown)
-    };
+    // A side with raw samples has their summary; compared with a side
+    // that has only a tool's summary, both are taken as summaries.
+    let usable = |m: &'a Measurement| m.summary.as_ref().filter(|s| s.n >= 2 && !s.spread_unknown);
     Some((usable(base)?, usable(head)?))
 }
 
@@ -511,11 +509,11 @@ fn summaries<'a>(
 /// bootstrap interval and a Mann-Whitney p-value. With a single value on
 /// either side (a libtest line), no interval can be computed: the interval
 /// is the point, and the verdict is `unchanged` whatever the ratio, since
-/// one value cannot show significance; the method says so. Where both sides
-/// keep only a tool's summary statistics (mean, standard deviation and
-/// count, as pytest-benchmark without its raw data, or Google Benchmark's
-/// aggregates), Welch's t-test compares the means, whatever `statistic`
-/// asks for, and the method says so.
+/// one value cannot show significance; the method says so. Where a side
+/// keeps only a tool's summary statistics (mean, standard deviation and
+/// count, as pytest-benchmark without its raw data), Welch's t-test
+/// compares the means (the other side's from its samples, if it has them),
+/// whatever `statistic` asks for, and the method says so.
 pub fn compare_reports(base: &Report, head: &Report, criteria: &ChangeCriteria) -> ChangeSet {
     let mut set = ChangeSet::default();
     for hb in &head.benchmarks {
@@ -637,8 +635,14 @@ pub fn compare_reports(base: &Report, head: &Report, criteria: &ChangeCriteria) 
                 noise: Noise::of_interval(&w.ratio_ci, w.df),
                 mde: None,
                 method: format!(
-                    "Welch's t-test of the means from the tools' summaries (n = {} and {}; no raw samples)",
-                    bs.n, hs.n
+                    "Welch's t-test of the means from the tools' summaries (n = {} and {}; {})",
+                    bs.n,
+                    hs.n,
+                    if bv.len() >= 2 || hv.len() >= 2 {
+                        "raw samples on one side only"
+                    } else {
+                        "no raw samples"
+                    }
                 ),
             }
         } else {
@@ -930,6 +934,43 @@ mod tests {
         b.measurements.push(m);
         r.benchmarks.push(b);
         r
+    }
+
+    #[test]
+    fn raw_samples_against_a_summary_are_compared_by_welch() {
+        // The base from a file with raw timings, the head from one without:
+        // 20% slower with 1% noise is a regression either way round.
+        let mut sampled = Report::new(ReportKind::Bench, "2026-01-01T00:00:00Z");
+        let mut b = Benchmark::new("parse", metric::WALL_TIME);
+        let samples: Vec<f64> = (0..10)
+            .map(|i| 1e-3 * (1.0 + 0.01 * (i % 3) as f64))
+            .collect();
+        b.measurements.push(Measurement::from_samples(
+            metric::WALL_TIME,
+            Unit::Seconds,
+            samples,
+        ));
+        sampled.benchmarks.push(b);
+        let summary = summary_report(1.2e-3, 1e-5, 10);
+        let set = compare_reports(&sampled, &summary, &ChangeCriteria::default());
+        let c = &set.changes[0];
+        assert_eq!(c.verdict, Verdict::Regressed, "{c:?}");
+        assert!(
+            c.method.contains("raw samples on one side only"),
+            "{}",
+            c.method
+        );
+        assert!(
+            c.ratio_ci.lower < c.ratio && c.ratio < c.ratio_ci.upper,
+            "{c:?}"
+        );
+        let set = compare_reports(&summary, &sampled, &ChangeCriteria::default());
+        assert_eq!(
+            set.changes[0].verdict,
+            Verdict::Improved,
+            "{:?}",
+            set.changes[0]
+        );
     }
 
     #[test]

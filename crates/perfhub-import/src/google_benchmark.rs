@@ -599,7 +599,7 @@ fn parse_json(text: &str, source: &Path, options: &ImportOptions) -> Result<Repo
         report.notes.push(Note::info(
             "summary_only",
             format!(
-                "Google Benchmark's file gives only summary statistics (the aggregates mean, median, stddev and cv over the repetitions, written with --benchmark_report_aggregates_only or --benchmark_display_aggregates_only) for {} benchmarks: {}; each figure is the `mean` aggregate, kept as a single value with no samples invented (the aggregates give no minimum nor maximum, which a perfhub summary needs); compare uses them without inventing samples",
+                "Google Benchmark's file gives only summary statistics (the aggregates mean, median, stddev and cv over the repetitions, written with --benchmark_report_aggregates_only or --benchmark_display_aggregates_only) for {} benchmarks: {}; each figure is the `mean` aggregate, kept as a single value with no samples invented (the aggregates give no minimum nor maximum, which a perfhub summary needs); compare shows their change but cannot test it, so never calls it a regression: keep the repetitions in the file to gate on them",
                 names.len(),
                 listed(&names)
             ),

@@ -228,9 +228,12 @@ pub fn detect(path: &Path) -> Result<Format, ImportError> {
     if meta.is_dir() {
         return Ok(Format::Criterion);
     }
-    let text = json::read_text(path)?;
-    detect_text(&text).ok_or_else(|| ImportError::UnknownFormat {
-        path: path.to_path_buf(),
+    // pyperf compresses what it writes to a `.gz` path.
+    let text = pyperf::read_maybe_gzip(path)?;
+    detect_text(&text).ok_or_else(|| {
+        json_cut_short(&text, path).unwrap_or_else(|| ImportError::UnknownFormat {
+            path: path.to_path_buf(),
+        })
     })
 }
 
@@ -381,14 +384,27 @@ pub fn import_auto(
         let format = detect(path)?;
         return import(path, format, baseline, options).map(|r| (format, r));
     };
-    let format = detect_text(&text).ok_or_else(|| cut_short(&text, path))?;
+    let Some(format) = detect_text(&text) else {
+        return Err(diagnose(text, path, options));
+    };
     if let Some(name) = baseline {
         return Err(ImportError::BaselineNotApplicable {
             format,
             baseline: name.to_string(),
         });
     }
-    let report = match format {
+    let report = parse_as(format, text, path, options)?;
+    Ok((format, report))
+}
+
+/// Imports `text`, the content of `path`, as `format`.
+fn parse_as(
+    format: Format,
+    text: String,
+    path: &Path,
+    options: &ImportOptions,
+) -> Result<Report, ImportError> {
+    match format {
         Format::CargoCriterion => parse_cargo_criterion(&text, path, options),
         Format::Libtest => parse_libtest(&text, path, options),
         Format::Hyperfine => parse_hyperfine(&text, path, options),
@@ -407,28 +423,84 @@ pub fn import_auto(
             drop(text);
             import(path, format, None, options)
         }
-    }?;
-    Ok((format, report))
+    }
 }
 
+/// Keys (or, for `go test`, words on one line) that a damaged file of a
+/// format still shows when its outline no longer fits: the first format
+/// all of whose marks are in the text is tried, so that its importer names
+/// what is wrong and where.
+const MARKS: [(Format, &[&str]); 9] = [
+    (
+        Format::GoogleBenchmark,
+        &["\"context\"", "\"benchmarks\"", "\"num_cpus\""],
+    ),
+    (
+        Format::PytestBenchmark,
+        &["\"machine_info\"", "\"benchmarks\""],
+    ),
+    (
+        Format::Pyperf,
+        &["\"benchmarks\"", "\"runs\"", "\"metadata\""],
+    ),
+    (Format::Jmh, &["\"jmhVersion\""]),
+    (
+        Format::Hyperfine,
+        &["\"results\"", "\"command\"", "\"times\""],
+    ),
+    (Format::Goose, &["\"raw_request_metrics\""]),
+    (Format::K6, &["\"metrics\"", "\"http_reqs\""]),
+    (Format::Iai, &["\"benchmark_exe\"", "\"module_path\""]),
+    (Format::GoTest, &["Benchmark", "ns/op"]),
+];
+
 /// Why `auto` could not place `text`: a JSON document that ends part-way
-/// says so, with where it ended; anything else is an unknown format.
-fn cut_short(text: &str, path: &Path) -> ImportError {
+/// says so; a file that still shows a format's marks (see [`MARKS`]) gets
+/// that format's importer's error, which names the line or field; anything
+/// else is an unknown format.
+fn diagnose(text: String, path: &Path, options: &ImportOptions) -> ImportError {
+    if let Some(e) = json_cut_short(&text, path) {
+        return e;
+    }
+    let json = {
+        let t = text.trim_start();
+        t.starts_with('{') || t.starts_with('[')
+    };
+    let marked = MARKS.iter().find(|(format, marks)| {
+        if *format == Format::GoTest {
+            !json
+                && text
+                    .lines()
+                    .any(|l| l.starts_with(marks[0]) && l.contains(marks[1]))
+        } else {
+            json && marks.iter().all(|m| text.contains(m))
+        }
+    });
+    if let Some(&(format, _)) = marked
+        && let Err(e) = parse_as(format, text, path, options)
+    {
+        return e;
+    }
+    ImportError::UnknownFormat {
+        path: path.to_path_buf(),
+    }
+}
+
+/// A JSON document that ends part-way, as an error that says so and where.
+fn json_cut_short(text: &str, path: &Path) -> Option<ImportError> {
     let trimmed = text.trim_start();
     if (trimmed.starts_with('{') || trimmed.starts_with('['))
         && let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(trimmed)
         && e.is_eof()
     {
-        return ImportError::Json {
+        return Some(ImportError::Json {
             location: Location::file(path),
             message: format!(
                 "{e}: the file ends part-way through its JSON, so it was cut short (a run that stopped early, a copy that did not finish); write it again"
             ),
-        };
+        });
     }
-    ImportError::UnknownFormat {
-        path: path.to_path_buf(),
-    }
+    None
 }
 
 #[cfg(test)]

@@ -149,3 +149,65 @@ fn a_baseline_applies_to_criterion_only() {
         &["--baseline `main` applies only to criterion directories, not to hyperfine output"],
     );
 }
+
+/// A damaged file that still shows its format's marks gets that format's
+/// own error, naming the line or field, rather than "cannot tell which
+/// format this is".
+#[test]
+fn auto_names_what_is_wrong_in_a_damaged_file_of_a_known_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = tmp.path().join(name);
+        fs::write(&path, text).unwrap();
+        path
+    };
+    let pytest = fs::read_to_string(fixture("pytest-benchmark/run-a.json")).unwrap();
+    let gbench = fs::read_to_string(fixture("google-benchmark/run-a.json")).unwrap();
+    let cases = [
+        (
+            write("junk.json", &format!("{pytest}\n}}junk")),
+            "trailing characters",
+        ),
+        (
+            write(
+                "huge.json",
+                &pytest.replacen("\"min\": ", "\"min\": 1e999, \"was\": ", 1),
+            ),
+            "number out of range",
+        ),
+        (
+            write("noname.json", &gbench.replacen("\"name\":", "\"nome\":", 1)),
+            "name",
+        ),
+        (
+            write("go.txt", "BenchmarkParse-2   \t  100\t  abc ns/op\nPASS\n"),
+            "ns/op",
+        ),
+    ];
+    for (path, expected) in cases {
+        let err = import_auto(&path, None, &options()).unwrap_err();
+        assert!(
+            !matches!(err, ImportError::UnknownFormat { .. }),
+            "{}: {err}",
+            path.display()
+        );
+        assert_message(&err, &[&path.display().to_string(), expected]);
+    }
+    // Marks alone do not make a format: text with none is still unknown.
+    let err = import_auto(&write("notes.json", "{\"a\": [1, 2"), None, &options());
+    assert!(matches!(err, Err(ImportError::Json { .. })), "{err:?}");
+    let err = import_auto(&write("notes.txt", "hello\n"), None, &options()).unwrap_err();
+    assert!(matches!(err, ImportError::UnknownFormat { .. }), "{err}");
+}
+
+#[test]
+fn auto_reads_pyperf_compressed_as_pyperf_writes_it() {
+    let (format, report) =
+        import_auto(&fixture("pyperf/timeit.json.gz"), None, &options()).unwrap();
+    assert_eq!(format, Format::Pyperf);
+    assert!(!report.benchmarks.is_empty());
+    assert_eq!(
+        detect(&fixture("pyperf/timeit.json.gz")).unwrap(),
+        Format::Pyperf
+    );
+}
