@@ -712,7 +712,8 @@ pub struct Comparison {
     /// A confidence interval of the ratio, when one was computed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ratio_ci: Option<crate::stats::ConfidenceInterval>,
-    /// The p-value of a Mann-Whitney U test of the two sample sets, when computed.
+    /// The p-value of "the ratio is 1", when computed: for two sample sets,
+    /// the bootstrap p-value from the resamples of `ratio_ci`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p_value: Option<f64>,
     /// The p-value adjusted for the benchmarks compared together (Holm).

@@ -606,6 +606,21 @@ pub fn bootstrap_ratio_ci(
     {
         return None;
     }
+    percentile_interval(
+        bootstrap_ratios(base, head, statistic, resamples, seed)?,
+        level,
+    )
+}
+
+/// `resamples` bootstrap ratios `statistic(head*) / statistic(base*)`;
+/// `None` when one is not finite.
+fn bootstrap_ratios(
+    base: &[f64],
+    head: &[f64],
+    statistic: Statistic,
+    resamples: usize,
+    seed: u64,
+) -> Option<Vec<f64>> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut buf = Vec::with_capacity(buf_capacity(statistic, base.len().max(head.len())));
     let mut stats = Vec::with_capacity(resamples);
@@ -618,7 +633,21 @@ pub fn bootstrap_ratio_ci(
         }
         stats.push(ratio);
     }
-    percentile_interval(stats, level)
+    Some(stats)
+}
+
+/// The two-sided bootstrap p-value of "the ratio is 1": twice the share of
+/// the bootstrap ratios on the far side of 1 (ties counting one half), with
+/// one added to both counts so that it is never 0. It is below `1 - level`
+/// where the percentile interval at `level` leaves 1 out (up to one
+/// resample at the edge), so the p-value and the interval agree.
+fn bootstrap_p_value(ratios: &[f64]) -> f64 {
+    let n = ratios.len() as f64;
+    let below = ratios.iter().filter(|&&r| r < 1.0).count() as f64;
+    let ties = ratios.iter().filter(|&&r| r == 1.0).count() as f64;
+    let below = below + ties / 2.0;
+    let far = below.min(n - below);
+    (2.0 * (far + 1.0) / (n + 1.0)).min(1.0)
 }
 
 fn buf_capacity(statistic: Statistic, n: usize) -> usize {
@@ -734,13 +763,17 @@ pub struct TwoSampleComparison {
     pub ratio: f64,
     /// A bootstrap confidence interval of `ratio`.
     pub ratio_ci: ConfidenceInterval,
-    /// The two-sided p-value of a Mann-Whitney U test of the two sets.
+    /// The two-sided bootstrap p-value of "the ratio is 1", from the same
+    /// resamples as the interval, so the two agree: below `1 - level`
+    /// where the interval leaves 1 out (up to one resample at the edge).
     pub p_value: f64,
 }
 
 /// Compares `head` with `base`: the ratio of their statistics, its bootstrap
-/// interval ([`bootstrap_ratio_ci`]) and the p-value of a Mann-Whitney U test
-/// ([`mann_whitney_u`]).
+/// interval ([`bootstrap_ratio_ci`]) and the bootstrap p-value from the same
+/// resamples. (A rank test such as [`mann_whitney_u`] asks another question,
+/// whether one set tends to be larger, and could call a change of the mean
+/// significant while the mean's interval holds 1, or the reverse.)
 ///
 /// `None` when either set is empty or has a non-finite sample, when the
 /// statistic of `base` (or of one of its resamples) is 0, or when the
@@ -757,15 +790,18 @@ pub fn compare_samples(
     if !ratio.is_finite() {
         return None;
     }
-    let ratio_ci = bootstrap_ratio_ci(
-        base,
-        head,
-        config.statistic,
-        config.level,
-        config.resamples,
-        config.seed,
-    )?;
-    let p_value = mann_whitney_u(base, head)?.p_value;
+    if base.is_empty()
+        || head.is_empty()
+        || !all_finite(base)
+        || !all_finite(head)
+        || !valid_level(config.level)
+        || config.resamples == 0
+    {
+        return None;
+    }
+    let ratios = bootstrap_ratios(base, head, config.statistic, config.resamples, config.seed)?;
+    let p_value = bootstrap_p_value(&ratios);
+    let ratio_ci = percentile_interval(ratios, config.level)?;
     Some(TwoSampleComparison {
         ratio,
         ratio_ci,
@@ -1948,7 +1984,8 @@ mod tests {
         let c = compare_samples(&base, &head, &config).unwrap();
         close(c.ratio, mean(&head).unwrap() / mean(&base).unwrap(), 1e-12);
         assert!(c.ratio_ci.contains(c.ratio), "{c:?}");
-        assert!(c.p_value < 1e-6, "{c:?}");
+        // Every resample is slower: the smallest p-value 2000 resamples give.
+        close(c.p_value, 2.0 / 2001.0, 1e-12);
         // serde_json's default float parsing may differ in the last bit.
         let json = serde_json::to_string(&c).unwrap();
         let back: TwoSampleComparison = serde_json::from_str(&json).unwrap();
@@ -1960,7 +1997,8 @@ mod tests {
         close(c.ratio, 1.0, 1e-12);
         assert!(c.ratio_ci.contains(1.0), "{c:?}");
         assert!(c.ratio_ci.upper - c.ratio_ci.lower < 0.05, "{c:?}");
-        assert_eq!(c.p_value, 1.0);
+        // The resamples fall on both sides of 1: far from significant.
+        assert!(c.p_value > 0.5, "{c:?}");
         let median = CompareConfig {
             statistic: Statistic::Median,
             ..config
@@ -1971,6 +2009,28 @@ mod tests {
             self::median(&head).unwrap() / self::median(&base).unwrap(),
             1e-12,
         );
+
+        // The p-value and the interval agree, whatever the data: below 5%
+        // exactly where the 95% interval leaves 1 out.
+        for seed in 0..40 {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let shift = rng.random_range(0.97..1.03);
+            let a: Vec<f64> = (0..8).map(|_| rng.random_range(0.9..1.1)).collect();
+            let b: Vec<f64> = (0..8)
+                .map(|_| {
+                    shift
+                        * rng.random_range(0.9..1.1)
+                        * if rng.random_bool(0.1) { 3.0 } else { 1.0 }
+                })
+                .collect();
+            let c = compare_samples(&a, &b, &config).unwrap();
+            // Up to the resamples' resolution at the boundary itself.
+            let at_boundary = (c.p_value - 0.05).abs() < 2.0 / 2001.0;
+            assert!(
+                at_boundary || (c.p_value < 0.05) == !c.ratio_ci.contains(1.0),
+                "seed {seed}: {c:?}"
+            );
+        }
 
         assert_eq!(compare_samples(&[], &head, &config), None);
         assert_eq!(compare_samples(&[0.0, 0.0], &head, &config), None);
