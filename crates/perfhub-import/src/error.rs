@@ -47,7 +47,7 @@ impl fmt::Display for Location {
 #[non_exhaustive]
 pub enum ImportError {
     /// A file or directory the format needs is not there.
-    #[error("{}: missing{}", path.display(), expected_by(.expected))]
+    #[error("{}: no such file or directory{}", path.display(), expected_by(.expected))]
     Missing {
         /// The path that is not there.
         path: PathBuf,

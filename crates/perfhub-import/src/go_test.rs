@@ -96,6 +96,7 @@ pub fn parse_go_test(
     let mut lines: Vec<Line<'_>> = Vec::new();
     let mut failed: Vec<&str> = Vec::new();
     let mut skipped: Vec<&str> = Vec::new();
+    let line_count = text.lines().count();
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim_end();
         if let Some((key, value)) = config(line) {
@@ -118,6 +119,14 @@ pub fn parse_go_test(
         }
         if !is_result_line(line) {
             continue;
+        }
+        // `go test` ends every line; a result on an unended last line was
+        // cut short (`9 allocs/o` would read as a metric of its own).
+        if i + 1 == line_count && !text.ends_with('\n') {
+            return Err(ImportError::Line {
+                location: Location::line(source, i + 1),
+                problem: "the file ends part-way through this result line, so it was cut short; save the whole output of `go test` again".into(),
+            });
         }
         let parsed = parse_line(line).map_err(|problem| ImportError::Line {
             location: Location::line(source, i + 1),

@@ -459,6 +459,12 @@ const MARKS: [(Format, &[&str]); 9] = [
 /// that format's importer's error, which names the line or field; anything
 /// else is an unknown format.
 fn diagnose(text: String, path: &Path, options: &ImportOptions) -> ImportError {
+    if text.trim().is_empty() {
+        return ImportError::NoResults {
+            path: path.to_path_buf(),
+            hint: "the file is empty; did the benchmark run write its results there?".into(),
+        };
+    }
     if let Some(e) = json_cut_short(&text, path) {
         return e;
     }

@@ -141,7 +141,10 @@ fn a_stream_without_results_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let missing = tmp.path().join("nothing.jsonl");
     let err = import_cargo_criterion(&missing, &options()).unwrap_err();
-    assert_message(&err, &[&format!("{}: missing", missing.display())]);
+    assert_message(
+        &err,
+        &[&format!("{}: no such file or directory", missing.display())],
+    );
 }
 
 #[test]

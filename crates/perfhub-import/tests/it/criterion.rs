@@ -222,14 +222,17 @@ fn a_missing_directory_is_named() {
     let missing = tmp.path().join("target/criterion");
     let err = import_criterion_dir(&missing, None, &options()).unwrap_err();
     assert!(matches!(err, ImportError::Missing { .. }));
-    assert_message(&err, &[&format!("{}: missing", missing.display())]);
+    assert_message(
+        &err,
+        &[&format!("{}: no such file or directory", missing.display())],
+    );
 
     let file = tmp.path().join("report.json");
     fs::write(&file, "{}").unwrap();
     let err = import_criterion_dir(&file, None, &options()).unwrap_err();
     assert_message(
         &err,
-        &["report.json: missing (a criterion output directory"],
+        &["report.json: no such file or directory (a criterion output directory"],
     );
 }
 
@@ -241,7 +244,10 @@ fn a_missing_file_is_named() {
         fs::remove_file(&path).unwrap();
         let err = import_criterion_dir(&root, None, &options()).unwrap_err();
         assert!(matches!(err, ImportError::Missing { .. }), "{err:?}");
-        assert_message(&err, &[&format!("{}: missing", path.display())]);
+        assert_message(
+            &err,
+            &[&format!("{}: no such file or directory", path.display())],
+        );
     }
 }
 

@@ -114,7 +114,7 @@ fn unknown_text_is_refused_with_the_file_named() {
         &[&path.display().to_string(), "cannot tell which format"],
     );
     let err = detect(&tmp.path().join("absent.json")).unwrap_err();
-    assert_message(&err, &["absent.json: missing"]);
+    assert_message(&err, &["absent.json: no such file or directory"]);
 }
 
 #[test]
@@ -182,6 +182,17 @@ fn auto_names_what_is_wrong_in_a_damaged_file_of_a_known_format() {
         (
             write("go.txt", "BenchmarkParse-2   \t  100\t  abc ns/op\nPASS\n"),
             "ns/op",
+        ),
+        (
+            write(
+                "go-cut.txt",
+                "BenchmarkParse-2   \t  100\t  1234 ns/op\t  64 B/op\t  9 allocs/o",
+            ),
+            "go-cut.txt:1: the file ends part-way through this result line",
+        ),
+        (
+            write("empty.json", "\n"),
+            "no benchmark results: the file is empty",
         ),
     ];
     for (path, expected) in cases {
