@@ -1,8 +1,8 @@
 //! `perfhub`: benchmark and profile commands.
 //!
 //! The binary is thin: clap parses flags into library configs, one library
-//! call does the work, and the result is rendered here. It is the only
-//! crate that talks to a terminal.
+//! call does the work, and the libraries' writers (perfhub-term's summaries)
+//! render the result here. It is the only crate that talks to a terminal.
 
 use std::io::Write;
 use std::process::ExitCode;
