@@ -37,6 +37,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use perfhub_core::text::{excerpt, percent_encode, without_userinfo};
 
+mod source;
+pub use source::{ProfileSource, SourceError};
+
 /// The environment variable the CLI reads the token from (the one
 /// Pyroscope's agents use).
 pub const TOKEN_ENV: &str = "PYROSCOPE_AUTH_TOKEN";

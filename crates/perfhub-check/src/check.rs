@@ -146,6 +146,52 @@ impl CheckOutcome {
             CheckStatus::Passed
         }
     }
+
+    /// Writes the summary `perfhub check` ends with: how each step ended,
+    /// the budgets, the Performance Score, and where the report went.
+    pub fn write_summary(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        let report = &self.report;
+        writeln!(out, "\n== perfhub check: summary ==")?;
+        for s in &self.steps {
+            let what = match s.status {
+                StepStatus::Passed => "ok".to_string(),
+                StepStatus::BudgetBreached => "budget breached".to_string(),
+                StepStatus::Regressed => "regressed".to_string(),
+                StepStatus::CommandFailed => "a command failed".to_string(),
+                st => format!("failed (exit {})", st.exit_code()),
+            };
+            writeln!(out, "  step {:<24} {what}", s.name)?;
+        }
+        if !report.budgets.is_empty() {
+            writeln!(out)?;
+            for v in &report.budgets {
+                writeln!(
+                    out,
+                    "  {}  {} on {}: {}",
+                    if v.passed { "pass" } else { "FAIL" },
+                    v.budget,
+                    v.benchmark,
+                    v.unit.format(v.actual)
+                )?;
+            }
+        }
+        if let Some(s) = &report.performance_score {
+            writeln!(out)?;
+            write!(out, "  Performance Score {:.0}/100 (", s.score)?;
+            let parts: Vec<String> = s
+                .components
+                .iter()
+                .map(|c| format!("{} {:.0}", c.name, c.score))
+                .collect();
+            writeln!(out, "{})", parts.join(", "))?;
+        }
+        writeln!(
+            out,
+            "\n  {}\n  {}",
+            self.json.display(),
+            self.html.display()
+        )
+    }
 }
 
 /// Why a check could not run or finish.

@@ -419,22 +419,7 @@ struct RawExport {
     experiment: Option<String>,
 }
 
-/// Parses a minimum effect size: a percentage such as `3%`, or a fraction
-/// such as `0.03`; at least 0% and below 100%.
-pub fn parse_min_effect(s: &str) -> Result<f64, String> {
-    let t = s.trim();
-    let v = match t.strip_suffix('%') {
-        Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
-        None => t.parse::<f64>(),
-    }
-    .map_err(|_| format!("{s:?} is not an effect size: write a percentage such as 3%"))?;
-    if !(0.0..1.0).contains(&v) {
-        return Err(format!(
-            "{s:?}: the effect size must be at least 0% and below 100%"
-        ));
-    }
-    Ok(v)
-}
+pub use perfhub_core::compare::parse_min_effect;
 
 struct Ctx<'a> {
     text: &'a str,

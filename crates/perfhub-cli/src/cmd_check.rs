@@ -7,14 +7,12 @@
 //! what it prints. Here the flags become the library's options, the exports
 //! run on the combined report, and the outcome is rendered.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use perfhub_check::{
-    CheckOptions, CheckOutcome, CheckProgress, CheckStatus, ChildRunner, PlanErrorKind, Step,
-    StepStatus, load_plan, run_plan,
+    CheckOptions, CheckProgress, CheckStatus, ChildRunner, PlanErrorKind, Step, load_plan, run_plan,
 };
 
 use crate::Outcome;
@@ -127,7 +125,7 @@ pub fn check(args: CheckArgs) -> Result<Outcome> {
             ));
         }
     }
-    print_summary(&outcome)?;
+    outcome.write_summary(&mut std::io::stdout().lock())?;
     crate::github::publish_if_in_actions(&outcome.report)?;
     if !errors.is_empty() {
         bail!(
@@ -145,50 +143,4 @@ pub fn check(args: CheckArgs) -> Result<Outcome> {
         CheckStatus::Regressed => Outcome::Regressed,
         CheckStatus::CommandFailed => Outcome::CommandFailed,
     })
-}
-
-fn print_summary(outcome: &CheckOutcome) -> Result<()> {
-    let report = &outcome.report;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "\n== perfhub check: summary ==")?;
-    for s in &outcome.steps {
-        let what = match s.status {
-            StepStatus::Passed => "ok".to_string(),
-            StepStatus::BudgetBreached => "budget breached".to_string(),
-            StepStatus::Regressed => "regressed".to_string(),
-            StepStatus::CommandFailed => "a command failed".to_string(),
-            st => format!("failed (exit {})", st.exit_code()),
-        };
-        writeln!(out, "  step {:<24} {what}", s.name)?;
-    }
-    if !report.budgets.is_empty() {
-        writeln!(out)?;
-        for v in &report.budgets {
-            writeln!(
-                out,
-                "  {}  {} on {}: {}",
-                if v.passed { "pass" } else { "FAIL" },
-                v.budget,
-                v.benchmark,
-                v.unit.format(v.actual)
-            )?;
-        }
-    }
-    if let Some(s) = &report.performance_score {
-        writeln!(out)?;
-        write!(out, "  Performance Score {:.0}/100 (", s.score)?;
-        let parts: Vec<String> = s
-            .components
-            .iter()
-            .map(|c| format!("{} {:.0}", c.name, c.score))
-            .collect();
-        writeln!(out, "{})", parts.join(", "))?;
-    }
-    writeln!(
-        out,
-        "\n  {}\n  {}",
-        outcome.json.display(),
-        outcome.html.display()
-    )?;
-    Ok(())
 }

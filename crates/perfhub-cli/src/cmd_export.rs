@@ -4,9 +4,8 @@
 //! `PYROSCOPE_AUTH_TOKEN`), never from flags, so they stay out of shell
 //! history and process lists; the adapters never print them.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
@@ -120,15 +119,17 @@ pub struct ExportArgs {
     retries: u32,
 }
 
+/// The destination as `--to` names it.
+fn destination(args: &ExportArgs) -> String {
+    args.to
+        .to_possible_value()
+        .map_or("?".into(), |v| v.get_name().to_string())
+}
+
 fn output(args: &ExportArgs) -> Result<&Path> {
-    args.output.as_deref().with_context(|| {
-        format!(
-            "--to {}: give the file to write with -o FILE",
-            args.to
-                .to_possible_value()
-                .map_or("?".into(), |v| v.get_name().to_string())
-        )
-    })
+    let to = destination(args);
+    let missing = || format!("--to {to}: give the file to write with -o FILE");
+    args.output.as_deref().with_context(missing)
 }
 
 /// The file to write (-o), its directory created when missing.
@@ -153,14 +154,9 @@ fn create_dir(dir: &Path) -> Result<()> {
 }
 
 fn url(args: &ExportArgs) -> Result<&str> {
-    args.url.as_deref().with_context(|| {
-        format!(
-            "--to {}: give the server's URL with --url",
-            args.to
-                .to_possible_value()
-                .map_or("?".into(), |v| v.get_name().to_string())
-        )
-    })
+    let to = destination(args);
+    let missing = || format!("--to {to}: give the server's URL with --url");
+    args.url.as_deref().with_context(missing)
 }
 
 fn write(path: &Path, text: String) -> Result<()> {
@@ -169,6 +165,15 @@ fn write(path: &Path, text: String) -> Result<()> {
 
 fn token(var: &str) -> Option<String> {
     std::env::var(var).ok().filter(|t| !t.is_empty())
+}
+
+/// `--label KEY=VALUE` pairs.
+fn labels(args: &ExportArgs) -> Result<Vec<(String, String)>> {
+    let pair = |l: &String| match l.split_once('=') {
+        Some((k, v)) => Ok((k.to_string(), v.to_string())),
+        None => bail!("--label {l:?}: write KEY=VALUE"),
+    };
+    args.label.iter().map(pair).collect()
 }
 
 /// Runs `perfhub export`.
@@ -202,47 +207,10 @@ pub fn export(mut args: ExportArgs) -> Result<Outcome> {
             };
             write(output_file(&args)?, json)?;
         }
-        Destination::Mlflow => {
-            use perfhub_adapter_mlflow::{MlflowConfig, TOKEN_ENV, log_report};
-            let report = read_report(&args.input)?;
-            let mut cfg = MlflowConfig::new(url(&args)?, args.experiment.clone());
-            cfg.run_name = args.run_name.clone();
-            cfg.token = token(TOKEN_ENV);
-            cfg.timeout = args.timeout;
-            cfg.retries = args.retries;
-            let run = log_report(&cfg, &report)
-                .with_context(|| format!("cannot log {} to MLflow", args.input.display()))?;
-            eprintln!("logged to MLflow: run {} ({})", run.run_id, run.url);
-        }
+        Destination::Mlflow => mlflow(&args)?,
         Destination::Pyroscope => pyroscope(&args)?,
-        Destination::Prometheus | Destination::Openmetrics => {
-            use perfhub_adapter_prometheus::{Format, exposition};
-            let report = read_report(&args.input)?;
-            let format = if args.to == Destination::Prometheus {
-                Format::Prometheus
-            } else {
-                Format::OpenMetrics
-            };
-            let text = exposition(std::slice::from_ref(&report), format);
-            let path = output_file(&args)?;
-            write_file(path, text.as_bytes())?;
-        }
-        Destination::Pushgateway => {
-            use perfhub_adapter_prometheus::{PushConfig, push};
-            let report = read_report(&args.input)?;
-            let mut cfg = PushConfig::new(url(&args)?, args.job.clone());
-            for l in &args.label {
-                let Some((k, v)) = l.split_once('=') else {
-                    bail!("--label {l:?}: write KEY=VALUE");
-                };
-                cfg.grouping.push((k.to_string(), v.to_string()));
-            }
-            cfg.timeout = args.timeout;
-            cfg.retries = args.retries;
-            let pushed = push(&cfg, &report).with_context(|| {
-                format!("cannot push {} to the Pushgateway", args.input.display())
-            })?;
-            eprintln!("pushed to {} ({} attempt(s))", pushed.url, pushed.attempts);
+        Destination::Prometheus | Destination::Openmetrics | Destination::Pushgateway => {
+            prometheus(&args)?;
         }
         Destination::Textfile => {
             let report = read_report(&args.input)?;
@@ -253,100 +221,110 @@ pub fn export(mut args: ExportArgs) -> Result<Outcome> {
         Destination::Ical
         | Destination::Taskwarrior
         | Destination::Todotxt
-        | Destination::Review => {
-            use perfhub_adapter_workflow::{
-                TaskOptions, ical_todos, taskwarrior_json, todo_txt, weekly_review,
-            };
-            let reports = args
-                .inputs
-                .iter()
-                .map(|p| read_report(p))
-                .collect::<Result<Vec<_>>>()?;
-            let options = TaskOptions {
-                project: args.project.clone(),
-                ..TaskOptions::default()
-            };
-            let text = match args.to {
-                Destination::Ical => ical_todos(&reports, &options)?,
-                Destination::Taskwarrior => taskwarrior_json(&reports, &options)?,
-                Destination::Todotxt => todo_txt(&reports, &options)?,
-                _ => weekly_review(&reports)?,
-            };
-            let path = output_file(&args)?;
-            write_file(path, text.as_bytes())?;
-        }
-        Destination::Datapackage | Destination::Rocrate => {
-            use perfhub_adapter_research::{
-                CrateOptions, PackageOptions, write_data_package, write_ro_crate,
-            };
-            let report = read_report(&args.input)?;
-            let dir = output_dir(&args)?;
-            let files = if args.to == Destination::Datapackage {
-                write_data_package(dir, &report, &PackageOptions::default())?
-            } else {
-                write_ro_crate(
-                    dir,
-                    &report,
-                    &CrateOptions {
-                        end_time: Some(perfhub_probe::env::now_rfc3339()),
-                        ..CrateOptions::default()
-                    },
-                )?
-            };
-            eprintln!("wrote {} files into {}", files.len(), dir.display());
-        }
+        | Destination::Review => workflow(&args)?,
+        Destination::Datapackage | Destination::Rocrate => research(&args)?,
     }
     Ok(Outcome::Success)
 }
 
+fn mlflow(args: &ExportArgs) -> Result<()> {
+    use perfhub_adapter_mlflow::{MlflowConfig, TOKEN_ENV, log_report};
+    let report = read_report(&args.input)?;
+    let mut cfg = MlflowConfig::new(url(args)?, args.experiment.clone());
+    cfg.run_name = args.run_name.clone();
+    cfg.token = token(TOKEN_ENV);
+    cfg.timeout = args.timeout;
+    cfg.retries = args.retries;
+    let run = log_report(&cfg, &report)
+        .with_context(|| format!("cannot log {} to MLflow", args.input.display()))?;
+    eprintln!("logged to MLflow: run {} ({})", run.run_id, run.url);
+    Ok(())
+}
+
+/// Prometheus's text formats into a file, or to a Pushgateway.
+fn prometheus(args: &ExportArgs) -> Result<()> {
+    use perfhub_adapter_prometheus::{Format, PushConfig, exposition, push};
+    let report = read_report(&args.input)?;
+    let format = match args.to {
+        Destination::Prometheus => Format::Prometheus,
+        Destination::Openmetrics => Format::OpenMetrics,
+        _ => {
+            let mut cfg = PushConfig::new(url(args)?, args.job.clone());
+            cfg.grouping = labels(args)?;
+            cfg.timeout = args.timeout;
+            cfg.retries = args.retries;
+            let pushed = push(&cfg, &report).with_context(|| {
+                format!("cannot push {} to the Pushgateway", args.input.display())
+            })?;
+            eprintln!("pushed to {} ({} attempt(s))", pushed.url, pushed.attempts);
+            return Ok(());
+        }
+    };
+    let text = exposition(std::slice::from_ref(&report), format);
+    write_file(output_file(args)?, text.as_bytes())
+}
+
+/// Budget breaches and regressions as tasks, or the weekly review.
+fn workflow(args: &ExportArgs) -> Result<()> {
+    use perfhub_adapter_workflow::{
+        TaskOptions, ical_todos, taskwarrior_json, todo_txt, weekly_review,
+    };
+    let reports = args
+        .inputs
+        .iter()
+        .map(|p| read_report(p))
+        .collect::<Result<Vec<_>>>()?;
+    let options = TaskOptions {
+        project: args.project.clone(),
+        ..TaskOptions::default()
+    };
+    let text = match args.to {
+        Destination::Ical => ical_todos(&reports, &options)?,
+        Destination::Taskwarrior => taskwarrior_json(&reports, &options)?,
+        Destination::Todotxt => todo_txt(&reports, &options)?,
+        _ => weekly_review(&reports)?,
+    };
+    write_file(output_file(args)?, text.as_bytes())
+}
+
+/// A data package, or an RO-Crate of one.
+fn research(args: &ExportArgs) -> Result<()> {
+    use perfhub_adapter_research::{
+        CrateOptions, PackageOptions, write_data_package, write_ro_crate,
+    };
+    let report = read_report(&args.input)?;
+    let dir = output_dir(args)?;
+    let files = if args.to == Destination::Datapackage {
+        write_data_package(dir, &report, &PackageOptions::default())?
+    } else {
+        let options = CrateOptions {
+            end_time: Some(perfhub_probe::env::now_rfc3339()),
+            ..CrateOptions::default()
+        };
+        write_ro_crate(dir, &report, &options)?
+    };
+    eprintln!("wrote {} files into {}", files.len(), dir.display());
+    Ok(())
+}
+
 fn pyroscope(args: &ExportArgs) -> Result<()> {
-    use perfhub_adapter_pyroscope::{PyroscopeConfig, TOKEN_ENV, upload_folded, upload_pprof};
+    use perfhub_adapter_pyroscope::{
+        ProfileSource, PyroscopeConfig, TOKEN_ENV, upload_folded, upload_pprof,
+    };
     let app = args
         .app
         .as_deref()
         .context("--to pyroscope: give the application's name with --app")?;
-    let mut labels = BTreeMap::new();
-    for l in &args.label {
-        let Some((k, v)) = l.split_once('=') else {
-            bail!("--label {l:?}: write KEY=VALUE");
-        };
-        labels.insert(k.to_string(), v.to_string());
-    }
-    // A `perfhub profile` directory gives the times from its report.
-    let (file, from, until) = if args.input.is_dir() {
-        let report = read_report(&args.input.join("report.json"))?;
-        let folded = args.input.join("stacks.folded");
-        let wall = report
-            .benchmarks
-            .first()
-            .and_then(|b| b.measurement(perfhub_core::report::metric::WALL_TIME))
-            .and_then(|m| m.value.or(m.summary.as_ref().map(|s| s.mean)))
-            .unwrap_or(args.duration.as_secs_f64());
-        let until = std::fs::metadata(&folded)
-            .and_then(|m| m.modified())
-            .unwrap_or_else(|_| SystemTime::now());
-        let from = until
-            .checked_sub(Duration::try_from_secs_f64(wall.max(1.0)).unwrap_or(args.duration))
-            .unwrap_or(until);
-        (folded, from, until)
-    } else {
-        let until = std::fs::metadata(&args.input)
-            .and_then(|m| m.modified())
-            .with_context(|| format!("cannot read {}", args.input.display()))?;
-        (
-            args.input.clone(),
-            until.checked_sub(args.duration).unwrap_or(until),
-            until,
-        )
-    };
-    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-    let mut cfg = PyroscopeConfig::new(url(args)?, app, from, until);
-    cfg.labels = labels;
+    let labels = labels(args)?;
+    let source = ProfileSource::locate(&args.input, args.duration)?;
+    let file = &source.file;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let mut cfg = PyroscopeConfig::new(url(args)?, app, source.from, source.until);
+    cfg.labels = labels.into_iter().collect();
     cfg.token = token(TOKEN_ENV);
     cfg.timeout = args.timeout;
     cfg.retries = args.retries;
-    let is_pprof = bytes.starts_with(&[0x1f, 0x8b]) || file.extension().is_some_and(|e| e == "pb");
-    if is_pprof {
+    if source.is_pprof(&bytes) {
         upload_pprof(&cfg, &bytes)
     } else {
         let text = String::from_utf8(bytes)

@@ -1,8 +1,6 @@
 //! `perfhub flamegraph` and `perfhub diff`: profiles captured elsewhere
 //! (folded stacks or pprof) drawn as flame graphs.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -10,6 +8,7 @@ use clap::Args;
 use perfhub_flame::{FlameOptions, StackProfile};
 
 use crate::Outcome;
+use crate::report_io::write_file;
 
 /// Draw a flame graph (interactive SVG) of a profile.
 #[derive(Debug, Args)]
@@ -64,7 +63,7 @@ pub fn flamegraph(args: FlamegraphArgs) -> Result<Outcome> {
     let mut svg = Vec::new();
     perfhub_flame::write_flamegraph(&profile, &options, &mut svg)
         .with_context(|| format!("cannot draw {}", args.input.display()))?;
-    write(&args.output, &svg)?;
+    write_file(&args.output, &svg)?;
     Ok(Outcome::Success)
 }
 
@@ -98,41 +97,12 @@ pub fn diff(args: DiffArgs) -> Result<Outcome> {
             )
         },
     )?;
-    write(&args.output, &svg)?;
+    write_file(&args.output, &svg)?;
     Ok(Outcome::Success)
 }
 
-/// The largest profile file read: as much as a pprof profile may inflate
-/// to, and more than any real folded stacks take.
-const MAX_PROFILE_BYTES: u64 = 1 << 30;
-
 fn read(path: &Path) -> Result<StackProfile> {
-    let cannot_read = || format!("cannot read {}", path.display());
-    let too_large = || {
-        format!(
-            "{}: larger than the {} MiB perfhub reads as a profile",
-            path.display(),
-            MAX_PROFILE_BYTES >> 20
-        )
-    };
-    let file = File::open(path).with_context(cannot_read)?;
-    if file.metadata().with_context(cannot_read)?.len() > MAX_PROFILE_BYTES {
-        bail!(too_large());
-    }
-    // Bounded as well for what has no length, such as a pipe.
-    let mut bytes = Vec::new();
-    file.take(MAX_PROFILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .with_context(cannot_read)?;
-    if bytes.len() as u64 > MAX_PROFILE_BYTES {
-        bail!(too_large());
-    }
-    perfhub_flame::read_profile(&bytes).with_context(|| format!("{}", path.display()))
-}
-
-fn write(path: &Path, svg: &[u8]) -> Result<()> {
-    perfhub_probe::fs::write_atomic(path, svg)
-        .with_context(|| format!("cannot write {}", path.display()))
+    Ok(perfhub_flame::read_profile_file(path)?)
 }
 
 fn file_name(path: &Path) -> String {

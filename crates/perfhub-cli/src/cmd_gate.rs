@@ -60,17 +60,8 @@ impl CriteriaArgs {
 }
 
 /// `3%` or `0.03` as 0.03.
-pub(crate) fn parse_effect(s: &str) -> Result<f64> {
-    let t = s.trim();
-    let v = match t.strip_suffix('%') {
-        Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
-        None => t.parse::<f64>(),
-    }
-    .map_err(|_| anyhow::anyhow!("{s:?} is not an effect size: write a percentage such as 3%"))?;
-    if !(0.0..1.0).contains(&v) {
-        bail!("{s:?}: the effect size must be at least 0% and below 100%");
-    }
-    Ok(v)
+fn parse_effect(s: &str) -> Result<f64> {
+    perfhub_core::compare::parse_min_effect(s).map_err(anyhow::Error::msg)
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -117,12 +108,7 @@ pub fn compare(args: CompareArgs) -> Result<Outcome> {
     };
     let set = compare_reports(&base, &head, &criteria);
     if set.changes.is_empty() && !set.skipped.is_empty() {
-        let why: Vec<String> = set
-            .skipped
-            .iter()
-            .map(|(n, w)| format!("{n}: {w}"))
-            .collect();
-        bail!("no benchmark could be compared: {}", why.join("; "));
+        bail!("no benchmark could be compared: {}", set.skipped_reasons());
     }
     if set.changes.is_empty() {
         bail!(
@@ -165,9 +151,7 @@ fn finish(report: &Report, export: Option<&Path>, no_fail: bool) -> Result<Outco
     if let Some(path) = export {
         write_report(path, report)?;
     }
-    let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
-        && std::env::var_os("NO_COLOR").is_none();
-    crate::render::print_changes(report, color)?;
+    crate::render::print_changes(report, crate::render::color())?;
     crate::github::publish_if_in_actions(report)?;
     let regressed = report
         .comparisons
@@ -341,11 +325,8 @@ impl AbProgress for StderrProgress {
     }
 }
 
-/// Runs `perfhub ab`.
-pub fn ab(args: AbArgs) -> Result<Outcome> {
-    if let Some(time) = args.paired {
-        return ab_paired(&args, time);
-    }
+/// The flags of `perfhub ab` (without `--paired`) as the gate's configuration.
+fn ab_config(args: &AbArgs) -> Result<AbConfig> {
     let build = match &args.build {
         Some(b) => Some(
             shell_words::split(b)
@@ -356,7 +337,7 @@ pub fn ab(args: AbArgs) -> Result<Outcome> {
         ),
         None => None,
     };
-    let config = AbConfig {
+    Ok(AbConfig {
         dir: std::env::current_dir().context("cannot read the working directory")?,
         base: args.base.clone(),
         rounds: args
@@ -389,7 +370,15 @@ pub fn ab(args: AbArgs) -> Result<Outcome> {
         seed: args.seed,
         created: perfhub_probe::env::now_rfc3339(),
         raise_priority: !args.normal_priority,
-    };
+    })
+}
+
+/// Runs `perfhub ab`.
+pub fn ab(args: AbArgs) -> Result<Outcome> {
+    if let Some(time) = args.paired {
+        return ab_paired(&args, time);
+    }
+    let config = ab_config(&args)?;
     if config.format == ResultFormat::Instructions {
         eprintln!(
             "perfhub ab: counting instructions with {}",
@@ -404,21 +393,15 @@ pub fn ab(args: AbArgs) -> Result<Outcome> {
     let mut report = outcome.report;
     report.environment = Some(perfhub_probe::env::collect(Default::default()));
     if outcome.changes.changes.is_empty() {
-        let why: Vec<String> = outcome
-            .changes
-            .skipped
-            .iter()
-            .map(|(n, w)| format!("{n}: {w}"))
-            .collect();
         if let Some(path) = &args.export_json {
             write_report(path, &report)?;
         }
         bail!(
             "no benchmark could be compared{}",
-            if why.is_empty() {
+            if outcome.changes.skipped.is_empty() {
                 ": the command produced no results in the expected format".to_string()
             } else {
-                format!(": {}", why.join("; "))
+                format!(": {}", outcome.changes.skipped_reasons())
             }
         );
     }
@@ -486,19 +469,4 @@ fn ab_paired(args: &AbArgs, time: Duration) -> Result<Outcome> {
         bail!("the paired run stopped early ({why}); the benchmarks measured were reported");
     }
     Ok(result)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn effects() {
-        assert_eq!(parse_effect("3%").unwrap(), 0.03);
-        assert_eq!(parse_effect("0.05").unwrap(), 0.05);
-        assert_eq!(parse_effect(" 2.5 % ").unwrap(), 0.025);
-        assert!(parse_effect("x").is_err());
-        assert!(parse_effect("150%").is_err());
-        assert!(parse_effect("-1%").is_err());
-    }
 }

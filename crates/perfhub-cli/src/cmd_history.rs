@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use perfhub_history::chart::short_commit;
 use perfhub_history::{
-    DEFAULT_LOCATION, HistoryStore, RunFilter, RunMeta, Series, SeriesFilter, sparkline, svg_chart,
+    DEFAULT_LOCATION, HistoryStore, RunFilter, RunMeta, SeriesFilter, svg_chart,
 };
 
 use crate::Outcome;
@@ -211,31 +211,7 @@ fn list(args: &ListArgs) -> Result<Outcome> {
         writeln!(out, "no runs match in {}", store.location())?;
         return Ok(Outcome::Success);
     }
-    let header = [
-        "RUN",
-        "TIME",
-        "COMMIT",
-        "BRANCH",
-        "MACHINE",
-        "KIND",
-        "BENCHMARKS",
-    ];
-    let rows: Vec<[String; 7]> = runs
-        .iter()
-        .map(|r| {
-            [
-                r.id.to_string(),
-                r.time.clone(),
-                r.commit.as_deref().map_or("-", short_commit).to_string(),
-                r.branch.clone().unwrap_or_else(|| "-".into()),
-                r.machine.clone().unwrap_or_else(|| "-".into()),
-                r.kind.clone(),
-                r.benchmarks.to_string(),
-            ]
-        })
-        .collect();
-    let header = header.map(str::to_string);
-    print_table(&mut out, &header, &rows)?;
+    perfhub_history::table::write_runs(&mut out, &runs)?;
     Ok(Outcome::Success)
 }
 
@@ -278,15 +254,10 @@ fn show(args: &ShowArgs) -> Result<Outcome> {
     }
 
     let mut out = io::stdout().lock();
-    let header = ["BENCHMARK", "METRIC", "LATEST", "CHANGE", "RUNS", "TREND"].map(str::to_string);
-    let rows: Vec<[String; 6]> = all.iter().map(trend_row).collect();
-    print_table(&mut out, &header, &rows)?;
+    perfhub_history::table::write_trends(&mut out, &all)?;
 
     if let Some(path) = &args.svg {
-        let unit = all.iter().find_map(|s| s.points.last()).map(|p| p.unit);
-        let (drawn, left_out): (Vec<Series>, Vec<Series>) = all
-            .into_iter()
-            .partition(|s| s.points.last().map(|p| p.unit) == unit);
+        let (drawn, left_out) = perfhub_history::chart::split_by_unit(all);
         if !left_out.is_empty() {
             let names: Vec<&str> = left_out.iter().map(|s| s.benchmark.as_str()).collect();
             let _ = writeln!(
@@ -295,56 +266,8 @@ fn show(args: &ShowArgs) -> Result<Outcome> {
                 names.join(", ")
             );
         }
-        perfhub_probe::fs::write_atomic(path, svg_chart(&drawn).as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        crate::report_io::write_file(path, svg_chart(&drawn).as_bytes())?;
         writeln!(out, "chart written to {}", path.display())?;
     }
     Ok(Outcome::Success)
-}
-
-/// Benchmark, metric, latest value, change from the run before, runs and sparkline.
-fn trend_row(s: &Series) -> [String; 6] {
-    let values: Vec<f64> = s.points.iter().map(|p| p.value).collect();
-    let latest = s.points.last();
-    let change = match s.points.len().checked_sub(2).map(|i| &s.points[i]) {
-        Some(prev) if prev.value != 0.0 => {
-            let latest = latest.map_or(f64::NAN, |p| p.value);
-            format!("{:+.1}%", (latest / prev.value - 1.0) * 100.0)
-        }
-        _ => "-".to_string(),
-    };
-    [
-        s.benchmark.clone(),
-        s.metric.clone(),
-        latest.map_or("-".to_string(), |p| p.unit.format(p.value)),
-        change,
-        s.points.len().to_string(),
-        sparkline(&values),
-    ]
-}
-
-/// Columns padded to their widest cell, the last one unpadded.
-fn print_table<const N: usize>(
-    out: &mut impl Write,
-    header: &[String; N],
-    rows: &[[String; N]],
-) -> io::Result<()> {
-    let mut widths = [0usize; N];
-    for row in std::iter::once(header).chain(rows) {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    for row in std::iter::once(header).chain(rows) {
-        let mut line = String::new();
-        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
-            if i + 1 == N {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<w$}  "));
-            }
-        }
-        writeln!(out, "{}", line.trim_end())?;
-    }
-    Ok(())
 }

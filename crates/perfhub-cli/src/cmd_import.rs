@@ -110,8 +110,8 @@ pub fn import(args: ImportArgs) -> Result<Outcome> {
         ImportSource::Bmf(a) => bench(&a, Some(Format::Bmf)),
         ImportSource::IaiCallgrind(a) => bench(&a, Some(Format::Iai)),
         ImportSource::Auto(a) => bench(&a, None),
-        ImportSource::Goose(g) => goose(&g),
-        ImportSource::K6(k) => k6(&k),
+        ImportSource::Goose(g) => load_test(&g.input, &g.output, &g.budgets, None, Format::Goose),
+        ImportSource::K6(k) => load_test(&k.input, &k.output, &k.budgets, None, Format::K6),
     }
 }
 
@@ -144,12 +144,14 @@ fn bench(args: &BenchArgs, format: Option<perfhub_import::Format>) -> Result<Out
     report.environment = Some(environment.wait());
     report.budgets =
         perfhub_core::budget::evaluate(&budgets, &report).context("cannot evaluate budgets")?;
-    let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
-        && std::env::var_os("NO_COLOR").is_none();
+    let view = crate::render::RunView {
+        color: crate::render::color(),
+        ..Default::default()
+    };
     // The summary is printed while the report is written: on a file of tens
     // of thousands of benchmarks, each takes a tenth of a second or more.
     std::thread::scope(|scope| -> Result<()> {
-        let summary = scope.spawn(|| crate::render::print_run(&report, color));
+        let summary = scope.spawn(|| crate::render::print_run(&report, &view));
         // Not synced: the report is made again from its source by importing
         // again, and the sync of a large report costs as long as its parse.
         let written = crate::report_io::write_report_as(
@@ -168,26 +170,6 @@ fn bench(args: &BenchArgs, format: Option<perfhub_import::Format>) -> Result<Out
         return Ok(Outcome::BudgetBreached);
     }
     Ok(Outcome::Success)
-}
-
-fn goose(args: &GooseArgs) -> Result<Outcome> {
-    load_test(
-        &args.input,
-        &args.output,
-        &args.budgets,
-        None,
-        perfhub_import::Format::Goose,
-    )
-}
-
-fn k6(args: &GooseArgs) -> Result<Outcome> {
-    load_test(
-        &args.input,
-        &args.output,
-        &args.budgets,
-        None,
-        perfhub_import::Format::K6,
-    )
 }
 
 /// Imports a load tool's report (goose, k6), dated now.
@@ -213,9 +195,7 @@ fn load_report(
     report.budgets = perfhub_load::report::evaluate_budgets(&report, &budgets, &[])
         .context("cannot evaluate budgets")?;
     crate::report_io::write_report(output, &report)?;
-    let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
-        && std::env::var_os("NO_COLOR").is_none();
-    crate::render::print_load(&report, color)?;
+    crate::render::print_load(&report, crate::render::color())?;
     if report.budgets.iter().any(|v| !v.passed) {
         return Ok(Outcome::BudgetBreached);
     }

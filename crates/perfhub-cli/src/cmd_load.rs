@@ -7,14 +7,13 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use perfhub_core::budget::Budget;
-use perfhub_core::histogram::{IntervalEntry, LatencyHistogram, write_interval_log};
+use perfhub_core::budget::{Budget, BudgetError, BudgetVerdict};
 use perfhub_core::report::Report;
 use perfhub_core::units::parse_duration_at_most;
 use perfhub_load::engine::{Interval, LoadConfig, Model, Progress, Segment, Stage, run};
 use perfhub_load::report::evaluate_budgets;
 use perfhub_load::request::{
-    Check, Method, RequestSpec, header_name_problem, header_value_problem, parse_url,
+    Check, Method, RequestSpec, parse_header, parse_status_range, parse_url,
 };
 use perfhub_load::scenario::{LoadDefaults, Mode, load_scenario};
 use perfhub_load::watch::BreachWatch;
@@ -22,6 +21,7 @@ use perfhub_probe::env::{EnvConfig, collect, now_rfc3339};
 
 use crate::Outcome;
 use crate::cmd_run::parse_duration;
+use crate::report_io::write_file;
 
 /// Load-test an HTTP service toward latency budgets.
 #[derive(Debug, Args)]
@@ -247,30 +247,6 @@ fn parse_vu_stage(text: &str) -> Result<Stage, String> {
     Stage::parse(text, "USERS")
 }
 
-fn parse_status_range(text: &str) -> Result<(u16, u16), String> {
-    let bad = || format!("bad status {text:?}: give a code such as 200 or a range such as 200-299");
-    let code = |s: &str| {
-        s.trim()
-            .parse::<u16>()
-            .ok()
-            .filter(|c| (100..=599).contains(c))
-            .ok_or_else(bad)
-    };
-    match text.split_once('-') {
-        Some((a, b)) => {
-            let (a, b) = (code(a)?, code(b)?);
-            if a > b {
-                return Err(bad());
-            }
-            Ok((a, b))
-        }
-        None => {
-            let c = code(text)?;
-            Ok((c, c))
-        }
-    }
-}
-
 fn parse_budgets(budgets: &[String], thresholds: &[String]) -> Result<Vec<Budget>> {
     budgets
         .iter()
@@ -288,19 +264,57 @@ fn parse_budgets(budgets: &[String], thresholds: &[String]) -> Result<Vec<Budget
         .collect()
 }
 
+/// The budgets of a scenario file, a wrong one named with the file.
+fn file_budgets(path: &Path, texts: &[String]) -> Result<Vec<Budget>> {
+    let parse = |text: &String| {
+        Budget::parse(text).map_err(|e| {
+            anyhow::anyhow!("{}: bad budget {text:?}: {}", path.display(), e.message())
+        })
+    };
+    texts.iter().map(parse).collect()
+}
+
+/// The budgets of each request that has some, by `prefix` and its name.
+fn request_budgets(
+    prefix: &str,
+    requests: &[RequestSpec],
+    per_endpoint: &mut Vec<(String, Vec<Budget>)>,
+) -> Result<()> {
+    for r in requests.iter().filter(|r| !r.budgets.is_empty()) {
+        let budgets = parse_budgets(&r.budgets, &[])?;
+        per_endpoint.push((format!("{prefix}{}", r.name), budgets));
+    }
+    Ok(())
+}
+
+/// Judges the budgets, stores their verdicts in the report when they could
+/// be judged, and writes the report where asked: what was measured is
+/// written before anything can fail.
+fn judge_and_export(
+    export: Option<&Path>,
+    report: &mut Report,
+    budgets: &[Budget],
+    per_endpoint: &[(String, Vec<Budget>)],
+) -> Result<BudgetResult> {
+    let budget_result = evaluate_budgets(report, budgets, per_endpoint);
+    if let Ok(verdicts) = &budget_result {
+        report.budgets = verdicts.clone();
+    }
+    if let Some(path) = export {
+        write_file(path, (report.to_json() + "\n").as_bytes())?;
+    }
+    Ok(budget_result)
+}
+
+/// The verdicts of the budgets, or why they could not be judged.
+type BudgetResult = std::result::Result<Vec<BudgetVerdict>, BudgetError>;
+
 fn request_of(args: &LoadArgs, url: &str) -> Result<RequestSpec> {
     let mut spec = RequestSpec::get(parse_url(url)?);
     spec.method = Method::parse(&args.method)?;
     for h in &args.headers {
-        let (name, value) = h
-            .split_once(':')
-            .filter(|(n, _)| !n.trim().is_empty())
-            .with_context(|| format!("bad header {h:?}: give \"Name: value\""))?;
-        let (name, value) = (name.trim(), value.trim());
-        if let Some(problem) = header_name_problem(name).or_else(|| header_value_problem(value)) {
-            bail!("-H {h:?}: {problem}");
-        }
-        spec.headers.push((name.to_string(), value.to_string()));
+        spec.headers
+            .push(parse_header(h).map_err(anyhow::Error::msg)?);
     }
     if let Some(body) = &args.body {
         spec.body = body.clone().into_bytes();
@@ -373,22 +387,24 @@ impl Drop for Monitor {
     }
 }
 
-fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    perfhub_probe::fs::write_atomic(path, bytes)
-        .with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// A tag for the interval log: no spaces or commas.
-fn tag(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_whitespace() || c == ',' {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect()
+/// The open model with a rate or stages (flags over the scenario's), else
+/// the closed one.
+fn model(args: &LoadArgs, defaults: &LoadDefaults) -> Model {
+    let rate = args.rate.or(defaults.rate);
+    let stages = if args.stages.is_empty() {
+        defaults.stages.clone()
+    } else {
+        args.stages.clone()
+    };
+    match (rate, stages.is_empty()) {
+        (None, true) => Model::Closed {
+            think_time: args.think_time,
+        },
+        (rate, _) => Model::Open {
+            start: rate.unwrap_or(0.0),
+            stages,
+        },
+    }
 }
 
 /// The engine's configuration: the flags, over the scenario's `[load]`
@@ -400,21 +416,7 @@ fn build_config(
     defaults: &LoadDefaults,
     flow: Option<std::sync::Arc<perfhub_load::flow::Flow>>,
 ) -> LoadConfig {
-    let rate = args.rate.or(defaults.rate);
-    let stages = if args.stages.is_empty() {
-        defaults.stages.clone()
-    } else {
-        args.stages.clone()
-    };
-    let model = match (rate, stages.is_empty()) {
-        (None, true) => Model::Closed {
-            think_time: args.think_time,
-        },
-        (rate, _) => Model::Open {
-            start: rate.unwrap_or(0.0),
-            stages,
-        },
-    };
+    let model = model(args, defaults);
     let base = LoadConfig::default();
     let threads = args.threads.unwrap_or(base.threads);
     let iterations = args.iterations.or(defaults.iterations);
@@ -484,16 +486,8 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
             if !scenario.named.is_empty() {
                 return load_named(&args, path, scenario, budgets);
             }
-            for text in &scenario.budgets {
-                budgets.push(Budget::parse(text).map_err(|e| {
-                    anyhow::anyhow!("{}: bad budget {text:?}: {}", path.display(), e.message())
-                })?);
-            }
-            for r in &scenario.requests {
-                if !r.budgets.is_empty() {
-                    per_endpoint.push((r.name.clone(), parse_budgets(&r.budgets, &[])?));
-                }
-            }
+            budgets.extend(file_budgets(path, &scenario.budgets)?);
+            request_budgets("", &scenario.requests, &mut per_endpoint)?;
             (
                 scenario.requests,
                 scenario.mode == Mode::Sequence,
@@ -532,45 +526,17 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
             why.clone(),
         ));
     }
-    let budget_result = evaluate_budgets(&report, &budgets, &per_endpoint);
-    if let Ok(verdicts) = &budget_result {
-        report.budgets = verdicts.clone();
-    }
-    // What was measured is written before anything can fail.
-    if let Some(path) = &args.export_json {
-        write(path, (report.to_json() + "\n").as_bytes())?;
-    }
+    let budget_result = judge_and_export(
+        args.export_json.as_deref(),
+        &mut report,
+        &budgets,
+        &per_endpoint,
+    )?;
     if let Some(path) = &args.hdr_log {
-        let mut entries: Vec<IntervalEntry> = outcome
-            .intervals
-            .iter()
-            .map(|i| IntervalEntry {
-                tag: None,
-                start_offset: i.start,
-                duration: i.length,
-                histogram: i.latency.clone(),
-            })
-            .collect();
-        let whole = |name: &str, h: &LatencyHistogram| IntervalEntry {
-            tag: Some(tag(name)),
-            start_offset: Duration::ZERO,
-            duration: outcome.duration,
-            histogram: h.clone(),
-        };
-        for (spec, e) in config.requests.iter().zip(&outcome.stats.endpoints) {
-            if config.requests.len() > 1 {
-                entries.push(whole(&spec.name, &e.latency));
-            }
-        }
-        entries.push(whole("total", &outcome.stats.total().latency));
         let mut bytes = Vec::new();
-        let start = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs_f64() - outcome.elapsed.as_secs_f64())
-            .ok();
-        write_interval_log(&mut bytes, &entries, start)
+        perfhub_load::report::write_hdr_log(&mut bytes, &config, &outcome)
             .context("cannot encode the histogram log")?;
-        write(path, &bytes)?;
+        write_file(path, &bytes)?;
     }
     conclude(&report, &outcome.failures, budget_result, breach.is_some())
 }
@@ -581,14 +547,10 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
 fn conclude(
     report: &Report,
     failures: &[String],
-    budget_result: std::result::Result<
-        Vec<perfhub_core::budget::BudgetVerdict>,
-        perfhub_core::budget::BudgetError,
-    >,
+    budget_result: BudgetResult,
     breached_early: bool,
 ) -> Result<Outcome> {
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    crate::render::print_load(report, color)?;
+    crate::render::print_load(report, crate::render::color())?;
     if !failures.is_empty() {
         bail!(
             "the load test failed: {}; the counts above miss what it would have counted, so they are not a result (a bug in perfhub: please report it with this message)",
@@ -618,31 +580,15 @@ fn load_named(
             "--hdr-log writes one test's histograms: give a scenario file with one scenario, or leave it out"
         );
     }
-    let bad_budget = |text: &str, e: perfhub_core::budget::BudgetParseError| {
-        anyhow::anyhow!("{}: bad budget {text:?}: {}", path.display(), e.message())
-    };
-    for text in &scenario.budgets {
-        budgets.push(Budget::parse(text).map_err(|e| bad_budget(text, e))?);
-    }
+    budgets.extend(file_budgets(path, &scenario.budgets)?);
     let mut per_endpoint = Vec::new();
     let mut configs = Vec::with_capacity(scenario.named.len());
     for (name, s) in scenario.named {
-        let mine = s
-            .budgets
-            .iter()
-            .map(|t| Budget::parse(t).map_err(|e| bad_budget(t, e)))
-            .collect::<Result<Vec<_>>>()?;
+        let mine = file_budgets(path, &s.budgets)?;
         if !mine.is_empty() {
             per_endpoint.push((format!("{name}/total"), mine));
         }
-        for r in &s.requests {
-            if !r.budgets.is_empty() {
-                per_endpoint.push((
-                    format!("{name}/{}", r.name),
-                    parse_budgets(&r.budgets, &[])?,
-                ));
-            }
-        }
+        request_budgets(&format!("{name}/"), &s.requests, &mut per_endpoint)?;
         let sequence = s.mode == Mode::Sequence;
         let flow = s.flow.map(std::sync::Arc::new);
         configs.push((
@@ -670,13 +616,12 @@ fn load_named(
         done.iter().map(|(n, c, o)| (*n, *c, o)).collect();
     let mut report = perfhub_load::report::build_named_report(&named, now_rfc3339());
     report.environment = environment.join().ok();
-    let budget_result = evaluate_budgets(&report, &budgets, &per_endpoint);
-    if let Ok(verdicts) = &budget_result {
-        report.budgets = verdicts.clone();
-    }
-    if let Some(path) = &args.export_json {
-        write(path, (report.to_json() + "\n").as_bytes())?;
-    }
+    let budget_result = judge_and_export(
+        args.export_json.as_deref(),
+        &mut report,
+        &budgets,
+        &per_endpoint,
+    )?;
     let failures: Vec<String> = done
         .iter()
         .flat_map(|(name, _, o)| o.failures.iter().map(move |f| format!("{name}: {f}")))
@@ -699,10 +644,9 @@ fn merge(args: &MergeArgs) -> Result<Outcome> {
     let verdicts = evaluate_budgets(&merged, &budgets, &[]).context("cannot evaluate budgets")?;
     merged.budgets = verdicts.clone();
     if let Some(path) = &args.export_json {
-        write(path, (merged.to_json() + "\n").as_bytes())?;
+        write_file(path, (merged.to_json() + "\n").as_bytes())?;
     }
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    crate::render::print_load(&merged, color)?;
+    crate::render::print_load(&merged, crate::render::color())?;
     if verdicts.iter().any(|v| !v.passed) {
         return Ok(Outcome::BudgetBreached);
     }

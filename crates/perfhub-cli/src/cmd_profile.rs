@@ -1,7 +1,6 @@
 //! `perfhub profile`: sample a command, or a running process, and write its
 //! flame graph, stacks, timeline and report.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -11,8 +10,7 @@ use perfhub_probe::env::{EnvConfig, collect, now_rfc3339};
 use perfhub_probe::spawn::{CommandSpec, Exit, Input, Output};
 use perfhub_probe::timeline::TimelineConfig;
 use perfhub_profile::process::{
-    CallGraph, CommandProfile, CommandProfileConfig, SamplerChoice, SamplerUsed, profile_command,
-    profile_pid,
+    CallGraph, CommandProfileConfig, SamplerChoice, profile_command, profile_pid,
 };
 
 use crate::Outcome;
@@ -127,7 +125,7 @@ pub fn profile(args: ProfileArgs) -> Result<Outcome> {
     let written = profile
         .write_outputs(&args.output, &report)
         .with_context(|| format!("cannot write the profile into {}", args.output.display()))?;
-    print_summary(&profile, &written, args.top)?;
+    profile.write_summary(&mut std::io::stderr().lock(), &written, args.top)?;
     Ok(match profile.exit {
         None | Some(Exit::Code(0)) => {
             if crate::interrupt::requested() {
@@ -139,116 +137,4 @@ pub fn profile(args: ProfileArgs) -> Result<Outcome> {
         Some(Exit::Code(c)) => Outcome::Exit(c.clamp(0, 255) as u8),
         Some(Exit::Signal { signal, .. }) => Outcome::Exit((128 + signal).clamp(0, 255) as u8),
     })
-}
-
-/// The functions with the most samples at the top of the stack.
-fn hottest(profile: &CommandProfile, n: usize) -> Vec<(String, u64)> {
-    let mut by_leaf: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
-    for (stack, weight) in &profile.stacks.stacks {
-        if let Some(leaf) = stack.last() {
-            *by_leaf.entry(leaf.as_str()).or_insert(0) += weight;
-        }
-    }
-    let mut hot: Vec<(String, u64)> = by_leaf
-        .into_iter()
-        .map(|(name, w)| (name.to_string(), w))
-        .collect();
-    hot.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    hot.truncate(n);
-    hot
-}
-
-fn print_summary(profile: &CommandProfile, written: &[PathBuf], top: usize) -> Result<()> {
-    let mut out = std::io::stderr().lock();
-    writeln!(out, "perfhub profile: {}", profile.name)?;
-    writeln!(
-        out,
-        "  sampler   {}: {}",
-        profile.sampler.name(),
-        profile.mechanism
-    )?;
-    if let Some(why) = &profile.fallback_reason {
-        writeln!(out, "  fallback  {why}")?;
-    }
-    for note in &profile.notes {
-        if note.severity == perfhub_core::report::Severity::Warning {
-            writeln!(out, "  note      {}", note.message)?;
-        }
-    }
-    let wall = perfhub_core::units::Unit::Seconds.format(profile.wall.as_secs_f64());
-    match &profile.run {
-        Some(run) => {
-            let secs = |d: Duration| perfhub_core::units::Unit::Seconds.format(d.as_secs_f64());
-            writeln!(
-                out,
-                "  time      {wall} wall, {} user, {} system, max RSS {}",
-                secs(run.user),
-                secs(run.system),
-                perfhub_core::units::Unit::Bytes.format(run.max_rss_bytes as f64)
-            )?;
-        }
-        None => writeln!(out, "  time      {wall}")?,
-    }
-    if let Some(exit) = profile.exit.filter(|e| !e.success()) {
-        writeln!(out, "  exit      {exit}")?;
-    }
-    if profile.sampler != SamplerUsed::TimelineOnly {
-        let mut line = format!("  samples   {}", profile.samples);
-        if profile.lost > 0 {
-            line += &format!(", {} lost (buffers full)", profile.lost);
-        }
-        if profile.unwind_failures > 0 {
-            line += &format!(", {} without a call chain", profile.unwind_failures);
-        }
-        if profile.sampler == SamplerUsed::PerfEvent {
-            let secs = |d: Duration| perfhub_core::units::Unit::Seconds.format(d.as_secs_f64());
-            line += &format!(
-                ", symbolized in {} ({} after the command ended)",
-                secs(profile.symbolize_time),
-                secs(profile.symbolize_wait)
-            );
-        }
-        writeln!(out, "{line}")?;
-        let total = profile.stacks.total().max(1) as f64;
-        let hot = hottest(profile, top);
-        if !hot.is_empty() {
-            writeln!(out, "  hottest functions (self time):")?;
-            for (name, w) in hot {
-                writeln!(out, "    {:5.1}%  {name}", w as f64 / total * 100.0)?;
-            }
-        }
-    }
-    if let Some(peak) = profile
-        .timeline
-        .iter()
-        .map(|p| p.cpu_percent)
-        .reduce(f64::max)
-    {
-        writeln!(
-            out,
-            "  timeline  {} points, peak CPU {peak:.0}%, peak threads {}",
-            profile.timeline.len(),
-            profile
-                .timeline
-                .iter()
-                .map(|p| p.threads)
-                .max()
-                .unwrap_or(0)
-        )?;
-    }
-    writeln!(out, "  wrote")?;
-    for path in written {
-        writeln!(out, "    {}", path.display())?;
-    }
-    if let Some(firefox) = written
-        .iter()
-        .find(|p| p.file_name().is_some_and(|f| f == "profile.firefox.json"))
-    {
-        writeln!(
-            out,
-            "  threads over time: load {} at https://profiler.firefox.com, or `samply load` it",
-            firefox.display()
-        )?;
-    }
-    Ok(())
 }

@@ -2,17 +2,17 @@
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use perfhub_core::{Budget, Report};
+use perfhub_core::Budget;
 use perfhub_probe::spawn::{Input, Output};
-use perfhub_run::export::{SortOrder, TableOptions, TimeUnit};
+use perfhub_run::export::{Exports, SortOrder, TableOptions, TimeUnit};
 use perfhub_run::{
-    CommandTemplate, CounterMode, ParamScan, Progress, Reference, RunConfig, RunCount, export,
+    CommandTemplate, CounterMode, ParamScan, Progress, Reference, RunConfig, RunCount,
 };
 
 use crate::{Outcome, render};
@@ -198,50 +198,15 @@ pub struct RunArgs {
 
 pub use perfhub_core::units::parse_duration;
 
-fn exports(args: &RunArgs) -> Vec<&Path> {
-    [
-        &args.export_json,
-        &args.export_hyperfine_json,
-        &args.export_markdown,
-        &args.export_csv,
-        &args.export_asciidoc,
-        &args.export_orgmode,
-    ]
-    .into_iter()
-    .flatten()
-    .map(PathBuf::as_path)
-    .collect()
-}
-
-/// Refuses an export path that cannot be written before any time is spent measuring.
-fn check_writable(path: &Path) -> Result<()> {
-    if path.is_dir() {
-        bail!(
-            "cannot write export {}: it is a directory; give a file path",
-            path.display()
-        );
+fn exports(args: &RunArgs) -> Exports {
+    Exports {
+        json: args.export_json.clone(),
+        hyperfine_json: args.export_hyperfine_json.clone(),
+        markdown: args.export_markdown.clone(),
+        csv: args.export_csv.clone(),
+        asciidoc: args.export_asciidoc.clone(),
+        orgmode: args.export_orgmode.clone(),
     }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        bail!(
-            "cannot write export {}: directory {} does not exist; create it first",
-            path.display(),
-            dir.display()
-        );
-    }
-    let probe = dir.join(format!(".perfhub-write-check-{}", std::process::id()));
-    std::fs::write(&probe, b"").with_context(|| {
-        format!(
-            "cannot write export {}: directory {} is not writable",
-            path.display(),
-            dir.display()
-        )
-    })?;
-    let _ = std::fs::remove_file(&probe);
-    Ok(())
 }
 
 /// perfhub's `--param` specs, then hyperfine's `--parameter-scan` and
@@ -341,7 +306,8 @@ pub fn hyperfine_spellings(args: impl IntoIterator<Item = OsString>) -> Vec<OsSt
     args
 }
 
-fn into_config(args: &RunArgs) -> Result<RunConfig> {
+/// The commands: the quoted ones, then the one after `--`.
+fn commands(args: &RunArgs) -> Result<Vec<CommandTemplate>> {
     let mut commands: Vec<CommandTemplate> = args
         .commands
         .iter()
@@ -365,7 +331,11 @@ fn into_config(args: &RunArgs) -> Result<RunConfig> {
             bail!("empty command: each command needs a program to run");
         }
     }
-    let runs = match args.runs {
+    Ok(commands)
+}
+
+fn run_count(args: &RunArgs) -> Result<RunCount> {
+    Ok(match args.runs {
         Some(0) => bail!("--runs must be at least 1"),
         Some(n) => RunCount::Exact(n),
         None => {
@@ -383,13 +353,11 @@ fn into_config(args: &RunArgs) -> Result<RunConfig> {
                 min_time: args.min_time,
             }
         }
-    };
-    let params = params(args)?;
-    let budgets = args
-        .budgets
-        .iter()
-        .map(|b| b.parse::<Budget>())
-        .collect::<Result<Vec<_>, _>>()?;
+    })
+}
+
+/// Where the commands' standard output and error go.
+fn outputs(args: &RunArgs) -> Result<(Output, Output)> {
     let output = if args.show_output {
         Output::Inherit
     } else {
@@ -402,10 +370,13 @@ fn into_config(args: &RunArgs) -> Result<RunConfig> {
         }
     };
     // hyperfine pipes standard output only.
-    let (stdout, stderr) = match output {
+    Ok(match output {
         Output::Pipe => (Output::Pipe, Output::Null),
         o => (o.clone(), o),
-    };
+    })
+}
+
+fn input(args: &RunArgs) -> Result<Input> {
     let input = args.input.as_ref().filter(|i| i.as_os_str() != "null");
     if let Some(input) = input
         && !input.is_file()
@@ -415,19 +386,25 @@ fn into_config(args: &RunArgs) -> Result<RunConfig> {
             input.display()
         );
     }
-    let shell = if args.no_shell {
-        None
-    } else {
-        match args.shell.as_deref().map(str::trim) {
-            Some("none") => None,
-            Some("default") => Some("sh".to_string()),
-            Some("") => bail!(
-                "--shell= names no shell: give --shell alone for sh, --shell=SHELL, or --shell=none"
-            ),
-            other => other.map(String::from),
-        }
-    };
-    let reference = match &args.reference {
+    Ok(input.cloned().map_or(Input::Null, Input::File))
+}
+
+fn shell(args: &RunArgs) -> Result<Option<String>> {
+    if args.no_shell {
+        return Ok(None);
+    }
+    Ok(match args.shell.as_deref().map(str::trim) {
+        Some("none") => None,
+        Some("default") => Some("sh".to_string()),
+        Some("") => bail!(
+            "--shell= names no shell: give --shell alone for sh, --shell=SHELL, or --shell=none"
+        ),
+        other => other.map(String::from),
+    })
+}
+
+fn reference(args: &RunArgs) -> Result<Option<Reference>> {
+    Ok(match &args.reference {
         Some(c) if c.trim().is_empty() => {
             bail!("empty --reference command: give the command to compare the others with")
         }
@@ -436,21 +413,35 @@ fn into_config(args: &RunArgs) -> Result<RunConfig> {
             name: args.reference_name.clone(),
         }),
         None => None,
-    };
+    })
+}
+
+fn into_config(args: &RunArgs) -> Result<RunConfig> {
+    let commands = commands(args)?;
+    let runs = run_count(args)?;
+    let params = params(args)?;
+    let budgets = args
+        .budgets
+        .iter()
+        .map(|b| b.parse::<Budget>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let (stdout, stderr) = outputs(args)?;
+    let stdin = input(args)?;
+    let shell = shell(args)?;
     Ok(RunConfig {
         commands,
         names: args.names.clone(),
         params,
         warmup: args.warmup,
         runs,
-        reference,
+        reference: reference(args)?,
         setup: args.setup.clone(),
         prepare: args.prepare.clone(),
         conclude: args.conclude.clone(),
         cleanup: args.cleanup.clone(),
         shell,
         ignore_failure: args.ignore_failure,
-        stdin: input.cloned().map_or(Input::Null, Input::File),
+        stdin,
         stdout,
         stderr,
         counters: match args.counters.as_str() {
@@ -527,27 +518,6 @@ impl Drop for Bar {
     }
 }
 
-/// Writes the exports, each replaced atomically but not synced to disk: the
-/// syncs would cost more than the rest of perfhub's own time (a few ms on
-/// an idle disk, tens on a busy one), for files a rerun makes again.
-fn write_exports(args: &RunArgs, report: &Report) -> Result<()> {
-    let write = |path: &Option<PathBuf>, contents: String| -> Result<()> {
-        if let Some(p) = path {
-            perfhub_probe::fs::write_atomic_unsynced(p, contents.as_bytes())
-                .with_context(|| format!("cannot write {}", p.display()))?;
-        }
-        Ok(())
-    };
-    write(&args.export_json, report.to_json() + "\n")?;
-    write(&args.export_hyperfine_json, export::hyperfine_json(report))?;
-    let tables = table_options(args);
-    write(&args.export_markdown, export::markdown(report, &tables))?;
-    write(&args.export_asciidoc, export::asciidoc(report, &tables))?;
-    write(&args.export_orgmode, export::orgmode(report, &tables))?;
-    write(&args.export_csv, export::csv(report))?;
-    Ok(())
-}
-
 fn table_options(args: &RunArgs) -> TableOptions {
     // clap has checked both values against the lists the parsers accept.
     TableOptions {
@@ -595,9 +565,8 @@ fn look(args: &RunArgs, config: &RunConfig) -> Look {
 /// Runs `perfhub run`.
 pub fn run(args: RunArgs) -> Result<Outcome> {
     let config = into_config(&args)?;
-    for p in exports(&args) {
-        check_writable(p)?;
-    }
+    let exports = exports(&args);
+    exports.check_writable()?;
     let look = look(&args, &config);
     crate::interrupt::install();
     let outcome = {
@@ -605,7 +574,7 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
         perfhub_run::run(&config, &mut bar)?
     };
     // Exports first: what was measured is kept whatever happens next.
-    write_exports(&args, &outcome.report)?;
+    exports.write(&outcome.report, &table_options(&args))?;
     if look.summary {
         let tables = table_options(&args);
         let view = render::RunView {
@@ -613,7 +582,7 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
             time_unit: tables.time_unit,
             sort: tables.sort,
         };
-        render::print_run_with(&outcome.report, &view)?;
+        render::print_run(&outcome.report, &view)?;
     }
     if outcome.interrupted || crate::interrupt::requested() {
         eprintln!("perfhub: interrupted; the runs completed so far were reported and exported");
@@ -692,23 +661,5 @@ mod tests {
         ] {
             assert_eq!(spell(args), args);
         }
-    }
-
-    #[test]
-    fn parses_durations() {
-        assert_eq!(parse_duration("3s").unwrap(), Duration::from_secs(3));
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
-        assert_eq!(parse_duration("1.5m").unwrap(), Duration::from_secs(90));
-        assert!(
-            parse_duration("fast")
-                .unwrap_err()
-                .contains("not a duration")
-        );
-        assert!(
-            parse_duration("3 parsecs")
-                .unwrap_err()
-                .contains("unknown time unit")
-        );
     }
 }

@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use perfhub_load::serve::{Fault, ServeConfig, Server, parse_latency, parse_stall};
+use perfhub_load::serve::{
+    Fault, ServeConfig, Server, parse_error_rate, parse_latency, parse_stall,
+};
 
 use crate::Outcome;
 
@@ -29,7 +31,7 @@ pub struct ServeArgs {
     latency: String,
 
     /// The share of responses answered 500, such as 0.1% or 0.001.
-    #[arg(long, value_name = "RATE", default_value = "0", value_parser = parse_rate)]
+    #[arg(long, value_name = "RATE", default_value = "0", value_parser = parse_error_rate)]
     error_rate: f64,
 
     /// A periodic stall of the whole server, PAUSE/EVERY, such as 1s/5s
@@ -60,19 +62,6 @@ pub struct ServeArgs {
     seed: u64,
 }
 
-fn parse_rate(text: &str) -> Result<f64, String> {
-    let bad =
-        || format!("bad rate {text:?}: give a fraction such as 0.001 or a percentage such as 0.1%");
-    let v = match text.strip_suffix('%') {
-        Some(p) => p.trim().parse::<f64>().map_err(|_| bad())? / 100.0,
-        None => text.trim().parse::<f64>().map_err(|_| bad())?,
-    };
-    if !(0.0..=1.0).contains(&v) {
-        return Err(bad());
-    }
-    Ok(v)
-}
-
 /// Runs `perfhub serve` until interrupted.
 pub fn serve(args: ServeArgs) -> Result<Outcome> {
     let config = ServeConfig {
@@ -92,8 +81,7 @@ pub fn serve(args: ServeArgs) -> Result<Outcome> {
     let server = Server::start(SocketAddr::new(args.bind, args.port), config)
         .with_context(|| format!("cannot serve on {}:{}", args.bind, args.port))?;
     if let (Some(path), Some(pem)) = (&args.cert_out, server.certificate_pem()) {
-        perfhub_probe::fs::write_atomic(path, pem.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        crate::report_io::write_file(path, pem.as_bytes())?;
     }
     let scheme = if args.tls { "https" } else { "http" };
     eprintln!(

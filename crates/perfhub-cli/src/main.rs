@@ -1,8 +1,8 @@
 //! `perfhub`: benchmark and profile commands.
 //!
 //! The binary is thin: clap parses flags into library configs, one library
-//! call does the work, and the result is rendered here. It is the only
-//! crate that talks to a terminal.
+//! call does the work, and the libraries' writers (perfhub-term's summaries)
+//! render the result here. It is the only crate that talks to a terminal.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -150,29 +150,16 @@ fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 exit_codes::SUCCESS
             } else {
-                let _ = writeln!(std::io::stderr(), "perfhub: error: {}", message(&e));
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "perfhub: error: {}",
+                    perfhub_core::text::error_message(e.as_ref())
+                );
                 exit_codes::ERROR
             }
         }
     };
     ExitCode::from(code as u8)
-}
-
-/// The error and its causes joined by ": ", leaving out a cause whose text
-/// an earlier part already holds (a library error that shows its source in
-/// its own message, and hands it on as its source too).
-fn message(e: &anyhow::Error) -> String {
-    let mut out = String::new();
-    for part in e.chain().map(|c| c.to_string()) {
-        if part.is_empty() || out.contains(&part) {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(": ");
-        }
-        out.push_str(&part);
-    }
-    out
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -187,19 +174,6 @@ mod tests {
     use clap::CommandFactory;
 
     use super::*;
-
-    #[test]
-    fn a_cause_already_in_the_message_is_shown_once() {
-        let io = std::io::Error::other("stream did not contain valid UTF-8");
-        let e = anyhow::Error::new(io)
-            .context("x.json: cannot read: stream did not contain valid UTF-8");
-        assert_eq!(
-            message(&e),
-            "x.json: cannot read: stream did not contain valid UTF-8"
-        );
-        let e = anyhow::anyhow!("disk full").context("cannot write r.json");
-        assert_eq!(message(&e), "cannot write r.json: disk full");
-    }
 
     fn run_help(mut cli: clap::Command) -> String {
         cli.build();

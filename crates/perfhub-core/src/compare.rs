@@ -230,6 +230,23 @@ impl ChangeCriteria {
     }
 }
 
+/// Parses a minimum effect size: a percentage such as `3%`, or a fraction
+/// such as `0.03`; at least 0% and below 100%.
+pub fn parse_min_effect(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let v = match t.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
+        None => t.parse::<f64>(),
+    }
+    .map_err(|_| format!("{s:?} is not an effect size: write a percentage such as 3%"))?;
+    if !(0.0..1.0).contains(&v) {
+        return Err(format!(
+            "{s:?}: the effect size must be at least 0% and below 100%"
+        ));
+    }
+    Ok(v)
+}
+
 /// Whether `pattern` matches `name`: `*` matches any run of characters
 /// (slashes included), everything else matches itself.
 pub fn pattern_matches(pattern: &str, name: &str) -> bool {
@@ -396,6 +413,17 @@ pub struct ChangeSet {
 }
 
 impl ChangeSet {
+    /// Why benchmarks could not be compared, for people: `NAME: WHY` of
+    /// each of [`skipped`](Self::skipped), joined by `; `.
+    pub fn skipped_reasons(&self) -> String {
+        let why: Vec<String> = self
+            .skipped
+            .iter()
+            .map(|(n, w)| format!("{n}: {w}"))
+            .collect();
+        why.join("; ")
+    }
+
     /// The changes with this verdict.
     pub fn with_verdict(&self, verdict: Verdict) -> impl Iterator<Item = &Change> {
         self.changes.iter().filter(move |c| c.verdict == verdict)
@@ -1222,5 +1250,15 @@ mod tests {
         // A suffix that does not match must not cut inside a character.
         assert!(!pattern_matches("parse*x", "parse_ü"));
         assert!(pattern_matches("parse*ü", "parse_ü"));
+    }
+
+    #[test]
+    fn min_effects_as_percentages_or_fractions() {
+        assert_eq!(parse_min_effect("3%").unwrap(), 0.03);
+        assert_eq!(parse_min_effect("0.05").unwrap(), 0.05);
+        assert_eq!(parse_min_effect(" 2.5 % ").unwrap(), 0.025);
+        assert!(parse_min_effect("x").is_err());
+        assert!(parse_min_effect("150%").is_err());
+        assert!(parse_min_effect("-1%").is_err());
     }
 }

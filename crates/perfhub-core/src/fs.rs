@@ -1,10 +1,13 @@
-//! Files written so that nothing is ever half-written.
+//! Files written so that nothing is ever half-written, and reports read
+//! within a bound ([`read_report`]).
 
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::report::{Report, ReportError};
 
 /// Numbers the temporary files of this process, so that threads writing the
 /// same target at once never share one.
@@ -120,6 +123,85 @@ fn create_temporary(dir: &Path, name: &std::ffi::OsStr) -> io::Result<(PathBuf, 
             Err(e) => return Err(e),
         }
     }
+}
+
+/// The largest report file [`read_report`] reads: 256 MiB.
+///
+/// Real reports are far smaller (a load test of a thousand endpoints, with
+/// its histograms, takes about 5 MiB; a run keeping 10,000 raw samples of
+/// each of 100 commands about 20 MiB). A report is held in memory whole,
+/// at about twice the size of its text while it is read, so this bound
+/// keeps every command that reads reports (`compare`, `export`, `load
+/// merge`, `history`...) well within 2 GiB, and a damaged or hostile file is
+/// refused before it is read.
+pub const MAX_REPORT_BYTES: u64 = 256 << 20;
+
+/// Why [`read_report`] read no report.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadReportError {
+    /// The file could not be opened or read.
+    #[error("cannot read {}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The file is larger than [`MAX_REPORT_BYTES`].
+    #[error(
+        "{}: {} MiB, more than the {} MiB a perfhub report may take; split the benchmarks over several reports, or keep fewer raw samples",
+        path.display(),
+        bytes.div_ceil(1 << 20),
+        MAX_REPORT_BYTES >> 20
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size, or as much of it as was read.
+        bytes: u64,
+    },
+    /// The text is not a perfhub report.
+    #[error("{}", path.display())]
+    Report {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: ReportError,
+    },
+}
+
+/// Reads a perfhub report (JSON) from a file of at most
+/// [`MAX_REPORT_BYTES`], refusing a larger one before reading it (and a
+/// pipe as soon as it has given more).
+pub fn read_report(path: &Path) -> Result<Report, ReadReportError> {
+    let cannot_read = |source| ReadReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let too_large = |bytes| ReadReportError::TooLarge {
+        path: path.to_path_buf(),
+        bytes,
+    };
+    let file = File::open(path).map_err(cannot_read)?;
+    let len = file.metadata().map_err(cannot_read)?.len();
+    if len > MAX_REPORT_BYTES {
+        return Err(too_large(len));
+    }
+    // Bounded as well for what has no length, such as a pipe.
+    let mut text = String::new();
+    file.take(MAX_REPORT_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(cannot_read)?;
+    if text.len() as u64 > MAX_REPORT_BYTES {
+        return Err(too_large(text.len() as u64));
+    }
+    Report::from_json(&text).map_err(|source| ReadReportError::Report {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]

@@ -2027,7 +2027,7 @@ mod tests {
             // Up to the resamples' resolution at the boundary itself.
             let at_boundary = (c.p_value - 0.05).abs() < 2.0 / 2001.0;
             assert!(
-                at_boundary || (c.p_value < 0.05) == !c.ratio_ci.contains(1.0),
+                at_boundary || (c.p_value < 0.05) != c.ratio_ci.contains(1.0),
                 "seed {seed}: {c:?}"
             );
         }

@@ -63,6 +63,26 @@ pub fn write_located(
     f.write_str(message)
 }
 
+/// An error and its causes (`source()` after `source()`) joined by ": ",
+/// leaving out a cause whose text an earlier part already holds: a library
+/// error that shows its source in its own message, and hands it on as its
+/// source too, reads once.
+pub fn error_message(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = String::new();
+    let mut next = Some(e);
+    while let Some(err) = next {
+        let part = err.to_string();
+        if !part.is_empty() && !out.contains(&part) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&part);
+        }
+        next = err.source();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +104,22 @@ mod tests {
         assert_eq!(excerpt("  short \n"), "short");
         let long = "é".repeat(400);
         assert_eq!(excerpt(&long), format!("{}...", "é".repeat(300)));
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_shown_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("x.json: cannot read: {0}")]
+        struct Read(#[source] std::io::Error);
+        let e = Read(std::io::Error::other("stream did not contain valid UTF-8"));
+        assert_eq!(
+            error_message(&e),
+            "x.json: cannot read: stream did not contain valid UTF-8"
+        );
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot write r.json")]
+        struct Write(#[source] std::io::Error);
+        let e = Write(std::io::Error::other("disk full"));
+        assert_eq!(error_message(&e), "cannot write r.json: disk full");
     }
 }

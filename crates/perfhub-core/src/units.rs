@@ -372,6 +372,25 @@ mod tests {
     }
 
     #[test]
+    fn durations_in_every_unit_and_mistakes_named() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("3s").unwrap(), Duration::from_secs(3));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("1.5m").unwrap(), Duration::from_secs(90));
+        assert!(
+            parse_duration("fast")
+                .unwrap_err()
+                .contains("not a duration")
+        );
+        assert!(
+            parse_duration("3 parsecs")
+                .unwrap_err()
+                .contains("unknown time unit")
+        );
+    }
+
+    #[test]
     fn durations_longer_than_the_limit_are_refused_with_the_limit() {
         use std::time::Duration;
         assert_eq!(parse_duration("720h").unwrap(), MAX_DURATION);

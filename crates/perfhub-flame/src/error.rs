@@ -1,4 +1,7 @@
-//! The one error type of this crate.
+//! The error types of this crate: [`FlameError`], and [`ReadFileError`]
+//! for a file.
+
+use std::path::PathBuf;
 
 /// Why a profile could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -58,4 +61,38 @@ pub enum FoldedProblem {
     /// holds.
     #[error("the weights add up past {}, the most a profile holds", u64::MAX)]
     WeightsOverflow,
+}
+
+/// Why [`read_profile_file`](crate::read_profile_file) read no profile.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadFileError {
+    /// The file could not be opened or read.
+    #[error("cannot read {}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is larger than [`MAX_PROFILE_BYTES`](crate::MAX_PROFILE_BYTES).
+    #[error(
+        "{}: larger than the {} MiB perfhub reads as a profile",
+        path.display(),
+        crate::MAX_PROFILE_BYTES >> 20
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The bytes are no profile.
+    #[error("{}", path.display())]
+    Profile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with them.
+        #[source]
+        source: FlameError,
+    },
 }

@@ -14,8 +14,9 @@
 //!   `go tool pprof`, Pyroscope and Parca;
 //! - speedscope's JSON ([`to_speedscope`]).
 //!
-//! [`read_profile`] reads folded stacks or pprof, whichever the bytes are.
-//! Every failure is a [`FlameError`].
+//! [`read_profile`] reads folded stacks or pprof, whichever the bytes are,
+//! and [`read_profile_file`] a file of either. Every failure is a
+//! [`FlameError`] (in a [`ReadFileError`] for a file).
 #![deny(missing_docs)]
 
 mod error;
@@ -24,7 +25,7 @@ mod pprof;
 mod speedscope;
 mod svg;
 
-pub use error::{FlameError, FoldedProblem};
+pub use error::{FlameError, FoldedProblem, ReadFileError};
 pub use folded::{NUMBER_SIGN_REPLACEMENT, SEMICOLON_REPLACEMENT, parse_folded, to_folded};
 pub use pprof::{from_pprof, to_pprof};
 pub use speedscope::{SPEEDSCOPE_SCHEMA_URL, to_speedscope};
@@ -131,6 +132,39 @@ pub fn read_profile(bytes: &[u8]) -> Result<StackProfile, FlameError> {
         InputFormat::Folded => folded::parse_folded_bytes(bytes),
         InputFormat::Pprof => from_pprof(bytes),
     }
+}
+
+/// The largest profile file [`read_profile_file`] reads: 1 GiB, as much as
+/// a pprof profile may inflate to, and more than any real folded stacks take.
+pub const MAX_PROFILE_BYTES: u64 = 1 << 30;
+
+/// Reads a profile file in any format [`detect_format`] recognizes, of at
+/// most [`MAX_PROFILE_BYTES`] (a larger one is refused before it is read).
+pub fn read_profile_file(path: &std::path::Path) -> Result<StackProfile, ReadFileError> {
+    use std::io::Read;
+    let cannot_read = |source| ReadFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let too_large = || ReadFileError::TooLarge {
+        path: path.to_path_buf(),
+    };
+    let file = std::fs::File::open(path).map_err(cannot_read)?;
+    if file.metadata().map_err(cannot_read)?.len() > MAX_PROFILE_BYTES {
+        return Err(too_large());
+    }
+    // Bounded as well for what has no length, such as a pipe.
+    let mut bytes = Vec::new();
+    file.take(MAX_PROFILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot_read)?;
+    if bytes.len() as u64 > MAX_PROFILE_BYTES {
+        return Err(too_large());
+    }
+    read_profile(&bytes).map_err(|source| ReadFileError::Profile {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]

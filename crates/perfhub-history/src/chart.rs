@@ -222,6 +222,15 @@ pub fn svg_chart(series: &[Series]) -> String {
     svg
 }
 
+/// `series` split for [`svg_chart`], which has one unit: those in the unit
+/// of the first series with a point, and the others.
+pub fn split_by_unit(series: Vec<Series>) -> (Vec<Series>, Vec<Series>) {
+    let unit = series.iter().find_map(|s| s.points.last()).map(|p| p.unit);
+    series
+        .into_iter()
+        .partition(|s| s.points.last().map(|p| p.unit) == unit)
+}
+
 /// The first 8 characters of a commit hash.
 pub fn short_commit(commit: &str) -> &str {
     match commit.char_indices().nth(8) {

@@ -18,7 +18,8 @@
 //!   history, with the version in a `perfhub_schema` table and migrations
 //!   serialized by an advisory lock.
 //!
-//! [`chart`] draws a series as a text sparkline or an SVG line chart.
+//! [`chart`] draws a series as a text sparkline or an SVG line chart, and
+//! [`table`] writes runs and trends as text tables.
 
 #![deny(missing_docs)]
 // Built with neither backend, every store method ends in a match on an
@@ -39,6 +40,7 @@ mod pg;
 pub mod schema;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+pub mod table;
 mod time;
 
 pub use chart::{sparkline, svg_chart};

@@ -426,3 +426,56 @@ pub fn evaluate_budgets(
     }
     Ok(verdicts)
 }
+
+/// Writes the latency histograms of a run as an HdrHistogram interval log
+/// (`perfhub load --hdr-log`): one untagged entry per reporting interval,
+/// then the whole run of each endpoint (when there are several) and of
+/// `total`, tagged with their names (spaces and commas made `_`). The log
+/// starts when the run did, counted back from now.
+pub fn write_hdr_log(
+    out: impl std::io::Write,
+    config: &LoadConfig,
+    outcome: &LoadOutcome,
+) -> Result<(), perfhub_core::histogram::HistogramError> {
+    use perfhub_core::histogram::{IntervalEntry, LatencyHistogram, write_interval_log};
+    let mut entries: Vec<IntervalEntry> = outcome
+        .intervals
+        .iter()
+        .map(|i| IntervalEntry {
+            tag: None,
+            start_offset: i.start,
+            duration: i.length,
+            histogram: i.latency.clone(),
+        })
+        .collect();
+    let whole = |name: &str, h: &LatencyHistogram| IntervalEntry {
+        tag: Some(log_tag(name)),
+        start_offset: std::time::Duration::ZERO,
+        duration: outcome.duration,
+        histogram: h.clone(),
+    };
+    for (spec, e) in config.requests.iter().zip(&outcome.stats.endpoints) {
+        if config.requests.len() > 1 {
+            entries.push(whole(&spec.name, &e.latency));
+        }
+    }
+    entries.push(whole(TOTAL, &outcome.stats.total().latency));
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() - outcome.elapsed.as_secs_f64())
+        .ok();
+    write_interval_log(out, &entries, start)
+}
+
+/// A tag for the interval log: no spaces or commas.
+fn log_tag(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_whitespace() || c == ',' {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
+}

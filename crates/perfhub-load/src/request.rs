@@ -411,6 +411,46 @@ pub fn header_value_problem(value: &str) -> Option<String> {
         .then(|| "a header value cannot contain a line break or a NUL byte".to_string())
 }
 
+/// A header written `Name: value`, as curl's and perfhub's `-H` take it,
+/// trimmed and checked ([`header_name_problem`], [`header_value_problem`]);
+/// the error says what is wrong.
+pub fn parse_header(text: &str) -> Result<(String, String), String> {
+    let Some((name, value)) = text.split_once(':').filter(|(n, _)| !n.trim().is_empty()) else {
+        return Err(format!("bad header {text:?}: give \"Name: value\""));
+    };
+    let (name, value) = (name.trim(), value.trim());
+    if let Some(problem) = header_name_problem(name).or_else(|| header_value_problem(value)) {
+        return Err(format!("-H {text:?}: {problem}"));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+/// The statuses of `--expect-status`: a code such as `200`, or an
+/// inclusive range such as `200-299`, between 100 and 599.
+pub fn parse_status_range(text: &str) -> Result<(u16, u16), String> {
+    let bad = || format!("bad status {text:?}: give a code such as 200 or a range such as 200-299");
+    let code = |s: &str| {
+        s.trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|c| (100..=599).contains(c))
+            .ok_or_else(bad)
+    };
+    match text.split_once('-') {
+        Some((a, b)) => {
+            let (a, b) = (code(a)?, code(b)?);
+            if a > b {
+                return Err(bad());
+            }
+            Ok((a, b))
+        }
+        None => {
+            let c = code(text)?;
+            Ok((c, c))
+        }
+    }
+}
+
 /// `text` with every byte outside ASCII written as `%XX`.
 fn percent_encode_non_ascii(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

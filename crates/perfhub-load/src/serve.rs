@@ -375,6 +375,21 @@ pub fn parse_latency(text: &str) -> Result<Latency, ServeError> {
     Ok(latency)
 }
 
+/// Parses an error rate ([`ServeConfig::error_rate`]): a fraction such as
+/// `0.001` or a percentage such as `0.1%`, from 0 to 1.
+pub fn parse_error_rate(text: &str) -> Result<f64, String> {
+    let bad =
+        || format!("bad rate {text:?}: give a fraction such as 0.001 or a percentage such as 0.1%");
+    let v = match text.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map_err(|_| bad())? / 100.0,
+        None => text.trim().parse::<f64>().map_err(|_| bad())?,
+    };
+    if !(0.0..=1.0).contains(&v) {
+        return Err(bad());
+    }
+    Ok(v)
+}
+
 /// Parses a stall as `PAUSE/EVERY`: `1s/5s` pauses the server for 1 s every
 /// 5 s. Durations as in [`parse_latency`].
 pub fn parse_stall(text: &str) -> Result<Stall, ServeError> {

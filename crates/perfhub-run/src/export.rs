@@ -1,10 +1,13 @@
 //! Exports of a run report in other tools' formats: hyperfine's JSON (so
 //! existing hyperfine tooling keeps working), its Markdown, AsciiDoc and
 //! org-mode tables, and CSV; and the order and time unit hyperfine's
-//! `--sort` and `--time-unit` choose, which the terminal summary shares.
+//! `--sort` and `--time-unit` choose, which the terminal summary shares;
+//! and [`Exports`], the files `perfhub run --export-*` writes, with
+//! [`check_writable`] to refuse an export path before measuring.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 use perfhub_core::report::{Comparison, metric};
 use perfhub_core::stats::Summary;
@@ -449,6 +452,149 @@ pub fn csv(report: &Report) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The files of `perfhub run`'s `--export-*` flags, each written where a
+/// path is given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Exports {
+    /// perfhub's JSON report.
+    pub json: Option<PathBuf>,
+    /// hyperfine's JSON ([`hyperfine_json`]).
+    pub hyperfine_json: Option<PathBuf>,
+    /// The Markdown table ([`markdown`]).
+    pub markdown: Option<PathBuf>,
+    /// The CSV table ([`csv`]).
+    pub csv: Option<PathBuf>,
+    /// The AsciiDoc table ([`asciidoc`]).
+    pub asciidoc: Option<PathBuf>,
+    /// The org-mode table ([`orgmode`]).
+    pub orgmode: Option<PathBuf>,
+}
+
+/// An export that could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}", path.display())]
+pub struct ExportWriteError {
+    /// The export's path.
+    pub path: PathBuf,
+    /// Why.
+    #[source]
+    pub source: std::io::Error,
+}
+
+impl Exports {
+    /// The paths given.
+    pub fn paths(&self) -> Vec<&Path> {
+        [
+            &self.json,
+            &self.hyperfine_json,
+            &self.markdown,
+            &self.csv,
+            &self.asciidoc,
+            &self.orgmode,
+        ]
+        .into_iter()
+        .flatten()
+        .map(PathBuf::as_path)
+        .collect()
+    }
+
+    /// Refuses the first path that cannot be written ([`check_writable`]).
+    pub fn check_writable(&self) -> Result<(), ExportPathError> {
+        self.paths().into_iter().try_for_each(check_writable)
+    }
+
+    /// Writes the exports of `report`, the tables drawn with `tables`. Each
+    /// is replaced atomically but not synced to disk: the syncs would cost
+    /// more than the rest of perfhub's own time (a few ms on an idle disk,
+    /// tens on a busy one), for files a rerun makes again.
+    pub fn write(&self, report: &Report, tables: &TableOptions) -> Result<(), ExportWriteError> {
+        let write =
+            |path: &Option<PathBuf>, contents: String| match path {
+                Some(p) => perfhub_core::fs::write_atomic_unsynced(p, contents.as_bytes()).map_err(
+                    |source| ExportWriteError {
+                        path: p.clone(),
+                        source,
+                    },
+                ),
+                None => Ok(()),
+            };
+        write(&self.json, report.to_json() + "\n")?;
+        write(&self.hyperfine_json, hyperfine_json(report))?;
+        write(&self.markdown, markdown(report, tables))?;
+        write(&self.asciidoc, asciidoc(report, tables))?;
+        write(&self.orgmode, orgmode(report, tables))?;
+        write(&self.csv, csv(report))
+    }
+}
+
+/// Why an export path cannot be written, found by [`check_writable`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExportPathError {
+    /// The path is a directory.
+    #[error("cannot write export {}: it is a directory; give a file path", path.display())]
+    IsDirectory {
+        /// The export path.
+        path: PathBuf,
+    },
+    /// The directory it would go into does not exist.
+    #[error(
+        "cannot write export {}: directory {} does not exist; create it first",
+        path.display(),
+        dir.display()
+    )]
+    NoDirectory {
+        /// The export path.
+        path: PathBuf,
+        /// Its directory.
+        dir: PathBuf,
+    },
+    /// A file cannot be created in its directory.
+    #[error(
+        "cannot write export {}: directory {} is not writable",
+        path.display(),
+        dir.display()
+    )]
+    NotWritable {
+        /// The export path.
+        path: PathBuf,
+        /// Its directory.
+        dir: PathBuf,
+        /// Why a file could not be created there.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Refuses an export path that cannot be written, before any time is spent
+/// measuring: a directory, a missing directory, or one where a file cannot
+/// be created (tried with an empty hidden file, removed at once).
+pub fn check_writable(path: &Path) -> Result<(), ExportPathError> {
+    let path_buf = || path.to_path_buf();
+    if path.is_dir() {
+        return Err(ExportPathError::IsDirectory { path: path_buf() });
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        let dir = dir.to_path_buf();
+        return Err(ExportPathError::NoDirectory {
+            path: path_buf(),
+            dir,
+        });
+    }
+    let probe = dir.join(format!(".perfhub-write-check-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|source| ExportPathError::NotWritable {
+        path: path_buf(),
+        dir: dir.to_path_buf(),
+        source,
+    })?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 #[cfg(test)]

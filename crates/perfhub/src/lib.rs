@@ -17,6 +17,7 @@
 //! | `history` | `sqlite`, `postgres` | a history of results in SQLite or PostgreSQL |
 //! | `export` | `export` | CI, Prometheus, MLflow, Pyroscope, task workflows, research records |
 //! | `html` | `html` | the self-contained HTML report |
+//! | `term` | `term` | the terminal summaries `perfhub` prints, into any `io::Write` |
 //! | `check` | `check` | the plan of `perfhub check`: `perfhub.toml` read, checked and run |
 //! | `probe` | `probe` (in `bench`, `run`, `profile`) | the environment fingerprint, measured process spawning |
 //!
@@ -225,7 +226,7 @@
 //! ```
 //! # #[cfg(feature = "full")] {
 //! #[allow(unused_imports)]
-//! use perfhub::{alloc, bench, check, core, export, flame, gate, history, html, import, load, probe, profile, run};
+//! use perfhub::{alloc, bench, check, core, export, flame, gate, history, html, import, load, probe, profile, run, term};
 //! #[allow(unused_imports)]
 //! use perfhub::export::{ci, mlflow, prometheus, pyroscope, research, workflow};
 //! # }
@@ -272,6 +273,9 @@ pub use perfhub_profile::alloc;
 #[cfg(feature = "run")]
 #[doc(inline)]
 pub use perfhub_run as run;
+#[cfg(feature = "term")]
+#[doc(inline)]
+pub use perfhub_term as term;
 
 /// Results into other systems: CI, monitoring, experiment tracking,
 /// continuous profiling, task workflows and research records (feature

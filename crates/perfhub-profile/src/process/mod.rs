@@ -28,6 +28,9 @@
 //! When the kernel refuses perf_event_open, [`profile_command`] says why and
 //! falls back to `perf record` where it is installed and works, else to the
 //! resource timeline alone; [`CommandProfile::sampler`] says which ran.
+//! [`CommandProfile::write_outputs`] writes its files, and
+//! [`CommandProfile::write_summary`] the text summary `perfhub profile`
+//! prints.
 
 mod debuginfo;
 mod demangle;
@@ -38,6 +41,7 @@ mod perf_record;
 mod perfmap;
 mod python;
 mod record;
+mod summary;
 mod symbolize;
 mod unwind;
 

@@ -1,0 +1,161 @@
+//! The table of `perfhub compare` and `perfhub ab`.
+
+use std::io::{self, Write};
+
+use perfhub_core::compare::{Verdict, detectable_cell, detectable_sentence, percent_figure};
+use perfhub_core::report::Comparison;
+use perfhub_core::{Report, Unit};
+
+use crate::{Style, write_budgets_and_notes};
+
+const HEADERS: [&str; 7] = [
+    "benchmark",
+    "base",
+    "head",
+    "change [95% CI]",
+    "p (adj.)",
+    "detectable",
+    "verdict",
+];
+
+/// Writes the comparisons of a report (`perfhub compare`, `perfhub ab`):
+/// per benchmark, base and head, the change with its interval, the adjusted
+/// p-value, the smallest change the run could have seen, and the verdict;
+/// then the count of each verdict, what they mean, budgets and notes.
+pub fn write_changes(out: &mut impl Write, report: &Report, color: bool) -> io::Result<()> {
+    let st = Style { color };
+    let rows: Vec<[String; 7]> = report.comparisons.iter().map(|c| row(report, c)).collect();
+    write_table(out, &st, &rows)?;
+    write_headline(out, &st, report)?;
+    for c in report
+        .comparisons
+        .iter()
+        .filter(|c| c.verdict == Some(Verdict::Inconclusive))
+    {
+        writeln!(
+            out,
+            "{}: inconclusive: {}{}; more rounds or a quieter machine would decide it",
+            c.benchmark,
+            detectable_sentence(c.mde),
+            c.min_effect
+                .map(|e| format!(", and the minimum effect is {}", percent_figure(e)))
+                .unwrap_or_default()
+        )?;
+    }
+    writeln!(out)?;
+    write_budgets_and_notes(out, &st, report)
+}
+
+/// The cells of one comparison, under [`HEADERS`].
+fn row(report: &Report, c: &Comparison) -> [String; 7] {
+    let unit = report
+        .benchmark(&c.benchmark)
+        .and_then(|b| b.measurement(&c.metric))
+        .map_or(Unit::Count, |m| m.unit);
+    let fmt = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| unit.format(v));
+    let change = match c.ratio_ci {
+        Some(ci) => format!(
+            "{:+.2}% [{:+.2}%, {:+.2}%]",
+            (c.ratio - 1.0) * 100.0,
+            (ci.lower - 1.0) * 100.0,
+            (ci.upper - 1.0) * 100.0
+        ),
+        None => format!("{:+.2}%", (c.ratio - 1.0) * 100.0),
+    };
+    let verdict = c.verdict.map_or("-", Verdict::as_str).to_string();
+    let p = c
+        .p_adjusted
+        .or(c.p_value)
+        .map_or_else(|| "-".to_string(), |p| format!("{p:.3}"));
+    [
+        c.benchmark.clone(),
+        fmt(c.base_value),
+        fmt(c.head_value),
+        change,
+        p,
+        detectable_cell(c, ">=", "-"),
+        verdict,
+    ]
+}
+
+/// The columns padded to their widest cell, the verdicts colored.
+fn write_table(out: &mut impl Write, st: &Style, rows: &[[String; 7]]) -> io::Result<()> {
+    let mut widths = HEADERS.map(str::len);
+    for r in rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let pad = |s: &str, w: usize| format!("{s}{}", " ".repeat(w.saturating_sub(s.chars().count())));
+    let line: Vec<String> = HEADERS.iter().zip(widths).map(|(h, w)| pad(h, w)).collect();
+    writeln!(out, "{}", st.bold(line.join("  ").trim_end()))?;
+    for r in rows {
+        let cells: Vec<String> = r
+            .iter()
+            .zip(widths)
+            .enumerate()
+            .map(|(i, (cell, w))| {
+                let padded = pad(cell, w);
+                if i == 6 {
+                    match cell.as_str() {
+                        "regressed" => st.red(&padded),
+                        "improved" => st.green(&padded),
+                        "inconclusive" => st.yellow(&padded),
+                        _ => st.dim(&padded),
+                    }
+                } else {
+                    padded
+                }
+            })
+            .collect();
+        writeln!(out, "{}", cells.join("  ").trim_end())?;
+    }
+    Ok(())
+}
+
+/// How many regressed, improved, stayed and could not tell; what counts.
+fn write_headline(out: &mut impl Write, st: &Style, report: &Report) -> io::Result<()> {
+    let count = |v: Verdict| {
+        report
+            .comparisons
+            .iter()
+            .filter(|c| c.verdict == Some(v))
+            .count()
+    };
+    let (reg, imp, unc, inc) = (
+        count(Verdict::Regressed),
+        count(Verdict::Improved),
+        count(Verdict::Unchanged),
+        count(Verdict::Inconclusive),
+    );
+    writeln!(out)?;
+    let mut headline = format!("{reg} regressed, {imp} improved, {unc} unchanged");
+    if inc > 0 {
+        headline.push_str(&format!(", {inc} inconclusive"));
+    }
+    let headline = if reg > 0 {
+        st.red(&headline)
+    } else {
+        st.green(&headline)
+    };
+    writeln!(out, "{headline}")?;
+    if let Some(c) = report.comparisons.first()
+        && let Some(e) = c.min_effect
+    {
+        let criterion = format!(
+            "a change counts when it is significant (interval excludes 0, Holm-adjusted p below {:.2}) and at least {:.1}% ({})",
+            1.0 - c.ratio_ci.map_or(0.95, |ci| ci.level),
+            e * 100.0,
+            c.method.as_deref().unwrap_or("")
+        );
+        writeln!(out, "{}", st.dim(&criterion))?;
+        writeln!(
+            out,
+            "{}",
+            st.dim(
+                "detectable: the smallest change this run would have flagged (90% power) for the noise it measured; inconclusive: not significant, and unable to see the minimum effect"
+            )
+        )?;
+    }
+    Ok(())
+}
