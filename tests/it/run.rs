@@ -945,6 +945,21 @@ fn no_shell_is_the_default_and_shells_take_hyperfines_spelling() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("(\"*\"); add --shell"), "{err}");
+    // Asked for no shell by name (hyperfine's -N, --shell=none), the words
+    // go to the program as they are: `echo` prints the `|`.
+    for no_shell in ["-N", "--shell=none"] {
+        let out = perfhub(&[
+            "run",
+            "--runs",
+            "1",
+            "--show-output",
+            no_shell,
+            "echo a | cat",
+        ]);
+        let text = stdout(&out);
+        assert_eq!(out.status.code(), Some(0), "{no_shell}: {}", stderr(&out));
+        assert!(text.contains("a | cat"), "{no_shell}: {text}");
+    }
 }
 
 #[test]

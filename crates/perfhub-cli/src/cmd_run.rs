@@ -88,7 +88,7 @@ pub struct RunArgs {
     #[arg(short = 'S', long, value_name = "SHELL", num_args = 0..=1, default_missing_value = "sh", require_equals = true)]
     shell: Option<String>,
 
-    /// No shell: the default already (hyperfine's alias for --shell=none).
+    /// No shell, as hyperfine's -N: shell syntax such as `|` goes to the program as plain arguments (without -N, perfhub refuses such a line and suggests --shell).
     #[arg(short = 'N', conflicts_with = "shell")]
     no_shell: bool,
 
@@ -439,6 +439,9 @@ fn into_config(args: &RunArgs) -> Result<RunConfig> {
         prepare: args.prepare.clone(),
         conclude: args.conclude.clone(),
         cleanup: args.cleanup.clone(),
+        // Asked for no shell by name (hyperfine's -N, --shell=none): the
+        // words go to the program as they are.
+        literal_shell_syntax: shell.is_none() && (args.no_shell || args.shell.is_some()),
         shell,
         ignore_failure: args.ignore_failure,
         stdin,

@@ -397,13 +397,18 @@ fn comparisons(report: &Report, seed: u64, reference: Option<&str>) -> Vec<Compa
                 mean(fastest_samples),
                 sd(fastest_samples),
             );
-            let cmp = stats::compare_samples(fastest_samples, s, &config);
+            // One run of either gives no spread: no ± nor interval, as
+            // hyperfine shows none.
+            let spread = s.len() >= 2 && fastest_samples.len() >= 2;
+            let cmp = spread
+                .then(|| stats::compare_samples(fastest_samples, s, &config))
+                .flatten();
             Comparison {
                 benchmark: b.name.clone(),
                 reference: fastest.name.clone(),
                 metric: metric::WALL_TIME.to_string(),
                 ratio,
-                ratio_stddev: Some(ratio_stddev),
+                ratio_stddev: spread.then_some(ratio_stddev),
                 ratio_ci: cmp.as_ref().map(|c| c.ratio_ci),
                 p_value: cmp.map(|c| c.p_value),
                 p_adjusted: None,

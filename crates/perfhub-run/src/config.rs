@@ -119,6 +119,10 @@ pub struct RunConfig {
     /// The hooks (`setup`, `prepare`, `conclude`, `cleanup`) always go
     /// through a shell (`sh` when `None`).
     pub shell: Option<String>,
+    /// Without a shell, pass shell syntax (`|`, `>`, `*`, `$`, …) to the
+    /// program as plain arguments, as hyperfine's `-N` does, instead of
+    /// refusing a command line that looks written for a shell.
+    pub literal_shell_syntax: bool,
     /// Keep going when a command exits non-zero.
     pub ignore_failure: bool,
     /// The commands' standard input.
@@ -152,6 +156,7 @@ impl Default for RunConfig {
             conclude: Vec::new(),
             cleanup: Vec::new(),
             shell: None,
+            literal_shell_syntax: false,
             ignore_failure: false,
             stdin: Input::Null,
             stdout: Output::Null,

@@ -394,7 +394,9 @@ fn spec_for(
                 command: line.clone(),
                 reason: e.to_string(),
             })?;
-            if let Some(token) = shell_syntax(&line, &words) {
+            if !config.literal_shell_syntax
+                && let Some(token) = shell_syntax(&line, &words)
+            {
                 return Err(RunError::NeedsShell {
                     command: line,
                     token,

@@ -99,12 +99,20 @@ fn write_times(
         (Some(u), Some(s)) => format!("    [User: {}, System: {}]", view.time(u), view.time(s)),
         _ => String::new(),
     };
-    writeln!(
-        out,
-        "  Time (mean ± σ):   {} ± {}{cpu}",
-        st.green(&mean),
-        st.green(&sd),
-    )?;
+    if s.n == 1 {
+        // One run has no spread: hyperfine's "abs ≡" line.
+        writeln!(out, "  Time (abs ≡):        {}{cpu}", st.green(&mean))?;
+    } else {
+        writeln!(
+            out,
+            "  Time (mean ± σ):   {} ± {}{cpu}",
+            st.green(&mean),
+            st.green(&sd),
+        )?;
+    }
+    if s.n == 1 {
+        return Ok(());
+    }
     writeln!(
         out,
         "  Range (min … max): {} … {}    median {}    {} {}",
@@ -263,13 +271,20 @@ fn write_relative_speeds(
     writeln!(out, "{}", st.bold("Summary"))?;
     writeln!(out, "  {} ran", st.bold(&reference.benchmark.name))?;
     for r in speeds.iter().filter(|r| !r.is_reference) {
-        let sd = r.ratio_stddev.unwrap_or(0.0);
+        let sd = r.ratio_stddev;
         // Seen from the reference: slower commands make it faster.
         let (factor, factor_sd, relation) = if r.ratio >= 1.0 {
             (r.ratio, sd, "times faster than")
         } else {
-            (1.0 / r.ratio, sd / (r.ratio * r.ratio), "times slower than")
+            (
+                1.0 / r.ratio,
+                sd.map(|sd| sd / (r.ratio * r.ratio)),
+                "times slower than",
+            )
         };
+        let factor_sd = factor_sd
+            .map(|sd| format!(" ± {}", st.green(&format!("{sd:.2}"))))
+            .unwrap_or_default();
         let c = r.comparison;
         let p = match c.and_then(|c| c.p_value) {
             Some(p) if p < 0.001 => "p < 0.001".to_string(),
@@ -287,13 +302,16 @@ fn write_relative_speeds(
                 format!(", {:.0}% CI {lo:.2} … {hi:.2}", ci.level * 100.0)
             })
             .unwrap_or_default();
+        let why = if p.is_empty() && ci.is_empty() {
+            String::new()
+        } else {
+            format!("   {}", st.dim(&format!("({p}{ci})")))
+        };
         writeln!(
             out,
-            "    {} ± {} {relation} {}   {}",
+            "    {}{factor_sd} {relation} {}{why}",
             st.green(&format!("{factor:.2}")),
-            st.green(&format!("{factor_sd:.2}")),
             st.bold(&r.benchmark.name),
-            st.dim(&format!("({p}{ci})"))
         )?;
     }
     writeln!(out)

@@ -116,3 +116,26 @@ fn a_comparison_table_with_its_headline() {
         "{out}"
     );
 }
+
+#[test]
+fn one_run_has_no_spread_to_show() {
+    let mut report = Report::new(ReportKind::Run, "2026-12-05T12:00:00Z");
+    let mut b = Benchmark::new("once", metric::WALL_TIME);
+    b.measurements.push(Measurement::from_samples(
+        metric::WALL_TIME,
+        Unit::Seconds,
+        vec![0.0125],
+    ));
+    report.benchmarks.push(b);
+    let view = RunView {
+        color: false,
+        time_unit: Some(TimeUnit::Millisecond),
+        sort: SortOrder::default(),
+    };
+    let out = text(|o| write_run(o, &report, &view));
+    assert!(
+        out.starts_with("Benchmark 1: once\n  Time (abs ≡):        12.5"),
+        "{out}"
+    );
+    assert!(!out.contains('±') && !out.contains("Range"), "{out}");
+}
