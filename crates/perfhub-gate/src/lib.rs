@@ -23,8 +23,8 @@ mod paired;
 mod slices;
 
 pub use ab::{
-    AbConfig, AbOutcome, AbProgress, CriterionVerdicts, Interleave, NoProgress, ResultFormat, Side,
-    run_ab,
+    AbConfig, AbOutcome, AbProgress, CriterionVerdicts, Interleave, MEASURING_NICE, NoProgress,
+    ResultFormat, Side, run_ab,
 };
 pub use git::{Checkout, Worktree};
 pub use instructions::{InstructionCounter, count_instructions};
