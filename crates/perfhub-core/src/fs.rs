@@ -173,6 +173,35 @@ pub enum ReadReportError {
     },
 }
 
+/// Why [`read_bounded`] read nothing.
+#[derive(Debug)]
+pub enum BoundedReadError {
+    /// The file could not be opened or read.
+    Io(io::Error),
+    /// The file holds more than the limit: its length, or as much of it as
+    /// was read.
+    TooLarge(u64),
+}
+
+/// The bytes of the file at `path`, of at most `limit` bytes: a larger
+/// file is refused by its length before it is read, and one that has no
+/// length (a pipe) or grows while it is read as soon as it has given more.
+pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, BoundedReadError> {
+    let file = File::open(path).map_err(BoundedReadError::Io)?;
+    let len = file.metadata().map_err(BoundedReadError::Io)?.len();
+    if len > limit {
+        return Err(BoundedReadError::TooLarge(len));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(BoundedReadError::Io)?;
+    if bytes.len() as u64 > limit {
+        return Err(BoundedReadError::TooLarge(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
 /// Reads a perfhub report (JSON) from a file of at most
 /// [`MAX_REPORT_BYTES`], refusing a larger one before reading it (and a
 /// pipe as soon as it has given more).
@@ -181,23 +210,19 @@ pub fn read_report(path: &Path) -> Result<Report, ReadReportError> {
         path: path.to_path_buf(),
         source,
     };
-    let too_large = |bytes| ReadReportError::TooLarge {
-        path: path.to_path_buf(),
-        bytes,
-    };
-    let file = File::open(path).map_err(cannot_read)?;
-    let len = file.metadata().map_err(cannot_read)?.len();
-    if len > MAX_REPORT_BYTES {
-        return Err(too_large(len));
-    }
-    // Bounded as well for what has no length, such as a pipe.
-    let mut text = String::new();
-    file.take(MAX_REPORT_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(cannot_read)?;
-    if text.len() as u64 > MAX_REPORT_BYTES {
-        return Err(too_large(text.len() as u64));
-    }
+    let bytes = read_bounded(path, MAX_REPORT_BYTES).map_err(|e| match e {
+        BoundedReadError::Io(source) => cannot_read(source),
+        BoundedReadError::TooLarge(bytes) => ReadReportError::TooLarge {
+            path: path.to_path_buf(),
+            bytes,
+        },
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        cannot_read(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        ))
+    })?;
     Report::from_json(&text).map_err(|source| ReadReportError::Report {
         path: path.to_path_buf(),
         source,

@@ -141,26 +141,16 @@ pub const MAX_PROFILE_BYTES: u64 = 1 << 30;
 /// Reads a profile file in any format [`detect_format`] recognizes, of at
 /// most [`MAX_PROFILE_BYTES`] (a larger one is refused before it is read).
 pub fn read_profile_file(path: &std::path::Path) -> Result<StackProfile, ReadFileError> {
-    use std::io::Read;
-    let cannot_read = |source| ReadFileError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let too_large = || ReadFileError::TooLarge {
-        path: path.to_path_buf(),
-    };
-    let file = std::fs::File::open(path).map_err(cannot_read)?;
-    if file.metadata().map_err(cannot_read)?.len() > MAX_PROFILE_BYTES {
-        return Err(too_large());
-    }
-    // Bounded as well for what has no length, such as a pipe.
-    let mut bytes = Vec::new();
-    file.take(MAX_PROFILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(cannot_read)?;
-    if bytes.len() as u64 > MAX_PROFILE_BYTES {
-        return Err(too_large());
-    }
+    use perfhub_core::fs::{BoundedReadError, read_bounded};
+    let bytes = read_bounded(path, MAX_PROFILE_BYTES).map_err(|e| match e {
+        BoundedReadError::Io(source) => ReadFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        BoundedReadError::TooLarge(_) => ReadFileError::TooLarge {
+            path: path.to_path_buf(),
+        },
+    })?;
     read_profile(&bytes).map_err(|source| ReadFileError::Profile {
         path: path.to_path_buf(),
         source,

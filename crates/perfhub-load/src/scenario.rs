@@ -707,20 +707,13 @@ impl Ctx<'_> {
                 "the data file {shown} is more than the 64 MiB a data file may hold"
             ))
         };
-        if meta.len() > MAX_DATA_FILE {
-            return Err(too_large());
-        }
         // Bounded however the file grows while it is read.
-        let mut bytes = Vec::new();
-        std::fs::File::open(&path)
-            .and_then(|f| {
-                use std::io::Read;
-                f.take(MAX_DATA_FILE + 1).read_to_end(&mut bytes)
-            })
-            .map_err(|e| fail(format!("cannot read the data file {shown}: {e}")))?;
-        if bytes.len() as u64 > MAX_DATA_FILE {
-            return Err(too_large());
-        }
+        let bytes = perfhub_core::fs::read_bounded(&path, MAX_DATA_FILE).map_err(|e| match e {
+            perfhub_core::fs::BoundedReadError::Io(e) => {
+                fail(format!("cannot read the data file {shown}: {e}"))
+            }
+            perfhub_core::fs::BoundedReadError::TooLarge(_) => too_large(),
+        })?;
         let json = given.to_ascii_lowercase().ends_with(".json")
             || bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
         let (columns, rows) = if json {
