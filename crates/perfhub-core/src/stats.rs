@@ -597,13 +597,7 @@ pub fn bootstrap_ratio_ci(
     resamples: usize,
     seed: u64,
 ) -> Option<ConfidenceInterval> {
-    if base.is_empty()
-        || head.is_empty()
-        || !all_finite(base)
-        || !all_finite(head)
-        || !valid_level(level)
-        || resamples == 0
-    {
+    if !valid_level(level) {
         return None;
     }
     percentile_interval(
@@ -613,7 +607,8 @@ pub fn bootstrap_ratio_ci(
 }
 
 /// `resamples` bootstrap ratios `statistic(head*) / statistic(base*)`;
-/// `None` when one is not finite.
+/// `None` when either set is empty or has a non-finite sample, when
+/// `resamples` is 0, or when a ratio is not finite.
 fn bootstrap_ratios(
     base: &[f64],
     head: &[f64],
@@ -621,6 +616,14 @@ fn bootstrap_ratios(
     resamples: usize,
     seed: u64,
 ) -> Option<Vec<f64>> {
+    if base.is_empty()
+        || head.is_empty()
+        || !all_finite(base)
+        || !all_finite(head)
+        || resamples == 0
+    {
+        return None;
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut buf = Vec::with_capacity(buf_capacity(statistic, base.len().max(head.len())));
     let mut stats = Vec::with_capacity(resamples);
@@ -790,13 +793,7 @@ pub fn compare_samples(
     if !ratio.is_finite() {
         return None;
     }
-    if base.is_empty()
-        || head.is_empty()
-        || !all_finite(base)
-        || !all_finite(head)
-        || !valid_level(config.level)
-        || config.resamples == 0
-    {
+    if !valid_level(config.level) {
         return None;
     }
     let ratios = bootstrap_ratios(base, head, config.statistic, config.resamples, config.seed)?;
