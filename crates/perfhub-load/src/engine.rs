@@ -43,6 +43,7 @@ use crate::request::RequestSpec;
 use crate::tls::Stream;
 
 mod epoll;
+mod h2c;
 
 /// A stage of a ramping arrival rate: from the previous stage's end rate
 /// (or `start` for the first) to `target`, linearly, over `duration`.
@@ -689,7 +690,8 @@ type SharedStats = Rc<RefCell<Shared>>;
 
 struct Plan {
     config: LoadConfig,
-    /// Whether the workers run the epoll loop rather than tokio.
+    /// Whether the workers run an epoll loop (`epoll.rs`, or `h2c.rs`
+    /// when speaking HTTP/2) rather than tokio.
     epoll: bool,
     /// Why the first TLS handshake that failed did, for the report.
     tls_failure: std::sync::Mutex<Option<String>>,
@@ -773,10 +775,10 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
     } else {
         None
     };
-    // Cleartext HTTP/1.1 runs on a plain epoll loop (epoll.rs), the open
-    // model and the closed one without think time; the rest on tokio.
+    // Cleartext HTTP/1.1 and HTTP/2 run on a plain epoll loop (epoll.rs,
+    // h2c.rs), the open model and the closed one without think time; TLS
+    // and think time on tokio.
     let epoll = tls.is_none()
-        && prepared2.is_none()
         && match &config.model {
             Model::Closed { think_time } => {
                 think_time.is_zero()
@@ -817,7 +819,9 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
             .name(format!("perfhub-load-{w}"))
             .spawn(move || {
                 guarded(&plan.failures, &stop, w, plan.config.requests.len(), || {
-                    if plan.epoll {
+                    if plan.epoll && plan.prepared2.is_some() {
+                        h2c::worker(&plan, &conns, &stop, &tx)
+                    } else if plan.epoll {
                         epoll::worker(&plan, &conns, &stop, &tx)
                     } else {
                         worker(&plan, &conns, &stop, &tx)

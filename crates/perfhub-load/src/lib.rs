@@ -10,6 +10,7 @@
 
 pub mod engine;
 pub mod flow;
+mod hpack;
 mod http1;
 mod http2;
 pub mod merge;

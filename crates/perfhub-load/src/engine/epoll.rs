@@ -24,12 +24,12 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
-use super::{Plan, Schedule, Shared, Stats, Tick, arrival, drop_rest, record, record_abandoned};
+use super::{Plan, Shared, Stats, Tick, arrival, drop_rest, record, record_abandoned};
 use crate::flow::Vu;
 use crate::http1::{ErrorKind, NoSink, Parse, Prepared, Reader, Sink};
 
 /// The loop looks at waiting connections once a millisecond.
-const TICK: Duration = Duration::from_millis(1);
+pub(super) const TICK: Duration = Duration::from_millis(1);
 
 const _: () = assert!(TICK.as_nanos() <= super::TIMER_SLACK.as_nanos());
 
@@ -197,95 +197,36 @@ struct Loop<'a, 'p> {
 }
 
 impl<'a> Loop<'a, '_> {
-    /// Starts connection `i`'s next request, or ends it when the run is over.
+    /// Starts connection `i`'s next request, waits for it, or ends the
+    /// connection when the run is over.
     fn start(&mut self, i: usize, now: Instant, stop: &AtomicBool) {
-        let plan = self.plan;
-        if let Some(schedule) = &plan.schedule {
-            return self.start_open(i, schedule, now, stop);
-        }
         let conn = &mut self.conns[i];
-        let between = conn.vu.as_ref().is_none_or(|vu| vu.next().1);
-        if !(now >= plan.end || stop.load(Ordering::Relaxed))
-            && let Some(wait) = plan.waiting(conn.c, now, between)
-        {
-            // Not one of the ramp's users now: no connection held.
-            conn.stream = None;
-            conn.reader.clear();
-            conn.unread = false;
-            match wait {
-                // Woken at least every 100 ms to see a stop.
-                Some(at) => self.wait_until(i, at.min(now + Duration::from_millis(100))),
-                None => self.done(i),
+        match next(
+            self.plan,
+            self.shared,
+            conn.c,
+            &mut conn.j,
+            conn.vu.as_mut(),
+            now,
+            stop,
+        ) {
+            Next::Send { which, intended } => {
+                conn.intended = intended;
+                self.launch(i, which, now, stop);
             }
-            return;
+            Next::Wait(at) => self.wait_until(i, at),
+            Next::Inactive(wait) => {
+                // Not one of the ramp's users now: no connection held.
+                conn.stream = None;
+                conn.reader.clear();
+                conn.unread = false;
+                match wait {
+                    Some(at) => self.wait_until(i, at),
+                    None => self.done(i),
+                }
+            }
+            Next::Done => self.done(i),
         }
-        let which = loop {
-            let next = if now >= plan.end || stop.load(Ordering::Relaxed) {
-                None
-            } else {
-                plan.next_closed(conn.c, conn.j, conn.vu.as_mut())
-            };
-            match next {
-                None => return self.done(i),
-                Some(Ok(which)) => break which,
-                Some(Err((which, why))) => {
-                    // Not sent: this user's iteration is abandoned.
-                    conn.j += 1;
-                    let rest = conn
-                        .vu
-                        .as_mut()
-                        .map_or(which + 1..which + 1, |vu| vu.abandon(which));
-                    record_abandoned(self.shared, which, why, which..rest.end);
-                }
-            }
-        };
-        self.launch(i, which, now, stop);
-    }
-
-    /// In the open model: waits for connection `i`'s next arrival, or sends
-    /// it when it is due (late, when the previous response took longer
-    /// than the gap); after the end, requests already due are still sent
-    /// for the grace period, and what is left then counts as dropped.
-    fn start_open(&mut self, i: usize, schedule: &Schedule, now: Instant, stop: &AtomicBool) {
-        let plan = self.plan;
-        let conn = &mut self.conns[i];
-        let which = loop {
-            let n = arrival(plan, conn.c as u64, conn.j);
-            let Some(t) = schedule.time_of(n) else {
-                return self.done(i);
-            };
-            if now >= plan.end + plan.grace || stop.load(Ordering::Relaxed) {
-                drop_rest(plan, self.shared, conn.c as u64, conn.j, now);
-                return self.done(i);
-            }
-            let intended = plan.t0 + Duration::from_secs_f64(t);
-            if intended > now {
-                // Woken at least every 100 ms to see a stop (at a low rate
-                // the next arrival may be far off).
-                return self.wait_until(i, intended.min(now + Duration::from_millis(100)));
-            }
-            match conn.vu.as_mut() {
-                // A virtual user sends its requests in order.
-                Some(vu) => {
-                    let which = vu.next().0;
-                    if let Err(why) = vu.render(which, &plan.config.requests[which]) {
-                        let rest = vu.abandon(which);
-                        record_abandoned(self.shared, which, why, which..rest.end);
-                        conn.j += 1;
-                        continue;
-                    }
-                    conn.intended = Some(intended);
-                    break which;
-                }
-                // By the arrival's place in the whole schedule, as on the
-                // async path.
-                None => {
-                    conn.intended = Some(intended);
-                    break plan.mix[(n % plan.mix.len() as u64) as usize];
-                }
-            }
-        };
-        self.launch(i, which, now, stop);
     }
 
     /// Sends request `which` on connection `i`, connecting first if it has
@@ -573,8 +514,111 @@ impl Conn {
     }
 }
 
+/// What lane `c` does next: in the closed model, its next request right
+/// away; in the open model, its next arrival when it is due (late, when the
+/// previous response took longer than the gap), and after the end the
+/// arrivals already due for the grace period, the rest counted as dropped.
+/// `j` counts the lane's requests begun (an iteration abandoned before its
+/// request was sent counts here; a request sent is counted by the caller).
+pub(super) enum Next {
+    /// Send request `which` now; in the open model, `intended` is when it
+    /// was due.
+    Send {
+        which: usize,
+        intended: Option<Instant>,
+    },
+    /// Wait until then (for the next arrival, or to see a stop).
+    Wait(Instant),
+    /// Not one of a ramp's users now: hold no connection, and look again
+    /// then (never, when the ramp has no place left for this lane).
+    Inactive(Option<Instant>),
+    /// The run is over for this lane.
+    Done,
+}
+
+/// See [`Next`].
+pub(super) fn next(
+    plan: &Plan,
+    shared: &mut Shared,
+    c: usize,
+    j: &mut u64,
+    mut vu: Option<&mut Vu>,
+    now: Instant,
+    stop: &AtomicBool,
+) -> Next {
+    // Woken at least every 100 ms to see a stop (at a low rate the next
+    // arrival may be far off).
+    let soon = now + Duration::from_millis(100);
+    let Some(schedule) = &plan.schedule else {
+        let between = vu.as_ref().is_none_or(|vu| vu.next().1);
+        if !(now >= plan.end || stop.load(Ordering::Relaxed))
+            && let Some(wait) = plan.waiting(c, now, between)
+        {
+            return Next::Inactive(wait.map(|at| at.min(soon)));
+        }
+        loop {
+            let next = if now >= plan.end || stop.load(Ordering::Relaxed) {
+                None
+            } else {
+                plan.next_closed(c, *j, vu.as_deref_mut())
+            };
+            match next {
+                None => return Next::Done,
+                Some(Ok(which)) => {
+                    return Next::Send {
+                        which,
+                        intended: None,
+                    };
+                }
+                Some(Err((which, why))) => {
+                    // Not sent: this user's iteration is abandoned.
+                    *j += 1;
+                    let rest = vu
+                        .as_deref_mut()
+                        .map_or(which + 1..which + 1, |vu| vu.abandon(which));
+                    record_abandoned(shared, which, why, which..rest.end);
+                }
+            }
+        }
+    };
+    loop {
+        let n = arrival(plan, c as u64, *j);
+        let Some(t) = schedule.time_of(n) else {
+            return Next::Done;
+        };
+        if now >= plan.end + plan.grace || stop.load(Ordering::Relaxed) {
+            drop_rest(plan, shared, c as u64, *j, now);
+            return Next::Done;
+        }
+        let intended = plan.t0 + Duration::from_secs_f64(t);
+        if intended > now {
+            return Next::Wait(intended.min(soon));
+        }
+        let which = match vu.as_deref_mut() {
+            // A virtual user sends its requests in order.
+            Some(vu) => {
+                let which = vu.next().0;
+                if let Err(why) = vu.render(which, &plan.config.requests[which]) {
+                    let rest = vu.abandon(which);
+                    record_abandoned(shared, which, why, which..rest.end);
+                    *j += 1;
+                    continue;
+                }
+                which
+            }
+            // By the arrival's place in the whole schedule, as on the
+            // async path.
+            None => plan.mix[(n % plan.mix.len() as u64) as usize],
+        };
+        return Next::Send {
+            which,
+            intended: Some(intended),
+        };
+    }
+}
+
 /// A failed connect, by kind, as the async path counts it.
-fn connect_error(e: &std::io::Error) -> ErrorKind {
+pub(super) fn connect_error(e: &std::io::Error) -> ErrorKind {
     match ErrorKind::of(e) {
         ErrorKind::ConnectRefused => ErrorKind::ConnectRefused,
         ErrorKind::Timeout => ErrorKind::Timeout,
