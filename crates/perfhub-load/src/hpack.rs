@@ -90,8 +90,15 @@ pub(crate) enum HpackError {
     TableSize,
 }
 
-/// A dynamic table entry: name and value.
-type Entry = (Box<[u8]>, Box<[u8]>);
+/// A dynamic table entry: name and value in one allocation, the name's
+/// length apart.
+struct Entry {
+    bytes: Box<[u8]>,
+    name_len: usize,
+}
+
+/// How many Huffman-coded strings a decoder remembers decoded.
+const MEMO: usize = 32;
 
 /// A connection's decoding state: the dynamic table, newest entry first.
 pub(crate) struct Decoder {
@@ -104,6 +111,13 @@ pub(crate) struct Decoder {
     limit: usize,
     name: Vec<u8>,
     value: Vec<u8>,
+    /// Huffman-coded strings seen lately and what they decode to: a server
+    /// sends the same values again and again (its name, a content type,
+    /// the date for a second), as literals that must be decoded each time
+    /// to keep the table; remembered, they are compared, not decoded.
+    memo: Vec<(Box<[u8]>, Box<[u8]>)>,
+    /// The memo's entry replaced next.
+    memo_next: usize,
 }
 
 impl Decoder {
@@ -115,6 +129,8 @@ impl Decoder {
             limit,
             name: Vec::new(),
             value: Vec::new(),
+            memo: Vec::new(),
+            memo_next: 0,
         }
     }
 
@@ -170,7 +186,7 @@ impl Decoder {
     /// Reads a literal's name (from the tables when `index` is not 0) and
     /// value into `name` and `value`.
     fn literal(
-        &self,
+        &mut self,
         block: &[u8],
         at: &mut usize,
         index: usize,
@@ -179,12 +195,45 @@ impl Decoder {
     ) -> Result<(), HpackError> {
         name.clear();
         if index == 0 {
-            string(block, at, name)?;
+            self.string(block, at, name)?;
         } else {
             name.extend_from_slice(self.entry(index)?.0);
         }
         value.clear();
-        string(block, at, value)
+        self.string(block, at, value)
+    }
+
+    /// A string literal at `block[*at]` (RFC 7541, 5.2), appended to `out`.
+    fn string(
+        &mut self,
+        block: &[u8],
+        at: &mut usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), HpackError> {
+        let huffman = block.get(*at).ok_or(HpackError::Truncated)? & 0x80 != 0;
+        let len = integer(block, at, 7)?;
+        let end = at.checked_add(len).ok_or(HpackError::Overflow)?;
+        let raw = block.get(*at..end).ok_or(HpackError::Truncated)?;
+        *at = end;
+        if !huffman {
+            out.extend_from_slice(raw);
+            return Ok(());
+        }
+        if let Some((_, decoded)) = self.memo.iter().find(|(r, _)| **r == *raw) {
+            out.extend_from_slice(decoded);
+            return Ok(());
+        }
+        let from = out.len();
+        httlib_huffman::decode(raw, out, httlib_huffman::DecoderSpeed::FiveBits)
+            .map_err(|_| HpackError::Huffman)?;
+        let remembered = (raw.into(), out[from..].into());
+        if self.memo.len() < MEMO {
+            self.memo.push(remembered);
+        } else {
+            self.memo[self.memo_next] = remembered;
+            self.memo_next = (self.memo_next + 1) % MEMO;
+        }
+        Ok(())
     }
 
     /// Entry `index` of the static table (1 to 61) or the dynamic one.
@@ -198,7 +247,7 @@ impl Decoder {
             _ => self
                 .table
                 .get(index - 62)
-                .map(|(n, v)| (&n[..], &v[..]))
+                .map(|e| e.bytes.split_at(e.name_len))
                 .ok_or(HpackError::BadIndex),
         }
     }
@@ -213,7 +262,13 @@ impl Decoder {
             return;
         }
         self.evict(size);
-        self.table.push_front((name.into(), value.into()));
+        let mut bytes = Vec::with_capacity(name.len() + value.len());
+        bytes.extend_from_slice(name);
+        bytes.extend_from_slice(value);
+        self.table.push_front(Entry {
+            bytes: bytes.into_boxed_slice(),
+            name_len: name.len(),
+        });
         self.size += size;
     }
 
@@ -221,7 +276,7 @@ impl Decoder {
     fn evict(&mut self, room: usize) {
         while self.size + room > self.max {
             match self.table.pop_back() {
-                Some((n, v)) => self.size -= n.len() + v.len() + 32,
+                Some(e) => self.size -= e.bytes.len() + 32,
                 None => break,
             }
         }
@@ -250,22 +305,6 @@ fn integer(block: &[u8], at: &mut usize, prefix: u32) -> Result<usize, HpackErro
         if b & 0x80 == 0 {
             return Ok(value);
         }
-    }
-}
-
-/// A string literal at `block[*at]` (RFC 7541, 5.2), appended to `out`.
-fn string(block: &[u8], at: &mut usize, out: &mut Vec<u8>) -> Result<(), HpackError> {
-    let huffman = block.get(*at).ok_or(HpackError::Truncated)? & 0x80 != 0;
-    let len = integer(block, at, 7)?;
-    let end = at.checked_add(len).ok_or(HpackError::Overflow)?;
-    let raw = block.get(*at..end).ok_or(HpackError::Truncated)?;
-    *at = end;
-    if huffman {
-        httlib_huffman::decode(raw, out, httlib_huffman::DecoderSpeed::FourBits)
-            .map_err(|_| HpackError::Huffman)
-    } else {
-        out.extend_from_slice(raw);
-        Ok(())
     }
 }
 
@@ -444,6 +483,36 @@ mod tests {
         assert_eq!(decode_all(&mut d, &block), pairs(&fields));
         // Nothing was indexed.
         assert_eq!(d.size, 0);
+    }
+
+    /// Huffman-coded literals, many more distinct ones than the memo holds,
+    /// each sent several times: every one decodes to what was coded, and the
+    /// table ends as it would without the memo.
+    #[test]
+    fn remembered_huffman_strings_decode_as_when_first_seen() {
+        let values: Vec<String> = (0..3 * MEMO)
+            .map(|i| format!("value-{i}-{}", "z".repeat(i % 7)))
+            .collect();
+        let mut d = Decoder::new(DEFAULT_TABLE_SIZE);
+        for round in 0..3 {
+            for (i, v) in values.iter().enumerate().skip(round) {
+                let mut coded = Vec::new();
+                httlib_huffman::encode(v.as_bytes(), &mut coded).unwrap();
+                // A literal with incremental indexing, name `etag` (34).
+                let mut block = vec![0x40 | 34];
+                put_integer(&mut block, 0x80, 7, coded.len());
+                block.extend_from_slice(&coded);
+                assert_eq!(
+                    decode_all(&mut d, &block),
+                    pairs(&[("etag", v)]),
+                    "{round} {i}"
+                );
+                assert_eq!(d.entry(62).unwrap(), (&b"etag"[..], v.as_bytes()));
+            }
+        }
+        let size: usize = d.table.iter().map(|e| e.bytes.len() + 32).sum();
+        assert_eq!(d.size, size);
+        assert!(d.size <= DEFAULT_TABLE_SIZE);
     }
 
     #[test]

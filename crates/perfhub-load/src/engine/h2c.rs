@@ -864,8 +864,13 @@ impl Loop<'_, '_> {
             None => &[],
         };
         let mut status = None;
-        let mut seen = vec![false; checks.len()];
         let wanted = checks.iter().any(|c| matches!(c, Check::HeaderPresent(_)));
+        // Which checks' headers came (allocated only when a check asks).
+        let mut seen = if wanted {
+            vec![false; checks.len()]
+        } else {
+            Vec::new()
+        };
         let decoded = self.conns[ci].hpack.decode(block, |name, value| {
             if name == b":status" {
                 status = std::str::from_utf8(value)
@@ -894,10 +899,11 @@ impl Loop<'_, '_> {
                 Some(s) if (100..200).contains(&s) && !end_stream => return,
                 Some(s) => {
                     l.status = s;
-                    l.header_ok = checks
-                        .iter()
-                        .zip(&seen)
-                        .all(|(c, seen)| !matches!(c, Check::HeaderPresent(_)) || *seen);
+                    l.header_ok = !wanted
+                        || checks
+                            .iter()
+                            .zip(&seen)
+                            .all(|(c, seen)| !matches!(c, Check::HeaderPresent(_)) || *seen);
                 }
                 None => {
                     self.cancel(ci, i, 0x1);
