@@ -97,6 +97,9 @@ struct Entry {
     name_len: usize,
 }
 
+/// A Huffman-coded string and what it decodes to.
+type Remembered = (Box<[u8]>, Box<[u8]>);
+
 /// How many Huffman-coded strings a decoder remembers decoded.
 const MEMO: usize = 32;
 
@@ -115,7 +118,7 @@ pub(crate) struct Decoder {
     /// sends the same values again and again (its name, a content type,
     /// the date for a second), as literals that must be decoded each time
     /// to keep the table; remembered, they are compared, not decoded.
-    memo: Vec<(Box<[u8]>, Box<[u8]>)>,
+    memo: Vec<Remembered>,
     /// The memo's entry replaced next.
     memo_next: usize,
 }

@@ -25,8 +25,9 @@ const UPLOAD: usize = 100_000;
 /// An h2c server on a free loopback port, in a thread of its own for the
 /// rest of the test process: `/indexed` answers 201 with a body in three
 /// DATA frames and headers the encoder indexes; `/upload` reads the whole
-/// body and answers 200 when it is `UPLOAD` bytes, 400 otherwise; `/never`
-/// never answers.
+/// body and answers 200 when it is `UPLOAD` bytes, 400 otherwise;
+/// `/sometimes-slow` answers every twentieth request of a connection after
+/// 300 ms, the others at once; `/never` never answers.
 fn server(window: u32, streams: u32) -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
@@ -89,6 +90,14 @@ async fn answer(
             }
             let status = if got == UPLOAD { 200 } else { 400 };
             let response = http::Response::builder().status(status).body(()).unwrap();
+            let _ = respond.send_response(response, true);
+        }
+        "/sometimes-slow" => {
+            // Every twentieth request of a connection takes 300 ms.
+            if n.is_multiple_of(20) {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            let response = http::Response::builder().status(200).body(()).unwrap();
             let _ = respond.send_response(response, true);
         }
         _ => {
@@ -179,4 +188,26 @@ fn a_timed_out_request_cancels_its_stream_not_the_connection() {
         Some(&total.errors)
     );
     assert_eq!(ACCEPTED.load(Ordering::SeqCst) - before, 1);
+}
+
+/// The open model puts each arrival on whichever stream is free: while a
+/// slow response holds one stream, arrivals go out on the others on time
+/// (had each stream kept its own arrivals, about three would wait behind
+/// each slow response).
+#[test]
+fn open_model_arrivals_take_any_free_stream() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let addr = server(65_535, 100);
+    let mut c = config(addr, "/sometimes-slow", 1, 4);
+    c.model = Model::Open {
+        start: 50.0,
+        stages: Vec::new(),
+    };
+    c.duration = Duration::from_secs(2);
+    let out = load(&c);
+    let total = out.stats.total();
+    assert_eq!(total.responses, 100);
+    assert_eq!(out.stats.errors.len(), 0, "{:?}", out.stats.errors);
+    assert!(out.stats.late <= 3, "{} late", out.stats.late);
+    assert_eq!(out.stats.dropped, 0);
 }

@@ -54,6 +54,7 @@ const PRIORITY: u8 = 0x20;
 
 const REFUSED_STREAM: u32 = 0x7;
 const CANCEL: u32 = 0x8;
+const PROTOCOL_ERROR: u32 = 0x1;
 
 /// Our receive window, per stream and for the connection: the largest
 /// HTTP/2 allows.
@@ -140,10 +141,10 @@ struct Conn {
     going_away: Option<u32>,
     /// Bytes received since credit was last returned.
     received: u64,
-    /// Lanes with a stream open.
-    open: Vec<usize>,
-    /// Lanes waiting for a stream.
-    queue: VecDeque<usize>,
+    /// Requests on a stream.
+    open: Vec<Req>,
+    /// Requests waiting for a stream.
+    queue: VecDeque<Req>,
     /// A header block continued in CONTINUATION frames: its stream, whether
     /// it ends the stream, the fragments so far.
     continued: Option<(u32, bool, Vec<u8>)>,
@@ -194,17 +195,17 @@ impl Conn {
 
 #[derive(Clone, Copy)]
 enum LaneState {
-    /// Waiting until then to start its next request.
+    /// Waiting until then to start its next request (closed model) or for
+    /// its next arrival (open model).
     Idle(Instant),
-    /// Waiting for a stream of its connection.
-    Queued,
-    /// Its request is on a stream.
-    Open,
-    /// Done or between requests.
-    Resting,
+    /// Closed model: its request is queued or on a stream.
+    Busy,
     Done,
 }
 
+/// A lane: in the closed model, a loop of one request at a time; in the
+/// open model, a share of the schedule's arrivals, each queued on the
+/// lane's connection when due and sent on whichever stream is free.
 struct Lane {
     /// The lane's number in the whole run (connection × streams + stream).
     c: usize,
@@ -213,9 +214,17 @@ struct Lane {
     /// Requests started.
     j: u64,
     state: LaneState,
+}
+
+/// One request, queued for a stream or on one.
+struct Req {
+    lane: usize,
     which: usize,
+    /// When it was sent: in the closed model when the lane began it, in the
+    /// open model when its stream opened (its wait for a stream is late).
     sent_at: Instant,
     deadline: Instant,
+    /// In the open model, when it was due: latency counts from it.
     intended: Option<Instant>,
     attempts: usize,
     stream: u32,
@@ -256,19 +265,6 @@ pub(super) fn worker(
                 conn: i,
                 j: 0,
                 state: LaneState::Idle(plan.t0),
-                which: 0,
-                sent_at: plan.t0,
-                deadline: plan.t0,
-                intended: None,
-                attempts: 0,
-                stream: 0,
-                status: 0,
-                header_ok: true,
-                bytes: 0,
-                search: BodySearch::new(&[]),
-                body_at: 0,
-                window: 0,
-                received: 0,
             })
         })
         .collect();
@@ -280,15 +276,17 @@ pub(super) fn worker(
         blocks: plan.config.requests.iter().map(header_block).collect(),
         conns: conns.iter().map(|_| Conn::new(streams)).collect(),
         live: lanes.len(),
+        outstanding: 0,
         idle: (0..lanes.len()).map(|i| Reverse((plan.t0, i))).collect(),
         lanes,
         restart: Vec::new(),
         dirty: Vec::new(),
         next_scan: plan.t0 + plan.config.timeout,
+        dropped_queues: false,
     };
     let mut k = 0u64;
     let mut next_report = plan.t0 + plan.config.interval;
-    while l.live > 0 {
+    while l.live > 0 || l.outstanding > 0 {
         let now = Instant::now();
         if l.next_idle().is_some_and(|at| at <= now) {
             while let Some(&Reverse((at, i))) = l.idle.peek() {
@@ -352,16 +350,25 @@ struct Loop<'a, 'p> {
     lanes: Vec<Lane>,
     /// Lanes not done.
     live: usize,
+    /// Requests queued or on a stream.
+    outstanding: usize,
     idle: BinaryHeap<Reverse<(Instant, usize)>>,
-    /// Lanes to start again once the events at hand are handled (never
-    /// from inside a handler, so nothing recurses).
+    /// Closed-model lanes to start again once the events at hand are
+    /// handled (never from inside a handler, so nothing recurses).
     restart: Vec<usize>,
     /// Connections with frames to write.
     dirty: Vec<usize>,
     next_scan: Instant,
+    /// The open model's grace period is over and what was still queued
+    /// then is counted as dropped.
+    dropped_queues: bool,
 }
 
 impl Loop<'_, '_> {
+    fn open_model(&self) -> bool {
+        self.plan.schedule.is_some()
+    }
+
     /// Starts what waits to start, and writes what waits to be written.
     fn settle(&mut self) {
         while !self.restart.is_empty() {
@@ -375,23 +382,71 @@ impl Loop<'_, '_> {
         }
     }
 
-    /// Starts lane `i`'s next request, waits for it, or ends the lane.
+    /// Starts lane `i`'s next request, waits for it, or ends the lane; in
+    /// the open model, queues every arrival already due.
     fn start(&mut self, i: usize, now: Instant) {
         let plan = self.plan;
-        let lane = &mut self.lanes[i];
-        match next(plan, self.shared, lane.c, &mut lane.j, None, now, self.stop) {
-            Next::Send { which, intended } => {
-                lane.which = which;
-                lane.j += 1;
-                lane.sent_at = now;
-                lane.deadline = now + plan.timeout_of(which);
-                lane.intended = intended;
-                lane.attempts = 1;
-                self.next_scan = self.next_scan.min(lane.deadline);
-                self.enqueue(i, false);
+        loop {
+            let lane = &mut self.lanes[i];
+            match next(plan, self.shared, lane.c, &mut lane.j, None, now, self.stop) {
+                Next::Send { which, intended } => {
+                    lane.j += 1;
+                    let deadline = now + plan.timeout_of(which);
+                    self.next_scan = self.next_scan.min(deadline);
+                    let req = Req {
+                        lane: i,
+                        which,
+                        sent_at: now,
+                        deadline,
+                        intended,
+                        attempts: 1,
+                        stream: 0,
+                        status: 0,
+                        header_ok: true,
+                        bytes: 0,
+                        search: BodySearch::new(&[]),
+                        body_at: 0,
+                        window: 0,
+                        received: 0,
+                    };
+                    self.outstanding += 1;
+                    let ci = lane.conn;
+                    if intended.is_none() {
+                        lane.state = LaneState::Busy;
+                        self.enqueue(ci, req, false);
+                        return;
+                    }
+                    self.enqueue(ci, req, false);
+                }
+                Next::Wait(at) | Next::Inactive(Some(at)) => return self.wait_until(i, at),
+                Next::Inactive(None) | Next::Done => {
+                    if self.open_model() && now >= plan.end + plan.grace {
+                        self.drop_queued(now);
+                    }
+                    return self.done(i);
+                }
             }
-            Next::Wait(at) | Next::Inactive(Some(at)) => self.wait_until(i, at),
-            Next::Inactive(None) | Next::Done => self.done(i),
+        }
+    }
+
+    /// After the open model's grace period: requests still waiting for a
+    /// stream are dropped, each recorded with its wait so far (a lower
+    /// bound on its latency), as arrivals never sent are.
+    fn drop_queued(&mut self, now: Instant) {
+        if self.dropped_queues {
+            return;
+        }
+        self.dropped_queues = true;
+        for ci in 0..self.conns.len() {
+            for req in std::mem::take(&mut self.conns[ci].queue) {
+                let waited = now.saturating_duration_since(req.intended.unwrap_or(req.sent_at));
+                self.shared.stats.endpoints[req.which]
+                    .latency
+                    .record(waited);
+                self.shared.stats.dropped += 1;
+                self.outstanding -= 1;
+            }
+            self.close_if_idle(ci);
         }
     }
 
@@ -413,32 +468,37 @@ impl Loop<'_, '_> {
         self.lanes[i].state = LaneState::Done;
         self.live -= 1;
         let ci = self.lanes[i].conn;
+        self.conns[ci].live -= 1;
+        self.close_if_idle(ci);
+    }
+
+    /// Closes a connection whose lanes are all done and which carries
+    /// nothing more.
+    fn close_if_idle(&mut self, ci: usize) {
         let conn = &mut self.conns[ci];
-        conn.live -= 1;
-        if conn.live == 0 {
-            // Every lane of the connection is done.
+        if conn.live == 0 && conn.open.is_empty() && conn.queue.is_empty() {
             conn.stream = None;
             conn.phase = Phase::Closed;
         }
     }
 
-    /// Puts lane `i` in its connection's queue (at the front when it is
-    /// sent again) and opens what streams the connection allows.
-    fn enqueue(&mut self, i: usize, again: bool) {
-        self.lanes[i].state = LaneState::Queued;
-        let ci = self.lanes[i].conn;
+    /// Puts `req` in connection `ci`'s queue (at the front when it is sent
+    /// again) and opens what streams the connection allows.
+    fn enqueue(&mut self, ci: usize, req: Req, again: bool) {
         let queue = &mut self.conns[ci].queue;
         if again {
-            queue.push_front(i);
+            queue.push_front(req);
         } else {
-            queue.push_back(i);
+            queue.push_back(req);
         }
         self.pump(ci);
     }
 
-    /// Connects, or opens streams for queued lanes while the server allows.
+    /// Connects, or opens streams for queued requests while the server
+    /// allows.
     fn pump(&mut self, ci: usize) {
         let streams = self.plan.config.streams;
+        let open_model = self.open_model();
         let conn = &mut self.conns[ci];
         match conn.phase {
             Phase::Closed if !conn.queue.is_empty() => return self.connect(ci),
@@ -450,25 +510,26 @@ impl Loop<'_, '_> {
             return;
         }
         let mut opened = false;
+        let mut now = None;
         while conn.open.len() < conn.limit(streams) && conn.next_id < (1 << 31) {
-            let Some(i) = conn.queue.pop_front() else {
+            let Some(mut req) = conn.queue.pop_front() else {
                 break;
             };
-            let lane = &mut self.lanes[i];
             let id = conn.next_id;
             conn.next_id += 2;
-            conn.open.push(i);
-            lane.state = LaneState::Open;
-            lane.stream = id;
-            lane.status = 0;
-            lane.header_ok = true;
-            lane.bytes = 0;
-            lane.received = 0;
-            lane.body_at = 0;
-            lane.window = conn.peer_window;
-            lane.search = BodySearch::new(&self.plan.config.requests[lane.which].checks);
-            let block = &self.blocks[lane.which];
-            let end = if self.plan.config.requests[lane.which].body.is_empty() {
+            if open_model {
+                req.sent_at = *now.get_or_insert_with(Instant::now);
+            }
+            req.stream = id;
+            req.status = 0;
+            req.header_ok = true;
+            req.bytes = 0;
+            req.received = 0;
+            req.body_at = 0;
+            req.window = conn.peer_window;
+            req.search = BodySearch::new(&self.plan.config.requests[req.which].checks);
+            let block = &self.blocks[req.which];
+            let end = if self.plan.config.requests[req.which].body.is_empty() {
                 END_STREAM
             } else {
                 0
@@ -495,6 +556,7 @@ impl Loop<'_, '_> {
                 put_frame(&mut conn.out, chunk.len(), CONTINUATION, flags, id);
                 conn.out.extend_from_slice(chunk);
             }
+            conn.open.push(req);
             opened = true;
         }
         if conn.next_id >= (1 << 31) && conn.going_away.is_none() {
@@ -511,28 +573,27 @@ impl Loop<'_, '_> {
     fn send_bodies(&mut self, ci: usize) {
         let plan = self.plan;
         let conn = &mut self.conns[ci];
-        for &i in &conn.open {
-            let lane = &mut self.lanes[i];
-            let body = &plan.config.requests[lane.which].body;
-            while lane.body_at < body.len() {
-                let room = conn.window.min(lane.window).min(conn.max_frame as i64);
+        for req in &mut conn.open {
+            let body = &plan.config.requests[req.which].body;
+            while req.body_at < body.len() {
+                let room = conn.window.min(req.window).min(conn.max_frame as i64);
                 if room <= 0 {
                     break;
                 }
-                let n = (body.len() - lane.body_at).min(room as usize);
-                let end = lane.body_at + n == body.len();
+                let n = (body.len() - req.body_at).min(room as usize);
+                let end = req.body_at + n == body.len();
                 put_frame(
                     &mut conn.out,
                     n,
                     DATA,
                     if end { END_STREAM } else { 0 },
-                    lane.stream,
+                    req.stream,
                 );
                 conn.out
-                    .extend_from_slice(&body[lane.body_at..lane.body_at + n]);
-                lane.body_at += n;
+                    .extend_from_slice(&body[req.body_at..req.body_at + n]);
+                req.body_at += n;
                 conn.window -= n as i64;
-                lane.window -= n as i64;
+                req.window -= n as i64;
                 self.dirty.push(ci);
             }
         }
@@ -575,14 +636,15 @@ impl Loop<'_, '_> {
         }
     }
 
-    /// The connection could not be made: its queued lanes' requests fail.
+    /// The connection could not be made: its queued requests fail.
     fn fail_queued(&mut self, ci: usize, kind: ErrorKind) {
         let conn = &mut self.conns[ci];
         conn.stream = None;
         conn.phase = Phase::Closed;
-        for i in std::mem::take(&mut conn.queue) {
-            self.finish(i, Err(kind));
+        for req in std::mem::take(&mut conn.queue) {
+            self.finish(req, Err(kind));
         }
+        self.close_if_idle(ci);
     }
 
     /// epoll says connection `ci`'s socket changed.
@@ -722,14 +784,10 @@ impl Loop<'_, '_> {
         alive
     }
 
-    /// The lane whose stream is `id` on connection `ci`, if it is still
-    /// waiting for it.
-    fn lane_of(&self, ci: usize, id: u32) -> Option<usize> {
-        self.conns[ci]
-            .open
-            .iter()
-            .copied()
-            .find(|&i| self.lanes[i].stream == id)
+    /// Where the request on stream `id` of connection `ci` is among its
+    /// open ones, if one still waits for it.
+    fn open_of(&self, ci: usize, id: u32) -> Option<usize> {
+        self.conns[ci].open.iter().position(|r| r.stream == id)
     }
 
     /// Handles one frame.
@@ -776,12 +834,12 @@ impl Loop<'_, '_> {
                 }
             }
             RST_STREAM if payload.len() == 4 => {
-                if let Some(i) = self.lane_of(ci, id) {
-                    self.close_stream(ci, i);
+                if let Some(k) = self.open_of(ci, id) {
+                    let req = self.conns[ci].open.remove(k);
                     if u32_at(payload, 0) == REFUSED_STREAM {
-                        self.again(i, ErrorKind::RefusedStream);
+                        self.again(ci, req, ErrorKind::RefusedStream);
                     } else {
-                        self.finish(i, Err(ErrorKind::Reset));
+                        self.finish(req, Err(ErrorKind::Reset));
                     }
                     self.drained(ci);
                 }
@@ -799,8 +857,8 @@ impl Loop<'_, '_> {
                 let increment = i64::from(u32_at(payload, 0) & 0x7fff_ffff);
                 if id == 0 {
                     self.conns[ci].window += increment;
-                } else if let Some(i) = self.lane_of(ci, id) {
-                    self.lanes[i].window += increment;
+                } else if let Some(k) = self.open_of(ci, id) {
+                    self.conns[ci].open[k].window += increment;
                 }
                 self.send_bodies(ci);
             }
@@ -833,34 +891,34 @@ impl Loop<'_, '_> {
             conn.received = 0;
             self.dirty.push(ci);
         }
-        let Some(i) = self.lane_of(ci, id) else {
+        let Some(k) = self.open_of(ci, id) else {
             return;
         };
-        let lane = &mut self.lanes[i];
-        lane.bytes += data.len() as u64;
-        lane.search
-            .feed(&self.plan.config.requests[lane.which].checks, data);
-        lane.received += payload.len() as u64;
-        if lane.received >= REFILL && flags & END_STREAM == 0 {
-            let conn = &mut self.conns[ci];
+        let conn = &mut self.conns[ci];
+        let req = &mut conn.open[k];
+        req.bytes += data.len() as u64;
+        req.search
+            .feed(&self.plan.config.requests[req.which].checks, data);
+        req.received += payload.len() as u64;
+        if req.received >= REFILL && flags & END_STREAM == 0 {
             put_frame(&mut conn.out, 4, WINDOW_UPDATE, 0, id);
             conn.out
-                .extend_from_slice(&(lane.received as u32).to_be_bytes());
-            lane.received = 0;
+                .extend_from_slice(&(req.received as u32).to_be_bytes());
+            req.received = 0;
             self.dirty.push(ci);
         }
         if flags & END_STREAM != 0 {
-            self.complete(ci, i);
+            self.complete(ci, k);
         }
     }
 
     /// A whole header block on stream `id`: decoded whichever stream it is
     /// for (the table must follow every block); the status and the header
-    /// checks taken for a lane waiting on it.
+    /// checks taken for a request waiting on it.
     fn headers(&mut self, ci: usize, id: u32, block: &[u8], end_stream: bool) {
-        let lane = self.lane_of(ci, id);
-        let checks: &[Check] = match lane {
-            Some(i) => &self.plan.config.requests[self.lanes[i].which].checks,
+        let open = self.open_of(ci, id);
+        let checks: &[Check] = match open {
+            Some(k) => &self.plan.config.requests[self.conns[ci].open[k].which].checks,
             None => &[],
         };
         let mut status = None;
@@ -889,32 +947,33 @@ impl Loop<'_, '_> {
         if decoded.is_err() {
             return self.fail(ci, ErrorKind::Protocol);
         }
-        let Some(i) = lane else {
+        let Some(k) = open else {
             return;
         };
-        let l = &mut self.lanes[i];
-        if l.status == 0 {
+        let req = &mut self.conns[ci].open[k];
+        if req.status == 0 {
             match status {
                 // An interim response: the final one follows.
                 Some(s) if (100..200).contains(&s) && !end_stream => return,
                 Some(s) => {
-                    l.status = s;
-                    l.header_ok = !wanted
+                    req.status = s;
+                    req.header_ok = !wanted
                         || checks
                             .iter()
                             .zip(&seen)
                             .all(|(c, seen)| !matches!(c, Check::HeaderPresent(_)) || *seen);
                 }
                 None => {
-                    self.cancel(ci, i, 0x1);
-                    self.finish(i, Err(ErrorKind::Protocol));
+                    // No status: a malformed response (RFC 9113, 8.1.1).
+                    let req = self.cancel(ci, k, PROTOCOL_ERROR);
+                    self.finish(req, Err(ErrorKind::Protocol));
                     return self.drained(ci);
                 }
             }
         }
         // Otherwise trailers, which end the stream.
         if end_stream {
-            self.complete(ci, i);
+            self.complete(ci, k);
         }
     }
 
@@ -933,8 +992,8 @@ impl Loop<'_, '_> {
                     }
                     let delta = i64::from(value) - conn.peer_window;
                     conn.peer_window = i64::from(value);
-                    for &i in &conn.open {
-                        self.lanes[i].window += delta;
+                    for req in &mut conn.open {
+                        req.window += delta;
                     }
                 }
                 0x5 => {
@@ -959,23 +1018,21 @@ impl Loop<'_, '_> {
     /// GOAWAY: the streams above `last` were not processed and are sent
     /// again on a new connection; the others finish on this one.
     fn go_away(&mut self, ci: usize, last: u32) {
-        self.conns[ci].going_away = Some(last);
-        let unprocessed: Vec<usize> = self.conns[ci]
-            .open
-            .iter()
-            .copied()
-            .filter(|&i| self.lanes[i].stream > last)
-            .collect();
-        for i in unprocessed {
-            self.close_stream(ci, i);
-            self.again(i, ErrorKind::GoAway);
+        let conn = &mut self.conns[ci];
+        conn.going_away = Some(last);
+        let (kept, unprocessed): (Vec<Req>, Vec<Req>) = std::mem::take(&mut conn.open)
+            .into_iter()
+            .partition(|r| r.stream <= last);
+        conn.open = kept;
+        for req in unprocessed {
+            self.again(ci, req, ErrorKind::GoAway);
         }
         self.drained(ci);
     }
 
-    /// A stream ended: a queued lane may take its place; and once a
+    /// A stream ended: a queued request may take its place; and once a
     /// connection going away has no stream left, it is closed, and its
-    /// queued lanes go on a new one.
+    /// queued requests go on a new one.
     fn drained(&mut self, ci: usize) {
         let conn = &mut self.conns[ci];
         if conn.going_away.is_some() && conn.open.is_empty() {
@@ -984,152 +1041,144 @@ impl Loop<'_, '_> {
             conn.generation += 1;
         }
         self.pump(ci);
+        self.close_if_idle(ci);
     }
 
-    /// Lane `i`'s stream is no longer open on connection `ci`.
-    fn close_stream(&mut self, ci: usize, i: usize) {
-        self.conns[ci].open.retain(|&o| o != i);
-    }
-
-    /// Cancels lane `i`'s stream with RST_STREAM and `code`.
-    fn cancel(&mut self, ci: usize, i: usize, code: u32) {
-        let id = self.lanes[i].stream;
-        self.close_stream(ci, i);
+    /// Cancels open request `k` of connection `ci` with RST_STREAM and
+    /// `code`, and gives it back.
+    fn cancel(&mut self, ci: usize, k: usize, code: u32) -> Req {
         let conn = &mut self.conns[ci];
-        put_frame(&mut conn.out, 4, RST_STREAM, 0, id);
+        let req = conn.open.remove(k);
+        put_frame(&mut conn.out, 4, RST_STREAM, 0, req.stream);
         conn.out.extend_from_slice(&code.to_be_bytes());
         self.dirty.push(ci);
+        req
     }
 
     /// A request the server did not process: sent again while attempts
     /// are left, else failed with `kind`.
-    fn again(&mut self, i: usize, kind: ErrorKind) {
-        let lane = &mut self.lanes[i];
-        if lane.attempts < H2_ATTEMPTS {
-            lane.attempts += 1;
+    fn again(&mut self, ci: usize, mut req: Req, kind: ErrorKind) {
+        if req.attempts < H2_ATTEMPTS {
+            req.attempts += 1;
             self.shared.stats.retried += 1;
-            self.enqueue(i, true);
+            self.enqueue(ci, req, true);
         } else {
-            self.finish(i, Err(kind));
+            self.finish(req, Err(kind));
         }
     }
 
-    /// Lane `i`'s response is whole.
-    fn complete(&mut self, ci: usize, i: usize) {
-        self.close_stream(ci, i);
-        let lane = &self.lanes[i];
-        let checks = &self.plan.config.requests[lane.which].checks;
+    /// Open request `k` of connection `ci` has its whole response.
+    fn complete(&mut self, ci: usize, k: usize) {
+        let req = self.conns[ci].open.remove(k);
+        let checks = &self.plan.config.requests[req.which].checks;
         let response = Response {
-            status: lane.status,
-            bytes: lane.bytes,
-            checks_passed: Check::status_passes(checks, lane.status)
-                && lane.header_ok
-                && lane.search.found(),
+            status: req.status,
+            bytes: req.bytes,
+            checks_passed: Check::status_passes(checks, req.status)
+                && req.header_ok
+                && req.search.found(),
             close: false,
         };
-        let sent = self.plan.config.requests[lane.which].body.len() as u64;
-        self.finish(i, Ok((response, sent)));
+        let sent = self.plan.config.requests[req.which].body.len() as u64;
+        self.finish(req, Ok((response, sent)));
         self.drained(ci);
     }
 
-    /// Counts lane `i`'s request; its next starts once the events at hand
-    /// are handled.
-    fn finish(&mut self, i: usize, result: Result<(Response, u64), ErrorKind>) {
+    /// Counts a request; in the closed model its lane's next starts once
+    /// the events at hand are handled.
+    fn finish(&mut self, req: Req, result: Result<(Response, u64), ErrorKind>) {
         let done = Instant::now();
-        let lane = &mut self.lanes[i];
-        lane.state = LaneState::Resting;
-        let late_by = lane.intended.take().map_or(Duration::ZERO, |at| {
-            lane.sent_at.saturating_duration_since(at)
+        self.outstanding -= 1;
+        let late_by = req.intended.map_or(Duration::ZERO, |at| {
+            req.sent_at.saturating_duration_since(at)
         });
-        let outcome = record(self.shared, lane.which, lane.sent_at, done, late_by, result);
+        let outcome = record(self.shared, req.which, req.sent_at, done, late_by, result);
+        if self.open_model() {
+            // The lane keeps to its schedule on its own.
+            return;
+        }
         if outcome.backoff {
-            // A refused target is not hammered in a loop: a closed-model
-            // lane pauses; an open-model one goes on with its schedule.
-            let pause = match self.plan.schedule {
-                None => Duration::from_millis(10),
-                Some(_) => Duration::ZERO,
-            };
-            self.wait_until(i, done + pause);
+            // A refused target is not hammered in a loop: the lane pauses.
+            self.wait_until(req.lane, done + Duration::from_millis(10));
         } else {
-            self.restart.push(i);
+            self.restart.push(req.lane);
         }
     }
 
     /// The connection failed: the requests on it fail with `kind`, and its
-    /// queued lanes wait for a new one.
+    /// queued ones wait for a new one.
     fn fail(&mut self, ci: usize, kind: ErrorKind) {
         let conn = &mut self.conns[ci];
         conn.stream = None;
         conn.phase = Phase::Closed;
         conn.generation += 1;
         conn.continued = None;
-        for i in std::mem::take(&mut conn.open) {
-            self.finish(i, Err(kind));
+        for req in std::mem::take(&mut conn.open) {
+            self.finish(req, Err(kind));
         }
         self.pump(ci);
+        self.close_if_idle(ci);
     }
 
     /// Requests past their deadline fail as timed out, their streams
     /// cancelled; returns the earliest deadline left.
     fn time_out(&mut self, now: Instant) -> Instant {
-        for i in 0..self.lanes.len() {
-            let lane = &self.lanes[i];
-            if now < lane.deadline {
-                continue;
+        let mut earliest = now + self.plan.config.timeout;
+        for ci in 0..self.conns.len() {
+            while let Some(k) = self.conns[ci].open.iter().position(|r| now >= r.deadline) {
+                let req = self.cancel(ci, k, CANCEL);
+                self.finish(req, Err(ErrorKind::Timeout));
             }
-            let ci = lane.conn;
-            match lane.state {
-                LaneState::Open => {
-                    self.cancel(ci, i, CANCEL);
-                    self.finish(i, Err(ErrorKind::Timeout));
-                    self.drained(ci);
-                }
-                LaneState::Queued => {
-                    self.conns[ci].queue.retain(|&q| q != i);
-                    self.finish(i, Err(ErrorKind::Timeout));
-                    if matches!(self.conns[ci].phase, Phase::Connecting)
-                        && self.conns[ci].queue.is_empty()
-                    {
-                        // A connect that never finished: the next request
-                        // tries a new one.
-                        self.conns[ci].stream = None;
-                        self.conns[ci].phase = Phase::Closed;
-                    }
-                }
-                _ => {}
+            let conn = &mut self.conns[ci];
+            let (late, waiting): (VecDeque<Req>, VecDeque<Req>) = std::mem::take(&mut conn.queue)
+                .into_iter()
+                .partition(|r| now >= r.deadline);
+            conn.queue = waiting;
+            let stuck = matches!(conn.phase, Phase::Connecting)
+                && conn.queue.is_empty()
+                && !late.is_empty();
+            if stuck {
+                // A connect that never finished: the next request tries a
+                // new one.
+                conn.stream = None;
+                conn.phase = Phase::Closed;
+            }
+            for req in late {
+                self.finish(req, Err(ErrorKind::Timeout));
+            }
+            self.drained(ci);
+            let conn = &self.conns[ci];
+            for r in conn.open.iter().chain(&conn.queue) {
+                earliest = earliest.min(r.deadline);
             }
         }
-        self.lanes
-            .iter()
-            .filter(|l| matches!(l.state, LaneState::Open | LaneState::Queued))
-            .map(|l| l.deadline)
-            .min()
-            .unwrap_or(now + self.plan.config.timeout)
+        earliest
     }
 
     /// epoll itself failed: every request under way counts as an I/O error
     /// and the run ends.
     fn abandon(&mut self) {
-        for i in 0..self.lanes.len() {
-            if matches!(self.lanes[i].state, LaneState::Open | LaneState::Queued) {
-                let lane = &self.lanes[i];
-                let late_by = lane.intended.map_or(Duration::ZERO, |at| {
-                    lane.sent_at.saturating_duration_since(at)
+        let now = Instant::now();
+        for conn in &mut self.conns {
+            for req in conn.open.drain(..).chain(conn.queue.drain(..)) {
+                let late_by = req.intended.map_or(Duration::ZERO, |at| {
+                    req.sent_at.saturating_duration_since(at)
                 });
                 record(
                     self.shared,
-                    lane.which,
-                    lane.sent_at,
-                    Instant::now(),
+                    req.which,
+                    req.sent_at,
+                    now,
                     late_by,
                     Err(ErrorKind::Io),
                 );
             }
-            self.lanes[i].state = LaneState::Done;
-        }
-        for conn in &mut self.conns {
             conn.stream = None;
         }
+        for lane in &mut self.lanes {
+            lane.state = LaneState::Done;
+        }
         self.live = 0;
+        self.outstanding = 0;
     }
 }
