@@ -211,3 +211,26 @@ fn open_model_arrivals_take_any_free_stream() {
     assert!(out.stats.late <= 3, "{} late", out.stats.late);
     assert_eq!(out.stats.dropped, 0);
 }
+
+/// Arrivals still waiting for a stream when the grace period ends are
+/// dropped, and recorded with their wait so far; those on a stream run to
+/// their timeout.
+#[test]
+fn arrivals_left_waiting_for_a_stream_after_the_grace_are_dropped() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let addr = server(65_535, 100);
+    let mut c = config(addr, "/never", 1, 2);
+    c.model = Model::Open {
+        start: 20.0,
+        stages: Vec::new(),
+    };
+    c.timeout = Duration::from_millis(1500);
+    c.grace = Some(Duration::ZERO);
+    let out = load(&c);
+    let total = out.stats.total();
+    assert_eq!(total.responses, 0);
+    // Two on the streams time out; the rest waited for one and are dropped.
+    assert_eq!(out.stats.errors.get(&ErrorKind::Timeout), Some(&2));
+    assert_eq!(out.stats.dropped, 18);
+    assert_eq!(total.latency.len(), 18);
+}

@@ -306,6 +306,11 @@ pub(super) fn worker(
             l.settle();
             continue;
         }
+        let grace_over = plan.end + plan.grace;
+        if l.open_model() && !l.dropped_queues && now >= grace_over {
+            l.drop_queued(now);
+            continue;
+        }
         if now >= next_report {
             let _ = tx.send(l.shared.take_interval(k));
             k += 1;
@@ -315,6 +320,9 @@ pub(super) fn worker(
         let mut wake = l.next_scan.min(next_report);
         if let Some(at) = l.next_idle() {
             wake = wake.min(at);
+        }
+        if l.open_model() && !l.dropped_queues {
+            wake = wake.min(grace_over);
         }
         match l
             .poll
@@ -419,18 +427,13 @@ impl Loop<'_, '_> {
                     self.enqueue(ci, req, false);
                 }
                 Next::Wait(at) | Next::Inactive(Some(at)) => return self.wait_until(i, at),
-                Next::Inactive(None) | Next::Done => {
-                    if self.open_model() && now >= plan.end + plan.grace {
-                        self.drop_queued(now);
-                    }
-                    return self.done(i);
-                }
+                Next::Inactive(None) | Next::Done => return self.done(i),
             }
         }
     }
 
-    /// After the open model's grace period: requests still waiting for a
-    /// stream are dropped, each recorded with its wait so far (a lower
+    /// Once the open model's grace period is over: requests still waiting
+    /// for a stream are dropped, each recorded with its wait so far (a lower
     /// bound on its latency), as arrivals never sent are.
     fn drop_queued(&mut self, now: Instant) {
         if self.dropped_queues {
