@@ -65,6 +65,8 @@ const DEFAULT_WINDOW: i64 = 65_535;
 const REFILL: u64 = 1 << 30;
 /// The largest frame payload we accept: the protocol's default.
 const MAX_FRAME: usize = 16_384;
+/// The largest header block read (HEADERS and its CONTINUATION frames).
+const MAX_HEADER_BLOCK: usize = 1 << 20;
 /// The read buffer: a whole frame of the largest size, and room to read
 /// more behind it.
 const READ_BUFFER: usize = 4 * (MAX_FRAME + 9);
@@ -830,6 +832,10 @@ impl Loop<'_, '_> {
                     return self.fail(ci, ErrorKind::Protocol);
                 }
                 block.extend_from_slice(payload);
+                if block.len() > MAX_HEADER_BLOCK {
+                    // A server that never ends its headers.
+                    return self.fail(ci, ErrorKind::Protocol);
+                }
                 if flags & END_HEADERS != 0 {
                     self.headers(ci, id, &block, end_stream);
                 } else {
