@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use perfhub_core::budget::{Budget, BudgetError, BudgetVerdict};
 use perfhub_core::report::Report;
+use perfhub_core::time::UtcTime;
 use perfhub_core::units::parse_duration_at_most;
 use perfhub_load::engine::{Interval, LoadConfig, Model, Progress, Segment, Stage, run};
 use perfhub_load::report::evaluate_budgets;
@@ -17,7 +18,7 @@ use perfhub_load::request::{
 };
 use perfhub_load::scenario::{LoadDefaults, Mode, load_scenario};
 use perfhub_load::watch::BreachWatch;
-use perfhub_probe::env::{EnvConfig, collect, now_rfc3339};
+use perfhub_probe::env::{EnvConfig, collect};
 
 use crate::Outcome;
 use crate::cmd_run::parse_duration;
@@ -614,7 +615,7 @@ fn load_named(
     }
     let named: Vec<(&str, &LoadConfig, &perfhub_load::engine::LoadOutcome)> =
         done.iter().map(|(n, c, o)| (*n, *c, o)).collect();
-    let mut report = perfhub_load::report::build_named_report(&named, now_rfc3339());
+    let mut report = perfhub_load::report::build_named_report(&named, UtcTime::now());
     report.environment = environment.join().ok();
     let budget_result = judge_and_export(
         args.export_json.as_deref(),
@@ -640,7 +641,7 @@ fn merge(args: &MergeArgs) -> Result<Outcome> {
     for path in &args.reports {
         merger.add(path, &crate::report_io::read_report(path)?)?;
     }
-    let mut merged = merger.finish(now_rfc3339())?;
+    let mut merged = merger.finish(UtcTime::now())?;
     let verdicts = evaluate_budgets(&merged, &budgets, &[]).context("cannot evaluate budgets")?;
     merged.budgets = verdicts.clone();
     if let Some(path) = &args.export_json {

@@ -1415,7 +1415,7 @@ mod tests {
 
     /// Two command benchmarks and a load test.
     fn report() -> Report {
-        let mut r = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z");
+        let mut r = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z".parse().unwrap());
         let mut fast = Benchmark::new("fast", "wall_time");
         fast.measurements.push(measurement(
             "wall_time",
@@ -1690,7 +1690,7 @@ mod tests {
             err.to_string(),
             "budget \"p95(lat) < 1s\": no benchmark has a metric \"lat\" (available: error_rate, instructions, latency, max_rss, throughput, wall_time)"
         );
-        let empty = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z");
+        let empty = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z".parse().unwrap());
         let err = Budget::parse("p95 < 1s")
             .unwrap()
             .evaluate(&empty)

@@ -180,7 +180,8 @@ pub struct Report {
     /// Which capability produced the report.
     pub kind: ReportKind,
     /// When the run started, as an RFC 3339 timestamp in UTC.
-    pub created: String,
+    #[schemars(with = "String")]
+    pub created: crate::time::UtcTime,
     /// The machine and software the report was taken on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<Environment>,
@@ -204,14 +205,14 @@ pub struct Report {
 }
 
 impl Report {
-    /// An empty report of `kind` written at `created` (RFC 3339).
-    pub fn new(kind: ReportKind, created: impl Into<String>) -> Self {
+    /// An empty report of `kind` written at `created`.
+    pub fn new(kind: ReportKind, created: crate::time::UtcTime) -> Self {
         Report {
             schema_version: SCHEMA_VERSION,
             schema_minor: SCHEMA_MINOR,
             tool: Tool::default(),
             kind,
-            created: created.into(),
+            created,
             environment: None,
             benchmarks: Vec::new(),
             comparisons: Vec::new(),
@@ -224,10 +225,7 @@ impl Report {
 
     /// An empty report of `kind` written now.
     pub fn now(kind: ReportKind) -> Self {
-        let unix = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        Report::new(kind, crate::time::UtcTime { unix }.rfc3339())
+        Report::new(kind, crate::time::UtcTime::now())
     }
 
     /// Evaluates `budgets` on this report and stores their verdicts in
@@ -836,7 +834,7 @@ mod tests {
     #[test]
     fn applied_budgets_are_stored_and_judged() {
         let mut report = Report::now(ReportKind::Run);
-        assert!(crate::time::UtcTime::parse(&report.created).is_some());
+        assert!(report.created.unix > 0);
         let mut b = Benchmark::new("sort", metric::WALL_TIME);
         b.measurements.push(Measurement::from_samples(
             metric::WALL_TIME,
@@ -861,7 +859,7 @@ mod tests {
     use super::*;
 
     fn sample_report() -> Report {
-        let mut r = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z");
+        let mut r = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z".parse().unwrap());
         let mut b = Benchmark::new("sleep", metric::WALL_TIME);
         b.command = Some("sleep 0.1".into());
         b.measurements.push(Measurement::from_samples(
@@ -883,6 +881,43 @@ mod tests {
         let r = sample_report();
         let back = Report::from_json(&r.to_json()).unwrap();
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn created_is_written_to_the_second_in_utc_and_read_in_any_rfc3339_form() {
+        let r = sample_report();
+        assert!(
+            r.to_json()
+                .contains("\"created\": \"2026-01-01T00:00:00Z\"")
+        );
+        let mut v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        for same in [
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T02:00:00+02:00",
+            "2026-01-01t00:00:00.999z",
+            " 2026-01-01 00:00:00Z\n",
+        ] {
+            v["created"] = same.into();
+            assert_eq!(Report::from_json(&v.to_string()).unwrap(), r, "{same:?}");
+        }
+        for (bad, why) in [
+            ("yesterday", "\"yesterday\" is not an RFC 3339 timestamp"),
+            (
+                "2026-02-30T00:00:00Z",
+                "\"2026-02-30T00:00:00Z\" is not an RFC 3339",
+            ),
+            ("", "\"\" is not an RFC 3339 timestamp"),
+        ] {
+            v["created"] = bad.into();
+            let err = Report::from_json(&v.to_string()).unwrap_err().to_string();
+            assert!(err.contains(why), "{bad:?}: {err}");
+        }
+        v["created"] = 1_767_225_600.into();
+        let err = Report::from_json(&v.to_string()).unwrap_err().to_string();
+        assert!(
+            err.contains("expected an RFC 3339 timestamp such as 2026-01-05T08:00:00Z"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -716,7 +716,7 @@ struct Plan {
 /// Runs a load test.
 pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutcome, LoadError> {
     validate(config)?;
-    let created = perfhub_probe::env::now_rfc3339();
+    let created = perfhub_core::time::UtcTime::now();
     let environment = config.environment.then(|| {
         std::thread::spawn(|| perfhub_probe::env::collect(perfhub_probe::env::EnvConfig::default()))
     });
@@ -920,7 +920,7 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
         stopped_early,
         tls_failure: plan.tls_failure.lock().ok().and_then(|f| f.clone()),
         failures: plan.failures.take(),
-        report: perfhub_core::Report::new(perfhub_core::ReportKind::Load, created.clone()),
+        report: perfhub_core::Report::new(perfhub_core::ReportKind::Load, created),
     };
     outcome.report = crate::report::build_report(config, &outcome, created);
     outcome.report.environment = environment.and_then(|h| h.join().ok());

@@ -79,7 +79,7 @@
 //! let profiler = Profiler::start(ProfileConfig::default()).unwrap();
 //! let sum: u64 = (0..2_000_000u64).map(std::hint::black_box).sum();
 //! let profile = profiler.finish();
-//! let report = profile.to_report("2026-12-05T12:00:00Z");
+//! let report = profile.to_report(perfhub::core::time::UtcTime::now());
 //! assert!(sum > 0 && !report.benchmarks.is_empty());
 //! # }
 //! ```
@@ -143,7 +143,7 @@
 //! let json = |mean: f64| format!(
 //!     r#"{{"results":[{{"command":"sleep","mean":{mean},"stddev":0.001,"median":{mean},
 //!        "user":0.0,"system":0.0,"min":{mean},"max":{mean},"times":[{mean},{mean},{mean}]}}]}}"#);
-//! let options = ImportOptions::new("2026-12-05T12:00:00Z");
+//! let options = ImportOptions::new(perfhub::core::time::UtcTime::now());
 //! let base = parse_hyperfine(&json(0.010), Path::new("base.json"), &options).unwrap();
 //! let head = parse_hyperfine(&json(0.020), Path::new("head.json"), &options).unwrap();
 //! let changes = perfhub::core::compare::compare_reports(&base, &head, &Default::default());
