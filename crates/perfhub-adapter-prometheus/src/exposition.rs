@@ -607,7 +607,7 @@ fn add_measurement(
     let unit_text = unit_words(m.unit);
 
     if m.histogram.is_some()
-        && let Ok(h) = LatencyHistogram::from_measurement(m)
+        && let Ok(h) = m.latency_histogram()
     {
         let help = format!(
             "{} of each perfhub benchmark {unit_text}, bucketed from its HdrHistogram",
@@ -860,8 +860,9 @@ mod tests {
                 f64::NAN,
             ));
             let mut broken = Measurement::from_value("latency", Unit::Seconds, 0.1);
-            broken.histogram = Some("not base64!".into());
-            broken.histogram_unit = Some(1e-9);
+            // A histogram of another unit than nanoseconds.
+            broken.histogram = Some((&LatencyHistogram::new()).into());
+            broken.histogram_unit = Some(1e-3);
             b.measurements.push(broken);
             b.measurements
                 .push(Measurement::from_samples("", Unit::Number, vec![]));

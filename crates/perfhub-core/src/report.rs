@@ -432,7 +432,8 @@ pub struct Measurement {
     /// recorded in a histogram (latencies, in the histogram's own unit
     /// given by `histogram_unit`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub histogram: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub histogram: Option<crate::histogram::EncodedHistogram>,
     /// The value of one histogram count in `unit` (1e-9 for nanoseconds
     /// when `unit` is seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -501,6 +502,34 @@ impl Measurement {
             Some(b) => b == Better::Lower,
             None => crate::compare::smaller_is_better(&self.metric),
         }
+    }
+
+    /// The histogram of a time in seconds whose histogram counts
+    /// nanoseconds, as
+    /// [`LatencyHistogram::to_measurement`](crate::histogram::LatencyHistogram::to_measurement)
+    /// writes it, decoded; an error when there is none or it counts another
+    /// unit.
+    pub fn latency_histogram(
+        &self,
+    ) -> Result<crate::histogram::LatencyHistogram, crate::histogram::HistogramError> {
+        use crate::histogram::{HISTOGRAM_UNIT_SECONDS, HistogramError};
+        let encoded = self
+            .histogram
+            .as_ref()
+            .ok_or_else(|| HistogramError::NoHistogram {
+                metric: self.metric.clone(),
+            })?;
+        let nanoseconds = self
+            .histogram_unit
+            .is_some_and(|u| (u / HISTOGRAM_UNIT_SECONDS - 1.0).abs() < 1e-9);
+        if self.unit != Unit::Seconds || !nanoseconds {
+            return Err(HistogramError::HistogramUnit {
+                metric: self.metric.clone(),
+                unit: self.unit,
+                histogram_unit: self.histogram_unit,
+            });
+        }
+        Ok(encoded.histogram())
     }
 }
 
@@ -918,6 +947,66 @@ mod tests {
             err.contains("expected an RFC 3339 timestamp such as 2026-01-05T08:00:00Z"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn histograms_are_decoded_as_read_and_written_back_as_they_were() {
+        use crate::histogram::{EncodedHistogram, LatencyHistogram};
+        let h: LatencyHistogram = [1_u64, 7, 900, 123_456]
+            .iter()
+            .map(|&n| std::time::Duration::from_nanos(n))
+            .collect();
+        let mut r = sample_report();
+        r.benchmarks[0]
+            .measurements
+            .push(h.to_measurement("latency"));
+        let text = r.to_json();
+        assert!(text.contains(&format!("\"histogram\": \"{}\"", h.to_base64())));
+        let back = Report::from_json(&text).unwrap();
+        assert_eq!(back.to_json(), text);
+        assert_eq!(
+            back.benchmarks[0].measurements[1]
+                .latency_histogram()
+                .unwrap(),
+            h
+        );
+
+        // Text another writer encoded differently (uncompressed V2, white
+        // space around it) is decoded and written back unchanged.
+        let mut raw = Vec::new();
+        hdrhistogram::serialization::Serializer::serialize(
+            &mut hdrhistogram::serialization::V2Serializer::new(),
+            h.inner(),
+            &mut raw,
+        )
+        .unwrap();
+        use base64::Engine as _;
+        let other = format!(
+            " {}\n",
+            base64::engine::general_purpose::STANDARD.encode(&raw)
+        );
+        let odd = text.replace(&h.to_base64(), &other.replace('\n', "\\n"));
+        let back = Report::from_json(&odd).unwrap();
+        let m = &back.benchmarks[0].measurements[1];
+        assert_eq!(
+            m.histogram.as_ref().map(EncodedHistogram::as_base64),
+            Some(other.as_str())
+        );
+        assert_eq!(m.latency_histogram().unwrap(), h);
+        assert_eq!(back.to_json(), odd);
+
+        for (bad, why) in [
+            ("not base64!", "histogram is not valid base64"),
+            (
+                "AAAA",
+                "invalid encoded histogram: too short for a histogram",
+            ),
+        ] {
+            let err = Report::from_json(&text.replace(&h.to_base64(), bad))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -578,7 +578,7 @@ fn other_measurements(p: &mut Page, b: &Benchmark) {
 }
 
 fn histogram_of(b: &Benchmark, metric: &str) -> Option<LatencyHistogram> {
-    let h = LatencyHistogram::from_measurement(b.measurement(metric)?).ok()?;
+    let h = b.measurement(metric)?.latency_histogram().ok()?;
     (!h.is_empty()).then_some(h)
 }
 

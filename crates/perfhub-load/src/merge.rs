@@ -261,8 +261,7 @@ impl Merger {
                         metric: m.metric.clone(),
                         reason,
                     };
-                    let mut h =
-                        LatencyHistogram::from_measurement(m).map_err(|e| bad(e.to_string()))?;
+                    let mut h = m.latency_histogram().map_err(|e| bad(e.to_string()))?;
                     if let Some(acc) = into.histograms.get(&m.metric) {
                         let acc = LatencyHistogram::from_v2_compressed(acc)
                             .map_err(|e| bad(e.to_string()))?;
