@@ -217,7 +217,7 @@ fn load_test(load: &LoadStep, url: Option<&str>) -> Result<LoadTest, String> {
 }
 
 fn run_load(step: &Step, load: &LoadStep, ctx: &StepContext<'_>) -> StepRun {
-    use perfhub_load::serve::{ServeConfig, Server, parse_latency, parse_stall};
+    use perfhub_serve::{ServeConfig, Server, parse_latency, parse_stall};
     let mut run = StepRun::default();
     let server = match &load.target {
         LoadTarget::Serve(serve) => {

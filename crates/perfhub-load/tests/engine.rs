@@ -8,7 +8,7 @@ use std::time::Duration;
 use perfhub_load::ErrorKind;
 use perfhub_load::engine::{LoadConfig, LoadOutcome, Model, NoProgress, Segment, run};
 use perfhub_load::request::{RequestSpec, parse_url};
-use perfhub_load::serve::{Fault, Latency, ServeConfig, Server, Stall};
+use perfhub_serve::{Fault, Latency, ServeConfig, Server, Stall};
 
 /// One test at a time: each measures rates and latencies on a two-core
 /// machine.
