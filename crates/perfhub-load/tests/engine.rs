@@ -645,14 +645,14 @@ fn durations_beyond_the_caps_are_refused_before_the_run() {
                 duration: Duration::MAX,
                 ..base.clone()
             },
-            "--duration 18446744073709551615.999999999s is longer than 30 days, the longest test: give 720h or less",
+            "`duration` 18446744073709551615.999999999s is longer than 30 days, the longest test: give 720h or less",
         ),
         (
             LoadConfig {
                 timeout: Duration::from_secs(u64::from(u32::MAX)),
                 ..base.clone()
             },
-            "--timeout 4294967295s is longer than 1 hour, the longest a request may take: give 1h or less",
+            "`timeout` 4294967295s is longer than 1 hour, the longest a request may take: give 1h or less",
         ),
         (
             LoadConfig {
@@ -661,7 +661,7 @@ fn durations_beyond_the_caps_are_refused_before_the_run() {
                 },
                 ..base.clone()
             },
-            "--think-time 3601s is longer than 1 hour, the longest pause allowed: give 1h or less",
+            "`think_time` 3601s is longer than 1 hour, the longest pause allowed: give 1h or less",
         ),
         (
             LoadConfig {
@@ -671,7 +671,7 @@ fn durations_beyond_the_caps_are_refused_before_the_run() {
                 },
                 ..base.clone()
             },
-            "the --stage durations add up to more than 30 days",
+            "the `stages` durations add up to more than 30 days",
         ),
         (
             LoadConfig {
@@ -681,11 +681,19 @@ fn durations_beyond_the_caps_are_refused_before_the_run() {
                 },
                 ..base.clone()
             },
-            "the --stage durations add up to more than 30 days, the longest test: give shorter stages, 720h in all at most",
+            "the `stages` durations add up to more than 30 days, the longest test: give shorter stages, 720h in all at most",
         ),
     ];
     for (config, message) in cases {
         let e = run(&config, &mut NoProgress).unwrap_err();
         assert!(e.to_string().starts_with(message), "{e}");
+        // The message names each setting it lists, in backticks.
+        let perfhub_load::engine::LoadError::Config(c) = &e else {
+            panic!("{e}");
+        };
+        assert!(!c.settings.is_empty(), "{e}");
+        for s in &c.settings {
+            assert!(message.contains(&format!("`{}`", s.name())), "{e}");
+        }
     }
 }
