@@ -89,7 +89,7 @@ fn histograms(c: &mut Criterion) {
 }
 
 fn report_serialization(c: &mut Criterion) {
-    let mut report = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z");
+    let mut report = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z".parse().unwrap());
     for i in 0..10 {
         let mut b = Benchmark::new(format!("bench {i}"), metric::WALL_TIME);
         for m in [metric::WALL_TIME, metric::USER_TIME, metric::SYSTEM_TIME] {

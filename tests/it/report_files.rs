@@ -24,7 +24,7 @@ fn load_report(benchmarks: usize, max_nanos: u64, requests: u64) -> Report {
     h.record_nanos(max_nanos);
     let latency = h.to_measurement(metric::LATENCY);
     let service = h.to_measurement("service_time");
-    let mut r = Report::new(ReportKind::Load, "2026-01-01T00:00:00Z");
+    let mut r = Report::new(ReportKind::Load, "2026-01-01T00:00:00Z".parse().unwrap());
     for i in 0..benchmarks {
         let mut b = Benchmark::new(format!("GET /endpoint/{i}"), metric::LATENCY);
         b.measurements.push(latency.clone());

@@ -220,7 +220,7 @@ mod tests {
 
     #[test]
     fn colliding_slugs_keep_the_primary_on_the_builtin() {
-        let mut r = Report::new(ReportKind::Load, "2026-01-01T00:00:00Z");
+        let mut r = Report::new(ReportKind::Load, "2026-01-01T00:00:00Z".parse().unwrap());
         let mut b = Benchmark::new("GET /", metric::LATENCY);
         b.measurements.push(Measurement::from_value(
             metric::WALL_TIME,

@@ -1021,7 +1021,7 @@ mod tests {
     }
 
     fn compare_report(comparisons: Vec<Comparison>) -> Report {
-        let mut r = Report::new(ReportKind::Compare, "2026-01-01T00:00:00Z");
+        let mut r = Report::new(ReportKind::Compare, "2026-01-01T00:00:00Z".parse().unwrap());
         for c in &comparisons {
             let mut b = Benchmark::new(c.benchmark.clone(), metric::WALL_TIME);
             b.measurements.push(Measurement::from_samples(
@@ -1156,7 +1156,7 @@ mod tests {
 
     #[test]
     fn warning_notes_become_warnings_and_info_notes_do_not() {
-        let mut r = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z");
+        let mut r = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z".parse().unwrap());
         r.notes.push(Note::warning("noisy", "the machine was busy"));
         r.notes.push(Note::info("fyi", "nothing to see"));
         let mut b = Benchmark::new("b", metric::WALL_TIME);
@@ -1214,7 +1214,7 @@ mod tests {
 
     #[test]
     fn summary_of_a_plain_run_lists_benchmarks() {
-        let mut r = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z");
+        let mut r = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z".parse().unwrap());
         let mut b = Benchmark::new("sleep", metric::WALL_TIME);
         b.measurements.push(Measurement::from_samples(
             metric::WALL_TIME,
@@ -1230,7 +1230,7 @@ mod tests {
             "{s}"
         );
         assert_eq!(OverallVerdict::of(&r), OverallVerdict::Pass);
-        let empty = Report::new(ReportKind::Bench, "2026-01-01T00:00:00Z");
+        let empty = Report::new(ReportKind::Bench, "2026-01-01T00:00:00Z".parse().unwrap());
         assert_eq!(
             job_summary(&empty),
             "## perfhub: benchmarks\n\nNo benchmarks.\n\n"

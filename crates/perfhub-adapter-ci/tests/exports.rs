@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 /// 7.8125 ms, all values exact in binary) that regressed, and a throughput
 /// benchmark with a single value.
 fn report() -> Report {
-    let mut r = Report::new(ReportKind::Compare, "2026-01-01T00:00:00Z");
+    let mut r = Report::new(ReportKind::Compare, "2026-01-01T00:00:00Z".parse().unwrap());
     let mut parse = Benchmark::new("parse, json: big|file", metric::WALL_TIME);
     let mut m = Measurement::from_samples(
         metric::WALL_TIME,
@@ -101,7 +101,7 @@ fn bmf_has_latency_in_nanoseconds_and_throughput() {
 
 #[test]
 fn bmf_of_odd_reports() {
-    let empty = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z");
+    let empty = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z".parse().unwrap());
     assert_eq!(to_bmf_json(&empty).unwrap(), "{}");
     let mut r = empty.clone();
     let mut b = Benchmark::new("nan", metric::WALL_TIME);
@@ -162,7 +162,10 @@ fn gab_splits_by_direction() {
             assert!(["name", "unit", "value", "range", "extra"].contains(&k.as_str()));
         }
     }
-    let empty = to_gab(&Report::new(ReportKind::Run, "2026-01-01T00:00:00Z"));
+    let empty = to_gab(&Report::new(
+        ReportKind::Run,
+        "2026-01-01T00:00:00Z".parse().unwrap(),
+    ));
     assert_eq!(empty.smaller_is_better_json().unwrap(), "[]");
     assert_eq!(empty.bigger_is_better_json().unwrap(), "[]");
 }
@@ -278,7 +281,7 @@ fn an_unwritable_file_is_an_error_naming_it() {
 #[test]
 fn the_performance_score_is_exported_where_the_report_has_one() {
     use perfhub_core::score::{PerformanceScore, ScoreComponent};
-    let mut r = Report::new(ReportKind::Check, "2026-01-01T00:00:00Z");
+    let mut r = Report::new(ReportKind::Check, "2026-01-01T00:00:00Z".parse().unwrap());
     r.performance_score = Some(PerformanceScore {
         score: 90.0,
         components: vec![ScoreComponent {

@@ -9,7 +9,6 @@ use perfhub_core::histogram::LatencyHistogram;
 use perfhub_core::report::{Benchmark, Measurement, Report};
 use perfhub_core::score::{ScoreTargets, performance_score};
 use perfhub_core::stats::Summary;
-use perfhub_core::time::UtcTime;
 use perfhub_core::units::Unit;
 
 use crate::names::{
@@ -518,18 +517,16 @@ fn add_report(families: &mut Families, source: &Source<'_>) {
         labeled(&info),
         Points::Value(1.0),
     );
-    if let Some(t) = rfc3339_seconds(&report.created) {
-        families.add(
-            Target {
-                name: "perfhub_report_timestamp_seconds".into(),
-                kind: Kind::Gauge,
-                unit: Some("seconds"),
-                help: "When the report's run started, in seconds since the Unix epoch",
-            },
-            labeled(&[]),
-            Points::Value(t),
-        );
-    }
+    families.add(
+        Target {
+            name: "perfhub_report_timestamp_seconds".into(),
+            kind: Kind::Gauge,
+            unit: Some("seconds"),
+            help: "When the report's run started, in seconds since the Unix epoch",
+        },
+        labeled(&[]),
+        Points::Value(report.created.unix as f64),
+    );
 
     for b in &report.benchmarks {
         for m in &b.measurements {
@@ -610,7 +607,7 @@ fn add_measurement(
     let unit_text = unit_words(m.unit);
 
     if m.histogram.is_some()
-        && let Ok(h) = LatencyHistogram::from_measurement(m)
+        && let Ok(h) = m.latency_histogram()
     {
         let help = format!(
             "{} of each perfhub benchmark {unit_text}, bucketed from its HdrHistogram",
@@ -739,14 +736,6 @@ fn summary_points(s: &Summary, samples: &[f64]) -> Points {
     }
 }
 
-/// Seconds since the Unix epoch of an RFC 3339 timestamp such as
-/// `2026-01-01T12:00:00.5Z` or `...+02:00` (white space around it ignored),
-/// to the nanosecond; `None` when it is not one.
-pub(crate) fn rfc3339_seconds(text: &str) -> Option<f64> {
-    let (secs, nanos) = UtcTime::parse_nanos(text.trim())?;
-    Some(secs as f64 + f64::from(nanos) / 1e9)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -841,36 +830,6 @@ mod tests {
     }
 
     #[test]
-    fn timestamps_parse() {
-        assert_eq!(rfc3339_seconds("1970-01-01T00:00:00Z"), Some(0.0));
-        assert_eq!(
-            rfc3339_seconds("2026-01-01T00:00:00Z"),
-            Some(1_767_225_600.0)
-        );
-        assert_eq!(
-            rfc3339_seconds("2026-01-01T02:00:00.5+02:00"),
-            Some(1_767_225_600.5)
-        );
-        // The fraction beyond milliseconds is kept; white space is trimmed.
-        assert_eq!(
-            rfc3339_seconds(" 1970-01-01t00:00:00.123456z\n"),
-            Some(0.123456)
-        );
-        for bad in [
-            "",
-            "2026",
-            "2026-13-01T00:00:00Z",
-            "2026-01-01T00:00:00",
-            "x026-01-01T00:00:00Z",
-            "2026-01-01T00:00:00.Z",
-            "2026-02-30T00:00:00Z",
-            "2026-01-01T00:00:00+24:00",
-        ] {
-            assert_eq!(rfc3339_seconds(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
     fn empty_and_odd_reports_render_without_panicking() {
         for format in [Format::Prometheus, Format::OpenMetrics] {
             let empty = exposition(&[], format);
@@ -882,7 +841,7 @@ mod tests {
                     ""
                 }
             );
-            let mut r = Report::new(ReportKind::Run, "not a time");
+            let mut r = Report::new(ReportKind::Run, perfhub_core::time::UtcTime { unix: 0 });
             let mut b = Benchmark::new("we\"ird\\na\nme", "x");
             b.measurements.push(Measurement::from_samples(
                 "nan",
@@ -901,8 +860,9 @@ mod tests {
                 f64::NAN,
             ));
             let mut broken = Measurement::from_value("latency", Unit::Seconds, 0.1);
-            broken.histogram = Some("not base64!".into());
-            broken.histogram_unit = Some(1e-9);
+            // A histogram of another unit than nanoseconds.
+            broken.histogram = Some((&LatencyHistogram::new()).into());
+            broken.histogram_unit = Some(1e-3);
             b.measurements.push(broken);
             b.measurements
                 .push(Measurement::from_samples("", Unit::Number, vec![]));
@@ -926,13 +886,15 @@ mod tests {
                 text.contains("perfhub_neg_events_total{benchmark"),
                 "{text}"
             );
-            assert_eq!(text.matches("# TYPE perfhub_report").count(), 1, "{text}");
+            // perfhub_report_info and perfhub_report_timestamp_seconds,
+            // once each for the two reports.
+            assert_eq!(text.matches("# TYPE perfhub_report").count(), 2, "{text}");
         }
     }
 
     #[test]
     fn a_kind_conflict_moves_the_later_family_aside() {
-        let mut r = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z");
+        let mut r = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z".parse().unwrap());
         let mut a = Benchmark::new("a", "t");
         a.measurements
             .push(Measurement::from_value("t", Unit::Seconds, 1.0));
@@ -958,7 +920,7 @@ mod tests {
 
     #[test]
     fn extra_labels_are_repaired_and_never_override_perfhubs() {
-        let mut r = Report::new(ReportKind::Load, "2026-01-01T00:00:00Z");
+        let mut r = Report::new(ReportKind::Load, "2026-01-01T00:00:00Z".parse().unwrap());
         let mut b = Benchmark::new("total", "error_rate");
         b.measurements
             .push(Measurement::from_value("error_rate", Unit::Ratio, 0.25));

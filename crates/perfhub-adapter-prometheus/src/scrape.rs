@@ -433,7 +433,7 @@ mod tests {
     fn serves_reports_and_sees_new_ones() {
         let dir = std::env::temp_dir().join(format!("perfhub-scrape-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut report = Report::new(ReportKind::Run, "2026-12-05T12:00:00Z");
+        let mut report = Report::new(ReportKind::Run, "2026-12-05T12:00:00Z".parse().unwrap());
         let mut b = Benchmark::new("build", metric::WALL_TIME);
         b.measurements.push(Measurement::from_samples(
             metric::WALL_TIME,

@@ -54,7 +54,7 @@ mod tests {
     #[test]
     fn writes_atomically_and_refuses_paths_as_names() {
         let dir = tempfile::tempdir().unwrap();
-        let r = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z");
+        let r = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z".parse().unwrap());
         let path = write_textfile(dir.path(), "perfhub", &r).unwrap();
         assert_eq!(path, dir.path().join("perfhub.prom"));
         let text = fs::read_to_string(&path).unwrap();

@@ -36,7 +36,10 @@ fn promtool_check(promtool: &str, text: &str) -> (bool, String) {
 
 /// A report with the names, labels and values that need escaping or repair.
 fn awkward_report() -> Report {
-    let mut r = Report::new(ReportKind::Bench, "2026-03-04T05:06:07.25Z");
+    let mut r = Report::new(
+        ReportKind::Bench,
+        "2026-03-04T05:06:07.25Z".parse().unwrap(),
+    );
     let mut b = Benchmark::new("parse \"json\"\\fast\nline two", "Time/op (mean) ✓");
     b.measurements.push(Measurement::from_samples(
         "Time/op (mean) ✓",
@@ -80,7 +83,13 @@ fn promtool_accepts_the_text_format() {
         ),
         (
             "empty",
-            exposition(&[Report::new(ReportKind::Run, "")], Format::Prometheus),
+            exposition(
+                &[Report::new(
+                    ReportKind::Run,
+                    perfhub_core::time::UtcTime { unix: 0 },
+                )],
+                Format::Prometheus,
+            ),
         ),
         (
             "all three",

@@ -30,7 +30,6 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::Error;
-use crate::time::UtcTime;
 
 /// The Data Package profile the descriptor declares.
 pub const DATAPACKAGE_PROFILE: &str = "https://datapackage.org/profiles/2.0/datapackage.json";
@@ -98,8 +97,7 @@ pub fn data_package_files(
     report: &Report,
     options: &PackageOptions,
 ) -> Result<Vec<PackageFile>, Error> {
-    let created =
-        UtcTime::parse(&report.created).ok_or_else(|| Error::Timestamp(report.created.clone()))?;
+    let created = report.created;
     let kind = kind_name(report);
     let name = match &options.name {
         Some(n) if valid_name(n) => n.clone(),

@@ -23,11 +23,6 @@ pub enum Error {
         "invalid data package name {0:?}: use lower-case letters, digits, `.`, `_` and `-` only"
     )]
     Name(String),
-    /// The report's `created` is not an RFC 3339 timestamp.
-    #[error(
-        "the report's `created` is {0:?}, not an RFC 3339 timestamp such as 2026-01-05T08:00:00Z"
-    )]
-    Timestamp(String),
     /// An end time given in the options is not an RFC 3339 timestamp.
     #[error("end time {0:?} is not an RFC 3339 timestamp such as 2026-01-05T08:00:00Z")]
     EndTime(String),

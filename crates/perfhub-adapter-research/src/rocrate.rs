@@ -44,8 +44,7 @@ pub struct CrateOptions {
 
 /// The crate's files, `ro-crate-metadata.json` last, without writing them.
 pub fn ro_crate_files(report: &Report, options: &CrateOptions) -> Result<Vec<PackageFile>, Error> {
-    let start =
-        UtcTime::parse(&report.created).ok_or_else(|| Error::Timestamp(report.created.clone()))?;
+    let start = report.created;
     let end = match &options.end_time {
         Some(t) => UtcTime::parse(t)
             .ok_or_else(|| Error::EndTime(t.clone()))?

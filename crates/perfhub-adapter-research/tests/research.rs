@@ -233,7 +233,7 @@ print(json.dumps({
     assert_eq!(got["instrument"]["name"], "perfhub");
     assert_eq!(got["instrument"]["version"], report.tool.version.as_str());
     assert_eq!(got["object"], serde_json::json!(["sleep 0.01"]));
-    assert_eq!(got["start"], report.created.as_str());
+    assert_eq!(got["start"], report.created.to_string());
     assert_eq!(got["end"], "2026-11-26T00:00:00Z");
     assert_eq!(got["license"], "CC-BY-4.0");
     assert_eq!(
@@ -299,7 +299,7 @@ fn files_are_reproducible_atomic_and_described() {
         d["$schema"],
         "https://datapackage.org/profiles/2.0/datapackage.json"
     );
-    assert_eq!(d["created"], report.created.as_str());
+    assert_eq!(d["created"], report.created.to_string());
     assert!(d["name"].as_str().unwrap().starts_with("perfhub-run-2026"));
     let env = report.environment.as_ref().unwrap();
     assert_eq!(d["perfhub:fingerprint"], env.fingerprint.as_str());
@@ -384,11 +384,6 @@ fn bad_input_is_a_typed_error() {
     assert!(matches!(err, Error::Name(_)), "{err}");
     // Nothing was written.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-
-    let mut late = report.clone();
-    late.created = "last tuesday".into();
-    let err = write_data_package(dir.path(), &late, &PackageOptions::default()).unwrap_err();
-    assert!(matches!(err, Error::Timestamp(_)), "{err}");
 
     let opts = CrateOptions {
         end_time: Some("soon".into()),

@@ -23,7 +23,7 @@ use perfhub_core::score::{ScoreTargets, performance_score};
 use perfhub_core::units::Unit;
 
 use crate::Error;
-use crate::task::{Priority, TaskOptions, report_time, tasks};
+use crate::task::{Priority, TaskOptions, tasks};
 use crate::time::UtcTime;
 
 /// The Markdown review of `reports` (any order; they are sorted by
@@ -34,7 +34,7 @@ pub fn weekly_review(reports: &[Report]) -> Result<String, Error> {
     }
     let mut order = Vec::with_capacity(reports.len());
     for (i, r) in reports.iter().enumerate() {
-        order.push((report_time(i, r)?, i));
+        order.push((r.created, i));
     }
     order.sort();
     let (first_time, _) = order[0];

@@ -181,15 +181,6 @@ pub fn task_uuid(
         .to_string()
 }
 
-/// The report's time, or the error naming it.
-pub(crate) fn report_time(index: usize, report: &Report) -> Result<UtcTime, Error> {
-    UtcTime::parse(&report.created).ok_or_else(|| Error::Timestamp {
-        index,
-        kind: kind_name(report),
-        value: report.created.clone(),
-    })
-}
-
 pub(crate) fn kind_name(report: &Report) -> String {
     serde_json::to_value(report.kind)
         .ok()
@@ -212,7 +203,7 @@ pub(crate) fn score_of(report: &Report) -> Option<f64> {
 pub fn tasks(reports: &[Report], options: &TaskOptions) -> Result<Vec<Task>, Error> {
     let mut order = Vec::with_capacity(reports.len());
     for (i, r) in reports.iter().enumerate() {
-        order.push((report_time(i, r)?, i));
+        order.push((r.created, i));
     }
     order.sort();
     let mut all = Vec::new();

@@ -157,7 +157,7 @@ fn icalendar_parses_every_vtodo_as_written() {
 /// A report with one breached budget on a benchmark called `name`.
 fn breach(name: &str, created: &str, actual: f64, commit: Option<&str>) -> Report {
     let mut r = fixture("run-budget.json");
-    r.created = created.to_string();
+    r.created = created.parse().unwrap();
     r.benchmarks[0].name = name.to_string();
     r.benchmarks[0].command = Some(format!("./bench --name '{name}'"));
     r.budgets.retain(|v| !v.passed);
@@ -409,7 +409,7 @@ fn taskwarrior_imports_twice_without_duplicates_and_updates_in_place() {
     // A new run on the same commit breaches the same budget by more: the
     // import modifies the task rather than adding one.
     let mut later = reports[0].clone();
-    later.created = "2026-12-01T09:30:00Z".to_string();
+    later.created = "2026-12-01T09:30:00Z".parse().unwrap();
     let v = later.budgets.iter_mut().find(|v| !v.passed).unwrap();
     v.actual = 0.25;
     let updated = tasks(std::slice::from_ref(&later), &options).unwrap();
@@ -499,7 +499,7 @@ fn week() -> Vec<Report> {
     let mut week = Vec::new();
     for (day, scale) in [(5, 1.0), (7, 0.9), (9, 0.06)] {
         let mut r = fixture("run-budget.json");
-        r.created = format!("2026-01-{day:02}T08:00:00Z");
+        r.created = format!("2026-01-{day:02}T08:00:00Z").parse().unwrap();
         r.benchmarks[0].name = "sleep | *10ms*".to_string();
         for m in &mut r.benchmarks[0].measurements {
             if m.metric == "wall_time" {
@@ -517,7 +517,7 @@ fn week() -> Vec<Report> {
         week.push(r);
     }
     let mut compare = fixture("compare-regressed.json");
-    compare.created = "2026-01-08T12:00:00Z".to_string();
+    compare.created = "2026-01-08T12:00:00Z".parse().unwrap();
     week.push(compare);
     week
 }
@@ -622,17 +622,16 @@ fn weekly_review_lists_tasks_budgets_trends_and_the_score() {
 
 #[test]
 fn bad_input_is_an_error_or_an_empty_export_never_a_panic() {
-    let mut r = fixture("run-budget.json");
-    r.created = "yesterday".to_string();
-    let err = ical_todos(
-        &[fixture("load-budget.json"), r.clone()],
-        &TaskOptions::default(),
-    )
-    .unwrap_err();
-    assert!(matches!(err, Error::Timestamp { index: 1, .. }), "{err}");
-    assert!(err.to_string().contains("\"yesterday\""), "{err}");
-    assert!(todo_txt(&[r.clone()], &TaskOptions::default()).is_err());
-    assert!(weekly_review(&[r]).is_err());
+    // A report whose `created` is not a time is refused as it is read.
+    let mut json = serde_json::to_value(fixture("run-budget.json")).unwrap();
+    json["created"] = "yesterday".into();
+    let err = Report::from_json(&json.to_string())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("\"yesterday\" is not an RFC 3339 timestamp"),
+        "{err}"
+    );
     assert!(matches!(weekly_review(&[]), Err(Error::NoReports)));
 
     // Nothing to do: valid, empty exports.

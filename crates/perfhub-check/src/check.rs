@@ -420,7 +420,7 @@ struct Combined {
 /// Every step's benchmarks, verdicts, comparisons and notes, renamed
 /// `<step>/<name>`.
 fn combine(runs: &[(&Step, StepRun)]) -> Combined {
-    let mut report = Report::new(ReportKind::Check, perfhub_probe::env::now_rfc3339());
+    let mut report = Report::new(ReportKind::Check, perfhub_core::time::UtcTime::now());
     let mut prefer = None;
     let mut services = Vec::new();
     for (step, run) in runs {
@@ -475,7 +475,7 @@ fn key_figures(
 ) -> Result<(), CheckError> {
     let score = performance_score(report, &ScoreTargets::default(), prefer);
     let kpi = kpi_benchmark(report, score.as_ref(), services);
-    let mut kpi_report = Report::new(ReportKind::Check, report.created.clone());
+    let mut kpi_report = Report::new(ReportKind::Check, report.created);
     kpi_report.benchmarks.push(kpi.clone());
     let file = &plan.name;
     for text in &plan.budgets {
@@ -615,7 +615,7 @@ impl History {
             let prev = store.report(prev.id).map_err(|e| chain(&e))?;
             let set = compare_reports(&prev, report, &ChangeCriteria::default());
             if report.comparisons.is_empty() {
-                let cmp = set.to_report(report, report.created.clone());
+                let cmp = set.to_report(report, report.created);
                 report.comparisons = cmp.comparisons;
             }
             self.baseline = Some(prev);

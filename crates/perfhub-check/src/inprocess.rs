@@ -8,7 +8,6 @@ use std::time::Duration;
 use perfhub_core::budget::Budget;
 use perfhub_core::report::Report;
 use perfhub_load::engine::{LoadConfig, Model};
-use perfhub_probe::env::now_rfc3339;
 
 use crate::plan::{CriterionStep, LoadStep, LoadTarget, ProfileStep, RunStep, Step, StepKind};
 use crate::runner::{RunnerError, StepContext, StepRun, StepRunner, StepStatus, probe_pid_file};
@@ -218,7 +217,7 @@ fn load_test(load: &LoadStep, url: Option<&str>) -> Result<LoadTest, String> {
 }
 
 fn run_load(step: &Step, load: &LoadStep, ctx: &StepContext<'_>) -> StepRun {
-    use perfhub_load::serve::{ServeConfig, Server, parse_latency, parse_stall};
+    use perfhub_serve::{ServeConfig, Server, parse_latency, parse_stall};
     let mut run = StepRun::default();
     let server = match &load.target {
         LoadTarget::Serve(serve) => {
@@ -300,7 +299,7 @@ fn run_profile(step: &Step, profile: &ProfileStep, ctx: &StepContext<'_>) -> Don
         ..defaults
     };
     let result = profile_command(&spec, config).map_err(|e| e.to_string())?;
-    let report = result.to_report(now_rfc3339());
+    let report = result.to_report(perfhub_core::time::UtcTime::now());
     let out = ctx.dir.join(&step.name);
     result
         .write_outputs(&out, &report)
@@ -321,7 +320,7 @@ fn import_criterion(criterion: &CriterionStep) -> Done {
                 .into(),
         );
     };
-    let options = perfhub_import::ImportOptions::new(now_rfc3339());
+    let options = perfhub_import::ImportOptions::new(perfhub_core::time::UtcTime::now());
     let mut report =
         perfhub_import::import_criterion_dir(results, None, &options).map_err(|e| e.to_string())?;
     report.budgets = perfhub_core::budget::evaluate(&budgets(&criterion.budgets)?, &report)

@@ -571,11 +571,11 @@ impl Ctx<'_> {
             (None, None, Some(sv)) => {
                 let raw = sv.get_ref();
                 if let Some(l) = &raw.latency {
-                    perfhub_load::serve::parse_latency(l)
+                    perfhub_serve::parse_latency(l)
                         .map_err(|e| self.err(&sv.span(), key("serve.latency"), e.to_string()))?;
                 }
                 if let Some(st) = &raw.stall {
-                    perfhub_load::serve::parse_stall(st)
+                    perfhub_serve::parse_stall(st)
                         .map_err(|e| self.err(&sv.span(), key("serve.stall"), e.to_string()))?;
                 }
                 LoadTarget::Serve(ServeTarget {

@@ -119,7 +119,7 @@ pub fn compare(args: CompareArgs) -> Result<Outcome> {
             names(&head)
         );
     }
-    let report = set.to_report(&head, perfhub_probe::env::now_rfc3339());
+    let report = set.to_report(&head, perfhub_core::time::UtcTime::now());
     finish(&report, args.export_json.as_deref(), args.no_fail)
 }
 
@@ -368,7 +368,7 @@ fn ab_config(args: &AbArgs) -> Result<AbConfig> {
         base_target_dir: args.base_target_dir.clone(),
         criteria: args.criteria.criteria()?,
         seed: args.seed,
-        created: perfhub_probe::env::now_rfc3339(),
+        created: perfhub_core::time::UtcTime::now(),
         raise_priority: !args.normal_priority,
     })
 }
@@ -447,7 +447,7 @@ fn ab_paired(args: &AbArgs, time: Duration) -> Result<Outcome> {
         batch: perfhub_gate::DEFAULT_BATCH,
         criteria: args.criteria.criteria()?,
         seed: args.seed,
-        created: perfhub_probe::env::now_rfc3339(),
+        created: perfhub_core::time::UtcTime::now(),
     };
     crate::interrupt::install();
     let outcome = perfhub_gate::run_paired(&config, &mut PairedStderr)?;

@@ -128,7 +128,7 @@ fn bench(args: &BenchArgs, format: Option<perfhub_import::Format>) -> Result<Out
         return load_test(&args.input, &args.output, &args.budgets, baseline, format);
     }
     let budgets = parse_budgets(&args.budgets)?;
-    let options = perfhub_import::ImportOptions::new(perfhub_probe::env::now_rfc3339());
+    let options = perfhub_import::ImportOptions::new(perfhub_core::time::UtcTime::now());
     // The machine and the checkout are looked up while the file is parsed.
     let environment = perfhub_probe::env::collect_in_background(Default::default());
     let (format, mut report) = match format {
@@ -180,7 +180,7 @@ fn load_test(
     baseline: Option<&str>,
     format: perfhub_import::Format,
 ) -> Result<Outcome> {
-    let options = perfhub_import::ImportOptions::new(perfhub_probe::env::now_rfc3339());
+    let options = perfhub_import::ImportOptions::new(perfhub_core::time::UtcTime::now());
     let report = perfhub_import::import(input, format, baseline, &options)?;
     load_report(output, budgets, report)
 }

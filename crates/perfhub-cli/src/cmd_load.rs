@@ -9,15 +9,16 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use perfhub_core::budget::{Budget, BudgetError, BudgetVerdict};
 use perfhub_core::report::Report;
+use perfhub_core::time::UtcTime;
 use perfhub_core::units::parse_duration_at_most;
-use perfhub_load::engine::{Interval, LoadConfig, Model, Progress, Segment, Stage, run};
+use perfhub_load::engine::{Interval, LoadConfig, Model, Progress, Segment, Setting, Stage, run};
 use perfhub_load::report::evaluate_budgets;
 use perfhub_load::request::{
     Check, Method, RequestSpec, parse_header, parse_status_range, parse_url,
 };
 use perfhub_load::scenario::{LoadDefaults, Mode, load_scenario};
 use perfhub_load::watch::BreachWatch;
-use perfhub_probe::env::{EnvConfig, collect, now_rfc3339};
+use perfhub_probe::env::{EnvConfig, collect};
 
 use crate::Outcome;
 use crate::cmd_run::parse_duration;
@@ -515,7 +516,7 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
             .abort_on_breach
             .map(|window| BreachWatch::new(window, budgets.clone())),
     };
-    let outcome = run(&config, &mut monitor)?;
+    let outcome = run(&config, &mut monitor).map_err(by_flags)?;
     let breach = monitor.breach();
     drop(monitor);
     // The outcome's report holds the endpoints, `total` and the environment.
@@ -609,12 +610,14 @@ fn load_named(
     let outcomes = perfhub_load::engine::run_many(&only, &crate::interrupt::requested);
     let mut done = Vec::with_capacity(configs.len());
     for ((name, config), outcome) in configs.iter().zip(outcomes) {
-        let outcome = outcome.with_context(|| format!("scenario {name}"))?;
+        let outcome = outcome
+            .map_err(by_flags)
+            .with_context(|| format!("scenario {name}"))?;
         done.push((name.as_str(), config, outcome));
     }
     let named: Vec<(&str, &LoadConfig, &perfhub_load::engine::LoadOutcome)> =
         done.iter().map(|(n, c, o)| (*n, *c, o)).collect();
-    let mut report = perfhub_load::report::build_named_report(&named, now_rfc3339());
+    let mut report = perfhub_load::report::build_named_report(&named, UtcTime::now());
     report.environment = environment.join().ok();
     let budget_result = judge_and_export(
         args.export_json.as_deref(),
@@ -640,7 +643,7 @@ fn merge(args: &MergeArgs) -> Result<Outcome> {
     for path in &args.reports {
         merger.add(path, &crate::report_io::read_report(path)?)?;
     }
-    let mut merged = merger.finish(now_rfc3339())?;
+    let mut merged = merger.finish(UtcTime::now())?;
     let verdicts = evaluate_budgets(&merged, &budgets, &[]).context("cannot evaluate budgets")?;
     merged.budgets = verdicts.clone();
     if let Some(path) = &args.export_json {
@@ -651,4 +654,18 @@ fn merge(args: &MergeArgs) -> Result<Outcome> {
         return Ok(Outcome::BudgetBreached);
     }
     Ok(Outcome::Success)
+}
+
+/// A load test's error with the settings it names given as their flags.
+fn by_flags(e: perfhub_load::engine::LoadError) -> anyhow::Error {
+    let perfhub_load::engine::LoadError::Config(c) = &e else {
+        return e.into();
+    };
+    let flag = |name: &str| match name {
+        "stages" => "--stage".to_string(),
+        "vus_stages" => "--vus-stage".to_string(),
+        name => format!("--{}", name.replace('_', "-")),
+    };
+    let named = |m: String, s: &Setting| m.replace(&format!("`{}`", s.name()), &flag(s.name()));
+    anyhow::anyhow!(c.settings.iter().fold(c.message.clone(), named))
 }

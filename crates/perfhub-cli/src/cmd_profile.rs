@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use perfhub_probe::env::{EnvConfig, collect, now_rfc3339};
+use perfhub_core::time::UtcTime;
+use perfhub_probe::env::{EnvConfig, collect};
 use perfhub_probe::spawn::{CommandSpec, Exit, Input, Output};
 use perfhub_probe::timeline::TimelineConfig;
 use perfhub_profile::process::{
@@ -120,7 +121,7 @@ pub fn profile(args: ProfileArgs) -> Result<Outcome> {
             "nothing to profile: give a command after `--` (perfhub profile -- ./my-program) or a running process with --pid"
         ),
     };
-    let mut report = profile.to_report(now_rfc3339());
+    let mut report = profile.to_report(UtcTime::now());
     report.environment = environment.join().ok();
     let written = profile
         .write_outputs(&args.output, &report)

@@ -4,9 +4,7 @@ use std::net::SocketAddr;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use perfhub_load::serve::{
-    Fault, ServeConfig, Server, parse_error_rate, parse_latency, parse_stall,
-};
+use perfhub_serve::{Fault, ServeConfig, Server, parse_error_rate, parse_latency, parse_stall};
 
 use crate::Outcome;
 

@@ -437,7 +437,7 @@ impl ChangeSet {
     /// The comparison as a perfhub report of kind `compare`: the head's
     /// benchmarks with one [`Comparison`] each (reference `base`) carrying
     /// the verdict, and notes for what could not be compared.
-    pub fn to_report(&self, head: &Report, created: impl Into<String>) -> Report {
+    pub fn to_report(&self, head: &Report, created: crate::time::UtcTime) -> Report {
         let mut report = Report::new(ReportKind::Compare, created);
         report.environment = head.environment.clone();
         report.benchmarks = head
@@ -838,7 +838,7 @@ mod tests {
     use super::*;
 
     fn report(benches: &[(&str, Vec<f64>)]) -> Report {
-        let mut r = Report::new(ReportKind::Bench, "2026-01-01T00:00:00Z");
+        let mut r = Report::new(ReportKind::Bench, "2026-01-01T00:00:00Z".parse().unwrap());
         for (name, samples) in benches {
             let mut b = Benchmark::new(*name, metric::WALL_TIME);
             b.measurements.push(Measurement::from_samples(
@@ -920,7 +920,7 @@ mod tests {
         let set = compare_reports(&base, &head, &ChangeCriteria::default());
         assert_eq!(set.only_in_base, vec!["gone".to_string()]);
         assert_eq!(set.only_in_head, vec!["new".to_string()]);
-        let r = set.to_report(&head, "2026-01-01T00:00:00Z");
+        let r = set.to_report(&head, "2026-01-01T00:00:00Z".parse().unwrap());
         assert_eq!(r.comparisons.len(), 1);
         assert_eq!(r.comparisons[0].verdict, Some(Verdict::Unchanged));
         assert!(
@@ -952,7 +952,7 @@ mod tests {
 
     /// A report whose one benchmark keeps only a tool's summary.
     fn summary_report(mean: f64, stddev: f64, n: usize) -> Report {
-        let mut r = Report::new(ReportKind::Bench, "2026-01-01T00:00:00Z");
+        let mut r = Report::new(ReportKind::Bench, "2026-01-01T00:00:00Z".parse().unwrap());
         let mut b = Benchmark::new("parse", metric::WALL_TIME);
         let mut m = Measurement::from_value(metric::WALL_TIME, Unit::Seconds, mean);
         m.value = None;
@@ -968,7 +968,7 @@ mod tests {
     fn raw_samples_against_a_summary_are_compared_by_welch() {
         // The base from a file with raw timings, the head from one without:
         // 20% slower with 1% noise is a regression either way round.
-        let mut sampled = Report::new(ReportKind::Bench, "2026-01-01T00:00:00Z");
+        let mut sampled = Report::new(ReportKind::Bench, "2026-01-01T00:00:00Z".parse().unwrap());
         let mut b = Benchmark::new("parse", metric::WALL_TIME);
         let samples: Vec<f64> = (0..10)
             .map(|i| 1e-3 * (1.0 + 0.01 * (i % 3) as f64))

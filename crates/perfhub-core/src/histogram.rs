@@ -12,7 +12,9 @@
 //! - The V2 compressed encoding of HdrHistogram ([`LatencyHistogram::to_v2_compressed`]),
 //!   readable by every HdrHistogram implementation, and its base64 form
 //!   ([`LatencyHistogram::to_base64`]), which is what
-//!   [`Measurement::histogram`](crate::report::Measurement::histogram) holds.
+//!   [`Measurement::histogram`](crate::report::Measurement::histogram) holds
+//!   in a report file. In memory it holds an [`EncodedHistogram`]: that
+//!   text, checked to decode when the report is read.
 //! - The HdrHistogram interval log ([`write_interval_log`], [`read_interval_log`]),
 //!   a text file of one histogram per time interval, as written by `jHiccup`,
 //!   `wrk2` and the Java `HistogramLogWriter`. Interval timestamps and lengths
@@ -537,7 +539,7 @@ impl LatencyHistogram {
             samples: Vec::new(),
             value: None,
             summary: self.percentile_summary(),
-            histogram: Some(self.to_base64()),
+            histogram: Some(EncodedHistogram::new(self)),
             histogram_unit: Some(HISTOGRAM_UNIT_SECONDS),
             // A histogram of times: shorter is better.
             better: Some(crate::report::Better::Lower),
@@ -545,26 +547,86 @@ impl LatencyHistogram {
     }
 
     /// The histogram of a measurement written by
-    /// [`to_measurement`](Self::to_measurement): one in seconds whose
-    /// histogram counts nanoseconds.
+    /// [`to_measurement`](Self::to_measurement):
+    /// [`Measurement::latency_histogram`].
     pub fn from_measurement(m: &Measurement) -> Result<Self, HistogramError> {
-        let text = m
-            .histogram
-            .as_deref()
-            .ok_or_else(|| HistogramError::NoHistogram {
-                metric: m.metric.clone(),
-            })?;
-        let nanoseconds = m
-            .histogram_unit
-            .is_some_and(|u| (u / HISTOGRAM_UNIT_SECONDS - 1.0).abs() < 1e-9);
-        if m.unit != Unit::Seconds || !nanoseconds {
-            return Err(HistogramError::HistogramUnit {
-                metric: m.metric.clone(),
-                unit: m.unit,
-                histogram_unit: m.histogram_unit,
-            });
+        m.latency_histogram()
+    }
+}
+
+/// A histogram as [`Measurement::histogram`] holds it: its base64 V2
+/// compressed text, checked to decode when the measurement is made or its
+/// report read, and written back as it was, so a report read and written
+/// again keeps its bytes.
+///
+/// It keeps the text rather than the decoded histogram because a decoded
+/// histogram takes a hundred times the memory (its buckets up to the
+/// largest value), too much to hold for every benchmark of a large report
+/// at once; [`EncodedHistogram::histogram`] decodes it, which cannot fail.
+///
+/// Deserializing refuses text that does not decode, with the
+/// [`HistogramError`]'s message. Equality compares the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedHistogram {
+    base64: String,
+}
+
+impl EncodedHistogram {
+    /// Encodes `histogram` ([`LatencyHistogram::to_base64`]).
+    pub fn new(histogram: &LatencyHistogram) -> Self {
+        EncodedHistogram {
+            base64: histogram.to_base64(),
         }
-        Self::from_base64(text)
+    }
+
+    /// Checks that `text` decodes ([`LatencyHistogram::from_base64`]) and
+    /// keeps it as given.
+    pub fn from_base64(text: &str) -> Result<Self, HistogramError> {
+        LatencyHistogram::from_base64(text)?;
+        Ok(EncodedHistogram {
+            base64: text.to_string(),
+        })
+    }
+
+    /// The histogram, decoded.
+    pub fn histogram(&self) -> LatencyHistogram {
+        LatencyHistogram::from_base64(&self.base64)
+            .expect("an EncodedHistogram holds only text that decodes")
+    }
+
+    /// The base64 text it was read from or encoded to.
+    pub fn as_base64(&self) -> &str {
+        &self.base64
+    }
+}
+
+impl From<&LatencyHistogram> for EncodedHistogram {
+    fn from(histogram: &LatencyHistogram) -> Self {
+        EncodedHistogram::new(histogram)
+    }
+}
+
+impl serde::Serialize for EncodedHistogram {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.base64)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EncodedHistogram {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = EncodedHistogram;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an HdrHistogram in the V2 compressed encoding, base64")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<EncodedHistogram, E> {
+                EncodedHistogram::from_base64(text).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(Visitor)
     }
 }
 

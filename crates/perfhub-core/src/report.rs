@@ -180,7 +180,8 @@ pub struct Report {
     /// Which capability produced the report.
     pub kind: ReportKind,
     /// When the run started, as an RFC 3339 timestamp in UTC.
-    pub created: String,
+    #[schemars(with = "String")]
+    pub created: crate::time::UtcTime,
     /// The machine and software the report was taken on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<Environment>,
@@ -204,14 +205,14 @@ pub struct Report {
 }
 
 impl Report {
-    /// An empty report of `kind` written at `created` (RFC 3339).
-    pub fn new(kind: ReportKind, created: impl Into<String>) -> Self {
+    /// An empty report of `kind` written at `created`.
+    pub fn new(kind: ReportKind, created: crate::time::UtcTime) -> Self {
         Report {
             schema_version: SCHEMA_VERSION,
             schema_minor: SCHEMA_MINOR,
             tool: Tool::default(),
             kind,
-            created: created.into(),
+            created,
             environment: None,
             benchmarks: Vec::new(),
             comparisons: Vec::new(),
@@ -224,10 +225,7 @@ impl Report {
 
     /// An empty report of `kind` written now.
     pub fn now(kind: ReportKind) -> Self {
-        let unix = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        Report::new(kind, crate::time::UtcTime { unix }.rfc3339())
+        Report::new(kind, crate::time::UtcTime::now())
     }
 
     /// Evaluates `budgets` on this report and stores their verdicts in
@@ -434,7 +432,8 @@ pub struct Measurement {
     /// recorded in a histogram (latencies, in the histogram's own unit
     /// given by `histogram_unit`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub histogram: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub histogram: Option<crate::histogram::EncodedHistogram>,
     /// The value of one histogram count in `unit` (1e-9 for nanoseconds
     /// when `unit` is seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -503,6 +502,34 @@ impl Measurement {
             Some(b) => b == Better::Lower,
             None => crate::compare::smaller_is_better(&self.metric),
         }
+    }
+
+    /// The histogram of a time in seconds whose histogram counts
+    /// nanoseconds, as
+    /// [`LatencyHistogram::to_measurement`](crate::histogram::LatencyHistogram::to_measurement)
+    /// writes it, decoded; an error when there is none or it counts another
+    /// unit.
+    pub fn latency_histogram(
+        &self,
+    ) -> Result<crate::histogram::LatencyHistogram, crate::histogram::HistogramError> {
+        use crate::histogram::{HISTOGRAM_UNIT_SECONDS, HistogramError};
+        let encoded = self
+            .histogram
+            .as_ref()
+            .ok_or_else(|| HistogramError::NoHistogram {
+                metric: self.metric.clone(),
+            })?;
+        let nanoseconds = self
+            .histogram_unit
+            .is_some_and(|u| (u / HISTOGRAM_UNIT_SECONDS - 1.0).abs() < 1e-9);
+        if self.unit != Unit::Seconds || !nanoseconds {
+            return Err(HistogramError::HistogramUnit {
+                metric: self.metric.clone(),
+                unit: self.unit,
+                histogram_unit: self.histogram_unit,
+            });
+        }
+        Ok(encoded.histogram())
     }
 }
 
@@ -836,7 +863,7 @@ mod tests {
     #[test]
     fn applied_budgets_are_stored_and_judged() {
         let mut report = Report::now(ReportKind::Run);
-        assert!(crate::time::UtcTime::parse(&report.created).is_some());
+        assert!(report.created.unix > 0);
         let mut b = Benchmark::new("sort", metric::WALL_TIME);
         b.measurements.push(Measurement::from_samples(
             metric::WALL_TIME,
@@ -861,7 +888,7 @@ mod tests {
     use super::*;
 
     fn sample_report() -> Report {
-        let mut r = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z");
+        let mut r = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z".parse().unwrap());
         let mut b = Benchmark::new("sleep", metric::WALL_TIME);
         b.command = Some("sleep 0.1".into());
         b.measurements.push(Measurement::from_samples(
@@ -883,6 +910,103 @@ mod tests {
         let r = sample_report();
         let back = Report::from_json(&r.to_json()).unwrap();
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn created_is_written_to_the_second_in_utc_and_read_in_any_rfc3339_form() {
+        let r = sample_report();
+        assert!(
+            r.to_json()
+                .contains("\"created\": \"2026-01-01T00:00:00Z\"")
+        );
+        let mut v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        for same in [
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T02:00:00+02:00",
+            "2026-01-01t00:00:00.999z",
+            " 2026-01-01 00:00:00Z\n",
+        ] {
+            v["created"] = same.into();
+            assert_eq!(Report::from_json(&v.to_string()).unwrap(), r, "{same:?}");
+        }
+        for (bad, why) in [
+            ("yesterday", "\"yesterday\" is not an RFC 3339 timestamp"),
+            (
+                "2026-02-30T00:00:00Z",
+                "\"2026-02-30T00:00:00Z\" is not an RFC 3339",
+            ),
+            ("", "\"\" is not an RFC 3339 timestamp"),
+        ] {
+            v["created"] = bad.into();
+            let err = Report::from_json(&v.to_string()).unwrap_err().to_string();
+            assert!(err.contains(why), "{bad:?}: {err}");
+        }
+        v["created"] = 1_767_225_600.into();
+        let err = Report::from_json(&v.to_string()).unwrap_err().to_string();
+        assert!(
+            err.contains("expected an RFC 3339 timestamp such as 2026-01-05T08:00:00Z"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn histograms_are_decoded_as_read_and_written_back_as_they_were() {
+        use crate::histogram::{EncodedHistogram, LatencyHistogram};
+        let h: LatencyHistogram = [1_u64, 7, 900, 123_456]
+            .iter()
+            .map(|&n| std::time::Duration::from_nanos(n))
+            .collect();
+        let mut r = sample_report();
+        r.benchmarks[0]
+            .measurements
+            .push(h.to_measurement("latency"));
+        let text = r.to_json();
+        assert!(text.contains(&format!("\"histogram\": \"{}\"", h.to_base64())));
+        let back = Report::from_json(&text).unwrap();
+        assert_eq!(back.to_json(), text);
+        assert_eq!(
+            back.benchmarks[0].measurements[1]
+                .latency_histogram()
+                .unwrap(),
+            h
+        );
+
+        // Text another writer encoded differently (uncompressed V2, white
+        // space around it) is decoded and written back unchanged.
+        let mut raw = Vec::new();
+        hdrhistogram::serialization::Serializer::serialize(
+            &mut hdrhistogram::serialization::V2Serializer::new(),
+            h.inner(),
+            &mut raw,
+        )
+        .unwrap();
+        use base64::Engine as _;
+        let other = format!(
+            " {}\n",
+            base64::engine::general_purpose::STANDARD.encode(&raw)
+        );
+        let odd = text.replace(&h.to_base64(), &other.replace('\n', "\\n"));
+        let back = Report::from_json(&odd).unwrap();
+        let m = &back.benchmarks[0].measurements[1];
+        assert_eq!(
+            m.histogram.as_ref().map(EncodedHistogram::as_base64),
+            Some(other.as_str())
+        );
+        assert_eq!(m.latency_histogram().unwrap(), h);
+        assert_eq!(back.to_json(), odd);
+
+        for (bad, why) in [
+            ("not base64!", "histogram is not valid base64"),
+            (
+                "AAAA",
+                "invalid encoded histogram: too short for a histogram",
+            ),
+        ] {
+            let err = Report::from_json(&text.replace(&h.to_base64(), bad))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -235,7 +235,7 @@ mod tests {
     use crate::report::{Environment, Measurement, ReportKind};
 
     fn report(benches: Vec<Benchmark>) -> Report {
-        let mut r = Report::new(ReportKind::Check, "2026-01-01T00:00:00Z");
+        let mut r = Report::new(ReportKind::Check, "2026-01-01T00:00:00Z".parse().unwrap());
         r.environment = Some(Environment {
             logical_cpus: 4,
             ..Environment::default()

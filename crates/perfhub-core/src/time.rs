@@ -1,8 +1,15 @@
 //! Moments in UTC, to the second: RFC 3339 parsing and the few formats
 //! perfhub's adapters write (RFC 3339, iCalendar's basic form, dates, ISO
 //! weeks), without a date-time dependency.
+//!
+//! [`UtcTime`] is also the type of a report's `created`: it is written as
+//! [`UtcTime::rfc3339`] and read by [`UtcTime::parse`].
 
 /// A moment in UTC, to the second.
+///
+/// Serialized as `YYYY-MM-DDTHH:MM:SSZ`; deserialized from any RFC 3339
+/// form [`UtcTime::parse`] reads, a string that is not one refused with an
+/// error that quotes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct UtcTime {
     /// Seconds since 1970-01-01T00:00:00Z.
@@ -27,6 +34,14 @@ pub struct Civil {
 }
 
 impl UtcTime {
+    /// The current time, to the second (the epoch on a clock set before it).
+    pub fn now() -> UtcTime {
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        UtcTime { unix }
+    }
+
     /// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`, the form RFC 3339
     /// requires (a space or lower-case `t`/`z` also accepted, as RFC 3339
     /// allows), around which white space is ignored. Fractions of a second
@@ -131,6 +146,52 @@ impl UtcTime {
             "{:04}{:02}{:02}t{:02}{:02}{:02}z",
             c.year, c.month, c.day, c.hour, c.minute, c.second
         )
+    }
+}
+
+/// What [`UtcTime`]'s [`FromStr`](std::str::FromStr) and deserialization
+/// refuse: a string that is not an RFC 3339 timestamp.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not an RFC 3339 timestamp such as 2026-01-05T08:00:00Z")]
+pub struct NotRfc3339(pub String);
+
+impl std::str::FromStr for UtcTime {
+    type Err = NotRfc3339;
+
+    /// [`UtcTime::parse`], with an error that quotes the text.
+    fn from_str(text: &str) -> Result<UtcTime, NotRfc3339> {
+        UtcTime::parse(text).ok_or_else(|| NotRfc3339(text.to_string()))
+    }
+}
+
+/// [`UtcTime::rfc3339`].
+impl std::fmt::Display for UtcTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.rfc3339())
+    }
+}
+
+impl serde::Serialize for UtcTime {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UtcTime {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<UtcTime, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = UtcTime;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an RFC 3339 timestamp such as 2026-01-05T08:00:00Z")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<UtcTime, E> {
+                text.parse().map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(Visitor)
     }
 }
 

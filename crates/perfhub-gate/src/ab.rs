@@ -116,8 +116,8 @@ pub struct AbConfig {
     pub criteria: ChangeCriteria,
     /// The seed of the per-round order.
     pub seed: u64,
-    /// The time the report is stamped with (RFC 3339).
-    pub created: String,
+    /// The time the report is stamped with.
+    pub created: perfhub_core::time::UtcTime,
     /// Run the rounds at nice [`MEASURING_NICE`] where the OS allows it,
     /// so other work on the machine (a build beside the gate) takes less
     /// of the benchmarks' CPU; the report says whether it did.
@@ -943,8 +943,11 @@ impl BaseCheckout {
 /// The head's side of paired series as a report: one benchmark per series
 /// with the head's values (the metric as given) and the base's (the metric
 /// prefixed `base.`), what [`ChangeSet::to_report`] compares against.
-pub(crate) fn series_report(series: &[PairedSeries], created: &str) -> Report {
-    let mut head = Report::new(ReportKind::Bench, created.to_string());
+pub(crate) fn series_report(
+    series: &[PairedSeries],
+    created: perfhub_core::time::UtcTime,
+) -> Report {
+    let mut head = Report::new(ReportKind::Bench, created);
     for s in series {
         let mut b = Benchmark::new(s.benchmark.clone(), s.metric.clone());
         b.measurements.push(Measurement::from_samples(
@@ -1151,7 +1154,7 @@ fn gateable(format: perfhub_import::Format, path: &Path) -> Result<(), GateError
 }
 
 fn import_options(config: &AbConfig) -> perfhub_import::ImportOptions {
-    perfhub_import::ImportOptions::new(config.created.clone())
+    perfhub_import::ImportOptions::new(config.created)
 }
 
 /// Removes every `new` directory under criterion's home, so a benchmark
@@ -1214,10 +1217,7 @@ fn build_report(
     run: &RunSummary<'_>,
     notes: Vec<Note>,
 ) -> Report {
-    let mut report = changes.to_report(
-        &series_report(series, &config.created),
-        config.created.clone(),
-    );
+    let mut report = changes.to_report(&series_report(series, config.created), config.created);
     let base_short = &base_commit[..base_commit.len().min(12)];
     if run.sliced {
         let s = &config.slice;
@@ -1323,7 +1323,7 @@ mod tests {
             base_target_dir: None,
             criteria: ChangeCriteria::default(),
             seed: 1,
-            created: "2026-01-01T00:00:00Z".into(),
+            created: "2026-01-01T00:00:00Z".parse().unwrap(),
             raise_priority: false,
         }
     }

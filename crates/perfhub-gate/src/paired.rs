@@ -76,8 +76,8 @@ pub struct PairedConfig {
     pub criteria: ChangeCriteria,
     /// The seed of the order within each pair.
     pub seed: u64,
-    /// The time the report is stamped with (RFC 3339).
-    pub created: String,
+    /// The time the report is stamped with.
+    pub created: perfhub_core::time::UtcTime,
 }
 
 /// What a paired run reports as it goes.
@@ -230,10 +230,7 @@ pub fn run_paired(
     let mut changes = compare_paired(&series, &config.criteria);
     changes.only_in_base = plan.only_in_base;
     changes.only_in_head = plan.only_in_head;
-    let mut report = changes.to_report(
-        &series_report(&series, &config.created),
-        config.created.clone(),
-    );
+    let mut report = changes.to_report(&series_report(&series, config.created), config.created);
     report.notes.push(Note::info(
         "ab_paired",
         format!(

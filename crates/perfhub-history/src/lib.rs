@@ -82,7 +82,7 @@ impl RunMeta {
             commit: env.and_then(|e| e.git_commit.clone()),
             branch: env.and_then(|e| e.git_branch.clone()),
             machine: env.map(|e| e.fingerprint.clone()).filter(|f| !f.is_empty()),
-            time: Some(report.created.clone()),
+            time: Some(report.created.to_string()),
             source: None,
         }
     }
@@ -471,7 +471,10 @@ struct NewResult {
 
 impl NewRun {
     fn of(report: &Report, meta: &RunMeta) -> Result<NewRun, HistoryError> {
-        let time = meta.time.clone().unwrap_or_else(|| report.created.clone());
+        let time = meta
+            .time
+            .clone()
+            .unwrap_or_else(|| report.created.to_string());
         let time_millis =
             parse_rfc3339_millis(&time).ok_or_else(|| HistoryError::BadTime(time.clone()))?;
         let mut results = Vec::new();

@@ -157,7 +157,7 @@ on_both_backends!(
 // Reports
 
 fn report(created: &str, benches: &[(&str, f64)]) -> Report {
-    let mut r = Report::new(ReportKind::Run, created);
+    let mut r = Report::new(ReportKind::Run, created.parse().unwrap());
     r.environment = Some(Environment {
         arch: "x86_64".into(),
         logical_cpus: 8,
@@ -208,10 +208,15 @@ fn records_and_reads_back_a_run(db: &TestDb) {
     let mut store = db.open();
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     let r = report(
-        "2026-03-01T12:00:00.250Z",
+        "2026-03-01T12:00:00Z",
         &[("parse", 0.010), ("render", 0.020)],
     );
-    let id = store.record(&r, &RunMeta::from_report(&r)).unwrap();
+    // A time given to the millisecond is kept to the millisecond.
+    let meta = RunMeta {
+        time: Some("2026-03-01T12:00:00.250Z".into()),
+        ..RunMeta::from_report(&r)
+    };
+    let id = store.record(&r, &meta).unwrap();
 
     let runs = store.runs(&RunFilter::default()).unwrap();
     assert_eq!(runs.len(), 1);
@@ -458,8 +463,12 @@ fn a_failed_record_leaves_nothing(db: &TestDb) {
 
 fn a_bad_time_is_refused(db: &TestDb) {
     let mut store = db.open();
-    let r = report("yesterday", &[("x", 1.0)]);
-    let err = store.record(&r, &RunMeta::default()).unwrap_err();
+    let r = report(&day(2), &[("x", 1.0)]);
+    let yesterday = RunMeta {
+        time: Some("yesterday".into()),
+        ..RunMeta::default()
+    };
+    let err = store.record(&r, &yesterday).unwrap_err();
     assert!(matches!(err, HistoryError::BadTime(_)), "{err}");
     assert!(err.to_string().contains("\"yesterday\""), "{err}");
     // An explicit time overrides the report's.

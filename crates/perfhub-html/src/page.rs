@@ -96,7 +96,7 @@ pub(crate) fn render(r: &HtmlReport<'_>) -> String {
         "\n<footer>Written by {} {} from a report of {}.</footer>\n</main>\n</body>\n</html>\n",
         html(&report.tool.name),
         html(&report.tool.version),
-        html(&report.created)
+        html(&report.created.to_string())
     );
     out
 }
@@ -121,7 +121,7 @@ fn header(p: &mut Page, r: &HtmlReport<'_>) {
         "<header class=\"masthead\"><p class=\"eyebrow\">perfhub · {} report</p><h1>{}</h1><p class=\"meta\">{}",
         kind_name(report),
         html(&r.title),
-        html(&report.created)
+        html(&report.created.to_string())
     );
     if let Some(e) = &report.environment {
         let mut parts = Vec::new();
@@ -332,7 +332,7 @@ fn verdicts(r: &HtmlReport<'_>) -> Vec<Comparison> {
     match r.baseline {
         Some(base) => {
             compare_reports(base, r.report, &ChangeCriteria::default())
-                .to_report(r.report, r.report.created.clone())
+                .to_report(r.report, r.report.created)
                 .comparisons
         }
         None => Vec::new(),
@@ -578,7 +578,7 @@ fn other_measurements(p: &mut Page, b: &Benchmark) {
 }
 
 fn histogram_of(b: &Benchmark, metric: &str) -> Option<LatencyHistogram> {
-    let h = LatencyHistogram::from_measurement(b.measurement(metric)?).ok()?;
+    let h = b.measurement(metric)?.latency_histogram().ok()?;
     (!h.is_empty()).then_some(h)
 }
 

@@ -87,7 +87,7 @@ fn profile_bench() -> Benchmark {
 }
 
 fn check_report() -> Report {
-    let mut r = Report::new(ReportKind::Check, "2026-01-01T00:00:00Z");
+    let mut r = Report::new(ReportKind::Check, "2026-01-01T00:00:00Z".parse().unwrap());
     r.environment = Some(Environment {
         logical_cpus: 2,
         arch: "x86_64".into(),
@@ -279,7 +279,7 @@ fn loads_nothing_from_the_network() {
 
 #[test]
 fn an_empty_report_is_still_a_page() {
-    let r = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z");
+    let r = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z".parse().unwrap());
     let html = render(&HtmlReport::new("empty", &r));
     assert_eq!(expected(&html), 0);
     assert!(html.contains("NO BUDGETS"));

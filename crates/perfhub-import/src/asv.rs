@@ -430,7 +430,7 @@ fn parse_with(
         });
     }
 
-    let mut report = Report::new(ReportKind::Bench, options.created.clone());
+    let mut report = Report::new(ReportKind::Bench, options.created);
     let commit = root
         .get_opt("commit_hash")?
         .and_then(|c| c.value.as_str())
@@ -536,7 +536,7 @@ mod tests {
     }
 
     fn options() -> ImportOptions {
-        ImportOptions::new("2026-12-05T00:00:00Z")
+        ImportOptions::new("2026-12-05T00:00:00Z".parse().unwrap())
     }
 
     fn parse(text: &str) -> Result<Report, ImportError> {

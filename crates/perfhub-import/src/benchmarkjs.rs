@@ -125,7 +125,7 @@ pub fn parse_benchmarkjs(
             hint,
         });
     }
-    let mut report = Report::new(ReportKind::Bench, options.created.clone());
+    let mut report = Report::new(ReportKind::Bench, options.created);
     report.notes.push(Note::info(
         "imported_from_benchmarkjs",
         format!(
@@ -159,7 +159,7 @@ mod tests {
         parse_benchmarkjs(
             text,
             Path::new("suite.json"),
-            &ImportOptions::new("2026-12-05T00:00:00Z"),
+            &ImportOptions::new("2026-12-05T00:00:00Z".parse().unwrap()),
         )
     }
 

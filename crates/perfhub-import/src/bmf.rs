@@ -198,7 +198,7 @@ pub fn parse_bmf(
             hint: "the BMF object is empty; `perfhub export --to bencher REPORT -o FILE` writes one benchmark per key".into(),
         });
     }
-    let mut report = Report::new(ReportKind::Bench, options.created.clone());
+    let mut report = Report::new(ReportKind::Bench, options.created);
     report.notes.push(Note::info(
         "imported_from_bmf",
         format!(
@@ -317,7 +317,7 @@ mod tests {
         parse_bmf(
             text,
             Path::new("bmf.json"),
-            &ImportOptions::new("2026-12-05T00:00:00Z"),
+            &ImportOptions::new("2026-12-05T00:00:00Z".parse().unwrap()),
         )
     }
 

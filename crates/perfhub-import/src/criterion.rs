@@ -74,7 +74,7 @@ pub fn import_criterion_dir(
         });
     }
 
-    let mut report = Report::new(ReportKind::Bench, options.created.clone());
+    let mut report = Report::new(ReportKind::Bench, options.created);
     for found in &with {
         report
             .benchmarks

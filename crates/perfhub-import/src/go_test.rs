@@ -206,7 +206,7 @@ pub fn parse_go_test(
         });
     }
 
-    let mut report = Report::new(ReportKind::Bench, options.created.clone());
+    let mut report = Report::new(ReportKind::Bench, options.created);
     for g in &groups {
         let mut bench = Benchmark::new(g.name.clone(), WALL_TIME);
         bench
@@ -446,7 +446,7 @@ mod tests {
     }
 
     fn options() -> ImportOptions {
-        ImportOptions::new("2026-01-02T03:04:05Z")
+        ImportOptions::new("2026-01-02T03:04:05Z".parse().unwrap())
     }
 
     fn parse(text: &str) -> Result<Report, ImportError> {

@@ -461,7 +461,7 @@ fn parse_json(text: &str, source: &Path, options: &ImportOptions) -> Result<Repo
         }
     }
 
-    let mut report = Report::new(ReportKind::Bench, options.created.clone());
+    let mut report = Report::new(ReportKind::Bench, options.created);
     let mut summary_only: Vec<&str> = Vec::new();
     let mut failed: Vec<String> = Vec::new();
     let mut partly_failed: Vec<String> = Vec::new();
@@ -813,7 +813,7 @@ mod tests {
     }
 
     fn options() -> ImportOptions {
-        ImportOptions::new("2026-01-02T03:04:05Z")
+        ImportOptions::new("2026-01-02T03:04:05Z".parse().unwrap())
     }
 
     fn parse(text: &str) -> Result<Report, ImportError> {

@@ -51,6 +51,7 @@ use std::fmt::Write as _;
 
 use perfhub_core::histogram::LatencyHistogram;
 use perfhub_core::report::{Benchmark, Measurement, Note, Report, ReportKind, metric};
+use perfhub_core::time::UtcTime;
 use perfhub_core::units::Unit;
 use serde_json::Value;
 
@@ -96,9 +97,9 @@ const DAMAGED: &str = "the report is damaged or was edited: run the load test ag
 /// latency histograms hold.
 const MAX_MS: u64 = perfhub_core::histogram::MAX_NANOS / 1_000_000;
 
-/// Imports goose's JSON report, dated `created` (RFC 3339): goose does not
-/// record when the run started.
-pub fn import_goose_at(json: &str, created: impl Into<String>) -> Result<Report, GooseError> {
+/// Imports goose's JSON report, dated `created`: goose does not record
+/// when the run started.
+pub fn import_goose_at(json: &str, created: UtcTime) -> Result<Report, GooseError> {
     let value: Value = serde_json::from_str(json).map_err(|e| GooseError::Json {
         line: e.line(),
         column: e.column(),
@@ -118,7 +119,7 @@ pub fn import_goose_at(json: &str, created: impl Into<String>) -> Result<Report,
         });
     }
     let data = GooseData::read(root)?;
-    let report = build(&data, created.into());
+    let report = build(&data, created);
     report.check_values().map_err(GooseError::Invalid)?;
     Ok(report)
 }
@@ -805,7 +806,7 @@ fn dropped_note(b: &mut Benchmark, what: &str, dropped: &[(&str, u64)], timing: 
     ));
 }
 
-fn build(data: &GooseData, created: String) -> Report {
+fn build(data: &GooseData, created: UtcTime) -> Report {
     let mut report = Report::new(ReportKind::Load, created);
     for r in &data.requests {
         report.benchmarks.push(benchmark(r, false));
@@ -895,7 +896,7 @@ mod tests {
     const FIXTURE: &str = include_str!("../../../fixtures/goose/report.json");
 
     fn import(json: &str) -> Result<Report, GooseError> {
-        import_goose_at(json, "2026-11-25T22:36:30Z")
+        import_goose_at(json, "2026-11-25T22:36:30Z".parse().unwrap())
     }
 
     fn value(b: &Benchmark, metric: &str) -> f64 {
@@ -930,7 +931,7 @@ mod tests {
     fn the_fixture_imports_with_goose_counts_and_percentiles() {
         let r = import(FIXTURE).unwrap();
         assert_eq!(r.kind, ReportKind::Load);
-        assert_eq!(r.created, "2026-11-25T22:36:30Z");
+        assert_eq!(r.created.to_string(), "2026-11-25T22:36:30Z");
         let names: Vec<&str> = r.benchmarks.iter().map(|b| b.name.as_str()).collect();
         assert_eq!(names, ["GET about", "GET home", "POST login", "total"]);
 

@@ -45,7 +45,7 @@ pub fn parse_hyperfine(
     }
     name_uniquely(&mut benchmarks);
 
-    let mut report = Report::new(ReportKind::Bench, options.created.clone());
+    let mut report = Report::new(ReportKind::Bench, options.created);
     report.benchmarks = benchmarks;
     report.notes.push(Note::info(
         "imported_from_hyperfine",

@@ -392,7 +392,7 @@ pub fn parse_iai(
     } else {
         "iai-callgrind"
     };
-    let mut report = Report::new(ReportKind::Bench, options.created.clone());
+    let mut report = Report::new(ReportKind::Bench, options.created);
     report.notes.push(Note::info(
         if version.version == "7" {
             "imported_from_gungraun"
@@ -537,7 +537,7 @@ mod tests {
         parse_iai(
             text,
             Path::new("summary.json"),
-            &ImportOptions::new("2026-12-05T00:00:00Z"),
+            &ImportOptions::new("2026-12-05T00:00:00Z".parse().unwrap()),
         )
     }
 
@@ -563,7 +563,12 @@ mod tests {
         for (text, path) in fixtures() {
             let file = path.display();
             assert_eq!(crate::detect_text(&text), Some(Format::Iai), "{file}");
-            let r = parse_iai(&text, &path, &ImportOptions::new("2026-12-05T00:00:00Z")).unwrap();
+            let r = parse_iai(
+                &text,
+                &path,
+                &ImportOptions::new("2026-12-05T00:00:00Z".parse().unwrap()),
+            )
+            .unwrap();
             let v: serde_json::Value = serde_json::from_str(&text).unwrap();
             let b = &r.benchmarks[0];
             assert_eq!(

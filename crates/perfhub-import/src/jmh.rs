@@ -291,7 +291,7 @@ pub fn parse_jmh(
         }
     }
 
-    let mut report = Report::new(ReportKind::Bench, options.created.clone());
+    let mut report = Report::new(ReportKind::Bench, options.created);
     let mut first_at: HashMap<String, usize> = HashMap::new();
     let mut throughput: Vec<String> = Vec::new();
     let mut summary_only: Vec<String> = Vec::new();
@@ -865,7 +865,7 @@ mod tests {
     }
 
     fn options() -> ImportOptions {
-        ImportOptions::new("2026-01-02T03:04:05Z")
+        ImportOptions::new("2026-01-02T03:04:05Z".parse().unwrap())
     }
 
     fn parse(text: &str) -> Result<Report, ImportError> {

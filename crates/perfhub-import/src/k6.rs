@@ -37,6 +37,7 @@ use std::collections::BTreeMap;
 
 use perfhub_core::report::{Benchmark, Measurement, Note, Report, ReportKind, metric};
 use perfhub_core::stats::{OutlierCounts, Summary};
+use perfhub_core::time::UtcTime;
 use perfhub_core::units::Unit;
 use serde_json::Value;
 
@@ -77,9 +78,9 @@ fn field(path: &str, message: impl Into<String>) -> K6Error {
     }
 }
 
-/// Imports k6's summary (either shape), dated `created` (RFC 3339): the
-/// summary does not record when the run started.
-pub fn import_k6(json: &str, created: impl Into<String>) -> Result<Report, K6Error> {
+/// Imports k6's summary (either shape), dated `created`: the summary does
+/// not record when the run started.
+pub fn import_k6(json: &str, created: UtcTime) -> Result<Report, K6Error> {
     let value: Value = serde_json::from_str(json).map_err(|e| K6Error::Json {
         line: e.line(),
         column: e.column(),
@@ -550,7 +551,7 @@ mod tests {
     #[test]
     fn both_shapes_of_the_summary_read_the_same() {
         for text in [MODERN, LEGACY] {
-            let r = import_k6(text, "2026-12-05T00:00:00Z").unwrap();
+            let r = import_k6(text, "2026-12-05T00:00:00Z".parse().unwrap()).unwrap();
             r.check_values().unwrap();
             let s = bench(&r, TOTAL)
                 .measurement(metric::LATENCY)
@@ -589,7 +590,7 @@ mod tests {
             assert!(verdicts.iter().any(|v| v.benchmark == TOTAL && !v.passed));
             assert!(evaluate(&[Budget::parse("stddev < 1s").unwrap()], &r).is_err());
         }
-        let r = import_k6(MODERN, "2026-12-05T00:00:00Z").unwrap();
+        let r = import_k6(MODERN, "2026-12-05T00:00:00Z".parse().unwrap()).unwrap();
         let items = bench(&r, TOTAL).measurement("k6.cart_items").unwrap();
         assert_eq!(items.unit, Unit::Number);
         assert!(
@@ -638,13 +639,13 @@ mod tests {
             ),
         ];
         for (text, path) in cases {
-            match import_k6(text, "2026-12-05T00:00:00Z") {
+            match import_k6(text, "2026-12-05T00:00:00Z".parse().unwrap()) {
                 Err(K6Error::Field { path: p, .. }) => assert_eq!(p, path, "{text}"),
                 other => panic!("{text}: {other:?}"),
             }
         }
         assert!(matches!(
-            import_k6("{not json", "x"),
+            import_k6("{not json", UtcTime { unix: 0 }),
             Err(K6Error::Json { line: 1, .. })
         ));
     }

@@ -50,6 +50,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use perfhub_core::Report;
+use perfhub_core::time::UtcTime;
 
 pub use asv::{import_asv, parse_asv};
 pub use benchmarkjs::{import_benchmarkjs, parse_benchmarkjs};
@@ -95,18 +96,16 @@ pub mod metric {
 /// What the caller supplies so that the importers stay pure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportOptions {
-    /// The report's `created` timestamp (RFC 3339). None of the formats
-    /// records when its run started in a form every version keeps, so the
-    /// caller decides (typically the input's modification time, or now).
-    pub created: String,
+    /// The report's `created` time. None of the formats records when its
+    /// run started in a form every version keeps, so the caller decides
+    /// (typically the input's modification time, or now).
+    pub created: UtcTime,
 }
 
 impl ImportOptions {
-    /// Options dating the report `created` (RFC 3339).
-    pub fn new(created: impl Into<String>) -> Self {
-        ImportOptions {
-            created: created.into(),
-        }
+    /// Options dating the report `created`.
+    pub fn new(created: UtcTime) -> Self {
+        ImportOptions { created }
     }
 }
 
@@ -353,9 +352,9 @@ pub fn import(
         Format::Goose | Format::K6 => {
             let text = json::read_text(path)?;
             let imported = if format == Format::Goose {
-                goose::import_goose_at(&text, options.created.clone()).map_err(|e| e.to_string())
+                goose::import_goose_at(&text, options.created).map_err(|e| e.to_string())
             } else {
-                k6::import_k6(&text, options.created.clone()).map_err(|e| e.to_string())
+                k6::import_k6(&text, options.created).map_err(|e| e.to_string())
             };
             imported.map_err(|message| ImportError::LoadReport {
                 path: path.to_path_buf(),
@@ -519,7 +518,7 @@ mod tests {
     #[test]
     fn load_tools_reports_are_told_apart_and_imported() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
-        let options = ImportOptions::new("2026-01-02T03:04:05Z");
+        let options = ImportOptions::new("2026-01-02T03:04:05Z".parse().unwrap());
         for (file, format) in [
             ("goose/report.json", Format::Goose),
             ("k6/handle-summary.json", Format::K6),
@@ -556,7 +555,7 @@ mod tests {
 
     #[test]
     fn a_report_with_an_impossible_value_is_refused_naming_the_file() {
-        let mut report = Report::new(ReportKind::Bench, "2026-01-02T03:04:05Z");
+        let mut report = Report::new(ReportKind::Bench, "2026-01-02T03:04:05Z".parse().unwrap());
         let mut b = Benchmark::new("fib", WALL_TIME);
         b.measurements.push(Measurement::from_samples(
             WALL_TIME,

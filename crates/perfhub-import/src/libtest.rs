@@ -33,7 +33,7 @@ pub fn parse_libtest(
     source: &Path,
     options: &ImportOptions,
 ) -> Result<Report, ImportError> {
-    let mut report = Report::new(ReportKind::Bench, options.created.clone());
+    let mut report = Report::new(ReportKind::Bench, options.created);
     let mut first_line: BTreeMap<String, usize> = BTreeMap::new();
     for (i, line) in text.lines().enumerate() {
         if !is_bench_line(line) {

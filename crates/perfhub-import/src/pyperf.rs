@@ -263,7 +263,7 @@ pub fn parse_pyperf(
         benchmarks.push(bench);
     }
 
-    let mut report = Report::new(ReportKind::Bench, options.created.clone());
+    let mut report = Report::new(ReportKind::Bench, options.created);
     report.notes.push(Note::info(
         "imported_from_pyperf",
         format!(
@@ -299,7 +299,7 @@ mod tests {
     }
 
     fn options() -> ImportOptions {
-        ImportOptions::new("2026-12-05T00:00:00Z")
+        ImportOptions::new("2026-12-05T00:00:00Z".parse().unwrap())
     }
 
     fn parse(text: &str) -> Result<Report, ImportError> {

@@ -164,7 +164,7 @@ pub fn parse_pytest_benchmark(
         benchmarks.push(bench);
     }
 
-    let mut report = Report::new(ReportKind::Bench, options.created.clone());
+    let mut report = Report::new(ReportKind::Bench, options.created);
     let version = doc.version.map(|v| format!(" {v}")).unwrap_or_default();
     report.notes.push(Note::info(
         "imported_from_pytest_benchmark",
@@ -336,7 +336,7 @@ mod tests {
     }
 
     fn options() -> ImportOptions {
-        ImportOptions::new("2026-12-05T00:00:00Z")
+        ImportOptions::new("2026-12-05T00:00:00Z".parse().unwrap())
     }
 
     fn parse(text: &str) -> Result<Report, ImportError> {

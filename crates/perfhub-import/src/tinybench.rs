@@ -103,7 +103,7 @@ pub fn parse_tinybench(
         });
     }
     let tool = if vitest { "vitest bench" } else { "tinybench" };
-    let mut report = Report::new(ReportKind::Bench, options.created.clone());
+    let mut report = Report::new(ReportKind::Bench, options.created);
     report.notes.push(Note::info(
         if vitest {
             "imported_from_vitest"
@@ -510,7 +510,7 @@ mod tests {
     }
 
     fn options() -> ImportOptions {
-        ImportOptions::new("2026-12-05T00:00:00Z")
+        ImportOptions::new("2026-12-05T00:00:00Z".parse().unwrap())
     }
 
     fn parse(text: &str) -> Result<Report, ImportError> {

@@ -342,7 +342,7 @@ impl LoadConfig {
     /// A load test of `GET url` with the [defaults](LoadConfig::default),
     /// checking each response for a 2xx or 3xx status.
     pub fn new(url: &str) -> Result<LoadConfig, LoadError> {
-        let url = crate::request::parse_url(url).map_err(|e| LoadError::Config(e.to_string()))?;
+        let url = crate::request::parse_url(url).map_err(|e| ConfigError::new(e.to_string()))?;
         Ok(LoadConfig {
             requests: vec![RequestSpec::get(url)],
             ..LoadConfig::default()
@@ -350,13 +350,103 @@ impl LoadConfig {
     }
 }
 
+/// A setting of a load test, as a [`ConfigError`] names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Setting {
+    /// [`LoadConfig::connections`].
+    Connections,
+    /// [`LoadConfig::streams`].
+    Streams,
+    /// [`LoadConfig::http2`].
+    Http2,
+    /// [`LoadConfig::threads`].
+    Threads,
+    /// [`LoadConfig::duration`].
+    Duration,
+    /// [`LoadConfig::timeout`].
+    Timeout,
+    /// [`LoadConfig::iterations`].
+    Iterations,
+    /// The closed model's think time ([`Model::Closed`]).
+    ThinkTime,
+    /// The open model's starting rate ([`Model::Open`]).
+    Rate,
+    /// The open model's stages ([`Model::Open`]).
+    Stages,
+    /// The stages of the virtual users' ramp ([`LoadConfig::ramp`]).
+    VusStages,
+    /// [`LoadConfig::start_at`].
+    StartAt,
+}
+
+impl Setting {
+    /// Its name in messages, as a scenario file's `[load]` table names it:
+    /// `connections`, `think_time`, `vus_stages`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Setting::Connections => "connections",
+            Setting::Streams => "streams",
+            Setting::Http2 => "http2",
+            Setting::Threads => "threads",
+            Setting::Duration => "duration",
+            Setting::Timeout => "timeout",
+            Setting::Iterations => "iterations",
+            Setting::ThinkTime => "think_time",
+            Setting::Rate => "rate",
+            Setting::Stages => "stages",
+            Setting::VusStages => "vus_stages",
+            Setting::StartAt => "start_at",
+        }
+    }
+
+    /// The name as a message writes it, in backticks.
+    fn quoted(self) -> String {
+        format!("`{}`", self.name())
+    }
+}
+
+/// A load test's settings that cannot run together or are out of range.
+///
+/// The message names each setting at fault in backticks (`` `streams` ``),
+/// and [`ConfigError::settings`] lists them, so that a front end can name
+/// them its own way (the CLI by its flags).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ConfigError {
+    /// What is wrong, and how to set it right.
+    pub message: String,
+    /// The settings the message names, in the order it names them.
+    pub settings: Vec<Setting>,
+}
+
+impl ConfigError {
+    /// An error that names no setting.
+    pub fn new(message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            message: message.into(),
+            settings: Vec::new(),
+        }
+    }
+
+    /// An error whose message `message(names)` names `settings`, given
+    /// their names in backticks in the same order.
+    fn naming(settings: &[Setting], message: impl FnOnce(&[String]) -> String) -> ConfigError {
+        let names: Vec<String> = settings.iter().map(|s| s.quoted()).collect();
+        ConfigError {
+            message: message(&names),
+            settings: settings.to_vec(),
+        }
+    }
+}
+
 /// Why a load test cannot run.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LoadError {
-    /// A setting is out of range.
-    #[error("{0}")]
-    Config(String),
+    /// A setting is out of range, or settings do not go together.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// The target's address does not resolve.
     #[error("cannot resolve {host}: {source}; check the host name")]
     Resolve {
@@ -718,7 +808,7 @@ struct Plan {
 /// Runs a load test.
 pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutcome, LoadError> {
     validate(config)?;
-    let created = perfhub_probe::env::now_rfc3339();
+    let created = perfhub_core::time::UtcTime::now();
     let environment = config.environment.then(|| {
         std::thread::spawn(|| perfhub_probe::env::collect(perfhub_probe::env::EnvConfig::default()))
     });
@@ -749,10 +839,13 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
     // `validate` keeps the duration within MAX_DURATION, which the clock
     // can always hold; checked all the same, as it comes from the user.
     let end = t0.checked_add(duration).ok_or_else(|| {
-        LoadError::Config(format!(
-            "the test's end, {} from now, is beyond what the clock can hold: give a --duration of at most 720h (30 days)",
-            perfhub_core::units::Unit::Seconds.format(duration.as_secs_f64())
-        ))
+        LoadError::Config(ConfigError::naming(&[Setting::Duration], |n| {
+            format!(
+                "the test's end, {} from now, is beyond what the clock can hold: give a {} of at most 720h (30 days)",
+                perfhub_core::units::Unit::Seconds.format(duration.as_secs_f64()),
+                n[0]
+            )
+        }))
     })?;
     let first = &config.requests[0].url;
     let tls = if first.scheme() == "https" {
@@ -770,7 +863,11 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
                 .iter()
                 .map(crate::http2::Prepared2::new)
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| LoadError::Config(format!("cannot send this over HTTP/2: {e}")))?,
+                .map_err(|e| {
+                    LoadError::Config(ConfigError::new(format!(
+                        "cannot send this over HTTP/2: {e}"
+                    )))
+                })?,
         )
     } else {
         None
@@ -924,7 +1021,7 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
         stopped_early,
         tls_failure: plan.tls_failure.lock().ok().and_then(|f| f.clone()),
         failures: plan.failures.take(),
-        report: perfhub_core::Report::new(perfhub_core::ReportKind::Load, created.clone()),
+        report: perfhub_core::Report::new(perfhub_core::ReportKind::Load, created),
     };
     outcome.report = crate::report::build_report(config, &outcome, created);
     outcome.report.environment = environment.and_then(|h| h.join().ok());
@@ -954,10 +1051,10 @@ pub fn run_many(
             .into_iter()
             .map(|h| {
                 h.join().unwrap_or_else(|payload| {
-                    Err(LoadError::Config(format!(
+                    Err(LoadError::Config(ConfigError::new(format!(
                         "the load test's thread panicked: {} (a bug in perfhub: please report it)",
                         panic_message(payload.as_ref())
-                    )))
+                    ))))
                 })
             })
             .collect()
@@ -974,16 +1071,25 @@ fn wait_for(
 ) -> Result<Instant, LoadError> {
     let now = SystemTime::now();
     let ahead = at.duration_since(now).map_err(|e| {
-        LoadError::Config(format!(
-            "the start time (--start-at {}) passed {} ago: start every segment before it, or give a later one",
-            format_start_at(at),
-            perfhub_core::units::Unit::Seconds.format(e.duration().as_secs_f64())
-        ))
+        LoadError::Config(ConfigError::naming(&[Setting::StartAt], |n| {
+            format!(
+                "the start time ({} {}) passed {} ago: start every segment before it, or give a later one",
+                n[0],
+                format_start_at(at),
+                perfhub_core::units::Unit::Seconds.format(e.duration().as_secs_f64())
+            )
+        }))
     })?;
     if ahead > MAX_START_DELAY {
-        return Err(LoadError::Config(format!(
-            "the start time (--start-at {}) is more than 720h ahead",
-            format_start_at(at)
+        return Err(LoadError::Config(ConfigError::naming(
+            &[Setting::StartAt],
+            |n| {
+                format!(
+                    "the start time ({} {}) is more than 720h ahead",
+                    n[0],
+                    format_start_at(at)
+                )
+            },
         )));
     }
     let t0 = Instant::now() + ahead;
@@ -1078,51 +1184,72 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 fn validate(config: &LoadConfig) -> Result<(), LoadError> {
-    let bad = |m: &str| Err(LoadError::Config(m.to_string()));
+    use Setting::{
+        Connections, Http2, Iterations, Rate, Stages, Streams, ThinkTime, Threads, Timeout,
+        VusStages,
+    };
+    let bad = |m: &str| Err(LoadError::Config(ConfigError::new(m)));
+    // `naming` puts the settings' names, in backticks, into the message.
+    let bad_setting = |settings: &[Setting], m: &dyn Fn(&[String]) -> String| {
+        Err(LoadError::Config(ConfigError::naming(settings, m)))
+    };
     if config.requests.is_empty() {
         return bad("no requests: give a URL or a scenario file");
     }
     if config.connections == 0 {
-        return bad("--connections must be at least 1");
+        return bad_setting(&[Connections], &|n| format!("{} must be at least 1", n[0]));
     }
     if config.streams == 0 {
-        return bad("--streams must be at least 1");
+        return bad_setting(&[Streams], &|n| format!("{} must be at least 1", n[0]));
     }
     if config.streams > MAX_STREAMS {
-        return bad(&format!(
-            "--streams {} is more than {MAX_STREAMS}, the most streams a connection may have in flight here",
-            config.streams
-        ));
+        return bad_setting(&[Streams], &|n| {
+            format!(
+                "{} {} is more than {MAX_STREAMS}, the most streams a connection may have in flight here",
+                n[0], config.streams
+            )
+        });
     }
     if config.streams > 1 && !config.http2 {
-        return bad(
-            "--streams multiplexes requests over HTTP/2: give --http2 too (an HTTP/1.1 connection has one request in flight)",
-        );
+        return bad_setting(&[Streams, Http2], &|n| {
+            format!(
+                "more than one stream per connection ({} {}) needs HTTP/2: give {} too (an HTTP/1.1 connection has one request in flight)",
+                n[0], config.streams, n[1]
+            )
+        });
     }
     if config.connections.saturating_mul(config.streams) > MAX_LANES {
-        return bad(&format!(
-            "--connections {} times --streams {} is more than {MAX_LANES} requests in flight",
-            config.connections, config.streams
-        ));
+        return bad_setting(&[Connections, Streams], &|n| {
+            format!(
+                "{} {} times {} {} is more than {MAX_LANES} requests in flight",
+                n[0], config.connections, n[1], config.streams
+            )
+        });
     }
     if config.threads == 0 {
-        return bad("--threads must be at least 1");
+        return bad_setting(&[Threads], &|n| format!("{} must be at least 1", n[0]));
     }
     if let Some(flow) = &config.flow {
         if flow.requests.len() != config.requests.len() {
             return bad("the flow's requests do not match the load test's requests");
         }
         if config.http2 {
-            return bad(
-                "a sequence scenario (values carried between requests, cookies, data files) runs over HTTP/1.1: leave out --http2",
-            );
+            return bad_setting(&[Http2], &|n| {
+                format!(
+                    "a sequence scenario (values carried between requests, cookies, data files) runs over HTTP/1.1: leave out {}",
+                    n[0]
+                )
+            });
         }
     }
     if let Some(ramp) = &config.ramp {
         if matches!(config.model, Model::Open { .. }) {
-            return bad(
-                "virtual users ramp in the closed model: --vus-stage cannot be given with --rate or --stage",
-            );
+            return bad_setting(&[VusStages, Rate, Stages], &|n| {
+                format!(
+                    "virtual users ramp in the closed model: {} cannot be given with {} or {}",
+                    n[0], n[1], n[2]
+                )
+            });
         }
         let finite = |v: f64| v.is_finite() && v >= 0.0;
         if !finite(ramp.start)
@@ -1136,44 +1263,58 @@ fn validate(config: &LoadConfig) -> Result<(), LoadError> {
             );
         }
         if ramp.stages.iter().map(|s| s.duration).sum::<Duration>() > MAX_DURATION {
-            return bad("the --vus-stage durations add up to more than 720h (30 days)");
+            return bad_setting(&[VusStages], &|n| {
+                format!("the {} durations add up to more than 720h (30 days)", n[0])
+            });
         }
         if ramp.most() > config.connections as f64 {
-            return bad(&format!(
-                "the ramp reaches {} virtual users but there are {} connections: give --connections {} or more",
-                ramp.most(),
-                config.connections,
-                ramp.most().ceil()
-            ));
+            return bad_setting(&[Connections], &|n| {
+                format!(
+                    "the ramp reaches {} virtual users but there are {} connections: give {} {} or more",
+                    ramp.most(),
+                    config.connections,
+                    n[0],
+                    ramp.most().ceil()
+                )
+            });
         }
         if ramp.most() < 1.0 {
             return bad("the ramp never has a virtual user: nothing would be sent");
         }
     }
     if config.iterations == Some(0) {
-        return bad("--iterations must be at least 1");
+        return bad_setting(&[Iterations], &|n| format!("{} must be at least 1", n[0]));
     }
     if config.iterations.is_some() && matches!(config.model, Model::Open { .. }) {
-        return bad(
-            "--iterations runs in the closed model (k6's shared-iterations): leave out --rate and --stage, and give --connections (the virtual users)",
-        );
+        return bad_setting(&[Iterations, Rate, Stages, Connections], &|n| {
+            format!(
+                "{} runs in the closed model (k6's shared-iterations): leave out {} and {}, and give {} (the virtual users)",
+                n[0], n[1], n[2], n[3]
+            )
+        });
     }
     if config.timeout.is_zero() {
-        return bad("--timeout must be more than 0");
+        return bad_setting(&[Timeout], &|n| format!("{} must be more than 0", n[0]));
     }
     if config.timeout > MAX_TIMEOUT {
-        return bad(&format!(
-            "--timeout {} is longer than {}, the longest a request may take: give 1h or less",
-            written(config.timeout),
-            describe_limit(MAX_TIMEOUT)
-        ));
+        return bad_setting(&[Timeout], &|n| {
+            format!(
+                "{} {} is longer than {}, the longest a request may take: give 1h or less",
+                n[0],
+                written(config.timeout),
+                describe_limit(MAX_TIMEOUT)
+            )
+        });
     }
     if config.duration > MAX_DURATION {
-        return bad(&format!(
-            "--duration {} is longer than {}, the longest test: give 720h or less (or run several tests)",
-            written(config.duration),
-            describe_limit(MAX_DURATION)
-        ));
+        return bad_setting(&[Setting::Duration], &|n| {
+            format!(
+                "{} {} is longer than {}, the longest test: give 720h or less (or run several tests)",
+                n[0],
+                written(config.duration),
+                describe_limit(MAX_DURATION)
+            )
+        });
     }
     if config.interval < Duration::from_millis(100) {
         return bad("the reporting interval must be at least 100ms");
@@ -1185,15 +1326,29 @@ fn validate(config: &LoadConfig) -> Result<(), LoadError> {
         return bad("bad segment: give i/N with 1 <= i <= N");
     }
     match &config.model {
-        Model::Closed { .. } if config.duration.is_zero() => bad("--duration must be more than 0"),
-        Model::Closed { think_time } if *think_time > MAX_THINK_TIME => bad(&format!(
-            "--think-time {} is longer than {}, the longest pause allowed: give 1h or less",
-            written(*think_time),
-            describe_limit(MAX_THINK_TIME)
-        )),
+        Model::Closed { .. } if config.duration.is_zero() => {
+            bad_setting(&[Setting::Duration], &|n| {
+                format!("{} must be more than 0", n[0])
+            })
+        }
+        Model::Closed { think_time } if *think_time > MAX_THINK_TIME => {
+            bad_setting(&[ThinkTime], &|n| {
+                format!(
+                    "{} {} is longer than {}, the longest pause allowed: give 1h or less",
+                    n[0],
+                    written(*think_time),
+                    describe_limit(MAX_THINK_TIME)
+                )
+            })
+        }
         Model::Open { start, stages } => {
             if !start.is_finite() || *start < 0.0 {
-                return bad("--rate must be a number of requests per second, 0 or more");
+                return bad_setting(&[Rate], &|n| {
+                    format!(
+                        "{} must be a number of requests per second, 0 or more",
+                        n[0]
+                    )
+                });
             }
             if stages
                 .iter()
@@ -1208,13 +1363,18 @@ fn validate(config: &LoadConfig) -> Result<(), LoadError> {
                 .try_fold(Duration::ZERO, |sum, s| sum.checked_add(s.duration))
                 .filter(|total| *total <= MAX_DURATION);
             let Some(total) = total else {
-                return bad(&format!(
-                    "the --stage durations add up to more than {}, the longest test: give shorter stages, 720h in all at most",
-                    describe_limit(MAX_DURATION)
-                ));
+                return bad_setting(&[Stages], &|n| {
+                    format!(
+                        "the {} durations add up to more than {}, the longest test: give shorter stages, 720h in all at most",
+                        n[0],
+                        describe_limit(MAX_DURATION)
+                    )
+                });
             };
             if config.duration.max(total).is_zero() {
-                return bad("--duration must be more than 0");
+                return bad_setting(&[Setting::Duration], &|n| {
+                    format!("{} must be more than 0", n[0])
+                });
             }
             if *start == 0.0 && stages.iter().all(|s| s.target == 0.0) {
                 return bad("the rate is 0 throughout: nothing would be sent");

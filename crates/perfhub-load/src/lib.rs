@@ -3,9 +3,9 @@
 //! - [`request`]: what to send and what to check in each response;
 //! - [`engine`]: the closed (connections, as fast as answers come) and open
 //!   (a target arrival rate, latency from each request's intended send time)
-//!   models, with histograms per worker merged at the end;
-//! - [`serve`]: a target server with a configurable latency distribution,
-//!   error rate and stalls, so tests and demos need no outside service.
+//!   models, with histograms per worker merged at the end.
+//!
+//! The target server they are tested against is perfhub-serve's.
 #![deny(missing_docs)]
 
 pub mod engine;
@@ -17,7 +17,6 @@ pub mod merge;
 pub mod report;
 pub mod request;
 pub mod scenario;
-pub mod serve;
 pub mod tls;
 pub mod watch;
 

@@ -261,8 +261,7 @@ impl Merger {
                         metric: m.metric.clone(),
                         reason,
                     };
-                    let mut h =
-                        LatencyHistogram::from_measurement(m).map_err(|e| bad(e.to_string()))?;
+                    let mut h = m.latency_histogram().map_err(|e| bad(e.to_string()))?;
                     if let Some(acc) = into.histograms.get(&m.metric) {
                         let acc = LatencyHistogram::from_v2_compressed(acc)
                             .map_err(|e| bad(e.to_string()))?;
@@ -289,7 +288,7 @@ impl Merger {
     }
 
     /// The merged report, written at `created`.
-    pub fn finish(mut self, created: impl Into<String>) -> Result<Report, MergeError> {
+    pub fn finish(mut self, created: perfhub_core::time::UtcTime) -> Result<Report, MergeError> {
         if self.segments == 0 {
             return Err(MergeError::Empty);
         }
@@ -374,7 +373,7 @@ impl Merger {
 /// Merges the reports of the segments of one load test (see [`Merger`]).
 pub fn merge_reports(
     reports: &[(PathBuf, Report)],
-    created: impl Into<String>,
+    created: perfhub_core::time::UtcTime,
 ) -> Result<Report, MergeError> {
     let mut merger = Merger::new();
     for (path, report) in reports {
@@ -407,7 +406,7 @@ mod tests {
             Unit::Count,
             values_ms.len() as f64,
         ));
-        let mut r = Report::new(ReportKind::Load, "2026-01-01T00:00:00Z");
+        let mut r = Report::new(ReportKind::Load, "2026-01-01T00:00:00Z".parse().unwrap());
         r.benchmarks.push(b);
         r
     }
@@ -428,7 +427,7 @@ mod tests {
             .enumerate()
             .map(|(i, r)| (PathBuf::from(format!("p{i}.json")), r.clone()))
             .collect();
-        merge_reports(&named, "now")
+        merge_reports(&named, perfhub_core::time::UtcTime::now())
     }
 
     #[test]
@@ -493,7 +492,7 @@ mod tests {
                 ("a.json".into(), segment(&a, 1.0)),
                 ("b.json".into(), segment(&b, 2.0)),
             ],
-            "now",
+            perfhub_core::time::UtcTime::now(),
         )
         .unwrap();
         let t = &merged.benchmarks[0];
@@ -515,7 +514,7 @@ mod tests {
                 .add(Path::new("part.json"), &segment(&values, 0.0))
                 .unwrap();
         }
-        let merged = merger.finish("now").unwrap();
+        let merged = merger.finish(perfhub_core::time::UtcTime::now()).unwrap();
         let t = &merged.benchmarks[0];
         let whole: LatencyHistogram = (1..=5000u64).map(Duration::from_millis).collect();
         let h = LatencyHistogram::from_measurement(t.measurement("latency").unwrap()).unwrap();
@@ -532,8 +531,15 @@ mod tests {
     fn refuses_other_reports() {
         let mut r = segment(&[1], 0.0);
         r.kind = ReportKind::Run;
-        let e = merge_reports(&[("run.json".into(), r)], "now").unwrap_err();
+        let e = merge_reports(
+            &[("run.json".into(), r)],
+            perfhub_core::time::UtcTime::now(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("run.json"), "{e}");
-        assert!(matches!(merge_reports(&[], "now"), Err(MergeError::Empty)));
+        assert!(matches!(
+            merge_reports(&[], perfhub_core::time::UtcTime::now()),
+            Err(MergeError::Empty)
+        ));
     }
 }

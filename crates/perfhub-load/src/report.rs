@@ -150,16 +150,15 @@ fn endpoint(name: &str, e: &EndpointStats, seconds: f64, flow: bool) -> Benchmar
 /// them together.
 pub fn build_named_report(
     named: &[(&str, &LoadConfig, &LoadOutcome)],
-    created: impl Into<String>,
+    created: perfhub_core::time::UtcTime,
 ) -> Report {
-    let created = created.into();
-    let mut report = Report::new(ReportKind::Load, created.clone());
+    let mut report = Report::new(ReportKind::Load, created);
     let mut all = EndpointStats::default();
     let (mut sent, mut dropped, mut late) = (0, 0, 0);
     let mut seconds: f64 = 0.0;
     let mut flow = false;
     for (name, config, outcome) in named {
-        let one = build_report(config, outcome, created.clone());
+        let one = build_report(config, outcome, created);
         for mut b in one.benchmarks {
             b.name = format!("{name}/{}", b.name);
             report.benchmarks.push(b);
@@ -188,7 +187,7 @@ pub fn build_named_report(
 pub fn build_report(
     config: &LoadConfig,
     outcome: &LoadOutcome,
-    created: impl Into<String>,
+    created: perfhub_core::time::UtcTime,
 ) -> Report {
     let mut report = Report::new(ReportKind::Load, created);
     let seconds = outcome.duration.as_secs_f64();

@@ -1,5 +1,4 @@
-//! TLS for `https://` targets (rustls, with the `ring` provider) and for
-//! `perfhub serve --tls` (a self-signed certificate made at start).
+//! TLS for `https://` targets (rustls, with the `ring` provider).
 
 use std::io;
 use std::path::PathBuf;
@@ -10,8 +9,8 @@ use std::task::{Context, Poll};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
@@ -164,69 +163,10 @@ impl ServerCertVerifier for AnyCertificate {
     }
 }
 
-/// A server identity: a self-signed certificate for `localhost`,
-/// `127.0.0.1` and `::1`, made afresh.
-#[derive(Clone)]
-pub struct SelfSigned {
-    config: Arc<ServerConfig>,
-    pem: String,
-}
-
-impl std::fmt::Debug for SelfSigned {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SelfSigned")
-    }
-}
-
-impl SelfSigned {
-    /// Makes the certificate and the server configuration.
-    pub fn new() -> Result<SelfSigned, TlsError> {
-        let names = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
-        let made = rcgen::generate_simple_self_signed(names)
-            .map_err(|e| TlsError::Config(e.to_string()))?;
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(made.signing_key.serialize_der()));
-        let mut config = ServerConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| TlsError::Config(e.to_string()))?
-            .with_no_client_auth()
-            .with_single_cert(vec![made.cert.der().clone()], key)
-            .map_err(|e| TlsError::Config(e.to_string()))?;
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(SelfSigned {
-            config: Arc::new(config),
-            pem: made.cert.pem(),
-        })
-    }
-
-    /// The certificate, PEM-encoded: what clients should trust.
-    pub fn certificate_pem(&self) -> &str {
-        &self.pem
-    }
-
-    pub(crate) async fn accept(&self, tcp: TcpStream) -> io::Result<Stream> {
-        let tls = tokio_rustls::TlsAcceptor::from(Arc::clone(&self.config))
-            .accept(tcp)
-            .await?;
-        Ok(Stream::Server(Box::new(tls)))
-    }
-}
-
 /// A connection, with or without TLS.
 pub(crate) enum Stream {
     Plain(TcpStream),
     Client(Box<tokio_rustls::client::TlsStream<TcpStream>>),
-    Server(Box<tokio_rustls::server::TlsStream<TcpStream>>),
-}
-
-impl Stream {
-    /// The TCP connection underneath.
-    pub fn tcp(&self) -> &TcpStream {
-        match self {
-            Stream::Plain(s) => s,
-            Stream::Client(s) => s.get_ref().0,
-            Stream::Server(s) => s.get_ref().0,
-        }
-    }
 }
 
 impl AsyncRead for Stream {
@@ -238,7 +178,6 @@ impl AsyncRead for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Client(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-            Stream::Server(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -252,7 +191,6 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Client(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-            Stream::Server(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
@@ -260,7 +198,6 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_flush(cx),
             Stream::Client(s) => Pin::new(s.as_mut()).poll_flush(cx),
-            Stream::Server(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
@@ -268,7 +205,6 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Client(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-            Stream::Server(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }

@@ -77,7 +77,7 @@ impl BreachWatch {
         b.measurements.push(latency.to_measurement(metric::LATENCY));
         b.measurements
             .push(crate::report::error_rate(failed, requests));
-        let mut r = Report::new(ReportKind::Load, "");
+        let mut r = Report::new(ReportKind::Load, perfhub_core::time::UtcTime { unix: 0 });
         r.benchmarks.push(b);
         self.budgets.iter().find_map(|budget| {
             // A budget on a metric the window does not have is left to the

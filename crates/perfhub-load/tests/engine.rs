@@ -8,7 +8,7 @@ use std::time::Duration;
 use perfhub_load::ErrorKind;
 use perfhub_load::engine::{LoadConfig, LoadOutcome, Model, NoProgress, Segment, run};
 use perfhub_load::request::{RequestSpec, parse_url};
-use perfhub_load::serve::{Fault, Latency, ServeConfig, Server, Stall};
+use perfhub_serve::{Fault, Latency, ServeConfig, Server, Stall};
 
 /// One test at a time: each measures rates and latencies on a two-core
 /// machine.
@@ -69,7 +69,7 @@ fn the_outcome_carries_its_report() {
         .map(|s| s.n as u64);
     assert_eq!(requests, Some(out.stats.total().responses));
     assert!(out.report.environment.is_some());
-    assert!(perfhub_core::time::UtcTime::parse(&out.report.created).is_some());
+    assert!(out.report.created.unix > 0);
     // Budgets judged on `total` and stored.
     let mut report = out.report.clone();
     perfhub_load::report::apply_budgets(&mut report, &["p95 < 10s".parse().unwrap()], &[]).unwrap();
@@ -608,7 +608,11 @@ fn a_failed_run_says_so_in_its_report() {
         failures: vec!["worker thread 0 panicked: boom".into()],
         report: perfhub_core::Report::now(perfhub_core::ReportKind::Load),
     };
-    let report = perfhub_load::report::build_report(&config, &outcome, "2026-01-01T00:00:00Z");
+    let report = perfhub_load::report::build_report(
+        &config,
+        &outcome,
+        "2026-01-01T00:00:00Z".parse().unwrap(),
+    );
     let note = report
         .notes
         .iter()
@@ -641,14 +645,14 @@ fn durations_beyond_the_caps_are_refused_before_the_run() {
                 duration: Duration::MAX,
                 ..base.clone()
             },
-            "--duration 18446744073709551615.999999999s is longer than 30 days, the longest test: give 720h or less",
+            "`duration` 18446744073709551615.999999999s is longer than 30 days, the longest test: give 720h or less",
         ),
         (
             LoadConfig {
                 timeout: Duration::from_secs(u64::from(u32::MAX)),
                 ..base.clone()
             },
-            "--timeout 4294967295s is longer than 1 hour, the longest a request may take: give 1h or less",
+            "`timeout` 4294967295s is longer than 1 hour, the longest a request may take: give 1h or less",
         ),
         (
             LoadConfig {
@@ -657,7 +661,7 @@ fn durations_beyond_the_caps_are_refused_before_the_run() {
                 },
                 ..base.clone()
             },
-            "--think-time 3601s is longer than 1 hour, the longest pause allowed: give 1h or less",
+            "`think_time` 3601s is longer than 1 hour, the longest pause allowed: give 1h or less",
         ),
         (
             LoadConfig {
@@ -667,7 +671,7 @@ fn durations_beyond_the_caps_are_refused_before_the_run() {
                 },
                 ..base.clone()
             },
-            "the --stage durations add up to more than 30 days",
+            "the `stages` durations add up to more than 30 days",
         ),
         (
             LoadConfig {
@@ -677,11 +681,19 @@ fn durations_beyond_the_caps_are_refused_before_the_run() {
                 },
                 ..base.clone()
             },
-            "the --stage durations add up to more than 30 days, the longest test: give shorter stages, 720h in all at most",
+            "the `stages` durations add up to more than 30 days, the longest test: give shorter stages, 720h in all at most",
         ),
     ];
     for (config, message) in cases {
         let e = run(&config, &mut NoProgress).unwrap_err();
         assert!(e.to_string().starts_with(message), "{e}");
+        // The message names each setting it lists, in backticks.
+        let perfhub_load::engine::LoadError::Config(c) = &e else {
+            panic!("{e}");
+        };
+        assert!(!c.settings.is_empty(), "{e}");
+        for s in &c.settings {
+            assert!(message.contains(&format!("`{}`", s.name())), "{e}");
+        }
     }
 }

@@ -259,7 +259,7 @@ impl Profile {
 
     /// The profile's summary as a perfhub report: CPU time, samples and I/O
     /// of the region, with notes on how the samples were taken.
-    pub fn to_report(&self, created: impl Into<String>) -> Report {
+    pub fn to_report(&self, created: perfhub_core::time::UtcTime) -> Report {
         let mut report = Report::new(ReportKind::Profile, created);
         let mut b = Benchmark::new(self.name.clone(), metric::WALL_TIME);
         let m = &mut b.measurements;

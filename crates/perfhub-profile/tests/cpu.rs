@@ -151,7 +151,7 @@ fn a_profile_reports_cpu_and_io_of_the_region() {
     let profile = profiler.finish();
     std::fs::remove_file(&path).unwrap();
 
-    let report = profile.to_report("2026-01-01T00:00:00Z");
+    let report = profile.to_report("2026-01-01T00:00:00Z".parse().unwrap());
     let b = report.benchmark("region").unwrap();
     let value = |m: &str| {
         b.measurement(m)

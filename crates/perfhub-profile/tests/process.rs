@@ -90,7 +90,7 @@ fn the_timeline_only_sampler_still_measures_the_run() {
     let run = p.run.as_ref().unwrap();
     assert!(run.user > std::time::Duration::from_millis(50), "{run:?}");
     assert!(!p.timeline.is_empty());
-    let report = p.to_report("2026-01-01T00:00:00Z");
+    let report = p.to_report("2026-01-01T00:00:00Z".parse().unwrap());
     let b = &report.benchmarks[0];
     assert!(b.measurements.iter().all(|m| m.metric != "cpu_samples"));
     assert!(
@@ -272,7 +272,10 @@ fn writes_a_firefox_profile_with_a_track_per_thread() {
     assert_eq!(p.sampler, SamplerUsed::PerfEvent);
     let dir = tempfile::tempdir().unwrap();
     let written = p
-        .write_outputs(dir.path(), &p.to_report("2026-01-01T00:00:00Z"))
+        .write_outputs(
+            dir.path(),
+            &p.to_report("2026-01-01T00:00:00Z".parse().unwrap()),
+        )
         .unwrap();
     let path = dir.path().join("profile.firefox.json");
     assert!(written.contains(&path), "{written:?}");

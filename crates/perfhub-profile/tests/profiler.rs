@@ -46,7 +46,7 @@ fn cpu_heap_and_io_in_one_profile_and_one_report() {
     assert!(heap.stats.bytes_allocated >= 256 * 64 * 1024);
     assert!(heap.allocated.inclusive_weight("allocate_heavily") > 0);
 
-    let report = profile.to_report("2026-01-01T00:00:00Z");
+    let report = profile.to_report("2026-01-01T00:00:00Z".parse().unwrap());
     let b = report.benchmark("region").unwrap();
     let value = |m: &str| {
         b.measurement(m)

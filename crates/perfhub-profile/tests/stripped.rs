@@ -149,7 +149,7 @@ fn a_stripped_binary_is_named_from_its_build_id_debug_file() {
     assert_eq!(p.debug_files, vec![(bin.clone(), target)]);
     // (The C library's own stripped functions may be named by bounds.)
     assert!(!p.unwind_bounds.contains(&bin), "{:?}", p.unwind_bounds);
-    let report = p.to_report("2026-01-01T00:00:00Z");
+    let report = p.to_report("2026-01-01T00:00:00Z".parse().unwrap());
     assert!(
         report.benchmarks[0]
             .notes
@@ -223,7 +223,7 @@ fn a_stripped_binary_without_debug_info_is_named_by_function_bounds() {
     top.sort_unstable();
     assert_one_two_three("stripped, by unwind info", top);
     assert!(p.unwind_bounds.contains(&bin), "{:?}", p.unwind_bounds);
-    let report = p.to_report("2026-01-01T00:00:00Z");
+    let report = p.to_report("2026-01-01T00:00:00Z".parse().unwrap());
     let note = report.benchmarks[0]
         .notes
         .iter()

@@ -26,7 +26,7 @@ const SHORT_COMMAND_SECS: f64 = 0.005;
 pub fn build_report(
     config: &RunConfig,
     raw: &RawResults,
-    created: String,
+    created: perfhub_core::time::UtcTime,
     environment: Option<Environment>,
 ) -> (Report, Option<BudgetError>) {
     let mut report = Report::new(ReportKind::Run, created);
@@ -528,7 +528,7 @@ mod tests {
             failure: None,
             interrupted: false,
         };
-        build_report(&config, &raw, "2026-01-01T00:00:00Z".into(), None).0
+        build_report(&config, &raw, "2026-01-01T00:00:00Z".parse().unwrap(), None).0
     }
 
     fn codes(b: &Benchmark) -> Vec<&str> {
@@ -599,7 +599,7 @@ mod tests {
             failure: None,
             interrupted: false,
         };
-        let r = build_report(&config, &raw, "2026-01-01T00:00:00Z".into(), None).0;
+        let r = build_report(&config, &raw, "2026-01-01T00:00:00Z".parse().unwrap(), None).0;
         assert_eq!(r.benchmarks[0].name, "base");
         let ratios: Vec<(&str, &str, f64)> = r
             .comparisons
@@ -679,7 +679,7 @@ mod counter_tests {
             failure: None,
             interrupted: false,
         };
-        build_report(&config, &raw, "2026-01-01T00:00:00Z".into(), None)
+        build_report(&config, &raw, "2026-01-01T00:00:00Z".parse().unwrap(), None)
             .0
             .benchmarks
             .remove(0)

@@ -607,7 +607,7 @@ mod tests {
     /// A report of benchmarks with these wall times (seconds), compared
     /// with the one named `reference`.
     fn report(walls: &[(&str, &[f64])], reference: &str) -> Report {
-        let mut r = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z");
+        let mut r = Report::new(ReportKind::Run, "2026-01-01T00:00:00Z".parse().unwrap());
         for (name, samples) in walls {
             let mut b = Benchmark::new(name.to_string(), metric::WALL_TIME);
             b.measurements.push(Measurement::from_samples(

@@ -49,7 +49,7 @@ pub struct RunOutcome {
 /// Runs the benchmarks of `config` on real processes and analyzes them,
 /// recording the environment of this machine.
 pub fn run(config: &RunConfig, progress: &mut dyn Progress) -> Result<RunOutcome, RunError> {
-    let created = perfhub_probe::env::now_rfc3339();
+    let created = perfhub_core::time::UtcTime::now();
     // Collected beside the runs, on a thread started before any counter
     // is opened.
     let env = perfhub_probe::env::collect_in_background(perfhub_probe::env::EnvConfig::default());

@@ -7,7 +7,7 @@ use perfhub_run::export::{SortOrder, TimeUnit};
 use perfhub_term::{RunView, write_changes, write_load, write_run};
 
 fn run_report(times: &[(&str, f64)]) -> Report {
-    let mut report = Report::new(ReportKind::Run, "2026-12-05T12:00:00Z");
+    let mut report = Report::new(ReportKind::Run, "2026-12-05T12:00:00Z".parse().unwrap());
     for (name, t) in times {
         let mut b = Benchmark::new(*name, metric::WALL_TIME);
         let samples = (0..10).map(|i| t * (1.0 + i as f64 / 1000.0)).collect();
@@ -73,7 +73,7 @@ fn a_benchmark_without_runs_says_so() {
 
 #[test]
 fn a_load_test_with_its_counts() {
-    let mut report = Report::new(ReportKind::Load, "2026-12-05T12:00:00Z");
+    let mut report = Report::new(ReportKind::Load, "2026-12-05T12:00:00Z".parse().unwrap());
     let mut b = Benchmark::new("total", metric::LATENCY);
     for (m, unit, v) in [
         (metric::REQUESTS, Unit::Count, 100.0),
@@ -103,7 +103,7 @@ fn a_comparison_table_with_its_headline() {
     let base = run_report(&[("parse", 0.010)]);
     let head = run_report(&[("parse", 0.020)]);
     let set = compare_reports(&base, &head, &ChangeCriteria::default());
-    let report = set.to_report(&head, "2026-12-05T12:00:00Z");
+    let report = set.to_report(&head, "2026-12-05T12:00:00Z".parse().unwrap());
     let out = text(|o| write_changes(o, &report, false));
     let mut lines = out.lines();
     assert!(
@@ -119,7 +119,7 @@ fn a_comparison_table_with_its_headline() {
 
 #[test]
 fn one_run_has_no_spread_to_show() {
-    let mut report = Report::new(ReportKind::Run, "2026-12-05T12:00:00Z");
+    let mut report = Report::new(ReportKind::Run, "2026-12-05T12:00:00Z".parse().unwrap());
     let mut b = Benchmark::new("once", metric::WALL_TIME);
     b.measurements.push(Measurement::from_samples(
         metric::WALL_TIME,

@@ -11,7 +11,8 @@
 //! | `run` | `run` | benchmarks of commands, as `perfhub run` does them |
 //! | `profile`, `alloc` | `profile` | CPU, allocation and I/O profiles of a region of this program |
 //! | `flame` | `flame` (in `profile`) | folded stacks, pprof, speedscope and SVG flame graphs |
-//! | `load` | `load` | HTTP load tests, scenario files, the target server |
+//! | `load` | `load` | HTTP load tests, scenario files |
+//! | `serve` | `serve` | the target server of `perfhub serve` (latency, stalls, error rate, faults) |
 //! | `import` | `import` | criterion, libtest, hyperfine, goose and k6 results as reports |
 //! | `gate` | `gate` | the A/B regression gate between two commits |
 //! | `history` | `sqlite`, `postgres` | a history of results in SQLite or PostgreSQL |
@@ -79,7 +80,7 @@
 //! let profiler = Profiler::start(ProfileConfig::default()).unwrap();
 //! let sum: u64 = (0..2_000_000u64).map(std::hint::black_box).sum();
 //! let profile = profiler.finish();
-//! let report = profile.to_report("2026-12-05T12:00:00Z");
+//! let report = profile.to_report(perfhub::core::time::UtcTime::now());
 //! assert!(sum > 0 && !report.benchmarks.is_empty());
 //! # }
 //! ```
@@ -112,9 +113,9 @@
 //! Against perfhub's own target server on loopback here; any URL works.
 //!
 //! ```
-//! # #[cfg(feature = "load")] {
+//! # #[cfg(all(feature = "load", feature = "serve"))] {
 //! use perfhub::load::engine::{LoadConfig, NoProgress};
-//! use perfhub::load::serve::{ServeConfig, Server};
+//! use perfhub::serve::{ServeConfig, Server};
 //! use std::time::Duration;
 //!
 //! let server = Server::start("127.0.0.1:0".parse().unwrap(), ServeConfig::default()).unwrap();
@@ -143,7 +144,7 @@
 //! let json = |mean: f64| format!(
 //!     r#"{{"results":[{{"command":"sleep","mean":{mean},"stddev":0.001,"median":{mean},
 //!        "user":0.0,"system":0.0,"min":{mean},"max":{mean},"times":[{mean},{mean},{mean}]}}]}}"#);
-//! let options = ImportOptions::new("2026-12-05T12:00:00Z");
+//! let options = ImportOptions::new(perfhub::core::time::UtcTime::now());
 //! let base = parse_hyperfine(&json(0.010), Path::new("base.json"), &options).unwrap();
 //! let head = parse_hyperfine(&json(0.020), Path::new("head.json"), &options).unwrap();
 //! let changes = perfhub::core::compare::compare_reports(&base, &head, &Default::default());
@@ -273,6 +274,9 @@ pub use perfhub_profile::alloc;
 #[cfg(feature = "run")]
 #[doc(inline)]
 pub use perfhub_run as run;
+#[cfg(feature = "serve")]
+#[doc(inline)]
+pub use perfhub_serve as serve;
 #[cfg(feature = "term")]
 #[doc(inline)]
 pub use perfhub_term as term;

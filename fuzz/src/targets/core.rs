@@ -120,7 +120,7 @@ fn check_report(input: &[u8]) -> Result<Outcome, String> {
 }
 
 fn seed_report() -> Report {
-    let mut r = Report::new(ReportKind::Bench, "2026-01-02T03:04:05Z");
+    let mut r = Report::new(ReportKind::Bench, "2026-01-02T03:04:05Z".parse().unwrap());
     let mut b = Benchmark::new("fib", WALL_TIME);
     b.measurements.push(Measurement::from_samples(
         WALL_TIME,
@@ -147,7 +147,7 @@ fn seed_report() -> Report {
 fn report_seeds(root: &Path) -> Vec<Vec<u8>> {
     let mut seeds = vec![seed_report().to_json().into_bytes()];
     // Reports as the importers make them.
-    let options = perfhub_import::ImportOptions::new("2026-01-02T03:04:05Z");
+    let options = perfhub_import::ImportOptions::new("2026-01-02T03:04:05Z".parse().unwrap());
     for (format, file) in [
         (
             perfhub_import::Format::Hyperfine,
@@ -487,7 +487,7 @@ fn check_budget(input: &[u8]) -> Result<Outcome, String> {
         return Err("its own source parses to another limit".into());
     }
     // Evaluate it on a report with a measurement of every unit.
-    let mut r = Report::new(ReportKind::Bench, "2026-01-02T03:04:05Z");
+    let mut r = Report::new(ReportKind::Bench, "2026-01-02T03:04:05Z".parse().unwrap());
     let metric = budget.metric().unwrap_or(WALL_TIME).to_string();
     for (i, unit) in [
         Unit::Seconds,

@@ -82,7 +82,7 @@ fn no_bombs() -> Vec<(&'static str, Vec<u8>)> {
 }
 
 fn options() -> ImportOptions {
-    ImportOptions::new("2026-01-02T03:04:05Z")
+    ImportOptions::new("2026-01-02T03:04:05Z".parse().unwrap())
 }
 
 const JSON_TOKENS: &[&str] = &[
@@ -144,14 +144,17 @@ fn check_hyperfine(input: &[u8]) -> Result<Outcome, String> {
 }
 
 fn check_goose(input: &[u8]) -> Result<Outcome, String> {
-    match perfhub_import::goose::import_goose_at(&text(input), "2026-01-02T03:04:05Z") {
+    match perfhub_import::goose::import_goose_at(
+        &text(input),
+        "2026-01-02T03:04:05Z".parse().unwrap(),
+    ) {
         Ok(r) => sane_report(&r),
         Err(e) => refused(e),
     }
 }
 
 fn check_k6(input: &[u8]) -> Result<Outcome, String> {
-    match perfhub_import::k6::import_k6(&text(input), "2026-01-02T03:04:05Z") {
+    match perfhub_import::k6::import_k6(&text(input), "2026-01-02T03:04:05Z".parse().unwrap()) {
         Ok(r) => sane_report(&r),
         Err(e) => refused(e),
     }

@@ -36,7 +36,7 @@ pub fn check_report() -> Report {
         report("profile.json"),
         report("bench.json"),
     ];
-    let mut check = Report::new(ReportKind::Check, parts[0].created.clone());
+    let mut check = Report::new(ReportKind::Check, parts[0].created);
     check.environment = parts[0].environment.clone();
     for p in parts {
         check.benchmarks.extend(p.benchmarks);

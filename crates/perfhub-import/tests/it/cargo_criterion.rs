@@ -14,7 +14,7 @@ fn stream() -> PathBuf {
 fn the_fixture_imports_every_completed_benchmark() {
     let report = import_cargo_criterion(&stream(), &options()).unwrap();
     assert_eq!(report.kind, ReportKind::Bench);
-    assert_eq!(report.created, CREATED);
+    assert_eq!(report.created.to_string(), CREATED);
     let names: Vec<&str> = report.benchmarks.iter().map(|b| b.name.as_str()).collect();
     assert_eq!(
         names,

@@ -49,7 +49,7 @@ fn expected_samples(sample_json: &Path) -> Vec<f64> {
 fn the_fixture_imports_every_benchmark_with_its_samples() {
     let report = import_criterion_dir(&dir(), None, &options()).unwrap();
     assert_eq!(report.kind, ReportKind::Bench);
-    assert_eq!(report.created, CREATED);
+    assert_eq!(report.created.to_string(), CREATED);
     assert!(report.environment.is_none());
     let names: Vec<&str> = report.benchmarks.iter().map(|b| b.name.as_str()).collect();
     assert_eq!(

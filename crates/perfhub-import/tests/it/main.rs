@@ -14,7 +14,7 @@ use perfhub_import::ImportOptions;
 pub const CREATED: &str = "2026-01-02T03:04:05Z";
 
 pub fn options() -> ImportOptions {
-    ImportOptions::new(CREATED)
+    ImportOptions::new(CREATED.parse().unwrap())
 }
 
 /// `fixtures/<rel>` of the workspace.

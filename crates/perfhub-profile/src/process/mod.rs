@@ -776,7 +776,7 @@ impl CommandProfile {
     /// sample counts, the resource timeline (sampled measurements
     /// `cpu_utilization`, `rss`, `read_rate`, `write_rate`, `threads`), and
     /// notes on how it was taken.
-    pub fn to_report(&self, created: impl Into<String>) -> Report {
+    pub fn to_report(&self, created: perfhub_core::time::UtcTime) -> Report {
         let mut report = Report::new(ReportKind::Profile, created);
         let mut b = Benchmark::new(self.name.clone(), metric::WALL_TIME);
         let m = &mut b.measurements;

@@ -1,4 +1,5 @@
-//! The target server that ships with perfhub (`perfhub serve`).
+//! The target server that ships with perfhub (`perfhub serve`), with the
+//! parsers of its latency, stall and error rate settings.
 //!
 //! An HTTP/1.1 server on loopback whose behaviour is set by a
 //! [`ServeConfig`]: a latency distribution sampled per request, a fraction of
@@ -28,6 +29,9 @@
 //!
 //! Timers have tokio's resolution of one millisecond, so a latency is rounded
 //! up to the next millisecond; a response is never sent early.
+#![deny(missing_docs)]
+
+mod tls;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -518,7 +522,7 @@ impl Server {
     pub fn start(addr: SocketAddr, config: ServeConfig) -> io::Result<Server> {
         config.validate()?;
         let identity = if config.tls {
-            Some(crate::tls::SelfSigned::new().map_err(io::Error::other)?)
+            Some(crate::tls::SelfSigned::new()?)
         } else {
             None
         };

@@ -2,7 +2,7 @@
 //! load tools against it:
 //!
 //! ```text
-//! cargo run --release -p perfhub-load --example serve -- --addr 127.0.0.1:8080 \
+//! cargo run --release -p perfhub-serve --example serve -- --addr 127.0.0.1:8080 \
 //!     --latency lognormal:median=5ms,p99=50ms --stall 1s/5s --error-rate 0.01
 //! wrk -t1 -c64 -d5s http://127.0.0.1:8080/
 //! ```
@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use perfhub_load::serve::{Fault, ServeConfig, Server, parse_latency, parse_stall};
+use perfhub_serve::{Fault, ServeConfig, Server, parse_latency, parse_stall};
 
 fn parse_args() -> Result<(SocketAddr, ServeConfig), String> {
     let mut addr: SocketAddr = "127.0.0.1:8080".parse().expect("a valid default");
