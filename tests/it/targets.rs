@@ -169,6 +169,7 @@ fn bad_headers_are_refused_before_anything_is_sent() {
     for (header, why) in [
         ("Host: other.example", "set by perfhub"),
         ("content-length: 5", "set by perfhub"),
+        ("Transfer-Encoding: chunked", "never sent chunked"),
         ("X-Bad\u{1}: 1", "bad header name"),
         ("X-Split: a\r\nX-Injected: b", "line break"),
         ("no colon", "Name: value"),
@@ -178,6 +179,24 @@ fn bad_headers_are_refused_before_anything_is_sent() {
         let o = perfhub(&["load", "http://127.0.0.1:9/", "-d", "200ms", "-H", header]);
         assert_eq!(o.status.code(), Some(1), "{header:?}: {}", stderr(&o));
         assert!(stderr(&o).contains(why), "{header:?}: {}", stderr(&o));
+    }
+    // Over HTTP/2, connection-specific headers are refused too.
+    for header in ["Upgrade: h2c", "Keep-Alive: 5", "TE: gzip"] {
+        let o = perfhub(&[
+            "load",
+            "http://127.0.0.1:9/",
+            "-d",
+            "200ms",
+            "--http2",
+            "-H",
+            header,
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{header:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("connection-specific header"),
+            "{header:?}: {}",
+            stderr(&o)
+        );
     }
 }
 

@@ -210,8 +210,16 @@ pub fn parse_start_at(text: &str, now: SystemTime) -> Result<SystemTime, String>
     let at = if let Some(after) = text.strip_prefix('+') {
         let d = perfhub_core::units::parse_duration(after)
             .map_err(|e| format!("bad start time {text:?}: {e}"))?;
-        now.checked_add(d)
-            .ok_or_else(|| format!("bad start time {text:?}: beyond what the clock can hold"))?
+        let at = now
+            .checked_add(d)
+            .ok_or_else(|| format!("bad start time {text:?}: beyond what the clock can hold"))?;
+        // Up to the next whole second, so that segments started together
+        // (within the same second) with the same `+30s` share one start.
+        let since = at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        let whole = Duration::from_secs(since.as_secs() + u64::from(since.subsec_nanos() > 0));
+        SystemTime::UNIX_EPOCH + whole
     } else {
         let t = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
             .map_err(|e| {
@@ -1905,6 +1913,14 @@ pub(crate) fn record(
             }
         }
         Err(kind) => {
+            if kind == ErrorKind::Timeout {
+                // It took at least this long: in the latency percentiles as
+                // a lower bound, so a budget on them cannot pass while
+                // requests time out.
+                let waited = done.duration_since(sent_at) + late_by.saturating_sub(TIMER_SLACK);
+                s.stats.endpoints[which].latency.record(waited);
+                s.interval.latency.record(waited);
+            }
             s.stats.endpoints[which].errors += 1;
             *s.stats.errors.entry(kind).or_insert(0) += 1;
             s.interval.errors += 1;
@@ -2094,6 +2110,13 @@ mod tests {
             parse_start_at("+30s", now).unwrap(),
             now + Duration::from_secs(30)
         );
+        // Two segments started 1.4 ms apart in one second share a start.
+        for started in [1, 1_400_001] {
+            assert_eq!(
+                parse_start_at("+30s", now + Duration::from_nanos(started)).unwrap(),
+                now + Duration::from_secs(31)
+            );
+        }
         let at = parse_start_at("2027-01-15T09:00:00.5+01:00", now).unwrap();
         assert_eq!(at, now + Duration::from_millis(500));
         assert_eq!(format_start_at(at), "2027-01-15T08:00:00.5Z");

@@ -34,7 +34,17 @@ impl Prepared2 {
             .map_err(|e| format!("{}: {e}", spec.url))?;
         let mut headers = http::HeaderMap::new();
         for (name, value) in &spec.headers {
-            let name = http::HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
+            let lower = name.to_ascii_lowercase();
+            if matches!(
+                lower.as_str(),
+                "keep-alive" | "proxy-connection" | "upgrade"
+            ) || (lower == "te" && !value.eq_ignore_ascii_case("trailers"))
+            {
+                return Err(format!(
+                    "{name} is a connection-specific header, which HTTP/2 forbids (RFC 9113, 8.2.2); leave it out"
+                ));
+            }
+            let name = http::HeaderName::from_bytes(lower.as_bytes())
                 .map_err(|e| format!("header {name:?}: {e}"))?;
             let value =
                 http::HeaderValue::from_str(value).map_err(|e| format!("header {name}: {e}"))?;
@@ -77,7 +87,14 @@ impl Connection {
     where
         S: AsyncRead + AsyncWrite + Unpin + 'static,
     {
-        let (send, driver) = h2::client::handshake(io).await.map_err(|e| kind(&e))?;
+        // One stream until the server's SETTINGS say how many it takes:
+        // servers differ in how they treat streams beyond their limit
+        // (nginx refuses them, others reset the connection).
+        let (send, driver) = h2::client::Builder::new()
+            .initial_max_send_streams(1)
+            .handshake(io)
+            .await
+            .map_err(|e| kind(&e))?;
         tokio::task::spawn_local(async move {
             let _ = driver.await;
         });

@@ -173,8 +173,8 @@ pub struct RequestSpec {
     pub method: Method,
     /// The URL: `http://` or `https://`, host, optional port, path and query.
     pub url: Url,
-    /// Extra headers (Host, Content-Length and Connection are set by
-    /// perfhub).
+    /// Extra headers (Host, Content-Length, Connection and
+    /// Transfer-Encoding are set by perfhub).
     pub headers: Vec<(String, String)>,
     /// The body, empty for none.
     pub body: Vec<u8>,
@@ -380,8 +380,10 @@ impl std::str::FromStr for Pin {
     }
 }
 
-/// Headers perfhub writes itself, from the URL and the body.
-pub const RESERVED_HEADERS: [&str; 3] = ["host", "content-length", "connection"];
+/// Headers perfhub writes itself, from the URL and the body (a body is
+/// always sent with its length, never chunked).
+pub const RESERVED_HEADERS: [&str; 4] =
+    ["host", "content-length", "connection", "transfer-encoding"];
 
 /// Whether `b` may stand in an HTTP token (a header name, a method).
 pub fn is_token_byte(b: u8) -> bool {
@@ -398,7 +400,7 @@ pub fn header_name_problem(name: &str) -> Option<String> {
     }
     if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
         return Some(format!(
-            "{name} is set by perfhub (from the URL and body); leave it out"
+            "{name} is set by perfhub (Host from the URL, Content-Length from the body, which is never sent chunked, and Connection); leave it out"
         ));
     }
     None

@@ -55,8 +55,8 @@
 //!   ranges (`"200-299"`), all within 100..=599; an empty list checks no
 //!   status. Without `status`, a response must be 2xx or 3xx. `header` is a
 //!   name or a list of names the response must have.
-//! - `Host`, `Content-Length` and `Connection` are set by perfhub and cannot
-//!   be given in `headers`.
+//! - `Host`, `Content-Length`, `Connection` and `Transfer-Encoding` are set
+//!   by perfhub and cannot be given in `headers`.
 //! - `${name}` must name a `[variables]` entry; `$$` is a literal `$`.
 //!   Variables are not expanded inside other variables. `mode` and `budgets`
 //!   are not allowed as variable names, as they are almost always top-level

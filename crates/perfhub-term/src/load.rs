@@ -47,6 +47,10 @@ fn write_counts(out: &mut impl Write, b: &Benchmark) -> io::Result<()> {
         if let Some(skipped) = value(metric::SKIPPED) {
             line += &format!("   skipped {}", skipped as u64);
         }
+        // Requests an HTTP/2 server did not process, sent again.
+        if let Some(retried) = value(metric::RETRIED).filter(|r| *r > 0.0) {
+            line += &format!("   retried {}", retried as u64);
+        }
         writeln!(out, "{line}")?;
     }
     if let (Some(target), Some(achieved)) =

@@ -12,9 +12,10 @@
 //! Our receive windows are the largest HTTP/2 allows, so a server is never
 //! held back by them and window updates are rare; request bodies respect the
 //! server's windows. A request the server did not process (streams above a
-//! GOAWAY's last stream, REFUSED_STREAM) is sent again, up to
-//! [`H2_ATTEMPTS`](super::H2_ATTEMPTS) times in all, and counted as
-//! retried. A request that times out cancels its stream (RST_STREAM CANCEL);
+//! GOAWAY's last stream, REFUSED_STREAM) is sent again and counted as
+//! retried: up to [`H2_ATTEMPTS`](super::H2_ATTEMPTS) times in all, except
+//! that a GOAWAY from a connection that processed some requests does not
+//! use up an attempt. A request that times out cancels its stream (RST_STREAM CANCEL);
 //! the connection goes on. TLS stays on tokio with the `h2` crate
 //! (`http2.rs`).
 
@@ -1033,7 +1034,14 @@ impl Loop<'_, '_> {
             .into_iter()
             .partition(|r| r.stream <= last);
         conn.open = kept;
-        for req in unprocessed {
+        for mut req in unprocessed {
+            if last > 0 {
+                // The connection got something done: a request it left out
+                // is sent again on the next without using up an attempt
+                // (a server that closes connections after N requests leaves
+                // out those sent beyond, however often).
+                req.attempts -= 1;
+            }
             self.again(ci, req, ErrorKind::GoAway);
         }
         self.drained(ci);
