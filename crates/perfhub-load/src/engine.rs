@@ -537,6 +537,10 @@ pub struct Stats {
     /// Times HTTP/2 requests the server did not process (a GOAWAY, a
     /// refused stream) were sent again.
     pub retried: u64,
+    /// Over HTTP/2, the fewest streams a server allowed at once on a
+    /// connection (SETTINGS_MAX_CONCURRENT_STREAMS) when that was fewer than
+    /// the streams asked for.
+    pub stream_limit: Option<u64>,
 }
 
 impl Stats {
@@ -560,6 +564,10 @@ impl Stats {
         self.bytes_sent += other.bytes_sent;
         self.bytes_received += other.bytes_received;
         self.retried += other.retried;
+        self.stream_limit = match (self.stream_limit, other.stream_limit) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
     }
 
     /// All endpoints together.

@@ -355,6 +355,15 @@ pub fn build_report(
             ),
         ));
     }
+    if let Some(limit) = stats.stream_limit {
+        b.notes.push(Note::warning(
+            "stream_limit",
+            format!(
+                "the server allowed {limit} concurrent streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS), fewer than the {} asked for: requests waited in the client for a free stream, and that wait is in their latency",
+                config.streams
+            ),
+        ));
+    }
     if let Some(why) = &outcome.tls_failure {
         b.notes.push(Note::warning(
             "tls_failure",

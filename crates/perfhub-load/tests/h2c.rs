@@ -168,6 +168,13 @@ fn bodies_wait_for_the_server_s_windows_and_streams() {
     assert_eq!(out.stats.errors.len(), 0, "{:?}", out.stats.errors);
     assert_eq!(total.statuses.get(&200), Some(&total.responses));
     assert_eq!(out.stats.bytes_sent, total.responses * UPLOAD as u64);
+    // The server's limit, fewer streams than asked for, is said.
+    assert_eq!(out.stats.stream_limit, Some(3));
+    assert!(out.report.benchmarks.iter().any(|b| {
+        b.notes
+            .iter()
+            .any(|n| n.message.contains("allowed 3 concurrent streams"))
+    }));
 }
 
 /// A request that times out cancels its stream; the connection carries the

@@ -995,7 +995,14 @@ impl Loop<'_, '_> {
         for p in payload.chunks_exact(6) {
             let value = u32_at(p, 2);
             match u16::from_be_bytes([p[0], p[1]]) {
-                0x3 => conn.peer_streams = value as usize,
+                0x3 => {
+                    conn.peer_streams = value as usize;
+                    let streams = self.plan.config.streams as u64;
+                    if u64::from(value) < streams {
+                        let limit = self.shared.stats.stream_limit.get_or_insert(streams);
+                        *limit = (*limit).min(u64::from(value));
+                    }
+                }
                 0x4 => {
                     if value > WINDOW {
                         return self.fail(ci, ErrorKind::Protocol);
