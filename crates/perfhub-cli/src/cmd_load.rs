@@ -11,7 +11,7 @@ use perfhub_core::budget::{Budget, BudgetError, BudgetVerdict};
 use perfhub_core::report::Report;
 use perfhub_core::time::UtcTime;
 use perfhub_core::units::parse_duration_at_most;
-use perfhub_load::engine::{Interval, LoadConfig, Model, Progress, Segment, Setting, Stage, run};
+use perfhub_load::engine::{Interval, LoadConfig, Model, Progress, Segment, Stage, run};
 use perfhub_load::report::evaluate_budgets;
 use perfhub_load::request::{
     Check, Method, RequestSpec, parse_header, parse_status_range, parse_url,
@@ -516,7 +516,7 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
             .abort_on_breach
             .map(|window| BreachWatch::new(window, budgets.clone())),
     };
-    let outcome = run(&config, &mut monitor).map_err(by_flags)?;
+    let outcome = run(&config, &mut monitor)?;
     let breach = monitor.breach();
     drop(monitor);
     // The outcome's report holds the endpoints, `total` and the environment.
@@ -610,9 +610,7 @@ fn load_named(
     let outcomes = perfhub_load::engine::run_many(&only, &crate::interrupt::requested);
     let mut done = Vec::with_capacity(configs.len());
     for ((name, config), outcome) in configs.iter().zip(outcomes) {
-        let outcome = outcome
-            .map_err(by_flags)
-            .with_context(|| format!("scenario {name}"))?;
+        let outcome = outcome.with_context(|| format!("scenario {name}"))?;
         done.push((name.as_str(), config, outcome));
     }
     let named: Vec<(&str, &LoadConfig, &perfhub_load::engine::LoadOutcome)> =
@@ -654,18 +652,4 @@ fn merge(args: &MergeArgs) -> Result<Outcome> {
         return Ok(Outcome::BudgetBreached);
     }
     Ok(Outcome::Success)
-}
-
-/// A load test's error with the settings it names given as their flags.
-fn by_flags(e: perfhub_load::engine::LoadError) -> anyhow::Error {
-    let perfhub_load::engine::LoadError::Config(c) = &e else {
-        return e.into();
-    };
-    let flag = |name: &str| match name {
-        "stages" => "--stage".to_string(),
-        "vus_stages" => "--vus-stage".to_string(),
-        name => format!("--{}", name.replace('_', "-")),
-    };
-    let named = |m: String, s: &Setting| m.replace(&format!("`{}`", s.name()), &flag(s.name()));
-    anyhow::anyhow!(c.settings.iter().fold(c.message.clone(), named))
 }

@@ -150,16 +150,34 @@ fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 exit_codes::SUCCESS
             } else {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "perfhub: error: {}",
-                    perfhub_core::text::error_message(e.as_ref())
-                );
+                let _ = writeln!(std::io::stderr(), "perfhub: error: {}", by_flags(&e));
                 exit_codes::ERROR
             }
         }
     };
     ExitCode::from(code as u8)
+}
+
+/// The error's message, the settings its configuration errors name
+/// written as the flags that set them.
+fn by_flags(e: &anyhow::Error) -> String {
+    use perfhub_core::setting::{ConfigError, rename};
+    let named = e.chain().filter_map(|c| c.downcast_ref::<ConfigError>());
+    let settings: Vec<&str> = named.flat_map(|c| c.settings.clone()).collect();
+    rename(
+        &perfhub_core::text::error_message(e.as_ref()),
+        &settings,
+        flag,
+    )
+}
+
+/// The flag that sets a library's setting, named as its `Config` does.
+pub fn flag(setting: &str) -> String {
+    match setting {
+        "stages" => "--stage".into(),
+        "vus_stages" => "--vus-stage".into(),
+        s => format!("--{}", s.replace('_', "-")),
+    }
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
