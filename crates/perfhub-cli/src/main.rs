@@ -171,13 +171,18 @@ fn by_flags(e: &anyhow::Error) -> String {
     )
 }
 
+/// Library settings whose flags are not their names with `-` for `_` and `.`.
+const FLAGS: &str = "stages:--stage vus_stages:--vus-stage slice.sample_size:--slice-samples slice.measurement:--slice-time format.path:--results time:--paired run_paired:--paired names:--name step:-D/--parameter-step-size";
+
 /// The flag that sets a library's setting, named as its `Config` does.
 pub fn flag(setting: &str) -> String {
-    match setting {
-        "stages" => "--stage".into(),
-        "vus_stages" => "--vus-stage".into(),
-        s => format!("--{}", s.replace('_', "-")),
-    }
+    let known = FLAGS
+        .split(' ')
+        .find_map(|f| f.strip_prefix(setting)?.strip_prefix(':'));
+    known.map_or_else(
+        || format!("--{}", setting.replace(['_', '.'], "-")),
+        str::to_string,
+    )
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
