@@ -172,7 +172,7 @@ fn by_flags(e: &anyhow::Error) -> String {
 }
 
 /// Library settings whose flags are not their names with `-` for `_` and `.`.
-const FLAGS: &str = "stages:--stage vus_stages:--vus-stage slice.sample_size:--slice-samples slice.measurement:--slice-time format.path:--results time:--paired run_paired:--paired names:--name step:-D/--parameter-step-size";
+const FLAGS: &str = "stages:--stage vus_stages:--vus-stage slice.sample_size:--slice-samples slice.measurement:--slice-time format.path:--results time:--paired run_paired:--paired names:--name step:-D/--parameter-step-size ca_file:--cacert kernel_frames:--kernel";
 
 /// The flag that sets a library's setting, named as its `Config` does.
 pub fn flag(setting: &str) -> String {
