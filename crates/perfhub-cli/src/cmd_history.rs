@@ -1,8 +1,7 @@
 //! `perfhub history`: record reports into the history, list runs, show trends.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -151,17 +150,19 @@ pub fn history(args: HistoryArgs) -> Result<Outcome> {
 fn record(args: &RecordArgs) -> Result<Outcome> {
     let report = crate::report_io::read_report(&args.report)?;
     let from_report = RunMeta::from_report(&report);
+    // Asked of git only for what neither the flags nor the report give.
+    let git = || perfhub_probe::git::read(Path::new("."));
     let meta = RunMeta {
         commit: args
             .commit
             .clone()
             .or(from_report.commit)
-            .or_else(|| git(&["rev-parse", "HEAD"])),
+            .or_else(|| git().commit),
         branch: args
             .branch
             .clone()
             .or(from_report.branch)
-            .or_else(|| git(&["branch", "--show-current"])),
+            .or_else(|| git().branch),
         machine: args.machine.clone().or(from_report.machine),
         time: args.time.clone().or(from_report.time),
         source: args
@@ -183,16 +184,6 @@ fn record(args: &RecordArgs) -> Result<Outcome> {
         store.location()
     )?;
     Ok(Outcome::Success)
-}
-
-/// One line of git's output in the current directory, if git answers.
-fn git(args: &[&str]) -> Option<String> {
-    let output = Command::new("git").args(args).output().ok()?;
-    if !output.status.success() {
-        return None;
-    }
-    let line = String::from_utf8(output.stdout).ok()?.trim().to_string();
-    (!line.is_empty()).then_some(line)
 }
 
 fn list(args: &ListArgs) -> Result<Outcome> {

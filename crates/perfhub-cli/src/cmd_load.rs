@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -11,7 +11,10 @@ use perfhub_core::budget::{Budget, BudgetError, BudgetVerdict};
 use perfhub_core::report::Report;
 use perfhub_core::time::UtcTime;
 use perfhub_core::units::parse_duration_at_most;
-use perfhub_load::engine::{Interval, LoadConfig, Model, Progress, Segment, Setting, Stage, run};
+use perfhub_load::engine::{
+    Interval, LoadConfig, MAX_THINK_TIME, MAX_TIMEOUT, Model, Progress, Segment, Stage,
+    parse_start_at, run,
+};
 use perfhub_load::report::evaluate_budgets;
 use perfhub_load::request::{
     Check, Method, RequestSpec, parse_header, parse_status_range, parse_url,
@@ -79,18 +82,18 @@ pub struct LoadArgs {
     /// the users of the moment are closed and wait; a sequence scenario's
     /// user finishes its iteration first. The test lasts as long as the
     /// stages unless --duration is longer.
-    #[arg(long = "vus-stage", value_name = "DURATION:USERS", value_parser = parse_vu_stage)]
+    #[arg(long = "vus-stage", value_name = "DURATION:USERS", value_parser = |t: &str| Stage::parse(t, "USERS"))]
     vu_stages: Vec<Stage>,
 
     /// A ramp stage DURATION:RATE, such as 30s:1000 (open model; repeat
     /// for several, starting from --rate or 0; the stages add up to 720h,
     /// 30 days, at most).
-    #[arg(long = "stage", value_name = "DURATION:RATE", value_parser = parse_stage)]
+    #[arg(long = "stage", value_name = "DURATION:RATE", value_parser = |t: &str| Stage::parse(t, "RATE"))]
     stages: Vec<Stage>,
 
     /// A pause after each response before the next request (closed model;
     /// at most 1h).
-    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_think_time)]
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = |t: &str| parse_duration_at_most(t, MAX_THINK_TIME))]
     think_time: Duration,
 
     /// Worker threads (default: one per core).
@@ -99,7 +102,7 @@ pub struct LoadArgs {
 
     /// Longest wait for a connection or a whole response [default: 5s; at
     /// most 1h].
-    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    #[arg(long, value_name = "DURATION", value_parser = |t: &str| parse_duration_at_most(t, MAX_TIMEOUT))]
     timeout: Option<Duration>,
 
     /// With --rate or --stage: how long after the duration requests that
@@ -189,8 +192,8 @@ pub struct LoadArgs {
     /// or +DURATION from now (+30s). Give every segment of a distributed
     /// test the same time and, however far apart they are started, they
     /// send one test's schedule between them; `load merge` checks it.
-    #[arg(long, value_name = "TIME", value_parser = parse_start_at)]
-    start_at: Option<std::time::SystemTime>,
+    #[arg(long, value_name = "TIME", value_parser = |t: &str| parse_start_at(t, SystemTime::now()))]
+    start_at: Option<SystemTime>,
 
     /// Write the report (JSON) here.
     #[arg(long, value_name = "FILE")]
@@ -230,22 +233,6 @@ struct MergeArgs {
     /// Write the merged report here.
     #[arg(long, value_name = "FILE")]
     export_json: Option<PathBuf>,
-}
-
-fn parse_timeout(text: &str) -> Result<Duration, String> {
-    parse_duration_at_most(text, perfhub_load::engine::MAX_TIMEOUT)
-}
-
-fn parse_think_time(text: &str) -> Result<Duration, String> {
-    parse_duration_at_most(text, perfhub_load::engine::MAX_THINK_TIME)
-}
-
-fn parse_stage(text: &str) -> Result<Stage, String> {
-    Stage::parse(text, "RATE")
-}
-
-fn parse_vu_stage(text: &str) -> Result<Stage, String> {
-    Stage::parse(text, "USERS")
 }
 
 fn parse_budgets(budgets: &[String], thresholds: &[String]) -> Result<Vec<Budget>> {
@@ -516,7 +503,7 @@ pub fn load(args: LoadArgs) -> Result<Outcome> {
             .abort_on_breach
             .map(|window| BreachWatch::new(window, budgets.clone())),
     };
-    let outcome = run(&config, &mut monitor).map_err(by_flags)?;
+    let outcome = run(&config, &mut monitor)?;
     let breach = monitor.breach();
     drop(monitor);
     // The outcome's report holds the endpoints, `total` and the environment.
@@ -610,9 +597,7 @@ fn load_named(
     let outcomes = perfhub_load::engine::run_many(&only, &crate::interrupt::requested);
     let mut done = Vec::with_capacity(configs.len());
     for ((name, config), outcome) in configs.iter().zip(outcomes) {
-        let outcome = outcome
-            .map_err(by_flags)
-            .with_context(|| format!("scenario {name}"))?;
+        let outcome = outcome.with_context(|| format!("scenario {name}"))?;
         done.push((name.as_str(), config, outcome));
     }
     let named: Vec<(&str, &LoadConfig, &perfhub_load::engine::LoadOutcome)> =
@@ -630,10 +615,6 @@ fn load_named(
         .flat_map(|(name, _, o)| o.failures.iter().map(move |f| format!("{name}: {f}")))
         .collect();
     conclude(&report, &failures, budget_result, false)
-}
-
-fn parse_start_at(text: &str) -> Result<std::time::SystemTime, String> {
-    perfhub_load::engine::parse_start_at(text, std::time::SystemTime::now())
 }
 
 fn merge(args: &MergeArgs) -> Result<Outcome> {
@@ -654,18 +635,4 @@ fn merge(args: &MergeArgs) -> Result<Outcome> {
         return Ok(Outcome::BudgetBreached);
     }
     Ok(Outcome::Success)
-}
-
-/// A load test's error with the settings it names given as their flags.
-fn by_flags(e: perfhub_load::engine::LoadError) -> anyhow::Error {
-    let perfhub_load::engine::LoadError::Config(c) = &e else {
-        return e.into();
-    };
-    let flag = |name: &str| match name {
-        "stages" => "--stage".to_string(),
-        "vus_stages" => "--vus-stage".to_string(),
-        name => format!("--{}", name.replace('_', "-")),
-    };
-    let named = |m: String, s: &Setting| m.replace(&format!("`{}`", s.name()), &flag(s.name()));
-    anyhow::anyhow!(c.settings.iter().fold(c.message.clone(), named))
 }

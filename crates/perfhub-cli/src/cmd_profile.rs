@@ -126,7 +126,8 @@ pub fn profile(args: ProfileArgs) -> Result<Outcome> {
     let written = profile
         .write_outputs(&args.output, &report)
         .with_context(|| format!("cannot write the profile into {}", args.output.display()))?;
-    profile.write_summary(&mut std::io::stderr().lock(), &written, args.top)?;
+    let summary = crate::render::flagged(|o| profile.write_summary(o, &written, args.top))?;
+    std::io::Write::write_all(&mut std::io::stderr().lock(), summary.as_bytes())?;
     Ok(match profile.exit {
         None | Some(Exit::Code(0)) => {
             if crate::interrupt::requested() {

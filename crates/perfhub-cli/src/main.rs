@@ -150,16 +150,39 @@ fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 exit_codes::SUCCESS
             } else {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "perfhub: error: {}",
-                    perfhub_core::text::error_message(e.as_ref())
-                );
+                let _ = writeln!(std::io::stderr(), "perfhub: error: {}", by_flags(&e));
                 exit_codes::ERROR
             }
         }
     };
     ExitCode::from(code as u8)
+}
+
+/// The error's message, the settings its configuration errors name
+/// written as the flags that set them.
+fn by_flags(e: &anyhow::Error) -> String {
+    use perfhub_core::setting::{ConfigError, rename};
+    let named = e.chain().filter_map(|c| c.downcast_ref::<ConfigError>());
+    let settings: Vec<&str> = named.flat_map(|c| c.settings.clone()).collect();
+    rename(
+        &perfhub_core::text::error_message(e.as_ref()),
+        &settings,
+        flag,
+    )
+}
+
+/// Library settings whose flags are not their names with `-` for `_` and `.`.
+const FLAGS: &str = "stages:--stage vus_stages:--vus-stage slice.sample_size:--slice-samples slice.measurement:--slice-time format.path:--results time:--paired run_paired:--paired names:--name step:-D/--parameter-step-size ca_file:--cacert kernel_frames:--kernel";
+
+/// The flag that sets a library's setting, named as its `Config` does.
+pub fn flag(setting: &str) -> String {
+    let known = FLAGS
+        .split(' ')
+        .find_map(|f| f.strip_prefix(setting)?.strip_prefix(':'));
+    known.map_or_else(
+        || format!("--{}", setting.replace(['_', '.'], "-")),
+        str::to_string,
+    )
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

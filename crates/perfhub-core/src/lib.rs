@@ -20,6 +20,8 @@
 //!   paired, with significance and a minimum effect size;
 //! - [`sequential`]: adaptive stopping of paired rounds at planned looks,
 //!   the level split across them;
+//! - [`setting`]: configuration errors that name settings, so that a
+//!   front end can name them its own way;
 //! - [`ticks`]: round values for chart axes;
 //! - [`fs`]: files written atomically (temporary file, sync, rename), the
 //!   one file-system helper every crate writing results shares.
@@ -35,6 +37,7 @@ pub mod report;
 pub mod retry;
 pub mod score;
 pub mod sequential;
+pub mod setting;
 pub mod signed_rank;
 pub mod stats;
 pub mod text;

@@ -255,20 +255,22 @@ pub(crate) fn head_beside_base(
 /// rounds completed; otherwise it is an error.
 pub fn run_ab(config: &AbConfig, progress: &mut dyn AbProgress) -> Result<AbOutcome, GateError> {
     if config.rounds < 2 {
-        return Err(GateError::Config(format!(
-            "--rounds {}: at least 2 rounds are needed to compare pairs (10 or more recommended)",
-            config.rounds
-        )));
+        return Err(GateError::naming(&["rounds"], |n| {
+            format!(
+                "{} {}: at least 2 rounds are needed to compare pairs (10 or more recommended)",
+                n[0], config.rounds
+            )
+        }));
     }
     if config.command.is_empty() {
-        return Err(GateError::Config(
-            "no bench command: give it after `--`, such as `-- cargo bench`".into(),
+        return Err(GateError::config(
+            "no bench command: give it after `--`, such as `-- cargo bench`",
         ));
     }
     if config.time_budget.is_some_and(|b| b.is_zero()) {
-        return Err(GateError::Config(
-            "--time-budget 0: give the time the rounds may take, such as 5m".into(),
-        ));
+        return Err(GateError::naming(&["time_budget"], |n| {
+            format!("{} 0: give the time the rounds may take, such as 5m", n[0])
+        }));
     }
     let sliced = sliced_mode(config)?;
     if sliced {
@@ -563,20 +565,29 @@ fn sliced_mode(config: &AbConfig) -> Result<bool, GateError> {
         }
         Interleave::Slices => {
             if config.format != ResultFormat::Criterion {
-                return Err(GateError::Config(
-                    "--interleave slices runs criterion benchmarks one by one: it needs --format criterion (the default); use --interleave whole for other formats".into(),
-                ));
+                return Err(GateError::naming(&["interleave", "format"], |n| {
+                    let [i, f] = [&n[0], &n[1]];
+                    format!(
+                        "{i} slices runs criterion benchmarks one by one: it needs {f} criterion (the default); use {i} whole for other formats"
+                    )
+                }));
             }
             if !cargo_bench {
-                return Err(GateError::Config(format!(
-                    "--interleave slices needs a `cargo bench ...` command, which perfhub builds with --no-run to find the bench executables, not `{}`; use --interleave whole for other commands",
-                    shown(&config.command)
-                )));
+                return Err(GateError::naming(&["interleave"], |n| {
+                    format!(
+                        "{i} slices needs a `cargo bench ...` command, which perfhub builds with --no-run to find the bench executables, not `{}`; use {i} whole for other commands",
+                        shown(&config.command),
+                        i = n[0]
+                    )
+                }));
             }
             if config.build.is_some() {
-                return Err(GateError::Config(
-                    "--interleave slices builds with `cargo bench --no-run` itself: leave out --build, or use --interleave whole".into(),
-                ));
+                return Err(GateError::naming(&["interleave", "build"], |n| {
+                    let [i, b] = [&n[0], &n[1]];
+                    format!(
+                        "{i} slices builds with `cargo bench --no-run` itself: leave out {b}, or use {i} whole"
+                    )
+                }));
             }
             Ok(true)
         }
@@ -594,7 +605,7 @@ fn prepare_slices(
     notes: &mut Vec<Note>,
 ) -> Result<Slices, GateError> {
     let Some((cargo, bench_args)) = slices::split_cargo_bench(&config.command) else {
-        return Err(GateError::Config("not a `cargo bench` command".into()));
+        return Err(GateError::config("not a `cargo bench` command"));
     };
     let build = slices::build_command(&cargo);
     let mut listed: Vec<SideBenchmarks> = Vec::new();
@@ -611,11 +622,14 @@ fn prepare_slices(
         let messages = run_logged(&build, s, scratch, "build")?;
         let mut exes = slices::bench_executables(&messages);
         if exes.is_empty() {
-            return Err(GateError::Config(format!(
-                "`{}` built no bench target in the {}: check the command's --bench/-p options, or use --interleave whole",
-                shown(&build),
-                s.side.as_str()
-            )));
+            return Err(GateError::naming(&["interleave"], |n| {
+                format!(
+                    "`{}` built no bench target in the {}: check the command's --bench/-p options, or use {} whole",
+                    shown(&build),
+                    s.side.as_str(),
+                    n[0]
+                )
+            }));
         }
         if i == 0 {
             exes = slices::keep_copies(exes, &scratch.join("base-bin"))?;
@@ -637,22 +651,30 @@ fn prepare_slices(
     }
     let [base, head] = [&listed[0], &listed[1]];
     if head.order.is_empty() {
-        return Err(GateError::Config(format!(
-            "no criterion benchmark listed by the head's bench targets ({}){}: `--bench --list` shows no `NAME: benchmark` line; for libtest or other harnesses use --interleave whole with --format libtest or --results",
-            head.not_criterion.join(", "),
-            if bench_args.is_empty() {
-                String::new()
-            } else {
-                format!(" with the filter `{}`", shown(&bench_args))
-            }
-        )));
+        let filter = if bench_args.is_empty() {
+            String::new()
+        } else {
+            format!(" with the filter `{}`", shown(&bench_args))
+        };
+        return Err(GateError::naming(
+            &["interleave", "format", "format.path"],
+            |n| {
+                format!(
+                    "no criterion benchmark listed by the head's bench targets ({}){filter}: `--bench --list` shows no `NAME: benchmark` line; for libtest or other harnesses use {} whole with {} libtest or {}",
+                    head.not_criterion.join(", "),
+                    n[0],
+                    n[1],
+                    n[2]
+                )
+            },
+        ));
     }
     for (side, l) in [("base", base), ("head", head)] {
         if !l.not_criterion.is_empty() {
             notes.push(Note::warning(
                 "ab_target_not_criterion",
                 format!(
-                    "the {side}'s bench targets {} list no criterion benchmark and were not run; --interleave whole runs them",
+                    "the {side}'s bench targets {} list no criterion benchmark and were not run; `interleave` whole runs them",
                     l.not_criterion.join(", ")
                 ),
             ));
@@ -669,7 +691,7 @@ fn prepare_slices(
             notes.push(Note::warning(
                 "ab_benchmark_name_truncated",
                 format!(
-                    "{name}: criterion lists this name cut short, so it cannot be run alone; shorten it, or use --interleave whole"
+                    "{name}: criterion lists this name cut short, so it cannot be run alone; shorten it, or use `interleave` whole"
                 ),
             ));
         }
@@ -695,7 +717,7 @@ fn prepare_slices(
         .cloned()
         .collect();
     if order.is_empty() {
-        return Err(GateError::Config(format!(
+        return Err(GateError::config(format!(
             "base and head have no criterion benchmark in common (base: {}; head: {})",
             if base.order.is_empty() {
                 "none".to_string()
@@ -918,7 +940,7 @@ impl BaseCheckout {
         let worktree = Worktree::add(&checkout.toplevel, &base_commit)?;
         let base_dir = worktree.path().join(&checkout.subdir);
         if !base_dir.is_dir() {
-            return Err(GateError::Config(format!(
+            return Err(GateError::config(format!(
                 "{} does not exist at {base}: the base revision predates this directory",
                 checkout.subdir.display(),
             )));
@@ -1077,8 +1099,8 @@ fn run_side(
             return Ok((v, String::new()));
         }
         (ResultFormat::Instructions, None) => {
-            return Err(GateError::Config(
-                "instruction counts were asked for but no counter was set up".into(),
+            return Err(GateError::config(
+                "instruction counts were asked for but no counter was set up",
             ));
         }
         (ResultFormat::Criterion, _) => {
@@ -1097,7 +1119,7 @@ fn run_side(
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => {
-                    return Err(GateError::Config(format!(
+                    return Err(GateError::config(format!(
                         "cannot remove the previous results {}: {e}",
                         path.display()
                     )));
@@ -1105,13 +1127,14 @@ fn run_side(
             }
             let output = run_logged(&config.command, side, scratch, "run")?;
             if !path.exists() {
-                return Err(GateError::Import {
-                    side: side.side.as_str(),
-                    message: format!(
-                        "{}: the bench command did not write its results there; check --results against where the command writes them",
-                        path.display()
-                    ),
-                });
+                return Err(GateError::naming(&["format.path"], |n| {
+                    format!(
+                        "reading the {} run's results: {}: the bench command did not write its results there; check {} against where the command writes them",
+                        side.side.as_str(),
+                        path.display(),
+                        n[0]
+                    )
+                }));
             }
             let options = import_options(config);
             let (format, report) = match format {
@@ -1145,10 +1168,14 @@ fn run_side(
 /// its own format.
 fn gateable(format: perfhub_import::Format, path: &Path) -> Result<(), GateError> {
     if format.is_load_test() || format == perfhub_import::Format::Criterion {
-        return Err(GateError::Config(format!(
-            "{}: {format} results cannot be gated through --results; use --format criterion for criterion benches",
-            path.display()
-        )));
+        return Err(GateError::naming(&["format.path", "format"], |n| {
+            format!(
+                "{}: {format} results cannot be gated through {}; use {} criterion for criterion benches",
+                path.display(),
+                n[0],
+                n[1]
+            )
+        }));
     }
     Ok(())
 }
@@ -1362,14 +1389,14 @@ mod tests {
             sliced_mode(&c)
                 .unwrap_err()
                 .to_string()
-                .contains("leave out --build")
+                .contains("leave out `build`")
         );
         let mut c = config(&["./bench.sh"]);
         assert!(!sliced_mode(&c).unwrap());
         c.interleave = Interleave::Slices;
         let e = sliced_mode(&c).unwrap_err().to_string();
         assert!(
-            e.contains("needs a `cargo bench ...` command") && e.contains("--interleave whole"),
+            e.contains("needs a `cargo bench ...` command") && e.contains("`interleave` whole"),
             "{e}"
         );
         let mut c = config(&["cargo", "bench"]);
@@ -1380,7 +1407,7 @@ mod tests {
             sliced_mode(&c)
                 .unwrap_err()
                 .to_string()
-                .contains("--format criterion")
+                .contains("`format` criterion")
         );
         c.interleave = Interleave::Whole;
         assert!(!sliced_mode(&c).unwrap());

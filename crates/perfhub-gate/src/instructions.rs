@@ -102,7 +102,7 @@ pub fn count_instructions(
                 .iter()
                 .find(|(k, _)| *k == CounterKind::Instructions)
                 .map(|(_, v)| *v)
-                .ok_or_else(|| GateError::Config("the instructions counter gave no value".into()))
+                .ok_or_else(|| GateError::config("the instructions counter gave no value"))
         }
         InstructionCounter::Callgrind { .. } => callgrind(command, dir, env, &shown),
     }
@@ -166,7 +166,7 @@ fn callgrind(
             source: e,
         })?;
         total += callgrind_total(&text).ok_or_else(|| {
-            GateError::Config(format!(
+            GateError::config(format!(
                 "{}: callgrind's output has no `totals:` or `summary:` line",
                 path.display()
             ))
@@ -174,7 +174,7 @@ fn callgrind(
         files += 1;
     }
     if files == 0 {
-        return Err(GateError::Config(format!(
+        return Err(GateError::config(format!(
             "callgrind wrote no output for `{shown}`"
         )));
     }

@@ -34,13 +34,18 @@ pub use paired::{
 pub use perfhub_core::sequential::{Decision, LookPlan, Stop};
 pub use slices::SliceConfig;
 
+pub use perfhub_core::setting::ConfigError;
+
 /// Why an A/B run failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum GateError {
-    /// The settings cannot work.
+    /// The settings cannot work: its message names them by their names in
+    /// [`AbConfig`], [`SliceConfig`] and [`PairedConfig`] (`` `rounds` ``,
+    /// `` `slice.sample_size` ``, `` `format.path` `` for a results file),
+    /// and `` `run_paired` `` for the paired mode.
     #[error("{0}")]
-    Config(String),
+    Config(#[from] ConfigError),
     /// The directory is not inside a git checkout.
     #[error(
         "{}: not inside a git repository ({message}); `perfhub ab` checks the base out with `git worktree`",
@@ -112,4 +117,16 @@ pub enum GateError {
         /// The error.
         source: std::io::Error,
     },
+}
+
+impl GateError {
+    /// A configuration error that names no setting.
+    fn config(message: impl Into<String>) -> GateError {
+        GateError::Config(ConfigError::new(message))
+    }
+
+    /// A configuration error whose message `message(names)` names `settings`.
+    fn naming(settings: &[&'static str], message: impl FnOnce(&[String]) -> String) -> GateError {
+        GateError::Config(ConfigError::naming(settings, message))
+    }
 }

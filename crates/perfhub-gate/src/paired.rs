@@ -131,10 +131,12 @@ pub fn run_paired(
     progress: &mut dyn PairedProgress,
 ) -> Result<PairedOutcome, GateError> {
     let (cargo_args, harness_args) = split_command(&config.command)?;
-    if config.time.is_zero() || config.batch.is_zero() {
-        return Err(GateError::Config(
-            "the paired time and the batch time must be above 0, such as --paired=3s".into(),
-        ));
+    for (setting, time, such_as) in [("time", config.time, "3s"), ("batch", config.batch, "1ms")] {
+        if time.is_zero() {
+            return Err(GateError::naming(&[setting], |n| {
+                format!("{} must be above 0, such as {such_as}", n[0])
+            }));
+        }
     }
     let BaseCheckout {
         base_commit,
@@ -166,10 +168,14 @@ pub fn run_paired(
         probe_targets(&built, &harness_args, &head, scratch.path())?,
     ];
     if targets[1].is_empty() {
-        return Err(GateError::Config(format!(
-            "no bench target built by `{}` uses perfhub's harness: --paired runs targets whose `main` is `perfhub_bench::main!` (with `harness = false`); use --format for criterion or libtest benches",
-            shown(&config.command)
-        )));
+        return Err(GateError::naming(&["run_paired", "format"], |n| {
+            format!(
+                "no bench target built by `{}` uses perfhub's harness: {} runs targets whose `main` is `perfhub_bench::main!` (with `harness = false`); use {} for criterion or libtest benches",
+                shown(&config.command),
+                n[0],
+                n[1]
+            )
+        }));
     }
     // cargo names a package's binaries by its path relative to the
     // workspace, the same in the worktree and here: one target directory
@@ -178,11 +184,14 @@ pub fn run_paired(
         .iter()
         .find(|h| targets[0].iter().any(|b| b.exe == h.exe))
     {
-        return Err(GateError::Config(format!(
-            "base and head built the bench target {} into the same file, {}: give the base a target directory of its own with --base-target-dir (by default one inside the head's)",
-            t.name,
-            t.exe.display()
-        )));
+        return Err(GateError::naming(&["base_target_dir"], |n| {
+            format!(
+                "base and head built the bench target {} into the same file, {}: give the base a target directory of its own with {} (by default one inside the head's)",
+                t.name,
+                t.exe.display(),
+                n[0]
+            )
+        }));
     }
     let plan = plan(&targets[0], &targets[1]);
 
@@ -265,10 +274,13 @@ pub fn run_paired(
 /// perfhub.
 fn split_command(command: &[OsString]) -> Result<(Vec<OsString>, Vec<OsString>), GateError> {
     let Some((cargo, harness)) = split_cargo_bench(command) else {
-        return Err(GateError::Config(format!(
-            "--paired builds the bench targets with cargo: give `-- cargo bench [--bench NAME] [-- FILTER]`, not `{}`",
-            shown(command)
-        )));
+        return Err(GateError::naming(&["run_paired"], |n| {
+            format!(
+                "{} builds the bench targets with cargo: give `-- cargo bench [--bench NAME] [-- FILTER]`, not `{}`",
+                n[0],
+                shown(command)
+            )
+        }));
     };
     if let Some(bad) = harness.iter().find(|a| {
         matches!(
@@ -276,10 +288,13 @@ fn split_command(command: &[OsString]) -> Result<(Vec<OsString>, Vec<OsString>),
             Some("--list" | "--save" | "--quiet" | "-q" | "--help" | "-h")
         )
     }) {
-        return Err(GateError::Config(format!(
-            "harness argument {}: --paired runs the benchmarks itself; give only a filter (and --exact) after the second `--`",
-            bad.to_string_lossy()
-        )));
+        return Err(GateError::naming(&["run_paired"], |n| {
+            format!(
+                "harness argument {}: {} runs the benchmarks itself; give only a filter (and --exact) after the second `--`",
+                bad.to_string_lossy(),
+                n[0]
+            )
+        }));
     }
     Ok((cargo, harness))
 }

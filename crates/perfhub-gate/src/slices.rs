@@ -37,15 +37,22 @@ impl SliceConfig {
     /// Refuses settings criterion would refuse with a panic.
     pub fn check(&self) -> Result<(), GateError> {
         if self.sample_size < 10 {
-            return Err(GateError::Config(format!(
-                "--slice-samples {}: criterion needs at least 10 samples per benchmark; give 10 or more",
-                self.sample_size
-            )));
+            return Err(GateError::naming(&["slice.sample_size"], |n| {
+                format!(
+                    "{} {}: criterion needs at least 10 samples per benchmark; give 10 or more",
+                    n[0], self.sample_size
+                )
+            }));
         }
         if self.warm_up.is_zero() || self.measurement.is_zero() {
-            return Err(GateError::Config(
-                "--slice-warm-up and --slice-time must be longer than zero, such as 500ms and 1s"
-                    .into(),
+            return Err(GateError::naming(
+                &["slice.warm_up", "slice.measurement"],
+                |n| {
+                    format!(
+                        "{} and {} must be longer than zero, such as 500ms and 1s",
+                        n[0], n[1]
+                    )
+                },
             ));
         }
         Ok(())

@@ -195,7 +195,9 @@ pub fn parse_bmf(
     if benchmarks.is_empty() {
         return Err(ImportError::NoResults {
             path: source.to_path_buf(),
-            hint: "the BMF object is empty; `perfhub export --to bencher REPORT -o FILE` writes one benchmark per key".into(),
+            hint:
+                "the BMF object is empty; a Bencher Metric Format file holds one benchmark per key"
+                    .into(),
         });
     }
     let mut report = Report::new(ReportKind::Bench, options.created);

@@ -154,14 +154,15 @@ pub enum ImportError {
         invalid: perfhub_core::report::InvalidMeasurement,
     },
     /// A baseline was given for a format that has none.
-    #[error(
-        "--baseline `{baseline}` applies only to criterion directories, not to {format} output"
-    )]
+    #[error("{setting}")]
     BaselineNotApplicable {
         /// The format imported.
         format: Format,
         /// The baseline asked for.
         baseline: String,
+        /// The message, which names the `` `baseline` `` setting.
+        #[source]
+        setting: perfhub_core::setting::ConfigError,
     },
     /// A load tool's report (goose, k6) cannot be imported; the message
     /// names the place in it (a JSON path, or a line and column).
@@ -213,6 +214,23 @@ impl ImportError {
             | ImportError::Invalid { path, .. }
             | ImportError::LoadReport { path, .. } => Some(Location::file(path)),
             ImportError::BaselineNotApplicable { .. } => None,
+        }
+    }
+}
+
+impl ImportError {
+    /// A baseline given for a format that has none.
+    pub(crate) fn baseline_not_applicable(format: Format, baseline: &str) -> ImportError {
+        let setting = perfhub_core::setting::ConfigError::naming(&["baseline"], |n| {
+            format!(
+                "{} `{baseline}` applies only to criterion directories, not to {format} output",
+                n[0]
+            )
+        });
+        ImportError::BaselineNotApplicable {
+            format,
+            baseline: baseline.to_string(),
+            setting,
         }
     }
 }

@@ -329,10 +329,7 @@ pub fn import(
     if format != Format::Criterion
         && let Some(name) = baseline
     {
-        return Err(ImportError::BaselineNotApplicable {
-            format,
-            baseline: name.to_string(),
-        });
+        return Err(ImportError::baseline_not_applicable(format, name));
     }
     match format {
         Format::Criterion => import_criterion_dir(path, baseline, options),
@@ -387,10 +384,7 @@ pub fn import_auto(
         return Err(diagnose(text, path, options));
     };
     if let Some(name) = baseline {
-        return Err(ImportError::BaselineNotApplicable {
-            format,
-            baseline: name.to_string(),
-        });
+        return Err(ImportError::baseline_not_applicable(format, name));
     }
     let report = parse_as(format, text, path, options)?;
     Ok((format, report))

@@ -407,45 +407,17 @@ impl Setting {
             Setting::StartAt => "start_at",
         }
     }
-
-    /// The name as a message writes it, in backticks.
-    fn quoted(self) -> String {
-        format!("`{}`", self.name())
-    }
 }
 
-/// A load test's settings that cannot run together or are out of range.
-///
-/// The message names each setting at fault in backticks (`` `streams` ``),
-/// and [`ConfigError::settings`] lists them, so that a front end can name
-/// them its own way (the CLI by its flags).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct ConfigError {
-    /// What is wrong, and how to set it right.
-    pub message: String,
-    /// The settings the message names, in the order it names them.
-    pub settings: Vec<Setting>,
-}
+/// A load test's settings that cannot run together or are out of range:
+/// the message names each setting at fault in backticks (`` `streams` ``),
+/// as [`Setting::name`] does.
+pub use perfhub_core::setting::ConfigError;
 
-impl ConfigError {
-    /// An error that names no setting.
-    pub fn new(message: impl Into<String>) -> ConfigError {
-        ConfigError {
-            message: message.into(),
-            settings: Vec::new(),
-        }
-    }
-
-    /// An error whose message `message(names)` names `settings`, given
-    /// their names in backticks in the same order.
-    fn naming(settings: &[Setting], message: impl FnOnce(&[String]) -> String) -> ConfigError {
-        let names: Vec<String> = settings.iter().map(|s| s.quoted()).collect();
-        ConfigError {
-            message: message(&names),
-            settings: settings.to_vec(),
-        }
-    }
+/// An error whose message `message(names)` names `settings`.
+fn naming(settings: &[Setting], message: impl FnOnce(&[String]) -> String) -> ConfigError {
+    let names: Vec<&'static str> = settings.iter().map(|s| s.name()).collect();
+    ConfigError::naming(&names, message)
 }
 
 /// Why a load test cannot run.
@@ -453,7 +425,7 @@ impl ConfigError {
 #[non_exhaustive]
 pub enum LoadError {
     /// A setting is out of range, or settings do not go together.
-    #[error(transparent)]
+    #[error("{0}")]
     Config(#[from] ConfigError),
     /// The target's address does not resolve.
     #[error("cannot resolve {host}: {source}; check the host name")]
@@ -855,7 +827,7 @@ pub fn run(config: &LoadConfig, progress: &mut dyn Progress) -> Result<LoadOutco
     // `validate` keeps the duration within MAX_DURATION, which the clock
     // can always hold; checked all the same, as it comes from the user.
     let end = t0.checked_add(duration).ok_or_else(|| {
-        LoadError::Config(ConfigError::naming(&[Setting::Duration], |n| {
+        LoadError::Config(naming(&[Setting::Duration], |n| {
             format!(
                 "the test's end, {} from now, is beyond what the clock can hold: give a {} of at most 720h (30 days)",
                 perfhub_core::units::Unit::Seconds.format(duration.as_secs_f64()),
@@ -1087,7 +1059,7 @@ fn wait_for(
 ) -> Result<Instant, LoadError> {
     let now = SystemTime::now();
     let ahead = at.duration_since(now).map_err(|e| {
-        LoadError::Config(ConfigError::naming(&[Setting::StartAt], |n| {
+        LoadError::Config(naming(&[Setting::StartAt], |n| {
             format!(
                 "the start time ({} {}) passed {} ago: start every segment before it, or give a later one",
                 n[0],
@@ -1097,16 +1069,13 @@ fn wait_for(
         }))
     })?;
     if ahead > MAX_START_DELAY {
-        return Err(LoadError::Config(ConfigError::naming(
-            &[Setting::StartAt],
-            |n| {
-                format!(
-                    "the start time ({} {}) is more than 720h ahead",
-                    n[0],
-                    format_start_at(at)
-                )
-            },
-        )));
+        return Err(LoadError::Config(naming(&[Setting::StartAt], |n| {
+            format!(
+                "the start time ({} {}) is more than 720h ahead",
+                n[0],
+                format_start_at(at)
+            )
+        })));
     }
     let t0 = Instant::now() + ahead;
     loop {
@@ -1207,7 +1176,7 @@ fn validate(config: &LoadConfig) -> Result<(), LoadError> {
     let bad = |m: &str| Err(LoadError::Config(ConfigError::new(m)));
     // `naming` puts the settings' names, in backticks, into the message.
     let bad_setting = |settings: &[Setting], m: &dyn Fn(&[String]) -> String| {
-        Err(LoadError::Config(ConfigError::naming(settings, m)))
+        Err(LoadError::Config(naming(settings, m)))
     };
     if config.requests.is_empty() {
         return bad("no requests: give a URL or a scenario file");

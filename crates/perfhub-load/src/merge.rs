@@ -13,7 +13,7 @@ use perfhub_core::histogram::LatencyHistogram;
 use perfhub_core::report::{Benchmark, Measurement, Note, Report, ReportKind, metric};
 use perfhub_core::units::Unit;
 
-use crate::engine::Segment;
+use crate::engine::{ConfigError, Segment};
 use crate::report::{PARAM_SCHEDULE, PARAM_SEGMENT, PARAM_START_AT, TOTAL};
 
 /// Why reports cannot be merged.
@@ -21,9 +21,7 @@ use crate::report::{PARAM_SCHEDULE, PARAM_SEGMENT, PARAM_START_AT, TOTAL};
 #[non_exhaustive]
 pub enum MergeError {
     /// A report is not a load test's.
-    #[error(
-        "{path}: not a load test report (its kind is {kind}); merge the reports `perfhub load --export-json` writes"
-    )]
+    #[error("{path}: not a load test report (its kind is {kind}); merge the reports of load tests")]
     NotLoad {
         /// The report.
         path: PathBuf,
@@ -46,9 +44,7 @@ pub enum MergeError {
     #[error("no reports to merge")]
     Empty,
     /// A report is a segment of another test than the first one given.
-    #[error(
-        "{path} is not a part of the test {first} is: {difference}; merge the reports of one distributed run (the same schedule, --start-at and N in --segment i/N)"
-    )]
+    #[error("{setting}")]
     NotOneTest {
         /// The report that does not belong.
         path: PathBuf,
@@ -56,6 +52,10 @@ pub enum MergeError {
         first: PathBuf,
         /// What differs.
         difference: String,
+        /// The message, which names the settings one distributed run shares
+        /// (`` `start_at` ``, `` `segment` ``).
+        #[source]
+        setting: ConfigError,
     },
     /// The same segment is given twice.
     #[error("segment {segment} is given twice: {first} and {path}")]
@@ -226,10 +226,20 @@ impl Merger {
             None => {}
             Some(first) => {
                 if let Some(difference) = part.difference(first) {
+                    let setting = ConfigError::naming(&["start_at", "segment"], |n| {
+                        format!(
+                            "{} is not a part of the test {} is: {difference}; merge the reports of one distributed run (the same schedule, {} and N in {} i/N)",
+                            path.display(),
+                            first.path.display(),
+                            n[0],
+                            n[1]
+                        )
+                    });
                     return Err(MergeError::NotOneTest {
                         path: path.to_path_buf(),
                         first: first.path.clone(),
                         difference,
+                        setting,
                     });
                 }
             }

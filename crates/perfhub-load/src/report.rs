@@ -350,7 +350,7 @@ pub fn build_report(
         b.notes.push(Note::warning(
             "dropped_requests",
             format!(
-                "{} requests due before the end could not be sent within the grace period (--grace): their connections were still waiting on earlier ones; each is counted in the latency percentiles with the time it had waited, a lower bound on its latency",
+                "{} requests due before the end could not be sent within the grace period (`grace`): their connections were still waiting on earlier ones; each is counted in the latency percentiles with the time it had waited, a lower bound on its latency",
                 stats.dropped
             ),
         ));
@@ -367,7 +367,7 @@ pub fn build_report(
     if let Some(why) = &outcome.tls_failure {
         b.notes.push(Note::warning(
             "tls_failure",
-            format!("TLS handshakes failed: {why}; trust the server's certificate with --cacert FILE, or skip the check with --insecure"),
+            format!("TLS handshakes failed: {why}; trust the server's certificate with `ca_file` FILE, or skip the check with `insecure`"),
         ));
     }
     if outcome.stopped_early {

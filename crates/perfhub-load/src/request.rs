@@ -345,7 +345,7 @@ impl std::str::FromStr for Pin {
     fn from_str(text: &str) -> Result<Pin, String> {
         let bad = |why: &str| {
             format!(
-                "bad --resolve {text:?}: {why}; give HOST:PORT:ADDR, such as \
+                "bad address pin {text:?}: {why}; give HOST:PORT:ADDR, such as \
                  api.example.com:443:198.18.0.2 or api.example.com:443:[2001:db8::2]"
             )
         };

@@ -693,7 +693,7 @@ fn durations_beyond_the_caps_are_refused_before_the_run() {
         };
         assert!(!c.settings.is_empty(), "{e}");
         for s in &c.settings {
-            assert!(message.contains(&format!("`{}`", s.name())), "{e}");
+            assert!(message.contains(&format!("`{s}`")), "{e}");
         }
     }
 }

@@ -206,7 +206,7 @@ fn benchmark(b: &BenchmarkRuns) -> Benchmark {
         out.notes.push(Note::info(
             "counters_after_first_run",
             format!(
-                "perf_event counters cover run{} 2{}: the first run, read without them, found the command long enough for them (use --warmup 1 or --counters always to count every run)",
+                "perf_event counters cover run{} 2{}: the first run, read without them, found the command long enough for them (use `warmup` 1 or `counters` always to count every run)",
                 if runs.len() > 2 { "s" } else { "" },
                 if runs.len() > 2 { format!(" to {}", runs.len()) } else { String::new() }
             ),
@@ -216,7 +216,7 @@ fn benchmark(b: &BenchmarkRuns) -> Benchmark {
         out.notes.push(Note::info(
             "counters_skipped",
             format!(
-                "perf_event counters were not read: a run takes under {}, where their own cost would show in the times (use --counters always to read them anyway)",
+                "perf_event counters were not read: a run takes under {}, where their own cost would show in the times (use `counters` always to read them anyway)",
                 Unit::Seconds.format(crate::config::AUTO_COUNTER_MIN_RUN.as_secs_f64())
             ),
         ));
@@ -255,7 +255,7 @@ fn benchmark_notes(b: &Benchmark, runs: &[ProcessRun]) -> Vec<Note> {
         notes.push(Note::warning(
             "outliers",
             format!(
-                "{extreme} of {} runs are far outside the rest (modified z-score above {OUTLIER_WARNING_Z}); other programs may have interfered: rerun on a quieter system, or use --warmup or --prepare",
+                "{extreme} of {} runs are far outside the rest (modified z-score above {OUTLIER_WARNING_Z}); other programs may have interfered: rerun on a quieter system, or use `warmup` or `prepare`",
                 summary.n,
             ),
         ));
@@ -271,7 +271,7 @@ fn benchmark_notes(b: &Benchmark, runs: &[ProcessRun]) -> Vec<Note> {
             notes.push(Note::warning(
                 "slow_first_run",
                 format!(
-                    "the first run took {} against a median of {} for the rest, probably from cold caches; try --warmup 3 or a --prepare command",
+                    "the first run took {} against a median of {} for the rest, probably from cold caches; try `warmup` 3 or a `prepare` command",
                     Unit::Seconds.format(first),
                     Unit::Seconds.format(med)
                 ),
@@ -345,7 +345,7 @@ fn run_notes(raw: &RawResults) -> Vec<Note> {
         notes.push(Note::warning(
             "command_failed",
             format!(
-                "{:?} ended with {}; the run stopped there (use --ignore-failure to measure failing commands)",
+                "{:?} ended with {}; the run stopped there (use `ignore_failure` to measure failing commands)",
                 f.benchmark, f.exit
             ),
         ));

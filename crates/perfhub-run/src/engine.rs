@@ -1,6 +1,7 @@
 //! The benchmark loop: warm-up, adaptive run counts, prepare and cleanup,
 //! shell start-up correction, and the executor that runs the commands.
 
+use perfhub_core::setting::ConfigError;
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
 use std::time::Duration;
@@ -210,16 +211,13 @@ pub enum RunError {
         /// Why.
         reason: String,
     },
-    /// A command line uses shell syntax but no shell was asked for.
-    #[error(
-        "command {command:?} uses shell syntax ({token:?}); add --shell to run it through a shell"
-    )]
-    NeedsShell {
-        /// The command line.
-        command: String,
-        /// The shell token found.
-        token: String,
-    },
+    /// The settings cannot work: a command line uses shell syntax but no
+    /// `shell` was asked for, two benchmarks share a name, or a hook is
+    /// given a number of times that matches neither all commands nor each.
+    /// The message names the settings as [`RunConfig`](crate::RunConfig)
+    /// does (`` `shell` ``).
+    #[error("{0}")]
+    Config(#[from] ConfigError),
     /// A command cannot be started. Why is part of the message (not its
     /// source), so a chain of errors shows it once.
     #[error("{command:?}: {reason}")]
@@ -241,9 +239,6 @@ pub enum RunError {
         /// How it ended.
         exit: Exit,
     },
-    /// Two commands got the same name.
-    #[error("two benchmarks are named {0:?}; give distinct --name values")]
-    DuplicateName(String),
     /// More names than commands.
     #[error(
         "{names} names given for {commands} commands: give at most one per command in order{}",
@@ -255,21 +250,6 @@ pub enum RunError {
         /// Commands given.
         commands: usize,
         /// Benchmarks planned (commands times parameter combinations).
-        benchmarks: usize,
-    },
-    /// A hook given a number of times that matches neither all commands nor each.
-    #[error(
-        "--{what} is given {given} times for {commands} commands: give it once for all of them, or once per command in order{}",
-        per_benchmark("once", *.benchmarks, *.commands)
-    )]
-    HookCount {
-        /// `setup`, `prepare`, `conclude` or `cleanup`.
-        what: &'static str,
-        /// How many were given.
-        given: usize,
-        /// Commands to benchmark, the reference included.
-        commands: usize,
-        /// Benchmarks planned, the reference included.
         benchmarks: usize,
     },
     /// A run count of zero.
@@ -397,10 +377,12 @@ fn spec_for(
             if !config.literal_shell_syntax
                 && let Some(token) = shell_syntax(&line, &words)
             {
-                return Err(RunError::NeedsShell {
-                    command: line,
-                    token,
-                });
+                return Err(RunError::Config(ConfigError::naming(&["shell"], |n| {
+                    format!(
+                        "command {line:?} uses shell syntax ({token:?}); add {} to run it through a shell",
+                        n[0]
+                    )
+                })));
             }
             let Some((program, args)) = words.split_first() else {
                 return Err(RunError::NoCommand);
@@ -515,12 +497,14 @@ pub fn plan(config: &RunConfig) -> Result<Vec<Planned>, RunError> {
     for (what, lines) in hooks.all() {
         let n = lines.len();
         if n > 1 && n != templates + refs && n != benchmarks + refs {
-            return Err(RunError::HookCount {
-                what,
-                given: n,
-                commands: templates + refs,
-                benchmarks: benchmarks + refs,
-            });
+            return Err(RunError::Config(ConfigError::naming(&[what], |w| {
+                format!(
+                    "{} is given {n} times for {} commands: give it once for all of them, or once per command in order{}",
+                    w[0],
+                    templates + refs,
+                    per_benchmark("once", benchmarks + refs, templates + refs)
+                )
+            })));
         }
     }
     let mut planned = Vec::with_capacity(benchmarks + refs);
@@ -582,7 +566,12 @@ pub fn plan(config: &RunConfig) -> Result<Vec<Planned>, RunError> {
     let mut names: Vec<&str> = planned.iter().map(|p| p.name.as_str()).collect();
     names.sort_unstable();
     if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-        return Err(RunError::DuplicateName(w[0].to_string()));
+        return Err(RunError::Config(ConfigError::naming(&["names"], |n| {
+            format!(
+                "two benchmarks are named {:?}; give distinct {} values",
+                w[0], n[0]
+            )
+        })));
     }
     Ok(planned)
 }
@@ -1098,7 +1087,7 @@ mod tests {
         let err = plan(&cfg).unwrap_err().to_string();
         assert_eq!(
             err,
-            "--conclude is given 3 times for 2 commands: give it once for all of them, or once per command in order, or once for each of the 4 benchmarks the parameter combinations make"
+            "`conclude` is given 3 times for 2 commands: give it once for all of them, or once per command in order, or once for each of the 4 benchmarks the parameter combinations make"
         );
     }
 
@@ -1287,8 +1276,8 @@ mod tests {
     fn planning_refuses_bad_commands() {
         assert!(matches!(plan(&config(&[])), Err(RunError::NoCommand)));
         let err = plan(&config(&["seq 10 | sort"])).unwrap_err();
-        assert!(matches!(err, RunError::NeedsShell { .. }), "{err}");
-        assert!(err.to_string().contains("--shell"));
+        assert!(matches!(err, RunError::Config(_)), "{err}");
+        assert!(err.to_string().contains("add `shell`"));
         let err = plan(&config(&["echo 'unterminated"])).unwrap_err();
         assert!(matches!(err, RunError::Parse { .. }), "{err}");
         let cfg = RunConfig {

@@ -1,5 +1,6 @@
 //! Parameter scans: `--param n=10,100,1000` and ranges, substituted into `{n}`.
 
+use perfhub_core::setting::ConfigError;
 use std::collections::BTreeMap;
 
 /// One scanned parameter and the values it takes.
@@ -22,6 +23,9 @@ pub struct ParamError {
     pub spec: String,
     /// What is wrong with it.
     pub reason: String,
+    /// The setting at fault, when the reason names one (a range's `step`).
+    #[source]
+    pub setting: Option<ConfigError>,
 }
 
 impl ParamScan {
@@ -41,6 +45,7 @@ impl ParamScan {
         let err = |reason: String| ParamError {
             spec: spec.to_string(),
             reason,
+            setting: None,
         };
         let (name, rest) = spec
             .split_once('=')
@@ -104,13 +109,22 @@ impl ParamScan {
         let err = |reason: String| ParamError {
             spec: spec.clone(),
             reason,
+            setting: None,
         };
         check_name(name).map_err(err)?;
         let (min, max) = (min.trim(), max.trim());
         if step.is_none() && !(is_integer(min) && is_integer(max)) {
-            return Err(err(
-                "a range with decimal ends needs a step: give one with -D/--parameter-step-size, such as -D 0.1".into(),
-            ));
+            let e = ConfigError::naming(&["step"], |n| {
+                format!(
+                    "a range with decimal ends needs a step: give one with {}, such as 0.1",
+                    n[0]
+                )
+            });
+            return Err(ParamError {
+                spec: spec.clone(),
+                reason: e.message.clone(),
+                setting: Some(e),
+            });
         }
         let values = range_values(min, max, step.map(str::trim)).map_err(err)?;
         if values.len() > MAX_VALUES {
@@ -130,6 +144,7 @@ impl ParamScan {
         let err = |reason: String| ParamError {
             spec: format!("{name} {values}"),
             reason,
+            setting: None,
         };
         check_name(name).map_err(err)?;
         let values = split_list(values);
@@ -153,6 +168,7 @@ impl ParamScan {
                         "parameter {:?} is given twice: give each parameter once, with all its values",
                         scan.name
                     ),
+                    setting: None,
                 });
             }
         }
@@ -204,6 +220,7 @@ impl ParamScan {
                         "parameter {:?} is given twice: give each parameter once, with all its values (such as {}=1,2,3)",
                         scan.name, scan.name
                     ),
+                    setting: None,
                 });
             }
             scans.push(scan);
@@ -448,7 +465,7 @@ mod tests {
         let r = ParamScan::range("delay", "0.3", "0.7", Some("0.2")).unwrap();
         assert_eq!(r.values, ["0.3", "0.5", "0.7"]);
         let e = ParamScan::range("delay", "0.3", "0.7", None).unwrap_err();
-        assert!(e.to_string().contains("-D/--parameter-step-size"), "{e}");
+        assert!(e.to_string().contains("give one with `step`"), "{e}");
         let e = ParamScan::range("n", "5", "1", None).unwrap_err();
         assert!(e.to_string().contains("below its start"), "{e}");
         let e = ParamScan::range("n-1", "1", "2", None).unwrap_err();

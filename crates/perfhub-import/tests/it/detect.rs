@@ -146,7 +146,7 @@ fn a_baseline_applies_to_criterion_only() {
     .unwrap_err();
     assert_message(
         &err,
-        &["--baseline `main` applies only to criterion directories, not to hyperfine output"],
+        &["`baseline` `main` applies only to criterion directories, not to hyperfine output"],
     );
 }
 

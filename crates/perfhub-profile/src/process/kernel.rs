@@ -87,7 +87,7 @@ pub(crate) fn refusal(facts: &AccessFacts) -> Option<String> {
 /// What to say when opening a kernel-mode event failed with `errno`.
 pub(crate) fn refused(errno: i32, facts: &AccessFacts) -> String {
     format!(
-        "kernel frames were asked for (--kernel) but not recorded: {}; the profile shows user frames only",
+        "kernel frames were asked for (`kernel_frames`) but not recorded: {}; the profile shows user frames only",
         perf_access::diagnose_event(errno, facts, KernelMode::Included)
     )
 }
@@ -259,7 +259,7 @@ mod tests {
     #[test]
     fn kernel_sampling_is_refused_at_paranoid_2_without_capabilities() {
         let why = refusal(&facts(2, false, false, 1000)).expect("refused");
-        assert!(why.contains("--kernel"), "{why}");
+        assert!(why.contains("`kernel_frames`"), "{why}");
         assert!(why.contains("perf_event_paranoid is 2"), "{why}");
         assert!(why.contains("cap_perfmon"), "{why}");
         assert!(why.contains("user frames only"), "{why}");

@@ -45,6 +45,7 @@ mod summary;
 mod symbolize;
 mod unwind;
 
+use perfhub_core::setting::ConfigError;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -228,6 +229,10 @@ impl Default for SymbolConfig {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CommandProfileError {
+    /// The settings cannot work; the message names them as
+    /// [`CommandProfileConfig`] does (`` `sampler` ``).
+    #[error("{0}")]
+    Config(#[from] ConfigError),
     /// A frequency of 0 or above the maximum.
     #[error("sampling frequency {0} Hz is out of range (1 to {max} Hz)", max = crate::cpu::MAX_FREQUENCY_HZ)]
     Frequency(u64),
@@ -442,7 +447,7 @@ pub fn profile_command_with(
                                 .then(|| {
                                     Note::warning(
                                         "kernel_frames_refused",
-                                        "kernel frames were asked for (--kernel) but the perf record fallback keeps user frames only",
+                                        "kernel frames were asked for (`kernel_frames`) but the perf record fallback keeps user frames only",
                                     )
                                 })
                                 .into_iter()
@@ -542,9 +547,15 @@ pub fn profile_pid(
     let (fallback_reason, recording) = match config.sampler {
         SamplerChoice::TimelineOnly => (None, None),
         SamplerChoice::PerfRecord => {
-            return Err(CommandProfileError::PerfRecord(
-                "attaching to a pid is done with perfhub's own sampler; give --sampler auto or perf-event".into(),
-            ));
+            return Err(CommandProfileError::Config(ConfigError::naming(
+                &["sampler"],
+                |n| {
+                    format!(
+                        "attaching to a pid is done with perfhub's own sampler; give {} auto or perf-event",
+                        n[0]
+                    )
+                },
+            )));
         }
         SamplerChoice::Auto | SamplerChoice::PerfEvent => {
             match record::Recording::attached(pid, &config, SymbolConfig::default()) {
