@@ -285,7 +285,12 @@ impl Merger {
                 }
             }
             for n in &b.notes {
-                if n.code != "segment" && !into.notes.iter().any(|x| x.code == n.code) {
+                // A part's counts and connections are its own: the notes
+                // that give them are made again from the added counts.
+                let per_part = ["segment", "load_model", "late_requests", "dropped_requests"];
+                if !per_part.contains(&n.code.as_str())
+                    && !into.notes.iter().any(|x| x.code == n.code)
+                {
                     into.notes.push(n.clone());
                 }
             }
@@ -353,6 +358,11 @@ impl Merger {
                     .push(Measurement::from_value(metric, *unit, *value));
             }
             b.notes = m.notes;
+            b.notes.extend(crate::report::count_notes(
+                get(metric::LATE) as u64,
+                get("sent") as u64,
+                get(metric::DROPPED) as u64,
+            ));
             // What the parts were of: their schedule and start, and how
             // many segments made it.
             if b.name == TOTAL
@@ -513,6 +523,52 @@ mod tests {
         assert_eq!(t.measurement("status.200").unwrap().value, Some(300.0));
         let rate = t.measurement("error_rate").unwrap().value.unwrap();
         assert!((rate - 3.0 / 303.0).abs() < 1e-12);
+    }
+
+    /// A part's notes that give its own counts or connections are made
+    /// again from the added counts, never copied from the first part.
+    #[test]
+    fn notes_with_counts_are_made_from_the_merged_counts() {
+        let parts: Vec<(PathBuf, Report)> = [(1.0, 0.0), (3.0, 2.0)]
+            .into_iter()
+            .enumerate()
+            .map(|(i, (late, dropped))| {
+                let mut r = segment(&[1, 2, 3, 4, 5], 0.0);
+                let b = &mut r.benchmarks[0];
+                for (m, v) in [
+                    ("sent", 5.0),
+                    (metric::LATE, late),
+                    (metric::DROPPED, dropped),
+                ] {
+                    b.measurements
+                        .push(Measurement::from_value(m, Unit::Count, v));
+                }
+                b.notes
+                    .extend(crate::report::count_notes(late as u64, 5, dropped as u64));
+                b.notes
+                    .push(Note::info("load_model", "open model on 4 connections"));
+                (PathBuf::from(format!("p{i}.json")), r)
+            })
+            .collect();
+        let merged = merge_reports(&parts, perfhub_core::time::UtcTime::now()).unwrap();
+        let notes = &merged.benchmarks[0].notes;
+        let text = |code: &str| {
+            notes
+                .iter()
+                .filter(|n| n.code == code)
+                .map(|n| n.message.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(text("late_requests").len(), 1);
+        assert!(
+            text("late_requests")[0].starts_with("4 of 10 requests"),
+            "{notes:?}"
+        );
+        assert!(
+            text("dropped_requests")[0].starts_with("2 requests due"),
+            "{notes:?}"
+        );
+        assert!(text("load_model").is_empty(), "{notes:?}");
     }
 
     #[test]

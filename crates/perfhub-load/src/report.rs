@@ -337,24 +337,8 @@ pub fn build_report(
             ),
         ));
     }
-    if stats.late > 0 {
-        b.notes.push(Note::warning(
-            "late_requests",
-            format!(
-                "{} of {} requests were sent more than 2 ms (the timer's slack) after their intended time: the target or the client could not keep up, and their latency includes the wait",
-                stats.late, stats.sent
-            ),
-        ));
-    }
-    if stats.dropped > 0 {
-        b.notes.push(Note::warning(
-            "dropped_requests",
-            format!(
-                "{} requests due before the end could not be sent within the grace period (`grace`): their connections were still waiting on earlier ones; each is counted in the latency percentiles with the time it had waited, a lower bound on its latency",
-                stats.dropped
-            ),
-        ));
-    }
+    b.notes
+        .extend(count_notes(stats.late, stats.sent, stats.dropped));
     if let Some(limit) = stats.stream_limit {
         b.notes.push(Note::warning(
             "stream_limit",
@@ -386,6 +370,29 @@ pub fn build_report(
         ));
     }
     report
+}
+
+/// The notes on requests sent late and dropped, from their counts (a
+/// merged report's are made again from the added counts).
+pub(crate) fn count_notes(late: u64, sent: u64, dropped: u64) -> Vec<Note> {
+    let mut notes = Vec::new();
+    if late > 0 {
+        notes.push(Note::warning(
+            "late_requests",
+            format!(
+                "{late} of {sent} requests were sent more than 2 ms (the timer's slack) after their intended time: the target or the client could not keep up, and their latency includes the wait"
+            ),
+        ));
+    }
+    if dropped > 0 {
+        notes.push(Note::warning(
+            "dropped_requests",
+            format!(
+                "{dropped} requests due before the end could not be sent within the grace period (`grace`): their connections were still waiting on earlier ones; each is counted in the latency percentiles with the time it had waited, a lower bound on its latency"
+            ),
+        ));
+    }
+    notes
 }
 
 /// Judges `overall` budgets on the report's `total` and each endpoint's
