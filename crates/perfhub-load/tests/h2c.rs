@@ -27,7 +27,7 @@ const UPLOAD: usize = 100_000;
 /// DATA frames and headers the encoder indexes; `/upload` reads the whole
 /// body and answers 200 when it is `UPLOAD` bytes, 400 otherwise;
 /// `/sometimes-slow` answers every twentieth request of a connection after
-/// 300 ms, the others at once; `/never` never answers.
+/// 600 ms, the others at once; `/never` never answers.
 fn server(window: u32, streams: u32) -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
@@ -93,9 +93,9 @@ async fn answer(
             let _ = respond.send_response(response, true);
         }
         "/sometimes-slow" => {
-            // Every twentieth request of a connection takes 300 ms.
+            // Every twentieth request of a connection takes 600 ms.
             if n.is_multiple_of(20) {
-                tokio::time::sleep(Duration::from_millis(300)).await;
+                tokio::time::sleep(Duration::from_millis(600)).await;
             }
             let response = http::Response::builder().status(200).body(()).unwrap();
             let _ = respond.send_response(response, true);
@@ -198,9 +198,13 @@ fn a_timed_out_request_cancels_its_stream_not_the_connection() {
 }
 
 /// The open model puts each arrival on whichever stream is free: while a
-/// slow response holds one stream, arrivals go out on the others on time
-/// (had each stream kept its own arrivals, about three would wait behind
-/// each slow response).
+/// slow response holds one stream, arrivals go out on the others. Had each
+/// stream kept its own arrivals (one in four, every 80 ms), about seven
+/// would wait behind each 600 ms response, a third of all requests, and
+/// the p90 latency would be hundreds of milliseconds; with any free stream
+/// only the slow twentieth is slow. (A bound on the latency, not on the
+/// count of late requests: a loaded machine makes a few requests late by
+/// some milliseconds, never by hundreds.)
 #[test]
 fn open_model_arrivals_take_any_free_stream() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -215,8 +219,9 @@ fn open_model_arrivals_take_any_free_stream() {
     let total = out.stats.total();
     assert_eq!(total.responses, 100);
     assert_eq!(out.stats.errors.len(), 0, "{:?}", out.stats.errors);
-    assert!(out.stats.late <= 3, "{} late", out.stats.late);
     assert_eq!(out.stats.dropped, 0);
+    let p90 = total.latency.value_at_quantile(0.9);
+    assert!(p90 < Duration::from_millis(100), "p90 {p90:?}");
 }
 
 /// Arrivals still waiting for a stream when the grace period ends are
