@@ -575,7 +575,7 @@ fn names_python_functions_in_the_native_stack() {
                 "--",
                 &python,
                 script.to_str().unwrap(),
-                "12",
+                "24",
             ],
             None,
         );

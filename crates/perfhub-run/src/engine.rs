@@ -214,7 +214,7 @@ pub enum RunError {
     /// The settings cannot work: a command line uses shell syntax but no
     /// `shell` was asked for, two benchmarks share a name, or a hook is
     /// given a number of times that matches neither all commands nor each.
-    /// The message names the settings as [`RunConfig`](crate::RunConfig)
+    /// The message names the settings as [`RunConfig`]
     /// does (`` `shell` ``).
     #[error("{0}")]
     Config(#[from] ConfigError),
