@@ -357,10 +357,7 @@ impl<'a> Loop<'a, '_> {
     /// A request sent up to a tick late is within the timer's slack.
     fn next_idle(&self) -> Option<Instant> {
         let &Reverse((at, _)) = self.idle.peek()?;
-        let since = at.saturating_duration_since(self.plan.t0).as_nanos();
-        let tick = TICK.as_nanos();
-        let ticks = since.div_ceil(tick);
-        Some(self.plan.t0 + Duration::from_nanos((ticks * tick) as u64))
+        Some(tick_at_or_after(self.plan.t0, at))
     }
 
     /// Ends connection `i`: the run is over for it.
@@ -615,6 +612,14 @@ pub(super) fn next(
             intended: Some(intended),
         };
     }
+}
+
+/// The first millisecond tick, counted from `t0`, at or after `at`: when a
+/// loop looks at what waits until `at`.
+pub(super) fn tick_at_or_after(t0: Instant, at: Instant) -> Instant {
+    let since = at.saturating_duration_since(t0).as_nanos();
+    let tick = TICK.as_nanos();
+    t0 + Duration::from_nanos((since.div_ceil(tick) * tick) as u64)
 }
 
 /// A failed connect, by kind, as the async path counts it.

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
-use super::epoll::{Next, connect_error, next};
+use super::epoll::{Next, connect_error, next, tick_at_or_after};
 use super::{H2_ATTEMPTS, Plan, Shared, Stats, Tick, record};
 use crate::hpack;
 use crate::http1::{ErrorKind, Response};
@@ -241,6 +241,15 @@ struct Req {
     window: i64,
     /// Bytes received on the stream since credit was last returned.
     received: u64,
+}
+
+impl Req {
+    /// How late it was sent (open model).
+    fn late_by(&self) -> Duration {
+        self.intended.map_or(Duration::ZERO, |at| {
+            self.sent_at.saturating_duration_since(at)
+        })
+    }
 }
 
 /// Runs the lanes of `conns` (connection numbers) on this thread until the
@@ -465,9 +474,7 @@ impl Loop<'_, '_> {
     /// `epoll.rs`.
     fn next_idle(&self) -> Option<Instant> {
         let &Reverse((at, _)) = self.idle.peek()?;
-        let since = at.saturating_duration_since(self.plan.t0).as_nanos();
-        let tick = super::epoll::TICK.as_nanos();
-        Some(self.plan.t0 + Duration::from_nanos((since.div_ceil(tick) * tick) as u64))
+        Some(tick_at_or_after(self.plan.t0, at))
     }
 
     fn done(&mut self, i: usize) {
@@ -1113,9 +1120,7 @@ impl Loop<'_, '_> {
     fn finish(&mut self, req: Req, result: Result<(Response, u64), ErrorKind>) {
         let done = Instant::now();
         self.outstanding -= 1;
-        let late_by = req.intended.map_or(Duration::ZERO, |at| {
-            req.sent_at.saturating_duration_since(at)
-        });
+        let late_by = req.late_by();
         let outcome = record(self.shared, req.which, req.sent_at, done, late_by, result);
         if self.open_model() {
             // The lane keeps to its schedule on its own.
@@ -1185,9 +1190,7 @@ impl Loop<'_, '_> {
         let now = Instant::now();
         for conn in &mut self.conns {
             for req in conn.open.drain(..).chain(conn.queue.drain(..)) {
-                let late_by = req.intended.map_or(Duration::ZERO, |at| {
-                    req.sent_at.saturating_duration_since(at)
-                });
+                let late_by = req.late_by();
                 record(
                     self.shared,
                     req.which,
