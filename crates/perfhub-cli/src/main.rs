@@ -172,16 +172,26 @@ fn by_flags(e: &anyhow::Error) -> String {
 }
 
 /// Library settings whose flags are not their names with `-` for `_` and `.`.
-const FLAGS: &str = "stages:--stage vus_stages:--vus-stage slice.sample_size:--slice-samples slice.measurement:--slice-time format.path:--results time:--paired run_paired:--paired names:--name step:-D/--parameter-step-size ca_file:--cacert kernel_frames:--kernel";
+const FLAGS: &[(&str, &str)] = &[
+    ("stages", "--stage"),
+    ("vus_stages", "--vus-stage"),
+    ("slice.sample_size", "--slice-samples"),
+    ("slice.measurement", "--slice-time"),
+    ("format.path", "--results"),
+    ("time", "--paired"),
+    ("run_paired", "--paired"),
+    ("names", "--name"),
+    ("step", "-D/--parameter-step-size"),
+    ("ca_file", "--cacert"),
+    ("kernel_frames", "--kernel"),
+    ("command", "the command after `--`"),
+];
 
 /// The flag that sets a library's setting, named as its `Config` does.
 pub fn flag(setting: &str) -> String {
-    let known = FLAGS
-        .split(' ')
-        .find_map(|f| f.strip_prefix(setting)?.strip_prefix(':'));
-    known.map_or_else(
+    FLAGS.iter().find(|(s, _)| *s == setting).map_or_else(
         || format!("--{}", setting.replace(['_', '.'], "-")),
-        str::to_string,
+        |(_, f)| f.to_string(),
     )
 }
 

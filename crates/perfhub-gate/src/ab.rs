@@ -263,9 +263,12 @@ pub fn run_ab(config: &AbConfig, progress: &mut dyn AbProgress) -> Result<AbOutc
         }));
     }
     if config.command.is_empty() {
-        return Err(GateError::config(
-            "no bench command: give it after `--`, such as `-- cargo bench`",
-        ));
+        return Err(GateError::naming(&["command"], |n| {
+            format!(
+                "no bench command: {} is empty; give the command that runs the benchmarks, such as `cargo bench`",
+                n[0]
+            )
+        }));
     }
     if config.time_budget.is_some_and(|b| b.is_zero()) {
         return Err(GateError::naming(&["time_budget"], |n| {

@@ -290,7 +290,7 @@ fn split_command(command: &[OsString]) -> Result<(Vec<OsString>, Vec<OsString>),
     }) {
         return Err(GateError::naming(&["run_paired"], |n| {
             format!(
-                "harness argument {}: {} runs the benchmarks itself; give only a filter (and --exact) after the second `--`",
+                "harness argument {}: {} runs the benchmarks itself; give the bench harness only a filter (and --exact)",
                 bad.to_string_lossy(),
                 n[0]
             )

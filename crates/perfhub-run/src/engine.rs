@@ -201,7 +201,7 @@ pub struct RawResults {
 #[non_exhaustive]
 pub enum RunError {
     /// No command was given.
-    #[error("no command to benchmark: give one after `--` or as a quoted argument")]
+    #[error("no command to benchmark: `commands` is empty, or a command has no program to run")]
     NoCommand,
     /// A command line could not be split into words.
     #[error("cannot parse command {command:?}: {reason}")]
