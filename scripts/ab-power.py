@@ -87,6 +87,7 @@ def main():
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--interleave", choices=["slices", "whole"], help="default: perfhub's own")
     ap.add_argument("--rounds", type=int, help="default: perfhub's own")
+    ap.add_argument("--time-budget", help="default: perfhub's own")
     ap.add_argument("--criterion", action="store_true", help="also run criterion's own comparison")
     ap.add_argument("--perfhub", help="the perfhub binary (default: build it)")
     ap.add_argument("--seed", type=int, default=2000)
@@ -115,6 +116,8 @@ def main():
                     cmd += ["--interleave", args.interleave]
                 if args.rounds:
                     cmd += ["--rounds", str(args.rounds)]
+                if args.time_budget:
+                    cmd += ["--time-budget", args.time_budget]
                 cmd += ["--", "cargo", "bench", "-q", "--", FILTER]
                 started = time.time()
                 p = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True)

@@ -238,13 +238,10 @@ fn profile_args(profile: &ProfileStep, out: &Path) -> Vec<String> {
 
 /// `perfhub ab`'s command line for a gated criterion project.
 fn gate_args(gate: &GateStep, json: &Path) -> Vec<String> {
-    let mut a = vec![
-        s("ab"),
-        s("--base"),
-        gate.base.clone(),
-        s("--rounds"),
-        gate.rounds.to_string(),
-    ];
+    let mut a = vec![s("ab"), s("--base"), gate.base.clone()];
+    if let Some(rounds) = gate.rounds {
+        a.extend([s("--rounds"), rounds.to_string()]);
+    }
     if let Some(m) = &gate.min_effect {
         a.extend([s("--min-effect"), m.clone()]);
     }

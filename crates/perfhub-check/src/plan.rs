@@ -295,8 +295,8 @@ pub struct GateStep {
     pub command: Vec<String>,
     /// The base revision.
     pub base: String,
-    /// Rounds of base and head.
-    pub rounds: u64,
+    /// Rounds of base and head; `None`: `perfhub ab`'s default.
+    pub rounds: Option<u64>,
     /// The least change called a regression, such as `3%`.
     pub min_effect: Option<String>,
 }
@@ -732,7 +732,7 @@ impl Ctx<'_> {
                         .clone()
                         .unwrap_or_else(|| vec!["cargo".into(), "bench".into()]),
                     base: r.base.clone().unwrap_or_else(|| "HEAD".into()),
-                    rounds: r.rounds.unwrap_or(12),
+                    rounds: r.rounds,
                     min_effect: r.min_effect.clone(),
                 })
             }

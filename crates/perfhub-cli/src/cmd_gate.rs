@@ -193,10 +193,11 @@ pub struct AbArgs {
     #[arg(long, value_name = "REV")]
     base: String,
 
-    /// Rounds; each runs base and head once, in a random order. 12 by
-    /// default: the fewest with which one round disturbed against the
-    /// change cannot hide it (6 is the least that can reach 5% at all).
-    /// With --time-budget, the most rounds (40 by default).
+    /// Rounds; each runs base and head once, in a random order. By
+    /// default, sliced: up to 60 rounds within a 4-minute --time-budget;
+    /// whole runs: 12, the fewest with which one round disturbed against
+    /// the change cannot hide it (6 is the least that can reach 5% at all),
+    /// or with --time-budget at most 40. --rounds alone: exactly N rounds.
     #[arg(long, value_name = "N")]
     rounds: Option<usize>,
 
@@ -208,19 +209,19 @@ pub struct AbArgs {
     #[arg(long, value_enum, default_value = "auto")]
     interleave: InterleaveArg,
 
-    /// Sliced mode: criterion's warm-up time for each slice.
-    #[arg(long, value_name = "TIME", default_value = "500ms",
-          value_parser = perfhub_core::units::parse_duration)]
-    slice_warm_up: Duration,
+    /// Sliced mode: criterion's warm-up time for each slice [default: 50ms].
+    #[arg(long, value_name = "TIME", value_parser = perfhub_core::units::parse_duration)]
+    slice_warm_up: Option<Duration>,
 
-    /// Sliced mode: criterion's measurement time for each slice.
-    #[arg(long, value_name = "TIME", default_value = "1s",
-          value_parser = perfhub_core::units::parse_duration)]
-    slice_time: Duration,
+    /// Sliced mode: criterion's measurement time for each slice [default:
+    /// 100ms].
+    #[arg(long, value_name = "TIME", value_parser = perfhub_core::units::parse_duration)]
+    slice_time: Option<Duration>,
 
-    /// Sliced mode: criterion's sample size for each slice (10 or more).
-    #[arg(long, value_name = "N", default_value_t = 10)]
-    slice_samples: usize,
+    /// Sliced mode: criterion's sample size for each slice (10 or more)
+    /// [default: 30].
+    #[arg(long, value_name = "N")]
+    slice_samples: Option<usize>,
 
     /// Adaptive stopping: keep adding rounds, within TIME (such as `5m`,
     /// counted after the builds), only for the benchmarks still undecided,
@@ -340,18 +341,19 @@ fn ab_config(args: &AbArgs) -> Result<AbConfig> {
     Ok(AbConfig {
         dir: std::env::current_dir().context("cannot read the working directory")?,
         base: args.base.clone(),
-        rounds: args
-            .rounds
-            .unwrap_or(if args.time_budget.is_some() { 40 } else { 12 }),
+        rounds: args.rounds,
         interleave: match args.interleave {
             InterleaveArg::Auto => Interleave::Auto,
             InterleaveArg::Slices => Interleave::Slices,
             InterleaveArg::Whole => Interleave::Whole,
         },
-        slice: SliceConfig {
-            warm_up: args.slice_warm_up,
-            measurement: args.slice_time,
-            sample_size: args.slice_samples,
+        slice: {
+            let d = SliceConfig::default();
+            SliceConfig {
+                warm_up: args.slice_warm_up.unwrap_or(d.warm_up),
+                measurement: args.slice_time.unwrap_or(d.measurement),
+                sample_size: args.slice_samples.unwrap_or(d.sample_size),
+            }
         },
         time_budget: args.time_budget,
         command: args.command.clone(),

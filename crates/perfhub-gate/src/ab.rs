@@ -91,8 +91,8 @@ pub struct AbConfig {
     /// The base revision, as git understands it.
     pub base: String,
     /// The number of rounds; each runs base and head once. With a time
-    /// budget, the most rounds.
-    pub rounds: usize,
+    /// budget, the most rounds. `None`: the mode's default ([`Rounds::of`]).
+    pub rounds: Option<usize>,
     /// How base and head alternate.
     pub interleave: Interleave,
     /// The length of each slice, in the sliced mode.
@@ -100,7 +100,8 @@ pub struct AbConfig {
     /// Adaptive stopping: rounds go on, within this time (counted from
     /// the first round, after the builds), only for the benchmarks still
     /// undecided, tested at the planned looks of
-    /// [`LookPlan::adaptive`]. `None`: exactly `rounds` rounds.
+    /// [`LookPlan::adaptive`]. `None` with `rounds` set: exactly `rounds`
+    /// rounds; `None` with neither set: the mode's default ([`Rounds::of`]).
     pub time_budget: Option<Duration>,
     /// The bench command.
     pub command: Vec<OsString>,
@@ -122,6 +123,81 @@ pub struct AbConfig {
     /// so other work on the machine (a build beside the gate) takes less
     /// of the benchmarks' CPU; the report says whether it did.
     pub raise_priority: bool,
+}
+
+impl AbConfig {
+    /// A gate of `command` (such as `cargo bench`) run in `dir`, the
+    /// working directory as head, against `base`; every other setting at
+    /// its default: the mode picked by the command, the mode's rounds,
+    /// criterion results, a 95% level with a 3% minimum effect, the rounds
+    /// at raised priority.
+    pub fn new(
+        dir: impl Into<PathBuf>,
+        base: impl Into<String>,
+        command: impl IntoIterator<Item = impl Into<OsString>>,
+    ) -> AbConfig {
+        AbConfig {
+            dir: dir.into(),
+            base: base.into(),
+            rounds: None,
+            interleave: Interleave::Auto,
+            slice: SliceConfig::default(),
+            time_budget: None,
+            command: command.into_iter().map(Into::into).collect(),
+            build: None,
+            format: ResultFormat::Criterion,
+            base_target_dir: None,
+            criteria: ChangeCriteria::default(),
+            seed: 0,
+            created: perfhub_core::time::UtcTime::now(),
+            raise_priority: true,
+        }
+    }
+}
+
+/// How many rounds a run takes, and within what time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rounds {
+    /// The rounds, or with a budget the most rounds.
+    pub max: usize,
+    /// Adaptive stopping within this time; `None`: exactly `max` rounds.
+    pub budget: Option<Duration>,
+}
+
+impl Rounds {
+    /// Rounds in the sliced mode when neither is set: up to 60 within 4
+    /// minutes, each benchmark stopping once decided. A slice pair takes
+    /// under a second, so a few benchmarks take all 60 well within the
+    /// budget, and a large suite is bounded by it.
+    pub const SLICED: Rounds = Rounds {
+        max: 60,
+        budget: Some(Duration::from_secs(240)),
+    };
+    /// Rounds of whole runs when neither is set: 12, the fewest with which
+    /// one round disturbed against the change cannot hide it.
+    pub const WHOLE: Rounds = Rounds {
+        max: 12,
+        budget: None,
+    };
+    /// The most rounds of whole runs with a time budget and no `rounds`.
+    pub const WHOLE_ADAPTIVE_MAX: usize = 40;
+
+    /// The rounds `config` asks for, in the sliced mode or not.
+    pub fn of(config: &AbConfig, sliced: bool) -> Rounds {
+        match (config.rounds, config.time_budget, sliced) {
+            (None, None, true) => Rounds::SLICED,
+            (None, None, false) => Rounds::WHOLE,
+            (Some(max), budget, _) => Rounds { max, budget },
+            (None, Some(budget), sliced) => Rounds {
+                max: if sliced {
+                    Rounds::SLICED.max
+                } else {
+                    Rounds::WHOLE_ADAPTIVE_MAX
+                },
+                budget: Some(budget),
+            },
+        }
+    }
 }
 
 /// The nice value the rounds run at with
@@ -254,11 +330,13 @@ pub(crate) fn head_beside_base(
 /// rounds completed so far (with `interrupted_by` set) when at least two
 /// rounds completed; otherwise it is an error.
 pub fn run_ab(config: &AbConfig, progress: &mut dyn AbProgress) -> Result<AbOutcome, GateError> {
-    if config.rounds < 2 {
+    if let Some(rounds) = config.rounds
+        && rounds < 2
+    {
         return Err(GateError::naming(&["rounds"], |n| {
             format!(
-                "{} {}: at least 2 rounds are needed to compare pairs (10 or more recommended)",
-                n[0], config.rounds
+                "{} {rounds}: at least 2 rounds are needed to compare pairs (10 or more recommended)",
+                n[0]
             )
         }));
     }
@@ -279,6 +357,7 @@ pub fn run_ab(config: &AbConfig, progress: &mut dyn AbProgress) -> Result<AbOutc
     if sliced {
         config.slice.check()?;
     }
+    let rounds = Rounds::of(config, sliced);
     // A format named up front is checked before anything is built or run.
     if let ResultFormat::File {
         path,
@@ -348,9 +427,9 @@ pub fn run_ab(config: &AbConfig, progress: &mut dyn AbProgress) -> Result<AbOutc
 
     // The builds ran at the usual priority; the rounds run favoured.
     let _raised = raise_priority(config, &mut notes);
-    let design = match config.time_budget {
-        Some(_) => Design::Adaptive(config.rounds),
-        None => Design::Fixed(config.rounds),
+    let design = match rounds.budget {
+        Some(_) => Design::Adaptive(rounds.max),
+        None => Design::Fixed(rounds.max),
     };
     let mut seq = Sequential::new(design, config.criteria.clone());
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
@@ -370,7 +449,7 @@ pub fn run_ab(config: &AbConfig, progress: &mut dyn AbProgress) -> Result<AbOutc
             ended = Ended::Decided;
             break;
         }
-        if let Some(budget) = config.time_budget
+        if let Some(budget) = rounds.budget
             && seq.rounds() >= 2
         {
             let next = match &runner {
@@ -435,7 +514,7 @@ pub fn run_ab(config: &AbConfig, progress: &mut dyn AbProgress) -> Result<AbOutc
                 }
                 let had_plan = seq.plan().is_some();
                 let stopped = seq.end_round();
-                if let (false, Some(plan), Some(_)) = (had_plan, seq.plan(), config.time_budget) {
+                if let (false, Some(plan), Some(_)) = (had_plan, seq.plan(), rounds.budget) {
                     progress.planned(plan, config.criteria.level);
                 }
                 for (name, stop) in stopped {
@@ -464,7 +543,7 @@ pub fn run_ab(config: &AbConfig, progress: &mut dyn AbProgress) -> Result<AbOutc
     }
     drop(worktree);
 
-    let adaptive = config.time_budget.is_some();
+    let adaptive = rounds.budget.is_some();
     let outcome = seq.finish(|rounds| match ended {
         Ended::Budget => Stop::BudgetSpent { rounds },
         Ended::Interrupted => Stop::Interrupted { rounds },
@@ -495,6 +574,7 @@ pub fn run_ab(config: &AbConfig, progress: &mut dyn AbProgress) -> Result<AbOutc
         stops: adaptive.then_some(&outcome.stops[..]),
         plan: &outcome.plan,
         ended,
+        planned: rounds,
     };
     let report = build_report(config, &base_commit, &outcome.series, &changes, &run, notes);
     Ok(AbOutcome {
@@ -784,9 +864,8 @@ fn slices_round(
     Ok(values)
 }
 
-/// Runs one benchmark of one side for a slice and reads its value: the
-/// median of the slice's per-iteration times (every sample's time over its
-/// iterations).
+/// Runs one benchmark of one side for a slice and reads its value
+/// ([`slice_values`]).
 fn run_slice(
     config: &AbConfig,
     exe: &BenchExe,
@@ -826,7 +905,7 @@ fn run_slice(
                 exe.path.display()
             ))
         })?;
-    let values = round_values(&report);
+    let values = slice_values(&report);
     let value = values
         .get(name)
         .or_else(|| {
@@ -1211,11 +1290,36 @@ fn remove_new_dirs(home: &Path) {
 /// A round's value per benchmark: the median of its samples (robust to a
 /// stray slow sample within the round), else its single value.
 fn round_values(report: &Report) -> RoundValues {
+    values_by(report, median)
+}
+
+/// A slice's value per benchmark: the fastest per-iteration time of its
+/// larger samples. Other work on the machine only ever slows a sample
+/// down, and a short slice's samples are milliseconds long, so the fastest
+/// is the one least disturbed; on a busy machine it varies from slice to
+/// slice far less than the median does (docs/ci.md gives the figures).
+/// Only the second half of the samples is looked at: in criterion's linear
+/// sampling those hold the most iterations (its samples are recorded in
+/// order of their iteration counts), so a lucky sample of one or two
+/// iterations of a slow benchmark cannot stand for the slice.
+fn slice_values(report: &Report) -> RoundValues {
+    values_by(report, fastest_of_larger_half)
+}
+
+/// The smallest of the second half of `samples`.
+fn fastest_of_larger_half(samples: &[f64]) -> Option<f64> {
+    samples[samples.len() / 2..]
+        .iter()
+        .copied()
+        .reduce(f64::min)
+}
+
+fn values_by(report: &Report, of_samples: impl Fn(&[f64]) -> Option<f64>) -> RoundValues {
     let mut v = RoundValues::new();
     for b in &report.benchmarks {
         let Some(m) = b.primary() else { continue };
         let value = if !m.samples.is_empty() {
-            median(&m.samples)
+            of_samples(&m.samples)
         } else {
             m.value.or(m.summary.as_ref().map(|s| s.median))
         };
@@ -1237,6 +1341,8 @@ struct RunSummary<'a> {
     stops: Option<&'a [(String, Stop)]>,
     plan: &'a LookPlan,
     ended: Ended,
+    /// The rounds asked for.
+    planned: Rounds,
 }
 
 fn build_report(
@@ -1255,9 +1361,9 @@ fn build_report(
             "ab_rounds",
             format!(
                 "{} rounds of slices from `{}`, base {base_short} against the working directory: \
-                 in each round each benchmark ran alone on each side (`--bench --exact`, warm-up {:.1} s, \
-                 measurement {:.1} s, {} samples), base and head back to back in a random order; \
-                 a slice's value is the median of its per-iteration times",
+                 in each round each benchmark ran alone on each side (`--bench --exact`, warm-up {:.2} s, \
+                 measurement {:.2} s, {} samples), base and head back to back in a random order; \
+                 a slice's value is the fastest per-iteration time of its larger half of samples",
                 run.rounds,
                 shown(&config.command),
                 s.warm_up.as_secs_f64(),
@@ -1278,8 +1384,9 @@ fn build_report(
     }
     report.notes.extend(notes);
     if let Some(stops) = run.stops {
-        let budget = config
-            .time_budget
+        let budget = run
+            .planned
+            .budget
             .map_or_else(String::new, |b| format!("{:.0} s", b.as_secs_f64()));
         let end = match run.ended {
             Ended::Decided => "every benchmark was decided",
@@ -1293,7 +1400,7 @@ fn build_report(
                 "adaptive stopping within a time budget of {budget}, at most {} rounds: {}, \
                  Holm across the benchmarks at each; a benchmark stops once it changed by at \
                  least its minimum effect or its interval rules that out; the rounds ended because {end}",
-                config.rounds,
+                run.planned.max,
                 run.plan.describe(config.criteria.level)
             ),
         ));
@@ -1328,7 +1435,7 @@ fn build_report(
             "ab_interrupted",
             format!(
                 "stopped after {} of {} rounds: {why}",
-                run.rounds, config.rounds
+                run.rounds, run.planned.max
             ),
         ));
     }
@@ -1341,21 +1448,41 @@ mod tests {
 
     fn config(command: &[&str]) -> AbConfig {
         AbConfig {
-            dir: PathBuf::from("."),
-            base: "HEAD".into(),
-            rounds: 3,
-            interleave: Interleave::Auto,
-            slice: SliceConfig::default(),
-            time_budget: None,
-            command: command.iter().map(OsString::from).collect(),
-            build: None,
-            format: ResultFormat::Criterion,
-            base_target_dir: None,
-            criteria: ChangeCriteria::default(),
+            rounds: Some(3),
             seed: 1,
             created: "2026-01-01T00:00:00Z".parse().unwrap(),
             raise_priority: false,
+            ..AbConfig::new(".", "HEAD", command)
         }
+    }
+
+    #[test]
+    fn a_slice_is_its_fastest_larger_sample() {
+        // Linear sampling: the first samples hold the fewest iterations.
+        assert_eq!(
+            fastest_of_larger_half(&[1.0, 9.0, 5.0, 4.0, 6.0]),
+            Some(4.0)
+        );
+        assert_eq!(fastest_of_larger_half(&[3.0]), Some(3.0));
+        assert_eq!(fastest_of_larger_half(&[]), None);
+    }
+
+    #[test]
+    fn rounds_default_by_mode_unless_set() {
+        let mut c = AbConfig::new(".", "HEAD", ["cargo", "bench"]);
+        assert_eq!(Rounds::of(&c, true), Rounds::SLICED);
+        assert_eq!(Rounds::of(&c, false), Rounds::WHOLE);
+        c.rounds = Some(20);
+        let fixed = Rounds {
+            max: 20,
+            budget: None,
+        };
+        assert_eq!(Rounds::of(&c, true), fixed);
+        c.rounds = None;
+        c.time_budget = Some(Duration::from_secs(60));
+        assert_eq!(Rounds::of(&c, false).max, Rounds::WHOLE_ADAPTIVE_MAX);
+        assert_eq!(Rounds::of(&c, true).max, Rounds::SLICED.max);
+        assert_eq!(Rounds::of(&c, true).budget, Some(Duration::from_secs(60)));
     }
 
     #[test]

@@ -24,7 +24,7 @@ mod slices;
 
 pub use ab::{
     AbConfig, AbOutcome, AbProgress, CriterionVerdicts, Interleave, MEASURING_NICE, NoProgress,
-    ResultFormat, Side, run_ab,
+    ResultFormat, Rounds, Side, run_ab,
 };
 pub use git::{Checkout, Worktree};
 pub use instructions::{InstructionCounter, count_instructions};

@@ -26,9 +26,9 @@ pub struct SliceConfig {
 impl Default for SliceConfig {
     fn default() -> Self {
         SliceConfig {
-            warm_up: Duration::from_millis(500),
-            measurement: Duration::from_secs(1),
-            sample_size: 10,
+            warm_up: Duration::from_millis(50),
+            measurement: Duration::from_millis(100),
+            sample_size: 30,
         }
     }
 }

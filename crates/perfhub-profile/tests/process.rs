@@ -10,13 +10,24 @@ use perfhub_profile::process::{
     profile_command,
 };
 
+/// Where a fixture program named `name` is built: written under a name of
+/// this process's own, then renamed into place in cargo's scratch
+/// directory for tests, so test processes running at once never share a
+/// half-written file and nothing is left in the system's temporary
+/// directory.
+fn built(name: &str) -> (PathBuf, PathBuf) {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let part = dir.join(format!("{name}.{}.part", std::process::id()));
+    (part, dir.join(name))
+}
+
 /// `fixtures/workloads/hot.rs`, optimized, with frame pointers and debug info.
 fn hot() -> &'static PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let root = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"))
             .join("../..");
-        let out = std::env::temp_dir().join(format!("perfhub-hot-{}", std::process::id()));
+        let (part, out) = built("perfhub-hot");
         let status = Command::new("rustc")
             .args([
                 "-O",
@@ -27,11 +38,12 @@ fn hot() -> &'static PathBuf {
                 "2021",
                 "-o",
             ])
-            .arg(&out)
+            .arg(&part)
             .arg(root.join("fixtures/workloads/hot.rs"))
             .status()
             .expect("rustc runs");
         assert!(status.success());
+        std::fs::rename(&part, &out).unwrap();
         out
     })
 }
@@ -120,16 +132,17 @@ fn c_names() -> &'static PathBuf {
     BIN.get_or_init(|| {
         let root = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"))
             .join("../..");
-        let out = std::env::temp_dir().join(format!("perfhub-c-names-{}", std::process::id()));
+        let (part, out) = built("perfhub-c-names");
         let status = Command::new("cc")
             .args(["-O1", "-g", "-fno-omit-frame-pointer", "-fno-inline", "-o"])
-            .arg(&out)
+            .arg(&part)
             .arg(root.join("fixtures/workloads/c_names.c"))
             .status();
         assert!(
             status.is_ok_and(|s| s.success()),
             "cc could not build fixtures/workloads/c_names.c: install gcc"
         );
+        std::fs::rename(&part, &out).unwrap();
         out
     })
 }
