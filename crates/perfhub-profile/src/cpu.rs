@@ -106,12 +106,16 @@ pub struct CpuSampler {
     backend: Backend,
     config: CpuProfileConfig,
     started: Instant,
+    /// How long it sampled, once [`CpuSampler::stop`] stopped it.
+    stopped: Option<Duration>,
 }
 
 enum Backend {
     Perf {
         stop: Arc<AtomicBool>,
         drain: Option<JoinHandle<RawSamples>>,
+        /// What the drain thread collected, once it was stopped.
+        taken: Option<RawSamples>,
     },
     Signal {
         guard: Box<pprof::ProfilerGuard<'static>>,
@@ -222,6 +226,7 @@ impl CpuSampler {
             backend,
             config,
             started: Instant::now(),
+            stopped: None,
         })
     }
 
@@ -261,18 +266,35 @@ impl CpuSampler {
         Ok(Backend::Perf {
             stop,
             drain: Some(drain),
+            taken: None,
         })
     }
 
-    /// Stops sampling and symbolizes what was collected.
+    /// Stops sampling without naming the samples yet, so that what runs
+    /// next (closing an allocation region) is neither sampled nor, later,
+    /// counted with the naming's allocations. With the signal fallback,
+    /// sampling goes on until [`CpuSampler::finish`].
+    pub fn stop(&mut self) {
+        if self.stopped.is_some() {
+            return;
+        }
+        self.stopped = Some(self.started.elapsed());
+        if let Backend::Perf { stop, drain, taken } = &mut self.backend {
+            stop.store(true, Ordering::SeqCst);
+            *taken = drain.take().and_then(|h| h.join().ok());
+        }
+    }
+
+    /// Stops sampling (unless [`CpuSampler::stop`] did) and symbolizes what
+    /// was collected.
     pub fn finish(mut self) -> CpuProfile {
+        self.stop();
         let hz = self.config.frequency_hz;
         let mut stacks = StackProfile::new(WeightUnit::Samples);
         stacks.period = Some(1_000_000_000 / hz);
         let (samples, lost, mechanism) = match &mut self.backend {
-            Backend::Perf { stop, drain } => {
-                stop.store(true, Ordering::SeqCst);
-                let raw = drain.take().and_then(|h| h.join().ok()).unwrap_or_default();
+            Backend::Perf { taken, .. } => {
+                let raw = taken.take().unwrap_or_default();
                 let mut names = Symbolizer::default();
                 for (chain, count) in &raw.chains {
                     stacks.add(names.stack(chain), *count);
@@ -308,7 +330,7 @@ impl CpuSampler {
             stacks,
             samples,
             lost,
-            duration: self.started.elapsed(),
+            duration: self.stopped.unwrap_or_else(|| self.started.elapsed()),
             frequency_hz: hz,
             mechanism,
         }
@@ -317,7 +339,7 @@ impl CpuSampler {
 
 impl Drop for CpuSampler {
     fn drop(&mut self) {
-        if let Backend::Perf { stop, drain } = &mut self.backend {
+        if let Backend::Perf { stop, drain, .. } = &mut self.backend {
             stop.store(true, Ordering::SeqCst);
             if let Some(h) = drain.take() {
                 let _ = h.join();

@@ -112,12 +112,18 @@ impl Profiler {
     }
 
     /// Stops profiling and returns what was measured.
-    pub fn finish(self) -> Profile {
-        let cpu = self.cpu.map(CpuSampler::finish);
-        let heap = self.heap.map(HeapProfiler::finish);
+    pub fn finish(mut self) -> Profile {
+        // Sampling stops first, then the allocation region closes, and only
+        // then are the CPU samples named: naming allocates (symbol tables,
+        // names), and that is the profiler's work, not the region's.
+        if let Some(cpu) = &mut self.cpu {
+            cpu.stop();
+        }
         let wall = self.started.elapsed();
         let (user, system) = perfhub_probe::spawn::own_cpu_time();
         let io = self.io.until(&IoSnapshot::take());
+        let heap = self.heap.map(HeapProfiler::finish);
+        let cpu = self.cpu.map(CpuSampler::finish);
         Profile {
             name: self.config.name,
             wall,
