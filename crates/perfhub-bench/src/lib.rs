@@ -230,8 +230,9 @@ impl Bench {
 fn check(config: &BenchConfig) -> Result<(), String> {
     if config.samples < 2 {
         return Err(format!(
-            "{} samples cannot give a spread: take at least 2",
-            config.samples
+            "{} sample{} cannot give a spread: take at least 2",
+            config.samples,
+            if config.samples == 1 { "" } else { "s" }
         ));
     }
     if config.measurement.is_zero() && config.iterations.is_none() {

@@ -139,7 +139,8 @@ pub struct Plan {
     pub title: String,
     /// Where `report.json`, `report.html` and the steps' outputs go.
     pub output: PathBuf,
-    /// The history store, if any.
+    /// The history store, if any: a `postgres://` URL, or an SQLite file
+    /// (absolute: the plan names it relative to its directory).
     pub history: Option<String>,
     /// Budgets on the key figures (the `kpi` benchmark).
     pub budgets: Vec<String>,
@@ -838,7 +839,15 @@ pub fn parse_plan(text: &str, file: &str, path: &Path) -> Result<Plan, PlanError
         None => Some(perfhub_history::DEFAULT_LOCATION.to_string()),
         Some(h) if h.get_ref().is_empty() => None,
         Some(h) => Some(h.get_ref().clone()),
-    };
+    }
+    // A file is relative to the plan's directory, as `output` is.
+    .map(|h| {
+        if perfhub_history::is_postgres_url(&h) {
+            h
+        } else {
+            base.join(&h).to_string_lossy().into_owned()
+        }
+    });
     let budgets = match &raw.check.budgets {
         Some(b) => cx.budgets(b, "check.budgets")?,
         None => DEFAULT_BUDGETS.map(String::from).to_vec(),

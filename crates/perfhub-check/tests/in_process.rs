@@ -126,16 +126,13 @@ connections = 2
 #[test]
 fn the_history_gives_the_next_check_its_baseline() {
     let dir = tempfile::tempdir().unwrap();
-    // The history's location is taken as it is written: relative to the
-    // working directory, as `perfhub check` takes it.
+    // The history's file is relative to the plan's directory, wherever
+    // the check runs from.
     let history = dir.path().join("h/history.db");
     let plan = plan(
         dir.path(),
-        &format!(
-            "[check]\noutput = \"out\"\nhistory = {:?}\n\n\
-             [[run]]\nname = \"cmds\"\ncommands = [\"true\"]\nruns = 3\n",
-            history.display().to_string()
-        ),
+        "[check]\noutput = \"out\"\nhistory = \"h/history.db\"\n\n\
+         [[run]]\nname = \"cmds\"\ncommands = [\"true\"]\nruns = 3\n",
     );
     let run = || {
         run_plan(

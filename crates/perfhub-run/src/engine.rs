@@ -181,6 +181,16 @@ pub struct CommandFailure {
     pub exit: Exit,
 }
 
+impl std::fmt::Display for CommandFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} failed ({}); set `ignore_failure` to measure it anyway",
+            self.benchmark, self.exit
+        )
+    }
+}
+
 /// Everything measured, before analysis.
 #[derive(Debug, Clone)]
 pub struct RawResults {

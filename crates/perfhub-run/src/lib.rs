@@ -46,6 +46,15 @@ pub struct RunOutcome {
     pub interrupted: bool,
 }
 
+impl RunOutcome {
+    /// Whether every budget was judged and held: `false` when one could not
+    /// be judged ([`RunOutcome::budget_error`]), where the report's own
+    /// [`Report::budgets_pass`] sees no verdict that failed.
+    pub fn budgets_pass(&self) -> bool {
+        self.budget_error.is_none() && self.report.budgets_pass()
+    }
+}
+
 /// Runs the benchmarks of `config` on real processes and analyzes them,
 /// recording the environment of this machine.
 pub fn run(config: &RunConfig, progress: &mut dyn Progress) -> Result<RunOutcome, RunError> {
@@ -63,4 +72,29 @@ pub fn run(config: &RunConfig, progress: &mut dyn Progress) -> Result<RunOutcome
         budget_error,
         interrupted: raw.interrupted,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_budget_that_could_not_be_judged_does_not_pass() {
+        let report = Report::new(
+            perfhub_core::ReportKind::Run,
+            "2026-01-01T00:00:00Z".parse().unwrap(),
+        );
+        let budgets: Vec<perfhub_core::budget::Budget> =
+            vec!["p95(no_such_metric) < 1s".parse().unwrap()];
+        let error = perfhub_core::budget::evaluate(&budgets, &report).unwrap_err();
+        let mut outcome = RunOutcome {
+            report,
+            failure: None,
+            budget_error: None,
+            interrupted: false,
+        };
+        assert!(outcome.budgets_pass());
+        outcome.budget_error = Some(error);
+        assert!(outcome.report.budgets_pass() && !outcome.budgets_pass());
+    }
 }
