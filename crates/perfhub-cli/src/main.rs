@@ -172,19 +172,12 @@ fn by_flags(e: &anyhow::Error) -> String {
 }
 
 /// Library settings whose flags are not their names with `-` for `_` and `.`.
+#[rustfmt::skip]
 const FLAGS: &[(&str, &str)] = &[
-    ("stages", "--stage"),
-    ("vus_stages", "--vus-stage"),
-    ("slice.sample_size", "--slice-samples"),
-    ("slice.measurement", "--slice-time"),
-    ("format.path", "--results"),
-    ("time", "--paired"),
-    ("run_paired", "--paired"),
-    ("names", "--name"),
-    ("step", "-D/--parameter-step-size"),
-    ("ca_file", "--cacert"),
-    ("kernel_frames", "--kernel"),
-    ("command", "the command after `--`"),
+    ("stages", "--stage"), ("vus_stages", "--vus-stage"), ("slice.sample_size", "--slice-samples"),
+    ("slice.measurement", "--slice-time"), ("format.path", "--results"), ("time", "--paired"),
+    ("run_paired", "--paired"), ("names", "--name"), ("step", "-D/--parameter-step-size"),
+    ("ca_file", "--cacert"), ("kernel_frames", "--kernel"), ("command", "the command after `--`"),
 ];
 
 /// The flag that sets a library's setting, named as its `Config` does.
