@@ -142,9 +142,11 @@ fn write_headline(out: &mut impl Write, st: &Style, report: &Report) -> io::Resu
     if let Some(c) = report.comparisons.first()
         && let Some(e) = c.min_effect
     {
+        // The level as given: 0.05, or split over planned looks (0.0125).
+        let alpha = format!("{:.4}", 1.0 - c.ratio_ci.map_or(0.95, |ci| ci.level));
         let criterion = format!(
-            "a change counts when it is significant (interval excludes 0, Holm-adjusted p below {:.2}) and at least {:.1}% ({})",
-            1.0 - c.ratio_ci.map_or(0.95, |ci| ci.level),
+            "a change counts when it is significant (interval excludes 0, Holm-adjusted p below {}) and at least {:.1}% ({})",
+            alpha.trim_end_matches('0').trim_end_matches('.'),
             e * 100.0,
             c.method.as_deref().unwrap_or("")
         );

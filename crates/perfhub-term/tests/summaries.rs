@@ -115,6 +115,17 @@ fn a_comparison_table_with_its_headline() {
         out.contains("1 regressed, 0 improved, 0 unchanged"),
         "{out}"
     );
+
+    // A level split over planned looks is shown as it is, not rounded.
+    let mut report = report;
+    report.comparisons[0].min_effect = Some(0.03);
+    report.comparisons[0].ratio_ci = Some(perfhub_core::stats::ConfidenceInterval {
+        level: 0.9875,
+        lower: 1.9,
+        upper: 2.1,
+    });
+    let out = text(|o| write_changes(o, &report, false));
+    assert!(out.contains("Holm-adjusted p below 0.0125)"), "{out}");
 }
 
 #[test]
