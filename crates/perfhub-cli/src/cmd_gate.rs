@@ -193,11 +193,10 @@ pub struct AbArgs {
     #[arg(long, value_name = "REV")]
     base: String,
 
-    /// Rounds; each runs base and head once, in a random order. By
-    /// default, sliced: up to 60 rounds within a 4-minute --time-budget;
-    /// whole runs: 12, the fewest with which one round disturbed against
-    /// the change cannot hide it (6 is the least that can reach 5% at all),
-    /// or with --time-budget at most 40. --rounds alone: exactly N rounds.
+    /// Rounds; each runs base and head once, in a random order. By default,
+    /// sliced: up to 60 within a 4-minute --time-budget; whole runs: 12 (the
+    /// fewest with which one disturbed round cannot hide a change), at most
+    /// 40 with --time-budget. --rounds alone: exactly N rounds.
     #[arg(long, value_name = "N")]
     rounds: Option<usize>,
 
@@ -213,22 +212,18 @@ pub struct AbArgs {
     #[arg(long, value_name = "TIME", value_parser = perfhub_core::units::parse_duration)]
     slice_warm_up: Option<Duration>,
 
-    /// Sliced mode: criterion's measurement time for each slice [default:
-    /// 100ms].
+    /// Sliced mode: criterion's measurement time per slice [default: 100ms].
     #[arg(long, value_name = "TIME", value_parser = perfhub_core::units::parse_duration)]
     slice_time: Option<Duration>,
 
-    /// Sliced mode: criterion's sample size for each slice (10 or more)
-    /// [default: 30].
+    /// Sliced mode: criterion's sample size per slice, 10 or more [default: 30].
     #[arg(long, value_name = "N")]
     slice_samples: Option<usize>,
 
-    /// Adaptive stopping: keep adding rounds, within TIME (such as `5m`,
-    /// counted after the builds), only for the benchmarks still undecided,
-    /// and stop once every benchmark changed by at least its minimum effect
-    /// or had that ruled out. The rounds are tested at a few planned looks
-    /// with the level split across them, so looking more than once does not
-    /// add false alarms.
+    /// Adaptive stopping: keep adding rounds, within TIME (such as `5m`, counted after the
+    /// builds), only for the benchmarks still undecided, and stop once every benchmark changed
+    /// by at least its minimum effect or had that ruled out. The rounds are tested at a few
+    /// planned looks with the level split across them, so looking again adds no false alarms.
     #[arg(long, value_name = "TIME", value_parser = perfhub_core::units::parse_duration)]
     time_budget: Option<Duration>,
 
@@ -295,20 +290,32 @@ pub struct AbArgs {
     command: Vec<OsString>,
 }
 
-struct StderrProgress;
+/// Whether a progress line waits for its time (an error ends it first).
+struct StderrProgress(bool);
+
+impl Drop for StderrProgress {
+    fn drop(&mut self) {
+        if self.0 {
+            eprintln!();
+        }
+    }
+}
 
 impl AbProgress for StderrProgress {
     fn building(&mut self, side: Side, command: &str) {
         eprintln!("perfhub ab: building {} ({command})", side.as_str());
     }
     fn running(&mut self, round: usize, rounds: usize, side: Side) {
+        self.0 = true;
         eprint!("perfhub ab: round {round}/{rounds}: {}", side.as_str());
         let _ = std::io::stderr().flush();
     }
     fn finished(&mut self, _: usize, _: Side, elapsed: Duration) {
+        self.0 = false;
         eprintln!(" {:.1} s", elapsed.as_secs_f64());
     }
     fn running_slice(&mut self, round: usize, rounds: usize, benchmark: &str, side: Side) {
+        self.0 = true;
         eprint!(
             "perfhub ab: round {round}/{rounds}: {benchmark}: {}",
             side.as_str()
@@ -347,14 +354,7 @@ fn ab_config(args: &AbArgs) -> Result<AbConfig> {
             InterleaveArg::Slices => Interleave::Slices,
             InterleaveArg::Whole => Interleave::Whole,
         },
-        slice: {
-            let d = SliceConfig::default();
-            SliceConfig {
-                warm_up: args.slice_warm_up.unwrap_or(d.warm_up),
-                measurement: args.slice_time.unwrap_or(d.measurement),
-                sample_size: args.slice_samples.unwrap_or(d.sample_size),
-            }
-        },
+        slice: SliceConfig::or_default(args.slice_warm_up, args.slice_time, args.slice_samples),
         time_budget: args.time_budget,
         command: args.command.clone(),
         build,
@@ -391,7 +391,7 @@ pub fn ab(args: AbArgs) -> Result<Outcome> {
     // rounds, instead of killing perfhub: the temporary worktree is removed
     // and the rounds completed so far are still compared.
     crate::interrupt::install();
-    let outcome = perfhub_gate::run_ab(&config, &mut StderrProgress)?;
+    let outcome = perfhub_gate::run_ab(&config, &mut StderrProgress(false))?;
     let mut report = outcome.report;
     report.environment = Some(perfhub_probe::env::collect(Default::default()));
     if outcome.changes.changes.is_empty() {

@@ -1190,6 +1190,17 @@ fn run_side(
             // its own baseline (`base/`), which is not touched.
             remove_new_dirs(criterion_home);
             let output = run_logged(&config.command, side, scratch, "run")?;
+            if !criterion_home.is_dir() {
+                return Err(GateError::naming(&["format", "format.path"], |n| {
+                    format!(
+                        "the {} run of `{}` wrote no criterion results (criterion writes them under CRITERION_HOME, which perfhub sets): for another tool give {} libtest or instructions, or {} FILE",
+                        side.side.as_str(),
+                        shown(&config.command),
+                        n[0],
+                        n[1]
+                    )
+                }));
+            }
             let report =
                 perfhub_import::import_criterion_dir(criterion_home, None, &import_options(config))
                     .map_err(import_error)?;

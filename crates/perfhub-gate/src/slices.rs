@@ -34,6 +34,20 @@ impl Default for SliceConfig {
 }
 
 impl SliceConfig {
+    /// The defaults, with each setting given replacing its default.
+    pub fn or_default(
+        warm_up: Option<Duration>,
+        measurement: Option<Duration>,
+        sample_size: Option<usize>,
+    ) -> SliceConfig {
+        let d = SliceConfig::default();
+        SliceConfig {
+            warm_up: warm_up.unwrap_or(d.warm_up),
+            measurement: measurement.unwrap_or(d.measurement),
+            sample_size: sample_size.unwrap_or(d.sample_size),
+        }
+    }
+
     /// Refuses settings criterion would refuse with a panic.
     pub fn check(&self) -> Result<(), GateError> {
         if self.sample_size < 10 {

@@ -25,7 +25,17 @@ const HEADERS: [&str; 7] = [
 pub fn write_changes(out: &mut impl Write, report: &Report, color: bool) -> io::Result<()> {
     let st = Style { color };
     let rows: Vec<[String; 7]> = report.comparisons.iter().map(|c| row(report, c)).collect();
-    write_table(out, &st, &rows)?;
+    // The interval's level as the comparisons used it (98.75% at four
+    // planned looks).
+    let level = report
+        .comparisons
+        .iter()
+        .find_map(|c| c.ratio_ci)
+        .map_or(0.95, |ci| ci.level);
+    let change = format!("change [{}% CI]", trimmed(level * 100.0, 2));
+    let mut headers = HEADERS.map(str::to_string);
+    headers[3] = change;
+    write_table(out, &st, &headers, &rows)?;
     write_headline(out, &st, report)?;
     for c in report
         .comparisons
@@ -79,15 +89,20 @@ fn row(report: &Report, c: &Comparison) -> [String; 7] {
 }
 
 /// The columns padded to their widest cell, the verdicts colored.
-fn write_table(out: &mut impl Write, st: &Style, rows: &[[String; 7]]) -> io::Result<()> {
-    let mut widths = HEADERS.map(str::len);
+fn write_table(
+    out: &mut impl Write,
+    st: &Style,
+    headers: &[String; 7],
+    rows: &[[String; 7]],
+) -> io::Result<()> {
+    let mut widths = headers.clone().map(|h| h.len());
     for r in rows {
         for (w, cell) in widths.iter_mut().zip(r) {
             *w = (*w).max(cell.chars().count());
         }
     }
     let pad = |s: &str, w: usize| format!("{s}{}", " ".repeat(w.saturating_sub(s.chars().count())));
-    let line: Vec<String> = HEADERS.iter().zip(widths).map(|(h, w)| pad(h, w)).collect();
+    let line: Vec<String> = headers.iter().zip(widths).map(|(h, w)| pad(h, w)).collect();
     writeln!(out, "{}", st.bold(line.join("  ").trim_end()))?;
     for r in rows {
         let cells: Vec<String> = r
@@ -143,12 +158,12 @@ fn write_headline(out: &mut impl Write, st: &Style, report: &Report) -> io::Resu
         && let Some(e) = c.min_effect
     {
         // The level as given: 0.05, or split over planned looks (0.0125).
-        let alpha = format!("{:.4}", 1.0 - c.ratio_ci.map_or(0.95, |ci| ci.level));
+        let alpha = 1.0 - c.ratio_ci.map_or(0.95, |ci| ci.level);
         let criterion = format!(
             "a change counts when it is significant (interval excludes 0, Holm-adjusted p below {}) and at least {:.1}% ({})",
-            alpha.trim_end_matches('0').trim_end_matches('.'),
+            trimmed(alpha, 4),
             e * 100.0,
-            c.method.as_deref().unwrap_or("")
+            methods(report)
         );
         writeln!(out, "{}", st.dim(&criterion))?;
         writeln!(
@@ -160,4 +175,43 @@ fn write_headline(out: &mut impl Write, st: &Style, report: &Report) -> io::Resu
         )?;
     }
     Ok(())
+}
+
+/// `v` with at most `places` decimals, trailing zeros dropped.
+fn trimmed(v: f64, places: usize) -> String {
+    let s = format!("{v:.places$}");
+    match s.contains('.') {
+        true => s.trim_end_matches('0').trim_end_matches('.').to_string(),
+        false => s,
+    }
+}
+
+/// The comparisons' method: the first one's, with the range of round
+/// counts where benchmarks took different numbers of rounds ("12 to 21
+/// paired rounds, ...").
+fn methods(report: &Report) -> String {
+    let all: Vec<&str> = report
+        .comparisons
+        .iter()
+        .filter_map(|c| c.method.as_deref())
+        .collect();
+    let Some(first) = all.first() else {
+        return String::new();
+    };
+    let split = |m: &str| -> Option<(u64, String)> {
+        let (n, rest) = m.split_once(' ')?;
+        Some((n.parse().ok()?, rest.to_string()))
+    };
+    let parts: Option<Vec<(u64, String)>> = all.iter().map(|m| split(m)).collect();
+    match parts {
+        Some(p) if p.iter().all(|(_, rest)| *rest == p[0].1) => {
+            let lo = p.iter().map(|(n, _)| *n).min().unwrap_or(0);
+            let hi = p.iter().map(|(n, _)| *n).max().unwrap_or(0);
+            match lo == hi {
+                true => first.to_string(),
+                false => format!("{lo} to {hi} {}", p[0].1),
+            }
+        }
+        _ => first.to_string(),
+    }
 }

@@ -124,8 +124,19 @@ fn a_comparison_table_with_its_headline() {
         lower: 1.9,
         upper: 2.1,
     });
+    report.comparisons[0].method = Some("21 paired rounds, Hodges-Lehmann".into());
+    let mut other = report.comparisons[0].clone();
+    other.benchmark = "other".into();
+    other.method = Some("12 paired rounds, Hodges-Lehmann".into());
+    report.comparisons.push(other);
     let out = text(|o| write_changes(o, &report, false));
+    assert!(out.starts_with("benchmark  base "), "{out}");
+    assert!(out.contains("change [98.75% CI]"), "{out}");
     assert!(out.contains("Holm-adjusted p below 0.0125)"), "{out}");
+    assert!(
+        out.contains("(12 to 21 paired rounds, Hodges-Lehmann)"),
+        "{out}"
+    );
 }
 
 #[test]
