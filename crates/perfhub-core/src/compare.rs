@@ -827,10 +827,8 @@ fn paired_method(p: &PairedRatio, level: f64, family: usize) -> String {
 }
 
 /// `0.05` as `5%`, `0.001` as `0.1%`.
-fn percent(x: f64) -> String {
-    let s = format!("{:.3}", x * 100.0);
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    format!("{s}%")
+pub(crate) fn percent(x: f64) -> String {
+    format!("{}%", crate::text::decimal(x * 100.0, 3))
 }
 
 #[cfg(test)]

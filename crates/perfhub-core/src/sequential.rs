@@ -122,20 +122,17 @@ impl LookPlan {
             [init @ .., last] => format!("{} and {last}", init.join(", ")),
         };
         if k <= 1 {
-            return format!("one look after {list} rounds, at {}", pct(alpha));
+            return format!(
+                "one look after {list} rounds, at {}",
+                crate::compare::percent(alpha)
+            );
         }
         format!(
             "looks after {list} rounds, each at {} ({} split over {k} looks)",
-            pct(alpha / k as f64),
-            pct(alpha)
+            crate::compare::percent(alpha / k as f64),
+            crate::compare::percent(alpha)
         )
     }
-}
-
-fn pct(x: f64) -> String {
-    let s = format!("{:.3}", x * 100.0);
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    format!("{s}%")
 }
 
 /// Where a benchmark stands at a look.

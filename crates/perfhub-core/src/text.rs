@@ -12,6 +12,18 @@ pub fn excerpt(text: &str) -> String {
     }
 }
 
+/// `v` with at most `places` decimals, without trailing zeros past the
+/// decimal point: `decimal(0.0125, 4)` is `0.0125`, `decimal(98.75, 2)` is
+/// `98.75`, `decimal(5.0, 3)` is `5`.
+pub fn decimal(v: f64, places: usize) -> String {
+    let s = format!("{v:.places$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 /// `url` without the `user:password@` part of its authority, for messages.
 pub fn without_userinfo(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -86,6 +98,15 @@ pub fn error_message(e: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_without_trailing_zeros() {
+        assert_eq!(decimal(0.0125, 4), "0.0125");
+        assert_eq!(decimal(98.75, 2), "98.75");
+        assert_eq!(decimal(5.0, 3), "5");
+        assert_eq!(decimal(120.0, 0), "120");
+        assert_eq!(decimal(0.016666, 4), "0.0167");
+    }
 
     #[test]
     fn strips_credentials_from_urls() {

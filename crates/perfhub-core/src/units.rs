@@ -193,12 +193,7 @@ fn sig(v: f64) -> String {
     } else {
         3
     };
-    let s = format!("{v:.decimals$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
+    crate::text::decimal(v, decimals)
 }
 
 /// The longest duration [`parse_duration`] accepts: 30 days (720h). Every

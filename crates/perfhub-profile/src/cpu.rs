@@ -339,12 +339,7 @@ impl CpuSampler {
 
 impl Drop for CpuSampler {
     fn drop(&mut self) {
-        if let Backend::Perf { stop, drain, .. } = &mut self.backend {
-            stop.store(true, Ordering::SeqCst);
-            if let Some(h) = drain.take() {
-                let _ = h.join();
-            }
-        }
+        self.stop();
     }
 }
 

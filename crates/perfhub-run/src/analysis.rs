@@ -342,13 +342,7 @@ fn run_notes(raw: &RawResults) -> Vec<Note> {
         ));
     }
     if let Some(f) = &raw.failure {
-        notes.push(Note::warning(
-            "command_failed",
-            format!(
-                "{:?} ended with {}; the run stopped there (use `ignore_failure` to measure failing commands)",
-                f.benchmark, f.exit
-            ),
-        ));
+        notes.push(Note::warning("command_failed", f.to_string()));
     }
     notes
 }

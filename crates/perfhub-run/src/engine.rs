@@ -185,7 +185,7 @@ impl std::fmt::Display for CommandFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} failed ({}); set `ignore_failure` to measure it anyway",
+            "{:?} ended with {}; the run stopped there (use `ignore_failure` to measure failing commands)",
             self.benchmark, self.exit
         )
     }

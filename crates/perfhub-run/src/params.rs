@@ -410,10 +410,7 @@ fn decimals(values: Vec<f64>, step: &str) -> Result<Vec<String>, String> {
     }
     let texts: Vec<String> = values
         .iter()
-        .map(|v| {
-            let s = format!("{v:.10}");
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        })
+        .map(|v| perfhub_core::text::decimal(*v, 10))
         .collect();
     if let Some(w) = texts.windows(2).find(|w| w[0] == w[1]) {
         return Err(format!(

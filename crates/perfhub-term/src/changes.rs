@@ -4,6 +4,7 @@ use std::io::{self, Write};
 
 use perfhub_core::compare::{Verdict, detectable_cell, detectable_sentence, percent_figure};
 use perfhub_core::report::Comparison;
+use perfhub_core::text::decimal;
 use perfhub_core::{Report, Unit};
 
 use crate::{Style, write_budgets_and_notes};
@@ -32,7 +33,7 @@ pub fn write_changes(out: &mut impl Write, report: &Report, color: bool) -> io::
         .iter()
         .find_map(|c| c.ratio_ci)
         .map_or(0.95, |ci| ci.level);
-    let change = format!("change [{}% CI]", trimmed(level * 100.0, 2));
+    let change = format!("change [{}% CI]", decimal(level * 100.0, 2));
     let mut headers = HEADERS.map(str::to_string);
     headers[3] = change;
     write_table(out, &st, &headers, &rows)?;
@@ -161,7 +162,7 @@ fn write_headline(out: &mut impl Write, st: &Style, report: &Report) -> io::Resu
         let alpha = 1.0 - c.ratio_ci.map_or(0.95, |ci| ci.level);
         let criterion = format!(
             "a change counts when it is significant (interval excludes 0, Holm-adjusted p below {}) and at least {:.1}% ({})",
-            trimmed(alpha, 4),
+            decimal(alpha, 4),
             e * 100.0,
             methods(report)
         );
@@ -175,15 +176,6 @@ fn write_headline(out: &mut impl Write, st: &Style, report: &Report) -> io::Resu
         )?;
     }
     Ok(())
-}
-
-/// `v` with at most `places` decimals, trailing zeros dropped.
-fn trimmed(v: f64, places: usize) -> String {
-    let s = format!("{v:.places$}");
-    match s.contains('.') {
-        true => s.trim_end_matches('0').trim_end_matches('.').to_string(),
-        false => s,
-    }
 }
 
 /// The comparisons' method: the first one's, with the range of round
