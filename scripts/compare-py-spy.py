@@ -32,8 +32,8 @@ On a machine with no spare CPU, a profiler slows the program down by the
 CPU time it takes while the program runs (with autogroup scheduling, the
 profiler and the program share one group's share of the machine), so each
 profiler's own CPU time from its start to the program's exit is given too,
-polled from /proc every 10 ms (clock-tick resolution, 10 ms): it depends
-far less on the machine's load than the wall times do.
+polled from /proc every 10 ms (each thread's `schedstat`, in nanoseconds):
+it depends far less on the machine's load than the wall times do.
 
 py-spy runs as `py-spy record --function --format raw` (functions named by
 their first line, as perfhub names them), by default pausing the process at
@@ -45,13 +45,24 @@ py-spy samples `--rate` times a wall-clock second, perfhub `-F` times a
 second of each thread's CPU time: the same rate for this single-threaded
 program while it has a CPU.
 
+With `--pin CPU`, every run (the bare one, each profiler and the program it
+starts) is confined to that one CPU with `taskset`: the machine with no
+spare CPU, where whatever a profiler does while the program runs comes out
+of the program's wall time, so the tools' costs can be told apart even
+where, with a free CPU beside the program, they are below what the wall
+times resolve. The last table compares perfhub with py-spy directly: per
+repetition, the ratio of perfhub's `main` wall time to py-spy's, with a
+95% interval for its median (from the order statistics, distribution-free)
+and how many repetitions perfhub was the faster in.
+
 Usage: scripts/compare-py-spy.py [--reps 5] [--rate 100] [--scale 20]
        [--python python3] [--py-spy py-spy] [--perfhub BIN]
-       [--baseline-perfhub BIN] [--seed 1]
+       [--baseline-perfhub BIN] [--seed 1] [--pin CPU] [--skip WAY ...]
 (py-spy from PyPI: `pip install py-spy`)
 """
 import argparse
 import collections
+import math
 import os
 import random
 import re
@@ -105,10 +116,10 @@ print(" ".join(f"{k}={v / total}" for k, v in spent.items()))
 """
 
 
-def cpu_truth(python, cwd, scale):
+def cpu_truth(python, cwd, scale, pin):
     """Each part's share of the CPU time the parts take, timed in the process."""
     code = TRUTH.replace("sys.argv_scale", str(scale))
-    out = subprocess.run([python, "-c", code], cwd=cwd, capture_output=True, text=True,
+    out = subprocess.run(pin + [python, "-c", code], cwd=cwd, capture_output=True, text=True,
                          check=True).stdout.split()
     return {k: float(v) for k, v in (kv.split("=") for kv in out)}
 
@@ -118,13 +129,18 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 def own_cpu(pid):
     """CPU time of process `pid` itself (all its threads, not its children),
-    and whether it has a child now."""
+    and whether it has a child now. Each thread's time on the CPU comes from
+    its `schedstat` (nanoseconds), else from its `stat` (clock ticks)."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        cpu = (int(fields[11]) + int(fields[12])) / TICK
-        kids = False
+        cpu, kids = 0.0, False
         for task in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                    cpu += int(f.read().split()[0]) / 1e9
+            except (OSError, IndexError, ValueError):
+                with open(f"/proc/{pid}/task/{task}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                cpu += (int(fields[11]) + int(fields[12])) / TICK
             with open(f"/proc/{pid}/task/{task}/children") as f:
                 kids = kids or bool(f.read().split())
         return cpu, kids
@@ -175,7 +191,11 @@ def main():
     ap.add_argument("--baseline-perfhub", dest="baseline",
                     help="another perfhub binary to measure alongside (frame-pointer chains)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the shuffled order")
+    ap.add_argument("--pin", type=int, help="run everything on this one CPU (taskset -c)")
+    ap.add_argument("--skip", nargs="*", default=[],
+                    help="ways to leave out, by name (e.g. 'perfhub profile --call-graph dwarf')")
     args = ap.parse_args()
+    pin = ["taskset", "-c", str(args.pin)] if args.pin is not None else []
     perfhub = args.perfhub
     if perfhub is None:
         subprocess.run(["cargo", "build", "--release", "-q", "-p", "perfhub-cli"], cwd=ROOT, check=True)
@@ -190,7 +210,7 @@ def main():
         script = os.path.join(tmp, "python_shares.py")
         with open(WORKLOAD) as src, open(script, "w") as dst:
             dst.write(src.read())
-        program = [python, "python_shares.py", str(args.scale)]
+        program = pin + [python, "python_shares.py", str(args.scale)]
         raw = os.path.join(tmp, "py-spy.txt")
         out = os.path.join(tmp, "perfhub")
         ways = {
@@ -210,6 +230,13 @@ def main():
             ways["perfhub profile (baseline binary)"] = (
                 [args.baseline, "profile", "-F", rate, "-o", out, "--"] + program,
                 os.path.join(out, "stacks.folded"))
+        for way in args.skip:
+            if way == "bare" or way == "py-spy record" or way not in ways:
+                sys.exit(f"--skip {way!r}: not a way that can be left out "
+                         f"(one of {[w for w in ways if w not in ('bare', 'py-spy record')]})")
+            del ways[way]
+        # The profiler itself on the one CPU too (the program inherits it).
+        ways = {w: (cmd if cmd[0] == "taskset" else pin + cmd, r) for w, (cmd, r) in ways.items()}
         walls, cpus = collections.defaultdict(list), collections.defaultdict(list)
         tool_cpus = collections.defaultdict(list)
         main_walls, main_cpus = collections.defaultdict(list), collections.defaultdict(list)
@@ -219,7 +246,7 @@ def main():
         order = random.Random(args.seed)
         load_before = os.getloadavg()
         for rep in range(args.reps):
-            for k, v in cpu_truth(python, tmp, args.scale).items():
+            for k, v in cpu_truth(python, tmp, args.scale, pin).items():
                 truth[k].append(v)
             shuffled = list(ways.items())
             order.shuffle(shuffled)
@@ -239,7 +266,9 @@ def main():
             print(f"rep {rep + 1}/{args.reps} done", file=sys.stderr)
         load_after = os.getloadavg()
 
-    print(f"# {version}, {args.rate} Hz, `python_shares.py {args.scale}`, medians of {args.reps}\n")
+    pinned = f", everything on CPU {args.pin}" if pin else ""
+    print(f"# {version}, {args.rate} Hz, `python_shares.py {args.scale}`, medians of {args.reps}"
+          f"{pinned}\n")
     print(f"{os.cpu_count()} CPUs; load average (1, 5, 15 min) before "
           + ", ".join(f"{x:.2f}" for x in load_before) + "; after "
           + ", ".join(f"{x:.2f}" for x in load_after) + "\n")
@@ -317,6 +346,38 @@ def main():
               f"| {med(main_cpus, way) * 1000:.0f} ms | {over(main_cpus)} | {pair(main_cpus)} "
               f"| {tool_cpu(way)} "
               f"| {med(walls, way) * 1000:.0f} ms | {med(cpus, way) * 1000:.0f} ms |")
+
+    print()
+    print("## perfhub against py-spy, repetition by repetition\n")
+    print("The ratio of perfhub's `main` wall time to py-spy's in the same repetition: its median,"
+          " a 95% interval for that median (order statistics), and the repetitions in which"
+          " perfhub's `main` was the faster.\n")
+    print("| perfhub | against | median ratio | 95% interval | perfhub faster |")
+    print("|---|---|---:|---|---:|")
+    for mine in [w for w in ways if w.startswith("perfhub")]:
+        for theirs in [w for w in ways if w.startswith("py-spy")]:
+            ratios = sorted(a / b for a, b in zip(main_walls[mine], main_walls[theirs]))
+            interval = median_interval(ratios)
+            faster = sum(r < 1 for r in ratios)
+            print(f"| {mine} | {theirs} | {(statistics.median(ratios) - 1) * 100:+.1f}% "
+                  f"| {interval} | {faster} of {len(ratios)} |")
+
+
+def median_interval(sorted_values):
+    """A distribution-free interval of at least 95% for the median: the k-th
+    smallest and k-th largest values, k from the binomial(n, 1/2) tails."""
+    n = len(sorted_values)
+    # The largest k with P(Binomial(n, 1/2) < k) <= 2.5%.
+    k, below = 0, 0.0
+    while True:
+        below_next = below + math.comb(n, k) / 2 ** n
+        if below_next > 0.025:
+            break
+        below, k = below_next, k + 1
+    if k == 0:
+        return "(too few repetitions for 95%)"
+    lo, hi = sorted_values[k - 1], sorted_values[n - k]
+    return f"{(lo - 1) * 100:+.1f}% to {(hi - 1) * 100:+.1f}%"
 
 
 if __name__ == "__main__":

@@ -1132,17 +1132,16 @@ fn kernel_frames_refused_are_said_plainly() {
     );
 }
 
-#[test]
-fn names_javascript_functions_from_nodes_perf_map() {
+/// A Node script in `dir` whose hot function is `perfhubHotLoop`.
+fn hot_js(dir: &Path) -> PathBuf {
     assert!(
         Command::new("node")
             .arg("--version")
             .output()
             .is_ok_and(|o| o.status.success()),
-        "node is needed for this test (JIT code named from its perf map): install nodejs, as `cargo xtask ci` does"
+        "node is needed for this test (JIT code named from its perf map and jitdump): install nodejs, as `cargo xtask ci` does"
     );
-    let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("hot.js");
+    let script = dir.join("hot.js");
     std::fs::write(
         &script,
         "function perfhubHotLoop(n) {
@@ -1156,6 +1155,34 @@ console.log(total);
 ",
     )
     .unwrap();
+    script
+}
+
+/// Asserts that most of `folded`'s samples have `perfhubHotLoop` as their
+/// leaf, named as V8 names it.
+fn assert_js_loop_named(folded: &Path) {
+    let leaves = leaves(folded);
+    let total: u64 = leaves.values().sum();
+    let js: u64 = leaves
+        .iter()
+        .filter(|(name, _)| name.contains("perfhubHotLoop") && name.contains("hot.js"))
+        .map(|(_, w)| w)
+        .sum();
+    // The loop is nearly all the program's work, once V8 has compiled it.
+    assert!(
+        js as f64 > 0.3 * total as f64,
+        "{js} of {total} samples in perfhubHotLoop: {:?}",
+        leaves
+            .iter()
+            .filter(|(_, w)| **w * 50 > total)
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn names_javascript_functions_from_nodes_perf_map() {
+    let scripts = tempfile::tempdir().unwrap();
+    let script = hot_js(scripts.path());
     let (o, dir) = profile(
         &["--", "node", "--perf-basic-prof", script.to_str().unwrap()],
         None,
@@ -1172,20 +1199,34 @@ console.log(total);
         }
     }
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let leaves = leaves(&out(&dir).join("stacks.folded"));
-    let total: u64 = leaves.values().sum();
-    let js: u64 = leaves
-        .iter()
-        .filter(|(name, _)| name.contains("perfhubHotLoop") && name.contains("hot.js"))
-        .map(|(_, w)| w)
-        .sum();
-    // The loop is nearly all the program's work, once V8 has compiled it.
-    assert!(
-        js as f64 > 0.3 * total as f64,
-        "{js} of {total} samples in perfhubHotLoop: {:?}",
-        leaves
-            .iter()
-            .filter(|(_, w)| **w * 50 > total)
-            .collect::<Vec<_>>()
+    assert_js_loop_named(&out(&dir).join("stacks.folded"));
+}
+
+#[test]
+fn names_javascript_functions_from_nodes_jitdump() {
+    let scripts = tempfile::tempdir().unwrap();
+    let script = hot_js(scripts.path());
+    // `--perf-prof` writes jit-PID.dump into the working directory (the
+    // profile's temporary one) and no perf map: the names come from the
+    // jitdump file V8 maps.
+    let (o, dir) = profile(
+        &["--", "node", "--perf-prof", script.to_str().unwrap()],
+        None,
     );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let dumps: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("jit-") && n.ends_with(".dump"))
+        .collect();
+    assert_eq!(dumps.len(), 1, "node wrote no jitdump file: {dumps:?}");
+    let pid = dumps[0]
+        .trim_start_matches("jit-")
+        .trim_end_matches(".dump");
+    assert!(
+        !Path::new(&format!("/tmp/perf-{pid}.map")).exists(),
+        "node wrote a perf map too: the names could have come from it"
+    );
+    assert_js_loop_named(&out(&dir).join("stacks.folded"));
 }

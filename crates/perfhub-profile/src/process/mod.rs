@@ -35,6 +35,7 @@
 mod debuginfo;
 mod demangle;
 mod firefox;
+mod jitdump;
 mod kernel;
 mod offcpu;
 mod perf_record;

@@ -29,11 +29,63 @@ pub(crate) fn path_of(pid: u32) -> PathBuf {
     PathBuf::from(format!("/tmp/perf-{pid}.map"))
 }
 
+/// Named pieces of code by address range; a later one covering an
+/// earlier one's start replaces it (code moved or recompiled there).
+#[derive(Debug, Default)]
+pub(crate) struct CodeNames {
+    /// Code by start address: (end, name).
+    entries: BTreeMap<u64, (u64, String)>,
+}
+
+impl CodeNames {
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Names `size` bytes of code from `start`; nothing for an empty or
+    /// wrapping range.
+    pub fn insert(&mut self, start: u64, size: u64, name: String) {
+        let Some(end) = start.checked_add(size).filter(|_| size > 0) else {
+            return;
+        };
+        // Code this range covers was replaced.
+        let stale: Vec<u64> = self.entries.range(start..end).map(|(&s, _)| s).collect();
+        for s in stale {
+            self.entries.remove(&s);
+        }
+        self.entries.insert(start, (end, name));
+    }
+
+    /// The name of the code at `addr`.
+    pub fn lookup(&self, addr: u64) -> Option<&str> {
+        self.entries
+            .range(..=addr)
+            .rev()
+            .take(LOOK_BACK)
+            .find(|(_, (end, _))| addr < *end)
+            .map(|(_, (_, name))| name.as_str())
+    }
+}
+
+/// Opens `path` for reading if it is a regular file (not a symbolic link)
+/// owned by root or by perfhub's own user, as perf trusts such files.
+pub(crate) fn open_trusted(path: &Path) -> io::Result<Option<(std::fs::File, std::fs::Metadata)>> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    Ok((meta.is_file() && (meta.uid() == 0 || meta.uid() == euid)).then_some((file, meta)))
+}
+
 /// One process's perf map, as much of it as was read so far.
 #[derive(Debug)]
 pub(crate) struct PerfMap {
-    /// Code by start address: (end, name).
-    entries: BTreeMap<u64, (u64, String)>,
+    names: CodeNames,
     /// Bytes of the file consumed so far (whole lines only).
     read: u64,
     /// The most to read.
@@ -52,7 +104,7 @@ impl PerfMap {
     /// An empty map that will read at most `limit` bytes of its file.
     pub fn with_limit(limit: u64) -> PerfMap {
         PerfMap {
-            entries: BTreeMap::new(),
+            names: CodeNames::default(),
             read: 0,
             limit,
             file: None,
@@ -62,7 +114,7 @@ impl PerfMap {
     /// How many pieces of code are named.
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.names.len()
     }
 
     /// Reads what was added to `path` since the last call. A missing or
@@ -73,17 +125,10 @@ impl PerfMap {
     }
 
     fn try_refresh(&mut self, path: &Path) -> io::Result<()> {
-        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(path)?;
-        let meta = file.metadata()?;
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let euid = unsafe { libc::geteuid() };
-        if !meta.is_file() || (meta.uid() != 0 && meta.uid() != euid) {
+        use std::os::unix::fs::MetadataExt;
+        let Some((mut file, meta)) = open_trusted(path)? else {
             return Ok(());
-        }
+        };
         let id = (meta.dev(), meta.ino());
         if self.file != Some(id) || meta.len() < self.read {
             // Another file (a reused pid) or one started over.
@@ -109,30 +154,15 @@ impl PerfMap {
         };
         for line in bytes[..end].split(|&b| b == b'\n') {
             if let Some((start, size, name)) = parse_line(&String::from_utf8_lossy(line)) {
-                self.insert(start, size, name.to_string());
+                self.names.insert(start, size, name.to_string());
             }
         }
         end + 1
     }
 
-    fn insert(&mut self, start: u64, size: u64, name: String) {
-        let end = start + size;
-        // Code this line covers was replaced.
-        let stale: Vec<u64> = self.entries.range(start..end).map(|(&s, _)| s).collect();
-        for s in stale {
-            self.entries.remove(&s);
-        }
-        self.entries.insert(start, (end, name));
-    }
-
     /// The name of the code at `addr`.
     pub fn lookup(&self, addr: u64) -> Option<&str> {
-        self.entries
-            .range(..=addr)
-            .rev()
-            .take(LOOK_BACK)
-            .find(|(_, (end, _))| addr < *end)
-            .map(|(_, (_, name))| name.as_str())
+        self.names.lookup(addr)
     }
 }
 

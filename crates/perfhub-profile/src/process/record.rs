@@ -119,6 +119,19 @@ pub(crate) struct Recording {
     _unshared: Option<Counter>,
 }
 
+/// How often the drain thread reads the buffers, the smallest of which
+/// holds `buffer_bytes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pace {
+    every: Duration,
+    buffer_bytes: usize,
+}
+
+impl Pace {
+    const FASTEST: Duration = Duration::from_millis(10);
+    const SLOWEST: Duration = Duration::from_millis(100);
+}
+
 struct Plan {
     frequency_hz: u64,
     dwarf: Option<u32>,
@@ -197,6 +210,47 @@ impl Plan {
         if self.dwarf.is_some() { 512 } else { 64 }
     }
 
+    /// Pages per thread and CPU with `-p`: each buffer kept small.
+    fn thread_pages(&self) -> usize {
+        if self.dwarf.is_some() { 128 } else { 8 }
+    }
+
+    /// How often the drain thread reads buffers of `buffer_bytes`
+    /// (see [`Pace`]): within
+    /// half the time the largest samples this plan can take (a call chain
+    /// as deep as the kernel walks, or a stack copy) fill one at the
+    /// sampling rate, which one CPU's buffer never exceeds (the
+    /// cpu-clock counts each thread's time on that CPU, one thread at a
+    /// time); from every 10 ms to every 100 ms. Every wakeup is a context
+    /// switch on a machine whose CPUs the command keeps busy, so at low
+    /// rates the drain sleeps longer. Off-CPU events come at every
+    /// context switch, with no bound: then every 10 ms.
+    fn pace(&self, buffer_bytes: usize) -> Pace {
+        let every = |every| Pace {
+            every,
+            buffer_bytes,
+        };
+        if self.off_cpu {
+            return every(Pace::FASTEST);
+        }
+        // perf_event_max_stack: 127 frames unless the machine says otherwise.
+        let max_stack = std::fs::read_to_string("/proc/sys/kernel/perf_event_max_stack")
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .unwrap_or(127);
+        // Header, tid, time, and the chain's length and context markers.
+        let mut sample = 64 + 8 * (max_stack + 8);
+        if self.kernel_frames {
+            sample += 8 * (max_stack + 8);
+        }
+        if let Some(stack) = self.dwarf {
+            // Registers, the stack copy and its two sizes.
+            sample += 8 * 64 + u64::from(stack) + 16;
+        }
+        let fill_ns = buffer_bytes as u64 * 1_000_000_000 / (sample * self.frequency_hz.max(1));
+        every(Duration::from_nanos(fill_ns / 2).clamp(Pace::FASTEST, Pace::SLOWEST))
+    }
+
     fn cpu_clock(&self, b: &mut Builder<'_>) {
         // Sample times on CLOCK_MONOTONIC, as the Python frames' snapshots
         // are (see `python`).
@@ -250,12 +304,14 @@ impl Recording {
     ) -> io::Result<Recording> {
         let mut plan = Plan::of(config);
         let samplers = plan.open_with(Recording::open_inherited)?;
+        let pace = plan.pace(plan.pages() * 4096);
         let mut unshared = Builder::new(Software::DUMMY);
         unshared.observe_self().any_cpu().inherit(false);
         let unshared = unshared.build()?;
         Recording::start(
             samplers,
             plan,
+            pace,
             Vec::new(),
             HashMap::new(),
             Some(unshared),
@@ -314,7 +370,8 @@ impl Recording {
         for (s, _) in &mut samplers {
             s.enable()?;
         }
-        Recording::start(samplers, plan, known, threads, None, symbols)
+        let pace = plan.pace(plan.thread_pages() * 4096);
+        Recording::start(samplers, plan, pace, known, threads, None, symbols)
     }
 
     fn open_attached(pid: u32, plan: &Plan) -> io::Result<Vec<(Sampler, bool)>> {
@@ -341,8 +398,7 @@ impl Recording {
                     b.observe_pid(tid).one_cpu(cpu).inherit(true);
                     plan.cpu_clock(&mut b);
                     // Per thread and CPU: keep each buffer small.
-                    let pages = if plan.dwarf.is_some() { 128 } else { 8 };
-                    samplers.push((b.build()?.sampled(pages * 4096)?, false));
+                    samplers.push((b.build()?.sampled(plan.thread_pages() * 4096)?, false));
                     if plan.off_cpu {
                         let mut b = Builder::new(Software::CONTEXT_SWITCHES);
                         b.observe_pid(tid).one_cpu(cpu).inherit(true);
@@ -377,6 +433,7 @@ impl Recording {
     fn start(
         samplers: Vec<(Sampler, bool)>,
         plan: Plan,
+        pace: Pace,
         known: Vec<(u32, Vec<Mapping>, String)>,
         threads: HashMap<u32, String>,
         unshared: Option<Counter>,
@@ -400,7 +457,7 @@ impl Recording {
                 }
                 drain.raw.thread_names = threads;
                 drain.raw.started = Some(std::time::SystemTime::now());
-                drain.run(samplers, &flag)
+                drain.run(samplers, &flag, pace)
             })?;
         Ok(Recording {
             stop,
@@ -541,7 +598,13 @@ impl Drain {
 
     fn add_mapping(&mut self, pid: u32, m: Mapping) {
         if !m.is_anonymous() && self.loading.insert(m.path.clone()) {
-            self.loader.load(m.path.clone(), m.pgoff);
+            // A runtime maps its jitdump file to say where it is; it is
+            // read for names of JIT code, not as a binary.
+            if super::jitdump::is_jitdump(&m.path) {
+                self.loader.jitdump(pid, m.path.clone());
+            } else {
+                self.loader.load(m.path.clone(), m.pgoff);
+            }
         }
         if let Some(u) = &mut self.unwinder {
             u.add_mapping(pid, &m);
@@ -549,7 +612,10 @@ impl Drain {
         self.raw.maps.entry(pid).or_default().push(m);
     }
 
-    fn run(mut self, mut samplers: Vec<(Sampler, bool)>, stop: &AtomicBool) -> Raw {
+    /// Reads the buffers every `pace.every`, and every 10 ms after a
+    /// round that found one a quarter full (a burst: a fork storm's task
+    /// and mapping records, which no sampling rate bounds).
+    fn run(mut self, mut samplers: Vec<(Sampler, bool)>, stop: &AtomicBool, pace: Pace) -> Raw {
         loop {
             let stopping = stop.load(Ordering::SeqCst);
             if stopping {
@@ -557,8 +623,9 @@ impl Drain {
                     let _ = s.disable();
                 }
             }
+            let mut fullest = 0;
             for (s, switches) in &mut samplers {
-                self.read(s, *switches);
+                fullest = fullest.max(self.read(s, *switches));
             }
             self.end_round();
             if stopping {
@@ -566,14 +633,21 @@ impl Drain {
             }
             // Woken early by `Recording::finish`, so that the last round
             // starts as soon as the command has ended.
-            std::thread::park_timeout(Duration::from_millis(10));
+            std::thread::park_timeout(if fullest * 4 >= pace.buffer_bytes {
+                Pace::FASTEST
+            } else {
+                pace.every
+            });
         }
     }
 
-    /// Reads one buffer; `switches` marks the context-switch event's.
-    fn read(&mut self, sampler: &mut Sampler, switches: bool) {
+    /// Reads one buffer, `switches` marking the context-switch event's;
+    /// how many bytes it held.
+    fn read(&mut self, sampler: &mut Sampler, switches: bool) -> usize {
         use perf_event::data::Record;
+        let mut bytes = 0;
         while let Some(record) = sampler.next_record() {
+            bytes += record.len();
             let misc = record.misc();
             if record.ty() == RECORD_SWITCH {
                 // The parsed form drops the sample id; it is the record's
@@ -719,6 +793,7 @@ impl Drain {
                 _ => {}
             }
         }
+        bytes
     }
 
     fn add_chain(&mut self, pid: u32, tid: u32, time: u64, chain: Vec<u64>) {
@@ -782,6 +857,53 @@ impl Drain {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn plan(frequency_hz: u64, dwarf: Option<u32>, off_cpu: bool) -> Plan {
+        Plan {
+            frequency_hz,
+            dwarf,
+            off_cpu,
+            kernel: true,
+            cycles: false,
+            kernel_frames: false,
+            kernel_refusal: None,
+        }
+    }
+
+    #[test]
+    fn the_drain_sleeps_longer_at_low_rates_but_never_lets_a_buffer_fill() {
+        let max_stack = std::fs::read_to_string("/proc/sys/kernel/perf_event_max_stack")
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .unwrap_or(127);
+        for (plan, bytes) in [
+            (plan(100, None, false), 64 * 4096),
+            (plan(999, None, false), 64 * 4096),
+            (plan(999, None, false), 8 * 4096),
+            (plan(999, Some(16384), false), 512 * 4096),
+            (plan(4999, Some(16384), false), 512 * 4096),
+            (plan(10_000, Some(65528), false), 128 * 4096),
+        ] {
+            let pace = plan.pace(bytes);
+            assert_eq!(pace.buffer_bytes, bytes);
+            assert!((Pace::FASTEST..=Pace::SLOWEST).contains(&pace.every));
+            // Between two reads, at most half a buffer of the largest
+            // samples, unless the fastest pace is all there is.
+            let largest = 64 + 8 * (max_stack + 8) + plan.dwarf.map_or(0, |d| u64::from(d) + 528);
+            let filled = largest * plan.frequency_hz * pace.every.as_millis() as u64 / 1000;
+            assert!(
+                filled <= bytes as u64 / 2 || pace.every == Pace::FASTEST,
+                "{} Hz, {bytes} bytes: {filled} bytes in {:?}",
+                plan.frequency_hz,
+                pace.every
+            );
+        }
+        // The default 999 Hz frame-pointer buffers: read every 100 ms, not 10.
+        assert_eq!(plan(999, None, false).pace(64 * 4096).every, Pace::SLOWEST);
+        assert_eq!(plan(100, None, false).pace(8 * 4096).every, Pace::SLOWEST);
+        // Off-CPU events have no rate to go by.
+        assert_eq!(plan(1, None, true).pace(64 * 4096).every, Pace::FASTEST);
+    }
 
     #[test]
     fn parses_executable_file_mappings_only() {

@@ -12,9 +12,10 @@
 //! address: no frame is dropped.
 //!
 //! Addresses in anonymous executable memory (JIT-compiled code) are named
-//! by the process's perf map, `/tmp/perf-PID.map` (see `perfmap`), read
-//! while the command runs and once more at the end; one the map does not
-//! name (or with no map) becomes `[anon]`.
+//! by the process's perf map, `/tmp/perf-PID.map` (see `perfmap`), else by
+//! the jitdump file it maps, `jit-PID.dump` (see `jitdump`), each read
+//! while the command runs and once more at the end; one neither names (or
+//! with neither) becomes `[anon]`.
 //!
 //! Names are demangled only where they carry a mangling prefix (see
 //! `demangle`); blazesym's own demangling is off.
@@ -51,6 +52,7 @@ use perfhub_flame::{StackProfile, WeightUnit};
 use super::SymbolConfig;
 use super::debuginfo::{Debuginfod, ElfHeaders, Fetched, FunctionBounds};
 use super::demangle::demangle;
+use super::jitdump::JitDump;
 use super::kernel::{self, Kallsyms};
 use super::perfmap::{self, PerfMap};
 use super::record::Raw;
@@ -75,6 +77,8 @@ enum Job {
     Load(PathBuf, u64),
     /// Name these offsets (addresses, for JIT code) now.
     Name(Code, Vec<u64>),
+    /// This process maps this jitdump file: read it now.
+    JitDump(u32, PathBuf),
     /// Name everything, with an off-CPU profile or not.
     Finish(Box<Raw>, bool),
 }
@@ -118,6 +122,11 @@ impl Loader {
     /// Asks for these offsets of `code` to be named now.
     pub fn name(&self, code: Code, offsets: Vec<u64>) {
         let _ = self.tx.send(Job::Name(code, offsets));
+    }
+
+    /// Says that process `pid` maps the jitdump file `path`.
+    pub fn jitdump(&self, pid: u32, path: PathBuf) {
+        let _ = self.tx.send(Job::JitDump(pid, path));
     }
 }
 
@@ -207,8 +216,12 @@ fn finish(namer: &mut Namer, raw: Raw, off_cpu: bool, started: Instant, before: 
     }
 }
 
-/// How often work put off for want of a spare CPU looks for one again.
+/// How soon work put off for want of a spare CPU first looks for one
+/// again; each look that finds none doubles the wait, up to
+/// [`LOOK_AT_MOST_EVERY`] (each look wakes this thread, a context switch on
+/// a CPU the command wants).
 const LOOK_AGAIN: Duration = Duration::from_millis(20);
+const LOOK_AT_MOST_EVERY: Duration = Duration::from_millis(320);
 
 fn serve(rx: &Receiver<Job>, symbols: SymbolConfig) -> Option<Named> {
     let mut namer = Namer::new(symbols);
@@ -216,11 +229,12 @@ fn serve(rx: &Receiver<Job>, symbols: SymbolConfig) -> Option<Named> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     // Work put off while every CPU is taken, in the order it came.
     let mut waiting: VecDeque<Job> = VecDeque::new();
+    let mut look_again = LOOK_AGAIN;
     loop {
         let next = if waiting.is_empty() {
             rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
         } else {
-            rx.recv_timeout(LOOK_AGAIN)
+            rx.recv_timeout(look_again)
         };
         match next {
             Ok(Job::Finish(raw, with_off_cpu)) => {
@@ -232,7 +246,7 @@ fn serve(rx: &Receiver<Job>, symbols: SymbolConfig) -> Option<Named> {
                 return Some(finish(&mut namer, *raw, with_off_cpu, started, total));
             }
             // A perf map is read at once: it may be gone at the end.
-            Ok(job @ Job::Name(Code::Jit(_), _)) => {
+            Ok(job @ (Job::Name(Code::Jit(_), _) | Job::JitDump(..))) => {
                 let started = Instant::now();
                 run(&mut namer, job);
                 total += started.elapsed();
@@ -241,13 +255,20 @@ fn serve(rx: &Receiver<Job>, symbols: SymbolConfig) -> Option<Named> {
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return None,
         }
+        let mut ran = false;
         while !waiting.is_empty() && spare_cpu(cpus) {
             let started = Instant::now();
             if let Some(job) = waiting.pop_front() {
                 run(&mut namer, job);
             }
             total += started.elapsed();
+            ran = true;
         }
+        look_again = if ran {
+            LOOK_AGAIN
+        } else {
+            (look_again * 2).min(LOOK_AT_MOST_EVERY)
+        };
     }
 }
 
@@ -258,6 +279,7 @@ fn run(namer: &mut Namer, job: Job) {
         // the symbolizer keeps the parsed file for the real lookups.
         Job::Load(path, offset) => namer.name(&path, &[offset]),
         Job::Name(code, offsets) => namer.name_in(&code, &offsets),
+        Job::JitDump(pid, path) => namer.add_jitdump(pid, path),
         Job::Finish(..) => {}
     }
 }
@@ -356,6 +378,7 @@ pub(crate) struct Namer {
     files: HashMap<PathBuf, FileInfo>,
     names: HashMap<(PathBuf, u64), (Vec<String>, Origin)>,
     perf_maps: HashMap<u32, PerfMap>,
+    jit_dumps: HashMap<u32, JitDump>,
     /// The binaries whose sampled frames were named by a separate debug
     /// file, and that file.
     used_debug_files: BTreeMap<PathBuf, PathBuf>,
@@ -390,14 +413,15 @@ impl Namer {
             files: HashMap::new(),
             names: HashMap::new(),
             perf_maps: HashMap::new(),
+            jit_dumps: HashMap::new(),
             used_debug_files: BTreeMap::new(),
             used_unwind_bounds: BTreeSet::new(),
         }
     }
 
     /// Names these offsets of `code` not named yet; for JIT code, reads
-    /// what the process added to its perf map since last time (the names
-    /// are looked up at the end, when the map is complete).
+    /// what the process added to its perf map and jitdump file since last
+    /// time (the names are looked up at the end, when they are complete).
     pub fn name_in(&mut self, code: &Code, offsets: &[u64]) {
         match code {
             Code::File(path) => self.name(path, offsets),
@@ -418,6 +442,17 @@ impl Namer {
             .entry(pid)
             .or_default()
             .refresh(&perfmap::path_of(pid));
+        if let Some(dump) = self.jit_dumps.get_mut(&pid) {
+            dump.refresh();
+        }
+    }
+
+    /// Reads the jitdump file process `pid` maps (the first one it maps).
+    pub fn add_jitdump(&mut self, pid: u32, path: PathBuf) {
+        self.jit_dumps
+            .entry(pid)
+            .or_insert_with(|| JitDump::new(path))
+            .refresh();
     }
 
     /// The names of what `key` locates, if it is named; notes which way
@@ -449,6 +484,7 @@ impl Namer {
                 self.perf_maps
                     .get(&pid)
                     .and_then(|m| m.lookup(addr))
+                    .or_else(|| self.jit_dumps.get(&pid)?.lookup(addr))
                     .unwrap_or(UNNAMED_JIT)
                     .to_string(),
             ]),
