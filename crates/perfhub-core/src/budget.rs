@@ -36,8 +36,10 @@
 //!   samples (type-7 interpolation, [`stats::percentile`]), or else from the
 //!   measurement's HdrHistogram. Without a summary, the statistic is
 //!   computed from the samples or the histogram. A single-valued measurement
-//!   is its own mean, median, minimum, maximum and percentiles, with a
-//!   standard deviation and MAD of 0.
+//!   is its own mean, median, minimum, maximum and percentiles. A standard
+//!   deviation or MAD of one observation (a single value, one sample, a
+//!   summary of one) is an error ([`BudgetError::NoSpread`]), not 0: one
+//!   run says nothing of the spread.
 //! - A metric alone means its `value` when the measurement is single-valued,
 //!   and otherwise its worst sample: the maximum for `<` and `<=`, the
 //!   minimum for `>` and `>=`. So `max_rss < 64MiB` must hold on every run.
@@ -317,6 +319,14 @@ impl Budget {
             source,
         };
         let (statistic, value) = match self.statistic {
+            Some(s @ (Statistic::Stddev | Statistic::Mad)) if single_observation(m) => {
+                return Err(BudgetError::NoSpread {
+                    budget: self.source.clone(),
+                    benchmark: bench.name.clone(),
+                    metric: m.metric.clone(),
+                    statistic: s.to_string(),
+                });
+            }
             Some(s) => (s, statistic_of(m, s).map_err(histogram_error)?),
             None => {
                 if let Some(v) = m.value {
@@ -350,6 +360,16 @@ impl Budget {
                 statistic: statistic.to_string(),
             }),
         }
+    }
+}
+
+/// Whether `m` holds one observation only (one sample, a summary of one, or
+/// a single value), which has no spread to judge.
+fn single_observation(m: &Measurement) -> bool {
+    match (&m.summary, m.samples.len(), &m.histogram) {
+        (Some(summary), _, _) => summary.n == 1,
+        (None, 0, None) => m.value.is_some(),
+        (None, n, _) => n == 1,
     }
 }
 
@@ -509,6 +529,20 @@ pub enum BudgetError {
         metric: String,
         /// The metric's unit.
         metric_unit: Unit,
+    },
+    /// A spread (stddev, MAD) asked of a single observation.
+    #[error(
+        "budget \"{budget}\": the {statistic} of {metric} of benchmark \"{benchmark}\" is not defined: it was measured once, and one observation has no spread; measure it at least twice, or budget another statistic"
+    )]
+    NoSpread {
+        /// The budget as written.
+        budget: String,
+        /// The benchmark.
+        benchmark: String,
+        /// The metric.
+        metric: String,
+        /// The statistic.
+        statistic: String,
     },
     /// The statistic cannot be computed from what the measurement holds.
     #[error(
@@ -1623,7 +1657,38 @@ mod tests {
         assert!((v[0].2 - 0.1).abs() < 1e-3, "{}", v[0].2);
         // A single value is its own percentile.
         assert_eq!(outcome("p50(throughput) > 900")[0].2, 950.0);
-        assert_eq!(outcome("stddev(throughput) < 1")[0].2, 0.0);
+    }
+
+    #[test]
+    fn a_spread_of_one_observation_is_an_error_not_zero() {
+        // A single value.
+        let err = Budget::parse("stddev(throughput) < 1")
+            .unwrap()
+            .evaluate(&report())
+            .unwrap_err();
+        assert!(matches!(err, BudgetError::NoSpread { .. }), "{err}");
+        assert!(err.to_string().contains("measured once"), "{err}");
+        // One sample, with or without its summary.
+        let mut r = report();
+        let m = &mut r.benchmarks[0].measurements[0];
+        m.samples.truncate(1);
+        m.summary = Summary::of(&m.samples);
+        for budget in ["wall_time.stddev < 1s", "mad(wall_time) < 1s"] {
+            let err = Budget::parse(budget).unwrap().evaluate(&r).unwrap_err();
+            assert!(
+                matches!(err, BudgetError::NoSpread { .. }),
+                "{budget}: {err}"
+            );
+        }
+        r.benchmarks[0].measurements[0].summary = None;
+        let err = Budget::parse("wall_time.stddev < 1s")
+            .unwrap()
+            .evaluate(&r)
+            .unwrap_err();
+        assert!(matches!(err, BudgetError::NoSpread { .. }), "{err}");
+        // Two are enough.
+        let v = outcome("wall_time.stddev < 1s");
+        assert!(v[0].2 > 0.0, "{}", v[0].2);
     }
 
     #[test]

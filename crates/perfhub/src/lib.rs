@@ -9,7 +9,7 @@
 //! | [`core`] (and [`Report`], [`budget`], [`stats`], …) | always | the report model, units, statistics, histograms, budgets, comparisons |
 //! | `bench` | `bench` | benchmarks of closures, and a harness for `cargo bench` |
 //! | `run` | `run` | benchmarks of commands, as `perfhub run` does them |
-//! | `profile`, `alloc` | `profile` | CPU, allocation and I/O profiles of a region of this program |
+//! | `profile`, `alloc` | `profile` | CPU, allocation and I/O profiles of a region of this program, and of other commands (with an HTTP client, `ureq` over `rustls`, for debuginfod downloads of debug files) |
 //! | `flame` | `flame` (in `profile`) | folded stacks, pprof, speedscope and SVG flame graphs |
 //! | `load` | `load` | HTTP load tests, scenario files |
 //! | `serve` | `serve` | the target server of `perfhub serve` (latency, stalls, error rate, faults) |
