@@ -1230,3 +1230,72 @@ fn names_javascript_functions_from_nodes_jitdump() {
     );
     assert_js_loop_named(&out(&dir).join("stacks.folded"));
 }
+
+#[test]
+fn attaches_to_a_process_whose_threads_come_and_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let churn = c_built(dir.path(), "thread_churn.c", false);
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    perfhub_bin();
+    // Threads start and end under perfhub while it lists them and opens
+    // their events: one gone before its events open is skipped, not an
+    // error (it was, about one attach in three).
+    let mut child = Command::new(&churn).arg("30").spawn().unwrap();
+    let pid = child.id().to_string();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let mut outcomes = Vec::new();
+    for _ in 0..4 {
+        let args = ["-p", &pid, "--duration", "400ms", "--sampler", "perf-event"];
+        outcomes.push(profile_unlocked(&args, None));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    for (o, dir) in outcomes {
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let leaves = leaves(&out(&dir).join("stacks.folded"));
+        assert!(
+            leaves.contains_key("spin_a_while"),
+            "{leaves:?}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn a_file_as_the_output_directory_is_refused_before_the_command_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("afile");
+    std::fs::write(&file, "not a directory\n").unwrap();
+    let ran = dir.path().join("ran");
+    for output in [file.clone(), file.join("sub")] {
+        let o = Command::new(perfhub_bin())
+            .arg("profile")
+            .arg("-o")
+            .arg(&output)
+            .args(["--", "touch"])
+            .arg(&ran)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("{} is not a directory", file.display())),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!ran.exists(), "the command ran: its profile would be lost");
+    }
+}
+
+#[test]
+fn a_profile_without_samples_says_why() {
+    // At 10 Hz a sample needs 100 ms of one thread's CPU time: `sleep`
+    // never gets there.
+    let (o, dir) = profile(&["-F", "10", "--", "sleep", "0.2"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no CPU samples were taken"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(notes_with(&dir, "no_samples").len(), 1);
+}

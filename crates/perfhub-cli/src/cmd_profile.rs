@@ -103,10 +103,11 @@ fn into_config(args: &ProfileArgs) -> CommandProfileConfig {
 /// Runs `perfhub profile`.
 pub fn profile(args: ProfileArgs) -> Result<Outcome> {
     let config = into_config(&args);
+    let into = || format!("cannot write the profile into {}", args.output.display());
+    perfhub_profile::process::prepare_output_dir(&args.output).with_context(into)?;
     crate::interrupt::install();
-    // The environment (which asks git, and rustc inside a Cargo project) is
-    // collected while the command runs. The thread starts before the
-    // sampling events exist, so nothing it starts is sampled.
+    // The environment (git, and rustc in a Cargo project) is collected while the command runs;
+    // its thread starts before the sampling events exist, so nothing it starts is sampled.
     let environment = std::thread::spawn(|| collect(EnvConfig::default()));
     let profile = match (args.pid, args.command.split_first()) {
         (Some(pid), _) => profile_pid(pid, args.duration, config, &crate::interrupt::requested)?,
@@ -125,7 +126,7 @@ pub fn profile(args: ProfileArgs) -> Result<Outcome> {
     report.environment = environment.join().ok();
     let written = profile
         .write_outputs(&args.output, &report)
-        .with_context(|| format!("cannot write the profile into {}", args.output.display()))?;
+        .with_context(into)?;
     let summary = crate::render::flagged(|o| profile.write_summary(o, &written, args.top))?;
     std::io::Write::write_all(&mut std::io::stderr().lock(), summary.as_bytes())?;
     Ok(match profile.exit {

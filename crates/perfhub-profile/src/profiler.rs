@@ -155,6 +155,14 @@ pub enum WriteError {
     /// Rendering failed.
     #[error(transparent)]
     Flame(#[from] perfhub_flame::FlameError),
+    /// The output directory is a file, or something else not a directory.
+    #[error(
+        "{path} is not a directory: give a directory to write the profile into (created if missing)"
+    )]
+    NotADirectory {
+        /// The path given.
+        path: std::path::PathBuf,
+    },
     /// Writing the file failed.
     #[error("cannot write {path}: {source}")]
     Io {

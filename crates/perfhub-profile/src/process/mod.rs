@@ -351,6 +351,25 @@ fn describe(config: &CommandProfileConfig, recording: &record::Recording, what: 
     )
 }
 
+/// Creates `dir` if missing and checks that files can be written into it:
+/// call it before profiling, so that a bad output directory is an error
+/// before the command runs rather than after, when its profile would be
+/// lost. [`CommandProfile::write_outputs`] does the same.
+pub fn prepare_output_dir(dir: &Path) -> Result<(), WriteError> {
+    let io = |source| WriteError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    // The directory, or one of its parents, is a file.
+    if let Some(file) = dir.ancestors().find(|a| a.exists() && !a.is_dir()) {
+        return Err(WriteError::NotADirectory {
+            path: file.to_path_buf(),
+        });
+    }
+    std::fs::create_dir_all(dir).map_err(io)?;
+    tempfile::NamedTempFile::new_in(dir).map(drop).map_err(io)
+}
+
 /// Runs `spec` once and profiles it, with the default [`SymbolConfig`].
 pub fn profile_command(
     spec: &CommandSpec,
@@ -725,6 +744,19 @@ impl CommandProfile {
         }
     }
 
+    /// A warning when a sampler ran and took no sample at all.
+    pub(crate) fn no_samples_note(&self) -> Option<Note> {
+        (self.sampler != SamplerUsed::TimelineOnly && self.samples == 0).then(|| {
+            Note::warning(
+                "no_samples",
+                "no CPU samples were taken: no thread ran on a CPU for a whole sampling period \
+                 (each thread is sampled after each period of its own CPU time, 1 ms at 999 Hz), \
+                 as with perf record: the process was idle, or its work was done by threads too \
+                 short-lived to be sampled; sample at a higher frequency, or for longer",
+            )
+        })
+    }
+
     /// Writes everything into `dir` (created if missing): the flame graph
     /// SVG, folded stacks, pprof and speedscope profiles (where there are CPU
     /// samples), the Firefox Profiler's profile with a track per thread
@@ -732,10 +764,7 @@ impl CommandProfile {
     /// sampler), the off-CPU flame graph and folded stacks (where asked
     /// for), and the report as JSON. Returns the paths written.
     pub fn write_outputs(&self, dir: &Path, report: &Report) -> Result<Vec<PathBuf>, WriteError> {
-        std::fs::create_dir_all(dir).map_err(|source| WriteError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        prepare_output_dir(dir)?;
         let mut written = Vec::new();
         let mut put = |name: &str, bytes: &[u8]| -> Result<(), WriteError> {
             let path = dir.join(name);
@@ -848,6 +877,7 @@ impl CommandProfile {
         }
         b.notes
             .extend(crate::profiler::lost_samples_note(self.lost));
+        b.notes.extend(self.no_samples_note());
         if self.threads.untimed > 0 {
             b.notes.push(Note::warning(
                 "untimed_samples",

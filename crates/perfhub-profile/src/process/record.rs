@@ -215,13 +215,12 @@ impl Plan {
         if self.dwarf.is_some() { 128 } else { 8 }
     }
 
-    /// How often the drain thread reads buffers of `buffer_bytes`
-    /// (see [`Pace`]): within
-    /// half the time the largest samples this plan can take (a call chain
-    /// as deep as the kernel walks, or a stack copy) fill one at the
-    /// sampling rate, which one CPU's buffer never exceeds (the
-    /// cpu-clock counts each thread's time on that CPU, one thread at a
-    /// time); from every 10 ms to every 100 ms. Every wakeup is a context
+    /// How often the drain thread reads buffers of `buffer_bytes` (see
+    /// [`Pace`]): within half the time the largest samples this plan can
+    /// take (a call chain as deep as the kernel walks, or a stack copy)
+    /// fill one at the sampling rate, which one CPU's buffer never exceeds
+    /// (the cpu-clock counts each thread's time on that CPU, one thread at
+    /// a time); from every 10 ms to every 100 ms. Every wakeup is a context
     /// switch on a machine whose CPUs the command keeps busy, so at low
     /// rates the drain sleeps longer. Off-CPU events come at every
     /// context switch, with no bound: then every 10 ms.
@@ -368,7 +367,12 @@ impl Recording {
             })
             .collect();
         for (s, _) in &mut samplers {
-            s.enable()?;
+            // A thread that ended since its events were opened: nothing
+            // to enable.
+            match s.enable() {
+                Err(e) if e.raw_os_error() != Some(libc::ESRCH) => return Err(e),
+                _ => {}
+            }
         }
         let pace = plan.pace(plan.thread_pages() * 4096);
         Recording::start(samplers, plan, pace, known, threads, None, symbols)
@@ -393,21 +397,34 @@ impl Recording {
                 return Ok(samplers);
             }
             for tid in new {
-                for &cpu in &cpus {
-                    let mut b = plan.builder();
-                    b.observe_pid(tid).one_cpu(cpu).inherit(true);
-                    plan.cpu_clock(&mut b);
-                    // Per thread and CPU: keep each buffer small.
-                    samplers.push((b.build()?.sampled(plan.thread_pages() * 4096)?, false));
-                    if plan.off_cpu {
-                        let mut b = Builder::new(Software::CONTEXT_SWITCHES);
-                        b.observe_pid(tid).one_cpu(cpu).inherit(true);
-                        plan.switches(&mut b);
-                        samplers.push((b.build()?.sampled(8 * 4096)?, true));
-                    }
+                match Recording::open_thread(tid, &cpus, plan) {
+                    Ok(opened) => samplers.extend(opened),
+                    // A thread that ended since the listing has nothing
+                    // left to sample; the process itself ending is an error.
+                    Err(e) if e.raw_os_error() == Some(libc::ESRCH) && tid != pid as i32 => {}
+                    Err(e) => return Err(e),
                 }
             }
         }
+    }
+
+    /// The events of one thread, on each CPU.
+    fn open_thread(tid: i32, cpus: &[usize], plan: &Plan) -> io::Result<Vec<(Sampler, bool)>> {
+        let mut samplers = Vec::new();
+        for &cpu in cpus {
+            let mut b = plan.builder();
+            b.observe_pid(tid).one_cpu(cpu).inherit(true);
+            plan.cpu_clock(&mut b);
+            // Per thread and CPU: keep each buffer small.
+            samplers.push((b.build()?.sampled(plan.thread_pages() * 4096)?, false));
+            if plan.off_cpu {
+                let mut b = Builder::new(Software::CONTEXT_SWITCHES);
+                b.observe_pid(tid).one_cpu(cpu).inherit(true);
+                plan.switches(&mut b);
+                samplers.push((b.build()?.sampled(8 * 4096)?, true));
+            }
+        }
+        Ok(samplers)
     }
 
     /// Whether samples include time in kernel mode.

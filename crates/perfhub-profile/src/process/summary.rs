@@ -84,7 +84,7 @@ impl CommandProfile {
         if let Some(why) = &self.fallback_reason {
             writeln!(out, "  fallback  {why}")?;
         }
-        for note in &self.notes {
+        for note in self.notes.iter().chain(&self.no_samples_note()) {
             if note.severity == Severity::Warning {
                 writeln!(out, "  note      {}", note.message)?;
             }
