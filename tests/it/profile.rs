@@ -794,6 +794,40 @@ fn a_stripped_binary_is_named_from_a_build_id_tree_in_perfhub_debug_dirs() {
 }
 
 #[test]
+fn a_debug_file_of_another_build_is_not_used_and_the_profile_says_so() {
+    let build = tempfile::tempdir().unwrap();
+    let (exe, _) = c_split(build.path(), "three_shares.c", &["-Wl,--build-id=sha1"]);
+    let id = gnu_build_id(&exe);
+    // Another program's debug file, put where this binary's belongs.
+    let other = tempfile::tempdir().unwrap();
+    let (_, wrong) = c_split(other.path(), "c_names.c", &["-Wl,--build-id=sha1"]);
+    let tree = build.path().join("debug");
+    let target = tree
+        .join(".build-id")
+        .join(&id[..2])
+        .join(format!("{}.debug", &id[2..]));
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    std::fs::rename(&wrong, &target).unwrap();
+    let (o, dir) = profile_with_env(
+        &["--", exe.to_str().unwrap(), "100"],
+        &[("PERFHUB_DEBUG_DIRS", tree.as_os_str())],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let leaves = leaves(&out(&dir).join("stacks.folded"));
+    assert!(
+        !leaves.keys().any(|l| l == "f" || l == "g"),
+        "named from the wrong file: {leaves:?}"
+    );
+    let notes = notes_with(&dir, "debug_file_rejected");
+    assert!(
+        notes.len() == 1
+            && notes[0].contains(&target.display().to_string())
+            && notes[0].contains(&format!("the binary's {id}")),
+        "{notes:?}"
+    );
+}
+
+#[test]
 fn a_stripped_binary_is_named_through_its_gnu_debuglink() {
     let build = tempfile::tempdir().unwrap();
     // No build-id: the debug link alone can find the file.

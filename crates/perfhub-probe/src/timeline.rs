@@ -70,7 +70,8 @@ pub struct TimelinePoint {
     /// When the sample was taken, since [`Timeline::start`].
     pub at: Duration,
     /// CPU use since the previous sample, summed over the tree; 100 is one
-    /// core fully busy.
+    /// core fully busy. Counted in clock ticks (10 ms), and never more than
+    /// 100 per thread the tree had at this or the previous sample.
     pub cpu_percent: f64,
     /// Resident memory, summed over the tree.
     pub rss_bytes: u64,
@@ -252,6 +253,8 @@ struct Sampler {
     clock_ticks: f64,
     page_size: u64,
     last_at: Option<Instant>,
+    /// The tree's threads at the previous tick.
+    last_threads: u64,
     seen: HashMap<u32, Seen>,
     points: Vec<TimelinePoint>,
 }
@@ -265,6 +268,7 @@ impl Sampler {
             clock_ticks: sysconf(libc::_SC_CLK_TCK, 100) as f64,
             page_size: sysconf(libc::_SC_PAGESIZE, 4096),
             last_at: None,
+            last_threads: 0,
             seen: HashMap::new(),
             points: Vec::new(),
         }
@@ -345,11 +349,17 @@ impl Sampler {
         self.seen = seen;
         // When everything is exiting there is nothing to show; the next tick
         // finds the tree gone.
+        let threads_seen = threads.max(std::mem::replace(&mut self.last_threads, threads));
         if let Some(last) = self.last_at.replace(now).filter(|_| processes > 0) {
             let secs = now.duration_since(last).as_secs_f64().max(1e-9);
+            // CPU time comes in clock ticks (10 ms), counted when they end:
+            // an interval can hold a tick more than its threads ran, which
+            // would read 120% for one thread over 50 ms. No more than the
+            // threads there were can have run.
+            let most = 100.0 * threads_seen.max(1) as f64;
             self.points.push(TimelinePoint {
                 at: now.duration_since(self.started),
-                cpu_percent: cpu_ticks as f64 / self.clock_ticks / secs * 100.0,
+                cpu_percent: (cpu_ticks as f64 / self.clock_ticks / secs * 100.0).min(most),
                 rss_bytes: rss_pages * self.page_size,
                 read_bytes_per_sec: read as f64 / secs,
                 write_bytes_per_sec: written as f64 / secs,
@@ -511,6 +521,30 @@ mod tests {
             interval: Duration::from_millis(10),
         };
         Timeline::start(std::process::id(), ok).unwrap().finish();
+    }
+
+    #[test]
+    fn one_thread_never_reads_more_than_one_core() {
+        // One shell spinning for about half a second, sampled every 10 ms:
+        // as long as a clock tick, so a sample can hold two ticks of it.
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg("i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done")
+            .spawn()
+            .unwrap();
+        let config = TimelineConfig {
+            interval: Duration::from_millis(10),
+        };
+        let timeline = Timeline::start(child.id(), config).unwrap();
+        child.wait().unwrap();
+        let points = timeline.finish();
+        assert!(points.iter().any(|p| p.cpu_percent > 50.0), "{points:?}");
+        assert!(
+            points
+                .iter()
+                .all(|p| p.threads == 1 && p.cpu_percent <= 100.0),
+            "{points:?}"
+        );
     }
 
     #[test]

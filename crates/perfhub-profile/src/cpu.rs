@@ -140,17 +140,16 @@ pub struct CpuProfile {
     pub mechanism: String,
 }
 
-/// Kernel markers in call chains (`PERF_CONTEXT_*`) are at the top of the
-/// address space.
-const PERF_CONTEXT_MAX: u64 = (-4095i64) as u64;
-
 /// The user-space addresses of a kernel call chain (leaf first), without
-/// the `PERF_CONTEXT_*` markers; `None` when nothing is left.
+/// the `PERF_CONTEXT_*` markers (which lie at the top of the address
+/// space); `None` when nothing is left.
 pub(crate) fn user_chain(chain: &[u64]) -> Option<Vec<u64>> {
     let chain: Vec<u64> = chain
         .iter()
         .copied()
-        .filter(|&a| a < PERF_CONTEXT_MAX)
+        // Not the markers (`PERF_CONTEXT_*`), nor any other kernel-half
+        // address: among user frames, a bogus return address off the stack.
+        .filter(|&a| a >> 63 == 0)
         .collect();
     (!chain.is_empty()).then_some(chain)
 }
@@ -465,4 +464,20 @@ fn module_offset(maps: &str, addr: u64) -> String {
         }
     }
     format!("{addr:#x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_chains_keep_user_addresses_only() {
+        let user_marker = (-512i64) as u64; // PERF_CONTEXT_USER
+        let bogus = 0xffff_ffff_8100_0000; // a kernel-half value off the stack
+        assert_eq!(
+            user_chain(&[user_marker, 0x401000, bogus, 0x402000]),
+            Some(vec![0x401000, 0x402000])
+        );
+        assert_eq!(user_chain(&[user_marker, bogus]), None);
+    }
 }

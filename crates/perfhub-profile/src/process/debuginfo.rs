@@ -120,16 +120,33 @@ impl ElfHeaders {
 
     /// The separate debug file of `binary` (whose headers these are), in
     /// `debug_dirs` and beside it: by build-id first, then by debug link.
-    pub fn find_debug_file(&self, binary: &Path, debug_dirs: &[PathBuf]) -> Option<PathBuf> {
+    /// A file found where one is looked for that is not the binary's (a
+    /// different build-id, a CRC32 not the link's) goes into `rejected`,
+    /// with why.
+    pub fn find_debug_file(
+        &self,
+        binary: &Path,
+        debug_dirs: &[PathBuf],
+        rejected: &mut Vec<(PathBuf, String)>,
+    ) -> Option<PathBuf> {
         if let Some(id) = self.build_id.as_deref().filter(|id| id.len() >= 2) {
-            let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+            let hex = hex(id);
             for dir in debug_dirs {
                 let candidate = dir
                     .join(".build-id")
                     .join(&hex[..2])
                     .join(format!("{}.debug", &hex[2..]));
-                if build_id_of(&candidate).as_deref() == Some(id) {
-                    return Some(candidate);
+                match build_id_of(&candidate) {
+                    Some(found) if found == id => return Some(candidate),
+                    Some(found) => rejected.push((
+                        candidate,
+                        format!("its build-id is {}, the binary's {hex}", self::hex(&found)),
+                    )),
+                    None if candidate.exists() => rejected.push((
+                        candidate,
+                        "it is not an ELF file with a build-id".to_string(),
+                    )),
+                    None => {}
                 }
             }
         }
@@ -146,10 +163,19 @@ impl ElfHeaders {
         let mut candidates = vec![dir.join(name), dir.join(".debug").join(name)];
         let relative = dir.strip_prefix("/").unwrap_or(dir);
         candidates.extend(debug_dirs.iter().map(|d| d.join(relative).join(name)));
-        candidates
-            .into_iter()
-            .filter(|c| *c != binary)
-            .find(|c| crc32_of(c) == Some(*crc))
+        for candidate in candidates.into_iter().filter(|c| *c != binary) {
+            match crc32_of(&candidate) {
+                Some(found) if found == *crc => return Some(candidate),
+                Some(found) => rejected.push((
+                    candidate,
+                    format!(
+                        "its CRC32 is {found:08x}, where the binary's .gnu_debuglink asks for {crc:08x}"
+                    ),
+                )),
+                None => {}
+            }
+        }
+        None
     }
 }
 

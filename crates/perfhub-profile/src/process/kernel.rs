@@ -68,7 +68,10 @@ pub(crate) fn sample_chain(callchain: &[u64], kernel: bool) -> Option<Vec<u64>> 
         }
         let keep = match section {
             Section::Kernel => kernel && is_kernel_address(addr),
-            Section::User => !(kernel && is_kernel_address(addr)),
+            // A kernel address among user frames is a bogus return address
+            // read off the user stack, whatever `kernel` says: without
+            // kernel frames it would be named as one (`[unknown]_[k]`).
+            Section::User => !is_kernel_address(addr),
             Section::Other => false,
         };
         if keep {
@@ -230,10 +233,12 @@ mod tests {
         assert_eq!(sample_chain(&[PERF_CONTEXT_KERNEL, K1], false), None);
         // A guest's section, and a bogus kernel address among user frames.
         let guest = (-2048i64) as u64;
-        assert_eq!(
-            sample_chain(&[guest, 0x1234, PERF_CONTEXT_USER, K1, 0x401000], true),
-            Some(vec![0x401000])
-        );
+        for kernel in [true, false] {
+            assert_eq!(
+                sample_chain(&[guest, 0x1234, PERF_CONTEXT_USER, K1, 0x401000], kernel),
+                Some(vec![0x401000])
+            );
+        }
         // No markers at all: the user's.
         assert_eq!(sample_chain(&[0x401000], true), Some(vec![0x401000]));
         assert_eq!(sample_chain(&[], true), None);

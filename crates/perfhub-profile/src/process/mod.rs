@@ -201,29 +201,39 @@ pub struct SymbolConfig {
 }
 
 impl SymbolConfig {
-    /// The environment variable that replaces the default debug
-    /// directories: a `:`-separated list.
+    /// The environment variable that adds debug directories, searched
+    /// before the default one: a `:`-separated list.
     pub const DEBUG_DIRS_VAR: &'static str = "PERFHUB_DEBUG_DIRS";
 }
 
 impl Default for SymbolConfig {
-    /// The directories in `PERFHUB_DEBUG_DIRS` where it is set and not
-    /// empty, else `/usr/lib/debug`; the debuginfod servers in
+    /// The directories in `PERFHUB_DEBUG_DIRS`, then `/usr/lib/debug`
+    /// (where distributions install debug packages, so setting the variable
+    /// adds to it rather than hiding it); the debuginfod servers in
     /// `DEBUGINFOD_URLS` (see [`Debuginfod::from_env`]).
     fn default() -> Self {
-        let debug_dirs = std::env::var_os(SymbolConfig::DEBUG_DIRS_VAR)
-            .map(|dirs| {
-                std::env::split_paths(&dirs)
-                    .filter(|d| !d.as_os_str().is_empty())
-                    .collect::<Vec<_>>()
-            })
-            .filter(|dirs| !dirs.is_empty())
-            .unwrap_or_else(|| vec![PathBuf::from(debuginfo::DEFAULT_DEBUG_DIR)]);
         SymbolConfig {
-            debug_dirs,
+            debug_dirs: debug_dirs(std::env::var_os(SymbolConfig::DEBUG_DIRS_VAR)),
             debuginfod: Debuginfod::from_env(),
         }
     }
+}
+
+/// The debug directories: those of `listed` (`PERFHUB_DEBUG_DIRS`), then
+/// the system's.
+fn debug_dirs(listed: Option<std::ffi::OsString>) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = listed
+        .map(|dirs| {
+            std::env::split_paths(&dirs)
+                .filter(|d| !d.as_os_str().is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let system = PathBuf::from(debuginfo::DEFAULT_DEBUG_DIR);
+    if !dirs.contains(&system) {
+        dirs.push(system);
+    }
+    dirs
 }
 
 /// Why a command or process could not be profiled.
@@ -915,7 +925,7 @@ impl CommandProfile {
                     "{}: function bounds from unwind info, no symbol: the stripped binary's \
                      functions without a symbol are shown as `{}+0xSTART` (the function's \
                      file offset); install its debug info (by build-id under /usr/lib/debug, \
-                     or set {}) for names",
+                     or in a directory of {}) for names",
                     binary.display(),
                     binary
                         .file_name()
@@ -934,5 +944,26 @@ impl CommandProfile {
         }
         report.benchmarks.push(b);
         report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listed_debug_dirs_come_before_the_systems_and_do_not_hide_it() {
+        let system = PathBuf::from("/usr/lib/debug");
+        assert_eq!(debug_dirs(None), vec![system.clone()]);
+        assert_eq!(debug_dirs(Some("".into())), vec![system.clone()]);
+        assert_eq!(
+            debug_dirs(Some("/a:/b::".into())),
+            vec![PathBuf::from("/a"), PathBuf::from("/b"), system.clone()]
+        );
+        // Listed already: searched where it is listed, once.
+        assert_eq!(
+            debug_dirs(Some("/usr/lib/debug:/a".into())),
+            vec![system, PathBuf::from("/a")]
+        );
     }
 }

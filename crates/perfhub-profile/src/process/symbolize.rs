@@ -356,6 +356,9 @@ struct FileInfo {
     headers: Option<ElfHeaders>,
     /// Its separate debug file, where one was found.
     debug_file: Option<PathBuf>,
+    /// Files found where its debug file was looked for that were not it,
+    /// and why.
+    rejected: Vec<(PathBuf, String)>,
     /// Its function bounds, read when first needed.
     bounds: Option<Option<FunctionBounds>>,
 }
@@ -501,10 +504,11 @@ impl Namer {
     fn file_info(&mut self, path: &Path) -> &mut FileInfo {
         if !self.files.contains_key(path) {
             let headers = ElfHeaders::read(path);
+            let mut rejected = Vec::new();
             let mut debug_file = headers
                 .as_ref()
                 .filter(|h| h.may_have_debug_file())
-                .and_then(|h| h.find_debug_file(path, &self.debug_dirs));
+                .and_then(|h| h.find_debug_file(path, &self.debug_dirs, &mut rejected));
             if debug_file.is_none()
                 && let Some(debuginfod) = &self.debuginfod
                 && let Some(id) = headers
@@ -522,6 +526,7 @@ impl Namer {
             let info = FileInfo {
                 headers,
                 debug_file,
+                rejected,
                 bounds: None,
             };
             self.files.insert(path.to_path_buf(), info);
@@ -542,6 +547,21 @@ impl Namer {
                 ));
             }
             _ => {}
+        }
+        for binary in &self.sampled {
+            let Some(info) = self.files.get(binary).filter(|i| i.debug_file.is_none()) else {
+                continue;
+            };
+            for (candidate, why) in &info.rejected {
+                notes.push(Note::warning(
+                    "debug_file_rejected",
+                    format!(
+                        "{}: {} is not its debug file ({why}), so it was not used",
+                        binary.display(),
+                        candidate.display()
+                    ),
+                ));
+            }
         }
         for (server, why) in &self.dead_servers {
             notes.push(Note::warning(
