@@ -104,7 +104,7 @@ fn into_config(args: &ProfileArgs) -> CommandProfileConfig {
 pub fn profile(args: ProfileArgs) -> Result<Outcome> {
     let config = into_config(&args);
     let into = || format!("cannot write the profile into {}", args.output.display());
-    perfhub_profile::process::prepare_output_dir(&args.output).with_context(into)?;
+    perfhub_profile::process::check_output_dir(&args.output).with_context(into)?;
     crate::interrupt::install();
     // The environment (git, and rustc in a Cargo project) is collected while the command runs;
     // its thread starts before the sampling events exist, so nothing it starts is sampled.

@@ -361,23 +361,30 @@ fn describe(config: &CommandProfileConfig, recording: &record::Recording, what: 
     )
 }
 
-/// Creates `dir` if missing and checks that files can be written into it:
-/// call it before profiling, so that a bad output directory is an error
-/// before the command runs rather than after, when its profile would be
-/// lost. [`CommandProfile::write_outputs`] does the same.
-pub fn prepare_output_dir(dir: &Path) -> Result<(), WriteError> {
-    let io = |source| WriteError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
+/// Checks that the profile can be written into `dir`: that it, or where it
+/// is missing the nearest of its parents that exists, is a directory in
+/// which files can be made. Nothing is left behind. Call it before
+/// profiling, so that a bad output directory is an error before the command
+/// runs rather than after, when its profile would be lost;
+/// [`CommandProfile::write_outputs`] checks too, then creates `dir`.
+pub fn check_output_dir(dir: &Path) -> Result<(), WriteError> {
     // The directory, or one of its parents, is a file.
     if let Some(file) = dir.ancestors().find(|a| a.exists() && !a.is_dir()) {
         return Err(WriteError::NotADirectory {
             path: file.to_path_buf(),
         });
     }
-    std::fs::create_dir_all(dir).map_err(io)?;
-    tempfile::NamedTempFile::new_in(dir).map(drop).map_err(io)
+    let existing = dir
+        .ancestors()
+        .find(|a| a.is_dir())
+        .filter(|a| !a.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    tempfile::NamedTempFile::new_in(existing)
+        .map(drop)
+        .map_err(|source| WriteError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })
 }
 
 /// Runs `spec` once and profiles it, with the default [`SymbolConfig`].
@@ -774,7 +781,11 @@ impl CommandProfile {
     /// sampler), the off-CPU flame graph and folded stacks (where asked
     /// for), and the report as JSON. Returns the paths written.
     pub fn write_outputs(&self, dir: &Path, report: &Report) -> Result<Vec<PathBuf>, WriteError> {
-        prepare_output_dir(dir)?;
+        check_output_dir(dir)?;
+        std::fs::create_dir_all(dir).map_err(|source| WriteError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let mut written = Vec::new();
         let mut put = |name: &str, bytes: &[u8]| -> Result<(), WriteError> {
             let path = dir.join(name);
