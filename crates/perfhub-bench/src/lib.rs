@@ -93,7 +93,10 @@ pub const ITERATIONS: &str = "iterations";
 /// How benchmarks are run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BenchConfig {
-    /// How long each closure runs before it is measured.
+    /// How long each closure runs before it is measured. With zero, one
+    /// iteration runs first, cold, to size the batches; where it took over
+    /// twice the median, the benchmark's `no_warm_up` warning says the
+    /// batches came out too small.
     pub warm_up: Duration,
     /// About how long the samples of one benchmark take together.
     pub measurement: Duration,
@@ -254,6 +257,9 @@ struct Timing {
     batches: Vec<u64>,
     /// The warm-up's estimate of one iteration, seconds.
     estimate: f64,
+    /// Whether the batches were sized from that estimate with no warm-up
+    /// (one cold iteration).
+    cold: bool,
 }
 
 impl Timing {
@@ -286,6 +292,13 @@ impl Timing {
         {
             b.notes.push(note);
         }
+        let median = b
+            .primary()
+            .and_then(|m| m.summary.as_ref())
+            .map(|s| s.median);
+        if let Some(note) = median.and_then(|m| cold_estimate(self.cold, self.estimate, m)) {
+            b.notes.push(note);
+        }
         b.notes.push(Note::info(
             "batches",
             format!(
@@ -307,6 +320,22 @@ fn too_fast(median: f64) -> Option<Note> {
             "optimized_away",
             format!(
                 "{} per iteration is less than a nanosecond, a few CPU cycles: the compiler has probably computed the result at build time or dropped the work; pass the closure's inputs through std::hint::black_box",
+                Unit::Seconds.format(median)
+            ),
+        )
+    })
+}
+
+/// A warning when batches sized with no warm-up, from one cold iteration,
+/// came out too small: that iteration took over twice the median.
+fn cold_estimate(cold: bool, estimate: f64, median: f64) -> Option<Note> {
+    (cold && median > 0.0 && estimate > 2.0 * median).then(|| {
+        Note::warning(
+            "no_warm_up",
+            format!(
+                "with no warm-up, the batches were sized from one cold iteration ({}), {:.0}x the median ({}): they hold fewer iterations than the samples' time asks for; give a warm-up (500 ms by default) to size them from warm runs",
+                Unit::Seconds.format(estimate),
+                estimate / median,
                 Unit::Seconds.format(median)
             ),
         )
@@ -347,6 +376,7 @@ fn measure<R>(config: &BenchConfig, f: &mut impl FnMut() -> R) -> Timing {
         per_iteration,
         batches,
         estimate,
+        cold: config.warm_up.is_zero() && config.iterations.is_none(),
     }
 }
 

@@ -396,3 +396,14 @@ mod paired_protocol {
         assert!(err.contains("at least 2"), "{err}");
     }
 }
+
+#[test]
+fn batches_sized_from_a_cold_iteration_are_said_to_be() {
+    // No warm-up, and the one cold iteration took 50 times the median.
+    let note = cold_estimate(true, 50e-6, 1e-6).expect("a warning");
+    assert_eq!(note.code, "no_warm_up");
+    assert!(note.message.contains("50x the median"), "{}", note.message);
+    // With a warm-up, or an estimate close to the median: nothing to say.
+    assert!(cold_estimate(false, 50e-6, 1e-6).is_none());
+    assert!(cold_estimate(true, 1.5e-6, 1e-6).is_none());
+}
