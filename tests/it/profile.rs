@@ -1333,3 +1333,28 @@ fn a_profile_without_samples_says_why() {
     );
     assert_eq!(notes_with(&dir, "no_samples").len(), 1);
 }
+
+#[test]
+fn names_the_vdsos_functions() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = c_built(dir.path(), "clock_loop.c", false);
+    let (o, out_dir) = profile(&["--", clock.to_str().unwrap(), "1"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let leaves = leaves(&out(&out_dir).join("stacks.folded"));
+    let total: u64 = leaves.values().sum();
+    // The vDSO's code is no file: it is named from a copy of its image
+    // (`clock_gettime`, or its `__vdso_` alias), not `[vdso]+0x…`.
+    let vdso: u64 = leaves
+        .iter()
+        .filter(|(name, _)| name.ends_with("clock_gettime") && !name.starts_with("__GI"))
+        .map(|(_, w)| w)
+        .sum();
+    assert!(
+        vdso as f64 > 0.2 * total as f64,
+        "{vdso} of {total} samples in the vDSO's clock_gettime: {leaves:?}"
+    );
+    assert!(
+        !leaves.keys().any(|name| name.starts_with("[vdso]")),
+        "{leaves:?}"
+    );
+}

@@ -71,7 +71,8 @@ pub struct TimelinePoint {
     pub at: Duration,
     /// CPU use since the previous sample, summed over the tree; 100 is one
     /// core fully busy. Counted in clock ticks (10 ms), and never more than
-    /// 100 per thread the tree had at this or the previous sample.
+    /// 100 per thread the tree had at this or the previous sample, nor per
+    /// online CPU.
     pub cpu_percent: f64,
     /// Resident memory, summed over the tree.
     pub rss_bytes: u64,
@@ -355,8 +356,9 @@ impl Sampler {
             // CPU time comes in clock ticks (10 ms), counted when they end:
             // an interval can hold a tick more than its threads ran, which
             // would read 120% for one thread over 50 ms. No more than the
-            // threads there were can have run.
-            let most = 100.0 * threads_seen.max(1) as f64;
+            // threads there were, nor than the CPUs, can have run.
+            let cpus = sysconf(libc::_SC_NPROCESSORS_ONLN, 1);
+            let most = 100.0 * threads_seen.clamp(1, cpus) as f64;
             self.points.push(TimelinePoint {
                 at: now.duration_since(self.started),
                 cpu_percent: (cpu_ticks as f64 / self.clock_ticks / secs * 100.0).min(most),

@@ -76,6 +76,11 @@ pub(crate) struct Mapping {
 /// The path of an anonymous mapping, as the kernel's `mmap2` records give it.
 pub(crate) const ANON: &str = "//anon";
 
+/// The path of the vDSO's mapping (the kernel's code mapped into every
+/// process: `clock_gettime`, `gettimeofday`, …), in `mmap2` records and
+/// `/proc/<pid>/maps`.
+pub(crate) const VDSO: &str = "[vdso]";
+
 impl Mapping {
     /// Whether this is anonymous memory rather than a file.
     pub fn is_anonymous(&self) -> bool {
@@ -929,7 +934,15 @@ impl CommandProfile {
                 ),
             ));
         }
-        for binary in &self.unwind_bounds {
+        // A binary named from its debug file has its debug info: where an
+        // address has no symbol even there (a `.plt` entry), its function
+        // bounds are no reason to install what is installed.
+        let named_from_debug_file = |b: &PathBuf| self.debug_files.iter().any(|(d, _)| d == b);
+        for binary in self
+            .unwind_bounds
+            .iter()
+            .filter(|b| !named_from_debug_file(b))
+        {
             b.notes.push(Note::warning(
                 "unwind_function_bounds",
                 format!(

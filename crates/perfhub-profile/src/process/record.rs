@@ -560,7 +560,7 @@ fn parse_maps_line(line: &str) -> Option<Mapping> {
     }
     let path = if super::is_anonymous_path(&path) {
         PathBuf::from(super::ANON)
-    } else if path.starts_with("/") {
+    } else if path.starts_with("/") || path.as_os_str() == super::VDSO {
         path
     } else {
         return None;
@@ -923,6 +923,21 @@ mod tests {
     }
 
     #[test]
+    fn the_vdso_is_a_mapping_of_its_own() {
+        let m = parse_maps_line(
+            "7ffd1b7f3000-7ffd1b7f5000 r-xp 00000000 00:00 0                          [vdso]",
+        )
+        .unwrap();
+        assert_eq!(m.path, PathBuf::from(super::super::VDSO));
+        assert!(!m.is_anonymous());
+        // Other kernel mappings are not code perfhub can name.
+        assert!(
+            parse_maps_line("ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0 [vsyscall]")
+                .is_none()
+        );
+    }
+
+    #[test]
     fn parses_executable_file_mappings_only() {
         let m =
             parse_maps_line("55d0c8a00000-55d0c8a21000 r-xp 00002000 fd:01 1234 /usr/bin/my prog")
@@ -932,7 +947,6 @@ mod tests {
         assert_eq!(m.pgoff, 0x2000);
         assert_eq!(m.path, PathBuf::from("/usr/bin/my prog"));
         assert!(parse_maps_line("7ffd1000-7ffd2000 rw-p 00000000 00:00 0 [stack]").is_none());
-        assert!(parse_maps_line("7ffd1000-7ffd2000 r-xp 00000000 00:00 0 [vdso]").is_none());
         // Anonymous executable memory: JIT code, named by perf maps.
         for line in [
             "7f8efe7c3000-7f8efe7ff000 rwxp 00000000 00:00 0 ",

@@ -117,7 +117,7 @@ impl CommandProfile {
         }
         if self.sampler == SamplerUsed::PerfEvent {
             line += &format!(
-                ", symbolized in {} ({} after the command ended)",
+                ", symbolized in {} ({} after sampling ended)",
                 secs(self.symbolize_time),
                 secs(self.symbolize_wait)
             );

@@ -382,6 +382,9 @@ pub(crate) struct Namer {
     names: HashMap<(PathBuf, u64), (Vec<String>, Origin)>,
     perf_maps: HashMap<u32, PerfMap>,
     jit_dumps: HashMap<u32, JitDump>,
+    /// The vDSO's image, copied out of perfhub's own memory into a
+    /// temporary file on first use (`None` inside when it could not be).
+    vdso: Option<Option<tempfile::NamedTempFile>>,
     /// The binaries whose sampled frames were named by a separate debug
     /// file, and that file.
     used_debug_files: BTreeMap<PathBuf, PathBuf>,
@@ -417,6 +420,7 @@ impl Namer {
             names: HashMap::new(),
             perf_maps: HashMap::new(),
             jit_dumps: HashMap::new(),
+            vdso: None,
             used_debug_files: BTreeMap::new(),
             used_unwind_bounds: BTreeSet::new(),
         }
@@ -624,6 +628,10 @@ impl Namer {
     /// first, where there is one, then the binary's own symbols, then the
     /// bounds of the functions in its unwind information.
     pub fn name(&mut self, path: &Path, offsets: &[u64]) {
+        // The vDSO is no file: its names come from a copy of its image.
+        let vdso = (path.as_os_str() == super::VDSO)
+            .then(|| self.vdso_image())
+            .flatten();
         let mut offsets: Vec<u64> = offsets
             .iter()
             .copied()
@@ -639,7 +647,15 @@ impl Namer {
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_default();
         let mut names: Vec<Option<(Vec<String>, Origin)>> = vec![None; offsets.len()];
-        if path.is_file() {
+        if let Some(image) = &vdso {
+            for (name, frames) in
+                names
+                    .iter_mut()
+                    .zip(self.symbols(image, false, Input::FileOffset(&offsets)))
+            {
+                *name = frames.map(|f| (f, Origin::Own));
+            }
+        } else if path.is_file() {
             let info = self.file_info(path);
             let headers = info.headers.clone();
             let debug_file = info.debug_file.clone();
@@ -704,6 +720,33 @@ impl Namer {
     /// The frames (outermost first, then inlined ones) that blazesym names
     /// `input` of the ELF file `path` with, one entry per address; nothing
     /// if it fails.
+    /// Where the vDSO's image was copied, on first use: the vDSO is the
+    /// same in every process of one kernel (and one ABI), so perfhub's own
+    /// is read, from `/proc/self/mem`, as perf does.
+    fn vdso_image(&mut self) -> Option<PathBuf> {
+        self.vdso
+            .get_or_insert_with(|| {
+                let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+                let line = maps.lines().find(|l| l.ends_with(super::VDSO))?;
+                let (start, end) = line.split_whitespace().next()?.split_once('-')?;
+                let start = u64::from_str_radix(start, 16).ok()?;
+                let len = u64::from_str_radix(end, 16).ok()?.checked_sub(start)?;
+                let mut mem = std::fs::File::open("/proc/self/mem").ok()?;
+                let mut image = vec![0; usize::try_from(len).ok()?];
+                use std::io::{Read, Seek, SeekFrom, Write};
+                mem.seek(SeekFrom::Start(start)).ok()?;
+                mem.read_exact(&mut image).ok()?;
+                let mut file = tempfile::Builder::new()
+                    .prefix("perfhub-vdso-")
+                    .tempfile()
+                    .ok()?;
+                file.write_all(&image).ok()?;
+                Some(file)
+            })
+            .as_ref()
+            .map(|f| f.path().to_path_buf())
+    }
+
     fn symbols(
         &self,
         path: &Path,
