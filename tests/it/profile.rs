@@ -766,22 +766,34 @@ fn notes_with(dir: &tempfile::TempDir, code: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn a_stripped_binary_is_named_from_a_build_id_tree_in_perfhub_debug_dirs() {
-    let build = tempfile::tempdir().unwrap();
-    let (exe, debug) = c_split(build.path(), "three_shares.c", &["-Wl,--build-id=sha1"]);
-    let id = gnu_build_id(&exe);
-    let tree = build.path().join("debug");
+/// Puts `debug` where `exe`'s build-id says its debug file is, in a tree
+/// under `dir` given in `PERFHUB_DEBUG_DIRS`, and profiles `exe 100`;
+/// returns the outcome and where the file went.
+fn profile_with_build_id_tree(
+    dir: &Path,
+    exe: &Path,
+    debug: &Path,
+) -> (Output, tempfile::TempDir, PathBuf) {
+    let id = gnu_build_id(exe);
+    let tree = dir.join("debug");
     let target = tree
         .join(".build-id")
         .join(&id[..2])
         .join(format!("{}.debug", &id[2..]));
     std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-    std::fs::rename(&debug, &target).unwrap();
-    let (o, dir) = profile_with_env(
+    std::fs::rename(debug, &target).unwrap();
+    let (o, out_dir) = profile_with_env(
         &["--", exe.to_str().unwrap(), "100"],
         &[("PERFHUB_DEBUG_DIRS", tree.as_os_str())],
     );
+    (o, out_dir, target)
+}
+
+#[test]
+fn a_stripped_binary_is_named_from_a_build_id_tree_in_perfhub_debug_dirs() {
+    let build = tempfile::tempdir().unwrap();
+    let (exe, debug) = c_split(build.path(), "three_shares.c", &["-Wl,--build-id=sha1"]);
+    let (o, dir, target) = profile_with_build_id_tree(build.path(), &exe, &debug);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_three_shares_named(&out(&dir).join("stacks.folded"));
     let notes = notes_with(&dir, "separate_debug_info");
@@ -801,17 +813,7 @@ fn a_debug_file_of_another_build_is_not_used_and_the_profile_says_so() {
     // Another program's debug file, put where this binary's belongs.
     let other = tempfile::tempdir().unwrap();
     let (_, wrong) = c_split(other.path(), "c_names.c", &["-Wl,--build-id=sha1"]);
-    let tree = build.path().join("debug");
-    let target = tree
-        .join(".build-id")
-        .join(&id[..2])
-        .join(format!("{}.debug", &id[2..]));
-    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-    std::fs::rename(&wrong, &target).unwrap();
-    let (o, dir) = profile_with_env(
-        &["--", exe.to_str().unwrap(), "100"],
-        &[("PERFHUB_DEBUG_DIRS", tree.as_os_str())],
-    );
+    let (o, dir, target) = profile_with_build_id_tree(build.path(), &exe, &wrong);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let leaves = leaves(&out(&dir).join("stacks.folded"));
     assert!(
