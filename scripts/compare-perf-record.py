@@ -36,14 +36,8 @@ import subprocess
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from profile_shares import ROOT, perfhub_binary
 UNITS = "110"  # about half a second of hot.rs on this machine
-
-
-def build():
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "perfhub-cli"], cwd=ROOT, check=True)
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    return os.path.join(target, "release", "perfhub")
 
 
 def compile_hot(tmp, frame_pointers):
@@ -114,7 +108,7 @@ def main():
     args = ap.parse_args()
     if shutil.which("perf") is None:
         raise SystemExit("perf is not installed (Debian: apt-get install linux-perf)")
-    perfhub = build()
+    perfhub = perfhub_binary()
     with tempfile.TemporaryDirectory() as tmp:
         fp = compile_hot(tmp, True)
         nofp = compile_hot(tmp, False)

@@ -73,7 +73,7 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from profile_shares import ROOT, perfhub_binary
 WORKLOAD = os.path.join(ROOT, "fixtures", "workloads", "python_shares.py")
 # A Python frame as both tools name it: `function (file.py:LINE)`.
 PY_FRAME = re.compile(r"^(?P<name>[^;]+) \((?P<file>[^;():]+\.py):(?P<line>\d+)\)$")
@@ -196,11 +196,7 @@ def main():
                     help="ways to leave out, by name (e.g. 'perfhub profile --call-graph dwarf')")
     args = ap.parse_args()
     pin = ["taskset", "-c", str(args.pin)] if args.pin is not None else []
-    perfhub = args.perfhub
-    if perfhub is None:
-        subprocess.run(["cargo", "build", "--release", "-q", "-p", "perfhub-cli"], cwd=ROOT, check=True)
-        target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-        perfhub = os.path.join(target, "release", "perfhub")
+    perfhub = perfhub_binary(args.perfhub)
     # The interpreter itself, not a shim (pyenv's) that starts it.
     python = subprocess.run([args.python, "-c", "import sys; print(sys.executable)"],
                             capture_output=True, text=True, check=True).stdout.strip()

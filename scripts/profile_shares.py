@@ -1,4 +1,4 @@
-"""Helpers shared by the scripts that compare `perfhub profile` with `perf record`.
+"""Helpers shared by the scripts that compare `perfhub profile` with `perf record` and py-spy.
 
 - `perfhub_binary`: the perfhub binary to measure (a release build of this
   tree unless one is given);

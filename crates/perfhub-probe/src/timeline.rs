@@ -253,6 +253,8 @@ struct Sampler {
     started: Instant,
     clock_ticks: f64,
     page_size: u64,
+    /// The online CPUs: no more can be busy at once.
+    cpus: u64,
     last_at: Option<Instant>,
     /// The tree's threads at the previous tick.
     last_threads: u64,
@@ -268,6 +270,7 @@ impl Sampler {
             started,
             clock_ticks: sysconf(libc::_SC_CLK_TCK, 100) as f64,
             page_size: sysconf(libc::_SC_PAGESIZE, 4096),
+            cpus: sysconf(libc::_SC_NPROCESSORS_ONLN, 1),
             last_at: None,
             last_threads: 0,
             seen: HashMap::new(),
@@ -357,8 +360,7 @@ impl Sampler {
             // an interval can hold a tick more than its threads ran, which
             // would read 120% for one thread over 50 ms. No more than the
             // threads there were, nor than the CPUs, can have run.
-            let cpus = sysconf(libc::_SC_NPROCESSORS_ONLN, 1);
-            let most = 100.0 * threads_seen.clamp(1, cpus) as f64;
+            let most = 100.0 * threads_seen.clamp(1, self.cpus) as f64;
             self.points.push(TimelinePoint {
                 at: now.duration_since(self.started),
                 cpu_percent: (cpu_ticks as f64 / self.clock_ticks / secs * 100.0).min(most),

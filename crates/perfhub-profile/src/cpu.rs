@@ -149,7 +149,7 @@ pub(crate) fn user_chain(chain: &[u64]) -> Option<Vec<u64>> {
         .copied()
         // Not the markers (`PERF_CONTEXT_*`), nor any other kernel-half
         // address: among user frames, a bogus return address off the stack.
-        .filter(|&a| a >> 63 == 0)
+        .filter(|&a| !crate::process::is_kernel_address(a))
         .collect();
     (!chain.is_empty()).then_some(chain)
 }

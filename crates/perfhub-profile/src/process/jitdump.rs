@@ -18,7 +18,7 @@ use std::fs::File;
 use std::io::{Read, Take};
 use std::path::{Path, PathBuf};
 
-use linux_perf_data::jitdump::{JitDumpReader, JitDumpRecord};
+use linux_perf_data::jitdump::{JitDumpReader, JitDumpRecord, JitDumpRecordHeader};
 
 use super::perfmap::{CodeNames, open_trusted};
 
@@ -39,7 +39,7 @@ pub(crate) struct JitDump {
     /// Open once the file has its header; reads on from where it stopped.
     reader: Option<JitDumpReader<Take<File>>>,
     names: CodeNames,
-    /// Each piece of code's name and size by its index, for moves.
+    /// Each piece of code's name by its index, for moves.
     by_index: HashMap<u64, String>,
     limit: u64,
 }
@@ -84,7 +84,7 @@ impl JitDump {
         loop {
             // A record shorter than its own header is corrupt: stop there.
             match reader.next_record_header() {
-                Ok(Some(h)) if (h.total_size as usize) < RECORD_HEADER => return,
+                Ok(Some(h)) if (h.total_size as usize) < JitDumpRecordHeader::SIZE => return,
                 Ok(Some(_)) => {}
                 Ok(None) | Err(_) => return,
             }
@@ -122,9 +122,6 @@ impl JitDump {
     }
 }
 
-/// The size of a record's header: type, size (u32 each) and timestamp.
-const RECORD_HEADER: usize = 16;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,7 +143,7 @@ mod tests {
     fn record(kind: u32, body: &[u8]) -> Vec<u8> {
         let mut r = Vec::new();
         r.extend(kind.to_le_bytes());
-        r.extend((RECORD_HEADER as u32 + body.len() as u32).to_le_bytes());
+        r.extend(((JitDumpRecordHeader::SIZE + body.len()) as u32).to_le_bytes());
         r.extend(7u64.to_le_bytes()); // timestamp
         r.extend(body);
         r

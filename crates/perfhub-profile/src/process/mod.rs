@@ -37,6 +37,7 @@ mod demangle;
 mod firefox;
 mod jitdump;
 mod kernel;
+pub(crate) use kernel::is_kernel_address;
 mod offcpu;
 mod perf_record;
 mod perfmap;

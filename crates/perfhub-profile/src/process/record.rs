@@ -119,6 +119,15 @@ pub(crate) struct Recording {
     _unshared: Option<Counter>,
 }
 
+/// The most frames the kernel walks in a call chain:
+/// `kernel.perf_event_max_stack`, 127 unless the machine says otherwise.
+fn max_stack() -> u64 {
+    std::fs::read_to_string("/proc/sys/kernel/perf_event_max_stack")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(127)
+}
+
 /// How often the drain thread reads the buffers, the smallest of which
 /// holds `buffer_bytes`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,11 +241,7 @@ impl Plan {
         if self.off_cpu {
             return every(Pace::FASTEST);
         }
-        // perf_event_max_stack: 127 frames unless the machine says otherwise.
-        let max_stack = std::fs::read_to_string("/proc/sys/kernel/perf_event_max_stack")
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .unwrap_or(127);
+        let max_stack = max_stack();
         // Header, tid, time, and the chain's length and context markers.
         let mut sample = 64 + 8 * (max_stack + 8);
         if self.kernel_frames {
@@ -536,7 +541,7 @@ fn is_refusal(e: &io::Error) -> bool {
 
 /// The executable mappings of a running process: files, and anonymous
 /// memory (JIT code).
-fn read_maps(pid: u32) -> Vec<Mapping> {
+pub(crate) fn read_maps(pid: u32) -> Vec<Mapping> {
     let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/maps")) else {
         return Vec::new();
     };
@@ -889,10 +894,7 @@ mod tests {
 
     #[test]
     fn the_drain_sleeps_longer_at_low_rates_but_never_lets_a_buffer_fill() {
-        let max_stack = std::fs::read_to_string("/proc/sys/kernel/perf_event_max_stack")
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .unwrap_or(127);
+        let max_stack = max_stack();
         for (plan, bytes) in [
             (plan(100, None, false), 64 * 4096),
             (plan(999, None, false), 64 * 4096),

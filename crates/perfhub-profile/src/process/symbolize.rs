@@ -717,24 +717,19 @@ impl Namer {
         }
     }
 
-    /// The frames (outermost first, then inlined ones) that blazesym names
-    /// `input` of the ELF file `path` with, one entry per address; nothing
-    /// if it fails.
     /// Where the vDSO's image was copied, on first use: the vDSO is the
     /// same in every process of one kernel (and one ABI), so perfhub's own
     /// is read, from `/proc/self/mem`, as perf does.
     fn vdso_image(&mut self) -> Option<PathBuf> {
         self.vdso
             .get_or_insert_with(|| {
-                let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
-                let line = maps.lines().find(|l| l.ends_with(super::VDSO))?;
-                let (start, end) = line.split_whitespace().next()?.split_once('-')?;
-                let start = u64::from_str_radix(start, 16).ok()?;
-                let len = u64::from_str_radix(end, 16).ok()?.checked_sub(start)?;
-                let mut mem = std::fs::File::open("/proc/self/mem").ok()?;
-                let mut image = vec![0; usize::try_from(len).ok()?];
                 use std::io::{Read, Seek, SeekFrom, Write};
-                mem.seek(SeekFrom::Start(start)).ok()?;
+                let vdso = super::record::read_maps(std::process::id())
+                    .into_iter()
+                    .find(|m| m.path.as_os_str() == super::VDSO)?;
+                let mut image = vec![0; usize::try_from(vdso.end.checked_sub(vdso.start)?).ok()?];
+                let mut mem = std::fs::File::open("/proc/self/mem").ok()?;
+                mem.seek(SeekFrom::Start(vdso.start)).ok()?;
                 mem.read_exact(&mut image).ok()?;
                 let mut file = tempfile::Builder::new()
                     .prefix("perfhub-vdso-")
@@ -747,6 +742,9 @@ impl Namer {
             .map(|f| f.path().to_path_buf())
     }
 
+    /// The frames (outermost first, then inlined ones) that blazesym names
+    /// `input` of the ELF file `path` with, one entry per address; nothing
+    /// if it fails.
     fn symbols(
         &self,
         path: &Path,
